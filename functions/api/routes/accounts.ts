@@ -1,0 +1,179 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../shared/errors.ts';
+import { parseMicros } from '../../../shared/core/money.ts';
+import { createAccount, grantCreditsIn, requireAccount } from '../../../shared/services/accounts.ts';
+import { issueKey } from '../../../shared/services/api-keys.ts';
+import { findApiKey, listApiKeys, revokeApiKey, type Account, type ApiKeyRecord } from '../../../shared/store/accounts.ts';
+import { balanceOf } from '../../../shared/store/ledger.ts';
+import { requireRole, anyRole } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { errorResponses } from '../errors.ts';
+import { Micros, idParam, iso, security } from '../schemas.ts';
+
+const AccountView = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['admin', 'consumer', 'contributor']),
+    name: z.string(),
+    wallet: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('Account');
+
+const KeyView = z
+  .object({ id: z.string(), role: z.string(), name: z.string().nullable(), prefix: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .openapi('ApiKey');
+
+const NewKeyView = z
+  .object({ id: z.string(), key: z.string().openapi({ description: 'shown once; store it now' }) })
+  .openapi('NewApiKey');
+
+const accountView = (a: Account) => ({ id: a.id, kind: a.kind as 'admin', name: a.name, wallet: a.wallet, createdAt: a.createdAt.toISOString() });
+const keyView = (k: ApiKeyRecord) => ({ id: k.id, role: k.role, name: k.name, prefix: k.prefix, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt) });
+
+const createAccountRoute = createRoute({
+  method: 'post',
+  path: '/v1/admin/accounts',
+  tags: ['admin'],
+  summary: 'Create a consumer (with prepaid credits) or a contributor (with a wallet), and its first API key',
+  security,
+  middleware: [requireRole('admin')] as const,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              kind: z.enum(['consumer', 'contributor']),
+              name: z.string().trim().min(1).max(200),
+              wallet: z.string().optional().openapi({ description: 'EVM address (contributors); returned EIP-55 checksummed', example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
+              credits: Micros.optional().openapi({ description: 'prepaid credits for a consumer, micro-USD' }),
+              keyMode: z.enum(['live', 'test']).default('live'),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: z.object({ account: AccountView, apiKey: NewKeyView, balance: Micros }) } } },
+    ...errorResponses,
+  },
+});
+
+const getAccountRoute = createRoute({
+  method: 'get',
+  path: '/v1/admin/accounts/{id}',
+  tags: ['admin'],
+  summary: 'An account with its balance and keys',
+  security,
+  middleware: [requireRole('admin')] as const,
+  request: { params: idParam('acct') },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: z.object({ account: AccountView, balance: Micros, keys: z.array(KeyView) }) } } },
+    ...errorResponses,
+  },
+});
+
+const grantCreditsRoute = createRoute({
+  method: 'post',
+  path: '/v1/admin/accounts/{id}/credits',
+  tags: ['admin'],
+  summary: 'Add prepaid credits to a consumer account',
+  security,
+  middleware: [requireRole('admin')] as const,
+  request: {
+    params: idParam('acct'),
+    body: { required: true, content: { 'application/json': { schema: z.object({ amount: Micros }).strict() } } },
+  },
+  responses: {
+    201: { description: 'Credited', content: { 'application/json': { schema: z.object({ transactionId: z.string(), balance: Micros }) } } },
+    ...errorResponses,
+  },
+});
+
+const createKeyRoute = createRoute({
+  method: 'post',
+  path: '/v1/admin/accounts/{id}/keys',
+  tags: ['admin'],
+  summary: 'Issue another API key for an account (shown once)',
+  security,
+  middleware: [requireRole('admin')] as const,
+  request: {
+    params: idParam('acct'),
+    body: { required: false, content: { 'application/json': { schema: z.object({ name: z.string().max(100).optional(), mode: z.enum(['live', 'test']).default('live') }).strict() } } },
+  },
+  responses: { 201: { description: 'Created', content: { 'application/json': { schema: NewKeyView } } }, ...errorResponses },
+});
+
+const revokeKeyRoute = createRoute({
+  method: 'delete',
+  path: '/v1/keys/{id}',
+  tags: ['keys'],
+  summary: 'Revoke a key: admins any key, others only their own',
+  security,
+  middleware: [anyRole()] as const,
+  request: { params: idParam('key') },
+  responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: KeyView } } }, ...errorResponses },
+});
+
+const listKeysRoute = createRoute({
+  method: 'get',
+  path: '/v1/keys',
+  tags: ['keys'],
+  summary: "The caller's own API keys (never the secrets)",
+  security,
+  middleware: [anyRole()] as const,
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(KeyView) }) } } }, ...errorResponses },
+});
+
+export const accountRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(createAccountRoute, async (c) => {
+    const body = c.req.valid('json');
+    if (body.kind === 'contributor' && body.credits) throw new ApiError('BAD_REQUEST', 'credits: only consumer accounts hold prepaid credits');
+    const { db } = c.get('services');
+    const created = await createAccount(db, {
+      kind: body.kind, name: body.name, wallet: body.wallet, keyMode: body.keyMode,
+      credits: body.credits ? parseMicros(body.credits) : undefined,
+    });
+    const balance = await balanceOf(db, created.account.id);
+    return c.json({ account: accountView(created.account), apiKey: created.apiKey!, balance: balance.toString() }, 201);
+  })
+  .openapi(getAccountRoute, async (c) => {
+    const { db } = c.get('services');
+    const account = await requireAccount(db, c.req.valid('param').id);
+    const [balance, keys] = await Promise.all([balanceOf(db, account.id), listApiKeys(db, account.id)]);
+    return c.json({ account: accountView(account), balance: balance.toString(), keys: keys.map(keyView) }, 200);
+  })
+  .openapi(grantCreditsRoute, async (c) => {
+    const { db } = c.get('services');
+    const amount = parseMicros(c.req.valid('json').amount);
+    if (amount === 0n) throw new ApiError('BAD_REQUEST', 'amount: must be greater than 0');
+    const id = c.req.valid('param').id;
+    const result = await db.transaction(async (tx) => {
+      await requireAccount(tx, id, 'consumer');
+      const transactionId = await grantCreditsIn(tx, id, amount, c.get('principal').keyId);
+      return { transactionId, balance: (await balanceOf(tx, id)).toString() };
+    });
+    return c.json(result, 201);
+  })
+  .openapi(createKeyRoute, async (c) => {
+    const { db } = c.get('services');
+    const account = await requireAccount(db, c.req.valid('param').id);
+    const body = c.req.valid('json');
+    const { key, record } = await issueKey(db, { accountId: account.id, role: account.kind as 'consumer', name: body.name ?? null, mode: body.mode });
+    return c.json({ id: record.id, key }, 201);
+  })
+  .openapi(listKeysRoute, async (c) => {
+    const keys = await listApiKeys(c.get('services').db, c.get('principal').accountId);
+    return c.json({ data: keys.map(keyView) }, 200);
+  })
+  .openapi(revokeKeyRoute, async (c) => {
+    const { db } = c.get('services');
+    const principal = c.get('principal');
+    const id = c.req.valid('param').id;
+    const key = await findApiKey(db, id);
+    if (!key || (principal.role !== 'admin' && key.accountId !== principal.accountId)) throw new ApiError('NOT_FOUND', `no key ${id}`);
+    return c.json(keyView((await revokeApiKey(db, id))!), 200);
+  });

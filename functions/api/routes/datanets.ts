@@ -1,0 +1,113 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../shared/errors.ts';
+import { parseMicros } from '../../../shared/core/money.ts';
+import { requireAccount } from '../../../shared/services/accounts.ts';
+import { findDatanet, insertDatanet, listDatanets, type Datanet } from '../../../shared/store/datanets.ts';
+import { findAccount } from '../../../shared/store/accounts.ts';
+import { anyRole, requireRole } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { errorResponses } from '../errors.ts';
+import { Micros, idParam, security } from '../schemas.ts';
+
+export const DatanetView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    ownerAccountId: z.string(),
+    ownerWallet: z.string(),
+    pricePerSource: Micros,
+    embedding: z.object({ model: z.string(), dimension: z.number().int() }),
+    createdAt: z.string(),
+  })
+  .openapi('Datanet');
+
+const datanetView = (d: Datanet, ownerWallet: string) => ({
+  id: d.id, name: d.name, description: d.description, ownerAccountId: d.ownerAccountId, ownerWallet,
+  pricePerSource: d.pricePerSource.toString(), embedding: { model: d.embeddingModel, dimension: d.embeddingDim }, createdAt: d.createdAt.toISOString(),
+});
+
+const createDatanetRoute = createRoute({
+  method: 'post',
+  path: '/v1/datanets',
+  tags: ['datanets'],
+  summary: 'Create a datanet: a document collection owned by a contributor, priced per retrieved source',
+  security,
+  middleware: [requireRole('admin', 'contributor')] as const,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              name: z.string().trim().min(1).max(200),
+              description: z.string().max(2000).optional(),
+              pricePerSource: Micros,
+              ownerAccountId: z.string().optional().openapi({ description: 'admins only: the contributor who owns it' }),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: { 201: { description: 'Created', content: { 'application/json': { schema: DatanetView } } }, ...errorResponses },
+});
+
+const listDatanetsRoute = createRoute({
+  method: 'get',
+  path: '/v1/datanets',
+  tags: ['datanets'],
+  summary: 'All datanets a consumer can retrieve from (contributors: add ?mine=true)',
+  security,
+  middleware: [anyRole()] as const,
+  request: { query: z.object({ mine: z.enum(['true', 'false']).optional() }) },
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DatanetView) }) } } }, ...errorResponses },
+});
+
+const getDatanetRoute = createRoute({
+  method: 'get',
+  path: '/v1/datanets/{id}',
+  tags: ['datanets'],
+  summary: 'One datanet',
+  security,
+  middleware: [anyRole()] as const,
+  request: { params: idParam('dn') },
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: DatanetView } } }, ...errorResponses },
+});
+
+export const datanetRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(createDatanetRoute, async (c) => {
+    const { db, embedder } = c.get('services');
+    const principal = c.get('principal');
+    const body = c.req.valid('json');
+    let ownerId = principal.accountId;
+    if (principal.role === 'admin') {
+      if (!body.ownerAccountId) throw new ApiError('BAD_REQUEST', 'ownerAccountId: required when an admin creates a datanet');
+      ownerId = body.ownerAccountId;
+    } else if (body.ownerAccountId && body.ownerAccountId !== principal.accountId) {
+      throw new ApiError('FORBIDDEN', 'contributors create datanets for themselves only');
+    }
+    const owner = await requireAccount(db, ownerId, 'contributor');
+    const datanet = await insertDatanet(db, {
+      ownerAccountId: owner.id, name: body.name, description: body.description ?? null, pricePerSource: parseMicros(body.pricePerSource),
+      embeddingModel: embedder.modelId, embeddingDim: embedder.dimension,
+    });
+    return c.json(datanetView(datanet, owner.wallet!), 201);
+  })
+  .openapi(listDatanetsRoute, async (c) => {
+    const { db } = c.get('services');
+    const principal = c.get('principal');
+    const mine = c.req.valid('query').mine === 'true';
+    const datanets = await listDatanets(db, mine ? principal.accountId : undefined);
+    const wallets = new Map<string, string>();
+    for (const d of datanets) if (!wallets.has(d.ownerAccountId)) wallets.set(d.ownerAccountId, (await findAccount(db, d.ownerAccountId))!.wallet!);
+    return c.json({ data: datanets.map((d) => datanetView(d, wallets.get(d.ownerAccountId)!)) }, 200);
+  })
+  .openapi(getDatanetRoute, async (c) => {
+    const { db } = c.get('services');
+    const datanet = await findDatanet(db, c.req.valid('param').id);
+    if (!datanet) throw new ApiError('NOT_FOUND', `no datanet ${c.req.valid('param').id}`);
+    const owner = await findAccount(db, datanet.ownerAccountId);
+    return c.json(datanetView(datanet, owner!.wallet!), 200);
+  });

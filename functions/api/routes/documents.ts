@@ -1,0 +1,193 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../shared/errors.ts';
+import {
+  CONTENT_TYPES, addDocument, deleteDocument, getManagedDocument, requireManagedDatanet, resolveContentType, type NewDocument,
+} from '../../../shared/services/documents.ts';
+import { listDocuments, type DocumentRecord } from '../../../shared/store/documents.ts';
+import { requireRole } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { errorResponses } from '../errors.ts';
+import { Metadata, idParam, iso, security } from '../schemas.ts';
+
+export const DocumentView = z
+  .object({
+    id: z.string(),
+    datanetId: z.string(),
+    title: z.string(),
+    contentType: z.enum(CONTENT_TYPES),
+    contentHash: z.string().openapi({ description: 'sha256 of the raw bytes' }),
+    byteLength: z.number().int(),
+    textLength: z.number().int().openapi({ description: 'length of the text that chunk spans index (HTML: the extracted text)' }),
+    chunkCount: z.number().int(),
+    metadata: Metadata,
+    createdAt: z.string(),
+    deletedAt: z.string().nullable(),
+  })
+  .openapi('Document');
+
+const documentView = (d: DocumentRecord) => ({
+  id: d.id, datanetId: d.datanetId, title: d.title, contentType: d.contentType as (typeof CONTENT_TYPES)[number], contentHash: d.contentHash,
+  byteLength: d.byteLength, textLength: d.textLength, chunkCount: d.chunkCount, metadata: d.metadata,
+  createdAt: d.createdAt.toISOString(), deletedAt: iso(d.deletedAt),
+});
+
+const JsonUpload = z
+  .object({
+    title: z.string().trim().min(1).max(500).optional().openapi({ description: 'required unless HTML with a <title>' }),
+    content: z.string().min(1),
+    contentType: z.string().default('text/plain').openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
+    metadata: Metadata.default({}),
+  })
+  .strict()
+  .openapi('DocumentUpload');
+
+const FormUpload = z
+  .object({
+    file: z.any().openapi({ type: 'string', format: 'binary' }),
+    title: z.string().optional(),
+    metadata: z.string().optional().openapi({ description: 'JSON object, as text' }),
+    contentType: z.string().optional(),
+  })
+  .openapi('DocumentFileUpload');
+
+const uploadRoute = createRoute({
+  method: 'post',
+  path: '/v1/datanets/{id}/documents',
+  tags: ['documents'],
+  summary: 'Upload a document (plain text, Markdown or HTML) as JSON or a multipart file; identical content is stored once',
+  security,
+  middleware: [requireRole('admin', 'contributor')] as const,
+  request: {
+    params: idParam('dn'),
+    body: { required: false, content: { 'application/json': { schema: JsonUpload }, 'multipart/form-data': { schema: FormUpload } } },
+  },
+  responses: {
+    201: { description: 'Indexed', content: { 'application/json': { schema: z.object({ document: DocumentView, duplicate: z.literal(false) }) } } },
+    200: { description: 'Same content already in this datanet: the existing document', content: { 'application/json': { schema: z.object({ document: DocumentView, duplicate: z.literal(true) }) } } },
+    ...errorResponses,
+  },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/datanets/{id}/documents',
+  tags: ['documents'],
+  summary: "A datanet's live documents, paged by id",
+  security,
+  middleware: [requireRole('admin', 'contributor')] as const,
+  request: {
+    params: idParam('dn'),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), after: z.string().optional() }),
+  },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DocumentView), next: z.string().nullable() }) } } },
+    ...errorResponses,
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/documents/{id}',
+  tags: ['documents'],
+  summary: 'A document (deleted ones too, with deletedAt set)',
+  security,
+  middleware: [requireRole('admin', 'contributor')] as const,
+  request: { params: idParam('doc') },
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: DocumentView } } }, ...errorResponses },
+});
+
+const contentRoute = createRoute({
+  method: 'get',
+  path: '/v1/documents/{id}/content',
+  tags: ['documents'],
+  summary: 'The raw uploaded bytes',
+  security,
+  middleware: [requireRole('admin', 'contributor')] as const,
+  request: { params: idParam('doc') },
+  responses: { 200: { description: 'Raw content', content: { 'text/plain': { schema: z.string() } } }, ...errorResponses },
+});
+
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/v1/documents/{id}',
+  tags: ['documents'],
+  summary: 'Delete a document: it is never retrieved again; its past earnings stay',
+  security,
+  middleware: [requireRole('admin', 'contributor')] as const,
+  request: { params: idParam('doc') },
+  responses: { 200: { description: 'Deleted', content: { 'application/json': { schema: DocumentView } } }, ...errorResponses },
+});
+
+async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> {
+  const file: unknown = form.file;
+  if (!(file instanceof File)) throw new ApiError('BAD_REQUEST', 'file: expected a file part named "file"');
+  let metadata: Record<string, unknown> = {};
+  if (form.metadata) {
+    const parsed = Metadata.safeParse(safeJson(form.metadata));
+    if (!parsed.success) throw new ApiError('BAD_REQUEST', 'metadata: must be a JSON object');
+    metadata = parsed.data;
+  }
+  return {
+    title: form.title,
+    fallbackTitle: file.name.replace(/\.[^.]+$/, ''),
+    contentType: resolveContentType(form.contentType ?? file.type, file.name),
+    content: new Uint8Array(await file.arrayBuffer()),
+    metadata,
+  };
+}
+
+function fromJson(body: Partial<z.infer<typeof JsonUpload>>): NewDocument {
+  if (body.content === undefined)
+    throw new ApiError('BAD_REQUEST', 'body: send JSON {title, content, contentType, metadata} or a multipart file upload');
+  return {
+    title: body.title,
+    contentType: resolveContentType(body.contentType ?? 'text/plain'),
+    content: new TextEncoder().encode(body.content),
+    metadata: body.metadata ?? {},
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export const documentRoutes = new OpenAPIHono<AppEnv>();
+documentRoutes
+  .openapi(uploadRoute, async (c) => {
+    const isForm = (c.req.header('content-type') ?? '').startsWith('multipart/form-data');
+    const upload = isForm
+      ? await fromForm(c.req.valid('form') as z.infer<typeof FormUpload>)
+      : fromJson(c.req.valid('json') as Partial<z.infer<typeof JsonUpload>>);
+    const max = c.get('services').config.maxDocumentBytes;
+    if (upload.content.byteLength > max) throw new ApiError('PAYLOAD_TOO_LARGE', `document content is limited to ${max} bytes`);
+    const { document, duplicate } = await addDocument(c.get('services'), c.get('principal'), c.req.valid('param').id, upload);
+    return duplicate
+      ? c.json({ document: documentView(document), duplicate: true as const }, 200)
+      : c.json({ document: documentView(document), duplicate: false as const }, 201);
+  })
+  .openapi(listRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { limit, after } = c.req.valid('query');
+    await requireManagedDatanet(c.get('services'), c.get('principal'), id);
+    const docs = await listDocuments(c.get('services').db, id, limit, after);
+    return c.json({ data: docs.map(documentView), next: docs.length === limit ? docs[docs.length - 1]!.id : null }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const doc = await getManagedDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
+    return c.json(documentView(doc), 200);
+  })
+  .openapi(contentRoute, async (c) => {
+    const doc = await getManagedDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
+    const bytes = doc.deletedAt ? null : await c.get('services').objectStore.get(doc.objectKey);
+    if (!bytes) throw new ApiError('NOT_FOUND', `document ${doc.id} has no stored content (deleted)`);
+    return c.body(new Uint8Array(bytes), 200, { 'content-type': `${doc.contentType}; charset=utf-8` }) as never;
+  })
+  .openapi(deleteRoute, async (c) => {
+    const doc = await deleteDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
+    return c.json(documentView(doc), 200);
+  });
+

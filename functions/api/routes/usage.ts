@@ -1,0 +1,94 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../../../shared/errors.ts';
+import { requireAccount } from '../../../shared/services/accounts.ts';
+import { earningsOf, usageOf } from '../../../shared/store/ledger.ts';
+import { requireRole } from '../auth.ts';
+import type { AppEnv } from '../env.ts';
+import { errorResponses } from '../errors.ts';
+import { Micros, security } from '../schemas.ts';
+
+const accountQuery = z.object({
+  accountId: z.string().optional().openapi({ description: 'admins only: whose figures to show' }),
+});
+
+const usageRoute = createRoute({
+  method: 'get',
+  path: '/v1/usage',
+  tags: ['billing'],
+  summary: "A consumer's balance, calls and spend, per call kind and per API key",
+  security,
+  middleware: [requireRole('consumer', 'admin')] as const,
+  request: { query: accountQuery },
+  responses: {
+    200: {
+      description: 'OK',
+      content: {
+        'application/json': {
+          schema: z.object({
+            accountId: z.string(), balance: Micros, credited: Micros, calls: z.number().int(), spend: Micros,
+            byKind: z.array(z.object({ kind: z.string(), calls: z.number().int(), spend: Micros })),
+            byKey: z.array(z.object({ keyId: z.string().nullable(), calls: z.number().int(), spend: Micros })),
+          }).openapi('Usage'),
+        },
+      },
+    },
+    ...errorResponses,
+  },
+});
+
+const earningsRoute = createRoute({
+  method: 'get',
+  path: '/v1/earnings',
+  tags: ['billing'],
+  summary: "A contributor's earnings, per datanet and per document",
+  security,
+  middleware: [requireRole('contributor', 'admin')] as const,
+  request: { query: accountQuery },
+  responses: {
+    200: {
+      description: 'OK',
+      content: {
+        'application/json': {
+          schema: z.object({
+            accountId: z.string(), wallet: z.string(), total: Micros,
+            byDatanet: z.array(z.object({ datanetId: z.string(), name: z.string(), earned: Micros, calls: z.number().int() })),
+            byDocument: z.array(z.object({ documentId: z.string(), datanetId: z.string(), title: z.string(), deleted: z.boolean(), earned: Micros, calls: z.number().int() })),
+          }).openapi('Earnings'),
+        },
+      },
+    },
+    ...errorResponses,
+  },
+});
+
+/** Non-admins always see their own account; admins name one. */
+function targetAccount(principal: { role: string; accountId: string }, requested: string | undefined): string {
+  if (principal.role !== 'admin') {
+    if (requested && requested !== principal.accountId) throw new ApiError('FORBIDDEN', 'accountId: you may only read your own account');
+    return principal.accountId;
+  }
+  if (!requested) throw new ApiError('BAD_REQUEST', 'accountId: required for admin keys');
+  return requested;
+}
+
+export const usageRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(usageRoute, async (c) => {
+    const { db } = c.get('services');
+    const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'consumer');
+    const u = await usageOf(db, account.id);
+    return c.json({
+      accountId: account.id, balance: u.balance.toString(), credited: u.credited.toString(), calls: u.calls, spend: u.spend.toString(),
+      byKind: u.byKind.map((k) => ({ ...k, spend: k.spend.toString() })),
+      byKey: u.byKey.map((k) => ({ ...k, spend: k.spend.toString() })),
+    }, 200);
+  })
+  .openapi(earningsRoute, async (c) => {
+    const { db } = c.get('services');
+    const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'contributor');
+    const e = await earningsOf(db, account.id);
+    return c.json({
+      accountId: account.id, wallet: account.wallet!, total: e.total.toString(),
+      byDatanet: e.byDatanet.map((d) => ({ ...d, earned: d.earned.toString() })),
+      byDocument: e.byDocument.map((d) => ({ ...d, earned: d.earned.toString() })),
+    }, 200);
+  });

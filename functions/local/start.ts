@@ -1,0 +1,52 @@
+import { serve } from '@hono/node-server';
+import { ConfigError, loadConfig } from '../../shared/config.ts';
+import { bootstrapOnce, type BootstrapKeys } from '../../shared/services/bootstrap.ts';
+import { createServices } from '../../shared/services/create.ts';
+import { createApp } from '../api/app.ts';
+
+// `npm start`: the whole system on one machine with embedded defaults.
+// Composition root for the local process.
+async function main() {
+  const config = loadConfig();
+  const services = await createServices(config);
+  const keys = await bootstrapOnce(services);
+  const app = createApp(services);
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
+    services.log.info('citepay listening', { url, docs: `${url}/docs`, dataDir: config.dataDir, database: services.db.kind });
+    if (keys) printKeysOnce(keys, url);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    services.log.info('shutting down', { signal });
+    server.close(async () => {
+      await services.db.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Written to the terminal once, on first start; never logged again (only hashes are stored). */
+function printKeysOnce(keys: BootstrapKeys, url: string) {
+  const lines = [
+    '',
+    '  citepay is initialised. These keys are shown ONCE — store them now:',
+    '',
+    keys.adminKeyGenerated ? `    admin key          ${keys.adminKey}` : '    admin key          (from CITEPAY_ADMIN_KEY)',
+    `    demo consumer key  ${keys.demoConsumerKey}`,
+    '',
+    `  Try: curl -s ${url}/healthz    API reference: ${url}/docs`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

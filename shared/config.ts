@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+// The only place that reads process.env. Each process calls loadConfig() once
+// in its composition root and passes the result down.
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  CITEPAY_DATA_DIR: z.string().default('.data'),
+  CITEPAY_ADMIN_KEY: z
+    .string()
+    .regex(/^cp_(live|test)_[A-Za-z0-9]{24,}$/, 'must look like cp_live_<24+ letters/digits>')
+    .optional(),
+  CITEPAY_DEMO_CREDITS: z.string().regex(/^\d+$/).default('10000000'),
+  DATABASE_URL: z.string().url().optional(),
+  OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: z.string().default('citepay-local'),
+  S3_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  PROTOCOL_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOG_REQUESTS: bool.default(true),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  adminKey: string | undefined;
+  demoCredits: bigint;
+  databaseUrl: string | undefined;
+  objectStore: { kind: 'fs'; root: string } | { kind: 's3'; bucket: string; endpoint?: string; region: string };
+  protocolFeeBps: number;
+  maxDocumentBytes: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  logRequests: boolean;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.CITEPAY_DATA_DIR,
+    adminKey: e.CITEPAY_ADMIN_KEY,
+    demoCredits: BigInt(e.CITEPAY_DEMO_CREDITS),
+    databaseUrl: e.DATABASE_URL,
+    objectStore:
+      e.OBJECT_STORE === 's3'
+        ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION }
+        : { kind: 'fs', root: `${e.CITEPAY_DATA_DIR}/objects` },
+    protocolFeeBps: e.PROTOCOL_FEE_BPS,
+    maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
+    logLevel: e.LOG_LEVEL,
+    logRequests: e.LOG_REQUESTS,
+  };
+}

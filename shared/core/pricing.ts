@@ -1,0 +1,60 @@
+import { bpsOf, splitByWeights, toPpmWeights } from './money.ts';
+import type { LedgerEntry } from './ledger.ts';
+
+export const RETRIEVAL_FORMULA = 'retrieval-score-v1';
+
+export interface BillableSource {
+  contributorAccountId: string;
+  datanetId: string;
+  documentId: string;
+  pricePerSource: bigint;
+  score: number;
+}
+
+export interface SourceAttribution {
+  weightPpm: bigint;
+  credited: bigint;
+}
+
+export interface RetrievalCharge {
+  total: bigint;
+  protocolFee: bigint;
+  dataShare: bigint;
+  sources: SourceAttribution[];
+  entries: LedgerEntry[];
+}
+
+/**
+ * The consumer pays the listed price of every returned source (a predictable bill);
+ * the protocol keeps its fee; the rest is split over the sources by normalized
+ * retrieval score (largest remainder), so the entries always sum to zero.
+ */
+export function priceRetrieval(params: {
+  consumerAccountId: string;
+  protocolAccountId: string;
+  feeBps: number;
+  sources: readonly BillableSource[];
+}): RetrievalCharge {
+  const { sources } = params;
+  const total = sources.reduce((acc, s) => acc + s.pricePerSource, 0n);
+  const protocolFee = bpsOf(total, params.feeBps);
+  const dataShare = total - protocolFee;
+  const weights = toPpmWeights(sources.map((s) => s.score));
+  const credits = splitByWeights(dataShare, weights);
+  const entries: LedgerEntry[] = [];
+  if (total > 0n) {
+    entries.push({ accountId: params.consumerAccountId, amount: -total });
+    if (protocolFee > 0n) entries.push({ accountId: params.protocolAccountId, amount: protocolFee });
+    sources.forEach((s, i) => {
+      if (credits[i]! > 0n)
+        entries.push({ accountId: s.contributorAccountId, amount: credits[i]!, datanetId: s.datanetId, documentId: s.documentId });
+    });
+  }
+  return {
+    total,
+    protocolFee,
+    dataShare,
+    sources: sources.map((_, i) => ({ weightPpm: weights[i]!, credited: credits[i]! })),
+    entries,
+  };
+}

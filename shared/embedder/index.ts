@@ -1,0 +1,21 @@
+// Embedder port: text in, unit-length vectors out. Kept narrow on purpose so that
+// swapping the engine (TF.js today, onnxruntime later) stays local to an adapter.
+export interface Embedder {
+  /** Stable id recorded with every vector, e.g. "use-lite-512". */
+  readonly modelId: string;
+  readonly dimension: number;
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+}
+
+export function normalize(v: Float32Array): Float32Array {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (let i = 0; i < v.length; i++) v[i]! /= norm;
+  return v;
+}
+
+/** pgvector's text literal. */
+export function toVectorLiteral(v: ArrayLike<number>): string {
+  return `[${Array.prototype.join.call(v, ',')}]`;
+}

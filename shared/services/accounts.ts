@@ -1,0 +1,61 @@
+import { getAddress, isAddress } from 'viem';
+import type { Db, Queryable } from '../db/index.ts';
+import { ApiError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { FUNDING_ACCOUNT_ID, findAccount, findAccountByWallet, insertAccount, type Account, type AccountKind } from '../store/accounts.ts';
+import { postTransaction } from '../store/ledger.ts';
+import { issueKey, type KeyMode } from './api-keys.ts';
+
+/** Checksummed (EIP-55) form; a mixed-case address with a wrong checksum is refused. */
+export function checksumWallet(wallet: string): string {
+  if (!isAddress(wallet, { strict: false })) throw new ApiError('BAD_REQUEST', `wallet is not an EVM address: ${wallet}`);
+  // viem's strict mode accepts all-lowercase and checks EIP-55 on mixed case.
+  if (!isAddress(wallet, { strict: true })) throw new ApiError('BAD_REQUEST', `wallet has an invalid EIP-55 checksum: ${wallet}`);
+  return getAddress(wallet);
+}
+
+export interface CreatedAccount {
+  account: Account;
+  apiKey: { id: string; key: string } | null;
+}
+
+export async function createAccount(
+  db: Db,
+  input: { kind: AccountKind; name: string; wallet?: string | undefined; credits?: bigint | undefined; withKey?: boolean; keyMode?: KeyMode; key?: string },
+): Promise<CreatedAccount> {
+  if (input.kind === 'contributor' && !input.wallet) throw new ApiError('BAD_REQUEST', 'a contributor needs a wallet address');
+  if (input.kind !== 'consumer' && input.credits !== undefined && input.credits > 0n)
+    throw new ApiError('BAD_REQUEST', 'only consumer accounts hold prepaid credits');
+  const wallet = input.wallet ? checksumWallet(input.wallet) : null;
+  return db.transaction(async (tx) => {
+    if (wallet && (await findAccountByWallet(tx, wallet))) throw new ApiError('CONFLICT', `wallet ${wallet} is already registered`);
+    const account = await insertAccount(tx, { kind: input.kind, name: input.name, wallet });
+    if (input.credits && input.credits > 0n) await grantCreditsIn(tx, account.id, input.credits, null);
+    const issued = input.withKey === false
+      ? null
+      : await issueKey(tx, { accountId: account.id, role: input.kind, name: 'default', mode: input.keyMode, ...(input.key ? { key: input.key } : {}) });
+    return { account, apiKey: issued ? { id: issued.record.id, key: issued.key } : null };
+  });
+}
+
+export async function grantCreditsIn(tx: Queryable, accountId: string, amount: bigint, keyId: string | null): Promise<string> {
+  const id = newId('transaction');
+  await postTransaction(tx, {
+    id,
+    kind: 'credit_grant',
+    requestId: null,
+    keyId,
+    entries: [
+      { accountId: FUNDING_ACCOUNT_ID, amount: -amount },
+      { accountId, amount },
+    ],
+  });
+  return id;
+}
+
+export async function requireAccount(db: Queryable, id: string, kind?: AccountKind): Promise<Account> {
+  const account = await findAccount(db, id);
+  if (!account || account.kind === 'system') throw new ApiError('NOT_FOUND', `no account ${id}`);
+  if (kind && account.kind !== kind) throw new ApiError('BAD_REQUEST', `account ${id} is a ${account.kind}, not a ${kind}`);
+  return account;
+}

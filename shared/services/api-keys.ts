@@ -1,0 +1,49 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Queryable } from '../db/index.ts';
+import { randomBase62 } from '../ids.ts';
+import { findApiKeyByHash, insertApiKey, type ApiKeyRecord, type Role } from '../store/accounts.ts';
+
+export type KeyMode = 'live' | 'test';
+
+export interface Principal {
+  accountId: string;
+  keyId: string;
+  role: Role;
+}
+
+const KEY_PATTERN = /^cp_(live|test)_[A-Za-z0-9]{24,64}$/;
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function generateKey(mode: KeyMode = 'live'): string {
+  return `cp_${mode}_${randomBase62(32)}`;
+}
+
+/** Stores only the hash; the plaintext is returned once, to be shown once. */
+export async function issueKey(
+  db: Queryable,
+  params: { accountId: string; role: Role; name?: string | null; key?: string; mode?: KeyMode },
+): Promise<{ key: string; record: ApiKeyRecord }> {
+  const key = params.key ?? generateKey(params.mode);
+  if (!KEY_PATTERN.test(key)) throw new Error('api key has the wrong format');
+  const record = await insertApiKey(db, {
+    accountId: params.accountId,
+    role: params.role,
+    name: params.name ?? null,
+    prefix: key.slice(0, 12),
+    secretHash: hashKey(key),
+  });
+  return { key, record };
+}
+
+/** Looks the key up by its hash (no secret-dependent branching), then compares in constant time. */
+export async function authenticate(db: Queryable, presented: string): Promise<Principal | null> {
+  if (!KEY_PATTERN.test(presented)) return null;
+  const hash = hashKey(presented);
+  const record = await findApiKeyByHash(db, hash);
+  if (!record || record.revokedAt) return null;
+  if (!timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
+  return { accountId: record.accountId, keyId: record.id, role: record.role };
+}

@@ -1,0 +1,25 @@
+import { hasAdmin } from '../store/accounts.ts';
+import { createAccount } from './accounts.ts';
+import type { Services } from './container.ts';
+
+export interface BootstrapKeys {
+  adminKey: string;
+  adminKeyGenerated: boolean;
+  demoConsumerKey: string;
+}
+
+/**
+ * First start only: an admin (key from config, else generated) and a demo consumer
+ * with credits. Returns the plaintext keys once; afterwards only hashes exist, so
+ * they can never be shown again. Returns null on every later start.
+ */
+export async function bootstrapOnce(services: Services): Promise<BootstrapKeys | null> {
+  if (await hasAdmin(services.db)) return null;
+  const admin = await createAccount(services.db, {
+    kind: 'admin',
+    name: 'admin',
+    ...(services.config.adminKey ? { key: services.config.adminKey } : {}),
+  });
+  const demo = await createAccount(services.db, { kind: 'consumer', name: 'demo consumer', credits: services.config.demoCredits });
+  return { adminKey: admin.apiKey!.key, adminKeyGenerated: !services.config.adminKey, demoConsumerKey: demo.apiKey!.key };
+}

@@ -1,0 +1,16 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import type { Embedder } from '../embedder/index.ts';
+import type { ObjectStore } from '../object-store/index.ts';
+import type { VectorIndex } from '../vector-index/index.ts';
+import type { Logger } from '../logger.ts';
+
+// The ports one process works with, built once by its composition root.
+export interface Services {
+  config: Config;
+  db: Db;
+  embedder: Embedder;
+  objectStore: ObjectStore;
+  vectorIndex: VectorIndex;
+  log: Logger;
+}

@@ -1,0 +1,53 @@
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import { migrate } from '../db/migrate.ts';
+import type { Embedder } from '../embedder/index.ts';
+import { createLogger } from '../logger.ts';
+import type { ObjectStore } from '../object-store/index.ts';
+import { createPgvectorIndex } from '../vector-index/pgvector.ts';
+import type { Services } from './container.ts';
+
+// The one place that turns config into adapters. Heavy modules are imported
+// lazily so a process only loads the adapters it uses.
+export async function openDatabase(config: Config): Promise<Db> {
+  if (config.databaseUrl) {
+    const { openPg } = await import('../db/pg.ts');
+    return openPg(config.databaseUrl);
+  }
+  const { openPglite } = await import('../db/pglite.ts');
+  await mkdir(config.dataDir, { recursive: true });
+  return openPglite(`${config.dataDir}/pglite`);
+}
+
+export async function openObjectStore(config: Config): Promise<ObjectStore> {
+  const store = config.objectStore;
+  if (store.kind === 's3') {
+    const { createS3ObjectStore } = await import('../object-store/s3.ts');
+    return createS3ObjectStore({ bucket: store.bucket, region: store.region, endpoint: store.endpoint });
+  }
+  const { createFsObjectStore } = await import('../object-store/fs.ts');
+  return createFsObjectStore(store.root);
+}
+
+export async function openEmbedder(): Promise<Embedder> {
+  const { createUseLiteEmbedder } = await import('../embedder/use-lite.ts');
+  return createUseLiteEmbedder();
+}
+
+export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
+  const [db, objectStore, embedder] = await Promise.all([
+    overrides.db ?? openDatabase(config),
+    overrides.objectStore ?? openObjectStore(config),
+    overrides.embedder ?? openEmbedder(),
+  ]);
+  await migrate(db);
+  return {
+    config,
+    db,
+    objectStore,
+    embedder,
+    vectorIndex: overrides.vectorIndex ?? createPgvectorIndex(db),
+    log: overrides.log ?? createLogger(config.logLevel),
+  };
+}

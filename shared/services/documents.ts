@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { chunkDocument } from '../core/chunking.ts';
+import { htmlToMarkdownText } from '../core/html-text.ts';
+import { ApiError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { findDatanet, type Datanet } from '../store/datanets.ts';
+import {
+  findDocument, findLiveDocumentByHash, insertChunks, insertDocument, softDeleteDocument, type DocumentRecord,
+} from '../store/documents.ts';
+import type { Services } from './container.ts';
+import type { Principal } from './api-keys.ts';
+
+export const CONTENT_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
+export type ContentType = (typeof CONTENT_TYPES)[number];
+
+const ALIASES: Record<string, ContentType> = {
+  'text/plain': 'text/plain', 'text/markdown': 'text/markdown', 'text/x-markdown': 'text/markdown',
+  'text/html': 'text/html', 'application/xhtml+xml': 'text/html',
+};
+const EXTENSIONS: Record<string, ContentType> = { txt: 'text/plain', text: 'text/plain', md: 'text/markdown', markdown: 'text/markdown', html: 'text/html', htm: 'text/html' };
+
+/** Media type from a declared type (parameters ignored) or, failing that, a file name. */
+export function resolveContentType(declared: string | undefined, fileName?: string): ContentType {
+  const base = declared?.split(';')[0]?.trim().toLowerCase();
+  if (base && ALIASES[base]) return ALIASES[base];
+  const ext = fileName?.split('.').pop()?.toLowerCase();
+  if ((!base || base === 'application/octet-stream') && ext && EXTENSIONS[ext]) return EXTENSIONS[ext];
+  throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`);
+}
+
+export interface NewDocument {
+  title?: string | undefined;
+  /** Used when neither `title` nor an HTML <title> gives one (e.g. an uploaded file's name). */
+  fallbackTitle?: string | undefined;
+  contentType: ContentType;
+  content: Uint8Array;
+  metadata: Record<string, unknown>;
+}
+
+export interface AddedDocument {
+  document: DocumentRecord;
+  duplicate: boolean;
+}
+
+export function canManageDatanet(principal: Principal, datanet: Datanet): boolean {
+  return principal.role === 'admin' || (principal.role === 'contributor' && datanet.ownerAccountId === principal.accountId);
+}
+
+export async function requireManagedDatanet(services: Services, principal: Principal, datanetId: string): Promise<Datanet> {
+  const datanet = await findDatanet(services.db, datanetId);
+  // Another tenant's datanet looks exactly like a missing one.
+  if (!datanet || !canManageDatanet(principal, datanet)) throw new ApiError('NOT_FOUND', `no datanet ${datanetId}`);
+  return datanet;
+}
+
+/**
+ * Store raw bytes (content-addressed, so a crash leaves at worst an orphan object),
+ * embed, then write document + chunks + vectors in ONE transaction.
+ */
+export async function addDocument(services: Services, principal: Principal, datanetId: string, input: NewDocument): Promise<AddedDocument> {
+  const { db, embedder, objectStore, vectorIndex } = services;
+  const datanet = await requireManagedDatanet(services, principal, datanetId);
+  if (datanet.embeddingModel !== embedder.modelId)
+    throw new ApiError('CONFLICT', `datanet ${datanetId} is indexed with ${datanet.embeddingModel}; this server embeds with ${embedder.modelId}`);
+
+  const contentHash = createHash('sha256').update(input.content).digest('hex');
+  const existing = await findLiveDocumentByHash(db, datanetId, contentHash);
+  if (existing) return { document: existing, duplicate: true };
+
+  let raw: string;
+  try {
+    raw = new TextDecoder('utf-8', { fatal: true }).decode(input.content);
+  } catch {
+    throw new ApiError('BAD_REQUEST', 'document content is not valid UTF-8 text');
+  }
+  const { text, title: htmlTitle } = input.contentType === 'text/html' ? htmlToMarkdownText(raw) : { text: raw, title: null };
+  const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
+  if (!title) throw new ApiError('BAD_REQUEST', 'title is required (HTML documents may take it from <title>)');
+  const chunks = chunkDocument(text, input.contentType === 'text/plain' ? 'text/plain' : 'text/markdown');
+  if (chunks.length === 0) throw new ApiError('BAD_REQUEST', 'document has no text to index');
+
+  const objectKey = `documents/${datanetId}/${contentHash}`;
+  await objectStore.put(objectKey, input.content, input.contentType);
+  const vectors = await embedder.embed(chunks.map((c) => c.text));
+
+  const documentId = newId('document');
+  const rows = chunks.map((c) => ({ ...c, id: newId('chunk') }));
+  try {
+    const document = await db.transaction(async (tx) => {
+      const doc = await insertDocument(tx, {
+        id: documentId, datanetId, title, contentType: input.contentType, contentHash, objectKey,
+        byteLength: input.content.byteLength, textLength: text.length, metadata: input.metadata, chunkCount: chunks.length,
+      });
+      await insertChunks(tx, documentId, datanetId, title, rows);
+      await vectorIndex.upsert(
+        embedder.modelId,
+        rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]! })),
+        tx,
+      );
+      return doc;
+    });
+    return { document, duplicate: false };
+  } catch (err) {
+    // A concurrent upload of the same bytes won the unique index: answer as a duplicate.
+    const winner = await findLiveDocumentByHash(db, datanetId, contentHash);
+    if (winner) return { document: winner, duplicate: true };
+    throw err;
+  }
+}
+
+export async function getManagedDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
+  const doc = await findDocument(services.db, id);
+  if (doc) {
+    const datanet = await findDatanet(services.db, doc.datanetId);
+    if (datanet && canManageDatanet(principal, datanet)) return doc;
+  }
+  throw new ApiError('NOT_FOUND', `no document ${id}`);
+}
+
+export async function deleteDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
+  const doc = await getManagedDocument(services, principal, id);
+  if (doc.deletedAt) throw new ApiError('NOT_FOUND', `document ${id} is already deleted`);
+  await services.db.transaction(async (tx) => {
+    await services.vectorIndex.deleteByDocument(id, tx);
+    await softDeleteDocument(tx, id);
+  });
+  // Raw bytes go only after the rows are gone; the object key is unique to this datanet + content.
+  await services.objectStore.delete(doc.objectKey);
+  return (await findDocument(services.db, id))!;
+}

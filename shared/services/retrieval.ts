@@ -1,0 +1,113 @@
+import { reciprocalRankFusion } from '../core/rank-fusion.ts';
+import type { Queryable } from '../db/index.ts';
+import { ApiError } from '../errors.ts';
+import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
+import { filterSql } from '../vector-index/pgvector.ts';
+import type { VectorFilter } from '../vector-index/index.ts';
+import type { Services } from './container.ts';
+
+export interface RetrieveInput {
+  query: string;
+  datanetIds?: readonly string[] | undefined;
+  topK: number;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface RetrievedSource {
+  chunkId: string;
+  documentId: string;
+  datanetId: string;
+  title: string;
+  metadata: Record<string, unknown>;
+  contributorAccountId: string;
+  contributorWallet: string;
+  pricePerSource: bigint;
+  text: string;
+  start: number;
+  end: number;
+  headingPath: string[];
+  /** Fused score normalised to [0, 1] (1 = ranked first by every retriever). */
+  score: number;
+  similarity: number | null;
+  ranks: { dense?: number; lexical?: number };
+}
+
+const CANDIDATES = 50; // per retriever, before fusion
+
+export async function resolveDatanets(db: Queryable, ids: readonly string[] | undefined): Promise<Datanet[]> {
+  if (!ids || ids.length === 0) return listDatanets(db);
+  const unique = [...new Set(ids)];
+  const found = await findDatanets(db, unique);
+  const missing = unique.filter((id) => !found.some((d) => d.id === id));
+  if (missing.length > 0) throw new ApiError('NOT_FOUND', `unknown datanet${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  return found;
+}
+
+/** Hybrid retrieval: dense (VectorIndex) and lexical (Postgres full text) lists fused by RRF. */
+export async function retrieve(services: Services, input: RetrieveInput): Promise<RetrievedSource[]> {
+  const { db, embedder, vectorIndex } = services;
+  const datanets = await resolveDatanets(db, input.datanetIds);
+  const searchable = datanets.filter((d) => d.embeddingModel === embedder.modelId);
+  if (searchable.length === 0) return [];
+  const filter: VectorFilter = { datanetIds: searchable.map((d) => d.id), metadata: input.metadata };
+
+  const [queryVector] = await embedder.embed([input.query]);
+  const [dense, lexical] = await Promise.all([
+    vectorIndex.search(embedder.modelId, embedder.dimension, queryVector!, CANDIDATES, filter),
+    lexicalSearch(db, input.query, CANDIDATES, filter),
+  ]);
+  const fused = reciprocalRankFusion([
+    { name: 'dense', ids: dense.map((h) => h.chunkId) },
+    { name: 'lexical', ids: lexical },
+  ]);
+  const best = 2 / (60 + 1);
+  const similarity = new Map(dense.map((h) => [h.chunkId, h.similarity]));
+  const hydrated = await hydrate(db, fused.slice(0, input.topK * 2).map((f) => f.id));
+  const out: RetrievedSource[] = [];
+  for (const f of fused) {
+    const row = hydrated.get(f.id);
+    if (!row) continue; // deleted since it was indexed
+    out.push({ ...row, score: f.score / best, similarity: similarity.get(f.id) ?? null, ranks: f.ranks });
+    if (out.length === input.topK) break;
+  }
+  return out;
+}
+
+/** OR of the query's stemmed terms, ranked by cover density; title and headings weigh more. */
+export async function lexicalSearch(db: Queryable, query: string, k: number, filter: VectorFilter): Promise<string[]> {
+  const { where, params } = filterSql(filter, 3);
+  const r = await db.query<{ id: string }>(
+    `WITH q AS (SELECT nullif(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q)
+     SELECT c.id FROM chunks c CROSS JOIN q ${where.joinDocuments ? 'JOIN documents d ON d.id = c.document_id' : ''}
+      WHERE q.q IS NOT NULL AND c.tsv @@ q.q ${where.sql}
+      ORDER BY ts_rank_cd(c.tsv, q.q) DESC, c.id LIMIT $2`,
+    [query, k, ...params],
+  );
+  return r.rows.map((row) => row.id);
+}
+
+type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks'>;
+
+async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, HydratedRow>> {
+  const r = await db.query<{
+    id: string; document_id: string; datanet_id: string; title: string; metadata: Record<string, unknown>;
+    owner_account_id: string; wallet: string; price_per_source: bigint; text: string; start_char: number; end_char: number; heading_path: string[];
+  }>(
+    `SELECT c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet, n.price_per_source,
+            c.text, c.start_char, c.end_char, c.heading_path
+       FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
+       JOIN accounts a ON a.id = n.owner_account_id
+      WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
+    [chunkIds],
+  );
+  return new Map(
+    r.rows.map((row) => [
+      row.id,
+      {
+        chunkId: row.id, documentId: row.document_id, datanetId: row.datanet_id, title: row.title, metadata: row.metadata,
+        contributorAccountId: row.owner_account_id, contributorWallet: row.wallet, pricePerSource: row.price_per_source,
+        text: row.text, start: row.start_char, end: row.end_char, headingPath: row.heading_path,
+      },
+    ]),
+  );
+}

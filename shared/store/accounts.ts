@@ -1,0 +1,96 @@
+import type { Queryable } from '../db/index.ts';
+import { newId } from '../ids.ts';
+
+export type AccountKind = 'admin' | 'consumer' | 'contributor';
+export type Role = AccountKind;
+
+export interface Account {
+  id: string;
+  kind: AccountKind | 'system';
+  name: string;
+  wallet: string | null;
+  createdAt: Date;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  accountId: string;
+  role: Role;
+  name: string | null;
+  prefix: string;
+  secretHash: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export const PROTOCOL_ACCOUNT_ID = 'acct_protocol';
+export const FUNDING_ACCOUNT_ID = 'acct_funding';
+
+type AccountRow = { id: string; kind: Account['kind']; name: string; wallet: string | null; created_at: Date };
+const toAccount = (r: AccountRow): Account => ({ id: r.id, kind: r.kind, name: r.name, wallet: r.wallet, createdAt: r.created_at });
+
+export async function insertAccount(db: Queryable, a: { kind: AccountKind; name: string; wallet?: string | null }): Promise<Account> {
+  const r = await db.query<AccountRow>(
+    `INSERT INTO accounts (id, kind, name, wallet) VALUES ($1, $2, $3, $4) RETURNING *`,
+    [newId('account'), a.kind, a.name, a.wallet ?? null],
+  );
+  return toAccount(r.rows[0]!);
+}
+
+export async function findAccount(db: Queryable, id: string): Promise<Account | null> {
+  const r = await db.query<AccountRow>(`SELECT * FROM accounts WHERE id = $1`, [id]);
+  return r.rows[0] ? toAccount(r.rows[0]) : null;
+}
+
+export async function findAccountByWallet(db: Queryable, wallet: string): Promise<Account | null> {
+  const r = await db.query<AccountRow>(`SELECT * FROM accounts WHERE wallet = $1`, [wallet]);
+  return r.rows[0] ? toAccount(r.rows[0]) : null;
+}
+
+export async function hasAdmin(db: Queryable): Promise<boolean> {
+  const r = await db.query(`SELECT 1 FROM accounts WHERE kind = 'admin' LIMIT 1`);
+  return r.rows.length > 0;
+}
+
+type KeyRow = {
+  id: string; account_id: string; role: Role; name: string | null; prefix: string;
+  secret_hash: string; created_at: Date; revoked_at: Date | null;
+};
+const toKey = (r: KeyRow): ApiKeyRecord => ({
+  id: r.id, accountId: r.account_id, role: r.role, name: r.name, prefix: r.prefix,
+  secretHash: r.secret_hash, createdAt: r.created_at, revokedAt: r.revoked_at,
+});
+
+export async function insertApiKey(
+  db: Queryable,
+  k: { accountId: string; role: Role; name: string | null; prefix: string; secretHash: string },
+): Promise<ApiKeyRecord> {
+  const r = await db.query<KeyRow>(
+    `INSERT INTO api_keys (id, account_id, role, name, prefix, secret_hash) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+    [newId('key'), k.accountId, k.role, k.name, k.prefix, k.secretHash],
+  );
+  return toKey(r.rows[0]!);
+}
+
+export async function findApiKeyByHash(db: Queryable, secretHash: string): Promise<ApiKeyRecord | null> {
+  const r = await db.query<KeyRow>(`SELECT * FROM api_keys WHERE secret_hash = $1`, [secretHash]);
+  return r.rows[0] ? toKey(r.rows[0]) : null;
+}
+
+export async function findApiKey(db: Queryable, id: string): Promise<ApiKeyRecord | null> {
+  const r = await db.query<KeyRow>(`SELECT * FROM api_keys WHERE id = $1`, [id]);
+  return r.rows[0] ? toKey(r.rows[0]) : null;
+}
+
+export async function listApiKeys(db: Queryable, accountId: string): Promise<ApiKeyRecord[]> {
+  const r = await db.query<KeyRow>(`SELECT * FROM api_keys WHERE account_id = $1 ORDER BY created_at`, [accountId]);
+  return r.rows.map(toKey);
+}
+
+export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKeyRecord | null> {
+  const r = await db.query<KeyRow>(
+    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *`,
+    [id],
+  );
+  return r.rows[0] ? toKey(r.rows[0]) : null;
+}

@@ -1,0 +1,51 @@
+import type { Queryable } from '../db/index.ts';
+import { newId } from '../ids.ts';
+
+export interface Datanet {
+  id: string;
+  ownerAccountId: string;
+  name: string;
+  description: string | null;
+  pricePerSource: bigint;
+  embeddingModel: string;
+  embeddingDim: number;
+  createdAt: Date;
+}
+
+type Row = {
+  id: string; owner_account_id: string; name: string; description: string | null;
+  price_per_source: bigint; embedding_model: string; embedding_dim: number; created_at: Date;
+};
+const toDatanet = (r: Row): Datanet => ({
+  id: r.id, ownerAccountId: r.owner_account_id, name: r.name, description: r.description,
+  pricePerSource: r.price_per_source, embeddingModel: r.embedding_model, embeddingDim: r.embedding_dim, createdAt: r.created_at,
+});
+
+export async function insertDatanet(
+  db: Queryable,
+  d: Omit<Datanet, 'id' | 'createdAt'>,
+): Promise<Datanet> {
+  const r = await db.query<Row>(
+    `INSERT INTO datanets (id, owner_account_id, name, description, price_per_source, embedding_model, embedding_dim)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [newId('datanet'), d.ownerAccountId, d.name, d.description, d.pricePerSource, d.embeddingModel, d.embeddingDim],
+  );
+  return toDatanet(r.rows[0]!);
+}
+
+export async function findDatanet(db: Queryable, id: string): Promise<Datanet | null> {
+  const r = await db.query<Row>(`SELECT * FROM datanets WHERE id = $1`, [id]);
+  return r.rows[0] ? toDatanet(r.rows[0]) : null;
+}
+
+export async function findDatanets(db: Queryable, ids: readonly string[]): Promise<Datanet[]> {
+  const r = await db.query<Row>(`SELECT * FROM datanets WHERE id = ANY($1::text[])`, [ids]);
+  return r.rows.map(toDatanet);
+}
+
+export async function listDatanets(db: Queryable, ownerAccountId?: string): Promise<Datanet[]> {
+  const r = ownerAccountId
+    ? await db.query<Row>(`SELECT * FROM datanets WHERE owner_account_id = $1 ORDER BY created_at`, [ownerAccountId])
+    : await db.query<Row>(`SELECT * FROM datanets ORDER BY created_at`);
+  return r.rows.map(toDatanet);
+}

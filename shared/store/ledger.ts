@@ -1,0 +1,108 @@
+import type { Queryable } from '../db/index.ts';
+import { assertBalanced, compactEntries, type LedgerTransaction } from '../core/ledger.ts';
+
+export async function postTransaction(db: Queryable, tx: LedgerTransaction): Promise<void> {
+  const entries = compactEntries(tx.entries);
+  assertBalanced({ entries });
+  await db.query(`INSERT INTO ledger_transactions (id, kind, request_id, key_id) VALUES ($1, $2, $3, $4)`, [
+    tx.id, tx.kind, tx.requestId, tx.keyId,
+  ]);
+  await db.query(
+    `INSERT INTO ledger_entries (transaction_id, account_id, amount, datanet_id, document_id)
+     SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[])`,
+    [
+      tx.id,
+      entries.map((e) => e.accountId),
+      entries.map((e) => e.amount.toString()),
+      entries.map((e) => e.datanetId ?? null),
+      entries.map((e) => e.documentId ?? null),
+    ],
+  );
+}
+
+/** Serialises charges against one account (row lock held until the transaction ends). */
+export async function lockAccount(db: Queryable, accountId: string): Promise<void> {
+  await db.query(`SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, [accountId]);
+}
+
+export async function balanceOf(db: Queryable, accountId: string): Promise<bigint> {
+  const r = await db.query<{ balance: bigint }>(
+    `SELECT coalesce(sum(amount), 0)::bigint AS balance FROM ledger_entries WHERE account_id = $1`,
+    [accountId],
+  );
+  return r.rows[0]!.balance;
+}
+
+export interface UsageSummary {
+  balance: bigint;
+  credited: bigint;
+  calls: number;
+  spend: bigint;
+  byKind: { kind: string; calls: number; spend: bigint }[];
+  byKey: { keyId: string | null; calls: number; spend: bigint }[];
+}
+
+export async function usageOf(db: Queryable, accountId: string): Promise<UsageSummary> {
+  const rows = await db.query<{ kind: string; key_id: string | null; calls: bigint; spend: bigint; credited: bigint }>(
+    `SELECT t.kind, t.key_id, count(*)::bigint AS calls,
+            coalesce(sum(-e.amount) FILTER (WHERE e.amount < 0), 0)::bigint AS spend,
+            coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0)::bigint AS credited
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+      WHERE e.account_id = $1
+      GROUP BY t.kind, t.key_id`,
+    [accountId],
+  );
+  const billable = rows.rows.filter((r) => r.kind !== 'credit_grant');
+  const byKind = new Map<string, { calls: number; spend: bigint }>();
+  const byKey = new Map<string | null, { calls: number; spend: bigint }>();
+  for (const r of billable) {
+    for (const [map, k] of [[byKind, r.kind], [byKey, r.key_id]] as const) {
+      const cur = (map as Map<string | null, { calls: number; spend: bigint }>).get(k) ?? { calls: 0, spend: 0n };
+      cur.calls += Number(r.calls);
+      cur.spend += r.spend;
+      (map as Map<string | null, { calls: number; spend: bigint }>).set(k, cur);
+    }
+  }
+  const credited = rows.rows.filter((r) => r.kind === 'credit_grant').reduce((a, r) => a + r.credited, 0n);
+  const spend = billable.reduce((a, r) => a + r.spend, 0n);
+  return {
+    balance: credited - spend,
+    credited,
+    calls: billable.reduce((a, r) => a + Number(r.calls), 0),
+    spend,
+    byKind: [...byKind].map(([kind, v]) => ({ kind, ...v })),
+    byKey: [...byKey].map(([keyId, v]) => ({ keyId, ...v })),
+  };
+}
+
+export interface EarningsSummary {
+  total: bigint;
+  byDatanet: { datanetId: string; name: string; earned: bigint; calls: number }[];
+  byDocument: { documentId: string; datanetId: string; title: string; deleted: boolean; earned: bigint; calls: number }[];
+}
+
+export async function earningsOf(db: Queryable, accountId: string): Promise<EarningsSummary> {
+  const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
+    `SELECT e.document_id, e.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name,
+            sum(e.amount)::bigint AS earned, count(DISTINCT e.transaction_id)::bigint AS calls
+       FROM ledger_entries e JOIN documents d ON d.id = e.document_id JOIN datanets n ON n.id = e.datanet_id
+      WHERE e.account_id = $1
+      GROUP BY e.document_id, e.datanet_id, d.title, d.deleted_at, n.name
+      ORDER BY earned DESC, e.document_id`,
+    [accountId],
+  );
+  const byDatanet = new Map<string, { datanetId: string; name: string; earned: bigint; calls: number }>();
+  for (const r of docs.rows) {
+    const cur = byDatanet.get(r.datanet_id) ?? { datanetId: r.datanet_id, name: r.dn_name, earned: 0n, calls: 0 };
+    cur.earned += r.earned;
+    cur.calls += Number(r.calls);
+    byDatanet.set(r.datanet_id, cur);
+  }
+  return {
+    total: await balanceOf(db, accountId),
+    byDatanet: [...byDatanet.values()],
+    byDocument: docs.rows.map((r) => ({
+      documentId: r.document_id, datanetId: r.datanet_id, title: r.title, deleted: r.deleted, earned: r.earned, calls: Number(r.calls),
+    })),
+  };
+}
