@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   S3_BUCKET: z.string().default('citepay-local'),
   S3_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
   PROTOCOL_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
   MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -31,12 +33,16 @@ export type Config = {
   adminKey: string | undefined;
   demoCredits: bigint;
   databaseUrl: string | undefined;
-  objectStore: { kind: 'fs'; root: string } | { kind: 's3'; bucket: string; endpoint?: string; region: string };
+  objectStore:
+    | { kind: 'fs'; root: string }
+    | { kind: 's3'; bucket: string; endpoint?: string | undefined; region: string; credentials?: AwsCredentials | undefined };
   protocolFeeBps: number;
   maxDocumentBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   logRequests: boolean;
 };
+
+export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
 
 export class ConfigError extends Error {}
 
@@ -56,11 +62,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     objectStore:
       e.OBJECT_STORE === 's3'
-        ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION }
+        ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: s3Credentials(e) }
         : { kind: 'fs', root: `${e.CITEPAY_DATA_DIR}/objects` },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     logLevel: e.LOG_LEVEL,
     logRequests: e.LOG_REQUESTS,
   };
+}
+
+/** Explicit keys win; a local S3-compatible endpoint accepts any, so it gets placeholders. */
+function s3Credentials(e: z.infer<typeof EnvSchema>): AwsCredentials | undefined {
+  if (e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY) return { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY };
+  return e.S3_ENDPOINT ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined;
 }

@@ -7,7 +7,7 @@ export interface S3StoreOptions {
   region: string;
   /** Explicit endpoint for S3-compatible servers (local fauxqs, MinIO); path-style then. */
   endpoint?: string | undefined;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
 export function createS3ObjectStore(options: S3StoreOptions): ObjectStore {

@@ -24,7 +24,7 @@ export async function openObjectStore(config: Config): Promise<ObjectStore> {
   const store = config.objectStore;
   if (store.kind === 's3') {
     const { createS3ObjectStore } = await import('../object-store/s3.ts');
-    return createS3ObjectStore({ bucket: store.bucket, region: store.region, endpoint: store.endpoint });
+    return createS3ObjectStore(store);
   }
   const { createFsObjectStore } = await import('../object-store/fs.ts');
   return createFsObjectStore(store.root);

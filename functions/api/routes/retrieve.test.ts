@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Services } from '../../../shared/services/container.ts';
+import { createTestServices } from '../../../test/services.ts';
+import { createWorld, httpClient, type Client } from '../../../test/http.ts';
+import { DOCS } from '../../../test/fixtures.ts';
+
+let services: Services;
+let client: Client;
+let world: Awaited<ReturnType<typeof createWorld>>;
+const docIds: Record<string, string> = {};
+
+beforeAll(async () => {
+  services = await createTestServices();
+  client = httpClient(services);
+  world = await createWorld(services, { credits: '100000', price: '1000' });
+  for (const [name, doc] of [['bread', DOCS.bread], ['tides', DOCS.tides]] as const) {
+    const r = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
+    docIds[name] = r.body.document.id;
+  }
+  const r = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
+  docIds.bikes = r.body.document.id;
+});
+afterAll(() => services.db.close());
+
+const retrieve = (json: unknown, key = world.consumer.key, headers: Record<string, string> = {}) =>
+  client.call('POST', '/v1/retrieve', { key, json, headers });
+
+const ledgerSums = async () =>
+  (await services.db.query<{ transaction_id: string; total: bigint }>(
+    `SELECT transaction_id, sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`)).rows;
+
+describe('POST /v1/retrieve', () => {
+  it('returns the right source with everything a citation needs, and bills it as one balanced transaction', async () => {
+    const r = await retrieve({ query: 'how do I mend a punctured inner tube on my bike?', topK: 3 });
+    expect(r.status).toBe(200);
+    const top = r.body.sources[0];
+    expect(top).toMatchObject({ documentId: docIds.bikes, datanetId: world.bob.datanet, title: DOCS.bikes.title, metadata: DOCS.bikes.metadata, index: 1 });
+    expect(top.contributor.wallet).toBe('0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC');
+    expect(DOCS.bikes.content.slice(top.span.start, top.span.end)).toBe(top.text);
+    expect(top.score).toBeGreaterThan(0);
+    expect(r.body.sources).toHaveLength(3);
+
+    const { usage, attribution } = r.body;
+    expect(usage).toMatchObject({ charged: '3000', protocolFee: '300', dataFee: '2700', balance: '97000' });
+    expect(attribution.formulaVersion).toBe('retrieval-score-v1');
+    expect(attribution.sources.reduce((a: number, s: { weightPpm: number }) => a + s.weightPpm, 0)).toBe(1_000_000);
+    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(2700n);
+
+    const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [r.body.requestId]);
+    expect(txs.rows).toHaveLength(1);
+    for (const row of await ledgerSums()) expect(row.total).toBe(0n);
+  });
+
+  it('shows the call in usage and earnings immediately', async () => {
+    const before = await client.call('GET', '/v1/earnings', { key: world.bob.key });
+    const r = await retrieve({ query: 'patch a bicycle tyre puncture', datanets: [world.bob.datanet], topK: 1 });
+    const credited = BigInt(r.body.attribution.sources[0].amount);
+    const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
+    expect(usage.status).toBe(200);
+    expect(usage.body.balance).toBe(r.body.usage.balance);
+    expect(usage.body.byKey.find((k: { keyId: string }) => k.keyId === world.consumer.keyId)).toBeTruthy();
+    const after = await client.call('GET', '/v1/earnings', { key: world.bob.key });
+    expect(BigInt(after.body.total) - BigInt(before.body.total)).toBe(credited);
+    const doc = after.body.byDocument.find((d: { documentId: string }) => d.documentId === docIds.bikes);
+    expect(doc.title).toBe(DOCS.bikes.title);
+    expect(after.body.byDatanet[0].datanetId).toBe(world.bob.datanet);
+  });
+
+  it('filters by datanet and by metadata', async () => {
+    const onlyAda = await retrieve({ query: 'bicycle tyre', datanets: [world.ada.datanet], topK: 5 });
+    expect(onlyAda.body.sources.every((s: { datanetId: string }) => s.datanetId === world.ada.datanet)).toBe(true);
+    const science = await retrieve({ query: 'what causes tides', topK: 5, filter: { metadata: { topic: 'science' } } });
+    expect(science.body.sources.length).toBeGreaterThan(0);
+    expect(science.body.sources.every((s: { documentId: string }) => s.documentId === docIds.tides)).toBe(true);
+  });
+
+  it('returns 200 with no sources and no charge when nothing matches the filter', async () => {
+    const before = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
+    const r = await retrieve({ query: 'anything', filter: { metadata: { topic: 'astrology' } } });
+    expect(r.status).toBe(200);
+    expect(r.body.sources).toEqual([]);
+    expect(r.body.usage.charged).toBe('0');
+    const after = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
+    expect(after.calls).toBe(before.calls);
+  });
+
+  it('charges once for retries with the same Idempotency-Key, and refuses the key for another request', async () => {
+    const body = { query: 'sourdough starter feeding', topK: 2 };
+    const first = await retrieve(body, undefined, { 'idempotency-key': 'retry-1' });
+    const second = await retrieve(body, undefined, { 'idempotency-key': 'retry-1' });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.body).toEqual(first.body);
+    const charges = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [first.body.requestId]);
+    expect(charges.rows).toHaveLength(1);
+    const usage = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
+    expect(usage.balance).toBe(first.body.usage.balance);
+    const other = await retrieve({ ...body, topK: 3 }, undefined, { 'idempotency-key': 'retry-1' });
+    expect(other.status).toBe(422);
+  });
+
+  it('charges once when the same Idempotency-Key arrives concurrently', async () => {
+    const body = { query: 'spring tides sun and moon', topK: 1 };
+    const replies = await Promise.all([1, 2, 3, 4].map(() => retrieve(body, undefined, { 'idempotency-key': 'race-1' })));
+    expect(new Set(replies.map((r) => r.body.requestId)).size).toBe(1);
+    const tx = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [replies[0]!.body.requestId]);
+    expect(tx.rows).toHaveLength(1);
+  });
+
+  it('never retrieves a deleted document, but its earnings stay', async () => {
+    const earned = await client.call('GET', '/v1/earnings', { key: world.ada.key });
+    const breadEarned = earned.body.byDocument.find((d: { documentId: string }) => d.documentId === docIds.bread);
+    expect(breadEarned).toBeTruthy();
+    await client.call('DELETE', `/v1/documents/${docIds.bread}`, { key: world.ada.key });
+    const r = await retrieve({ query: 'sourdough bread starter flour water', topK: 10 });
+    expect(r.body.sources.map((s: { documentId: string }) => s.documentId)).not.toContain(docIds.bread);
+    const after = await client.call('GET', '/v1/earnings', { key: world.ada.key });
+    const kept = after.body.byDocument.find((d: { documentId: string }) => d.documentId === docIds.bread);
+    expect(kept).toMatchObject({ earned: breadEarned.earned, deleted: true });
+  });
+
+  it.each([
+    ['an empty query', { query: '   ' }, 400, /query/],
+    ['topK out of range', { query: 'tides', topK: 51 }, 400, /topK/],
+    ['topK of the wrong type', { query: 'tides', topK: '5' }, 400, /topK/],
+    ['an unknown datanet', { query: 'tides', datanets: ['dn_nope123'] }, 404, /unknown datanet: dn_nope123/],
+    ['a malformed datanet id', { query: 'tides', datanets: ['tides'] }, 400, /datanets/],
+    ['an unknown field', { query: 'tides', top_k: 3 }, 400, /top_k|Unrecognized/i],
+  ])('refuses %s', async (_name, json, status, message) => {
+    const r = await retrieve(json);
+    expect(r.status).toBe(status);
+    expect(r.body.error.message).toMatch(message);
+  });
+
+  it('refuses a non-JSON body and malformed JSON', async () => {
+    const text = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, body: 'query=tides', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    expect(text.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const bad = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, body: '{"query":', headers: { 'content-type': 'application/json' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/JSON/);
+  });
+
+  it('needs a consumer key that is not revoked', async () => {
+    expect((await retrieve({ query: 'tides' }, '')).status).toBe(401);
+    expect((await retrieve({ query: 'tides' }, 'cp_live_thisisnotarealkeyatall0000')).status).toBe(401);
+    expect((await retrieve({ query: 'tides' }, world.ada.key)).status).toBe(403);
+    const extra = await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/keys`, { key: world.admin, json: { name: 'ci' } });
+    expect((await retrieve({ query: 'tides' }, extra.body.key)).status).toBe(200);
+    expect((await client.call('DELETE', `/v1/keys/${extra.body.id}`, { key: world.consumer.key })).status).toBe(200);
+    const revoked = await retrieve({ query: 'tides' }, extra.body.key);
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.error.message).toMatch(/revoked/);
+  });
+});
+
+describe('prepaid credits', () => {
+  it('answers 402 with the balance when credits cannot cover the call, and charges nothing', async () => {
+    const poor = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '1500' } });
+    const key = poor.body.apiKey.key;
+    const ok = await retrieve({ query: 'tides moon', topK: 1 }, key);
+    expect(ok.status).toBe(200);
+    expect(ok.body.usage.balance).toBe('500');
+    const refused = await retrieve({ query: 'tides moon', topK: 1 }, key);
+    expect(refused.status).toBe(402);
+    expect(refused.body.error).toMatchObject({ code: 'PAYMENT_REQUIRED', details: { balance: '500', required: '1000' } });
+    const usage = await client.call('GET', '/v1/usage', { key });
+    expect(usage.body).toMatchObject({ balance: '500', calls: 1, spend: '1000' });
+    const topUp = await client.call('POST', `/v1/admin/accounts/${poor.body.account.id}/credits`, { key: world.admin, json: { amount: '500' } });
+    expect(topUp.body.balance).toBe('1000');
+    expect((await retrieve({ query: 'tides moon', topK: 1 }, key)).status).toBe(200);
+    const empty = await retrieve({ query: 'tides moon', topK: 1 }, key);
+    expect(empty.status).toBe(402);
+    expect(empty.body.error.message).toMatch(/exhausted/);
+  });
+});
