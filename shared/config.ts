@@ -71,8 +71,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** Explicit keys win; a local S3-compatible endpoint accepts any, so it gets placeholders. */
+/**
+ * Only for an explicit (local, S3-compatible) endpoint, which accepts any keys. Against
+ * real AWS the SDK's own provider chain is used, so Lambda role session tokens work.
+ */
 function s3Credentials(e: z.infer<typeof EnvSchema>): AwsCredentials | undefined {
-  if (e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY) return { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY };
-  return e.S3_ENDPOINT ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined;
+  if (!e.S3_ENDPOINT) return undefined;
+  return { accessKeyId: e.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: e.AWS_SECRET_ACCESS_KEY ?? 'local' };
 }

@@ -24,7 +24,7 @@ export const IdempotencyHeader = z.object({
     .min(1)
     .max(255)
     .optional()
-    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, description: 'retries with the same key return the first response and charge once' }),
+    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'retries with the same key return the first response and charge once' }),
 });
 
 export const security = [{ bearerAuth: [] }];

@@ -1,0 +1,253 @@
+// GPU worker fleet: ECS on EC2 (sst.aws.Service is Fargate-only, and Fargate has no GPUs).
+// Scales on queue backlog per worker, down to zero instances when idle.
+import type { Storage } from "./storage.ts";
+import type { Queues } from "./queue.ts";
+
+const INSTANCE_TYPE = "g5.xlarge"; // 1× A10G 24 GB, 4 vCPU, 16 GiB
+const GPU_AMI_PARAM = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id";
+const MIN_TASKS = 0;
+const MAX_TASKS = 8; // one task per instance (1 GPU each), so also the ASG max
+
+// Backlog-per-task target = acceptable wait ÷ mean job time: a task drains one job
+// every ~3 s, so 10 waiting jobs per task ≈ 30 s worst-case queueing delay.
+const ACCEPTABLE_WAIT_S = 30;
+const MEAN_JOB_S = 3;
+const BACKLOG_PER_TASK_TARGET = ACCEPTABLE_WAIT_S / MEAN_JOB_S; // 10
+
+// Image tag pushed by CI from gpu-worker/ (docker build gpu-worker && docker push).
+const IMAGE_TAG = process.env.GPU_WORKER_IMAGE_TAG ?? "latest";
+
+export function gpuFleet(store: Storage, q: Queues) {
+  const prefix = `${$app.name}-${$app.stage}`;
+  const region = aws.getRegionOutput().region;
+  const subnets = store.vpc.privateSubnets;
+  const securityGroups = store.vpc.securityGroups; // egress all, ingress from VPC CIDR (reaches Aurora)
+
+  const repo = new aws.ecr.Repository("GpuWorkerRepo", {
+    forceDelete: $app.removal === "remove",
+    imageScanningConfiguration: { scanOnPush: true },
+  });
+
+  // Container Insights publishes RunningTaskCount/DesiredTaskCount used by scaling below.
+  const cluster = new aws.ecs.Cluster("GpuCluster", {
+    settings: [{ name: "containerInsights", value: "enabled" }],
+  });
+
+  // --- EC2 capacity: ASG of GPU instances, managed by an ECS capacity provider ---
+  const instanceRole = new aws.iam.Role("GpuInstanceRole", {
+    assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
+    managedPolicyArns: [
+      "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+      "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", // shell access without SSH keys
+    ],
+  });
+  const instanceProfile = new aws.iam.InstanceProfile("GpuInstanceProfile", { role: instanceRole.name });
+
+  const userData = $interpolate`#!/bin/bash
+cat >> /etc/ecs/ecs.config <<CONF
+ECS_CLUSTER=${cluster.name}
+ECS_ENABLE_GPU_SUPPORT=true
+ECS_AWSVPC_BLOCK_IMDS=true
+ECS_IMAGE_PULL_BEHAVIOR=prefer-cached
+CONF
+`;
+  const launchTemplate = new aws.ec2.LaunchTemplate("GpuLaunchTemplate", {
+    imageId: aws.ssm.getParameterOutput({ name: GPU_AMI_PARAM }).value,
+    instanceType: INSTANCE_TYPE,
+    iamInstanceProfile: { arn: instanceProfile.arn },
+    vpcSecurityGroupIds: securityGroups,
+    userData: userData.apply((s) => Buffer.from(s).toString("base64")),
+    metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 },
+    // CUDA images + base model weights do not fit the AMI's 30 GB root volume.
+    blockDeviceMappings: [{
+      deviceName: "/dev/xvda",
+      ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+    }],
+  });
+
+  const asg = new aws.autoscaling.Group("GpuAsg", {
+    minSize: 0,
+    maxSize: MAX_TASKS,
+    vpcZoneIdentifiers: subnets,
+    launchTemplate: { id: launchTemplate.id, version: "$Latest" },
+    protectFromScaleIn: true, // required by managedTerminationProtection: ECS picks what to stop
+    tags: [{ key: "AmazonECSManaged", value: "true", propagateAtLaunch: true }],
+  }, { ignoreChanges: ["desiredCapacity"] }); // owned by the capacity provider
+
+  const capacityProvider = new aws.ecs.CapacityProvider("GpuCapacity", {
+    autoScalingGroupProvider: {
+      autoScalingGroupArn: asg.arn,
+      managedTerminationProtection: "ENABLED",
+      managedDraining: "ENABLED",
+      // Instances follow tasks: 100 % = no idle spare GPU; 0 tasks → 0 instances.
+      managedScaling: { status: "ENABLED", targetCapacity: 100, minimumScalingStepSize: 1, maximumScalingStepSize: MAX_TASKS },
+    },
+  });
+  const clusterProviders = new aws.ecs.ClusterCapacityProviders("GpuClusterProviders", {
+    clusterName: cluster.name,
+    capacityProviders: [capacityProvider.name],
+    defaultCapacityProviderStrategies: [{ capacityProvider: capacityProvider.name, weight: 1 }],
+  });
+
+  // --- Task: the gpu-worker container with 1 GPU ---
+  // DATABASE_URL carries the DB password: keep it out of the task definition.
+  const databaseUrlParam = new aws.ssm.Parameter("GpuWorkerDatabaseUrl", {
+    type: "SecureString",
+    value: store.databaseUrl,
+  });
+  const executionRole = new aws.iam.Role("GpuWorkerExecutionRole", {
+    assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ecs-tasks.amazonaws.com" }),
+    managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
+    inlinePolicies: [{
+      name: "read-secrets",
+      policy: $jsonStringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [databaseUrlParam.arn] }],
+      }),
+    }],
+  });
+  const taskRole = new aws.iam.Role("GpuWorkerTaskRole", {
+    assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ecs-tasks.amazonaws.com" }),
+    inlinePolicies: [{
+      name: "worker",
+      policy: $jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: [q.jobs.arn] },
+          { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [q.results.arn] },
+          { Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: [$interpolate`${store.bucket.arn}/*`] },
+          { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [store.bucket.arn] },
+          // Task scale-in protection while a job runs, so scale-in never kills mid-generation.
+          { Effect: "Allow", Action: ["ecs:UpdateTaskProtection", "ecs:GetTaskProtection"], Resource: [$interpolate`arn:aws:ecs:${region}:*:task/${cluster.name}/*`] },
+        ],
+      }),
+    }],
+  });
+  const logGroup = new aws.cloudwatch.LogGroup("GpuWorkerLogs", {
+    name: `/citepay/${$app.stage}/gpu-worker`,
+    retentionInDays: 30,
+  });
+
+  const taskDefinition = new aws.ecs.TaskDefinition("GpuWorkerTask", {
+    family: `${prefix}-gpu-worker`,
+    requiresCompatibilities: ["EC2"],
+    networkMode: "awsvpc",
+    executionRoleArn: executionRole.arn,
+    taskRoleArn: taskRole.arn,
+    containerDefinitions: $jsonStringify([{
+      name: "gpu-worker",
+      image: $interpolate`${repo.repositoryUrl}:${IMAGE_TAG}`,
+      essential: true,
+      cpu: 3584, // g5.xlarge: 4 vCPU, leave headroom for the ECS agent
+      memoryReservation: 13312, // of ~15.3 GiB the agent registers
+      resourceRequirements: [{ type: "GPU", value: "1" }],
+      stopTimeout: 120, // = job visibility timeout: finish the current job on scale-in/deploy
+      environment: [
+        { name: "NODE_ENV", value: "production" },
+        { name: "AWS_REGION", value: region },
+        { name: "OBJECT_STORE", value: "s3" },
+        { name: "S3_BUCKET", value: store.bucket.name },
+        { name: "JOB_QUEUE_URL", value: q.jobs.url },
+        { name: "RESULT_QUEUE_URL", value: q.results.url },
+      ],
+      secrets: [{ name: "DATABASE_URL", valueFrom: databaseUrlParam.arn }],
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: { "awslogs-group": logGroup.name, "awslogs-region": region, "awslogs-stream-prefix": "worker" },
+      },
+    }]),
+  });
+
+  const service = new aws.ecs.Service("GpuWorkerService", {
+    cluster: cluster.arn,
+    taskDefinition: taskDefinition.arn,
+    desiredCount: 0, // start idle; autoscaling owns it from here
+    capacityProviderStrategies: [{ capacityProvider: capacityProvider.name, weight: 1 }],
+    networkConfiguration: { subnets, securityGroups }, // private subnets, egress via NAT
+    // Start the new task before stopping the old one: no processing gap during deploys.
+    deploymentMinimumHealthyPercent: 100,
+    deploymentMaximumPercent: 200,
+    deploymentCircuitBreaker: { enable: true, rollback: true },
+  }, { dependsOn: [clusterProviders], ignoreChanges: ["desiredCount"] });
+
+  // --- Autoscaling on backlog per task ---
+  const target = new aws.appautoscaling.Target("GpuWorkerScaling", {
+    serviceNamespace: "ecs",
+    scalableDimension: "ecs:service:DesiredCount",
+    resourceId: $interpolate`service/${cluster.name}/${service.name}`,
+    minCapacity: MIN_TASKS,
+    maxCapacity: MAX_TASKS,
+  });
+  const scaling = {
+    serviceNamespace: target.serviceNamespace,
+    scalableDimension: target.scalableDimension,
+    resourceId: target.resourceId,
+  };
+  const queueName = q.jobs.nodes.queue.name;
+  const serviceDims = { ClusterName: cluster.name, ServiceName: service.name };
+
+  // Target tracking on visible messages ÷ running tasks. With 0 running tasks the
+  // division yields no data and target tracking does nothing, hence the wake rule below.
+  new aws.appautoscaling.Policy("GpuBacklogPerTask", {
+    ...scaling,
+    policyType: "TargetTrackingScaling",
+    targetTrackingScalingPolicyConfiguration: {
+      targetValue: BACKLOG_PER_TASK_TARGET,
+      scaleOutCooldown: 60,
+      scaleInCooldown: 300, // GPU instances take minutes to come back: don't flap
+      customizedMetricSpecification: {
+        metrics: [
+          {
+            id: "visible",
+            returnData: false,
+            metricStat: {
+              stat: "Average",
+              metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: [{ name: "QueueName", value: queueName }] },
+            },
+          },
+          {
+            id: "running",
+            returnData: false,
+            metricStat: {
+              stat: "Average",
+              metric: {
+                namespace: "ECS/ContainerInsights",
+                metricName: "RunningTaskCount",
+                dimensions: [{ name: "ClusterName", value: cluster.name }, { name: "ServiceName", value: service.name }],
+              },
+            },
+          },
+          { id: "backlogPerTask", expression: "visible / running", label: "Jobs waiting per GPU task", returnData: true },
+        ],
+      },
+    },
+  });
+
+  // Scale from zero: jobs waiting while the service wants 0 tasks → add one task.
+  // ChangeInCapacity (+1) rather than ExactCapacity so a stale metric can never scale in.
+  const wake = new aws.appautoscaling.Policy("GpuWakeFromZero", {
+    ...scaling,
+    policyType: "StepScaling",
+    stepScalingPolicyConfiguration: {
+      adjustmentType: "ChangeInCapacity",
+      cooldown: 120,
+      metricAggregationType: "Maximum",
+      stepAdjustments: [{ metricIntervalLowerBound: "0", scalingAdjustment: 1 }],
+    },
+  });
+  new aws.cloudwatch.MetricAlarm("GpuWakeAlarm", {
+    alarmDescription: "Generation jobs are waiting and the GPU service is at zero tasks",
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    threshold: 1,
+    evaluationPeriods: 1,
+    treatMissingData: "notBreaching",
+    metricQueries: [
+      { id: "visible", metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueName }, period: 60, stat: "Maximum" } },
+      { id: "desired", metric: { namespace: "ECS/ContainerInsights", metricName: "DesiredTaskCount", dimensions: serviceDims, period: 60, stat: "Maximum" } },
+      { id: "wake", expression: "IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)", label: "Jobs waiting with zero GPU tasks", returnData: true },
+    ],
+    alarmActions: [wake.arn],
+  });
+
+  return { repositoryUrl: repo.repositoryUrl, clusterName: cluster.name, service };
+}
