@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// `npm start` as a user runs it: a real process, a real port, a data folder on disk.
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+const running: ChildProcess[] = [];
+
+function start(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/start.ts'], {
+    env: { ...process.env, PORT: '0', LOG_REQUESTS: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = out.match(/"msg":"citepay listening","url":"([^"]+)"/);
+      // The key banner is written right after the listening line, in the same tick.
+      if (match) setTimeout(() => resolve({ child, url: match[1]!, output: () => out }), 200);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+  });
+}
+
+async function stop(s: Started): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => s.child.once('exit', resolve));
+  s.child.kill('SIGTERM');
+  return exited;
+}
+
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('npm start', () => {
+  it('initialises once, prints the keys once, and keeps data across restarts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'citepay-start-'));
+    const first = await start({ CITEPAY_DATA_DIR: dataDir });
+    const adminKey = first.output().match(/admin key\s+(cp_live_\w+)/)?.[1];
+    const demoKey = first.output().match(/demo consumer key\s+(cp_live_\w+)/)?.[1];
+    expect(adminKey).toBeDefined();
+    expect(demoKey).toBeDefined();
+    const health = await fetch(`${first.url}/healthz`);
+    expect(health.status).toBe(200);
+    const created = await fetch(`${first.url}/v1/admin/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'contributor', name: 'Ada', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
+    });
+    expect(created.status).toBe(201);
+    expect(await stop(first)).toBe(0);
+
+    const second = await start({ CITEPAY_DATA_DIR: dataDir, LOG_REQUESTS: 'true' });
+    const usage = await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${demoKey}` } });
+    expect(usage.status).toBe(200);
+    expect((await usage.json()).balance).toBe('10000000');
+    expect(second.output()).not.toContain('shown ONCE');
+    expect(second.output()).not.toContain(adminKey!);
+    expect(second.output()).not.toContain(demoKey!);
+    await stop(second);
+  });
+
+  it('uses an admin key supplied through the environment on first start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'citepay-start-'));
+    const adminKey = 'cp_live_SuppliedByAutomation0123456789';
+    const s = await start({ CITEPAY_DATA_DIR: dataDir, CITEPAY_ADMIN_KEY: adminKey });
+    expect(s.output()).toContain('(from CITEPAY_ADMIN_KEY)');
+    expect(s.output()).not.toContain(adminKey);
+    const r = await fetch(`${s.url}/v1/keys`, { headers: { authorization: `Bearer ${adminKey}` } });
+    expect(r.status).toBe(200);
+    await stop(s);
+  });
+
+  it('fails fast with a message naming a bad variable', async () => {
+    await expect(start({ CITEPAY_ADMIN_KEY: 'hunter2', CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-start-')) })).rejects.toThrow(/CITEPAY_ADMIN_KEY: must look like/);
+  });
+});
