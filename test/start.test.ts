@@ -64,7 +64,7 @@ describe('npm start', () => {
     const second = await start({ CITEPAY_DATA_DIR: dataDir, LOG_REQUESTS: 'true' });
     const usage = await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${demoKey}` } });
     expect(usage.status).toBe(200);
-    expect((await usage.json()).balance).toBe('10000000');
+    expect(((await usage.json()) as { balance: string }).balance).toBe('10000000');
     expect(second.output()).not.toContain('shown ONCE');
     expect(second.output()).not.toContain(adminKey!);
     expect(second.output()).not.toContain(demoKey!);

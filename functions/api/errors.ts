@@ -39,7 +39,7 @@ const STATUS_CODES = Object.fromEntries(Object.entries(ERROR_STATUS).map(([k, v]
 export function errorJson(c: Context<AppEnv>, code: ErrorCode, message: string, details?: Record<string, unknown>) {
   const requestId = c.get('requestId') ?? 'unknown';
   return c.json(
-    { error: { code, message, requestId, docs: `/docs#error-${code.toLowerCase()}`, ...(details ? { details } : {}) } },
+    { error: { code, message, requestId, docs: '/docs', ...(details ? { details } : {}) } },
     ERROR_STATUS[code],
   );
 }

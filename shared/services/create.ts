@@ -42,6 +42,8 @@ export async function createServices(config: Config, overrides: Partial<Services
     overrides.embedder ?? openEmbedder(),
   ]);
   await migrate(db);
+  // PGlite has no autovacuum: give the planner fresh statistics once per start.
+  if (db.kind === 'pglite') await db.exec('ANALYZE');
   return {
     config,
     db,

@@ -4,6 +4,8 @@ import { htmlToMarkdownText } from '../core/html-text.ts';
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { findDatanet, type Datanet } from '../store/datanets.ts';
+import { updateLexicalStats } from '../store/lexical.ts';
+import { noteRowsWritten } from '../store/analyze.ts';
 import {
   findDocument, findLiveDocumentByHash, insertChunks, insertDocument, softDeleteDocument, type DocumentRecord,
 } from '../store/documents.ts';
@@ -92,6 +94,7 @@ export async function addDocument(services: Services, principal: Principal, data
         byteLength: input.content.byteLength, textLength: text.length, metadata: input.metadata, chunkCount: chunks.length,
       });
       await insertChunks(tx, documentId, datanetId, title, rows);
+      await updateLexicalStats(tx, documentId, 1);
       await vectorIndex.upsert(
         embedder.modelId,
         rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]! })),
@@ -99,6 +102,7 @@ export async function addDocument(services: Services, principal: Principal, data
       );
       return doc;
     });
+    noteRowsWritten(db, rows.length);
     return { document, duplicate: false };
   } catch (err) {
     // A concurrent upload of the same bytes won the unique index: answer as a duplicate.
@@ -122,6 +126,7 @@ export async function deleteDocument(services: Services, principal: Principal, i
   if (doc.deletedAt) throw new ApiError('NOT_FOUND', `document ${id} is already deleted`);
   await services.db.transaction(async (tx) => {
     await services.vectorIndex.deleteByDocument(id, tx);
+    await updateLexicalStats(tx, id, -1);
     await softDeleteDocument(tx, id);
   });
   // Raw bytes go only after the rows are gone; the object key is unique to this datanet + content.

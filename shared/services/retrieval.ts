@@ -1,4 +1,6 @@
+import { BM25_B, BM25_K1, selectQueryTerms } from '../core/bm25.ts';
 import { reciprocalRankFusion } from '../core/rank-fusion.ts';
+import { termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
@@ -73,17 +75,27 @@ export async function retrieve(services: Services, input: RetrieveInput): Promis
   return out;
 }
 
-/** OR of the query's stemmed terms, ranked by cover density; title and headings weigh more. */
+/**
+ * BM25 from the chunk_terms postings: the rarest query terms are looked up by index and
+ * each chunk scored from its stored term frequency and length (see core/bm25.ts).
+ */
 export async function lexicalSearch(db: Queryable, query: string, k: number, filter: VectorFilter): Promise<string[]> {
-  const { where, params } = filterSql(filter, 3);
-  const r = await db.query<{ id: string }>(
-    `WITH q AS (SELECT nullif(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q)
-     SELECT c.id FROM chunks c CROSS JOIN q ${where.joinDocuments ? 'JOIN documents d ON d.id = c.document_id' : ''}
-      WHERE q.q IS NOT NULL AND c.tsv @@ q.q ${where.sql}
-      ORDER BY ts_rank_cd(c.tsv, q.q) DESC, c.id LIMIT $2`,
-    [query, k, ...params],
+  const datanetIds = filter.datanetIds ?? [];
+  const stats = await termStats(db, query, datanetIds);
+  const terms = selectQueryTerms(stats);
+  if (terms.length === 0) return [];
+  const metadata = filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
+  const r = await db.query<{ chunk_id: string }>(
+    `SELECT t.chunk_id
+       FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)
+       JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = ANY($3::text[])
+      ${metadata ? 'WHERE EXISTS (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = t.chunk_id AND d.metadata @> $6::jsonb)' : ''}
+      GROUP BY t.chunk_id
+      ORDER BY sum(q.idf * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8))) DESC, t.chunk_id
+      LIMIT $5`,
+    [terms.map((t) => t.lexeme), terms.map((t) => t.idf), datanetIds, Math.max(1, stats.averageLength), k, ...(metadata ? [metadata] : [])],
   );
-  return r.rows.map((row) => row.id);
+  return r.rows.map((row) => row.chunk_id);
 }
 
 type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks'>;

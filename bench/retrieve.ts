@@ -1,0 +1,105 @@
+// npm run bench:retrieve [-- --docs N --requests N]
+// Ingests the State of the Union corpus through POST /v1/datanets/{id}/documents, then drives
+// POST /v1/retrieve over HTTP at concurrency 1 and 8. Prints a table and writes JSON to bench/results/.
+import { serve } from '@hono/node-server';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createApp } from '../functions/api/app.ts';
+import { loadConfig } from '../shared/config.ts';
+import type { Embedder } from '../shared/embedder/index.ts';
+import { bootstrapOnce } from '../shared/services/bootstrap.ts';
+import { createServices, openEmbedder } from '../shared/services/create.ts';
+import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
+import { drive, printTable, saveResults } from './lib/stats.ts';
+
+const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '1000' }, requests: { type: 'string', default: '300' } } });
+
+/** Wraps the embedder to measure the share of ingestion spent inside it. */
+function timed(inner: Embedder) {
+  const t = { ms: 0, texts: 0 };
+  const embedder: Embedder = {
+    modelId: inner.modelId,
+    dimension: inner.dimension,
+    async embed(texts) {
+      const s = performance.now();
+      try {
+        return await inner.embed(texts);
+      } finally {
+        t.ms += performance.now() - s;
+        t.texts += texts.length;
+      }
+    },
+  };
+  return { embedder, t };
+}
+
+const { embedder, t: embedTime } = timed(await openEmbedder());
+const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false' });
+const services = await createServices(config, { embedder });
+const keys = (await bootstrapOnce(services))!;
+const server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' });
+await new Promise((r) => server.once('listening', r));
+const address = server.address();
+const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+const post = async (path: string, key: string, body: unknown) => {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as any;
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+};
+
+const contributor = await post('/v1/admin/accounts', keys.adminKey, { kind: 'contributor', name: 'bench', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+const datanet = await post('/v1/datanets', contributor.apiKey.key, { name: 'State of the Union', pricePerSource: '10' });
+const consumer = await post('/v1/admin/accounts', keys.adminKey, { kind: 'consumer', name: 'bench', credits: '1000000000000' });
+
+const corpus = loadSotu().slice(0, Number(args.docs));
+let chunks = 0;
+const ingestStart = performance.now();
+for (const doc of corpus) {
+  const r = await post(`/v1/datanets/${datanet.id}/documents`, contributor.apiKey.key, { title: doc.title, content: doc.text, metadata: doc.metadata });
+  chunks += r.document.chunkCount;
+}
+const ingestMs = performance.now() - ingestStart;
+const ingestion = {
+  documents: corpus.length,
+  chunks,
+  seconds: ingestMs / 1000,
+  chunksPerSecond: chunks / (ingestMs / 1000),
+  embedderShare: embedTime.ms / ingestMs,
+  overheadShare: 1 - embedTime.ms / ingestMs,
+};
+printTable('Ingestion (HTTP upload → chunk → embed → one DB transaction)', [
+  { documents: ingestion.documents, chunks, seconds: ingestion.seconds, 'chunks/s': ingestion.chunksPerSecond, 'embedder %': ingestion.embedderShare * 100, 'overhead %': ingestion.overheadShare * 100 },
+]);
+
+const questions = loadSotuQuestions().map((q) => q.question);
+const requests = Number(args.requests);
+await drive(20, 1, (i) => post('/v1/retrieve', consumer.apiKey.key, { query: questions[i % questions.length], topK: 5 })); // warm-up
+const runs = [];
+for (const concurrency of [1, 8]) {
+  const r = await drive(requests, concurrency, (i) => post('/v1/retrieve', consumer.apiKey.key, { query: questions[i % questions.length], topK: 5 }));
+  runs.push({ concurrency, ...r });
+}
+// Query embedding alone, to show where retrieval time goes.
+const embedOnly = await drive(requests, 1, async (i) => void (await embedder.embed([questions[i % questions.length]!])));
+printTable(`POST /v1/retrieve over HTTP, ${chunks} chunks, topK 5`, [
+  ...runs.map((r) => ({ concurrency: r.concurrency, requests: r.n, 'p50 ms': r.p50, 'p90 ms': r.p90, 'p99 ms': r.p99, 'req/s': r.rps })),
+  { concurrency: 'embed query only', requests: embedOnly.n, 'p50 ms': embedOnly.p50, 'p90 ms': embedOnly.p90, 'p99 ms': embedOnly.p99, 'req/s': embedOnly.rps },
+]);
+
+const file = saveResults('retrieve', {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  embedder: embedder.modelId,
+  database: services.db.kind,
+  ingestion,
+  retrieval: runs,
+  queryEmbeddingOnly: embedOnly,
+  targets: { p50AtConcurrency1Ms: 40, overheadShareMax: 0.15 },
+});
+console.log(`\nsaved ${file}`);
+server.close();
+await services.db.close();

@@ -1,0 +1,421 @@
+/**
+ * Citation handling for generated answers. Pure functions, no I/O.
+ *
+ * The model (or the extractive composer) answers from numbered sources [1]..[n]
+ * and marks sentences with markers such as `[1]`, `[1, 3]`, `[2-4]`, `[1][3]`,
+ * `【2】` or `[^2]`. `parseAnswer` turns that raw text into clean text where every
+ * cited sentence ends in canonical markers (`…France.[1][3]`) plus a list of
+ * citations whose spans index the clean text. Markers naming no real source are
+ * removed and reported, never shown to the user.
+ */
+
+// ---------------------------------------------------------------------------
+// Citation markers
+
+// Inside a marker: an optional footnote caret or "Source"/"Ref" label, then only
+// digits, blanks, commas, semicolons and dashes. No letters, so "[a]" or
+// "[1 apple]" stay ordinary text. No newline, so a marker never spans lines.
+// (Each optional part is written so a blank can be matched only one way: no
+// quadratic backtracking on long runs of spaces.)
+const INNER = String.raw`[ \t]*(?:(?:\^|(?:sources?|refs?)[ \t]*:?)[ \t]*)?\d[\d \t,;–—-]*`;
+// OpenAI-style full-width markers may carry a label after a dagger: 【2†source】.
+const BRACKET = String.raw`\[${INNER}\]|【${INNER}(?:†[^】\n]*)?】`;
+// Adjacent markers ("[1][3]", "[1], [3]") form one group so the separators go
+// with them; "([1], [3])" takes its parentheses along too.
+const GROUP = String.raw`(?:${BRACKET})(?:[ \t]*(?:[,;][ \t]*)?(?:${BRACKET}))*`;
+const MARKER_GROUP = new RegExp(String.raw`\([ \t]*${GROUP}[ \t]*\)|${GROUP}`, 'giu');
+const MARKER = new RegExp(BRACKET, 'giu');
+
+/** A regex matching one citation marker (any tolerated form); `g` flag, fresh each call. */
+export function markerPattern(): RegExp {
+  return new RegExp(BRACKET, 'giu');
+}
+
+// ---------------------------------------------------------------------------
+// Sentence segmentation
+
+export interface Sentence {
+  start: number;
+  end: number;
+  text: string;
+}
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+// A list item or Markdown heading at the start of a line begins a new block;
+// the prefix itself is not part of any sentence. Numbered items stop at three
+// digits so a year opening a line ("2019. It rained.") is still a sentence.
+const LINE_PREFIX = /^[^\S\n]*(?:#{1,6}|[-*+•]|\d{1,3}[.)])[^\S\n]+/u;
+
+// Terminal punctuation, closing quotes/brackets, then any citation markers the
+// writer put after the period: "… end. [2] Next" — the marker belongs to "end.".
+const SENTENCE_END = new RegExp(String.raw`[.?!…。！？]+["'”’»)）]*((?:\s*(?:[,;]\s*)?(?:${BRACKET}))*)`, 'giu');
+// CJK full stops are not followed by a space, so they end a sentence without one.
+const CJK_END = /[。！？]$/u;
+
+// Words that end in "." without ending the sentence. "etc." is left out on
+// purpose: it usually does end one, and the lowercase rule below catches
+// "etc. and so on".
+const ABBREVIATIONS = new Set([
+  'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'vs', 'cf', 'al', 'approx',
+  'fig', 'figs', 'vol', 'dept', 'inc', 'ltd', 'co', 'corp', 'gen', 'gov', 'sen', 'rep',
+  'rev', 'col', 'lt', 'capt', 'sgt', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug',
+  'sep', 'sept', 'oct', 'nov', 'dec',
+]);
+const LEADING_PUNCT = /^[^\p{L}\p{N}]+/u;
+const INITIAL = /^\p{Lu}$/u; // "John F. Kennedy"
+const DOTTED = /^(?:\p{L}\.)+\p{L}$/u; // "U.S", "e.g", "i.e" (the final "." is the match)
+const LOWERCASE = /\p{Ll}/u;
+
+function isAbbreviation(word: string): boolean {
+  const w = word.replace(LEADING_PUNCT, '');
+  return ABBREVIATIONS.has(w.toLowerCase()) || INITIAL.test(w) || DOTTED.test(w);
+}
+
+function isSpace(ch: string | undefined): boolean {
+  return ch !== undefined && /\s/u.test(ch);
+}
+
+/**
+ * Sentences of `text`, trimmed, in order, with spans into `text`. Blank lines,
+ * list items and headings always end a sentence; a single newline inside a
+ * paragraph (soft wrap) does not. List/heading prefixes ("- ", "1. ", "## ")
+ * are left out of the spans.
+ */
+export function splitSentences(text: string): Sentence[] {
+  const out: Sentence[] = [];
+  for (const block of blocks(text)) {
+    for (const s of sentencesIn(text, block)) {
+      // Trim: spans never start or end with whitespace and are never empty.
+      let { start, end } = s;
+      while (start < end && isSpace(text[start])) start++;
+      while (end > start && isSpace(text[end - 1])) end--;
+      if (end > start) out.push({ start, end, text: text.slice(start, end) });
+    }
+  }
+  return out;
+}
+
+/** Paragraphs, list items and headings: spans that no sentence crosses. */
+function blocks(text: string): Span[] {
+  const out: Span[] = [];
+  let open: Span | null = null;
+  let afterHeading = false;
+  for (let lineStart = 0; lineStart <= text.length; ) {
+    const nl = text.indexOf('\n', lineStart);
+    const lineEnd = nl < 0 ? text.length : nl;
+    const line = text.slice(lineStart, lineEnd);
+    const prefix = LINE_PREFIX.exec(line);
+    const blank = line.trim() === '';
+    if (open && (blank || prefix || afterHeading)) {
+      out.push(open);
+      open = null;
+    }
+    if (!blank) {
+      if (!open) open = { start: lineStart + (prefix ? prefix[0].length : 0), end: lineEnd };
+      open.end = lineEnd;
+    }
+    afterHeading = prefix !== null && prefix[0].trimStart().startsWith('#');
+    lineStart = lineEnd + 1;
+  }
+  if (open) out.push(open);
+  return out;
+}
+
+function sentencesIn(text: string, block: Span): Span[] {
+  const sub = text.slice(block.start, block.end);
+  const spans: Span[] = [];
+  let from = 0;
+  SENTENCE_END.lastIndex = 0;
+  for (let m = SENTENCE_END.exec(sub); m; m = SENTENCE_END.exec(sub)) {
+    const cut = m.index + m[0].length;
+    if (cut >= sub.length) break; // the block's end closes the last sentence anyway
+    const term = m[0].slice(0, m[0].length - (m[1]?.length ?? 0));
+    // "3.5", "e.g.," and "end.Next" are not boundaries; CJK full stops need no space.
+    if (!isSpace(sub[cut]) && !CJK_END.test(term)) continue;
+    let next = cut;
+    while (isSpace(sub[next])) next++;
+    // A lowercase continuation means the punctuation was not a full stop
+    // ("et al. [3] found", "wait... what"), markers or not.
+    if (LOWERCASE.test(sub[next] ?? '')) continue;
+    const hasMarkers = (m[1] ?? '') !== '';
+    if (!hasMarkers && /^\.["'”’»)）]*$/u.test(term)) {
+      let w = m.index; // back to the start of the word; a glued marker ("[1]U.S.") is no part of it
+      while (w > 0 && !isSpace(sub[w - 1]) && sub[w - 1] !== ']' && sub[w - 1] !== '】') w--;
+      if (isAbbreviation(sub.slice(w, m.index))) continue;
+    }
+    spans.push({ start: block.start + from, end: block.start + cut });
+    from = cut;
+  }
+  spans.push({ start: block.start + from, end: block.end });
+  return spans;
+}
+
+// ---------------------------------------------------------------------------
+// Parsing an answer
+
+export interface ParsedCitation {
+  sentenceIndex: number; // index of the sentence among the sentences of the output text
+  sentence: { start: number; end: number; text: string }; // the claim, markers excluded
+  sourceNumbers: number[]; // 1-based, deduped, in order of appearance
+}
+
+export interface InvalidMarker {
+  marker: string; // the marker as written, e.g. "[7]" or "[3-1]"
+  number: number;
+  reason: 'out_of_range' | 'malformed';
+}
+
+export interface ParsedAnswer {
+  text: string;
+  citations: ParsedCitation[];
+  invalid: InvalidMarker[];
+}
+
+// No space between a claim and its markers after closing punctuation
+// ("France.[1]"), one space after a word ("Paris [1]").
+const TIGHT_BEFORE_MARKER = /[.!?…。！？"'”’»)）]$/u;
+const HAS_CONTENT = /[\p{L}\p{N}]/u;
+
+interface Item {
+  gap: string; // raw text between the previous sentence and this one (whitespace, list prefix)
+  claim: string;
+  numbers: number[];
+}
+
+/**
+ * Split `raw` into sentences, strip every citation marker, and re-append the
+ * valid ones in canonical form at the end of the sentence that carried them.
+ * A sentence without words (e.g. nothing but markers) gives its sources to
+ * the sentence before it (or, before the first one, the one after).
+ */
+export function parseAnswer(raw: string, sourceCount: number): ParsedAnswer {
+  const text = raw.replace(/\r\n?/g, '\n');
+  const invalid: InvalidMarker[] = [];
+  const items: Item[] = [];
+  let pending: number[] = []; // sources seen before the first claim
+  let lastClaim: Item | null = null;
+  let prevEnd = 0;
+  for (const s of splitSentences(text)) {
+    const gap = text.slice(prevEnd, s.start);
+    prevEnd = s.end;
+    const { claim, numbers, hadMarkers } = stripMarkers(s.text, sourceCount, invalid);
+    if (HAS_CONTENT.test(claim)) {
+      lastClaim = { gap, claim, numbers: union(pending, numbers) };
+      items.push(lastClaim);
+      pending = [];
+      continue;
+    }
+    // No words: a stray "[2]." or a "---" line is no claim. Its sources go to
+    // the nearest claim; markers-only fragments vanish, anything else stays.
+    if (lastClaim) lastClaim.numbers = union(lastClaim.numbers, numbers);
+    else pending = union(pending, numbers);
+    if (!hadMarkers) items.push({ gap, claim, numbers: [] });
+  }
+
+  let out = '';
+  const citations: ParsedCitation[] = [];
+  items.forEach((item, i) => {
+    out += normaliseGap(item.gap, i === 0);
+    const start = out.length;
+    out += item.claim;
+    const end = out.length;
+    if (item.numbers.length === 0) return;
+    out += (TIGHT_BEFORE_MARKER.test(item.claim) ? '' : ' ') + item.numbers.map((n) => `[${n}]`).join('');
+    citations.push({ sentenceIndex: i, sentence: { start, end, text: item.claim }, sourceNumbers: item.numbers });
+  });
+  return { text: out, citations, invalid };
+}
+
+/**
+ * Remove all markers from one sentence, collecting valid numbers in order and
+ * reporting bad ones. Repeats until no marker is left, because removing one can
+ * join its neighbours into another ("[[7]1]" → "[1]").
+ */
+function stripMarkers(
+  sentence: string,
+  sourceCount: number,
+  invalid: InvalidMarker[],
+): { claim: string; numbers: number[]; hadMarkers: boolean } {
+  let numbers: number[] = [];
+  let s = sentence;
+  let hadMarkers = false;
+  for (;;) {
+    let found = false;
+    s = s.replace(MARKER_GROUP, (group: string, offset: number, whole: string) => {
+      found = true;
+      for (const m of group.matchAll(MARKER)) numbers = union(numbers, readMarker(m[0], sourceCount, invalid));
+      // Keep words apart ("Paris[1]is" → "Paris is") except in scripts written without spaces.
+      const before = whole[offset - 1] ?? '';
+      const after = whole[offset + group.length] ?? '';
+      return WORD_CHAR.test(before) && WORD_CHAR.test(after) && !CJK.test(before + after) ? ' ' : '';
+    });
+    s = tidy(s);
+    if (!found) break;
+    hadMarkers = true;
+  }
+  return { claim: s, numbers, hadMarkers };
+}
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+
+/** Whitespace left behind by removed markers: no runs, no space before punctuation. */
+function tidy(s: string): string {
+  return s
+    .replace(/[^\S\n]+/g, ' ')
+    .replace(/ ?\n ?/g, '\n')
+    .replace(/\s+(?=[.,;:!?…)\]}。，、；：！？）](?!\d))/gu, '')
+    .trim();
+}
+
+/** Between sentences: keep line structure and list prefixes, drop stray blanks. */
+// A gap is blank lines, then on its last line any indentation and the list or
+// heading prefix of the next sentence; on a single line it is only blanks.
+function normaliseGap(gap: string, first: boolean): string {
+  const lines = gap.split('\n');
+  const last = (lines.pop() ?? '').replace(/(?<=\S)\s+/gu, ' '); // "-   Paris" → "- Paris"
+  if (first) return last.trimStart();
+  if (lines.length === 0) return gap === '' ? '' : ' '; // '' only between CJK sentences
+  return (lines.length >= 2 ? '\n\n' : '\n') + last;
+}
+
+const DASHES = /[^\S\n]*[-–—][^\S\n]*/g;
+
+/** Valid source numbers named by one marker token; the rest go to `invalid`. */
+function readMarker(marker: string, sourceCount: number, invalid: InvalidMarker[]): number[] {
+  const inner = marker
+    .replace(/^[[【]|[\]】]$/g, '')
+    .replace(/†.*$/su, '')
+    .replace(/^[^\d]*/u, '') // caret or "Source:" label
+    .replace(DASHES, '-');
+  const valid: number[] = [];
+  const inRange = (n: number) => n >= 1 && n <= sourceCount;
+  for (const item of inner.split(/[\s,;]+/)) {
+    if (item === '' || !/\d/.test(item)) continue; // stray separators carry no number
+    const single = /^\d+$/.exec(item);
+    const range = /^(\d+)-(\d+)$/.exec(item);
+    if (single) {
+      const n = Number(item);
+      if (inRange(n)) valid.push(n);
+      else invalid.push({ marker, number: n, reason: 'out_of_range' });
+    } else if (range && Number(range[1]) <= Number(range[2])) {
+      // Only the part of the range inside 1..sourceCount is expanded, so
+      // "[1-999999]" costs nothing; each side outside is reported once.
+      const lo = Number(range[1]);
+      const hi = Number(range[2]);
+      if (lo < 1) invalid.push({ marker, number: lo, reason: 'out_of_range' });
+      for (let n = Math.max(lo, 1); n <= Math.min(hi, sourceCount); n++) valid.push(n);
+      if (hi > sourceCount) invalid.push({ marker, number: Math.max(lo, sourceCount + 1), reason: 'out_of_range' });
+    } else {
+      // "[3-1]", "[1-]", "[1-2-3]": a citation was meant but cannot be read.
+      invalid.push({ marker, number: Number(/\d+/.exec(item)?.[0] ?? Number.NaN), reason: 'malformed' });
+    }
+  }
+  return valid;
+}
+
+function union(a: readonly number[], b: readonly number[]): number[] {
+  const out = [...a];
+  for (const n of b) if (!out.includes(n)) out.push(n);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Support checks
+
+export interface SupportCheckInput {
+  sentence: string;
+  sourceText: string;
+  similarity: number; // cosine similarity between the sentence and the source embeddings
+}
+
+/**
+ * Cosine similarity below which a cited source is taken NOT to support the
+ * sentence. Tunable: it depends on the embedder (0.3 suits small sentence
+ * encoders such as USE-lite, where unrelated text scores ~0.0–0.2); recalibrate
+ * on labelled pairs when the embedder changes.
+ */
+export const SUPPORT_THRESHOLD = 0.3;
+
+export function isSupported(similarity: number, threshold: number = SUPPORT_THRESHOLD): boolean {
+  return Number.isFinite(similarity) && similarity >= threshold;
+}
+
+// A small stopword list: enough to stop "the"/"is" from making any two
+// sentences look related, short enough to keep negations' neighbours.
+const STOPWORDS = new Set([
+  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'been', 'but', 'by', 'for', 'from', 'has', 'have',
+  'had', 'he', 'her', 'his', 'i', 'in', 'is', 'it', 'its', 'of', 'on', 'or', 'she', 'that',
+  'the', 'their', 'them', 'they', 'this', 'to', 'was', 'were', 'which', 'who', 'will', 'with',
+  'do', 'does', 'did', 'can', 'could', 'would', 'should', 'than', 'then', 'there', 'these',
+  'those', 'we', 'you', 'your', 'our', 'what', 'when', 'where', 'how', 'also', 'into', 'about',
+]);
+
+/** Lowercased content words, with a naive plural "s" stripped so "capitals" meets "capital". */
+function contentTokens(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:['’]\p{L}+)?/gu)) {
+    const w = m[0];
+    if (STOPWORDS.has(w)) continue;
+    out.add(w.length > 3 && w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w);
+  }
+  return out;
+}
+
+/**
+ * The sentence of `sourceText` that best matches `sentence`, by token-set
+ * Jaccard similarity of content words — the exact text to quote as evidence.
+ * Earliest wins ties; null when no source sentence shares a content word.
+ */
+export function bestSupportingSpan(
+  sentence: string,
+  sourceText: string,
+): { start: number; end: number; text: string } | null {
+  const query = contentTokens(sentence.replace(MARKER_GROUP, ' '));
+  if (query.size === 0) return null;
+  let best: Sentence | null = null;
+  let bestScore = 0;
+  for (const s of splitSentences(sourceText)) {
+    const tokens = contentTokens(s.text);
+    let shared = 0;
+    for (const t of tokens) if (query.has(t)) shared++;
+    const score = shared / (query.size + tokens.size - shared);
+    if (score > bestScore) {
+      best = s;
+      bestScore = score;
+    }
+  }
+  return best ? { start: best.start, end: best.end, text: best.text } : null;
+}
+
+// ---------------------------------------------------------------------------
+// Source de-duplication
+
+function normaliseForDedupe(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Drop sources that would waste prompt space or split citations: a later
+ * source whose normalised text equals an earlier one (any document), or one
+ * from the same document whose text is contained in an earlier one (overlapping
+ * chunks). First occurrence wins; order is kept.
+ */
+export function dedupeSources<T extends { documentId: string; text: string }>(sources: readonly T[]): T[] {
+  const kept: { documentId: string; norm: string }[] = [];
+  const seen = new Set<string>();
+  const out: T[] = [];
+  for (const source of sources) {
+    const norm = normaliseForDedupe(source.text);
+    if (seen.has(norm)) continue;
+    if (kept.some((k) => k.documentId === source.documentId && k.norm.includes(norm))) continue;
+    seen.add(norm);
+    kept.push({ documentId: source.documentId, norm });
+    out.push(source);
+  }
+  return out;
+}
