@@ -14,7 +14,7 @@ import { createServices, openEmbedder } from '../shared/services/create.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
 import { drive, printTable, saveResults } from './lib/stats.ts';
 
-const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '1000' }, requests: { type: 'string', default: '300' } } });
+const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '150' }, requests: { type: 'string', default: '300' } } });
 
 /** Wraps the embedder to measure the share of ingestion spent inside it. */
 function timed(inner: Embedder) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EngineModelsSchema, buildCatalogue, type ModelSpec } from './generation/models.ts';
 
 // The only place that reads process.env. Each process calls loadConfig() once
 // in its composition root and passes the result down.
@@ -22,6 +23,24 @@ const EnvSchema = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   PROTOCOL_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
   MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+  JOB_QUEUE_URL: z.string().url().optional(),
+  RESULT_QUEUE_URL: z.string().url().optional(),
+  SQS_ENDPOINT: z.string().url().optional(),
+  LOCAL_QUEUE_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  START_WORKER: bool.default(true),
+  ENGINE_MODELS: z
+    .string()
+    .default('[]')
+    .transform((text, ctx) => {
+      try {
+        return EngineModelsSchema.parse(JSON.parse(text));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be a JSON array of models: ${(err as Error).message.slice(0, 200)}` });
+        return z.NEVER;
+      }
+    }),
+  ANSWER_WAIT_SECONDS: z.coerce.number().min(1).max(300).default(30),
+  ANSWER_DEADLINE_SECONDS: z.coerce.number().min(5).max(3600).default(120),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(true),
 });
@@ -40,6 +59,20 @@ export type Config = {
   maxDocumentBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   logRequests: boolean;
+  queue: {
+    jobsUrl: string | undefined;
+    resultsUrl: string | undefined;
+    /** explicit SQS endpoint (a local SQS-compatible server) */
+    endpoint: string | undefined;
+    region: string;
+    credentials: AwsCredentials | undefined;
+    /** local runs: port for the embedded queue server (0 = any free port) */
+    localPort: number;
+  };
+  startWorker: boolean;
+  models: Map<string, ModelSpec>;
+  answerWaitSeconds: number;
+  answerDeadlineSeconds: number;
 };
 
 export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
@@ -53,6 +86,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (Boolean(e.JOB_QUEUE_URL) !== Boolean(e.RESULT_QUEUE_URL))
+    throw new ConfigError('Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -62,12 +97,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     objectStore:
       e.OBJECT_STORE === 's3'
-        ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: s3Credentials(e) }
+        ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: localCredentials(e, e.S3_ENDPOINT) }
         : { kind: 'fs', root: `${e.CITEPAY_DATA_DIR}/objects` },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     logLevel: e.LOG_LEVEL,
     logRequests: e.LOG_REQUESTS,
+    queue: {
+      jobsUrl: e.JOB_QUEUE_URL,
+      resultsUrl: e.RESULT_QUEUE_URL,
+      endpoint: e.SQS_ENDPOINT,
+      region: e.AWS_REGION,
+      credentials: localCredentials(e, e.SQS_ENDPOINT),
+      localPort: e.LOCAL_QUEUE_PORT,
+    },
+    startWorker: e.START_WORKER,
+    models: buildCatalogue(e.ENGINE_MODELS),
+    answerWaitSeconds: e.ANSWER_WAIT_SECONDS,
+    answerDeadlineSeconds: e.ANSWER_DEADLINE_SECONDS,
   };
 }
 
@@ -75,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * Only for an explicit (local, S3-compatible) endpoint, which accepts any keys. Against
  * real AWS the SDK's own provider chain is used, so Lambda role session tokens work.
  */
-function s3Credentials(e: z.infer<typeof EnvSchema>): AwsCredentials | undefined {
-  if (!e.S3_ENDPOINT) return undefined;
+function localCredentials(e: z.infer<typeof EnvSchema>, endpoint: string | undefined): AwsCredentials | undefined {
+  if (!endpoint) return undefined;
   return { accessKeyId: e.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: e.AWS_SECRET_ACCESS_KEY ?? 'local' };
 }

@@ -12,6 +12,8 @@ export const ID_PREFIXES = {
   job: 'job',
   receipt: 'rcpt',
   epoch: 'ep',
+  answer: 'ans',
+  adapter: 'ad',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -13,6 +13,9 @@ import { documentRoutes } from './routes/documents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { retrieveRoutes } from './routes/retrieve.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { answerRoutes } from './routes/answers.ts';
+import { chatRoutes } from './routes/chat.ts';
+import { adapterRoutes } from './routes/adapters.ts';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
@@ -39,6 +42,9 @@ export function createApp(services: Services) {
   app.route('/', documentRoutes);
   app.route('/', retrieveRoutes);
   app.route('/', usageRoutes);
+  app.route('/', answerRoutes);
+  app.route('/', chatRoutes);
+  app.route('/', adapterRoutes);
   app.route('/', docsRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

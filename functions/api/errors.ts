@@ -29,6 +29,7 @@ export const errorResponses = {
   413: json('Request body too large'),
   415: json('Unsupported content type'),
   422: json('Idempotency-Key reused with a different request'),
+  503: json('A dependency (queue, engine) is unavailable; retry after Retry-After seconds; nothing was charged'),
   500: json('Unexpected server error (details are logged, never returned)'),
 } as const;
 
@@ -60,7 +61,11 @@ export function validationHook(result: { success: boolean; error?: ZodError; tar
 }
 
 export function onError(err: Error, c: Context<AppEnv>) {
-  if (err instanceof ApiError) return errorJson(c, err.code, err.message, err.details);
+  if (err instanceof ApiError) {
+    const retryAfter = err.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+    return errorJson(c, err.code, err.message, err.details);
+  }
   if (err instanceof HTTPException) {
     const code = STATUS_CODES[err.status] ?? (err.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');
     return errorJson(c, code, err.message || code.toLowerCase().replaceAll('_', ' '));

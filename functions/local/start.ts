@@ -3,13 +3,22 @@ import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { bootstrapOnce, type BootstrapKeys } from '../../shared/services/bootstrap.ts';
 import { createServices } from '../../shared/services/create.ts';
 import { createApp } from '../api/app.ts';
+import { createSqsClient, createSqsQueue } from '../../shared/job-queue/sqs.ts';
+import { startResultsConsumer } from '../queue/results-consumer.ts';
+import { startLocalQueues } from './queue-server.ts';
+import { superviseWorker } from './worker-process.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
 async function main() {
-  const config = loadConfig();
+  let config = loadConfig();
+  // No queue configured: run an SQS-compatible server here, as the cloud's SQS stand-in.
+  const localQueues = config.queue.jobsUrl ? null : await startLocalQueues(config);
+  if (localQueues) config = localQueues.config;
   const services = await createServices(config);
   const keys = await bootstrapOnce(services);
+  const results = startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!));
+  const worker = config.startWorker ? superviseWorker(config, services.log) : null;
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
@@ -23,6 +32,9 @@ async function main() {
     stopping = true;
     services.log.info('shutting down', { signal });
     server.close(async () => {
+      await worker?.stop();
+      await results.stop();
+      await localQueues?.stop();
       await services.db.close();
       process.exit(0);
     });

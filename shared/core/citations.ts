@@ -26,6 +26,11 @@ const GROUP = String.raw`(?:${BRACKET})(?:[ \t]*(?:[,;][ \t]*)?(?:${BRACKET}))*`
 const MARKER_GROUP = new RegExp(String.raw`\([ \t]*${GROUP}[ \t]*\)|${GROUP}`, 'giu');
 const MARKER = new RegExp(BRACKET, 'giu');
 
+/** Whether `token` is exactly one citation marker. */
+export function isMarker(token: string): boolean {
+  return new RegExp(`^(?:${BRACKET})$`, 'iu').test(token);
+}
+
 /** A regex matching one citation marker (any tolerated form); `g` flag, fresh each call. */
 export function markerPattern(): RegExp {
   return new RegExp(BRACKET, 'giu');
@@ -286,7 +291,7 @@ function normaliseGap(gap: string, first: boolean): string {
 const DASHES = /[^\S\n]*[-–—][^\S\n]*/g;
 
 /** Valid source numbers named by one marker token; the rest go to `invalid`. */
-function readMarker(marker: string, sourceCount: number, invalid: InvalidMarker[]): number[] {
+export function readMarker(marker: string, sourceCount: number, invalid: InvalidMarker[]): number[] {
   const inner = marker
     .replace(/^[[【]|[\]】]$/g, '')
     .replace(/†.*$/su, '')

@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { findIdempotent, storeIdempotent } from '../store/idempotency.ts';
 import { balanceOf, lockAccount, postTransaction } from '../store/ledger.ts';
+import { heldAmount } from '../store/answers.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
 import { priceRetrieval, type RetrievalCharge } from '../core/pricing.ts';
@@ -35,13 +36,18 @@ export async function replay(services: Services, principal: Principal, idem: Ide
   return { status: stored.status, body: stored.body };
 }
 
+/** Ledger balance minus what answers still in flight have reserved. */
+export async function availableBalance(db: Queryable, accountId: string): Promise<bigint> {
+  return (await balanceOf(db, accountId)) - (await heldAmount(db, accountId));
+}
+
 /** Cheap early refusal before any work is done for an account with nothing left. */
 export async function assertCanPay(services: Services, principal: Principal): Promise<void> {
-  const balance = await balanceOf(services.db, principal.accountId);
+  const balance = await availableBalance(services.db, principal.accountId);
   if (balance <= 0n) throw paymentRequired(balance, null);
 }
 
-function paymentRequired(balance: bigint, required: bigint | null): ApiError {
+export function paymentRequired(balance: bigint, required: bigint | null): ApiError {
   return new ApiError(
     'PAYMENT_REQUIRED',
     required === null
@@ -76,7 +82,7 @@ export async function chargeAndRender(
   try {
     return await services.db.transaction(async (tx: Queryable) => {
       await lockAccount(tx, principal.accountId);
-      const balance = await balanceOf(tx, principal.accountId);
+      const balance = await availableBalance(tx, principal.accountId);
       if (balance < charge.total) throw paymentRequired(balance, charge.total);
       if (charge.entries.length > 0)
         await postTransaction(tx, { id: newId('transaction'), kind: params.kind, requestId: params.requestId, keyId: principal.keyId, entries: charge.entries });

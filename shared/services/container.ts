@@ -4,6 +4,8 @@ import type { Embedder } from '../embedder/index.ts';
 import type { ObjectStore } from '../object-store/index.ts';
 import type { VectorIndex } from '../vector-index/index.ts';
 import type { Logger } from '../logger.ts';
+import type { JobQueue } from '../job-queue/index.ts';
+import type { AnswerHub } from './answer-hub.ts';
 
 // The ports one process works with, built once by its composition root.
 export interface Services {
@@ -13,4 +15,7 @@ export interface Services {
   objectStore: ObjectStore;
   vectorIndex: VectorIndex;
   log: Logger;
+  /** Generation jobs for the GPU worker fleet; absent when this process cannot answer. */
+  jobQueue: JobQueue | undefined;
+  answerHub: AnswerHub;
 }

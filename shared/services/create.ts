@@ -6,6 +6,8 @@ import type { Embedder } from '../embedder/index.ts';
 import { createLogger } from '../logger.ts';
 import type { ObjectStore } from '../object-store/index.ts';
 import { createPgvectorIndex } from '../vector-index/pgvector.ts';
+import type { JobQueue } from '../job-queue/index.ts';
+import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
 
 // The one place that turns config into adapters. Heavy modules are imported
@@ -35,6 +37,12 @@ export async function openEmbedder(): Promise<Embedder> {
   return createUseLiteEmbedder();
 }
 
+export async function openJobQueue(config: Config): Promise<JobQueue | undefined> {
+  if (!config.queue.jobsUrl) return undefined;
+  const { createSqsClient, createSqsQueue } = await import('../job-queue/sqs.ts');
+  return createSqsQueue(createSqsClient(config.queue), config.queue.jobsUrl);
+}
+
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
   const [db, objectStore, embedder] = await Promise.all([
     overrides.db ?? openDatabase(config),
@@ -51,5 +59,7 @@ export async function createServices(config: Config, overrides: Partial<Services
     embedder,
     vectorIndex: overrides.vectorIndex ?? createPgvectorIndex(db),
     log: overrides.log ?? createLogger(config.logLevel),
+    jobQueue: 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config),
+    answerHub: overrides.answerHub ?? new AnswerHub(),
   };
 }

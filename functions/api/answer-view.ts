@@ -1,0 +1,79 @@
+import { z } from '@hono/zod-openapi';
+import { ApiError } from '../../shared/errors.ts';
+import { RETRY_AFTER_SECONDS } from '../../shared/services/answers.ts';
+import type { AnswerRecord, ShownSource } from '../../shared/store/answers.ts';
+import { Metadata } from './schemas.ts';
+
+// The answer as the API shows it, shared by /v1/answers and /v1/chat/completions.
+const Quote = z.object({ text: z.string(), start: z.number().int(), end: z.number().int() });
+
+export const CitationView = z
+  .object({
+    sentence: z.object({ start: z.number().int(), end: z.number().int(), text: z.string() }).openapi({ description: 'the cited claim; offsets into answer.text' }),
+    sources: z.array(
+      z.object({
+        number: z.number().int(), sourceId: z.string(), documentId: z.string(), title: z.string(), datanetId: z.string(),
+        contributor: z.object({ accountId: z.string(), wallet: z.string() }),
+        span: z.object({ start: z.number().int(), end: z.number().int() }),
+        quote: Quote.nullable().openapi({ description: 'the source passage that best supports the sentence; offsets in the document' }),
+        supported: z.boolean(), similarity: z.number(),
+      }),
+    ),
+  })
+  .openapi('Citation');
+
+export const AnswerView = z
+  .object({
+    id: z.string(),
+    object: z.literal('answer'),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired']),
+    requestId: z.string(),
+    model: z.string(),
+    adapter: z.string().nullable(),
+    query: z.string(),
+    text: z.string().nullable(),
+    citations: z.array(CitationView),
+    invalidMarkers: z.array(z.object({ marker: z.string(), number: z.number(), reason: z.string() })),
+    sources: z.array(z.object({ number: z.number().int(), id: z.string(), documentId: z.string(), title: z.string(), metadata: Metadata, datanetId: z.string(), contributor: z.object({ accountId: z.string(), wallet: z.string() }), text: z.string(), span: z.object({ start: z.number().int(), end: z.number().int() }), score: z.number() })),
+    usage: z.record(z.string(), z.unknown()).nullable(),
+    attribution: z.record(z.string(), z.unknown()).nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    createdAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi('Answer');
+export type AnswerViewType = z.infer<typeof AnswerView>;
+
+interface StoredResponse {
+  text: string;
+  citations: z.infer<typeof CitationView>[];
+  invalidMarkers: { marker: string; number: number; reason: string }[];
+  usage: Record<string, unknown>;
+  attribution: Record<string, unknown>;
+}
+
+export const shownSourceView = (s: ShownSource) => ({
+  number: s.number, id: s.chunkId, documentId: s.documentId, title: s.title, metadata: s.metadata, datanetId: s.datanetId,
+  contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet }, text: s.text, span: { start: s.start, end: s.end }, score: s.score,
+});
+
+export function answerView(a: AnswerRecord): AnswerViewType {
+  const r = a.response as StoredResponse | null;
+  return {
+    id: a.id, object: 'answer', status: a.status, requestId: a.requestId, model: a.model, adapter: a.adapterId, query: a.query,
+    text: r?.text ?? null, citations: r?.citations ?? [], invalidMarkers: r?.invalidMarkers ?? [],
+    sources: a.sources.map(shownSourceView), usage: r?.usage ?? null, attribution: r?.attribution ?? null, error: a.error,
+    createdAt: a.createdAt.toISOString(), finishedAt: a.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** A closed, unsuccessful answer as the error a waiting caller receives (nothing was charged). */
+export function answerFailure(a: AnswerRecord): ApiError {
+  const code = a.error?.code;
+  const message = `generation ${a.status}: ${a.error?.message ?? 'unknown error'}; nothing was charged`;
+  if (code === 'engine_unavailable' || code === 'queue_unavailable')
+    return new ApiError('SERVICE_UNAVAILABLE', message, { answerId: a.id, retryAfterSeconds: RETRY_AFTER_SECONDS });
+  if (a.status === 'expired') return new ApiError('GATEWAY_TIMEOUT', message, { answerId: a.id });
+  if (code === 'bad_request') return new ApiError('UNPROCESSABLE', message, { answerId: a.id });
+  return new ApiError('INTERNAL', message, { answerId: a.id });
+}

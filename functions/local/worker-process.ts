@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../shared/config.ts';
+import type { Logger } from '../../shared/logger.ts';
+
+// Local runs: the GPU worker as its own process, as in the cloud, reaching the API only
+// through the queues and the object store. Restarted if it dies; stopped with SIGTERM.
+const WORKER_ENTRY = fileURLToPath(new URL('../../gpu-worker/main.ts', import.meta.url));
+
+export function workerEnv(config: Config, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const store = config.objectStore;
+  return {
+    ...base,
+    JOB_QUEUE_URL: config.queue.jobsUrl,
+    RESULT_QUEUE_URL: config.queue.resultsUrl,
+    ...(config.queue.endpoint ? { SQS_ENDPOINT: config.queue.endpoint } : {}),
+    CITEPAY_DATA_DIR: config.dataDir,
+    OBJECT_STORE: store.kind,
+    ...(store.kind === 's3' ? { S3_BUCKET: store.bucket, ...(store.endpoint ? { S3_ENDPOINT: store.endpoint } : {}) } : {}),
+  };
+}
+
+export function superviseWorker(config: Config, log: Logger) {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let restarts = 0;
+
+  const launch = () => {
+    child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { env: workerEnv(config), stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      restarts++;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(restarts, 6));
+      log.warn('gpu-worker exited; restarting', { code, signal, inMs: delay });
+      setTimeout(launch, delay).unref();
+    });
+  };
+  launch();
+
+  return {
+    pid: () => child?.pid,
+    async stop() {
+      stopping = true;
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

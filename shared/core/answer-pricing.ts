@@ -1,0 +1,58 @@
+import { bpsOf, splitByWeights } from './money.ts';
+import type { LedgerEntry } from './ledger.ts';
+
+export interface AnswerSource {
+  contributorAccountId: string;
+  datanetId: string;
+  documentId: string;
+  pricePerSource: bigint;
+  weightPpm: bigint;
+}
+
+export interface AnswerCharge {
+  total: bigint;
+  tokenCharge: bigint;
+  dataFee: bigint;
+  adapterFee: bigint;
+  protocolFee: bigint;
+  credits: bigint[];
+  entries: LedgerEntry[];
+}
+
+/**
+ * One answer's money as one balanced transaction: the consumer pays the token charge
+ * plus the listed price of each source shown; contributors share the data fee (less the
+ * protocol fee) by attribution weight; an adapter owner gets its share of the token
+ * charge; the protocol keeps the rest. The total never exceeds `cap` (the amount held
+ * when the answer was accepted): token charge is reduced first.
+ */
+export function priceAnswer(params: {
+  consumerAccountId: string;
+  protocolAccountId: string;
+  feeBps: number;
+  tokenCharge: bigint;
+  cap: bigint;
+  sources: readonly AnswerSource[];
+  adapter: { ownerAccountId: string; shareBps: number } | null;
+}): AnswerCharge {
+  const dataFee = params.sources.reduce((a, s) => a + s.pricePerSource, 0n);
+  const tokenCharge = minBig(params.tokenCharge, maxBig(0n, params.cap - dataFee));
+  const dataProtocolFee = bpsOf(dataFee, params.feeBps);
+  const credits = splitByWeights(dataFee - dataProtocolFee, params.sources.map((s) => s.weightPpm));
+  const adapterFee = params.adapter ? bpsOf(tokenCharge, params.adapter.shareBps) : 0n;
+  const protocolFee = dataProtocolFee + tokenCharge - adapterFee;
+  const total = dataFee + tokenCharge;
+  const entries: LedgerEntry[] = [];
+  if (total > 0n) {
+    entries.push({ accountId: params.consumerAccountId, amount: -total });
+    if (protocolFee > 0n) entries.push({ accountId: params.protocolAccountId, amount: protocolFee });
+    if (adapterFee > 0n) entries.push({ accountId: params.adapter!.ownerAccountId, amount: adapterFee });
+    params.sources.forEach((s, i) => {
+      if (credits[i]! > 0n) entries.push({ accountId: s.contributorAccountId, amount: credits[i]!, datanetId: s.datanetId, documentId: s.documentId });
+    });
+  }
+  return { total, tokenCharge, dataFee, adapterFee, protocolFee, credits, entries };
+}
+
+const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
+const maxBig = (a: bigint, b: bigint) => (a > b ? a : b);

@@ -1,0 +1,147 @@
+import { ANSWER_FORMULA, answerWeights } from '../core/answer-attribution.ts';
+import { priceAnswer } from '../core/answer-pricing.ts';
+import { SUPPORT_THRESHOLD, bestSupportingSpan, isSupported, parseAnswer } from '../core/citations.ts';
+import { ppmToNumber, toPpmWeights } from '../core/money.ts';
+import { GenerationResultSchema, type GenerationEvent, type GenerationResult } from '../generation/messages.ts';
+import { tokenCost } from '../generation/models.ts';
+import { newId } from '../ids.ts';
+import { findAdapter } from '../store/adapters.ts';
+import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
+import { closeAnswer, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
+import { postTransaction } from '../store/ledger.ts';
+import { availableBalance } from './billing.ts';
+import type { Services } from './container.ts';
+
+/** Applies one event from the results queue. Safe to apply twice: a closed answer stays closed. */
+export async function applyGenerationEvent(services: Services, event: GenerationEvent): Promise<void> {
+  const { db, answerHub } = services;
+  switch (event.type) {
+    case 'started':
+      await markRunning(db, event.jobId);
+      answerHub.publish(event.jobId, { type: 'started' });
+      return;
+    case 'delta':
+      answerHub.publish(event.jobId, { type: 'delta', text: event.text });
+      return;
+    case 'failed': {
+      const closed = await closeAnswer(db, event.jobId, 'failed', { error: { code: event.code, message: event.message } });
+      if (closed) answerHub.publish(event.jobId, { type: 'closed', status: 'failed' });
+      return;
+    }
+    case 'completed': {
+      const raw = await services.objectStore.get(event.resultKey);
+      if (!raw) throw new Error(`result ${event.resultKey} is missing`);
+      const result = GenerationResultSchema.parse(JSON.parse(new TextDecoder().decode(raw)));
+      if (await finalizeAnswer(services, result)) answerHub.publish(event.jobId, { type: 'closed', status: 'succeeded' });
+      return;
+    }
+  }
+}
+
+interface Cited {
+  number: number;
+  supported: boolean;
+  similarity: number;
+  quote: { start: number; end: number; text: string } | null;
+}
+
+/** Support check: the answer sentence against the source passage most like it. */
+async function checkSupport(services: Services, sentences: string[], cited: { sentence: number; source: ShownSource }[]): Promise<Cited[]> {
+  const quotes = cited.map((c) => bestSupportingSpan(sentences[c.sentence]!, c.source.text));
+  const texts = [...sentences, ...cited.map((c, i) => quotes[i]?.text ?? c.source.text)];
+  const vectors = texts.length > 0 ? await services.embedder.embed(texts) : [];
+  return cited.map((c, i) => {
+    const a = vectors[c.sentence]!;
+    const b = vectors[sentences.length + i]!;
+    let similarity = 0;
+    for (let k = 0; k < a.length; k++) similarity += a[k]! * b[k]!;
+    return { number: c.source.number, supported: isSupported(similarity), similarity, quote: quotes[i] ?? null };
+  });
+}
+
+/**
+ * Parse citations, check support, weigh sources, price, and post ONE ledger transaction
+ * in the same database transaction that closes the answer. Returns false when the answer
+ * was already closed (redelivered result, expired, failed): nothing is charged twice.
+ */
+export async function finalizeAnswer(services: Services, result: GenerationResult): Promise<boolean> {
+  const { db } = services;
+  const pending = await findAnswer(db, result.jobId);
+  if (!pending || (pending.status !== 'queued' && pending.status !== 'running')) return false;
+
+  const sources = pending.sources;
+  const parsed = parseAnswer(result.text, sources.length);
+  const pairs = parsed.citations.flatMap((c, i) => c.sourceNumbers.map((n) => ({ sentence: i, source: sources[n - 1]! })));
+  const checks = await checkSupport(services, parsed.citations.map((c) => c.sentence.text), pairs);
+  const signals = answerWeights(
+    sources.map((s) => s.score),
+    parsed.citations.map((_, i) => ({ sources: checks.filter((_, j) => pairs[j]!.sentence === i) })),
+  );
+  const weightsPpm = toPpmWeights(signals.weights);
+  const spec = services.config.models.get(pending.model)!;
+  const adapter = pending.adapterId ? await findAdapter(db, pending.adapterId) : null;
+  const charge = priceAnswer({
+    consumerAccountId: pending.accountId,
+    protocolAccountId: PROTOCOL_ACCOUNT_ID,
+    feeBps: services.config.protocolFeeBps,
+    tokenCharge: tokenCost(result.usage.promptTokens, spec.inputPricePerMillion) + tokenCost(result.usage.completionTokens, spec.outputPricePerMillion),
+    cap: pending.hold,
+    adapter: adapter ? { ownerAccountId: adapter.ownerAccountId, shareBps: adapter.shareBps } : null,
+    sources: sources.map((s, i) => ({
+      contributorAccountId: s.contributorAccountId, datanetId: s.datanetId, documentId: s.documentId,
+      pricePerSource: BigInt(s.pricePerSource), weightPpm: weightsPpm[i]!,
+    })),
+  });
+
+  return db.transaction(async (tx) => {
+    const answer = await findAnswer(tx, result.jobId, true);
+    if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
+    if (charge.entries.length > 0)
+      await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries });
+    // The hold of this answer is released by closing it, so the balance shown is the real one.
+    const balance = (await availableBalance(tx, answer.accountId)) + answer.hold;
+    const response = {
+      text: parsed.text,
+      citations: parsed.citations.map((c, i) => ({
+        sentence: c.sentence,
+        sources: checks
+          .filter((_, j) => pairs[j]!.sentence === i)
+          .map((check) => citedSourceView(sources[check.number - 1]!, check)),
+      })),
+      invalidMarkers: parsed.invalid,
+      model: result.model,
+      finishReason: result.finishReason,
+      usage: {
+        promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens,
+        charged: charge.total.toString(), tokenCharge: charge.tokenCharge.toString(), dataFee: charge.dataFee.toString(),
+        adapterFee: charge.adapterFee.toString(), protocolFee: charge.protocolFee.toString(), balance: (balance - charge.total).toString(),
+        currency: 'USD', unit: 'micro',
+      },
+      attribution: {
+        formulaVersion: ANSWER_FORMULA,
+        supportThreshold: SUPPORT_THRESHOLD,
+        sources: sources.map((s, i) => ({
+          number: s.number, sourceId: s.chunkId, documentId: s.documentId, wallet: s.contributorWallet,
+          weight: ppmToNumber(weightsPpm[i]!), weightPpm: Number(weightsPpm[i]!), amount: charge.credits[i]!.toString(),
+          signals: { retrieval: signals.retrieval[i]!, citation: signals.citation[i]! },
+        })),
+        adapter: adapter ? { id: adapter.id, amount: charge.adapterFee.toString() } : null,
+      },
+      timings: result.timings,
+    };
+    return closeAnswer(tx, answer.id, 'succeeded', { response });
+  });
+}
+
+function citedSourceView(s: ShownSource, check: Cited) {
+  return {
+    number: s.number, sourceId: s.chunkId, documentId: s.documentId, title: s.title, datanetId: s.datanetId,
+    contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet },
+    span: { start: s.start, end: s.end },
+    // The quote's offsets are in the document, like the source span.
+    quote: check.quote ? { text: check.quote.text, start: s.start + check.quote.start, end: s.start + check.quote.end } : null,
+    supported: check.supported,
+    similarity: check.similarity,
+  };
+}
+

@@ -1,0 +1,173 @@
+import { dedupeSources } from '../core/citations.ts';
+import { PromptTooLargeError, buildPrompt, type ChatMessage } from '../core/prompt.ts';
+import type { Queryable } from '../db/index.ts';
+import { ApiError } from '../errors.ts';
+import { tokenCost, type ModelSpec } from '../generation/models.ts';
+import type { GenerationJob } from '../generation/messages.ts';
+import { newId } from '../ids.ts';
+import { QueueUnavailableError } from '../job-queue/index.ts';
+import { findAdapter, type Adapter } from '../store/adapters.ts';
+import { closeAnswer, findAnswer, insertAnswer, type AnswerRecord, type ShownSource } from '../store/answers.ts';
+import { lockAccount } from '../store/ledger.ts';
+import type { Principal } from './api-keys.ts';
+import { assertCanPay, availableBalance, paymentRequired, replay, type IdempotencyContext } from './billing.ts';
+import { storeIdempotent } from '../store/idempotency.ts';
+import type { Services } from './container.ts';
+import { retrieve } from './retrieval.ts';
+
+export interface AnswerInput {
+  query: string;
+  history: ChatMessage[];
+  datanetIds?: readonly string[] | undefined;
+  topK: number;
+  /** A model id from the catalogue, or an adapter id (its base model is implied). */
+  model: string;
+  adapterId?: string | undefined;
+  maxTokens?: number | undefined;
+  temperature?: number | undefined;
+}
+
+export const DEFAULT_MODEL = 'extractive';
+/** Retry-After for 503s caused by the queue or the engine. */
+export const RETRY_AFTER_SECONDS = 5;
+
+export function serviceUnavailable(message: string): ApiError {
+  return new ApiError('SERVICE_UNAVAILABLE', message, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+}
+
+/** Model and adapter, checked against each other: the 4xx a caller can fix. */
+export async function resolveModel(services: Services, model: string, adapterId: string | undefined): Promise<{ spec: ModelSpec; adapter: Adapter | null }> {
+  let adapter: Adapter | null = null;
+  const wanted = adapterId ?? (model.startsWith('ad_') ? model : undefined);
+  if (wanted) {
+    adapter = await findAdapter(services.db, wanted);
+    if (!adapter) throw new ApiError('NOT_FOUND', `unknown adapter ${wanted}`);
+  }
+  const baseId = model.startsWith('ad_') ? adapter!.baseModel : model;
+  const spec = services.config.models.get(baseId);
+  if (!spec) throw new ApiError('BAD_REQUEST', `unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`);
+  if (adapter && adapter.baseModel !== spec.id)
+    throw new ApiError('BAD_REQUEST', `adapter ${adapter.id} is for base model ${adapter.baseModel}, not ${spec.id}`);
+  if (adapter && !spec.supportsAdapters) throw new ApiError('BAD_REQUEST', `model ${spec.id} does not take adapters`);
+  return { spec, adapter };
+}
+
+/**
+ * Accept an answer: retrieve and number the sources, fit the prompt into the model's
+ * context, reserve the most it can cost against the balance, and queue the job.
+ * Nothing is charged here; the charge is posted when the result arrives.
+ */
+export async function createAnswer(
+  services: Services,
+  principal: Principal,
+  requestId: string,
+  input: AnswerInput,
+  options: { id?: string; idempotency?: IdempotencyContext | undefined } = {},
+): Promise<AnswerRecord> {
+  const queue = services.jobQueue;
+  if (!queue) throw serviceUnavailable('generation is not configured on this server (no job queue)');
+  const { spec, adapter } = await resolveModel(services, input.model, input.adapterId);
+  const maxTokens = Math.min(input.maxTokens ?? spec.maxOutputTokens, spec.maxOutputTokens);
+  await assertCanPay(services, principal);
+
+  const retrieved = dedupeSources(await retrieve(services, { query: input.query, datanetIds: input.datanetIds, topK: input.topK }));
+  let prompt;
+  try {
+    prompt = buildPrompt({ question: input.query, history: input.history, sources: retrieved, contextTokens: spec.contextTokens, maxOutputTokens: maxTokens });
+  } catch (err) {
+    if (err instanceof PromptTooLargeError) throw new ApiError('PAYLOAD_TOO_LARGE', `prompt too large for ${spec.id}: ${err.message}`);
+    throw err;
+  }
+  const sources: ShownSource[] = prompt.sources.map((p, i) => {
+    const s = retrieved[i]!;
+    return { ...s, number: p.number, text: p.text, pricePerSource: s.pricePerSource.toString() };
+  });
+  const hold =
+    tokenCost(prompt.promptTokens, spec.inputPricePerMillion) +
+    tokenCost(maxTokens, spec.outputPricePerMillion) +
+    sources.reduce((a, s) => a + BigInt(s.pricePerSource), 0n);
+
+  const id = options.id ?? newId('answer');
+  const answer = await services.db.transaction(async (tx: Queryable) => {
+    await lockAccount(tx, principal.accountId);
+    const available = await availableBalance(tx, principal.accountId);
+    if (available < hold) throw paymentRequired(available, hold);
+    const created = await insertAnswer(tx, {
+      id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,
+      query: input.query, sources, hold, deadlineSeconds: services.config.answerDeadlineSeconds,
+    });
+    // A retry with this key finds the same answer instead of creating (and charging) another.
+    if (options.idempotency)
+      await storeIdempotent(tx, principal.accountId, options.idempotency.key, { requestHash: options.idempotency.requestHash, status: 202, body: { answerId: id } });
+    return created;
+  });
+
+  const job: GenerationJob = {
+    jobId: id,
+    enqueuedAt: Date.now(),
+    model: spec.id,
+    adapter: adapter ? { id: adapter.id, baseModel: adapter.baseModel, objectKey: adapter.objectKey, sha256: adapter.sha256 } : null,
+    messages: prompt.messages,
+    question: input.query,
+    sources: prompt.sources,
+    maxTokens,
+    temperature: input.temperature ?? 0.2,
+    logprobs: spec.backend === 'engine',
+  };
+  try {
+    await queue.send(JSON.stringify(job));
+  } catch (err) {
+    // Not queued means never generated: close it so the hold is released, charge nothing.
+    await closeAnswer(services.db, id, 'failed', { error: { code: 'queue_unavailable', message: 'the job queue is unreachable' } });
+    if (err instanceof QueueUnavailableError) throw serviceUnavailable('the generation queue is unreachable; retry shortly');
+    throw err;
+  }
+  return answer;
+}
+
+export async function getAnswer(services: Services, principal: Principal, id: string): Promise<AnswerRecord> {
+  const answer = await findAnswer(services.db, id);
+  if (!answer || (principal.role !== 'admin' && answer.accountId !== principal.accountId)) throw new ApiError('NOT_FOUND', `no answer ${id}`);
+  return answer;
+}
+
+/**
+ * Resolves with the answer once it is closed, or as it stands after `timeoutMs`.
+ * Listens to the in-process hub and polls the database as a fallback.
+ */
+export async function waitForAnswer(services: Services, id: string, timeoutMs: number): Promise<AnswerRecord> {
+  const deadline = Date.now() + timeoutMs;
+  let wake: () => void = () => {};
+  const unsubscribe = services.answerHub.subscribe(id, (u) => u.type === 'closed' && wake());
+  try {
+    for (;;) {
+      const answer = (await findAnswer(services.db, id))!;
+      const left = deadline - Date.now();
+      if (answer.status !== 'queued' && answer.status !== 'running') return answer;
+      if (left <= 0) return answer;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 1000));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** Gives up on an answer a caller stopped waiting for: it will never be charged. */
+export async function abandonAnswer(services: Services, id: string): Promise<boolean> {
+  const closed = await closeAnswer(services.db, id, 'expired', { error: { code: 'timeout', message: 'the caller stopped waiting' } });
+  if (closed) services.answerHub.publish(id, { type: 'closed', status: 'expired' });
+  return closed;
+}
+
+/** The answer a previous request with this Idempotency-Key created, if any. */
+export async function replayAnswer(services: Services, principal: Principal, idempotency: IdempotencyContext | undefined): Promise<AnswerRecord | null> {
+  const stored = await replay(services, principal, idempotency);
+  const answerId = (stored?.body as { answerId?: string } | undefined)?.answerId;
+  return answerId ? findAnswer(services.db, answerId) : null;
+}

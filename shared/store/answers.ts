@@ -1,0 +1,112 @@
+import type { Queryable } from '../db/index.ts';
+
+export type AnswerStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
+export const OPEN_STATUSES: readonly AnswerStatus[] = ['queued', 'running'];
+
+/** A source as shown to the model, frozen on the answer so finalisation never re-reads changing rows. */
+export interface ShownSource {
+  number: number;
+  chunkId: string;
+  documentId: string;
+  datanetId: string;
+  title: string;
+  metadata: Record<string, unknown>;
+  contributorAccountId: string;
+  contributorWallet: string;
+  pricePerSource: string;
+  text: string;
+  start: number;
+  end: number;
+  headingPath: string[];
+  score: number;
+  similarity: number | null;
+  ranks: { dense?: number; lexical?: number };
+}
+
+export interface AnswerRecord {
+  id: string;
+  requestId: string;
+  accountId: string;
+  keyId: string | null;
+  status: AnswerStatus;
+  model: string;
+  adapterId: string | null;
+  query: string;
+  sources: ShownSource[];
+  hold: bigint;
+  response: unknown;
+  error: { code: string; message: string } | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  deadlineAt: Date;
+}
+
+type Row = {
+  id: string; request_id: string; account_id: string; key_id: string | null; status: AnswerStatus; model: string; adapter_id: string | null;
+  query: string; sources: ShownSource[]; hold: bigint; response: unknown; error: AnswerRecord['error'];
+  created_at: Date; started_at: Date | null; finished_at: Date | null; deadline_at: Date;
+};
+const toAnswer = (r: Row): AnswerRecord => ({
+  id: r.id, requestId: r.request_id, accountId: r.account_id, keyId: r.key_id, status: r.status, model: r.model, adapterId: r.adapter_id,
+  query: r.query, sources: r.sources, hold: r.hold, response: r.response, error: r.error,
+  createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, deadlineAt: r.deadline_at,
+});
+
+export async function insertAnswer(
+  db: Queryable,
+  a: Pick<AnswerRecord, 'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold'> & { deadlineSeconds: number },
+): Promise<AnswerRecord> {
+  const r = await db.query<Row>(
+    `INSERT INTO answers (id, request_id, account_id, key_id, status, model, adapter_id, query, sources, hold, deadline_at)
+     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10)) RETURNING *`,
+    [a.id, a.requestId, a.accountId, a.keyId, a.model, a.adapterId, a.query, JSON.stringify(a.sources), a.hold, a.deadlineSeconds],
+  );
+  return toAnswer(r.rows[0]!);
+}
+
+export async function findAnswer(db: Queryable, id: string, forUpdate = false): Promise<AnswerRecord | null> {
+  const r = await db.query<Row>(`SELECT * FROM answers WHERE id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`, [id]);
+  return r.rows[0] ? toAnswer(r.rows[0]) : null;
+}
+
+export async function markRunning(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE answers SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status = 'queued'`, [id]);
+}
+
+/** Moves an open answer to a terminal state; false when it was already terminal. */
+export async function closeAnswer(
+  db: Queryable,
+  id: string,
+  status: 'succeeded' | 'failed' | 'expired',
+  fields: { response?: unknown; error?: { code: string; message: string } },
+): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE answers SET status = $2, response = $3::jsonb, error = $4::jsonb, finished_at = now()
+      WHERE id = $1 AND status IN ('queued', 'running')`,
+    [id, status, fields.response === undefined ? null : JSON.stringify(fields.response), fields.error ? JSON.stringify(fields.error) : null],
+  );
+  return r.affectedRows > 0;
+}
+
+/** Open answers past their deadline: expired, so a late result can never charge. */
+export async function expireOverdue(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ id: string }>(
+    `UPDATE answers SET status = 'expired', finished_at = now(), error = '{"code":"timeout","message":"generation did not finish before its deadline"}'::jsonb
+      WHERE status IN ('queued', 'running') AND deadline_at < now() RETURNING id`,
+  );
+  return r.rows.map((row) => row.id);
+}
+
+export async function openAnswers(db: Queryable): Promise<AnswerRecord[]> {
+  return (await db.query<Row>(`SELECT * FROM answers WHERE status IN ('queued', 'running') ORDER BY created_at`)).rows.map(toAnswer);
+}
+
+/** Reserved by answers still in flight. */
+export async function heldAmount(db: Queryable, accountId: string): Promise<bigint> {
+  const r = await db.query<{ held: bigint }>(
+    `SELECT coalesce(sum(hold), 0)::bigint AS held FROM answers WHERE account_id = $1 AND status IN ('queued', 'running')`,
+    [accountId],
+  );
+  return r.rows[0]!.held;
+}
