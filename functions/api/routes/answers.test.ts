@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Services } from '../../../shared/services/container.ts';
+import { createWorld, httpClient, type Client } from '../../../test/http.ts';
+import { DOCS } from '../../../test/fixtures.ts';
+import { createGenerationServices, startWorker, type WorkerHandle } from '../../../test/generation.ts';
+import { createTestServices } from '../../../test/services.ts';
+
+let services: Services;
+let client: Client;
+let world: Awaited<ReturnType<typeof createWorld>>;
+let worker: WorkerHandle;
+let stopConsumer: () => Promise<void>;
+
+beforeAll(async () => {
+  const env = await createGenerationServices({ ENGINE_MODELS: JSON.stringify([{ id: 'tiny-context', contextTokens: 300, maxOutputTokens: 64 }]) });
+  services = env.services;
+  stopConsumer = env.consumer.stop;
+  client = httpClient(services);
+  world = await createWorld(services, { credits: '1000000', price: '1000' });
+  for (const doc of [DOCS.bread, DOCS.tides]) await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
+  await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
+  worker = await startWorker(services);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await stopConsumer?.();
+  await services?.db.close();
+});
+
+const ask = (json: Record<string, unknown>, key = world.consumer.key, headers: Record<string, string> = {}) =>
+  client.call('POST', '/v1/answers', { key, json, headers });
+
+const ledgerFor = async (requestId: string) =>
+  (await services.db.query<{ id: string; total: bigint }>(
+    `SELECT t.id, sum(e.amount)::bigint AS total FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.request_id = $1 GROUP BY t.id`, [requestId])).rows;
+
+describe('POST /v1/answers', () => {
+  it('waits for a cited answer whose markers and spans all check out, billed as one balanced transaction', async () => {
+    const r = await ask({ query: 'How do I fix a punctured bicycle inner tube?', topK: 3 });
+    expect(r.status).toBe(200);
+    const a = r.body;
+    expect(a).toMatchObject({ object: 'answer', status: 'succeeded', model: 'extractive' });
+    expect(a.text).toMatch(/\[\d\]/);
+    expect(a.citations.length).toBeGreaterThan(0);
+    for (const c of a.citations) {
+      expect(a.text.slice(c.sentence.start, c.sentence.end)).toBe(c.sentence.text);
+      for (const s of c.sources) {
+        expect(s.number).toBeGreaterThanOrEqual(1);
+        expect(s.number).toBeLessThanOrEqual(a.sources.length);
+        expect(s.sourceId).toBe(a.sources[s.number - 1].id);
+        expect(s.contributor.wallet).toMatch(/^0x[0-9a-fA-F]{40}$/);
+        expect(s.quote.text.length).toBeGreaterThan(0);
+        expect(s.supported).toBe(true);
+      }
+    }
+    for (const m of a.text.matchAll(/\[(\d+)\]/g)) expect(Number(m[1])).toBeLessThanOrEqual(a.sources.length);
+    const bikes = a.citations.flatMap((c: { sources: { title: string }[] }) => c.sources.map((s) => s.title));
+    expect(bikes).toContain(DOCS.bikes.title);
+
+    const u = a.usage;
+    expect(BigInt(u.charged)).toBe(BigInt(u.tokenCharge) + BigInt(u.dataFee));
+    expect(u.dataFee).toBe(String(1000 * a.sources.length));
+    expect(a.attribution.formulaVersion).toBe('answer-citation-v0');
+    expect(a.attribution.sources.reduce((s: number, x: { weightPpm: number }) => s + x.weightPpm, 0)).toBe(1_000_000);
+    const txs = await ledgerFor(a.requestId);
+    expect(txs).toHaveLength(1);
+    expect(txs[0]!.total).toBe(0n);
+    const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
+    expect(usage.body.byKind.find((k: { kind: string }) => k.kind === 'answer').calls).toBe(1);
+  });
+
+  it('runs asynchronously: 202 with an id, then GET /v1/answers/{id}', async () => {
+    const r = await ask({ query: 'What causes spring tides?', mode: 'async' });
+    expect(r.status).toBe(202);
+    expect(['queued', 'running']).toContain(r.body.status);
+    const done = await client.call('GET', `/v1/answers/${r.body.id}?wait=60`, { key: world.consumer.key });
+    expect(done.body.status).toBe('succeeded');
+    expect(done.body.text).toMatch(/Moon/);
+    expect((await client.call('GET', `/v1/answers/${r.body.id}`, { key: world.ada.key })).status).toBe(403);
+    const other = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Other', credits: '1000' } });
+    expect((await client.call('GET', `/v1/answers/${r.body.id}`, { key: other.body.apiKey.key })).status).toBe(404);
+  });
+
+  it('streams deltas, then citations, then usage and attribution', async () => {
+    const res = await client.app.request('/v1/answers', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${world.consumer.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'How often should a sourdough starter be fed?', mode: 'stream' }),
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = [...(await res.text()).matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    const names = events.map((e) => e.event);
+    expect(names[0]).toBe('answer.created');
+    expect(names.slice(-2)).toEqual(['citations', 'done']);
+    expect(names.filter((n) => n === 'delta').length).toBeGreaterThan(0);
+    const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    const final = events.find((e) => e.event === 'citations')!.data;
+    expect(streamed.replace(/\s+/g, ' ').trim()).toBe(final.text.replace(/\s+/g, ' ').trim());
+    expect(final.citations.length).toBeGreaterThan(0);
+    const done = events.at(-1)!.data;
+    expect(BigInt(done.usage.charged)).toBeGreaterThan(0n);
+    expect(done.attribution.sources.length).toBeGreaterThan(0);
+  });
+
+  it('charges once for a retried Idempotency-Key', async () => {
+    const body = { query: 'Why do tides happen?', topK: 2 };
+    const first = await ask(body, undefined, { 'idempotency-key': 'ans-1' });
+    const again = await ask(body, undefined, { 'idempotency-key': 'ans-1' });
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await ledgerFor(first.body.requestId)).toHaveLength(1);
+    expect((await ask({ ...body, topK: 3 }, undefined, { 'idempotency-key': 'ans-1' })).status).toBe(422);
+  });
+
+  it.each([
+    ['an unknown model', { query: 'tides', model: 'gpt-imaginary' }, 400, /unknown model gpt-imaginary/],
+    ['an unknown adapter', { query: 'tides', adapter: 'ad_nothere' }, 404, /unknown adapter/],
+    ['an empty query', { query: ' ' }, 400, /query/],
+    ['a bad mode', { query: 'tides', mode: 'later' }, 400, /mode/],
+    ['a prompt that cannot fit the model', { query: 'why '.repeat(400), model: 'tiny-context' }, 413, /prompt too large/],
+  ])('refuses %s', async (_name, json, status, message) => {
+    const r = await ask(json);
+    expect(r.status).toBe(status);
+    expect(r.body.error.message).toMatch(message);
+  });
+
+  it('answers 402 before queueing when credits cannot cover the most the answer may cost', async () => {
+    const poor = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '1500' } });
+    const r = await ask({ query: 'tides', topK: 3 }, poor.body.apiKey.key);
+    expect(r.status).toBe(402);
+    expect(r.body.error.details.required).toBeDefined();
+    const open = await services.db.query(`SELECT 1 FROM answers WHERE account_id = $1`, [poor.body.account.id]);
+    expect(open.rows).toHaveLength(0);
+  });
+});
+
+describe('when the queue is unreachable', () => {
+  it('answers 503 with Retry-After and charges nothing', async () => {
+    const broken = await createTestServices({ JOB_QUEUE_URL: 'http://127.0.0.1:9/000000000000/nowhere', RESULT_QUEUE_URL: 'http://127.0.0.1:9/000000000000/nowhere-results', SQS_ENDPOINT: 'http://127.0.0.1:9' });
+    const c = httpClient(broken);
+    const w = await createWorld(broken);
+    await c.call('POST', `/v1/datanets/${w.ada.datanet}/documents`, { key: w.ada.key, json: DOCS.tides });
+    const r = await c.call('POST', '/v1/answers', { key: w.consumer.key, json: { query: 'tides' } });
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('5');
+    const usage = await c.call('GET', '/v1/usage', { key: w.consumer.key });
+    expect(usage.body).toMatchObject({ calls: 0, spend: '0' });
+    const held = await broken.db.query(`SELECT status FROM answers`);
+    expect(held.rows).toEqual([{ status: 'failed' }]);
+    await broken.db.close();
+  });
+});
