@@ -15,6 +15,8 @@ export const AdapterRefSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+export type AdapterRef = z.infer<typeof AdapterRefSchema>;
+
 export const GenerationJobSchema = z.object({
   jobId: z.string(),
   enqueuedAt: z.number(),
