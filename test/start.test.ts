@@ -59,12 +59,21 @@ describe('npm start', () => {
       body: JSON.stringify({ kind: 'contributor', name: 'Ada', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
     });
     expect(created.status).toBe(201);
+    // The whole pipeline npm start runs: local queues, the worker process, the results consumer.
+    const contributorKey = ((await created.json()) as { apiKey: { key: string } }).apiKey.key;
+    const post = async (path: string, key: string, body: unknown) =>
+      (await fetch(`${first.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+    const datanet = await post('/v1/datanets', contributorKey, { name: 'Git', pricePerSource: '100' });
+    await post(`/v1/datanets/${datanet.id}/documents`, contributorKey, { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' });
+    const answer = await post('/v1/answers', demoKey!, { query: 'how do I undo my last commit?' });
+    expect(answer.status).toBe('succeeded');
+    expect(answer.text).toContain('git reset --soft HEAD~1.[1]');
     expect(await stop(first)).toBe(0);
 
     const second = await start({ CITEPAY_DATA_DIR: dataDir, LOG_REQUESTS: 'true' });
     const usage = await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${demoKey}` } });
     expect(usage.status).toBe(200);
-    expect(((await usage.json()) as { balance: string }).balance).toBe('10000000');
+    expect(((await usage.json()) as { balance: string }).balance).toBe(String(10_000_000n - BigInt(answer.usage.charged)));
     expect(second.output()).not.toContain('shown ONCE');
     expect(second.output()).not.toContain(adminKey!);
     expect(second.output()).not.toContain(demoKey!);

@@ -9,7 +9,9 @@ export const JOB_VISIBILITY_SECONDS = 60;
 export const MAX_RECEIVES = 5;
 
 export async function startLocalQueues(config: Config) {
-  const server = await startFauxqs({ port: config.queue.localPort, host: '127.0.0.1', logger: false });
+  // Host "localhost": fauxqs names queues http://sqs.<region>.<host>:<port>/…, and a dotted-IP host
+  // would make that an invalid URL.
+  const server = await startFauxqs({ port: config.queue.localPort, host: 'localhost', logger: false });
   const queue = { ...config.queue, endpoint: server.address, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
   const urls = await ensureQueues(createSqsClient(queue), LOCAL_QUEUES, { visibilitySeconds: JOB_VISIBILITY_SECONDS, maxReceives: MAX_RECEIVES });
   return {
