@@ -1,4 +1,4 @@
-// The Hono API on Lambda, and the settlement cron.
+// The Hono API on Lambda, and the Lambda that finalises answers from the results queue.
 import type { Storage } from "./storage.ts";
 import type { Queues } from "./queue.ts";
 
@@ -25,6 +25,8 @@ function runtimeEnv(store: Storage, q: Queues) {
     RESULT_QUEUE_URL: q.results.url,
     VECTOR_INDEX: store.vectorIndex,
     PINECONE_API_KEY: store.secrets.pineconeApiKey.value,
+    // Models served by the engine beside each GPU worker (see gpu-fleet.ts), as JSON.
+    ENGINE_MODELS: process.env.ENGINE_MODELS ?? "[]",
   };
 }
 
@@ -44,7 +46,6 @@ export function api(store: Storage, q: Queues) {
     nodejs: { install: INSTALL },
   } as const;
   const apiHandler = "functions/api/lambda.handler";
-  const settleHandler = "functions/settle/cron.handler";
 
   const fn = new sst.aws.Function("Api", {
     ...shared,
@@ -62,25 +63,23 @@ export function api(store: Storage, q: Queues) {
     },
   });
 
-  // Settlement: close epoch → Merkle root → publish on the L2 → confirm.
-  // Reserved concurrency 1: two overlapping runs must never settle the same epoch
-  // (the epoch state machine is the real guard; this removes the race altogether).
-  new sst.aws.Cron("Settle", {
-    schedule: "rate(10 minutes)",
-    function: {
+  // Worker events (started, deltas, completed, failed) → finalise and bill answers.
+  // Partial batch responses: one bad event is retried alone, then parked in the DLQ.
+  const resultsHandler = "functions/queue/results-lambda.handler";
+  q.results.subscribe(
+    {
       ...shared,
-      handler: settleHandler,
-      copyFiles: migrationsBeside(settleHandler),
-      memory: "1024 MB",
-      timeout: "5 minutes", // waits for L2 confirmation; < 10 min schedule
-      concurrency: { reserved: 1 },
-      link: [...link, store.secrets.settlerPrivateKey],
-      environment: {
-        ...env,
-        SETTLER_PRIVATE_KEY: store.secrets.settlerPrivateKey.value,
-      },
+      handler: resultsHandler,
+      copyFiles: migrationsBeside(resultsHandler),
+      memory: "1024 MB", // support checks embed answer sentences
+      timeout: "30 seconds",
+      link,
+      environment: env,
     },
-  });
+    { batch: { size: 10, partialResponses: true } },
+  );
+
+  // The settlement cron (functions/settle/cron.ts) is added with on-chain settlement.
 
   return { fn, url: fn.url };
 }

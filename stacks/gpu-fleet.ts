@@ -16,6 +16,10 @@ const BACKLOG_PER_TASK_TARGET = ACCEPTABLE_WAIT_S / MEAN_JOB_S; // 10
 
 // Image tag pushed by CI from gpu-worker/ (docker build gpu-worker && docker push).
 const IMAGE_TAG = process.env.GPU_WORKER_IMAGE_TAG ?? "latest";
+// The inference engine beside each worker, and the base model it serves (list the same
+// id in the API's ENGINE_MODELS so callers can pick it).
+const ENGINE_IMAGE = process.env.ENGINE_IMAGE ?? "vllm/vllm-openai:latest";
+const ENGINE_BASE_MODEL = process.env.ENGINE_BASE_MODEL ?? "meta-llama/Llama-3.1-8B-Instruct";
 
 export function gpuFleet(store: Storage, q: Queues) {
   const prefix = `${$app.name}-${$app.stage}`;
@@ -89,22 +93,11 @@ CONF
     defaultCapacityProviderStrategies: [{ capacityProvider: capacityProvider.name, weight: 1 }],
   });
 
-  // --- Task: the gpu-worker container with 1 GPU ---
-  // DATABASE_URL carries the DB password: keep it out of the task definition.
-  const databaseUrlParam = new aws.ssm.Parameter("GpuWorkerDatabaseUrl", {
-    type: "SecureString",
-    value: store.databaseUrl,
-  });
+  // --- Task: the gpu-worker beside an OpenAI-compatible engine (vLLM) that owns the GPU ---
+  // The worker needs no database: it meets the API only through the queues and the bucket.
   const executionRole = new aws.iam.Role("GpuWorkerExecutionRole", {
     assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ecs-tasks.amazonaws.com" }),
     managedPolicyArns: ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"],
-    inlinePolicies: [{
-      name: "read-secrets",
-      policy: $jsonStringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [databaseUrlParam.arn] }],
-      }),
-    }],
   });
   const taskRole = new aws.iam.Role("GpuWorkerTaskRole", {
     assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ecs-tasks.amazonaws.com" }),
@@ -134,13 +127,32 @@ CONF
     networkMode: "awsvpc",
     executionRoleArn: executionRole.arn,
     taskRoleArn: taskRole.arn,
+    // Adapters downloaded by the worker are loaded by the engine from the same path.
+    volumes: [{ name: "adapter-cache" }],
     containerDefinitions: $jsonStringify([{
+      name: "engine",
+      image: ENGINE_IMAGE,
+      essential: true,
+      cpu: 2048,
+      memoryReservation: 10240,
+      resourceRequirements: [{ type: "GPU", value: "1" }],
+      command: ["--model", ENGINE_BASE_MODEL, "--port", "8000", "--enable-lora", "--max-loras", "8", "--max-lora-rank", "64"],
+      // Lets the worker load and unload LoRA adapters at run time (/v1/load_lora_adapter).
+      environment: [{ name: "VLLM_ALLOW_RUNTIME_LORA_UPDATING", value: "True" }],
+      mountPoints: [{ sourceVolume: "adapter-cache", containerPath: "/adapters" }],
+      healthCheck: { command: ["CMD-SHELL", "curl -fs http://localhost:8000/health || exit 1"], interval: 15, timeout: 5, retries: 3, startPeriod: 300 },
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: { "awslogs-group": logGroup.name, "awslogs-region": region, "awslogs-stream-prefix": "engine" },
+      },
+    }, {
       name: "gpu-worker",
       image: $interpolate`${repo.repositoryUrl}:${IMAGE_TAG}`,
       essential: true,
-      cpu: 3584, // g5.xlarge: 4 vCPU, leave headroom for the ECS agent
-      memoryReservation: 13312, // of ~15.3 GiB the agent registers
-      resourceRequirements: [{ type: "GPU", value: "1" }],
+      cpu: 1024, // g5.xlarge: 4 vCPU in all, leave headroom for the ECS agent
+      memoryReservation: 3072,
+      dependsOn: [{ containerName: "engine", condition: "HEALTHY" }],
+      mountPoints: [{ sourceVolume: "adapter-cache", containerPath: "/adapters" }],
       stopTimeout: 120, // = job visibility timeout: finish the current job on scale-in/deploy
       environment: [
         { name: "NODE_ENV", value: "production" },
@@ -149,8 +161,9 @@ CONF
         { name: "S3_BUCKET", value: store.bucket.name },
         { name: "JOB_QUEUE_URL", value: q.jobs.url },
         { name: "RESULT_QUEUE_URL", value: q.results.url },
+        { name: "GENERATOR_ENGINE_URL", value: "http://localhost:8000" },
+        { name: "ADAPTER_CACHE_DIR", value: "/adapters" },
       ],
-      secrets: [{ name: "DATABASE_URL", valueFrom: databaseUrlParam.arn }],
       logConfiguration: {
         logDriver: "awslogs",
         options: { "awslogs-group": logGroup.name, "awslogs-region": region, "awslogs-stream-prefix": "worker" },
