@@ -16,6 +16,7 @@ import { createSqsClient, createSqsQueue } from '../shared/job-queue/sqs.ts';
 import { bootstrapOnce } from '../shared/services/bootstrap.ts';
 import { createServices } from '../shared/services/create.ts';
 import { loadSotu, loadSotuQuestions, SOTU_TEST_YEARS } from './corpora/sotu.ts';
+import { benchAccounts, jsonPoster } from './lib/http.ts';
 import { drive, printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '8' }, requests: { type: 'string', default: '60' } } });
@@ -30,25 +31,17 @@ const server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127
 await new Promise((r) => server.once('listening', r));
 const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
-const post = async (path: string, key: string, body: unknown) => {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as any;
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-};
-
-const contributor = await post('/v1/admin/accounts', keys.adminKey, { kind: 'contributor', name: 'bench', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
-const datanet = await post('/v1/datanets', contributor.apiKey.key, { name: 'State of the Union', pricePerSource: '10' });
-const consumer = await post('/v1/admin/accounts', keys.adminKey, { kind: 'consumer', name: 'bench', credits: '1000000000000' });
+const post = jsonPoster(base);
+const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, keys.adminKey);
 const corpus = loadSotu(SOTU_TEST_YEARS).slice(-Number(args.docs));
-for (const doc of corpus) await post(`/v1/datanets/${datanet.id}/documents`, contributor.apiKey.key, { title: doc.title, content: doc.text, metadata: doc.metadata });
+for (const doc of corpus) await post(`/v1/datanets/${datanetId}/documents`, contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata });
 
 const questions = loadSotuQuestions().map((q) => q.question);
 const n = Number(args.requests);
-const ask = (i: number) => post('/v1/answers', consumer.apiKey.key, { query: questions[i % questions.length], topK: 5 });
+const ask = (i: number) => post('/v1/answers', consumerKey, { query: questions[i % questions.length], topK: 5 });
 for (let i = 0; i < 5; i++) await ask(i); // warm-up: worker model load, JIT
 
-const retrieveRun = await drive(n, 1, async (i) => void (await post('/v1/retrieve', consumer.apiKey.key, { query: questions[i % questions.length], topK: 5 })));
+const retrieveRun = await drive(n, 1, async (i) => void (await post('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 })));
 const runs = [];
 for (const concurrency of [1, 8]) {
   const queued: number[] = [];

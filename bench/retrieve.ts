@@ -12,6 +12,7 @@ import type { Embedder } from '../shared/embedder/index.ts';
 import { bootstrapOnce } from '../shared/services/bootstrap.ts';
 import { createServices, openEmbedder } from '../shared/services/create.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
+import { benchAccounts, jsonPoster } from './lib/http.ts';
 import { drive, printTable, saveResults } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '150' }, requests: { type: 'string', default: '300' } } });
@@ -44,22 +45,14 @@ await new Promise((r) => server.once('listening', r));
 const address = server.address();
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-const post = async (path: string, key: string, body: unknown) => {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as any;
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-};
-
-const contributor = await post('/v1/admin/accounts', keys.adminKey, { kind: 'contributor', name: 'bench', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
-const datanet = await post('/v1/datanets', contributor.apiKey.key, { name: 'State of the Union', pricePerSource: '10' });
-const consumer = await post('/v1/admin/accounts', keys.adminKey, { kind: 'consumer', name: 'bench', credits: '1000000000000' });
+const post = jsonPoster(base);
+const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, keys.adminKey);
 
 const corpus = loadSotu().slice(0, Number(args.docs));
 let chunks = 0;
 const ingestStart = performance.now();
 for (const doc of corpus) {
-  const r = await post(`/v1/datanets/${datanet.id}/documents`, contributor.apiKey.key, { title: doc.title, content: doc.text, metadata: doc.metadata });
+  const r = await post(`/v1/datanets/${datanetId}/documents`, contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata });
   chunks += r.document.chunkCount;
 }
 const ingestMs = performance.now() - ingestStart;
@@ -77,10 +70,10 @@ printTable('Ingestion (HTTP upload → chunk → embed → one DB transaction)',
 
 const questions = loadSotuQuestions().map((q) => q.question);
 const requests = Number(args.requests);
-await drive(20, 1, (i) => post('/v1/retrieve', consumer.apiKey.key, { query: questions[i % questions.length], topK: 5 })); // warm-up
+await drive(20, 1, (i) => post('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 })); // warm-up
 const runs = [];
 for (const concurrency of [1, 8]) {
-  const r = await drive(requests, concurrency, (i) => post('/v1/retrieve', consumer.apiKey.key, { query: questions[i % questions.length], topK: 5 }));
+  const r = await drive(requests, concurrency, (i) => post('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 }));
   runs.push({ concurrency, ...r });
 }
 // Query embedding alone, to show where retrieval time goes.

@@ -38,6 +38,7 @@ export const AnswerView = z
     usage: z.record(z.string(), z.unknown()).nullable(),
     attribution: z.record(z.string(), z.unknown()).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    timings: z.object({ queuedMs: z.number(), generateMs: z.number() }).nullable().openapi({ description: 'enqueue → worker start, and generation time' }),
     createdAt: z.string(),
     finishedAt: z.string().nullable(),
   })
@@ -50,6 +51,7 @@ interface StoredResponse {
   invalidMarkers: { marker: string; number: number; reason: string }[];
   usage: Record<string, unknown>;
   attribution: Record<string, unknown>;
+  timings: { queuedMs: number; generateMs: number };
 }
 
 export const shownSourceView = (s: ShownSource) => ({
@@ -62,7 +64,7 @@ export function answerView(a: AnswerRecord): AnswerViewType {
   return {
     id: a.id, object: 'answer', status: a.status, requestId: a.requestId, model: a.model, adapter: a.adapterId, query: a.query,
     text: r?.text ?? null, citations: r?.citations ?? [], invalidMarkers: r?.invalidMarkers ?? [],
-    sources: a.sources.map(shownSourceView), usage: r?.usage ?? null, attribution: r?.attribution ?? null, error: a.error,
+    sources: a.sources.map(shownSourceView), usage: r?.usage ?? null, attribution: r?.attribution ?? null, error: a.error, timings: r?.timings ?? null,
     createdAt: a.createdAt.toISOString(), finishedAt: a.finishedAt?.toISOString() ?? null,
   };
 }

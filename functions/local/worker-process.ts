@@ -15,6 +15,7 @@ export function workerEnv(config: Config, base: NodeJS.ProcessEnv = process.env)
     RESULT_QUEUE_URL: config.queue.resultsUrl,
     ...(config.queue.endpoint ? { SQS_ENDPOINT: config.queue.endpoint } : {}),
     CITEPAY_DATA_DIR: config.dataDir,
+    LOG_LEVEL: config.logLevel,
     OBJECT_STORE: store.kind,
     ...(store.kind === 's3' ? { S3_BUCKET: store.bucket, ...(store.endpoint ? { S3_ENDPOINT: store.endpoint } : {}) } : {}),
   };
