@@ -22,7 +22,7 @@ export function selectQueryTerms(
   stats: { chunkCount: number; terms: readonly { lexeme: string; df: number }[] },
   options: { maxPostings?: number; minTerms?: number } = {},
 ): WeightedTerm[] {
-  const maxPostings = options.maxPostings ?? 3000;
+  const maxPostings = options.maxPostings ?? 2000; // measured: 3000 costs +3.6 ms p50 for +0.008 recall@1 on SOTU
   const minTerms = options.minTerms ?? 2;
   const sorted = [...stats.terms].sort((a, b) => a.df - b.df || (a.lexeme < b.lexeme ? -1 : 1));
   const chosen: WeightedTerm[] = [];

@@ -98,7 +98,7 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
     if (charge.entries.length > 0)
       await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries });
-    // The hold of this answer is released by closing it, so the balance shown is the real one.
+    // After the charge; this answer's own hold is released as it closes below.
     const balance = (await availableBalance(tx, answer.accountId)) + answer.hold;
     const response = {
       text: parsed.text,
@@ -114,7 +114,7 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
       usage: {
         promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens,
         charged: charge.total.toString(), tokenCharge: charge.tokenCharge.toString(), dataFee: charge.dataFee.toString(),
-        adapterFee: charge.adapterFee.toString(), protocolFee: charge.protocolFee.toString(), balance: (balance - charge.total).toString(),
+        adapterFee: charge.adapterFee.toString(), protocolFee: charge.protocolFee.toString(), balance: balance.toString(),
         currency: 'USD', unit: 'micro',
       },
       attribution: {

@@ -67,6 +67,8 @@ describe('POST /v1/answers', () => {
     expect(txs[0]!.total).toBe(0n);
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(usage.body.byKind.find((k: { kind: string }) => k.kind === 'answer').calls).toBe(1);
+    expect(usage.body.balance).toBe(u.balance);
+    expect(BigInt(u.balance)).toBe(1_000_000n - BigInt(u.charged));
   });
 
   it('runs asynchronously: 202 with an id, then GET /v1/answers/{id}', async () => {
