@@ -1,5 +1,6 @@
 import { BM25_B, BM25_K1, selectQueryTerms } from '../core/bm25.ts';
 import { reciprocalRankFusion } from '../core/rank-fusion.ts';
+import type { RetrievedSource } from '../core/sources.ts';
 import { termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
@@ -15,24 +16,7 @@ export interface RetrieveInput {
   metadata?: Record<string, unknown> | undefined;
 }
 
-export interface RetrievedSource {
-  chunkId: string;
-  documentId: string;
-  datanetId: string;
-  title: string;
-  metadata: Record<string, unknown>;
-  contributorAccountId: string;
-  contributorWallet: string;
-  pricePerSource: bigint;
-  text: string;
-  start: number;
-  end: number;
-  headingPath: string[];
-  /** Fused score normalised to [0, 1] (1 = ranked first by every retriever). */
-  score: number;
-  similarity: number | null;
-  ranks: { dense?: number; lexical?: number };
-}
+export type { RetrievedSource };
 
 const CANDIDATES = 50; // per retriever, before fusion
 

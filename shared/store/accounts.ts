@@ -47,6 +47,12 @@ export async function findAccountByWallet(db: Queryable, wallet: string): Promis
   return r.rows[0] ? toAccount(r.rows[0]) : null;
 }
 
+/** Wallet of each account that has one, in one query. */
+export async function walletsOf(db: Queryable, accountIds: readonly string[]): Promise<Map<string, string>> {
+  const r = await db.query<{ id: string; wallet: string }>(`SELECT id, wallet FROM accounts WHERE id = ANY($1::text[]) AND wallet IS NOT NULL`, [[...new Set(accountIds)]]);
+  return new Map(r.rows.map((row) => [row.id, row.wallet]));
+}
+
 export async function hasAdmin(db: Queryable): Promise<boolean> {
   const r = await db.query(`SELECT 1 FROM accounts WHERE kind = 'admin' LIMIT 1`);
   return r.rows.length > 0;

@@ -1,27 +1,10 @@
 import type { Queryable } from '../db/index.ts';
+import type { ShownSource } from '../core/sources.ts';
 
 export type AnswerStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 export const OPEN_STATUSES: readonly AnswerStatus[] = ['queued', 'running'];
 
-/** A source as shown to the model, frozen on the answer so finalisation never re-reads changing rows. */
-export interface ShownSource {
-  number: number;
-  chunkId: string;
-  documentId: string;
-  datanetId: string;
-  title: string;
-  metadata: Record<string, unknown>;
-  contributorAccountId: string;
-  contributorWallet: string;
-  pricePerSource: string;
-  text: string;
-  start: number;
-  end: number;
-  headingPath: string[];
-  score: number;
-  similarity: number | null;
-  ranks: { dense?: number; lexical?: number };
-}
+export type { ShownSource };
 
 export interface AnswerRecord {
   id: string;

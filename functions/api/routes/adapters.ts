@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../../../shared/errors.ts';
 import { checksumWallet } from '../../../shared/services/accounts.ts';
-import { findAccount, findAccountByWallet } from '../../../shared/store/accounts.ts';
+import { findAccount, findAccountByWallet, walletsOf } from '../../../shared/store/accounts.ts';
 import { insertAdapter, listAdapters, type Adapter } from '../../../shared/store/adapters.ts';
 import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
@@ -82,7 +82,6 @@ export const adapterRoutes = new OpenAPIHono<AppEnv>()
   .openapi(listRoute, async (c) => {
     const { db } = c.get('services');
     const adapters = await listAdapters(db);
-    const wallets = new Map<string, string>();
-    for (const a of adapters) if (!wallets.has(a.ownerAccountId)) wallets.set(a.ownerAccountId, (await findAccount(db, a.ownerAccountId))!.wallet!);
+    const wallets = await walletsOf(db, adapters.map((a) => a.ownerAccountId));
     return c.json({ data: adapters.map((a) => view(a, wallets.get(a.ownerAccountId)!)) }, 200);
   });

@@ -3,7 +3,7 @@ import { ApiError } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
 import { findDatanet, insertDatanet, listDatanets, type Datanet } from '../../../shared/store/datanets.ts';
-import { findAccount } from '../../../shared/store/accounts.ts';
+import { findAccount, walletsOf } from '../../../shared/store/accounts.ts';
 import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
@@ -100,8 +100,7 @@ export const datanetRoutes = new OpenAPIHono<AppEnv>()
     const principal = c.get('principal');
     const mine = c.req.valid('query').mine === 'true';
     const datanets = await listDatanets(db, mine ? principal.accountId : undefined);
-    const wallets = new Map<string, string>();
-    for (const d of datanets) if (!wallets.has(d.ownerAccountId)) wallets.set(d.ownerAccountId, (await findAccount(db, d.ownerAccountId))!.wallet!);
+    const wallets = await walletsOf(db, datanets.map((d) => d.ownerAccountId));
     return c.json({ data: datanets.map((d) => datanetView(d, wallets.get(d.ownerAccountId)!)) }, 200);
   })
   .openapi(getDatanetRoute, async (c) => {

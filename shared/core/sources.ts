@@ -1,0 +1,22 @@
+// The shape of a retrieved source, shared by retrieval (services) and stored answers (store).
+export interface RetrievedSource {
+  chunkId: string;
+  documentId: string;
+  datanetId: string;
+  title: string;
+  metadata: Record<string, unknown>;
+  contributorAccountId: string;
+  contributorWallet: string;
+  pricePerSource: bigint;
+  text: string;
+  start: number;
+  end: number;
+  headingPath: string[];
+  /** Fused score normalised to [0, 1] (1 = ranked first by every retriever). */
+  score: number;
+  similarity: number | null;
+  ranks: { dense?: number; lexical?: number };
+}
+
+/** A source as shown to the model, frozen on the answer (JSON, so the price is a string). */
+export type ShownSource = Omit<RetrievedSource, 'pricePerSource'> & { number: number; pricePerSource: string };
