@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { GenerationJob } from '../shared/generation/messages.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ObjectStore } from '../shared/object-store/index.ts';
 import { enginePost } from './generators/engine-http.ts';

@@ -5,7 +5,6 @@ import { termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
-import { filterSql } from '../vector-index/pgvector.ts';
 import type { VectorFilter } from '../vector-index/index.ts';
 import type { Services } from './container.ts';
 

@@ -46,7 +46,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
 }
 
 /** SQL for the shared filters; `c` is chunks and `d` documents. */
-export function filterSql(filter: VectorFilter, firstParam: number) {
+function filterSql(filter: VectorFilter, firstParam: number) {
   const clauses: string[] = [];
   const params: unknown[] = [];
   let joinDocuments = false;

@@ -59,21 +59,28 @@ const getRouteDef = createRoute({
   responses: { 200: { description: 'The answer', content: { 'application/json': { schema: AnswerView } } }, ...errorResponses },
 });
 
-/** Create (or find, on an idempotent retry) the answer for this request. */
-export async function startAnswer(c: Context<AppEnv>, input: AnswerInput, idempotency: IdempotencyContext | undefined, id = newId('answer')) {
+/**
+ * Create (or find, on an idempotent retry) the answer for this request, with a feed of its
+ * updates subscribed before the job is queued, so a stream misses no early delta.
+ * Callers that do not stream close the feed.
+ */
+export async function startAnswer(c: Context<AppEnv>, input: AnswerInput, idempotency: IdempotencyContext | undefined): Promise<{ answer: AnswerRecord; feed: Feed }> {
   const services = c.get('services');
   const principal = c.get('principal');
   const existing = await replayAnswer(services, principal, idempotency);
   if (existing) {
     c.header('Idempotent-Replayed', 'true');
-    return existing;
+    return { answer: existing, feed: openFeed(c, existing.id) };
   }
+  const id = newId('answer');
+  const feed = openFeed(c, id);
   try {
-    return await createAnswer(services, principal, c.get('requestId'), input, { id, idempotency });
+    return { answer: await createAnswer(services, principal, c.get('requestId'), input, { id, idempotency }), feed };
   } catch (err) {
+    feed.close();
     // A concurrent retry with the same key won the race: answer with its answer.
     const winner = err instanceof ApiError ? null : await replayAnswer(services, principal, idempotency);
-    if (winner) return winner;
+    if (winner) return { answer: winner, feed: openFeed(c, winner.id) };
     throw err;
   }
 }
@@ -167,19 +174,11 @@ export const answerRoutes = new OpenAPIHono<AppEnv>()
     const body = c.req.valid('json');
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/answers', body) } : undefined;
-    const id = newId('answer');
-    const feed = openFeed(c, id);
-    let answer: AnswerRecord;
-    try {
-      answer = await startAnswer(c, {
-        query: body.query, history: [], datanetIds: body.datanets, topK: body.topK, model: body.model,
-        adapterId: body.adapter, maxTokens: body.maxTokens, temperature: body.temperature,
-      }, idempotency, id);
-    } catch (err) {
-      feed.close();
-      throw err;
-    }
-    if (body.mode === 'stream') return streamAnswer(c, answer.id === id ? feed : (feed.close(), openFeed(c, answer.id)), answer) as never;
+    const { answer, feed } = await startAnswer(c, {
+      query: body.query, history: [], datanetIds: body.datanets, topK: body.topK, model: body.model,
+      adapterId: body.adapter, maxTokens: body.maxTokens, temperature: body.temperature,
+    }, idempotency);
+    if (body.mode === 'stream') return streamAnswer(c, feed, answer) as never;
     feed.close();
     if (body.mode === 'async') return c.json(answerView(answer), 202);
     const services = c.get('services');

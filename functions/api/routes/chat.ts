@@ -2,7 +2,6 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { ApiError } from '../../../shared/errors.ts';
-import { newId } from '../../../shared/ids.ts';
 import type { ChatMessage } from '../../../shared/core/prompt.ts';
 import { abandonAnswer, waitForAnswer } from '../../../shared/services/answers.ts';
 import { hashRequest } from '../../../shared/services/billing.ts';
@@ -12,7 +11,7 @@ import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses, paymentResponses } from '../errors.ts';
 import { answerFailure, answerView } from '../answer-view.ts';
-import { followAnswer, openFeed, startAnswer } from './answers.ts';
+import { followAnswer, startAnswer, type Feed } from './answers.ts';
 import { IdempotencyHeader, security } from '../schemas.ts';
 
 // OpenAI-compatible surface. Unknown OpenAI parameters are accepted and ignored, so
@@ -89,7 +88,7 @@ function completion(answer: AnswerRecord, model: string) {
   };
 }
 
-function streamCompletion(c: Context<AppEnv>, feed: ReturnType<typeof openFeed>, answer: AnswerRecord, model: string, includeUsage: boolean) {
+function streamCompletion(c: Context<AppEnv>, feed: Feed, answer: AnswerRecord, model: string, includeUsage: boolean) {
   return streamSSE(c, async (stream) => {
     const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
       stream.writeSSE({ data: JSON.stringify({ id: completionId(answer.id), object: 'chat.completion.chunk', created: created(answer), model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }) });
@@ -117,19 +116,11 @@ export const chatRoutes = new OpenAPIHono<AppEnv>()
     const { query, history } = toConversation(body.messages);
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/chat/completions', body) } : undefined;
-    const id = newId('answer');
-    const feed = openFeed(c, id);
-    let answer: AnswerRecord;
-    try {
-      answer = await startAnswer(c, {
-        query, history, datanetIds: body.datanets, topK: body.top_k, model: body.model,
-        maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature ?? undefined,
-      }, idempotency, id);
-    } catch (err) {
-      feed.close();
-      throw err;
-    }
-    if (body.stream) return streamCompletion(c, answer.id === id ? feed : (feed.close(), openFeed(c, answer.id)), answer, body.model, body.stream_options?.include_usage === true) as never;
+    const { answer, feed } = await startAnswer(c, {
+      query, history, datanetIds: body.datanets, topK: body.top_k, model: body.model,
+      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature ?? undefined,
+    }, idempotency);
+    if (body.stream) return streamCompletion(c, feed, answer, body.model, body.stream_options?.include_usage === true) as never;
     feed.close();
     const closed = await waitForAnswer(services, answer.id, services.config.answerDeadlineSeconds * 1000);
     if (closed.status === 'queued' || closed.status === 'running') {
