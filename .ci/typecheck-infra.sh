@@ -33,7 +33,7 @@ status=0
 #    so keep only diagnostics (and their continuation lines) for our files.
 if (( status == 0 )); then
   ours=$("$tsc" --noEmit -p stacks/tsconfig.json --pretty false \
-    --noUncheckedIndexedAccess --noImplicitOverride --verbatimModuleSyntax 2>&1 \
+    --noUncheckedIndexedAccess --noImplicitOverride --noUnusedLocals --verbatimModuleSyntax 2>&1 \
     | awk '/^[^ ]/ { keep = ($0 ~ /^(stacks\/|sst\.config\.ts|sst-env\.d\.ts)/) } keep' || true)
   if [[ -n "$ours" ]]; then echo "$ours" >&2; status=1; fi
 fi
