@@ -7,6 +7,7 @@ import {
   buildPrompt,
   countPromptTokens,
   estimateTokens,
+  withoutSource,
 } from './prompt.ts';
 import type { BuildPromptInput, BuiltPrompt, ChatMessage } from './prompt.ts';
 
@@ -224,5 +225,43 @@ describe('buildPrompt', () => {
         expect(p.messages.slice(1, -1)).toEqual(input.history);
       }),
     );
+  });
+});
+
+describe('withoutSource', () => {
+  const question = '  Which capitals? ';
+  const history: ChatMessage[] = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }];
+  const p = buildPrompt({
+    question,
+    history,
+    sources: [
+      { title: 'France', text: 'Paris is the capital of France.' },
+      { title: 'Germany', text: 'Berlin is the capital of Germany.' },
+      { title: 'Italy', text: 'Rome is the capital of Italy.' },
+    ],
+    contextTokens: 8000,
+    maxOutputTokens: 500,
+  });
+
+  it('removes one source block and keeps the others’ numbers, the history and the question', () => {
+    const ablated = withoutSource(p.messages, question, p.sources, 2)!;
+    expect(ablated.slice(0, -1)).toEqual(p.messages.slice(0, -1));
+    expect(ablated.at(-1)).toEqual({
+      role: 'user',
+      content: 'Sources:\n\n[1] France\nParis is the capital of France.\n\n[3] Italy\nRome is the capital of Italy.\n\nQuestion: Which capitals?',
+    });
+    expect(p.messages.at(-1)!.content).toContain('[2] Germany'); // the input is left alone
+  });
+
+  it('leaves "Sources: none." when the only source is removed', () => {
+    const one = buildPrompt({ question, sources: [{ title: 'France', text: 'Paris.' }], contextTokens: 8000, maxOutputTokens: 500 });
+    expect(withoutSource(one.messages, question, one.sources, 1)!.at(-1)!.content).toBe('Sources: none.\n\nQuestion: Which capitals?');
+  });
+
+  it('returns null for messages it did not build, and refuses a number not shown', () => {
+    const edited = [...p.messages.slice(0, -1), { role: 'user' as const, content: userOf(p).replace('Paris', 'Lyon') }];
+    expect(withoutSource(edited, question, p.sources, 1)).toBeNull();
+    expect(withoutSource(p.messages.slice(0, -1), question, p.sources, 1)).toBeNull();
+    expect(() => withoutSource(p.messages, question, p.sources, 4)).toThrow(RangeError);
   });
 });

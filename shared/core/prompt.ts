@@ -169,6 +169,25 @@ export function buildPrompt(input: BuildPromptInput): BuiltPrompt {
 }
 
 /**
+ * The prompt `buildPrompt` made, with source `number` left out and every other source
+ * keeping its number, so the answer's [n] markers still name the same text: one
+ * ablation for leave-one-out attribution. `messages` must end with the user message
+ * built from `question` and `sources`; null when it does not (it was assembled some
+ * other way, so removing a source from it is not ours to do).
+ */
+export function withoutSource(
+  messages: readonly ChatMessage[],
+  question: string,
+  sources: readonly PromptSource[],
+  number: number,
+): ChatMessage[] | null {
+  const last = messages[messages.length - 1];
+  if (last?.role !== 'user' || last.content !== userMessage(question.trim(), sources).content) return null;
+  if (!sources.some((s) => s.number === number)) throw new RangeError(`no source [${number}] in the prompt`);
+  return [...messages.slice(0, -1), userMessage(question.trim(), sources.filter((s) => s.number !== number))];
+}
+
+/**
  * The longest prefix of `text` that ends at a sentence boundary and fits; if
  * not even the first sentence fits, the longest that ends at a word boundary.
  * Binary search assumes a longer prefix never costs fewer tokens; every answer
