@@ -31,10 +31,31 @@ export const GenerationJobSchema = z.object({
   maxTokens: z.number().int().positive(),
   temperature: z.number().min(0).max(2),
   logprobs: z.boolean(),
+  /** Score the answer leave-one-out over the sources (engine backends only). Defaults so jobs queued before it still parse. */
+  causal: z.boolean().default(false),
 });
-export type GenerationJob = z.infer<typeof GenerationJobSchema>;
+/** A job as the API writes it: fields with defaults (`causal`) may be left out. */
+export type GenerationJob = z.input<typeof GenerationJobSchema>;
 
 export const UsageSchema = z.object({ promptTokens: z.number().int().nonnegative(), completionTokens: z.number().int().nonnegative() });
+
+/**
+ * How much the answer depends on each source: the log-probability of the answer's tokens
+ * under the full prompt, and under the prompt with each source removed (the other sources
+ * keep their numbers). A large drop without source n means the answer relies on it.
+ */
+export const CausalSignalSchema = z.object({
+  method: z.literal('leave-one-out'),
+  /** Sum of the answer's token log-probabilities given all the sources shown. */
+  answerLogprob: z.number(),
+  /** Index i: the same sum with source number i + 1 removed from the prompt. */
+  withoutSource: z.array(z.number()),
+  /** Prompt tokens the engine processed for the scoring pass (all n + 1 prompts). */
+  promptTokens: z.number().int().nonnegative(),
+  /** Wall time of the scoring pass. */
+  ms: z.number().nonnegative(),
+});
+export type CausalSignal = z.infer<typeof CausalSignalSchema>;
 
 export const GenerationResultSchema = z.object({
   jobId: z.string(),
@@ -46,6 +67,8 @@ export const GenerationResultSchema = z.object({
   meanLogprob: z.number().nullable(),
   workerId: z.string(),
   timings: z.object({ queuedMs: z.number(), generateMs: z.number() }),
+  /** The causal signal, when the job asked for it and the backend could score; else null. */
+  causal: CausalSignalSchema.nullable().default(null),
 });
 export type GenerationResult = z.infer<typeof GenerationResultSchema>;
 
