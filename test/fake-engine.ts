@@ -9,6 +9,13 @@ import { join } from 'node:path';
 // LoRA load/unload routes and error bodies — so the worker's relay, SSE parsing,
 // adapter loading and failure handling run over real sockets. Its "model" is string
 // handling: by default it quotes the first sentence of sources [1] and [2].
+//
+// It also scores like vLLM: `prompt_logprobs` on a chat completion returns one entry per
+// prompt token (the first null). Tokens are whitespace-separated words; a word of a final
+// assistant message (`continue_final_message`) scores -0.1 when it occurs in an earlier
+// message — the sources, in a citepay prompt — and -4 when it does not, so removing the
+// source an answer copies from lowers the answer's log-probability and removing any other
+// source does not.
 export interface ChatRequest {
   model: string;
   messages: { role: string; content: string }[];
@@ -17,6 +24,12 @@ export interface ChatRequest {
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   logprobs?: boolean;
+  /** vLLM: log-probs of the prompt tokens (0: only the token itself), in `prompt_logprobs`. */
+  prompt_logprobs?: number | null;
+  /** vLLM chat-template options; add_generation_prompt defaults to true. */
+  add_generation_prompt?: boolean;
+  continue_final_message?: boolean;
+  echo?: boolean;
 }
 
 export interface FakeEngineOptions {
@@ -26,6 +39,10 @@ export interface FakeEngineOptions {
   failWith?: number;
   reply?: (req: ChatRequest) => string;
   baseModel?: string;
+  /** Answer every chat completion that asks for `prompt_logprobs` with this HTTP status. */
+  failScoringWith?: number;
+  /** Pause before answering a `prompt_logprobs` request, so requests sent together overlap. */
+  scoringDelayMs?: number;
 }
 
 type Path = '/v1/chat/completions' | '/v1/load_lora_adapter' | '/v1/unload_lora_adapter' | '/v1/models';
@@ -36,6 +53,8 @@ export interface FakeEngine {
   requests: Record<Path, any[]>;
   /** LoRA adapters currently loaded, by name. */
   loaded: Set<string>;
+  /** Chat completions being answered now, and the most there have been at once. */
+  chat: { inFlight: number; peakInFlight: number };
   setDown(down: boolean): void;
   stop(): Promise<void>;
 }
@@ -47,6 +66,7 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
   const requests: Record<Path, any[]> = { '/v1/chat/completions': [], '/v1/load_lora_adapter': [], '/v1/unload_lora_adapter': [], '/v1/models': [] };
   const loaded = new Set<string>();
   const paths = new Map<string, string>();
+  const chatStats = { inFlight: 0, peakInFlight: 0 };
   let down = false;
 
   const server = createServer(async (req, res) => {
@@ -74,10 +94,18 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
       return text(res, 200, `Success: LoRA adapter '${name}' removed successfully.`);
     }
     if (path === '/v1/chat/completions') {
+      chatStats.peakInFlight = Math.max(chatStats.peakInFlight, ++chatStats.inFlight);
+      res.once('close', () => void chatStats.inFlight--);
       if (options.failWith) return error(res, options.failWith, 'BadRequestError', `fake engine failure ${options.failWith}`);
       const chat = body as ChatRequest;
       if (chat.model !== base && !loaded.has(chat.model)) return error(res, 404, 'NotFoundError', `The model \`${chat.model}\` does not exist.`);
-      return complete(chat, res, options.reply?.(chat) ?? defaultReply(chat), options.delayMsPerToken ?? 0);
+      const refused = invalidTemplateOptions(chat);
+      if (refused) return error(res, 400, 'BadRequestError', refused);
+      const scoring = typeof chat.prompt_logprobs === 'number';
+      if (scoring && options.failScoringWith) return error(res, options.failScoringWith, 'BadRequestError', `fake engine scoring failure ${options.failScoringWith}`);
+      if (scoring && options.scoringDelayMs) await new Promise((r) => setTimeout(r, options.scoringDelayMs));
+      const extra = scoring ? { prompt_logprobs: promptLogprobs(chat) } : {};
+      return complete(chat, res, options.reply?.(chat) ?? defaultReply(chat), options.delayMsPerToken ?? 0, extra);
     }
     return error(res, 404, 'NotFoundError', `no route ${path}`);
   });
@@ -87,6 +115,7 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     requests,
     loaded,
+    chat: chatStats,
     setDown: (value) => void (down = value),
     stop: () =>
       new Promise<void>((resolve) => {
@@ -96,7 +125,7 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
   };
 }
 
-async function complete(chat: ChatRequest, res: ServerResponse, reply: string, delayMs: number): Promise<void> {
+async function complete(chat: ChatRequest, res: ServerResponse, reply: string, delayMs: number, extra: Record<string, unknown> = {}): Promise<void> {
   const all = reply.match(/\s*\S+/g) ?? [];
   const tokens = chat.max_tokens !== undefined ? all.slice(0, chat.max_tokens) : all;
   const finish = tokens.length < all.length ? 'length' : 'stop';
@@ -110,6 +139,7 @@ async function complete(chat: ChatRequest, res: ServerResponse, reply: string, d
     return json(res, 200, {
       ...head, object: 'chat.completion', usage,
       choices: [{ index: 0, message: { role: 'assistant', content: tokens.join('') }, logprobs: logprobsOf(tokens, 0), finish_reason: finish }],
+      ...extra,
     });
   }
   const withUsage = chat.stream_options?.include_usage === true;
@@ -125,6 +155,50 @@ async function complete(chat: ChatRequest, res: ServerResponse, reply: string, d
   send([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]);
   if (withUsage) send([], { usage });
   res.end('data: [DONE]\n\n');
+}
+
+/** vLLM's refusals of chat-template options that cannot work together. */
+function invalidTemplateOptions(chat: ChatRequest): string | null {
+  if (chat.stream && typeof chat.prompt_logprobs === 'number') return '`prompt_logprobs` are not available when `stream=True`.';
+  if (!chat.continue_final_message) return null;
+  if (chat.add_generation_prompt !== false) return 'Cannot set both `continue_final_message` and `add_generation_prompt` to True.';
+  if (chat.messages.at(-1)?.role !== 'assistant') return '`continue_final_message` needs the final message to be an assistant message.';
+  return null;
+}
+
+type PromptLogprob = Record<string, { logprob: number; rank: number; decoded_token: string }>;
+
+/**
+ * vLLM's `prompt_logprobs`: null for the first token, then `{ "<token id>": { logprob, rank,
+ * decoded_token } }` for each prompt token. A word of the final assistant message being
+ * continued scores -0.1 when an earlier message contains it and -4 when none does; the
+ * earlier messages' own words score -2. As many entries as `usage.prompt_tokens`.
+ */
+function promptLogprobs(chat: ChatRequest): (PromptLogprob | null)[] {
+  const final = chat.continue_final_message ? chat.messages.at(-1) : undefined;
+  const context = new Set(chat.messages.filter((m) => m !== final).flatMap((m) => words(m.content).map(normalize)));
+  const entries: (PromptLogprob | null)[] = [];
+  for (const m of chat.messages)
+    for (const word of words(m.content)) {
+      if (entries.length === 0) {
+        entries.push(null); // nothing comes before the first token
+        continue;
+      }
+      const logprob = m !== final ? -2 : context.has(normalize(word)) ? -0.1 : -4;
+      entries.push({ [String(tokenId(word))]: { logprob, rank: logprob > -1 ? 1 : 50, decoded_token: word } });
+    }
+  return entries;
+}
+
+const words = (text: string) => text.match(/\S+/g) ?? [];
+/** "Tides," and "tides" are the same word. */
+const normalize = (word: string) => word.toLowerCase().replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '') || word;
+
+/** A stable id per word (FNV-1a), standing in for a vocabulary index. */
+function tokenId(word: string): number {
+  let h = 0x811c9dc5;
+  for (const c of Buffer.from(word)) h = Math.imul(h ^ c, 0x01000193) >>> 0;
+  return h % 150_000;
 }
 
 /** The first sentence of source [1], and of [2] when there is one, each with its marker. */
