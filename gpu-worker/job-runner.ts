@@ -4,6 +4,7 @@ import {
 import type { JobQueue, ReceivedMessage } from '../shared/job-queue/index.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ObjectStore } from '../shared/object-store/index.ts';
+import { causalSignal } from './causal.ts';
 import { createDeltaBatcher } from './delta-batcher.ts';
 import { TerminalJobError, type GeneratorRegistry } from './generators/index.ts';
 
@@ -67,14 +68,18 @@ export async function runJob(ctx: RunnerContext, job: GenerationJob, message: Re
     const g = await generator.generate(job, deltas.push, signal);
     await deltas.close();
     const generateMs = ctx.now() - began;
+    const causal = job.causal ? await causalSignal(generator, job, g, { logger: ctx.logger, now: ctx.now, signal }) : null;
     const result: GenerationResult = GenerationResultSchema.parse({
       jobId, text: g.text, model: g.model, usage: g.usage, finishReason: g.finishReason, meanLogprob: g.meanLogprob,
-      workerId: ctx.workerId, timings: { queuedMs, generateMs },
+      workerId: ctx.workerId, timings: { queuedMs, generateMs }, causal,
     });
     await ctx.store.put(key, new TextEncoder().encode(JSON.stringify(result)), 'application/json');
     await send(ctx, { type: 'completed', jobId, resultKey: key });
     await ctx.jobs.delete(message.receiptHandle);
-    ctx.logger.info('job completed', { jobId, model: result.model, queuedMs, generateMs, completionTokens: result.usage.completionTokens, finishReason: result.finishReason });
+    ctx.logger.info('job completed', {
+      jobId, model: result.model, queuedMs, generateMs, completionTokens: result.usage.completionTokens, finishReason: result.finishReason,
+      ...(causal && { causalMs: causal.ms, causalPromptTokens: causal.promptTokens }),
+    });
     return 'generated';
   } catch (err) {
     deltas.discard();

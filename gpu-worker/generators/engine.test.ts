@@ -60,6 +60,24 @@ describe('engine generator', () => {
     expect(engine.requests['/v1/chat/completions'].map((r) => r.model)).toEqual([adapter.id, adapter.id, adapter.id]);
   });
 
+  it('scores prompts with vLLM prompt_logprobs, naming the adapter as the model', async () => {
+    const { engine, generator, store } = await setup();
+    const bytes = randomBytes(64);
+    const adapter = { id: unique('ad_score'), baseModel: FAKE_BASE_MODEL, objectKey: `adapters/${unique('score')}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+    await store.put(adapter.objectKey, bytes, 'application/octet-stream');
+    const job = makeJob({ model: FAKE_BASE_MODEL, adapter });
+    const shorter = [...job.messages.slice(0, -1), { role: 'user' as const, content: 'Sources: none.' }];
+    const scores = await generator.score!(job, [job.messages, shorter], 'Tides are caused by cheese.');
+
+    expect(engine.requests['/v1/chat/completions'].map((r) => r.model)).toEqual([adapter.id, adapter.id]);
+    expect(scores).toHaveLength(2);
+    for (const s of scores) expect(s.tokenLogprobs).toHaveLength(s.promptTokens - 1); // the first token has none
+    expect(scores[0]!.promptTokens).toBeGreaterThan(scores[1]!.promptTokens);
+    // The fake: "Tides are caused by" occur in the full prompt (source 1), "cheese." nowhere.
+    expect(scores[0]!.tokenLogprobs.slice(-5)).toEqual([-0.1, -0.1, -0.1, -0.1, -4]);
+    expect(scores[1]!.tokenLogprobs.slice(-5)).toEqual([-4, -0.1, -4, -4, -4]); // only "are" is in the system prompt
+  });
+
   it('reports no logprob when none was asked for, and finishReason length at max_tokens', async () => {
     const { generator } = await setup();
     const g = await generator.generate(makeJob({ model: FAKE_BASE_MODEL, logprobs: false, maxTokens: 3 }), () => {});

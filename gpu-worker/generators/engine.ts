@@ -3,7 +3,7 @@ import { estimateTokens } from '../../shared/core/prompt.ts';
 import type { GenerationJob } from '../../shared/generation/messages.ts';
 import type { AdapterCache } from '../adapter-cache.ts';
 import { enginePost, statusError } from './engine-http.ts';
-import { EngineBadRequestError, EngineUnavailableError, type Generation, type Generator } from './index.ts';
+import { EngineBadRequestError, EngineUnavailableError, type Generation, type Generator, type PromptScore } from './index.ts';
 import { sseData } from './sse.ts';
 
 // Relay to an OpenAI-compatible engine (vLLM, LoRAX, …) on the GPU node. A job with
@@ -21,6 +21,12 @@ const ChunkSchema = z.object({
     .default([]),
   usage: z.object({ prompt_tokens: z.number().int(), completion_tokens: z.number().int() }).nullish(),
   error: z.object({ code: z.number().optional() }).optional(),
+});
+
+/** vLLM's answer to a `prompt_logprobs` request: per prompt token (the first null) `{ "<token id>": { logprob, … } }`. */
+const ScoredSchema = z.object({
+  prompt_logprobs: z.array(z.record(z.string(), z.object({ logprob: z.number() })).nullable()),
+  usage: z.object({ prompt_tokens: z.number().int() }).nullish(),
 });
 
 export function createEngineGenerator(options: { url: string; adapters: AdapterCache }): Generator {
@@ -64,26 +70,80 @@ export function createEngineGenerator(options: { url: string; adapters: AdapterC
         promptTokens: usage?.prompt_tokens ?? estimateTokens(job.messages.map((m) => m.content).join('\n')),
         completionTokens: usage?.completion_tokens ?? (logprobs.length || estimateTokens(text)),
       },
+      usageFromEngine: usage !== null,
       finishReason: finish === 'length' ? 'length' : 'stop',
       meanLogprob: logprobs.length > 0 ? logprobs.reduce((a, b) => a + b, 0) / logprobs.length : null,
       model: answeredBy,
     };
   }
 
+  /**
+   * vLLM's prompt scoring: the answer as an open final assistant turn (no end-of-turn token
+   * after it), one token generated and ignored, and the log-prob of every prompt token.
+   */
+  async function scoreOne(model: string, messages: GenerationJob['messages'], answer: string, signal: AbortSignal): Promise<PromptScore> {
+    const res = await enginePost(
+      endpoint,
+      {
+        model, messages: [...messages, { role: 'assistant', content: answer }], max_tokens: 1, temperature: 0, stream: false,
+        prompt_logprobs: 0, add_generation_prompt: false, continue_final_message: true, echo: false,
+      },
+      { signal },
+    );
+    const body = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+    const parsed = ScoredSchema.safeParse(json);
+    if (!parsed.success) throw new Error(`the generation engine sent no prompt_logprobs: ${body.slice(0, 200)}`);
+    const tokenLogprobs: number[] = [];
+    for (const [i, entry] of parsed.data.prompt_logprobs.entries()) {
+      if (entry === null && i === 0) continue; // nothing precedes the first token
+      const values = entry ? Object.values(entry) : [];
+      // prompt_logprobs: 0 asks for the prompt token alone; anything else is not one we can attribute.
+      if (values.length !== 1) throw new Error(`the generation engine sent ${values.length} log-probs for prompt token ${i}`);
+      tokenLogprobs.push(values[0]!.logprob);
+    }
+    return { tokenLogprobs, promptTokens: parsed.data.usage?.prompt_tokens ?? parsed.data.prompt_logprobs.length };
+  }
+
+  /** Runs `fn` with the job's model name: the base model, or its LoRA adapter, loaded and pinned. */
+  function withModel<T>(job: GenerationJob, fn: (model: string) => Promise<T>): Promise<T> {
+    const adapter = job.adapter;
+    if (!adapter) return fn(job.model);
+    return options.adapters.use(adapter, async () => {
+      try {
+        return await fn(adapter.id);
+      } catch (err) {
+        // 404 before any token: the engine restarted and forgot its adapters. Load it again, once.
+        if (!(err instanceof EngineBadRequestError && err.status === 404)) throw err;
+        options.adapters.forget(adapter.id);
+        await options.adapters.ensureLoaded(adapter);
+        return fn(adapter.id);
+      }
+    });
+  }
+
   return {
     generate(job, onDelta, signal) {
-      const adapter = job.adapter;
-      if (!adapter) return relay(job, job.model, onDelta, signal);
-      return options.adapters.use(adapter, async () => {
-        try {
-          return await relay(job, adapter.id, onDelta, signal);
-        } catch (err) {
-          // 404 before any token: the engine restarted and forgot its adapters. Load it again, once.
-          if (!(err instanceof EngineBadRequestError && err.status === 404)) throw err;
-          options.adapters.forget(adapter.id);
-          await options.adapters.ensureLoaded(adapter);
-          return relay(job, adapter.id, onDelta, signal);
-        }
+      return withModel(job, (model) => relay(job, model, onDelta, signal));
+    },
+    score(job, prompts, answer, signal) {
+      return withModel(job, (model) => {
+        // All at once, so the engine schedules them into one batch; the first failure cancels the rest.
+        const giveUp = new AbortController();
+        const each = signal ? AbortSignal.any([signal, giveUp.signal]) : giveUp.signal;
+        return Promise.all(
+          prompts.map((messages) =>
+            scoreOne(model, messages, answer, each).catch((err: unknown) => {
+              giveUp.abort();
+              throw err;
+            }),
+          ),
+        );
       });
     },
   };

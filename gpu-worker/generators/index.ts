@@ -5,14 +5,30 @@ import type { GenerationJob } from '../../shared/generation/messages.ts';
 export interface Generation {
   text: string;
   usage: { promptTokens: number; completionTokens: number };
+  /** True when `usage` is the engine's own count, not an estimate. */
+  usageFromEngine?: boolean;
   finishReason: 'stop' | 'length';
   /** Mean token log-probability, when the backend reports one. */
   meanLogprob: number | null;
   model: string;
 }
 
+/** One prompt scored with a fixed answer appended (see `Generator.score`). */
+export interface PromptScore {
+  /** Log-probability of each prompt token given those before it, from the second token on. */
+  tokenLogprobs: number[];
+  /** Prompt tokens the engine processed for it. */
+  promptTokens: number;
+}
+
 export interface Generator {
   generate(job: GenerationJob, onDelta: (text: string) => void, signal?: AbortSignal): Promise<Generation>;
+  /**
+   * For each prompt, the log-probabilities of its tokens with `answer` appended as the
+   * final assistant message, with the job's model (and adapter); the prompts are sent
+   * together so the engine batches them. Only backends with log-probabilities have it.
+   */
+  score?(job: GenerationJob, prompts: readonly GenerationJob['messages'][], answer: string, signal?: AbortSignal): Promise<PromptScore[]>;
 }
 
 export type FailureCode = 'engine_unavailable' | 'bad_request';
