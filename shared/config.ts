@@ -41,6 +41,13 @@ const EnvSchema = z.object({
     }),
   ANSWER_WAIT_SECONDS: z.coerce.number().min(1).max(300).default(30),
   ANSWER_DEADLINE_SECONDS: z.coerce.number().min(5).max(3600).default(120),
+  CHAIN_RPC_URL: z.string().url().optional(),
+  CHAIN_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
+  SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
+  DISTRIBUTOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
+  TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
+  SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
+  SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(true),
 });
@@ -73,6 +80,21 @@ export type Config = {
   models: Map<string, ModelSpec>;
   answerWaitSeconds: number;
   answerDeadlineSeconds: number;
+  chain: {
+    /** undefined: `npm start` runs a local anvil chain and deploys the contracts */
+    rpcUrl: string | undefined;
+    /** local runs: port for the local chain (0 = any free port) */
+    localPort: number;
+    /** secret: signs publishes and relayed claims; never logged */
+    settlerKey: `0x${string}` | undefined;
+    distributor: `0x${string}` | undefined;
+    token: `0x${string}` | undefined;
+  };
+  settlement: {
+    /** 0 = only on demand (admin endpoint, `npm run settle`) */
+    intervalSeconds: number;
+    minPayout: bigint;
+  };
 };
 
 export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
@@ -88,6 +110,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   if (Boolean(e.JOB_QUEUE_URL) !== Boolean(e.RESULT_QUEUE_URL))
     throw new ConfigError('Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)');
+  if (e.CHAIN_RPC_URL && !(e.DISTRIBUTOR_ADDRESS && e.TOKEN_ADDRESS && e.SETTLER_PRIVATE_KEY))
+    throw new ConfigError('Invalid environment:\n  CHAIN_RPC_URL: also set DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY (or none of them, to run a local chain)');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -115,6 +139,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     models: buildCatalogue(e.ENGINE_MODELS),
     answerWaitSeconds: e.ANSWER_WAIT_SECONDS,
     answerDeadlineSeconds: e.ANSWER_DEADLINE_SECONDS,
+    chain: {
+      rpcUrl: e.CHAIN_RPC_URL,
+      localPort: e.CHAIN_PORT,
+      settlerKey: e.SETTLER_PRIVATE_KEY as `0x${string}` | undefined,
+      distributor: e.DISTRIBUTOR_ADDRESS as `0x${string}` | undefined,
+      token: e.TOKEN_ADDRESS as `0x${string}` | undefined,
+    },
+    settlement: { intervalSeconds: e.SETTLEMENT_INTERVAL_SECONDS, minPayout: BigInt(e.SETTLEMENT_MIN_PAYOUT) },
   };
 }
 

@@ -16,6 +16,7 @@ import { usageRoutes } from './routes/usage.ts';
 import { answerRoutes } from './routes/answers.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { adapterRoutes } from './routes/adapters.ts';
+import { settlementRoutes } from './routes/settlement.ts';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
@@ -45,6 +46,7 @@ export function createApp(services: Services) {
   app.route('/', answerRoutes);
   app.route('/', chatRoutes);
   app.route('/', adapterRoutes);
+  app.route('/', settlementRoutes);
   app.route('/', docsRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { priceRetrieval } from './pricing.ts';
+import { toPpmWeights } from './money.ts';
 import { assertBalanced, sumEntries } from './ledger.ts';
 
-const source = (i: number, price: bigint, score: number) => ({
+const source = (i: number, price: bigint, weightPpm: bigint) => ({
   contributorAccountId: `acct_c${i % 3}`,
   datanetId: `dn_${i % 2}`,
   documentId: `doc_${i}`,
   pricePerSource: price,
-  score,
+  weightPpm,
 });
 
 describe('priceRetrieval', () => {
@@ -17,7 +18,7 @@ describe('priceRetrieval', () => {
       consumerAccountId: 'acct_consumer',
       protocolAccountId: 'acct_protocol',
       feeBps: 1000,
-      sources: [source(0, 1000n, 3), source(1, 1000n, 1)],
+      sources: [source(0, 1000n, 750_000n), source(1, 1000n, 250_000n)],
     });
     expect(charge.total).toBe(2000n);
     expect(charge.protocolFee).toBe(200n);
@@ -45,7 +46,7 @@ describe('priceRetrieval', () => {
             consumerAccountId: 'acct_consumer',
             protocolAccountId: 'acct_protocol',
             feeBps,
-            sources: rows.map(([price, score], i) => source(i, price, score)),
+            sources: rows.map(([price], i) => source(i, price, toPpmWeights(rows.map((r) => r[1]))[i]!)),
           });
           expect(sumEntries(charge.entries)).toBe(0n);
           expect(charge.sources.reduce((a, s) => a + s.credited, 0n)).toBe(charge.dataShare);

@@ -1,14 +1,13 @@
-import { bpsOf, splitByWeights, toPpmWeights } from './money.ts';
+import { bpsOf, splitByWeights } from './money.ts';
 import type { LedgerEntry } from './ledger.ts';
-
-export const RETRIEVAL_FORMULA = 'retrieval-score-v1';
 
 export interface BillableSource {
   contributorAccountId: string;
   datanetId: string;
   documentId: string;
   pricePerSource: bigint;
-  score: number;
+  /** attribution weight (core/attribution.ts) in parts per million */
+  weightPpm: bigint;
 }
 
 export interface SourceAttribution {
@@ -39,7 +38,7 @@ export function priceRetrieval(params: {
   const total = sources.reduce((acc, s) => acc + s.pricePerSource, 0n);
   const protocolFee = bpsOf(total, params.feeBps);
   const dataShare = total - protocolFee;
-  const weights = toPpmWeights(sources.map((s) => s.score));
+  const weights = sources.map((s) => s.weightPpm);
   const credits = splitByWeights(dataShare, weights);
   const entries: LedgerEntry[] = [];
   if (total > 0n) {

@@ -16,6 +16,8 @@ export interface RetrievedSource {
   score: number;
   similarity: number | null;
   ranks: { dense?: number; lexical?: number };
+  /** 0-based index of the earlier upload this source copies (it earns nothing; see core/near-duplicates.ts) */
+  duplicateOf: number | null;
 }
 
 /** A source as shown to the model, frozen on the answer (JSON, so the price is a string). */

@@ -1,12 +1,14 @@
-import { ANSWER_FORMULA, answerWeights } from '../core/answer-attribution.ts';
+import { attribute } from '../core/attribution.ts';
 import { priceAnswer } from '../core/answer-pricing.ts';
 import { SUPPORT_THRESHOLD, bestSupportingSpan, isSupported, parseAnswer } from '../core/citations.ts';
-import { ppmToNumber, toPpmWeights } from '../core/money.ts';
+import { toPpmWeights } from '../core/money.ts';
+import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { GenerationResultSchema, type GenerationEvent, type GenerationResult } from '../generation/messages.ts';
 import { tokenCost } from '../generation/models.ts';
 import { newId } from '../ids.ts';
 import { findAdapter } from '../store/adapters.ts';
-import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
+import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
+import { insertReceipt } from '../store/receipts.ts';
 import { closeAnswer, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
 import { postTransaction } from '../store/ledger.ts';
 import { availableBalance } from './billing.ts';
@@ -73,13 +75,16 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
   const parsed = parseAnswer(result.text, sources.length);
   const pairs = parsed.citations.flatMap((c, i) => c.sourceNumbers.map((n) => ({ sentence: i, source: sources[n - 1]! })));
   const checks = await checkSupport(services, parsed.citations.map((c) => c.sentence.text), pairs);
-  const signals = answerWeights(
-    sources.map((s) => s.score),
-    parsed.citations.map((_, i) => ({ sources: checks.filter((_, j) => pairs[j]!.sentence === i) })),
-  );
-  const weightsPpm = toPpmWeights(signals.weights);
+  const attribution = attribute({
+    retrievalScores: sources.map((s) => s.score),
+    duplicateOf: sources.map((s) => s.duplicateOf ?? null), // answers queued before duplicates were marked have none
+    sentences: parsed.citations.map((_, i) => ({ sources: checks.filter((_, j) => pairs[j]!.sentence === i) })),
+    causal: result.causal,
+  });
+  const weightsPpm = toPpmWeights(attribution.weights);
   const spec = services.config.models.get(pending.model)!;
   const adapter = pending.adapterId ? await findAdapter(db, pending.adapterId) : null;
+  const adapterWallet = adapter ? (await walletsOf(db, [adapter.ownerAccountId])).get(adapter.ownerAccountId) ?? '' : '';
   const charge = priceAnswer({
     consumerAccountId: pending.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
@@ -98,6 +103,12 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
     if (charge.entries.length > 0)
       await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries });
+    const receipt = buildReceipt({
+      id: newId('receipt'), requestId: answer.requestId, kind: 'answer', createdAt: new Date(), attribution, weightsPpm,
+      credits: charge.credits, charged: charge.total, dataFee: charge.dataFee, protocolFee: charge.protocolFee, sources,
+      adapter: adapter ? { id: adapter.id, wallet: adapterWallet, amount: charge.adapterFee } : null,
+    });
+    await insertReceipt(tx, receipt, answer.accountId);
     // After the charge; this answer's own hold is released as it closes below.
     const balance = (await availableBalance(tx, answer.accountId)) + answer.hold;
     const response = {
@@ -117,16 +128,7 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
         adapterFee: charge.adapterFee.toString(), protocolFee: charge.protocolFee.toString(), balance: balance.toString(),
         currency: 'USD', unit: 'micro',
       },
-      attribution: {
-        formulaVersion: ANSWER_FORMULA,
-        supportThreshold: SUPPORT_THRESHOLD,
-        sources: sources.map((s, i) => ({
-          number: s.number, sourceId: s.chunkId, documentId: s.documentId, wallet: s.contributorWallet,
-          weight: ppmToNumber(weightsPpm[i]!), weightPpm: Number(weightsPpm[i]!), amount: charge.credits[i]!.toString(),
-          signals: { retrieval: signals.retrieval[i]!, citation: signals.citation[i]! },
-        })),
-        adapter: adapter ? { id: adapter.id, amount: charge.adapterFee.toString() } : null,
-      },
+      attribution: { ...attributionSummary(receipt), supportThreshold: SUPPORT_THRESHOLD },
       timings: result.timings,
     };
     return closeAnswer(tx, answer.id, 'succeeded', { response });

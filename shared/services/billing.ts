@@ -7,7 +7,10 @@ import { heldAmount } from '../store/answers.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
 import { priceRetrieval, type RetrievalCharge } from '../core/pricing.ts';
-import type { TransactionKind } from '../core/ledger.ts';
+import { attribute } from '../core/attribution.ts';
+import { toPpmWeights } from '../core/money.ts';
+import { buildReceipt, type Receipt } from '../core/receipts.ts';
+import { insertReceipt } from '../store/receipts.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
 import type { RetrievedSource } from './retrieval.ts';
@@ -57,26 +60,38 @@ export function paymentRequired(balance: bigint, required: bigint | null): ApiEr
   );
 }
 
+export interface BilledRetrieval {
+  charge: RetrievalCharge;
+  receipt: Receipt;
+  balanceAfter: bigint;
+}
+
 /**
  * Charge the consumer and credit contributors and the protocol as ONE ledger
- * transaction; the rendered response is stored under the Idempotency-Key in the
- * same database transaction, so a retry finds either both or neither.
+ * transaction, with its attribution receipt; the rendered response is stored under the
+ * Idempotency-Key in the same database transaction, so a retry finds all or nothing.
  */
 export async function chargeAndRender(
   services: Services,
   principal: Principal,
   params: {
-    kind: TransactionKind;
     requestId: string;
     sources: readonly RetrievedSource[];
     idempotency: IdempotencyContext | undefined;
-    render: (charge: RetrievalCharge, balanceAfter: bigint) => Rendered;
+    render: (billed: BilledRetrieval) => Rendered;
   },
 ): Promise<Rendered> {
+  const attribution = attribute({ retrievalScores: params.sources.map((s) => s.score), duplicateOf: params.sources.map((s) => s.duplicateOf) });
+  const weightsPpm = toPpmWeights(attribution.weights);
   const charge = priceRetrieval({
     consumerAccountId: principal.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
     feeBps: services.config.protocolFeeBps,
+    sources: params.sources.map((s, i) => ({ ...s, weightPpm: weightsPpm[i]! })),
+  });
+  const receipt = buildReceipt({
+    id: newId('receipt'), requestId: params.requestId, kind: 'retrieve', createdAt: new Date(), attribution, weightsPpm,
+    credits: charge.sources.map((s) => s.credited), charged: charge.total, dataFee: charge.dataShare, protocolFee: charge.protocolFee,
     sources: params.sources,
   });
   try {
@@ -85,8 +100,9 @@ export async function chargeAndRender(
       const balance = await availableBalance(tx, principal.accountId);
       if (balance < charge.total) throw paymentRequired(balance, charge.total);
       if (charge.entries.length > 0)
-        await postTransaction(tx, { id: newId('transaction'), kind: params.kind, requestId: params.requestId, keyId: principal.keyId, entries: charge.entries });
-      const rendered = params.render(charge, balance - charge.total);
+        await postTransaction(tx, { id: newId('transaction'), kind: 'retrieve', requestId: params.requestId, keyId: principal.keyId, entries: charge.entries });
+      await insertReceipt(tx, receipt, principal.accountId);
+      const rendered = params.render({ charge, receipt, balanceAfter: balance - charge.total });
       if (params.idempotency)
         await storeIdempotent(tx, principal.accountId, params.idempotency.key, { requestHash: params.idempotency.requestHash, ...rendered });
       return rendered;

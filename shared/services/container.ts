@@ -6,6 +6,7 @@ import type { VectorIndex } from '../vector-index/index.ts';
 import type { Logger } from '../logger.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import type { AnswerHub } from './answer-hub.ts';
+import type { SettlementChain } from '../chain/distributor.ts';
 
 // The ports one process works with, built once by its composition root.
 export interface Services {
@@ -18,4 +19,6 @@ export interface Services {
   /** Generation jobs for the GPU worker fleet; absent when this process cannot answer. */
   jobQueue: JobQueue | undefined;
   answerHub: AnswerHub;
+  /** The L2 distributor; absent when no chain is configured (settlement and claims then refuse). */
+  chain: SettlementChain | undefined;
 }

@@ -9,6 +9,7 @@ import { createPgvectorIndex } from '../vector-index/pgvector.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
+import type { SettlementChain } from '../chain/distributor.ts';
 
 // The one place that turns config into adapters. Heavy modules are imported
 // lazily so a process only loads the adapters it uses.
@@ -43,6 +44,13 @@ export async function openJobQueue(config: Config): Promise<JobQueue | undefined
   return createSqsQueue(createSqsClient(config.queue), config.queue.jobsUrl);
 }
 
+export async function openChain(config: Config): Promise<SettlementChain | undefined> {
+  const { rpcUrl, settlerKey, distributor, token } = config.chain;
+  if (!rpcUrl || !settlerKey || !distributor || !token) return undefined;
+  const { createSettlementChain } = await import('../chain/distributor.ts');
+  return createSettlementChain({ rpcUrl, settlerKey, distributor, token });
+}
+
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
   const [db, objectStore, embedder] = await Promise.all([
     overrides.db ?? openDatabase(config),
@@ -61,5 +69,6 @@ export async function createServices(config: Config, overrides: Partial<Services
     log: overrides.log ?? createLogger(config.logLevel),
     jobQueue: 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config),
     answerHub: overrides.answerHub ?? new AnswerHub(),
+    chain: 'chain' in overrides ? overrides.chain : await openChain(config),
   };
 }

@@ -1,4 +1,5 @@
 import { BM25_B, BM25_K1, selectQueryTerms } from '../core/bm25.ts';
+import { findNearDuplicates } from '../core/near-duplicates.ts';
 import { reciprocalRankFusion } from '../core/rank-fusion.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { termStats } from '../store/lexical.ts';
@@ -52,10 +53,35 @@ export async function retrieve(services: Services, input: RetrieveInput): Promis
   for (const f of fused) {
     const row = hydrated.get(f.id);
     if (!row) continue; // deleted since it was indexed
-    out.push({ ...row, score: f.score / best, similarity: similarity.get(f.id) ?? null, ranks: f.ranks });
+    out.push({ ...row, score: f.score / best, similarity: similarity.get(f.id) ?? null, ranks: f.ranks, duplicateOf: null });
     if (out.length === input.topK) break;
   }
-  return out;
+  return markDuplicates(db, embedder.modelId, out);
+}
+
+/** Copies across documents (same content, or near-identical embeddings) point at the earliest upload. */
+async function markDuplicates(db: Queryable, model: string, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
+  if (sources.length < 2) return sources;
+  const r = await db.query<{ chunk_id: string; content_hash: string; created_at: Date; embedding: string }>(
+    `SELECT c.id AS chunk_id, d.content_hash, d.created_at, v.embedding::text AS embedding
+       FROM chunks c JOIN documents d ON d.id = c.document_id
+       LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $2
+      WHERE c.id = ANY($1::text[])`,
+    [sources.map((s) => s.chunkId), model],
+  );
+  const byChunk = new Map(r.rows.map((row) => [row.chunk_id, row]));
+  const duplicateOf = findNearDuplicates(
+    sources.map((s) => {
+      const row = byChunk.get(s.chunkId);
+      return {
+        documentId: s.documentId,
+        contentKey: `${row?.content_hash ?? s.documentId}:${s.start}-${s.end}`,
+        uploadedAt: row?.created_at.getTime() ?? Number.MAX_SAFE_INTEGER,
+        vector: row?.embedding ? (JSON.parse(row.embedding) as number[]) : null,
+      };
+    }),
+  );
+  return sources.map((s, i) => ({ ...s, duplicateOf: duplicateOf[i] ?? null }));
 }
 
 /**
@@ -81,7 +107,7 @@ export async function lexicalSearch(db: Queryable, query: string, k: number, fil
   return r.rows.map((row) => row.chunk_id);
 }
 
-type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks'>;
+type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'duplicateOf'>;
 
 async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, HydratedRow>> {
   const r = await db.query<{

@@ -25,6 +25,8 @@ export interface ApiKeyRecord {
 
 export const PROTOCOL_ACCOUNT_ID = 'acct_protocol';
 export const FUNDING_ACCOUNT_ID = 'acct_funding';
+/** Earnings that settlement moved on chain (held by the distributor until claimed). */
+export const SETTLED_ACCOUNT_ID = 'acct_settled';
 
 type AccountRow = { id: string; kind: Account['kind']; name: string; wallet: string | null; created_at: Date };
 const toAccount = (r: AccountRow): Account => ({ id: r.id, kind: r.kind, name: r.name, wallet: r.wallet, createdAt: r.created_at });

@@ -76,7 +76,12 @@ export async function usageOf(db: Queryable, accountId: string): Promise<UsageSu
 }
 
 export interface EarningsSummary {
+  /** everything ever credited */
   total: bigint;
+  /** moved on chain by confirmed settlement epochs (claimable from the distributor) */
+  settled: bigint;
+  /** credited but not yet settled: the next epoch pays it once it reaches the minimum payout */
+  unsettled: bigint;
   byDatanet: { datanetId: string; name: string; earned: bigint; calls: number }[];
   byDocument: { documentId: string; datanetId: string; title: string; deleted: boolean; earned: bigint; calls: number }[];
 }
@@ -98,11 +103,26 @@ export async function earningsOf(db: Queryable, accountId: string): Promise<Earn
     cur.calls += Number(r.calls);
     byDatanet.set(r.datanet_id, cur);
   }
+  const balance = await balanceOf(db, accountId);
+  const settled = await settledOf(db, accountId);
   return {
-    total: await balanceOf(db, accountId),
+    total: balance + settled,
+    settled,
+    unsettled: balance,
     byDatanet: [...byDatanet.values()],
     byDocument: docs.rows.map((r) => ({
       documentId: r.document_id, datanetId: r.datanet_id, title: r.title, deleted: r.deleted, earned: r.earned, calls: Number(r.calls),
     })),
   };
+}
+
+/** What confirmed settlement epochs moved out of the account onto the chain. */
+async function settledOf(db: Queryable, accountId: string): Promise<bigint> {
+  const r = await db.query<{ settled: bigint }>(
+    `SELECT coalesce(-sum(e.amount), 0)::bigint AS settled
+       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+      WHERE e.account_id = $1 AND t.kind = 'payout'`,
+    [accountId],
+  );
+  return r.rows[0]!.settled;
 }

@@ -60,7 +60,8 @@ describe('POST /v1/answers', () => {
     const u = a.usage;
     expect(BigInt(u.charged)).toBe(BigInt(u.tokenCharge) + BigInt(u.dataFee));
     expect(u.dataFee).toBe(String(1000 * a.sources.length));
-    expect(a.attribution.formulaVersion).toBe('answer-citation-v0');
+    expect(a.attribution.formulaVersion).toBe('answer-v1');
+    expect(a.attribution.receiptId).toMatch(/^rcpt_/);
     expect(a.attribution.sources.reduce((s: number, x: { weightPpm: number }) => s + x.weightPpm, 0)).toBe(1_000_000);
     const txs = await ledgerFor(a.requestId);
     expect(txs).toHaveLength(1);

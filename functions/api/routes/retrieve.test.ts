@@ -42,7 +42,8 @@ describe('POST /v1/retrieve', () => {
 
     const { usage, attribution } = r.body;
     expect(usage).toMatchObject({ charged: '3000', protocolFee: '300', dataFee: '2700', balance: '97000' });
-    expect(attribution.formulaVersion).toBe('retrieval-score-v1');
+    expect(attribution.formulaVersion).toBe('retrieval-v1');
+    expect(attribution.receiptId).toMatch(/^rcpt_/);
     expect(attribution.sources.reduce((a: number, s: { weightPpm: number }) => a + s.weightPpm, 0)).toBe(1_000_000);
     expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(2700n);
 

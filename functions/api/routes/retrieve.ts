@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ppmToNumber } from '../../../shared/core/money.ts';
-import { RETRIEVAL_FORMULA, type RetrievalCharge } from '../../../shared/core/pricing.ts';
+import type { RetrievalCharge } from '../../../shared/core/pricing.ts';
+import { attributionSummary } from '../../../shared/core/receipts.ts';
 import { assertCanPay, chargeAndRender, hashRequest, replay } from '../../../shared/services/billing.ts';
 import { retrieve, type RetrievedSource } from '../../../shared/services/retrieval.ts';
 import { requireRole } from '../auth.ts';
@@ -42,10 +42,26 @@ export const UsageView = z
 
 export const AttributionView = z
   .object({
-    formulaVersion: z.string(),
+    formulaVersion: z.string().openapi({ description: 'retrieval-v1 or answer-v1 (see README, Attribution)' }),
+    receiptId: z.string().openapi({ description: 'GET /v1/receipts/{id}: the canonical receipt, its hash and, once settled, its Merkle proof' }),
     sources: z.array(
-      z.object({ sourceId: z.string(), documentId: z.string(), wallet: z.string(), weight: z.number(), weightPpm: z.number().int(), amount: Micros }),
+      z.object({
+        sourceId: z.string(),
+        documentId: z.string(),
+        wallet: z.string(),
+        weight: z.number(),
+        weightPpm: z.number().int(),
+        amount: Micros,
+        signals: z.object({
+          retrieval: z.number().openapi({ description: 'normalised retrieval score' }),
+          citation: z.number().nullable().openapi({ description: "answers: share of the answer's supported citations" }),
+          unsupported: z.boolean().openapi({ description: 'cited, but failed the support check everywhere it was cited' }),
+          causal: z.number().nullable().openapi({ description: 'leave-one-out drop in answer log-probability, normalised (when measured)' }),
+          duplicateOf: z.string().nullable().openapi({ description: 'the earlier upload this source copies; its weight went there' }),
+        }),
+      }),
     ),
+    adapter: z.object({ id: z.string(), wallet: z.string(), amount: Micros }).nullable(),
   })
   .openapi('Attribution');
 
@@ -83,16 +99,6 @@ export function usageView(charge: RetrievalCharge, balance: bigint) {
   };
 }
 
-export function attributionView(sources: readonly RetrievedSource[], charge: RetrievalCharge, formulaVersion: string) {
-  return {
-    formulaVersion,
-    sources: sources.map((s, i) => ({
-      sourceId: s.chunkId, documentId: s.documentId, wallet: s.contributorWallet,
-      weight: ppmToNumber(charge.sources[i]!.weightPpm), weightPpm: Number(charge.sources[i]!.weightPpm), amount: charge.sources[i]!.credited.toString(),
-    })),
-  };
-}
-
 export const retrieveRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const services = c.get('services');
   const principal = c.get('principal');
@@ -109,18 +115,17 @@ export const retrieveRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c)
   await assertCanPay(services, principal);
   const sources = await retrieve(services, { query: body.query, datanetIds: body.datanets, topK: body.topK, metadata: body.filter?.metadata });
   const rendered = await chargeAndRender(services, principal, {
-    kind: 'retrieve',
     requestId,
     sources,
     idempotency,
-    render: (charge, balance) => ({
+    render: ({ charge, receipt, balanceAfter }) => ({
       status: 200,
       body: {
         requestId,
         object: 'retrieval',
         sources: sources.map(sourceView),
-        usage: usageView(charge, balance),
-        attribution: attributionView(sources, charge, RETRIEVAL_FORMULA),
+        usage: usageView(charge, balanceAfter),
+        attribution: attributionSummary(receipt),
       },
     }),
   });

@@ -50,7 +50,10 @@ const earningsRoute = createRoute({
       content: {
         'application/json': {
           schema: z.object({
-            accountId: z.string(), wallet: z.string(), total: Micros,
+            accountId: z.string(), wallet: z.string(),
+            total: Micros.openapi({ description: 'everything ever credited' }),
+            settled: Micros.openapi({ description: 'moved on chain by confirmed settlement epochs: see GET /v1/payouts/{wallet}' }),
+            unsettled: Micros.openapi({ description: 'credited, waiting for the next settlement epoch (and the minimum payout)' }),
             byDatanet: z.array(z.object({ datanetId: z.string(), name: z.string(), earned: Micros, calls: z.number().int() })),
             byDocument: z.array(z.object({ documentId: z.string(), datanetId: z.string(), title: z.string(), deleted: z.boolean(), earned: Micros, calls: z.number().int() })),
           }).openapi('Earnings'),
@@ -87,7 +90,7 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
     const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'contributor');
     const e = await earningsOf(db, account.id);
     return c.json({
-      accountId: account.id, wallet: account.wallet!, total: e.total.toString(),
+      accountId: account.id, wallet: account.wallet!, total: e.total.toString(), settled: e.settled.toString(), unsettled: e.unsettled.toString(),
       byDatanet: e.byDatanet.map((d) => ({ ...d, earned: d.earned.toString() })),
       byDocument: e.byDocument.map((d) => ({ ...d, earned: d.earned.toString() })),
     }, 200);

@@ -1,27 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { answerWeights } from './answer-attribution.ts';
 import { priceAnswer } from './answer-pricing.ts';
 import { sumEntries } from './ledger.ts';
-
-describe('answerWeights', () => {
-  it('follows supported citations, keeps a retrieval share, and pays nothing for an unsupported citation', () => {
-    const { weights, citation } = answerWeights([1, 1, 1], [
-      { sources: [{ number: 1, supported: true }] },
-      { sources: [{ number: 1, supported: true }, { number: 2, supported: true }] },
-      { sources: [{ number: 3, supported: false }] },
-    ]);
-    expect(citation).toEqual([0.75, 0.25, 0]);
-    expect(weights[0]).toBeCloseTo(0.2 / 3 + 0.8 * 0.75, 12);
-    expect(weights[2]).toBeCloseTo(0.2 / 3, 12);
-    expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-  });
-
-  it('falls back to retrieval scores when nothing supported is cited', () => {
-    expect(answerWeights([3, 1], []).weights).toEqual([0.75, 0.25]);
-    expect(answerWeights([3, 1], [{ sources: [{ number: 9, supported: true }] }]).weights).toEqual([0.75, 0.25]);
-  });
-});
 
 describe('priceAnswer', () => {
   const base = { consumerAccountId: 'c', protocolAccountId: 'p', feeBps: 1000 };

@@ -1,0 +1,133 @@
+// Who contributed to a call, pure. Every weight is recorded with its formula version and
+// the signals behind it, so any recorded split can be recomputed from the receipt.
+
+export const RETRIEVAL_FORMULA = 'retrieval-v1';
+export const ANSWER_FORMULA = 'answer-v1';
+
+/** Blend of the signals for an answer; the retrieval share keeps paying for context even when the answer cites. */
+export const MIX = {
+  cited: { retrieval: 0.2, citation: 0.8, causal: 0 },
+  citedWithCausal: { retrieval: 0.15, citation: 0.55, causal: 0.3 },
+  uncitedWithCausal: { retrieval: 0.5, citation: 0, causal: 0.5 },
+} as const;
+
+export interface CitedSentence {
+  /** 1-based source numbers cited by the sentence, each with its support check. */
+  sources: { number: number; supported: boolean }[];
+}
+
+/** Leave-one-out log-probabilities from the generator (see gpu-worker). */
+export interface CausalScores {
+  answerLogprob: number;
+  /** index i: the answer's log-probability with source i+1 removed from the prompt */
+  withoutSource: number[];
+}
+
+export interface AttributionInput {
+  /** retrieval score of each shown source, in order */
+  retrievalScores: readonly number[];
+  /** index of the earlier upload each source duplicates, or null (see near-duplicates.ts) */
+  duplicateOf?: readonly (number | null)[];
+  /** answers only: the answer's sentences and what they cite */
+  sentences?: readonly CitedSentence[];
+  causal?: CausalScores | null;
+}
+
+export interface SourceSignals {
+  retrieval: number;
+  /** share of the answer's supported citations; null for a plain retrieval */
+  citation: number | null;
+  /** cited by some sentence whose support check it failed, and by none it passed */
+  unsupported: boolean;
+  /** normalised drop in the answer's log-probability without this source; null when not measured */
+  causal: number | null;
+  /** index of the earlier upload this source duplicates: its weight went there */
+  duplicateOf: number | null;
+}
+
+export interface Attribution {
+  formulaVersion: string;
+  /** non-negative, sum to 1 (empty for no sources) */
+  weights: number[];
+  signals: SourceSignals[];
+}
+
+/**
+ * Weights = a blend of normalised retrieval scores, supported-citation shares and (when the
+ * generator measured it) the leave-one-out causal signal. A cited source that fails the
+ * support check earns nothing from that sentence. A group of near-duplicates counts as ONE
+ * source: the group's weight is the largest of its members' and goes to the earliest upload.
+ */
+export function attribute(input: AttributionInput): Attribution {
+  const n = input.retrievalScores.length;
+  const isAnswer = input.sentences !== undefined;
+  const retrieval = normalise(input.retrievalScores.map((s) => Math.max(0, s)));
+  const citationShares = isAnswer ? citationSignal(n, input.sentences!) : null;
+  const causal = input.causal ? causalSignal(n, input.causal) : null;
+
+  const mix = citationShares?.counted
+    ? causal ? MIX.citedWithCausal : MIX.cited
+    : causal ? MIX.uncitedWithCausal : null;
+  const blended = mix
+    ? retrieval.map((r, i) => mix.retrieval * r + mix.citation * (citationShares?.shares[i] ?? 0) + mix.causal * (causal?.[i] ?? 0))
+    : retrieval;
+
+  const duplicateOf = input.duplicateOf ?? new Array<number | null>(n).fill(null);
+  const collapsed = collapseDuplicates(blended, duplicateOf);
+  // All-zero signals split evenly, but still over distinct sources only.
+  const weights = normalise(collapsed.every((w) => w === 0) ? duplicateOf.map((d, i) => (d === null || d === i ? 1 : 0)) : collapsed);
+  return {
+    formulaVersion: isAnswer ? ANSWER_FORMULA : RETRIEVAL_FORMULA,
+    weights,
+    signals: retrieval.map((r, i) => ({
+      retrieval: r,
+      citation: citationShares ? citationShares.shares[i]! : null,
+      unsupported: citationShares ? citationShares.unsupported.has(i) : false,
+      causal: causal ? causal[i]! : null,
+      duplicateOf: duplicateOf[i] ?? null,
+    })),
+  };
+}
+
+/** Each sentence with a supported citation weighs the same and splits over the sources that support it. */
+function citationSignal(n: number, sentences: readonly CitedSentence[]) {
+  const shares = new Array<number>(n).fill(0);
+  const supportedSomewhere = new Set<number>();
+  const failedSomewhere = new Set<number>();
+  let counted = 0;
+  for (const sentence of sentences) {
+    const valid = sentence.sources.filter((s) => s.number >= 1 && s.number <= n);
+    for (const s of valid) (s.supported ? supportedSomewhere : failedSomewhere).add(s.number - 1);
+    const supported = [...new Set(valid.filter((s) => s.supported).map((s) => s.number - 1))];
+    if (supported.length === 0) continue;
+    counted++;
+    for (const i of supported) shares[i]! += 1 / supported.length;
+  }
+  if (counted > 0) for (let i = 0; i < n; i++) shares[i]! /= counted;
+  const unsupported = new Set([...failedSomewhere].filter((i) => !supportedSomewhere.has(i)));
+  return { shares, counted, unsupported };
+}
+
+/** How much less likely the answer is without each source; null when no source mattered. */
+function causalSignal(n: number, scores: CausalScores): number[] | null {
+  if (scores.withoutSource.length !== n || !Number.isFinite(scores.answerLogprob)) return null;
+  const drops = scores.withoutSource.map((lp) => (Number.isFinite(lp) ? Math.max(0, scores.answerLogprob - lp) : 0));
+  return drops.some((d) => d > 0) ? normalise(drops) : null;
+}
+
+function collapseDuplicates(weights: readonly number[], duplicateOf: readonly (number | null)[]): number[] {
+  const out = [...weights];
+  weights.forEach((w, i) => {
+    const canonical = duplicateOf[i];
+    if (canonical === null || canonical === undefined || canonical === i) return;
+    out[canonical] = Math.max(out[canonical]!, w);
+    out[i] = 0;
+  });
+  return out;
+}
+
+function normalise(values: readonly number[]): number[] {
+  const sum = values.reduce((a, b) => a + b, 0);
+  if (values.length === 0) return [];
+  return sum > 0 ? values.map((v) => v / sum) : values.map(() => 1 / values.length);
+}

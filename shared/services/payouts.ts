@@ -1,0 +1,129 @@
+import { getAddress, type Address, type Hex } from 'viem';
+import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../chain/merkle.ts';
+import { ApiError } from '../errors.ts';
+import { findAccountByWallet } from '../store/accounts.ts';
+import { balanceOf } from '../store/ledger.ts';
+import { findReceipt, type StoredReceipt } from '../store/receipts.ts';
+import { findEpoch, latestConfirmedEpoch, payoutTreeOf, receiptsTreeOf, settledFor, type EpochRecord } from '../store/settlement.ts';
+import type { Services } from './container.ts';
+import type { Principal } from './api-keys.ts';
+
+// Reading what settlement published: a wallet's cumulative amount and proof, a receipt's
+// inclusion proof, and relaying a claim on the wallet's behalf.
+
+/** Keyed by root (content-addressed, so never stale); keep the last few loaded (a 100k-payee dump takes a while to re-hash). */
+const trees = new Map<string, PayoutTree | ReceiptsTree>();
+async function cachedTree<T extends PayoutTree | ReceiptsTree>(key: string, load: () => Promise<T | null>): Promise<T | null> {
+  const hit = trees.get(key) as T | undefined;
+  if (hit) return hit;
+  const tree = await load();
+  if (tree) {
+    if (trees.size >= 8) trees.delete(trees.keys().next().value!);
+    trees.set(key, tree);
+  }
+  return tree;
+}
+
+export function parseWallet(wallet: string): Address {
+  try {
+    return getAddress(wallet);
+  } catch {
+    throw new ApiError('BAD_REQUEST', `wallet: not an Ethereum address: ${wallet.slice(0, 60)}`);
+  }
+}
+
+export interface PayoutView {
+  wallet: Address;
+  /** the latest confirmed epoch (its payout root is the one on chain) */
+  epoch: number | null;
+  cumulative: bigint;
+  claimed: bigint | null;
+  claimable: bigint | null;
+  proof: Hex[];
+  payoutRoot: Hex | null;
+  unsettled: bigint;
+}
+
+export async function payoutOf(services: Services, wallet: Address): Promise<PayoutView> {
+  const { db, chain } = services;
+  const epoch = await latestConfirmedEpoch(db);
+  const tree = epoch ? await cachedTree(`payout:${epoch.payoutRoot}`, async () => {
+    const dump = await payoutTreeOf(db, epoch.epoch);
+    return dump ? loadPayoutTree(dump) : null;
+  }) : null;
+  const leaf = (tree as PayoutTree | null)?.proof(wallet);
+  // The chain is the truth for what was claimed; when it cannot be reached, say so instead of guessing.
+  const claimed = chain ? await chain.claimed(wallet).catch(() => null) : null;
+  const cumulative = leaf?.cumulative ?? (await settledFor(db, wallet))?.cumulative ?? 0n;
+  const account = await findAccountByWallet(db, wallet);
+  return {
+    wallet,
+    epoch: epoch?.epoch ?? null,
+    cumulative,
+    claimed,
+    claimable: claimed === null ? null : cumulative > claimed ? cumulative - claimed : 0n,
+    proof: leaf?.proof ?? [],
+    payoutRoot: epoch?.payoutRoot ?? null,
+    unsettled: account?.kind === 'contributor' ? await balanceOf(db, account.id) : 0n,
+  };
+}
+
+export interface ClaimOutcome {
+  view: PayoutView;
+  paid: bigint;
+  txHash: Hex | null;
+}
+
+/** Relayer: submit the wallet's claim with the settler key paying gas; the tokens go to the wallet. */
+export async function relayClaim(services: Services, wallet: Address): Promise<ClaimOutcome> {
+  const chain = services.chain;
+  if (!chain) throw new ApiError('SERVICE_UNAVAILABLE', 'claims need a chain: set CHAIN_RPC_URL (npm start runs a local one)');
+  const before = await payoutOf(services, wallet);
+  if (before.claimed === null) throw new ApiError('SERVICE_UNAVAILABLE', 'the chain cannot be reached right now: try again shortly');
+  if (before.claimable === 0n) return { view: before, paid: 0n, txHash: null };
+  const txHash = await chain.claim({ account: wallet, cumulative: before.cumulative, proof: before.proof });
+  const outcome = await chain.waitForReceipt(txHash, 60_000);
+  if (outcome.status !== 'success') throw new ApiError('CONFLICT', `the claim transaction ${txHash} reverted`);
+  const after = await payoutOf(services, wallet);
+  return { view: after, paid: (after.claimed ?? before.claimed) - before.claimed, txHash };
+}
+
+export interface ReceiptView {
+  stored: StoredReceipt;
+  settlement: {
+    epoch: number;
+    status: EpochRecord['status'];
+    receiptsRoot: Hex;
+    txHash: Hex | null;
+    /** only once the epoch is confirmed on chain */
+    proof: Hex[] | null;
+    leafIndex: number | null;
+  } | null;
+}
+
+/** The payer, any wallet the receipt pays, or an admin may read it; anyone else gets 404, not 403. */
+export async function receiptFor(services: Services, principal: Principal, id: string): Promise<ReceiptView> {
+  const { db } = services;
+  const stored = await findReceipt(db, id);
+  const notFound = new ApiError('NOT_FOUND', `no receipt ${id}`);
+  if (!stored) throw notFound;
+  if (principal.role !== 'admin' && principal.accountId !== stored.payerAccountId) {
+    const wallet = (await db.query<{ wallet: string | null }>(`SELECT wallet FROM accounts WHERE id = $1`, [principal.accountId])).rows[0]?.wallet;
+    const paid = [...stored.receipt.sources.map((s) => s.wallet), stored.receipt.adapter?.wallet];
+    if (!wallet || !paid.includes(wallet)) throw notFound;
+  }
+  if (stored.epoch === null) return { stored, settlement: null };
+  const epoch = (await findEpoch(db, stored.epoch))!;
+  let proof: Hex[] | null = null;
+  if (epoch.status === 'confirmed') {
+    const tree = (await cachedTree(`receipts:${epoch.receiptsRoot}`, async () => {
+      const dump = await receiptsTreeOf(db, epoch.epoch);
+      return dump ? loadReceiptsTree(dump) : null;
+    })) as ReceiptsTree | null;
+    proof = tree?.proof(stored.hash)?.proof ?? null;
+  }
+  return {
+    stored,
+    settlement: { epoch: epoch.epoch, status: epoch.status, receiptsRoot: epoch.receiptsRoot, txHash: epoch.txHash, proof, leafIndex: stored.leafIndex },
+  };
+}
