@@ -82,6 +82,8 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     causal: result.causal,
   });
   const weightsPpm = toPpmWeights(attribution.weights);
+  /** prompt tokens the causal pass cost, billed at the input price */
+  const attributionTokens = result.causal?.promptTokens ?? 0;
   const spec = services.config.models.get(pending.model)!;
   const adapter = pending.adapterId ? await findAdapter(db, pending.adapterId) : null;
   const adapterWallet = adapter ? (await walletsOf(db, [adapter.ownerAccountId])).get(adapter.ownerAccountId) ?? '' : '';
@@ -89,7 +91,8 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     consumerAccountId: pending.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
     feeBps: services.config.protocolFeeBps,
-    tokenCharge: tokenCost(result.usage.promptTokens, spec.inputPricePerMillion) + tokenCost(result.usage.completionTokens, spec.outputPricePerMillion),
+    tokenCharge:
+      tokenCost(result.usage.promptTokens + attributionTokens, spec.inputPricePerMillion) + tokenCost(result.usage.completionTokens, spec.outputPricePerMillion),
     cap: pending.hold,
     adapter: adapter ? { ownerAccountId: adapter.ownerAccountId, shareBps: adapter.shareBps } : null,
     sources: sources.map((s, i) => ({
@@ -123,12 +126,17 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
       model: result.model,
       finishReason: result.finishReason,
       usage: {
-        promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens,
+        promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens, attributionTokens,
         charged: charge.total.toString(), tokenCharge: charge.tokenCharge.toString(), dataFee: charge.dataFee.toString(),
         adapterFee: charge.adapterFee.toString(), protocolFee: charge.protocolFee.toString(), balance: balance.toString(),
         currency: 'USD', unit: 'micro',
       },
-      attribution: { ...attributionSummary(receipt), supportThreshold: SUPPORT_THRESHOLD },
+      attribution: {
+        ...attributionSummary(receipt),
+        supportThreshold: SUPPORT_THRESHOLD,
+        // What the causal pass cost (its tokens are in usage.attributionTokens and the token charge).
+        causal: result.causal ? { method: result.causal.method, promptTokens: result.causal.promptTokens, ms: result.causal.ms } : null,
+      },
       timings: result.timings,
     };
     return closeAnswer(tx, answer.id, 'succeeded', { response });

@@ -25,6 +25,8 @@ export interface AnswerInput {
   adapterId?: string | undefined;
   maxTokens?: number | undefined;
   temperature?: number | undefined;
+  /** measure the leave-one-out causal signal (engine models; billed as extra prompt tokens) */
+  causal?: boolean | undefined;
 }
 
 export const DEFAULT_MODEL = 'extractive';
@@ -67,6 +69,8 @@ export async function createAnswer(
   const queue = services.jobQueue;
   if (!queue) throw serviceUnavailable('generation is not configured on this server (no job queue)');
   const { spec, adapter } = await resolveModel(services, input.model, input.adapterId);
+  if (input.causal && spec.backend !== 'engine')
+    throw new ApiError('BAD_REQUEST', `attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`);
   const maxTokens = Math.min(input.maxTokens ?? spec.maxOutputTokens, spec.maxOutputTokens);
   await assertCanPay(services, principal);
 
@@ -82,8 +86,10 @@ export async function createAnswer(
     const s = retrieved[i]!;
     return { ...s, number: p.number, text: p.text, pricePerSource: s.pricePerSource.toString() };
   });
+  // The causal pass re-reads the prompt once per source plus once whole.
+  const causalPromptTokens = input.causal ? prompt.promptTokens * (sources.length + 1) + maxTokens * (sources.length + 1) : 0;
   const hold =
-    tokenCost(prompt.promptTokens, spec.inputPricePerMillion) +
+    tokenCost(prompt.promptTokens + causalPromptTokens, spec.inputPricePerMillion) +
     tokenCost(maxTokens, spec.outputPricePerMillion) +
     sources.reduce((a, s) => a + BigInt(s.pricePerSource), 0n);
 
@@ -113,6 +119,7 @@ export async function createAnswer(
     maxTokens,
     temperature: input.temperature ?? 0.2,
     logprobs: spec.backend === 'engine',
+    causal: input.causal ?? false,
   };
   try {
     await queue.send(JSON.stringify(job));

@@ -96,6 +96,31 @@ describe('answers from an engine model', () => {
     expect(r.body.choices[0].message.content).toMatch(/\[\d\]/);
   });
 
+  it('measures the causal signal when asked: the source the answer depends on gains weight, and the extra tokens are billed', async () => {
+    const r = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'What causes the tides and how do I fix a bicycle puncture?', model: 'fake-base', topK: 2, attribution: { causal: true } },
+    });
+    expect(r.status).toBe(200);
+    const { attribution, usage } = r.body;
+    expect(attribution.formulaVersion).toBe('answer-v1');
+    expect(attribution.causal).toMatchObject({ method: 'leave-one-out' });
+    expect(usage.attributionTokens).toBe(attribution.causal.promptTokens);
+    expect(usage.attributionTokens).toBeGreaterThan(0);
+    const causal = attribution.sources.map((s: { signals: { causal: number | null } }) => s.signals.causal);
+    expect(causal.every((c: number | null) => c !== null && c >= 0)).toBe(true);
+    expect(causal.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+    // Billed: the causal pass's prompt tokens at the input price, on top of the answer's own.
+    const expected = BigInt(usage.promptTokens + usage.attributionTokens) + 2n * BigInt(usage.completionTokens); // 1 and 2 micro-USD per token
+    expect(BigInt(usage.tokenCharge)).toBe(expected);
+  });
+
+  it('refuses the causal signal for a model without log-probabilities', async () => {
+    const r = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'tides', attribution: { causal: true } } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/log-probabilities/);
+  });
+
   it('refuses an adapter made for another base model', async () => {
     const r = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'tides', model: 'other-base', adapter: adapterId } });
     expect(r.status).toBe(400);

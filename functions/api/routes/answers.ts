@@ -24,6 +24,11 @@ const AnswerRequest = z
     adapter: z.string().regex(/^ad_[A-Za-z0-9]+$/, 'must be an ad_… id').optional(),
     maxTokens: z.number().int().min(1).max(32_768).optional(),
     temperature: z.number().min(0).max(2).optional(),
+    attribution: z
+      .object({ causal: z.boolean().default(false) })
+      .strict()
+      .optional()
+      .openapi({ description: 'causal: also measure leave-one-out over the sources (engine models; the extra prompt tokens are billed and reported as usage.attributionTokens)' }),
     mode: z.enum(['wait', 'async', 'stream']).default('wait').openapi({ description: 'wait (bounded), async (202 + GET /v1/answers/{id}) or stream (text/event-stream)' }),
   })
   .strict()
@@ -176,7 +181,7 @@ export const answerRoutes = new OpenAPIHono<AppEnv>()
     const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/answers', body) } : undefined;
     const { answer, feed } = await startAnswer(c, {
       query: body.query, history: [], datanetIds: body.datanets, topK: body.topK, model: body.model,
-      adapterId: body.adapter, maxTokens: body.maxTokens, temperature: body.temperature,
+      adapterId: body.adapter, maxTokens: body.maxTokens, temperature: body.temperature, causal: body.attribution?.causal,
     }, idempotency);
     if (body.mode === 'stream') return streamAnswer(c, feed, answer) as never;
     feed.close();

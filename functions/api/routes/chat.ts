@@ -30,6 +30,7 @@ const ChatRequest = z
     n: z.literal(1).nullable().optional().openapi({ description: 'only 1 is supported' }),
     datanets: z.array(z.string().regex(/^dn_[A-Za-z0-9]+$/)).max(50).optional().openapi({ description: 'citepay extension: datanets to retrieve from' }),
     top_k: z.number().int().min(1).max(20).default(5).openapi({ description: 'citepay extension: sources to retrieve' }),
+    attribution: z.object({ causal: z.boolean().default(false) }).strict().optional().openapi({ description: 'citepay extension: see POST /v1/answers' }),
   })
   .loose()
   .openapi('ChatCompletionRequest');
@@ -117,7 +118,7 @@ export const chatRoutes = new OpenAPIHono<AppEnv>()
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/chat/completions', body) } : undefined;
     const { answer, feed } = await startAnswer(c, {
-      query, history, datanetIds: body.datanets, topK: body.top_k, model: body.model,
+      query, history, datanetIds: body.datanets, topK: body.top_k, model: body.model, causal: body.attribution?.causal,
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature ?? undefined,
     }, idempotency);
     if (body.stream) return streamCompletion(c, feed, answer, body.model, body.stream_options?.include_usage === true) as never;

@@ -108,6 +108,28 @@ describe('POST /v1/retrieve', () => {
     expect(tx.rows).toHaveLength(1);
   });
 
+  it('pays a copy uploaded by another contributor nothing: the earliest upload takes the one source weight', async () => {
+    const copy = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: { ...DOCS.tides, title: 'Tides (copied)' } });
+    expect(copy.status).toBe(201);
+    try {
+      const r = await retrieve({ query: 'what causes spring and neap tides?', topK: 4 });
+      type S = { id: string; documentId: string; span: { start: number } };
+      const copies = r.body.sources.filter((s: S) => s.documentId === copy.body.document.id);
+      const pairs = copies
+        .map((c: S) => ({ c, o: r.body.sources.find((s: S) => s.documentId === docIds.tides && s.span.start === c.span.start) }))
+        .filter((p: { o?: S }) => p.o);
+      expect(pairs.length).toBeGreaterThan(0);
+      const weightOf = (id: string) => r.body.attribution.sources.find((s: { sourceId: string }) => s.sourceId === id);
+      for (const { c, o } of pairs) {
+        expect(weightOf(c.id)).toMatchObject({ weightPpm: 0, amount: '0', signals: { duplicateOf: o.id } });
+        expect(weightOf(o.id).weightPpm).toBeGreaterThan(0);
+      }
+      expect(r.body.attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(BigInt(r.body.usage.dataFee));
+    } finally {
+      await client.call('DELETE', `/v1/documents/${copy.body.document.id}`, { key: world.bob.key });
+    }
+  });
+
   it('never retrieves a deleted document, but its earnings stay', async () => {
     const earned = await client.call('GET', '/v1/earnings', { key: world.ada.key });
     const breadEarned = earned.body.byDocument.find((d: { documentId: string }) => d.documentId === docIds.bread);
