@@ -7,6 +7,9 @@ import { createSqsClient, createSqsQueue } from '../../shared/job-queue/sqs.ts';
 import { startResultsConsumer } from '../queue/results-consumer.ts';
 import { startLocalQueues } from './queue-server.ts';
 import { superviseWorker } from './worker-process.ts';
+import { startLocalChain } from './chain.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
@@ -15,10 +18,14 @@ async function main() {
   // No queue configured: run an SQS-compatible server here, as the cloud's SQS stand-in.
   const localQueues = config.queue.jobsUrl ? null : await startLocalQueues(config);
   if (localQueues) config = localQueues.config;
+  // No chain configured: run a local OP-Stack-mode anvil with the contracts deployed.
+  const localChain = config.chain.rpcUrl ? null : await startLocalChain(config, createLogger(config.logLevel));
+  if (localChain) config = localChain.config;
   const services = await createServices(config);
   const keys = await bootstrapOnce(services);
   const results = startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!));
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
+  const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   const app = createApp(services);
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
@@ -34,7 +41,9 @@ async function main() {
     server.close(async () => {
       await worker?.stop();
       await results.stop();
+      await settlement?.stop();
       await localQueues?.stop();
+      await localChain?.stop();
       await services.db.close();
       process.exit(0);
     });
