@@ -27,6 +27,16 @@ function runtimeEnv(store: Storage, q: Queues) {
     PINECONE_API_KEY: store.secrets.pineconeApiKey.value,
     // Models served by the engine beside each GPU worker (see gpu-fleet.ts), as JSON.
     ENGINE_MODELS: process.env.ENGINE_MODELS ?? "[]",
+    SETTLEMENT_MIN_PAYOUT: process.env.SETTLEMENT_MIN_PAYOUT ?? "10000",
+    // The L2 (OP Stack) and the distributor deployed there (contracts/), given at deploy time.
+    ...(process.env.CHAIN_RPC_URL
+      ? {
+          CHAIN_RPC_URL: process.env.CHAIN_RPC_URL,
+          DISTRIBUTOR_ADDRESS: process.env.DISTRIBUTOR_ADDRESS ?? "",
+          TOKEN_ADDRESS: process.env.TOKEN_ADDRESS ?? "",
+          SETTLER_PRIVATE_KEY: store.secrets.settlerPrivateKey.value,
+        }
+      : {}),
   };
 }
 
@@ -79,7 +89,21 @@ export function api(store: Storage, q: Queues) {
     { batch: { size: 10, partialResponses: true } },
   );
 
-  // The settlement cron (functions/settle/cron.ts) is added with on-chain settlement.
+  // Settlement: one pass per schedule tick (close the epoch, publish on the L2, confirm).
+  // The API and results Lambdas only read the chain and relay claims; they never settle.
+  const settleHandler = "functions/settle/cron.handler";
+  new sst.aws.Cron("Settlement", {
+    schedule: (process.env.SETTLEMENT_SCHEDULE ?? "rate(1 hour)") as `rate(${string})` | `cron(${string})`,
+    function: {
+      ...shared,
+      handler: settleHandler,
+      copyFiles: migrationsBeside(settleHandler),
+      memory: "1024 MB",
+      timeout: "5 minutes", // waits for the publish receipt on the L2 (2 s blocks)
+      link: [...link, store.secrets.settlerPrivateKey],
+      environment: { ...env, SETTLEMENT_INTERVAL_SECONDS: "0" },
+    },
+  });
 
   return { fn, url: fn.url };
 }
