@@ -68,10 +68,12 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdoutTail = '';
   let stderrTail = '';
+  let address: string | undefined; // from anvil's "Listening on host:port" (the only way to learn a --port 0 port)
   const logs = () => `stderr: ${stderrTail.trim() || '(empty)'}\nstdout tail: ${stdoutTail.slice(-1000).trim() || '(empty)'}`;
   // Always drain both pipes: a full pipe would block anvil.
   child.stdout.setEncoding('utf8').on('data', (s: string) => {
     stdoutTail = (stdoutTail + s).slice(-KEEP_LOG_CHARS);
+    address ??= /Listening on (\S+)/.exec(stdoutTail)?.[1];
     if (!opts.silent) process.stdout.write(s);
   });
   child.stderr.setEncoding('utf8').on('data', (s: string) => {
@@ -98,12 +100,8 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
     throw new Error(`anvil did not start: ${why}\n${logs()}`);
   };
 
-  // With --port 0 the only way to learn the port is anvil's "Listening on host:port" line.
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  let address: string | undefined;
   while (!address) {
-    address = /Listening on (\S+)/.exec(stdoutTail)?.[1];
-    if (address) break;
     if (hasExited) return fail('the process exited');
     if (Date.now() > deadline) return fail(`no "Listening on" line within ${STARTUP_TIMEOUT_MS} ms`);
     await sleep(25);
