@@ -17,6 +17,7 @@ import { answerRoutes } from './routes/answers.ts';
 import { chatRoutes } from './routes/chat.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
+import { reembedRoutes } from './routes/reembed.ts';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
@@ -47,6 +48,7 @@ export function createApp(services: Services) {
   app.route('/', chatRoutes);
   app.route('/', adapterRoutes);
   app.route('/', settlementRoutes);
+  app.route('/', reembedRoutes);
   app.route('/', docsRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

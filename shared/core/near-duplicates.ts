@@ -9,6 +9,8 @@ export interface DuplicateCandidate {
   contentKey: string;
   /** unit-length embedding of the passage, when known */
   vector: readonly number[] | null;
+  /** the embedding model of `vector`: vectors of different models are never compared */
+  model?: string;
   /** upload time (ms) — earlier wins; ties go to the lower documentId */
   uploadedAt: number;
   documentId: string;
@@ -38,7 +40,7 @@ export function findNearDuplicates(items: readonly DuplicateCandidate[], thresho
 
 function isSame(a: DuplicateCandidate, b: DuplicateCandidate, threshold: number): boolean {
   if (a.contentKey === b.contentKey) return true;
-  if (!a.vector || !b.vector || a.vector.length !== b.vector.length) return false;
+  if (!a.vector || !b.vector || a.vector.length !== b.vector.length || a.model !== b.model) return false;
   let dot = 0;
   for (let k = 0; k < a.vector.length; k++) dot += a.vector[k]! * b.vector[k]!;
   return dot >= threshold;

@@ -7,12 +7,16 @@ import type { Logger } from '../logger.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import type { AnswerHub } from './answer-hub.ts';
 import type { SettlementChain } from '../chain/distributor.ts';
+import type { EmbedderRegistry } from './embedders.ts';
 
 // The ports one process works with, built once by its composition root.
 export interface Services {
   config: Config;
   db: Db;
+  /** the default embedding model (new datanets, support checks) */
   embedder: Embedder;
+  /** every embedding model this process can use, by id (each datanet records its own) */
+  embedders: EmbedderRegistry;
   objectStore: ObjectStore;
   vectorIndex: VectorIndex;
   log: Logger;

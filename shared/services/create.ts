@@ -9,6 +9,7 @@ import { createPgvectorIndex } from '../vector-index/pgvector.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
+import { createEmbedderRegistry } from './embedders.ts';
 import type { SettlementChain } from '../chain/distributor.ts';
 
 // The one place that turns config into adapters. Heavy modules are imported
@@ -65,6 +66,7 @@ export async function createServices(config: Config, overrides: Partial<Services
     db,
     objectStore,
     embedder,
+    embedders: overrides.embedders ?? createEmbedderRegistry(embedder),
     vectorIndex: overrides.vectorIndex ?? createPgvectorIndex(db),
     log: overrides.log ?? createLogger(config.logLevel),
     jobQueue: 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config),

@@ -60,10 +60,10 @@ export async function requireManagedDatanet(services: Services, principal: Princ
  * embed, then write document + chunks + vectors in ONE transaction.
  */
 export async function addDocument(services: Services, principal: Principal, datanetId: string, input: NewDocument): Promise<AddedDocument> {
-  const { db, embedder, objectStore, vectorIndex } = services;
+  const { db, objectStore, vectorIndex } = services;
   const datanet = await requireManagedDatanet(services, principal, datanetId);
-  if (datanet.embeddingModel !== embedder.modelId)
-    throw new ApiError('CONFLICT', `datanet ${datanetId} is indexed with ${datanet.embeddingModel}; this server embeds with ${embedder.modelId}`);
+  // The datanet's own model; a re-embed in progress picks up new chunks before it switches.
+  const embedder = await services.embedders.get(datanet.embeddingModel);
 
   const contentHash = createHash('sha256').update(input.content).digest('hex');
   const existing = await findLiveDocumentByHash(db, datanetId, contentHash);
@@ -89,6 +89,9 @@ export async function addDocument(services: Services, principal: Principal, data
   const rows = chunks.map((c) => ({ ...c, id: newId('chunk') }));
   try {
     const document = await db.transaction(async (tx) => {
+      // A re-embed switching the datanet's model holds this row; after it, embed with the new model.
+      const model = (await tx.query<{ embedding_model: string }>(`SELECT embedding_model FROM datanets WHERE id = $1 FOR SHARE`, [datanetId])).rows[0]?.embedding_model;
+      if (model !== embedder.modelId) throw new ModelSwitchedError();
       const doc = await insertDocument(tx, {
         id: documentId, datanetId, title, contentType: input.contentType, contentHash, objectKey,
         byteLength: input.content.byteLength, textLength: text.length, metadata: input.metadata, chunkCount: chunks.length,
@@ -105,12 +108,15 @@ export async function addDocument(services: Services, principal: Principal, data
     noteRowsWritten(db, rows.length);
     return { document, duplicate: false };
   } catch (err) {
+    if (err instanceof ModelSwitchedError) return addDocument(services, principal, datanetId, input);
     // A concurrent upload of the same bytes won the unique index: answer as a duplicate.
     const winner = await findLiveDocumentByHash(db, datanetId, contentHash);
     if (winner) return { document: winner, duplicate: true };
     throw err;
   }
 }
+
+class ModelSwitchedError extends Error {}
 
 export async function getManagedDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
   const doc = await findDocument(services.db, id);

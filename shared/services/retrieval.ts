@@ -31,23 +31,29 @@ export async function resolveDatanets(db: Queryable, ids: readonly string[] | un
 
 /** Hybrid retrieval: dense (VectorIndex) and lexical (Postgres full text) lists fused by RRF. */
 export async function retrieve(services: Services, input: RetrieveInput): Promise<RetrievedSource[]> {
-  const { db, embedder, vectorIndex } = services;
+  const { db, vectorIndex } = services;
   const datanets = await resolveDatanets(db, input.datanetIds);
-  const searchable = datanets.filter((d) => d.embeddingModel === embedder.modelId);
-  if (searchable.length === 0) return [];
-  const filter: VectorFilter = { datanetIds: searchable.map((d) => d.id), metadata: input.metadata };
+  if (datanets.length === 0) return [];
+  const filter: VectorFilter = { datanetIds: datanets.map((d) => d.id), metadata: input.metadata };
 
-  const [queryVector] = await embedder.embed([input.query]);
-  const [dense, lexical] = await Promise.all([
-    vectorIndex.search(embedder.modelId, embedder.dimension, queryVector!, CANDIDATES, filter),
+  // One dense list per embedding model in use (each datanet is searched with its own model's vectors).
+  const byModel = new Map<string, Datanet[]>();
+  for (const d of datanets) byModel.set(d.embeddingModel, [...(byModel.get(d.embeddingModel) ?? []), d]);
+  const [lexical, ...dense] = await Promise.all([
     lexicalSearch(db, input.query, CANDIDATES, filter),
+    ...[...byModel].map(async ([model, group]) => {
+      if (!services.embedders.ids().includes(model)) return []; // not served here: lexical still covers it
+      const embedder = await services.embedders.get(model);
+      const [queryVector] = await embedder.embed([input.query]);
+      return vectorIndex.search(model, embedder.dimension, queryVector!, CANDIDATES, { ...filter, datanetIds: group.map((d) => d.id) });
+    }),
   ]);
   const fused = reciprocalRankFusion([
-    { name: 'dense', ids: dense.map((h) => h.chunkId) },
+    ...dense.map((hits, i) => ({ name: dense.length === 1 ? 'dense' : `dense${i}`, ids: hits.map((h) => h.chunkId) })),
     { name: 'lexical', ids: lexical },
   ]);
   const best = 2 / (60 + 1);
-  const similarity = new Map(dense.map((h) => [h.chunkId, h.similarity]));
+  const similarity = new Map(dense.flat().map((h) => [h.chunkId, h.similarity]));
   const hydrated = await hydrate(db, fused.slice(0, input.topK * 2).map((f) => f.id));
   const out: RetrievedSource[] = [];
   for (const f of fused) {
@@ -56,18 +62,18 @@ export async function retrieve(services: Services, input: RetrieveInput): Promis
     out.push({ ...row, score: f.score / best, similarity: similarity.get(f.id) ?? null, ranks: f.ranks, duplicateOf: null });
     if (out.length === input.topK) break;
   }
-  return markDuplicates(db, embedder.modelId, out);
+  return markDuplicates(db, out);
 }
 
 /** Copies across documents (same content, or near-identical embeddings) point at the earliest upload. */
-async function markDuplicates(db: Queryable, model: string, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
+async function markDuplicates(db: Queryable, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
   if (sources.length < 2) return sources;
-  const r = await db.query<{ chunk_id: string; content_hash: string; created_at: Date; embedding: string }>(
-    `SELECT c.id AS chunk_id, d.content_hash, d.created_at, v.embedding::text AS embedding
-       FROM chunks c JOIN documents d ON d.id = c.document_id
-       LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $2
+  const r = await db.query<{ chunk_id: string; content_hash: string; created_at: Date; model: string; embedding: string | null }>(
+    `SELECT c.id AS chunk_id, d.content_hash, d.created_at, n.embedding_model AS model, v.embedding::text AS embedding
+       FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
+       LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = n.embedding_model
       WHERE c.id = ANY($1::text[])`,
-    [sources.map((s) => s.chunkId), model],
+    [sources.map((s) => s.chunkId)],
   );
   const byChunk = new Map(r.rows.map((row) => [row.chunk_id, row]));
   const duplicateOf = findNearDuplicates(
@@ -78,6 +84,7 @@ async function markDuplicates(db: Queryable, model: string, sources: RetrievedSo
         contentKey: `${row?.content_hash ?? s.documentId}:${s.start}-${s.end}`,
         uploadedAt: row?.created_at.getTime() ?? Number.MAX_SAFE_INTEGER,
         vector: row?.embedding ? (JSON.parse(row.embedding) as number[]) : null,
+        model: row?.model ?? '',
       };
     }),
   );

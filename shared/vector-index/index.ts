@@ -26,6 +26,8 @@ export interface VectorIndex {
   upsert(model: string, records: readonly VectorRecord[], tx?: Queryable): Promise<void>;
   search(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<VectorHit[]>;
   deleteByDocument(documentId: string, tx?: Queryable): Promise<void>;
+  /** Get ready to hold `model`'s vectors (e.g. build its ANN index) before the first upsert. */
+  prepare(model: string, dimension: number): Promise<void>;
 }
 
 /** Model ids are interpolated into SQL (partial-index predicates need literals), so keep them tame. */

@@ -45,6 +45,7 @@ const createDatanetRoute = createRoute({
               description: z.string().max(2000).optional(),
               pricePerSource: Micros,
               ownerAccountId: z.string().optional().openapi({ description: 'admins only: the contributor who owns it' }),
+              embeddingModel: z.string().min(1).max(64).optional().openapi({ description: 'default: the server default; POST /v1/datanets/{id}/reembed switches later' }),
             })
             .strict(),
         },
@@ -78,7 +79,7 @@ const getDatanetRoute = createRoute({
 
 export const datanetRoutes = new OpenAPIHono<AppEnv>()
   .openapi(createDatanetRoute, async (c) => {
-    const { db, embedder } = c.get('services');
+    const { db, embedders } = c.get('services');
     const principal = c.get('principal');
     const body = c.req.valid('json');
     let ownerId = principal.accountId;
@@ -89,6 +90,7 @@ export const datanetRoutes = new OpenAPIHono<AppEnv>()
       throw new ApiError('FORBIDDEN', 'contributors create datanets for themselves only');
     }
     const owner = await requireAccount(db, ownerId, 'contributor');
+    const embedder = await embedders.get(body.embeddingModel ?? embedders.defaultModel);
     const datanet = await insertDatanet(db, {
       ownerAccountId: owner.id, name: body.name, description: body.description ?? null, pricePerSource: parseMicros(body.pricePerSource),
       embeddingModel: embedder.modelId, embeddingDim: embedder.dimension,

@@ -1,0 +1,104 @@
+import { ApiError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import {
+  chunksMissingVectors, countProgress, findReembedJob, insertReembedJob, latestReembedJob, runningReembedJobs, updateReembedJob,
+  type ReembedJob,
+} from '../store/reembed.ts';
+import type { Principal } from './api-keys.ts';
+import type { Services } from './container.ts';
+import { requireManagedDatanet } from './documents.ts';
+
+// Switching a datanet's embedding model without a gap: the job embeds every live chunk with
+// the new model beside the old vectors (in batches, progress recorded), then — when nothing
+// is missing, checked under the datanet's row lock that ingestion also takes — switches the
+// datanet in one transaction and drops the old vectors. Until then queries use the old model.
+const BATCH = 64;
+
+export async function startReembed(services: Services, principal: Principal, datanetId: string, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
+  const datanet = await requireManagedDatanet(services, principal, datanetId);
+  if (datanet.embeddingModel === model) throw new ApiError('CONFLICT', `datanet ${datanetId} already uses ${model}`);
+  const embedder = await services.embedders.get(model);
+  const running = await latestReembedJob(services.db, datanetId);
+  if (running?.status === 'running') throw new ApiError('CONFLICT', `datanet ${datanetId} is already moving to ${running.toModel} (job ${running.id})`);
+  await services.vectorIndex.prepare(model, embedder.dimension);
+  let job: ReembedJob;
+  try {
+    job = await insertReembedJob(services.db, { id: newId('job'), datanetId, fromModel: datanet.embeddingModel, toModel: model, toDim: embedder.dimension });
+  } catch (err) {
+    if (await latestReembedJob(services.db, datanetId).then((j) => j?.status === 'running')) throw new ApiError('CONFLICT', `datanet ${datanetId} is already moving`);
+    throw err;
+  }
+  void runInBackground(services, job, hooks);
+  return job;
+}
+
+export async function reembedStatus(services: Services, principal: Principal, datanetId: string): Promise<ReembedJob> {
+  await requireManagedDatanet(services, principal, datanetId);
+  const job = await latestReembedJob(services.db, datanetId);
+  if (!job) throw new ApiError('NOT_FOUND', `datanet ${datanetId} has never been re-embedded`);
+  return job;
+}
+
+const inProcess = new Set<string>();
+
+/** Runs the job here unless this process already is; errors end up on the job, never thrown. */
+export function runInBackground(services: Services, job: ReembedJob, hooks: ReembedHooks = {}): Promise<void> {
+  if (inProcess.has(job.id)) return Promise.resolve();
+  inProcess.add(job.id);
+  return runReembedJob(services, job, hooks)
+    .catch(async (err: Error) => {
+      services.log.error('re-embedding failed', { jobId: job.id, datanetId: job.datanetId, error: err.message });
+      await updateReembedJob(services.db, job.id, { status: 'failed', error: err.message.slice(0, 1000) }).catch(() => {});
+    })
+    .finally(() => inProcess.delete(job.id));
+}
+
+/** On start: carry on with jobs a previous process left running (their vectors so far are kept). */
+export async function resumeReembedJobs(services: Services): Promise<void> {
+  for (const job of await runningReembedJobs(services.db)) void runInBackground(services, job);
+}
+
+export interface ReembedHooks {
+  batchSize?: number;
+  /** test hook, awaited after each batch */
+  afterBatch?: (progress: { done: number; total: number }) => Promise<void> | void;
+}
+
+async function runReembedJob(services: Services, job: ReembedJob, hooks: ReembedHooks): Promise<void> {
+  const { db, vectorIndex } = services;
+  const embedder = await services.embedders.get(job.toModel);
+  services.log.info('re-embedding started', { jobId: job.id, datanetId: job.datanetId, from: job.fromModel, to: job.toModel });
+  for (;;) {
+    const current = await findReembedJob(db, job.id);
+    if (current?.status !== 'running') return; // cancelled or finished elsewhere
+    const batch = await chunksMissingVectors(db, job.datanetId, job.toModel, hooks.batchSize ?? BATCH);
+    if (batch.length === 0) {
+      if (await switchModel(services, job)) return;
+      continue; // a document arrived meanwhile: embed it first
+    }
+    const vectors = await embedder.embed(batch.map((c) => c.text));
+    await vectorIndex.upsert(job.toModel, batch.map((c, i) => ({ chunkId: c.id, datanetId: job.datanetId, documentId: c.documentId, vector: vectors[i]! })));
+    const progress = await countProgress(db, job.datanetId, job.toModel);
+    await updateReembedJob(db, job.id, progress);
+    await hooks.afterBatch?.(progress);
+  }
+}
+
+async function switchModel(services: Services, job: ReembedJob): Promise<boolean> {
+  const switched = await services.db.transaction(async (tx) => {
+    await tx.query(`SELECT id FROM datanets WHERE id = $1 FOR UPDATE`, [job.datanetId]);
+    if ((await chunksMissingVectors(tx, job.datanetId, job.toModel, 1)).length > 0) return false;
+    await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [job.datanetId, job.toModel, job.toDim]);
+    const progress = await countProgress(tx, job.datanetId, job.toModel);
+    await updateReembedJob(tx, job.id, { ...progress, status: 'succeeded' });
+    return true;
+  });
+  if (!switched) return false;
+  // Nothing reads the old model's vectors for this datanet any more.
+  await services.db.query(
+    `DELETE FROM chunk_vectors v USING chunks c WHERE v.chunk_id = c.id AND c.datanet_id = $1 AND v.model = $2`,
+    [job.datanetId, job.fromModel],
+  );
+  services.log.info('re-embedding finished: datanet switched', { jobId: job.id, datanetId: job.datanetId, model: job.toModel });
+  return true;
+}

@@ -1,0 +1,82 @@
+import type { Queryable } from '../db/index.ts';
+
+export type ReembedStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface ReembedJob {
+  id: string;
+  datanetId: string;
+  fromModel: string;
+  toModel: string;
+  toDim: number;
+  status: ReembedStatus;
+  total: number;
+  done: number;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+type Row = {
+  id: string; datanet_id: string; from_model: string; to_model: string; to_dim: number; status: ReembedStatus; total: number; done: number;
+  error: string | null; created_at: Date; updated_at: Date; finished_at: Date | null;
+};
+const toJob = (r: Row): ReembedJob => ({
+  id: r.id, datanetId: r.datanet_id, fromModel: r.from_model, toModel: r.to_model, toDim: r.to_dim, status: r.status, total: r.total,
+  done: r.done, error: r.error, createdAt: r.created_at, updatedAt: r.updated_at, finishedAt: r.finished_at,
+});
+
+export async function insertReembedJob(db: Queryable, j: { id: string; datanetId: string; fromModel: string; toModel: string; toDim: number }): Promise<ReembedJob> {
+  const r = await db.query<Row>(
+    `INSERT INTO reembed_jobs (id, datanet_id, from_model, to_model, to_dim, status) VALUES ($1, $2, $3, $4, $5, 'running') RETURNING *`,
+    [j.id, j.datanetId, j.fromModel, j.toModel, j.toDim],
+  );
+  return toJob(r.rows[0]!);
+}
+
+export async function findReembedJob(db: Queryable, id: string): Promise<ReembedJob | null> {
+  const r = await db.query<Row>(`SELECT * FROM reembed_jobs WHERE id = $1`, [id]);
+  return r.rows[0] ? toJob(r.rows[0]) : null;
+}
+
+export async function latestReembedJob(db: Queryable, datanetId: string): Promise<ReembedJob | null> {
+  const r = await db.query<Row>(`SELECT * FROM reembed_jobs WHERE datanet_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, [datanetId]);
+  return r.rows[0] ? toJob(r.rows[0]) : null;
+}
+
+export async function runningReembedJobs(db: Queryable): Promise<ReembedJob[]> {
+  return (await db.query<Row>(`SELECT * FROM reembed_jobs WHERE status = 'running' ORDER BY created_at`)).rows.map(toJob);
+}
+
+/** Live chunks of the datanet that have no vector for `model` yet. */
+export async function chunksMissingVectors(db: Queryable, datanetId: string, model: string, limit: number): Promise<{ id: string; documentId: string; text: string }[]> {
+  const r = await db.query<{ id: string; document_id: string; text: string }>(
+    `SELECT c.id, c.document_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
+      WHERE c.datanet_id = $1 AND d.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = $2)
+      ORDER BY c.id LIMIT $3`,
+    [datanetId, model, limit],
+  );
+  return r.rows.map((row) => ({ id: row.id, documentId: row.document_id, text: row.text }));
+}
+
+export async function countProgress(db: Queryable, datanetId: string, model: string): Promise<{ total: number; done: number }> {
+  const r = await db.query<{ total: bigint; done: bigint }>(
+    `SELECT count(*)::bigint AS total, count(v.chunk_id)::bigint AS done
+       FROM chunks c JOIN documents d ON d.id = c.document_id
+       LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $2
+      WHERE c.datanet_id = $1 AND d.deleted_at IS NULL`,
+    [datanetId, model],
+  );
+  return { total: Number(r.rows[0]!.total), done: Number(r.rows[0]!.done) };
+}
+
+export async function updateReembedJob(db: Queryable, id: string, patch: { status?: ReembedStatus; total?: number; done?: number; error?: string | null }): Promise<void> {
+  await db.query(
+    `UPDATE reembed_jobs SET status = coalesce($2, status), total = coalesce($3, total), done = coalesce($4, done),
+            error = CASE WHEN $5::boolean THEN $6 ELSE error END, updated_at = now(),
+            finished_at = CASE WHEN coalesce($2, status) <> 'running' THEN now() ELSE finished_at END
+      WHERE id = $1`,
+    [id, patch.status ?? null, patch.total ?? null, patch.done ?? null, 'error' in patch, patch.error ?? null],
+  );
+}
