@@ -1,10 +1,22 @@
-import { io, loadGraphModel, ready, tensor, type Tensor } from '@energetic-ai/core';
+import * as core from '@energetic-ai/core';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertTfGraph, type TfAttr, type TfNode, type TfWeight } from './tf-to-onnx.ts';
 
 // Each graph runs twice — on TensorFlow.js (the engine the converted model must match) and on
 // onnxruntime after conversion — and every output must agree in shape and value.
+
+// @energetic-ai/core bundles TF.js but its types point at packages it does not install: type the part used here.
+interface Tensor {
+  shape: number[];
+  data(): Promise<ArrayLike<number>>;
+}
+const { io, loadGraphModel, ready, tensor } = core as unknown as {
+  io: { fromMemory(artifacts: unknown): unknown };
+  loadGraphModel(handler: unknown): Promise<{ executeAsync(feeds: Record<string, Tensor>, outputs: string[]): Promise<Tensor | Tensor[]> }>;
+  ready(): Promise<void>;
+  tensor(values: number[], shape: number[], dtype: 'float32' | 'int32'): Tensor;
+};
 
 const DT = { float: 1, int32: 3, int64: 9, bool: 10 } as const;
 type Dt = (typeof DT)[keyof typeof DT];
