@@ -50,6 +50,15 @@ const EnvSchema = z.object({
   SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(true),
+  EMBEDDER: z.enum(['use-lite', 'use-lite-tfjs', 'st']).default('use-lite'),
+  EMBEDDER_MODEL_DIR: z.string().min(1).optional(),
+  EMBEDDER_MODEL_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'an object-store key prefix like models/all-MiniLM-L6-v2')
+    .refine((key) => key.split('/').every((s) => s !== '.' && s !== '..'), 'no . or .. segments')
+    .optional(),
+  EMBEDDER_CACHE_DIR: z.string().min(1).optional(),
+  EMBEDDER_THREADS: z.coerce.number().int().min(0).max(256).default(0),
 });
 
 export type Config = {
@@ -95,6 +104,18 @@ export type Config = {
     intervalSeconds: number;
     minPayout: bigint;
   };
+  embedder: {
+    /** use-lite: USE-lite on onnxruntime; use-lite-tfjs: the same model on TF.js; st: a sentence-transformers ONNX export */
+    engine: 'use-lite' | 'use-lite-tfjs' | 'st';
+    /** st: the model folder on disk */
+    modelDir: string | undefined;
+    /** st: the model folder in the object store (key prefix), copied into the cache dir at start */
+    modelKey: string | undefined;
+    /** built and downloaded models; undefined = node_modules/.cache/citepay, else the OS temp dir */
+    cacheDir: string | undefined;
+    /** onnxruntime intra-op threads; 0 = one per core */
+    threads: number;
+  };
 };
 
 export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
@@ -110,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   if (Boolean(e.JOB_QUEUE_URL) !== Boolean(e.RESULT_QUEUE_URL))
     throw new ConfigError('Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)');
+  if (e.EMBEDDER === 'st' && !e.EMBEDDER_MODEL_DIR === !e.EMBEDDER_MODEL_KEY)
+    throw new ConfigError('Invalid environment:\n  EMBEDDER_MODEL_DIR or EMBEDDER_MODEL_KEY: EMBEDDER=st needs exactly one of them (the model folder on disk, or in the object store)');
   if (e.CHAIN_RPC_URL && !(e.DISTRIBUTOR_ADDRESS && e.TOKEN_ADDRESS && e.SETTLER_PRIVATE_KEY))
     throw new ConfigError('Invalid environment:\n  CHAIN_RPC_URL: also set DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY (or none of them, to run a local chain)');
   return {
@@ -147,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.TOKEN_ADDRESS as `0x${string}` | undefined,
     },
     settlement: { intervalSeconds: e.SETTLEMENT_INTERVAL_SECONDS, minPayout: BigInt(e.SETTLEMENT_MIN_PAYOUT) },
+    embedder: { engine: e.EMBEDDER, modelDir: e.EMBEDDER_MODEL_DIR, modelKey: e.EMBEDDER_MODEL_KEY, cacheDir: e.EMBEDDER_CACHE_DIR, threads: e.EMBEDDER_THREADS },
   };
 }
 

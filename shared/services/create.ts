@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import type { Config } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Embedder } from '../embedder/index.ts';
@@ -34,9 +34,10 @@ export async function openObjectStore(config: Config): Promise<ObjectStore> {
   return createFsObjectStore(store.root);
 }
 
-export async function openEmbedder(): Promise<Embedder> {
-  const { createUseLiteEmbedder } = await import('../embedder/use-lite.ts');
-  return createUseLiteEmbedder();
+/** EMBEDDER picks the engine (default: USE-lite on onnxruntime); with no config, the environment's. */
+export async function openEmbedder(config: Config = loadConfig(), objectStore?: ObjectStore): Promise<Embedder> {
+  const { openConfiguredEmbedder } = await import('../embedder/open.ts');
+  return openConfiguredEmbedder(config.embedder, objectStore);
 }
 
 export async function openJobQueue(config: Config): Promise<JobQueue | undefined> {
@@ -53,10 +54,11 @@ export async function openChain(config: Config): Promise<SettlementChain | undef
 }
 
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
+  const store = Promise.resolve(overrides.objectStore ?? openObjectStore(config));
   const [db, objectStore, embedder] = await Promise.all([
     overrides.db ?? openDatabase(config),
-    overrides.objectStore ?? openObjectStore(config),
-    overrides.embedder ?? openEmbedder(),
+    store,
+    overrides.embedder ?? store.then((s) => openEmbedder(config, s)),
   ]);
   await migrate(db);
   // PGlite has no autovacuum: give the planner fresh statistics once per start.
