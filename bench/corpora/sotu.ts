@@ -8,20 +8,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type CorpusDocument, type GoldQuestion, loadQuestionFile } from './corpus.ts';
 
-export interface CorpusDocument {
-  id: string;
-  title: string;
-  text: string;
-  metadata: Record<string, unknown>;
-}
-
-export interface GoldQuestion {
-  question: string;
-  gold: string[];
-  split: 'dev' | 'test';
-}
+export type { CorpusDocument, GoldQuestion };
 
 /** The subset of addresses ingested by the automated retrieval test (21 docs, one per year). */
 export const SOTU_TEST_YEARS = { fromYear: 2001, toYear: 2021 } as const;
@@ -104,19 +93,10 @@ export function loadSotu(options: { fromYear?: number; toYear?: number } = {}): 
 
 /** Load the hand-written gold questions (all gold ids lie within SOTU_TEST_YEARS). */
 export function loadSotuQuestions(): GoldQuestion[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const raw: unknown = JSON.parse(readFileSync(join(here, 'sotu-questions.json'), 'utf8'));
-  if (!Array.isArray(raw)) throw new Error('sotu-questions.json must be an array');
-  return raw.map((q: unknown, i): GoldQuestion => {
-    const v = q as Record<string, unknown>;
-    if (
-      typeof v.question !== 'string' ||
-      !Array.isArray(v.gold) ||
-      !v.gold.every((g) => typeof g === 'string') ||
-      (v.split !== 'dev' && v.split !== 'test')
-    ) {
-      throw new Error(`Malformed question at index ${i} in sotu-questions.json`);
-    }
-    return { question: v.question, gold: v.gold as string[], split: v.split };
-  });
+  return loadQuestionFile('sotu-questions.json');
+}
+
+/** Questions over the 1961–2000 addresses, for `npm run bench:quality` (disjoint from SOTU_TEST_YEARS). */
+export function loadSotuClassicQuestions(): GoldQuestion[] {
+  return loadQuestionFile('sotu-1961-2000-questions.json');
 }

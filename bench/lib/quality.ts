@@ -2,7 +2,7 @@ import type { Services } from '../../shared/services/container.ts';
 import type { Principal } from '../../shared/services/api-keys.ts';
 import { addDocument } from '../../shared/services/documents.ts';
 import { retrieve } from '../../shared/services/retrieval.ts';
-import type { CorpusDocument, GoldQuestion } from '../corpora/sotu.ts';
+import type { CorpusDocument, GoldQuestion } from '../corpora/corpus.ts';
 
 export interface QualityReport {
   questions: number;
@@ -19,7 +19,7 @@ export async function ingestCorpus(services: Services, owner: Principal, datanet
   for (const doc of docs) {
     const { document } = await addDocument(services, owner, datanetId, {
       title: doc.title,
-      contentType: 'text/plain',
+      contentType: doc.contentType ?? 'text/plain',
       content: new TextEncoder().encode(doc.text),
       metadata: { ...doc.metadata, corpusId: doc.id },
     });
@@ -28,24 +28,48 @@ export async function ingestCorpus(services: Services, owner: Principal, datanet
   return ids;
 }
 
-/** Document-level recall@k and MRR: a question is answered when any gold document appears. */
+/** 1-based rank of the first gold document in a ranked list of distinct documents; 0 when absent. */
+export function goldRank(rankedDocs: readonly string[], gold: readonly string[]): number {
+  return rankedDocs.findIndex((d) => gold.includes(d)) + 1;
+}
+
+/** Distinct documents in first-seen order: a document ranks where its best chunk does. */
+export function collapseToDocuments(chunkDocs: Iterable<string>): string[] {
+  return [...new Set(chunkDocs)];
+}
+
+export interface RankMetrics {
+  questions: number;
+  recallAt1: number;
+  recallAt5: number;
+  recallAt10: number;
+  /** reciprocal rank of the first gold document, 0 past rank 10 */
+  mrr: number;
+}
+
+/** Document-level recall@1/5/10 and MRR@10 from each question's gold rank (0 = not found). */
+export function rankMetrics(ranks: readonly number[]): RankMetrics {
+  const n = ranks.length;
+  const share = (ok: (r: number) => boolean) => (n === 0 ? 0 : ranks.filter(ok).length / n);
+  return {
+    questions: n,
+    recallAt1: share((r) => r === 1),
+    recallAt5: share((r) => r >= 1 && r <= 5),
+    recallAt10: share((r) => r >= 1 && r <= 10),
+    mrr: n === 0 ? 0 : ranks.reduce((sum, r) => sum + (r >= 1 && r <= 10 ? 1 / r : 0), 0) / n,
+  };
+}
+
+/** Document-level recall@k and MRR of the default retrieve() (top 10 chunks): a question is answered when any gold document appears. */
 export async function evaluate(services: Services, datanetId: string, questions: readonly GoldQuestion[]): Promise<QualityReport> {
-  let r1 = 0, r5 = 0, r10 = 0, rr = 0;
+  const ranks: number[] = [];
   const misses: QualityReport['misses'] = [];
   for (const q of questions) {
     const sources = await retrieve(services, { query: q.question, datanetIds: [datanetId], topK: 10 });
-    const docs: string[] = [];
-    for (const s of sources) {
-      const corpusId = String(s.metadata.corpusId);
-      if (!docs.includes(corpusId)) docs.push(corpusId);
-    }
-    const rank = docs.findIndex((d) => q.gold.includes(d)) + 1;
-    if (rank === 1) r1++;
-    if (rank >= 1 && rank <= 5) r5++;
-    if (rank >= 1 && rank <= 10) r10++;
-    if (rank >= 1) rr += 1 / rank;
+    const docs = collapseToDocuments(sources.map((s) => String(s.metadata.corpusId)));
+    const rank = goldRank(docs, q.gold);
+    ranks.push(rank);
     if (rank === 0 || rank > 5) misses.push({ question: q.question, gold: q.gold, top: docs.slice(0, 5) });
   }
-  const n = questions.length;
-  return { questions: n, recallAt1: r1 / n, recallAt5: r5 / n, recallAt10: r10 / n, mrr: rr / n, misses };
+  return { ...rankMetrics(ranks), misses };
 }
