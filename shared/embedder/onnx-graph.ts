@@ -57,9 +57,9 @@ export class OnnxGraph {
     return name;
   }
 
-  /** An int64 constant vector (or scalar when `scalar`), named uniquely. */
-  ints(values: readonly (number | bigint)[], hint = 'ints', scalar = false): string {
-    return this.initializer(this.fresh(hint), ElemType.INT64, scalar ? [] : [values.length], values);
+  /** An int64 constant vector, named uniquely. */
+  ints(values: readonly (number | bigint)[], hint = 'ints'): string {
+    return this.initializer(this.fresh(hint), ElemType.INT64, [values.length], values);
   }
 
   /** A fresh, unused tensor name derived from `hint`. */
