@@ -16,3 +16,13 @@ describe('embedder configuration', () => {
     expect(() => loadConfig({ EMBEDDER_THREADS: '-1' })).toThrow(/EMBEDDER_THREADS/);
   });
 });
+
+describe('default embedder', () => {
+  it('is USE-lite on onnxruntime, opened once per process', async () => {
+    const { createUseLiteEmbedder } = await import('./use-lite.ts');
+    const { openConfiguredEmbedder } = await import('./open.ts');
+    const first = await createUseLiteEmbedder();
+    expect([first.modelId, first.dimension]).toEqual(['use-lite-512', 512]);
+    expect(await openConfiguredEmbedder(loadConfig({}).embedder)).toBe(first);
+  });
+});
