@@ -9,26 +9,29 @@ export interface Datanet {
   pricePerSource: bigint;
   embeddingModel: string;
   embeddingDim: number;
+  /** stored retrieval settings ('{}' = defaults); see core/document-ranking.ts resolveIndexSettings */
+  indexSettings: Record<string, unknown>;
   createdAt: Date;
 }
 
 type Row = {
   id: string; owner_account_id: string; name: string; description: string | null;
-  price_per_source: bigint; embedding_model: string; embedding_dim: number; created_at: Date;
+  price_per_source: bigint; embedding_model: string; embedding_dim: number; index_settings: Record<string, unknown> | null; created_at: Date;
 };
 const toDatanet = (r: Row): Datanet => ({
   id: r.id, ownerAccountId: r.owner_account_id, name: r.name, description: r.description,
-  pricePerSource: r.price_per_source, embeddingModel: r.embedding_model, embeddingDim: r.embedding_dim, createdAt: r.created_at,
+  pricePerSource: r.price_per_source, embeddingModel: r.embedding_model, embeddingDim: r.embedding_dim,
+  indexSettings: r.index_settings ?? {}, createdAt: r.created_at,
 });
 
 export async function insertDatanet(
   db: Queryable,
-  d: Omit<Datanet, 'id' | 'createdAt'>,
+  d: Omit<Datanet, 'id' | 'createdAt' | 'indexSettings'> & { indexSettings?: Record<string, unknown> },
 ): Promise<Datanet> {
   const r = await db.query<Row>(
-    `INSERT INTO datanets (id, owner_account_id, name, description, price_per_source, embedding_model, embedding_dim)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-    [newId('datanet'), d.ownerAccountId, d.name, d.description, d.pricePerSource, d.embeddingModel, d.embeddingDim],
+    `INSERT INTO datanets (id, owner_account_id, name, description, price_per_source, embedding_model, embedding_dim, index_settings)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *`,
+    [newId('datanet'), d.ownerAccountId, d.name, d.description, d.pricePerSource, d.embeddingModel, d.embeddingDim, JSON.stringify(d.indexSettings ?? {})],
   );
   return toDatanet(r.rows[0]!);
 }
@@ -48,4 +51,9 @@ export async function listDatanets(db: Queryable, ownerAccountId?: string): Prom
     ? await db.query<Row>(`SELECT * FROM datanets WHERE owner_account_id = $1 ORDER BY created_at`, [ownerAccountId])
     : await db.query<Row>(`SELECT * FROM datanets ORDER BY created_at`);
   return r.rows.map(toDatanet);
+}
+
+/** Replace a datanet's retrieval settings (e.g. fusion weights learned on its questions). */
+export async function updateIndexSettings(db: Queryable, id: string, settings: Record<string, unknown>): Promise<void> {
+  await db.query(`UPDATE datanets SET index_settings = $2::jsonb WHERE id = $1`, [id, JSON.stringify(settings)]);
 }

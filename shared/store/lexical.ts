@@ -55,3 +55,64 @@ export async function termStats(db: Queryable, query: string, datanetIds: readon
     terms: r.rows.filter((row) => row.lexeme !== null).map((row) => ({ lexeme: row.lexeme!, df: row.df! })),
   };
 }
+
+// Document-level field index (title ×3, summary ×2, headings ×1 in tf); call inside the
+// transaction that inserts (after writing the document's fields) or soft-deletes the document.
+export async function insertDocumentTerms(db: Queryable, documentId: string, datanetId: string, fields: { title: string; summary: string; headings: readonly string[] }) {
+  await db.query(
+    `INSERT INTO document_terms (datanet_id, lexeme, document_id, tf, doc_len)
+     SELECT $2, u.lexeme, $1,
+            3 * coalesce(cardinality(array_positions(u.weights, 'A')), 0)
+            + 2 * coalesce(cardinality(array_positions(u.weights, 'B')), 0)
+            + coalesce(cardinality(array_positions(u.weights, 'C')), 0), 0
+       FROM unnest(setweight(to_tsvector('english', $3), 'A') || setweight(to_tsvector('english', $4), 'B')
+                   || setweight(to_tsvector('english', $5), 'C')) u`,
+    [documentId, datanetId, fields.title, fields.summary, fields.headings.join('\n')],
+  );
+  await db.query(`UPDATE document_terms SET doc_len = (SELECT sum(tf) FROM document_terms WHERE document_id = $1) WHERE document_id = $1`, [documentId]);
+  await updateDocumentStats(db, documentId, 1);
+}
+
+export async function deleteDocumentTerms(db: Queryable, documentId: string) {
+  await updateDocumentStats(db, documentId, -1);
+  await db.query(`DELETE FROM document_terms WHERE document_id = $1`, [documentId]);
+}
+
+async function updateDocumentStats(db: Queryable, documentId: string, sign: 1 | -1) {
+  await db.query(
+    `INSERT INTO document_lexeme_stats (datanet_id, lexeme, df)
+     SELECT datanet_id, lexeme, 1 FROM document_terms WHERE document_id = $1
+     ON CONFLICT (datanet_id, lexeme) DO UPDATE SET df = document_lexeme_stats.df + $2`,
+    [documentId, sign],
+  );
+  await db.query(
+    `INSERT INTO datanet_document_stats (datanet_id, document_count, total_length)
+     SELECT datanet_id, 1, doc_len FROM document_terms WHERE document_id = $1 LIMIT 1
+     ON CONFLICT (datanet_id) DO UPDATE SET document_count = datanet_document_stats.document_count + $2,
+                                           total_length = datanet_document_stats.total_length + $2 * excluded.total_length`,
+    [documentId, sign],
+  );
+}
+
+/** BM25 over document fields: the best `k` live documents of the datanets for the query. */
+export async function fieldSearch(
+  db: Queryable, query: string, k: number, datanetIds: readonly string[], metadata: Record<string, unknown> | undefined,
+  params: { k1: number; b: number },
+): Promise<{ documentId: string; score: number }[]> {
+  const filter = metadata && Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
+  const r = await db.query<{ document_id: string; score: number }>(
+    `WITH n AS (SELECT sum(document_count)::float8 AS n, sum(total_length)::float8 / greatest(sum(document_count), 1) AS avglen
+                  FROM datanet_document_stats WHERE datanet_id = ANY($2::text[])),
+          s AS (SELECT s.lexeme, sum(s.df)::float8 AS df FROM document_lexeme_stats s
+                 WHERE s.datanet_id = ANY($2::text[]) AND s.lexeme = ANY(tsvector_to_array(to_tsvector('english', $1)))
+                 GROUP BY s.lexeme HAVING sum(s.df) > 0)
+     SELECT t.document_id,
+            sum(ln(1 + (n.n - s.df + 0.5) / (s.df + 0.5)) * t.tf * ${params.k1 + 1}
+                / (t.tf + ${params.k1} * (1 - ${params.b} + ${params.b} * t.doc_len / greatest(n.avglen, 1))))::float8 AS score
+       FROM s JOIN document_terms t ON t.lexeme = s.lexeme AND t.datanet_id = ANY($2::text[]) CROSS JOIN n
+      ${filter ? 'WHERE EXISTS (SELECT 1 FROM documents d WHERE d.id = t.document_id AND d.metadata @> $4::jsonb)' : ''}
+      GROUP BY t.document_id ORDER BY score DESC, t.document_id LIMIT $3`,
+    [query, datanetIds, k, ...(filter ? [filter] : [])],
+  );
+  return r.rows.map((row) => ({ documentId: row.document_id, score: Number(row.score) }));
+}
