@@ -1,11 +1,15 @@
 import { BM25_B, BM25_K1, selectQueryTerms } from '../core/bm25.ts';
+import {
+  rankDocuments, resolveIndexSettings, type Candidates, type ChunkHit, type ChunkInfo, type IndexSettings, type RankedDocument,
+} from '../core/document-ranking.ts';
 import { findNearDuplicates } from '../core/near-duplicates.ts';
-import { reciprocalRankFusion } from '../core/rank-fusion.ts';
 import type { RetrievedSource } from '../core/sources.ts';
-import { termStats } from '../store/lexical.ts';
+import { toVectorLiteral } from '../embedder/index.ts';
+import { fieldSearch, termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
+import { searchDocumentVectors } from '../store/documents.ts';
 import type { VectorFilter } from '../vector-index/index.ts';
 import type { Services } from './container.ts';
 
@@ -14,11 +18,14 @@ export interface RetrieveInput {
   datanetIds?: readonly string[] | undefined;
   topK: number;
   metadata?: Record<string, unknown> | undefined;
+  /** sources per document (default: the datanets' index settings, 1) */
+  perDocument?: number | undefined;
 }
 
 export type { RetrievedSource };
 
-const CANDIDATES = 50; // per retriever, before fusion
+const CANDIDATES = 100; // chunks per chunk retriever, before fusion
+const DOCUMENT_CANDIDATES = 50; // documents per document retriever
 
 export async function resolveDatanets(db: Queryable, ids: readonly string[] | undefined): Promise<Datanet[]> {
   if (!ids || ids.length === 0) return listDatanets(db);
@@ -29,40 +36,132 @@ export async function resolveDatanets(db: Queryable, ids: readonly string[] | un
   return found;
 }
 
-/** Hybrid retrieval: dense (VectorIndex) and lexical (Postgres full text) lists fused by RRF. */
-export async function retrieve(services: Services, input: RetrieveInput): Promise<RetrievedSource[]> {
-  const { db, vectorIndex } = services;
-  const datanets = await resolveDatanets(db, input.datanetIds);
-  if (datanets.length === 0) return [];
-  const filter: VectorFilter = { datanetIds: datanets.map((d) => d.id), metadata: input.metadata };
+/** Datanets searched together share their settings when they agree; otherwise the defaults apply. */
+export function settingsFor(datanets: readonly Datanet[]): IndexSettings {
+  const distinct = new Set(datanets.map((d) => JSON.stringify(d.indexSettings ?? {})));
+  return resolveIndexSettings(distinct.size === 1 ? datanets[0]!.indexSettings : {});
+}
 
+/**
+ * Retrieval ranks documents, then returns their best passages: BM25 and dense chunk lists
+ * (boilerplate down-weighted, collapsed per document) fused with a BM25 list over document
+ * fields and a list of document vectors, weighted by the datanets' index settings.
+ */
+export async function retrieve(services: Services, input: RetrieveInput): Promise<RetrievedSource[]> {
+  const datanets = await resolveDatanets(services.db, input.datanetIds);
+  if (datanets.length === 0) return [];
+  const settings = settingsFor(datanets);
+  const gathered = await gatherCandidates(services, datanets, input.query, input.metadata);
+  const ranked = rankDocuments(gathered.candidates, settings);
+  return selectSources(services, gathered, ranked, input.topK, input.perDocument ?? settings.perDocument);
+}
+
+export interface Gathered {
+  candidates: Candidates;
+  /** the query's vector per embedding model, and the datanets searched with it */
+  queries: { model: string; vector: Float32Array; datanetIds: string[] }[];
+  similarity: Map<string, number>;
+}
+
+/** Every retriever's list for the query, and what fusion needs to know about their chunks. */
+export async function gatherCandidates(
+  services: Services, datanets: readonly Datanet[], query: string, metadata?: Record<string, unknown>,
+): Promise<Gathered> {
+  const { db, vectorIndex } = services;
+  const datanetIds = datanets.map((d) => d.id);
+  const filter: VectorFilter = { datanetIds, metadata };
   // One dense list per embedding model in use (each datanet is searched with its own model's vectors).
-  const byModel = new Map<string, Datanet[]>();
-  for (const d of datanets) byModel.set(d.embeddingModel, [...(byModel.get(d.embeddingModel) ?? []), d]);
-  const [lexical, ...dense] = await Promise.all([
-    lexicalSearch(db, input.query, CANDIDATES, filter),
-    ...[...byModel].map(async ([model, group]) => {
-      if (!services.embedders.ids().includes(model)) return []; // not served here: lexical still covers it
+  const byModel = new Map<string, string[]>();
+  for (const d of datanets) byModel.set(d.embeddingModel, [...(byModel.get(d.embeddingModel) ?? []), d.id]);
+  const served = [...byModel].filter(([model]) => services.embedders.ids().includes(model)); // others: lexical still covers them
+  const [lexical, fields, ...dense] = await Promise.all([
+    lexicalSearch(db, query, CANDIDATES, filter),
+    fieldSearch(db, query, DOCUMENT_CANDIDATES, datanetIds, metadata, { k1: BM25_K1, b: BM25_B }),
+    ...served.map(async ([model, group]) => {
       const embedder = await services.embedders.get(model);
-      const [queryVector] = await embedder.embed([input.query]);
-      return vectorIndex.search(model, embedder.dimension, queryVector!, CANDIDATES, { ...filter, datanetIds: group.map((d) => d.id) });
+      const [vector] = await embedder.embed([query]);
+      const [chunks, documents] = await Promise.all([
+        vectorIndex.search(model, embedder.dimension, vector!, CANDIDATES, { ...filter, datanetIds: group }),
+        searchDocumentVectors(db, model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, group, metadata),
+      ]);
+      return { model, vector: vector!, datanetIds: group, chunks, documents };
     }),
   ]);
-  const fused = reciprocalRankFusion([
-    ...dense.map((hits, i) => ({ name: dense.length === 1 ? 'dense' : `dense${i}`, ids: hits.map((h) => h.chunkId) })),
-    { name: 'lexical', ids: lexical },
-  ]);
-  const best = 2 / (60 + 1);
-  const similarity = new Map(dense.flat().map((h) => [h.chunkId, h.similarity]));
-  const hydrated = await hydrate(db, fused.slice(0, input.topK * 2).map((f) => f.id));
-  const out: RetrievedSource[] = [];
-  for (const f of fused) {
-    const row = hydrated.get(f.id);
-    if (!row) continue; // deleted since it was indexed
-    out.push({ ...row, score: f.score / best, similarity: similarity.get(f.id) ?? null, ranks: f.ranks, duplicateOf: null });
-    if (out.length === input.topK) break;
+  const denseLists: ChunkHit[][] = dense.map((d) => d.chunks.map((h) => ({ chunkId: h.chunkId, score: h.similarity })));
+  const chunks = await chunkInfo(db, [...new Set([...lexical, ...denseLists.flat()].map((h) => h.chunkId))]);
+  return {
+    candidates: { lexical, dense: denseLists, fields, docDense: dense.map((d) => d.documents), chunks },
+    queries: dense.map(({ model, vector, datanetIds: ids }) => ({ model, vector, datanetIds: ids })),
+    similarity: new Map(dense.flatMap((d) => d.chunks.map((h) => [h.chunkId, h.similarity] as const))),
+  };
+}
+
+/** Live chunks' documents, their documents' sizes, and how many documents hold the same text. */
+export async function chunkInfo(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, ChunkInfo>> {
+  if (chunkIds.length === 0) return new Map();
+  const r = await db.query<{ id: string; document_id: string; chunk_count: number; copies: number }>(
+    `SELECT c.id, c.document_id, d.chunk_count,
+            (SELECT count(DISTINCT o.document_id) FROM chunks o WHERE o.datanet_id = c.datanet_id AND o.text_hash = c.text_hash)::int AS copies
+       FROM chunks c JOIN documents d ON d.id = c.document_id
+      WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
+    [chunkIds],
+  );
+  return new Map(r.rows.map((row) => [row.id, { documentId: row.document_id, copies: Math.max(1, row.copies), chunkCount: row.chunk_count }]));
+}
+
+/** The best `perDocument` passages of the best documents, `topK` in all, hydrated and checked for copies. */
+export async function selectSources(
+  services: Services, gathered: Gathered, ranked: readonly RankedDocument[], topK: number, perDocument: number,
+): Promise<RetrievedSource[]> {
+  const picks: { chunkId: string | null; documentId: string; score: number; ranks: Record<string, number> }[] = [];
+  for (const doc of ranked) {
+    if (picks.length >= topK) break;
+    if (doc.chunks.length === 0) {
+      picks.push({ chunkId: null, documentId: doc.documentId, score: doc.score, ranks: {} });
+      continue;
+    }
+    const best = doc.chunks[0]!.score;
+    for (const c of doc.chunks.slice(0, Math.min(perDocument, topK - picks.length))) {
+      picks.push({ chunkId: c.chunkId, documentId: doc.documentId, score: best > 0 ? (doc.score * c.score) / best : doc.score, ranks: c.ranks });
+    }
   }
-  return markDuplicates(db, out);
+  // Documents found only by the document lists: their passage nearest the query.
+  const missing = picks.filter((p) => p.chunkId === null).map((p) => p.documentId);
+  const nearest = await nearestChunks(services.db, gathered, missing);
+  const ids = picks.map((p) => p.chunkId ?? nearest.get(p.documentId)).filter((id): id is string => id !== undefined);
+  const hydrated = await hydrate(services.db, ids);
+  const out: RetrievedSource[] = [];
+  for (const p of picks) {
+    const id = p.chunkId ?? nearest.get(p.documentId);
+    const row = id ? hydrated.get(id) : undefined;
+    if (!row) continue; // deleted since it was indexed
+    out.push({ ...row, score: p.score, similarity: gathered.similarity.get(row.chunkId) ?? null, ranks: p.ranks, duplicateOf: null });
+  }
+  return markDuplicates(services.db, out);
+}
+
+async function nearestChunks(db: Queryable, gathered: Gathered, documentIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (documentIds.length === 0) return out;
+  for (const q of gathered.queries) {
+    const r = await db.query<{ document_id: string; id: string }>(
+      `SELECT DISTINCT ON (c.document_id) c.document_id, c.id
+         FROM chunks c JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $3
+        WHERE c.document_id = ANY($1::text[]) AND c.datanet_id = ANY($4::text[])
+        ORDER BY c.document_id, v.embedding::vector(${q.vector.length}) <=> $2::vector(${q.vector.length})`,
+      [documentIds, toVectorLiteral(q.vector), q.model, q.datanetIds],
+    );
+    for (const row of r.rows) out.set(row.document_id, row.id);
+  }
+  const rest = documentIds.filter((d) => !out.has(d));
+  if (rest.length > 0) {
+    const r = await db.query<{ document_id: string; id: string }>(
+      `SELECT DISTINCT ON (document_id) document_id, id FROM chunks WHERE document_id = ANY($1::text[]) ORDER BY document_id, ordinal`,
+      [rest],
+    );
+    for (const row of r.rows) out.set(row.document_id, row.id);
+  }
+  return out;
 }
 
 /** Copies across documents (same content, or near-identical embeddings) point at the earliest upload. */
@@ -95,23 +194,23 @@ async function markDuplicates(db: Queryable, sources: RetrievedSource[]): Promis
  * BM25 from the chunk_terms postings: the rarest query terms are looked up by index and
  * each chunk scored from its stored term frequency and length (see core/bm25.ts).
  */
-export async function lexicalSearch(db: Queryable, query: string, k: number, filter: VectorFilter): Promise<string[]> {
+export async function lexicalSearch(db: Queryable, query: string, k: number, filter: VectorFilter): Promise<ChunkHit[]> {
   const datanetIds = filter.datanetIds ?? [];
   const stats = await termStats(db, query, datanetIds);
   const terms = selectQueryTerms(stats);
   if (terms.length === 0) return [];
   const metadata = filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
-  const r = await db.query<{ chunk_id: string }>(
-    `SELECT t.chunk_id
+  const r = await db.query<{ chunk_id: string; score: number }>(
+    `SELECT t.chunk_id, sum(q.idf * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8)))::float8 AS score
        FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)
        JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = ANY($3::text[])
       ${metadata ? 'WHERE EXISTS (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = t.chunk_id AND d.metadata @> $6::jsonb)' : ''}
       GROUP BY t.chunk_id
-      ORDER BY sum(q.idf * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8))) DESC, t.chunk_id
+      ORDER BY score DESC, t.chunk_id
       LIMIT $5`,
     [terms.map((t) => t.lexeme), terms.map((t) => t.idf), datanetIds, Math.max(1, stats.averageLength), k, ...(metadata ? [metadata] : [])],
   );
-  return r.rows.map((row) => row.chunk_id);
+  return r.rows.map((row) => ({ chunkId: row.chunk_id, score: Number(row.score) }));
 }
 
 type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'duplicateOf'>;

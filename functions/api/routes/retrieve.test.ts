@@ -142,6 +142,30 @@ describe('POST /v1/retrieve', () => {
     expect(kept).toMatchObject({ earned: breadEarned.earned, deleted: true });
   });
 
+  it('returns the best passage of each document by default, and several per document when asked (perDocument)', async () => {
+    const sections = ['Moon', 'Sun', 'Spring tides', 'Neap tides', 'Tide tables'].map(
+      (h, i) => `# ${h}\n\n${'The tide rises and falls twice a day as the ocean bulges toward the moon and the sun. '.repeat(12)}Section ${i}.`,
+    );
+    const long = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
+      key: world.ada.key, json: { title: 'Tides, at length', content: sections.join('\n\n'), contentType: 'text/markdown', metadata: {} },
+    });
+    expect(long.status).toBe(201);
+    try {
+      const byDocument = await retrieve({ query: 'ocean tide rises and falls moon sun', topK: 5 });
+      const docs = byDocument.body.sources.map((s: { documentId: string }) => s.documentId);
+      expect(new Set(docs).size).toBe(docs.length);
+      const several = await retrieve({ query: 'ocean tide rises and falls moon sun', topK: 5, perDocument: 3 });
+      const fromLong = several.body.sources.filter((s: { documentId: string }) => s.documentId === long.body.document.id);
+      expect(fromLong).toHaveLength(3);
+      expect(new Set(fromLong.map((s: { id: string }) => s.id)).size).toBe(3);
+      const scores = several.body.sources.map((s: { score: number }) => s.score);
+      for (const score of scores) expect(score).toBeGreaterThan(0);
+      expect((await retrieve({ query: 'tides', perDocument: 0 })).status).toBe(400);
+    } finally {
+      await client.call('DELETE', `/v1/documents/${long.body.document.id}`, { key: world.ada.key });
+    }
+  });
+
   it.each([
     ['an empty query', { query: '   ' }, 400, /query/],
     ['topK out of range', { query: 'tides', topK: 51 }, 400, /topK/],

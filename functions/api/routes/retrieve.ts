@@ -13,6 +13,7 @@ const RetrieveRequest = z
     query: z.string().trim().min(1, 'must not be empty').max(2000),
     datanets: z.array(z.string().regex(/^dn_[A-Za-z0-9]+$/, 'must be a dn_… id')).max(50).optional().openapi({ description: 'default: every datanet' }),
     topK: z.number().int().min(1).max(50).default(5),
+    perDocument: z.number().int().min(1).max(50).optional().openapi({ description: 'passages per document (default 1: the best passage of each of the best documents)' }),
     filter: z.object({ metadata: Metadata.optional() }).strict().optional().openapi({ description: 'metadata: JSON containment on document metadata' }),
   })
   .strict()
@@ -113,7 +114,7 @@ export const retrieveRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c)
     return c.json(replayed.body as z.infer<typeof RetrieveResponse>, 200);
   }
   await assertCanPay(services, principal);
-  const sources = await retrieve(services, { query: body.query, datanetIds: body.datanets, topK: body.topK, metadata: body.filter?.metadata });
+  const sources = await retrieve(services, { query: body.query, datanetIds: body.datanets, topK: body.topK, metadata: body.filter?.metadata, perDocument: body.perDocument });
   const rendered = await chargeAndRender(services, principal, {
     requestId,
     sources,
