@@ -4,25 +4,28 @@
 // below answers every gold question. Document-level recall@1/5/10 and MRR@10 per corpus × split,
 // side by side with the BM25 baseline from the same run; prints tables and writes JSON to bench/results/.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
 import { BM25_B, BM25_K1, selectQueryTerms } from '../shared/core/bm25.ts';
+import { contextualText } from '../shared/core/document-fields.ts';
+import { DEFAULT_INDEX_SETTINGS, rankDocuments, type Candidates, type ChunkHit, type IndexSettings } from '../shared/core/document-ranking.ts';
+import { reciprocalRankFusion } from '../shared/core/rank-fusion.ts';
 import { openPglite } from '../shared/db/pglite.ts';
 import type { Embedder } from '../shared/embedder/index.ts';
 import { createAccount } from '../shared/services/accounts.ts';
 import type { Services } from '../shared/services/container.ts';
 import { createServices, openEmbedder } from '../shared/services/create.ts';
-import { lexicalSearch, retrieve } from '../shared/services/retrieval.ts';
-import { insertDatanet } from '../shared/store/datanets.ts';
+import { chunkInfo, gatherCandidates, retrieve } from '../shared/services/retrieval.ts';
+import { findDatanet, insertDatanet, updateIndexSettings } from '../shared/store/datanets.ts';
 import { termStats } from '../shared/store/lexical.ts';
 import { checkGold, type CorpusDocument, type GoldQuestion } from './corpora/corpus.ts';
 import { gitManVersion, loadGitManual, loadGitQuestions } from './corpora/git.ts';
 import { loadSotu, loadSotuClassicQuestions } from './corpora/sotu.ts';
-import { collapseToDocuments, goldRank, ingestCorpus, rankMetrics } from './lib/quality.ts';
-import { printTable, saveResults } from './lib/stats.ts';
+import { collapseToDocuments, goldRank, ingestCorpus, learnSettings, rankMetrics } from './lib/quality.ts';
+import { printTable, saveResults, summarize } from './lib/stats.ts';
 
 /** Chunks each configuration returns per question before collapsing them to distinct documents. */
 const DEPTH = 100;
@@ -45,9 +48,26 @@ interface Loaded {
   datanetId: string;
   /** chunk id → corpus document id */
   docOf: Map<string, string>;
+  /** document id → corpus document id */
+  corpusOf: Map<string, string>;
 }
 
+/**
+ * Everything a configuration needs for one question, gathered once: the production retrievers'
+ * lists, a dense list over contextual chunk text (title and heading path first; vectors made by
+ * the bench under CONTEXTUAL_MODEL), BM25 over all terms, and the shipped retrieve()'s documents.
+ */
+interface Cached {
+  candidates: Candidates;
+  contextualDense: ChunkHit[];
+  bm25AllTerms: string[];
+  /** corpus ids from retrieve() with the datanet's stored settings: defaults, then learned on dev */
+  retrieved: Record<'default' | 'learned', string[]>;
+}
+
+const CONTEXTUAL_MODEL = (embedder: Embedder) => `${embedder.modelId}-ctx`;
 const docsOf = (ctx: Loaded, chunkIds: readonly string[]) => collapseToDocuments(chunkIds.map((id) => ctx.docOf.get(id) ?? `?${id}`));
+const ids = (hits: readonly ChunkHit[]) => hits.map((h) => h.chunkId);
 
 /** BM25 over every query term (lexicalSearch keeps only the rarest terms up to 2000 postings). */
 async function bm25AllTerms(ctx: Loaded, query: string): Promise<string[]> {
@@ -65,22 +85,67 @@ async function bm25AllTerms(ctx: Loaded, query: string): Promise<string[]> {
   return r.rows.map((row) => row.chunk_id);
 }
 
-/** name → (query → ranked chunk's documents). The first is the baseline the others are compared with. */
-const CONFIGURATIONS: Record<string, (ctx: Loaded, query: string) => Promise<string[]>> = {
-  bm25: async (ctx, q) => docsOf(ctx, await lexicalSearch(ctx.services.db, q, DEPTH, { datanetIds: [ctx.datanetId] })),
-  'bm25-all-terms': async (ctx, q) => docsOf(ctx, await bm25AllTerms(ctx, q)),
-  dense: async (ctx, q) => {
-    const { embedder, vectorIndex } = ctx.services;
-    const [vector] = await embedder.embed([q]);
-    const hits = await vectorIndex.search(embedder.modelId, embedder.dimension, vector!, DEPTH, { datanetIds: [ctx.datanetId] });
-    return docsOf(ctx, hits.map((h) => h.chunkId));
-  },
-  hybrid: async (ctx, q) => {
-    const sources = await retrieve(ctx.services, { query: q, datanetIds: [ctx.datanetId], topK: DEPTH });
-    return collapseToDocuments(sources.map((s) => String(s.metadata.corpusId)));
-  },
+async function gather(ctx: Loaded, embedder: Embedder, query: string): Promise<Omit<Cached, 'retrieved'>> {
+  const datanet = (await findDatanet(ctx.services.db, ctx.datanetId))!;
+  const { candidates } = await gatherCandidates(ctx.services, [datanet], query);
+  const [vector] = await embedder.embed([query]);
+  const hits = await ctx.services.vectorIndex.search(CONTEXTUAL_MODEL(embedder), embedder.dimension, vector!, DEPTH, { datanetIds: [ctx.datanetId] });
+  const contextualDense = hits.map((h) => ({ chunkId: h.chunkId, score: h.similarity }));
+  const extra = await chunkInfo(ctx.services.db, ids(contextualDense).filter((id) => !candidates.chunks.has(id)));
+  return { candidates: { ...candidates, chunks: new Map([...candidates.chunks, ...extra]) }, contextualDense, bm25AllTerms: await bm25AllTerms(ctx, query) };
+}
+
+/** Settings with only the named lists on (weight 1), no down-weighting: the levers are added one by one below. */
+const only = (lists: (keyof IndexSettings['weights'])[], rest: Partial<IndexSettings> = {}): IndexSettings => ({
+  ...DEFAULT_INDEX_SETTINGS, method: 'rrf', rrfK: 60, boilerplate: 0, lengthPenalty: 0,
+  weights: { lexical: 0, dense: 0, fields: 0, docDense: 0, ...Object.fromEntries(lists.map((l) => [l, 1])) },
+  ...rest,
+});
+/** Candidates with the dense chunk list over contextual chunk text instead of plain text. */
+const contextual = (c: Cached): Candidates => ({ ...c.candidates, dense: [c.contextualDense] });
+const ranked = (ctx: Loaded, candidates: Candidates, settings: IndexSettings) =>
+  rankDocuments(candidates, settings).map((d) => ctx.corpusOf.get(d.documentId) ?? `?${d.documentId}`);
+
+/** Levers measured one at a time on top of document-level fusion of BM25 + dense chunk lists (equal weights, RRF). */
+const BASE = only(['lexical', 'dense']);
+const LEVERS: Record<string, { settings: IndexSettings; contextual: boolean }> = {
+  'doc-fusion': { settings: BASE, contextual: false },
+  '+boilerplate': { settings: { ...BASE, boilerplate: 1 }, contextual: false },
+  '+contextual-dense': { settings: BASE, contextual: true },
+  '+fields': { settings: only(['lexical', 'dense', 'fields']), contextual: false },
+  '+doc-vector': { settings: only(['lexical', 'dense', 'docDense']), contextual: false },
+  '+length-penalty': { settings: { ...BASE, lengthPenalty: 0.1 }, contextual: false },
+  '+evidence': { settings: { ...BASE, evidence: 0.25 }, contextual: false },
+  '+score-fusion': { settings: { ...BASE, method: 'score' }, contextual: false },
+  'all-levers (equal weights)': { settings: only(['lexical', 'dense', 'fields', 'docDense'], { boilerplate: 1, lengthPenalty: 0.1 }), contextual: false },
+};
+
+/** name → (corpus, cached question) → ranked corpus document ids. The first is the baseline the others are compared with. */
+const CONFIGURATIONS: Record<string, (ctx: Loaded, c: Cached) => string[]> = {
+  bm25: (ctx, c) => docsOf(ctx, ids(c.candidates.lexical)),
+  'bm25-all-terms': (ctx, c) => docsOf(ctx, c.bm25AllTerms),
+  dense: (ctx, c) => docsOf(ctx, ids(c.candidates.dense[0] ?? [])),
+  'dense-contextual': (ctx, c) => docsOf(ctx, ids(c.contextualDense)),
+  'fields (doc BM25)': (ctx, c) => c.candidates.fields.map((h) => ctx.corpusOf.get(h.documentId)!),
+  'doc-vector': (ctx, c) => (c.candidates.docDense[0] ?? []).map((h) => ctx.corpusOf.get(h.documentId)!),
+  // The retrieve() this issue started from: chunk-level RRF of BM25 and plain dense, equal weights.
+  'hybrid (before)': (ctx, c) =>
+    docsOf(ctx, reciprocalRankFusion([{ name: 'dense', ids: ids(c.candidates.dense[0] ?? []) }, { name: 'lexical', ids: ids(c.candidates.lexical) }]).map((f) => f.id)),
+  ...Object.fromEntries(
+    Object.entries(LEVERS).map(([name, l]) => [name, (ctx: Loaded, c: Cached) => ranked(ctx, l.contextual ? contextual(c) : c.candidates, l.settings)]),
+  ),
+  'learned on dev': (_ctx, c) => c.retrieved.learned,
+  default: (_ctx, c) => c.retrieved.default,
 };
 const BASELINE = Object.keys(CONFIGURATIONS)[0]!;
+
+/** What learning maximises on the dev half: recall@5 plus MRR@10 (which rewards rank 1). */
+function objective(ctx: Loaded, cached: readonly { q: GoldQuestion; c: Cached }[]) {
+  return (s: IndexSettings) => {
+    const m = rankMetrics(cached.map(({ q, c }) => goldRank(ranked(ctx, c.candidates, s), q.gold)));
+    return m.recallAt5 + m.mrr;
+  };
+}
 
 async function load(corpus: Corpus, docs: readonly CorpusDocument[], embedder: Embedder) {
   const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-quality-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false' });
@@ -102,7 +167,26 @@ async function load(corpus: Corpus, docs: readonly CorpusDocument[], embedder: E
   const stored = new Set(docOf.values());
   const missing = docs.filter((d) => !stored.has(d.id)).map((d) => d.id);
   if (missing.length > 0) throw new Error(`${corpus.name}: documents stored as duplicates of others: ${missing.join(', ')}`);
-  return { ctx: { services, datanetId: datanet.id, docOf }, ingestion: { documents: docs.length, chunks: docOf.size, seconds, chunksPerSecond: docOf.size / seconds } };
+  const d = await services.db.query<{ id: string; corpus_id: string }>(`SELECT id, metadata->>'corpusId' AS corpus_id FROM documents WHERE datanet_id = $1`, [datanet.id]);
+  const corpusOf = new Map(d.rows.map((row) => [row.id, row.corpus_id]));
+
+  // The same chunks embedded with their title and heading path first (contextual text), for comparison.
+  const contextualStarted = performance.now();
+  const c = await services.db.query<{ id: string; document_id: string; title: string; heading_path: string[]; text: string }>(
+    `SELECT c.id, c.document_id, d.title, c.heading_path, c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.datanet_id = $1 ORDER BY c.id`,
+    [datanet.id],
+  );
+  for (let i = 0; i < c.rows.length; i += 64) {
+    const batch = c.rows.slice(i, i + 64);
+    const vectors = await embedder.embed(batch.map((row) => contextualText(row.title, row.heading_path, row.text)));
+    await services.vectorIndex.upsert(CONTEXTUAL_MODEL(embedder), batch.map((row, j) => ({ chunkId: row.id, datanetId: datanet.id, documentId: row.document_id, vector: vectors[j]! })));
+  }
+  await services.vectorIndex.prepare(CONTEXTUAL_MODEL(embedder), embedder.dimension);
+  console.log(`  contextual chunk vectors: ${((performance.now() - contextualStarted) / 1000).toFixed(1)} s`);
+  return {
+    ctx: { services, datanetId: datanet.id, docOf, corpusOf },
+    ingestion: { documents: docs.length, chunks: docOf.size, seconds, chunksPerSecond: docOf.size / seconds },
+  };
 }
 
 function gitState() {
@@ -116,12 +200,14 @@ function gitState() {
   return { commit: git('rev-parse', 'HEAD'), uncommittedRetrievalChanges: git('status', '--porcelain', '--', 'shared', 'functions')?.split('\n').filter(Boolean) ?? null };
 }
 
-const { values: args } = parseArgs({ options: { corpus: { type: 'string', multiple: true } } });
+const { values: args } = parseArgs({ options: { corpus: { type: 'string', multiple: true }, dump: { type: 'string' } } });
 const chosen = args.corpus ? CORPORA.filter((c) => args.corpus!.includes(c.name)) : CORPORA;
 if (chosen.length === 0) throw new Error(`--corpus: one of ${CORPORA.map((c) => c.name).join(', ')}`);
 
 const embedder = await openEmbedder();
 const results = [];
+/** Every corpus's cached dev questions, to learn one set of settings for all (the shipped defaults). */
+const pooled: { ctx: Loaded; q: GoldQuestion; c: Cached }[] = [];
 for (const corpus of chosen) {
   const docs = corpus.documents();
   const questions = corpus.questions();
@@ -132,17 +218,38 @@ for (const corpus of chosen) {
   const { ctx, ingestion } = await load(corpus, docs, embedder);
   printTable(`${corpus.name}: ingestion`, [{ documents: ingestion.documents, chunks: ingestion.chunks, seconds: ingestion.seconds, 'chunks/s': ingestion.chunksPerSecond }]);
 
-  const perQuestion = [];
+  // Retrieve with the defaults (timed: one in-process retrieve() per question, concurrency 1).
+  const retrieveMs: number[] = [];
+  const cached: { q: GoldQuestion; c: Cached }[] = [];
   for (const q of questions) {
+    const t = performance.now();
+    const sources = await retrieve(ctx.services, { query: q.question, datanetIds: [ctx.datanetId], topK: 20 });
+    retrieveMs.push(performance.now() - t);
+    const docsRanked = collapseToDocuments(sources.map((s) => String(s.metadata.corpusId)));
+    cached.push({ q, c: { ...(await gather(ctx, embedder, q.question)), retrieved: { default: docsRanked, learned: [] } } });
+  }
+
+  // Learn the settings on the dev half, store them with the datanet, and retrieve again with them.
+  const dev = cached.filter(({ q }) => q.split === 'dev');
+  const learned = learnSettings(objective(ctx, dev), DEFAULT_INDEX_SETTINGS);
+  await updateIndexSettings(ctx.services.db, ctx.datanetId, { ...learned.settings });
+  for (const { q, c } of cached) {
+    const sources = await retrieve(ctx.services, { query: q.question, datanetIds: [ctx.datanetId], topK: 20 });
+    c.retrieved.learned = collapseToDocuments(sources.map((s) => String(s.metadata.corpusId)));
+  }
+  console.log(`${corpus.name}: settings learned on dev:`, JSON.stringify(learned.settings));
+  pooled.push(...dev.map((x) => ({ ctx, ...x })));
+
+  const perQuestion = cached.map(({ q, c }) => {
     const ranks: Record<string, number> = {};
     const top: Record<string, string[]> = {};
     for (const [name, run] of Object.entries(CONFIGURATIONS)) {
-      const docsRanked = await run(ctx, q.question);
+      const docsRanked = run(ctx, c);
       ranks[name] = goldRank(docsRanked, q.gold);
       top[name] = docsRanked.slice(0, 5);
     }
-    perQuestion.push({ ...q, ranks, top });
-  }
+    return { ...q, ranks, top };
+  });
 
   const splits: Record<string, Record<string, ReturnType<typeof rankMetrics>>> = {};
   for (const split of ['dev', 'test'] as const) {
@@ -157,8 +264,40 @@ for (const corpus of chosen) {
       })),
     );
   }
-  results.push({ corpus: corpus.name, source: corpus.source(), ingestion, splits, questions: perQuestion });
+  const latency = summarize(retrieveMs);
+  printTable(`${corpus.name}: retrieve() with the default settings, in process, concurrency 1 (ms)`, [{ p50: latency.p50, p90: latency.p90, mean: latency.mean }]);
+  results.push({ corpus: corpus.name, source: corpus.source(), ingestion, learnedSettings: learned.settings, retrieveMs: latency, splits, questions: perQuestion, cached, ctx });
   await ctx.services.db.close();
+  // --dump DIR: each question's candidate lists as JSON, to study fusion without re-ingesting.
+  if (args.dump) {
+    mkdirSync(args.dump, { recursive: true });
+    const plainMap = <T,>(m: ReadonlyMap<string, T>) => Object.fromEntries(m);
+    writeFileSync(join(args.dump, `${corpus.name}.json`), JSON.stringify({
+      docOf: plainMap(ctx.docOf), corpusOf: plainMap(ctx.corpusOf),
+      questions: cached.map(({ q, c }) => ({ q, c: { ...c, candidates: { ...c.candidates, chunks: plainMap(c.candidates.chunks) } } })),
+    }));
+  }
+}
+
+// One set of settings learned on every corpus's dev half together: the candidate for the shipped defaults.
+let pooledSettings: IndexSettings | null = null;
+if (chosen.length > 1) {
+  const byCorpus = [...new Set(pooled.map((p) => p.ctx))];
+  pooledSettings = learnSettings(
+    (s) => byCorpus.reduce((sum, ctx) => sum + objective(ctx, pooled.filter((p) => p.ctx === ctx))(s), 0) / byCorpus.length,
+    DEFAULT_INDEX_SETTINGS,
+  ).settings;
+  console.log('\nsettings learned on the pooled dev halves:', JSON.stringify(pooledSettings));
+  for (const r of results) {
+    const { ctx } = r;
+    const rows = [];
+    for (const split of ['dev', 'test'] as const) {
+      const m = rankMetrics(r.cached.filter(({ q }) => q.split === split).map(({ q, c }) => goldRank(ranked(ctx, c.candidates, pooledSettings!), q.gold)));
+      (r.splits[split] as Record<string, unknown>)['pooled-dev settings'] = m;
+      rows.push({ split, 'R@1': m.recallAt1, 'R@5': m.recallAt5, 'R@10': m.recallAt10, MRR: m.mrr });
+    }
+    printTable(`${r.corpus}: pooled-dev settings`, rows);
+  }
 }
 
 const file = saveResults('quality', {
@@ -170,7 +309,10 @@ const file = saveResults('quality', {
   metric: 'document level: a question ranks where the first chunk of any gold document appears among distinct documents; MRR cut at 10',
   baseline: BASELINE,
   configurations: Object.keys(CONFIGURATIONS),
+  levers: LEVERS,
+  defaults: DEFAULT_INDEX_SETTINGS,
+  pooledDevSettings: pooledSettings,
   targets: { recallAt5: 0.85, recallAt1: 0.5, recallAt5OverBaseline: 0.1 },
-  corpora: results,
+  corpora: results.map(({ cached: _cached, ctx: _ctx, ...r }) => r),
 });
 console.log(`\nsaved ${file}`);

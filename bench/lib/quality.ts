@@ -1,3 +1,4 @@
+import type { IndexSettings } from '../../shared/core/document-ranking.ts';
 import type { Services } from '../../shared/services/container.ts';
 import type { Principal } from '../../shared/services/api-keys.ts';
 import { addDocument } from '../../shared/services/documents.ts';
@@ -72,4 +73,50 @@ export async function evaluate(services: Services, datanetId: string, questions:
     if (rank === 0 || rank > 5) misses.push({ question: q.question, gold: q.gold, top: docs.slice(0, 5) });
   }
   return { ...rankMetrics(ranks), misses };
+}
+
+/** Values tried for each setting by `learnSettings`. */
+export const SETTINGS_GRID = {
+  weight: [0, 0.25, 0.5, 1, 1.5, 2, 3],
+  rrfK: [5, 10, 20, 30, 60, 100],
+  boilerplate: [0, 0.5, 1, 2],
+  lengthPenalty: [0, 0.05, 0.1, 0.2, 0.3],
+  evidence: [0, 0.1, 0.25, 0.5, 1],
+};
+
+/**
+ * Coordinate ascent over the settings grid, from `start`, for each fusion method: change one
+ * setting at a time to its best value, until a full pass changes nothing. Ties keep the current value.
+ */
+export function learnSettings(objective: (s: IndexSettings) => number, start: IndexSettings): { settings: IndexSettings; objective: number } {
+  let best = { settings: start, objective: objective(start) };
+  for (const method of ['rrf', 'score'] as const) {
+    let current = { ...start, weights: { ...start.weights }, method };
+    let value = objective(current);
+    for (let pass = 0; pass < 5; pass++) {
+      let changed = false;
+      const variants: ((v: number) => IndexSettings)[] = [
+        ...(['lexical', 'dense', 'fields', 'docDense'] as const).map((w) => (v: number) => ({ ...current, weights: { ...current.weights, [w]: v } })),
+        ...(method === 'rrf' ? [(v: number) => ({ ...current, rrfK: v })] : []),
+        (v: number) => ({ ...current, boilerplate: v }),
+        (v: number) => ({ ...current, lengthPenalty: v }),
+        (v: number) => ({ ...current, evidence: v }),
+      ];
+      const grids = [...Array(4).fill(SETTINGS_GRID.weight), ...(method === 'rrf' ? [SETTINGS_GRID.rrfK] : []), SETTINGS_GRID.boilerplate, SETTINGS_GRID.lengthPenalty, SETTINGS_GRID.evidence] as number[][];
+      variants.forEach((make, i) => {
+        for (const v of grids[i]!) {
+          const candidate = make(v);
+          const o = objective(candidate);
+          if (o > value + 1e-9) {
+            value = o;
+            current = candidate;
+            changed = true;
+          }
+        }
+      });
+      if (!changed) break;
+    }
+    if (value > best.objective + 1e-9) best = { settings: current, objective: value };
+  }
+  return best;
 }
