@@ -1,4 +1,4 @@
-// npm run bench:embed [-- --texts 1000 --queries 300 --short 512 --passages 192 --rounds 3]
+// npm run bench:embed [-- --texts 1000 --queries 300 --short 256 --passages 96 --rounds 5]
 // USE-lite on onnxruntime (the default engine) against the same model on TF.js, in one process,
 // on the same inputs and batch sizes: parity (cosine per text), throughput for short texts and
 // ~120-word passages, single-query latency. Prints tables and writes JSON to bench/results/.
@@ -18,9 +18,9 @@ const { values: args } = parseArgs({
   options: {
     texts: { type: 'string', default: '1000' },
     queries: { type: 'string', default: '300' },
-    short: { type: 'string', default: '512' },
-    passages: { type: 'string', default: '192' },
-    rounds: { type: 'string', default: '3' },
+    short: { type: 'string', default: '256' },
+    passages: { type: 'string', default: '96' },
+    rounds: { type: 'string', default: '5' },
   },
 });
 const loadAtStart = loadavg();
@@ -90,6 +90,17 @@ for (const [set, list] of Object.entries(sets)) {
   }
 }
 
+// 2b. The thread setting: one intra-op thread against one per core, same alternating rounds.
+const threadChoices = [...new Set([1, availableParallelism()])];
+const byThreads = await Promise.all(threadChoices.map((t) => createUseLiteOnnxEmbedder({ threads: t })));
+const threadRates: { set: string; batch: number; intraOpNumThreads: number; perSecond: number; rounds: number[] }[] = [];
+for (const [set, list] of Object.entries(sets)) {
+  const rounds = threadChoices.map(() => [] as number[]);
+  for (const e of byThreads) await e.embed(list.slice(0, 64));
+  for (let r = 0; r < ROUNDS; r++) for (const [k, e] of byThreads.entries()) rounds[k]!.push(await throughput(e, list, 64));
+  threadChoices.forEach((t, k) => threadRates.push({ set, batch: 64, intraOpNumThreads: t, perSecond: Math.max(...rounds[k]!), rounds: rounds[k]! }));
+}
+
 // 3. Single-query latency: one question per call, one after another.
 async function latency(embedder: Embedder, count: number) {
   for (let i = 0; i < 10; i++) await embedder.embed([questions[i]!]);
@@ -104,6 +115,7 @@ async function latency(embedder: Embedder, count: number) {
 const single = { onnx: await latency(onnx, Number(args.queries)), tfjs: await latency(tfjs, Number(args.queries)) };
 
 printTable(`Throughput (texts/s, best of ${ROUNDS} alternating rounds), same inputs and batch sizes`, rates.map((r) => ({ set: r.set, texts: r.texts, batch: r.batch, 'ONNX/s': r.onnxPerSecond, 'TF.js/s': r.tfjsPerSecond, 'ONNX÷TF.js': r.ratio })));
+printTable(`onnxruntime by intra-op threads (texts/s, batch 64, best of ${ROUNDS})`, threadRates.map((r) => ({ set: r.set, threads: r.intraOpNumThreads, 'ONNX/s': r.perSecond })));
 printTable('Single query (one question per call), ms', [
   { engine: 'onnxruntime', n: single.onnx.n, p50: single.onnx.p50, p90: single.onnx.p90, p99: single.onnx.p99 },
   { engine: 'tfjs', n: single.tfjs.n, p50: single.tfjs.p50, p90: single.tfjs.p90, p99: single.tfjs.p99 },
@@ -125,6 +137,7 @@ const file = saveResults('embed', {
   inputs: { short: { texts: shortTexts.length, meanWords: meanWords(shortTexts) }, passages: { texts: passages.length, meanWords: meanWords(passages) }, batches: BATCHES, rounds: ROUNDS },
   parity,
   throughput: rates,
+  threads: threadRates,
   singleQuery: single,
   targets,
   met,
