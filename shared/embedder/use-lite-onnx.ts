@@ -22,7 +22,11 @@ export interface UseLiteOnnxOptions extends OnnxEmbedderOptions {
   cacheDir?: string | undefined;
 }
 
-/** Padded positions per run: large enough to keep the matrix kernels busy, small enough to stay in cache. */
+/**
+ * Padded positions per run: enough to keep the matrix kernels busy, few enough to stay in cache and
+ * to keep one run to tens of milliseconds — onnxruntime-node computes on the calling (event-loop)
+ * thread, and the loop gets a turn between runs.
+ */
 const LIMITS = { maxRows: 64, maxTokens: 1024 };
 
 /** The converted model on disk, built from the package files when missing or when they changed. */
