@@ -3,8 +3,12 @@ import { DEFAULT_INDEX_SETTINGS, rankDocuments, resolveIndexSettings, type Candi
 
 const chunks = (entries: Record<string, Partial<ChunkInfo> & { documentId: string }>) =>
   new Map(Object.entries(entries).map(([id, c]) => [id, { copies: 1, chunkCount: 1, ...c }]));
+/** Equal weights, RRF, no down-weighting: each test turns on what it checks (independent of the shipped defaults). */
+const BASE: IndexSettings = {
+  weights: { lexical: 1, dense: 1, fields: 1, docDense: 1 }, method: 'rrf', rrfK: 60, boilerplate: 0, lengthPenalty: 0, evidence: 0, perDocument: 1,
+};
 const settings = (s: Partial<Omit<IndexSettings, 'weights'>> & { weights?: Partial<IndexSettings['weights']> } = {}): IndexSettings => ({
-  ...DEFAULT_INDEX_SETTINGS, ...s, weights: { ...DEFAULT_INDEX_SETTINGS.weights, ...s.weights },
+  ...BASE, ...s, weights: { ...BASE.weights, ...s.weights },
 });
 const empty: Candidates = { lexical: [], dense: [], fields: [], docDense: [], chunks: new Map() };
 
@@ -57,6 +61,16 @@ describe('rankDocuments', () => {
     expect(rankDocuments(c, settings({ method: 'score' })).map((d) => d.documentId)).toEqual(['Long', 'Short']);
     expect(rankDocuments(c, settings({ method: 'score', lengthPenalty: 0.1 })).map((d) => d.documentId)).toEqual(['Short', 'Long']);
     expect(rankDocuments(empty, settings())).toEqual([]);
+  });
+
+  it('can credit a document for several matching passages (evidence)', () => {
+    const c: Candidates = {
+      ...empty,
+      lexical: [{ chunkId: 'a1', score: 10 }, { chunkId: 'b1', score: 9 }, { chunkId: 'b2', score: 8 }],
+      chunks: chunks({ a1: { documentId: 'A' }, b1: { documentId: 'B' }, b2: { documentId: 'B' } }),
+    };
+    expect(rankDocuments(c, settings({ method: 'score' }))[0]!.documentId).toBe('A');
+    expect(rankDocuments(c, settings({ method: 'score', evidence: 0.5 }))[0]!.documentId).toBe('B');
   });
 });
 
