@@ -74,6 +74,9 @@ describe('moving a datanet to another embedding model', () => {
     expect((await findDatanet(services.db, world.ada.datanet))!.embeddingModel).toBe('use-lite-copy');
     expect(await vectorCount('use-lite-copy')).toBe(total);
     expect(await vectorCount('use-lite-512')).toBe(0); // the old vectors are gone
+    const docVectors = await services.db.query<{ model: string; n: bigint }>(
+      `SELECT model, count(*)::bigint AS n FROM document_vectors WHERE datanet_id = $1 GROUP BY model`, [world.ada.datanet]);
+    expect(docVectors.rows).toEqual([{ model: 'use-lite-copy', n: 3n }]); // document vectors moved too
     const after = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'fix a flat bicycle tyre', datanets: [world.ada.datanet], topK: 1 } });
     expect(after.body.sources[0].documentId).toBe(late.body.document.id);
     expect(after.body.sources[0].similarity).not.toBeNull(); // dense hit from the new model's vectors

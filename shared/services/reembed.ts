@@ -1,9 +1,14 @@
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { chunkDocument } from '../core/chunking.ts';
+import { documentFields, documentVectorText } from '../core/document-fields.ts';
+import { htmlToMarkdownText } from '../core/html-text.ts';
+import { upsertDocumentVector } from '../store/documents.ts';
 import {
-  chunksMissingVectors, countProgress, findReembedJob, insertReembedJob, latestReembedJob, runningReembedJobs, updateReembedJob,
+  chunksMissingVectors, countProgress, documentsMissingVectors, findReembedJob, insertReembedJob, latestReembedJob, runningReembedJobs, updateReembedJob,
   type ReembedJob,
 } from '../store/reembed.ts';
+import type { Embedder } from '../embedder/index.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 import { requireManagedDatanet } from './documents.ts';
@@ -72,6 +77,7 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
     const current = await findReembedJob(db, job.id);
     if (current?.status !== 'running') return; // cancelled or finished elsewhere
     const batch = await chunksMissingVectors(db, job.datanetId, job.toModel, hooks.batchSize ?? BATCH);
+    if (batch.length === 0 && (await embedDocumentVectors(services, job, embedder)) > 0) continue;
     if (batch.length === 0) {
       if (await switchModel(services, job)) return;
       continue; // a document arrived meanwhile: embed it first
@@ -88,6 +94,7 @@ async function switchModel(services: Services, job: ReembedJob): Promise<boolean
   const switched = await services.db.transaction(async (tx) => {
     await tx.query(`SELECT id FROM datanets WHERE id = $1 FOR UPDATE`, [job.datanetId]);
     if ((await chunksMissingVectors(tx, job.datanetId, job.toModel, 1)).length > 0) return false;
+    if ((await documentsMissingVectors(tx, job.datanetId, job.toModel, 1)).length > 0) return false;
     await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [job.datanetId, job.toModel, job.toDim]);
     const progress = await countProgress(tx, job.datanetId, job.toModel);
     await updateReembedJob(tx, job.id, { ...progress, status: 'succeeded' });
@@ -99,6 +106,25 @@ async function switchModel(services: Services, job: ReembedJob): Promise<boolean
     `DELETE FROM chunk_vectors v USING chunks c WHERE v.chunk_id = c.id AND c.datanet_id = $1 AND v.model = $2`,
     [job.datanetId, job.fromModel],
   );
+  await services.db.query(`DELETE FROM document_vectors WHERE datanet_id = $1 AND model = $2`, [job.datanetId, job.fromModel]);
   services.log.info('re-embedding finished: datanet switched', { jobId: job.id, datanetId: job.datanetId, model: job.toModel });
   return true;
+}
+
+/** Document vectors (title + summary) for the new model, re-derived from the stored raw document as ingestion does. */
+async function embedDocumentVectors(services: Services, job: ReembedJob, embedder: Embedder): Promise<number> {
+  const docs = await documentsMissingVectors(services.db, job.datanetId, job.toModel, BATCH);
+  if (docs.length === 0) return 0;
+  const texts = await Promise.all(
+    docs.map(async (d) => {
+      const raw = await services.objectStore.get(d.objectKey);
+      if (!raw) return d.title;
+      const decoded = new TextDecoder().decode(raw);
+      const text = d.contentType === 'text/html' ? htmlToMarkdownText(decoded).text : decoded;
+      return documentVectorText(documentFields(d.title, text, chunkDocument(text, d.contentType === 'text/plain' ? 'text/plain' : 'text/markdown')));
+    }),
+  );
+  const vectors = await embedder.embed(texts);
+  for (const [i, d] of docs.entries()) await upsertDocumentVector(services.db, d.id, job.datanetId, job.toModel, vectors[i]!);
+  return docs.length;
 }

@@ -80,3 +80,17 @@ export async function updateReembedJob(db: Queryable, id: string, patch: { statu
     [id, patch.status ?? null, patch.total ?? null, patch.done ?? null, 'error' in patch, patch.error ?? null],
   );
 }
+
+/** Live documents of the datanet without a document vector for `model` (see core/document-fields.ts). */
+export async function documentsMissingVectors(
+  db: Queryable, datanetId: string, model: string, limit: number,
+): Promise<{ id: string; title: string; contentType: string; objectKey: string }[]> {
+  const r = await db.query<{ id: string; title: string; content_type: string; object_key: string }>(
+    `SELECT d.id, d.title, d.content_type, d.object_key FROM documents d
+      WHERE d.datanet_id = $1 AND d.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM document_vectors v WHERE v.document_id = d.id AND v.model = $2)
+      ORDER BY d.id LIMIT $3`,
+    [datanetId, model, limit],
+  );
+  return r.rows.map((row) => ({ id: row.id, title: row.title, contentType: row.content_type, objectKey: row.object_key }));
+}

@@ -32,5 +32,5 @@ export interface VectorIndex {
 
 /** Model ids are interpolated into SQL (partial-index predicates need literals), so keep them tame. */
 export function assertModelId(model: string): void {
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(model)) throw new Error(`invalid embedding model id: ${model}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(model)) throw new Error(`invalid embedding model id: ${model}`);
 }

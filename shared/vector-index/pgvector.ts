@@ -45,7 +45,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       // The same typed partial index 0001_init.sql made for use-lite-512, for any other model.
       const existing = await db.query(`SELECT 1 FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexdef LIKE $1`, [`%'${model}'::text%`]);
       if (existing.rows.length > 0) return;
-      const name = `chunk_vectors_hnsw_${model.replace(/[^a-z0-9]/g, '_')}_${dimension}`;
+      const name = `chunk_vectors_hnsw_${model.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${dimension}`;
       await db.exec(
         `CREATE INDEX IF NOT EXISTS ${name} ON chunk_vectors USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WHERE model = '${model}'`,
       );
