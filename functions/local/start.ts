@@ -10,7 +10,7 @@ import { superviseWorker } from './worker-process.ts';
 import { startLocalChain } from './chain.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
-import { resumeReembedJobs } from '../../shared/services/reembed.ts';
+import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
@@ -25,6 +25,7 @@ async function main() {
   const services = await createServices(config);
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
+  await reembedToDefaultModel(services);
   const results = startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!));
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;

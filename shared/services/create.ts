@@ -40,6 +40,14 @@ export async function openEmbedder(config: Config = loadConfig(), objectStore?: 
   return openConfiguredEmbedder(config.embedder, objectStore);
 }
 
+/**
+ * Models a datanet may still be on besides the configured default: USE-lite (onnxruntime) is
+ * built in, so datanets made with it keep their dense search while they move to another default.
+ */
+function builtInEmbedders(config: Config): Record<string, () => Promise<Embedder>> {
+  return { 'use-lite-512': () => openEmbedder({ ...config, embedder: { ...config.embedder, engine: 'use-lite' } }) };
+}
+
 export async function openJobQueue(config: Config): Promise<JobQueue | undefined> {
   if (!config.queue.jobsUrl) return undefined;
   const { createSqsClient, createSqsQueue } = await import('../job-queue/sqs.ts');
@@ -68,7 +76,7 @@ export async function createServices(config: Config, overrides: Partial<Services
     db,
     objectStore,
     embedder,
-    embedders: overrides.embedders ?? createEmbedderRegistry(embedder),
+    embedders: overrides.embedders ?? createEmbedderRegistry(embedder, builtInEmbedders(config)),
     vectorIndex: overrides.vectorIndex ?? createPgvectorIndex(db),
     log: overrides.log ?? createLogger(config.logLevel),
     jobQueue: 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config),

@@ -3,7 +3,7 @@ import type { Embedder } from '../embedder/index.ts';
 import { findDatanet } from '../store/datanets.ts';
 import type { Services } from './container.ts';
 import { createEmbedderRegistry } from './embedders.ts';
-import { startReembed } from './reembed.ts';
+import { reembedToDefaultModel, startReembed } from './reembed.ts';
 import { authenticate } from './api-keys.ts';
 import { createTestServices, sharedEmbedder } from '../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../test/http.ts';
@@ -83,5 +83,21 @@ describe('moving a datanet to another embedding model', () => {
     // New uploads now embed with the new model.
     await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: { title: 'Git', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' } });
     expect(await vectorCount('use-lite-512')).toBe(0);
+  });
+});
+
+describe('a new default embedding model', () => {
+  it('moves every datanet still on another model to it, in the background', async () => {
+    const base = await sharedEmbedder();
+    const newDefault: Embedder = { modelId: 'use-lite-next', dimension: base.dimension, embed: (texts) => base.embed(texts) };
+    // The same database, restarted with another default model (the old one still available).
+    const restarted: Services = { ...services, embedder: newDefault, embedders: createEmbedderRegistry(newDefault, { 'use-lite-copy': async () => ({ ...newDefault, modelId: 'use-lite-copy' }) }) };
+    const jobs = await reembedToDefaultModel(restarted);
+    expect(jobs.map((j) => [j.datanetId, j.toModel]).sort()).toEqual([[world.ada.datanet, 'use-lite-next'], [world.bob.datanet, 'use-lite-next']].sort());
+    expect(await reembedToDefaultModel(restarted)).toEqual([]); // already running: not started twice
+    for (const datanetId of [world.ada.datanet, world.bob.datanet]) {
+      while ((await findDatanet(services.db, datanetId))!.embeddingModel !== 'use-lite-next') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await reembedToDefaultModel(restarted)).toEqual([]);
   });
 });

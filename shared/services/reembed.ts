@@ -12,6 +12,7 @@ import type { Embedder } from '../embedder/index.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 import { requireManagedDatanet } from './documents.ts';
+import { listDatanets, type Datanet } from '../store/datanets.ts';
 
 // Switching a datanet's embedding model without a gap: the job embeds every live chunk with
 // the new model beside the old vectors (in batches, progress recorded), then — when nothing
@@ -22,19 +23,41 @@ const BATCH = 64;
 export async function startReembed(services: Services, principal: Principal, datanetId: string, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
   const datanet = await requireManagedDatanet(services, principal, datanetId);
   if (datanet.embeddingModel === model) throw new ApiError('CONFLICT', `datanet ${datanetId} already uses ${model}`);
+  return beginReembed(services, datanet, model, hooks);
+}
+
+async function beginReembed(services: Services, datanet: Datanet, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
   const embedder = await services.embedders.get(model);
-  const running = await latestReembedJob(services.db, datanetId);
-  if (running?.status === 'running') throw new ApiError('CONFLICT', `datanet ${datanetId} is already moving to ${running.toModel} (job ${running.id})`);
+  const running = await latestReembedJob(services.db, datanet.id);
+  if (running?.status === 'running') throw new ApiError('CONFLICT', `datanet ${datanet.id} is already moving to ${running.toModel} (job ${running.id})`);
   await services.vectorIndex.prepare(model, embedder.dimension);
   let job: ReembedJob;
   try {
-    job = await insertReembedJob(services.db, { id: newId('job'), datanetId, fromModel: datanet.embeddingModel, toModel: model, toDim: embedder.dimension });
+    job = await insertReembedJob(services.db, { id: newId('job'), datanetId: datanet.id, fromModel: datanet.embeddingModel, toModel: model, toDim: embedder.dimension });
   } catch (err) {
-    if (await latestReembedJob(services.db, datanetId).then((j) => j?.status === 'running')) throw new ApiError('CONFLICT', `datanet ${datanetId} is already moving`);
+    if (await latestReembedJob(services.db, datanet.id).then((j) => j?.status === 'running')) throw new ApiError('CONFLICT', `datanet ${datanet.id} is already moving`);
     throw err;
   }
   void runInBackground(services, job, hooks);
   return job;
+}
+
+/**
+ * On start, after the default model changed (EMBEDDER): move every datanet still on another model
+ * to it in the background. Until each finishes, its queries keep using its old vectors when this
+ * process can still embed with the old model, and lexical retrieval otherwise.
+ */
+export async function reembedToDefaultModel(services: Services): Promise<ReembedJob[]> {
+  const target = services.embedders.defaultModel;
+  const jobs: ReembedJob[] = [];
+  for (const datanet of await listDatanets(services.db)) {
+    if (datanet.embeddingModel === target) continue;
+    const latest = await latestReembedJob(services.db, datanet.id);
+    if (latest?.status === 'running') continue;
+    services.log.info('datanet is on another embedding model than the default: re-embedding it', { datanetId: datanet.id, from: datanet.embeddingModel, to: target });
+    jobs.push(await beginReembed(services, datanet, target));
+  }
+  return jobs;
 }
 
 export async function reembedStatus(services: Services, principal: Principal, datanetId: string): Promise<ReembedJob> {
