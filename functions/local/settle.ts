@@ -1,7 +1,5 @@
 import { ConfigError, loadConfig } from '../../shared/config.ts';
-import { migrate } from '../../shared/db/migrate.ts';
-import { createLogger } from '../../shared/logger.ts';
-import { openChain, openDatabase } from '../../shared/services/create.ts';
+import { openSettlement } from '../../shared/services/create.ts';
 import { settleOnce } from '../../shared/services/settlement.ts';
 
 // `npm run settle`: settle now. With a shared database and chain (DATABASE_URL + CHAIN_RPC_URL,
@@ -10,14 +8,12 @@ import { settleOnce } from '../../shared/services/settlement.ts';
 async function main() {
   const config = loadConfig();
   if (config.databaseUrl && config.chain.rpcUrl) {
-    const db = await openDatabase(config);
+    const deps = await openSettlement(config, 120_000);
     try {
-      await migrate(db);
-      const chain = (await openChain(config))!;
-      const outcome = await settleOnce({ db, chain, log: createLogger(config.logLevel), minPayout: config.settlement.minPayout, receiptTimeoutMs: 120_000 }, { force: true });
+      const outcome = await settleOnce(deps, { force: true });
       process.stdout.write(`${JSON.stringify(outcome, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
     } finally {
-      await db.close();
+      await deps.db.close();
     }
     return;
   }

@@ -11,6 +11,7 @@ import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
 import { createEmbedderRegistry } from './embedders.ts';
 import type { SettlementChain } from '../chain/distributor.ts';
+import type { SettlementDeps } from './settlement.ts';
 
 // The one place that turns config into adapters. Heavy modules are imported
 // lazily so a process only loads the adapters it uses.
@@ -59,6 +60,18 @@ export async function openChain(config: Config): Promise<SettlementChain | undef
   if (!rpcUrl || !settlerKey || !distributor || !token) return undefined;
   const { createSettlementChain } = await import('../chain/distributor.ts');
   return createSettlementChain({ rpcUrl, settlerKey, distributor, token });
+}
+
+/**
+ * A settlement-only process (the cron Lambda, `npm run settle` against a shared database):
+ * the migrated database, the chain and settleOnce's dependencies; no embedder, no queues.
+ */
+export async function openSettlement(config: Config, receiptTimeoutMs: number): Promise<SettlementDeps> {
+  const chain = await openChain(config);
+  if (!chain) throw new Error('settlement needs CHAIN_RPC_URL, DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY');
+  const db = await openDatabase(config);
+  await migrate(db);
+  return { db, chain, log: createLogger(config.logLevel), minPayout: config.settlement.minPayout, receiptTimeoutMs };
 }
 
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {

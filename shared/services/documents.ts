@@ -31,6 +31,12 @@ export function resolveContentType(declared: string | undefined, fileName?: stri
   throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`);
 }
 
+/** The indexed text of a document (HTML as Markdown-like text) and the chunks cut from it, as ingestion stores them. */
+export function parseContent(contentType: ContentType, raw: string) {
+  const { text, title } = contentType === 'text/html' ? htmlToMarkdownText(raw) : { text: raw, title: null };
+  return { text, htmlTitle: title, chunks: chunkDocument(text, contentType === 'text/plain' ? 'text/plain' : 'text/markdown') };
+}
+
 export interface NewDocument {
   title?: string | undefined;
   /** Used when neither `title` nor an HTML <title> gives one (e.g. an uploaded file's name). */
@@ -76,10 +82,9 @@ export async function addDocument(services: Services, principal: Principal, data
   } catch {
     throw new ApiError('BAD_REQUEST', 'document content is not valid UTF-8 text');
   }
-  const { text, title: htmlTitle } = input.contentType === 'text/html' ? htmlToMarkdownText(raw) : { text: raw, title: null };
+  const { text, htmlTitle, chunks } = parseContent(input.contentType, raw);
   const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
   if (!title) throw new ApiError('BAD_REQUEST', 'title is required (HTML documents may take it from <title>)');
-  const chunks = chunkDocument(text, input.contentType === 'text/plain' ? 'text/plain' : 'text/markdown');
   if (chunks.length === 0) throw new ApiError('BAD_REQUEST', 'document has no text to index');
 
   const objectKey = `documents/${datanetId}/${contentHash}`;

@@ -1,7 +1,7 @@
 import { getAddress, type Address, type Hex } from 'viem';
 import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../chain/merkle.ts';
 import { ApiError } from '../errors.ts';
-import { findAccountByWallet } from '../store/accounts.ts';
+import { findAccount, findAccountByWallet } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';
 import { findReceipt, type StoredReceipt } from '../store/receipts.ts';
 import { findEpoch, latestConfirmedEpoch, payoutTreeOf, receiptsTreeOf, settledFor, type EpochRecord } from '../store/settlement.ts';
@@ -108,7 +108,7 @@ export async function receiptFor(services: Services, principal: Principal, id: s
   const notFound = new ApiError('NOT_FOUND', `no receipt ${id}`);
   if (!stored) throw notFound;
   if (principal.role !== 'admin' && principal.accountId !== stored.payerAccountId) {
-    const wallet = (await db.query<{ wallet: string | null }>(`SELECT wallet FROM accounts WHERE id = $1`, [principal.accountId])).rows[0]?.wallet;
+    const wallet = (await findAccount(db, principal.accountId))?.wallet;
     const paid = [...stored.receipt.sources.map((s) => s.wallet), stored.receipt.adapter?.wallet];
     if (!wallet || !paid.includes(wallet)) throw notFound;
   }

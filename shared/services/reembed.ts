@@ -1,8 +1,6 @@
 import { ApiError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { chunkDocument } from '../core/chunking.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
-import { htmlToMarkdownText } from '../core/html-text.ts';
 import { upsertDocumentVector } from '../store/documents.ts';
 import {
   chunksMissingVectors, countProgress, documentsMissingVectors, findReembedJob, insertReembedJob, latestReembedJob, runningReembedJobs, updateReembedJob,
@@ -11,7 +9,7 @@ import {
 import type { Embedder } from '../embedder/index.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
-import { requireManagedDatanet } from './documents.ts';
+import { parseContent, requireManagedDatanet, type ContentType } from './documents.ts';
 import { listDatanets, type Datanet } from '../store/datanets.ts';
 
 // Switching a datanet's embedding model without a gap: the job embeds every live chunk with
@@ -142,9 +140,8 @@ async function embedDocumentVectors(services: Services, job: ReembedJob, embedde
     docs.map(async (d) => {
       const raw = await services.objectStore.get(d.objectKey);
       if (!raw) return d.title;
-      const decoded = new TextDecoder().decode(raw);
-      const text = d.contentType === 'text/html' ? htmlToMarkdownText(decoded).text : decoded;
-      return documentVectorText(documentFields(d.title, text, chunkDocument(text, d.contentType === 'text/plain' ? 'text/plain' : 'text/markdown')));
+      const { text, chunks } = parseContent(d.contentType as ContentType, new TextDecoder().decode(raw));
+      return documentVectorText(documentFields(d.title, text, chunks));
     }),
   );
   const vectors = await embedder.embed(texts);

@@ -1,5 +1,5 @@
 import { zeroHash, type Address, type Hex } from 'viem';
-import type { SettlementChain } from '../chain/distributor.ts';
+import type { ChainEpochState, SettlementChain } from '../chain/distributor.ts';
 import { buildPayoutTree, buildReceiptsTree } from '../chain/merkle.ts';
 import type { Db } from '../db/index.ts';
 import type { LedgerEntry } from '../core/ledger.ts';
@@ -57,7 +57,7 @@ export async function settleOnce(deps: SettlementDeps, opts: { force?: boolean }
       if (!epoch) return { status: 'idle', reason: 'nothing to settle: no new receipts and no wallet above the minimum payout' };
       await deps.afterStep?.('built');
     }
-    return await finishEpoch(deps, epoch);
+    return await finishEpoch(deps, epoch, onChain);
   } catch (err) {
     if (epoch) {
       const delay = backoffMs(epoch.attempts);
@@ -112,9 +112,10 @@ async function buildEpoch(deps: SettlementDeps): Promise<EpochRecord | null> {
   return epoch;
 }
 
-async function finishEpoch(deps: SettlementDeps, epoch: EpochRecord): Promise<SettleOutcome> {
+/** `onChain`: the distributor's state read at the start of this pass (building touches only the database). */
+async function finishEpoch(deps: SettlementDeps, epoch: EpochRecord, onChain: ChainEpochState): Promise<SettleOutcome> {
   const { chain } = deps;
-  if (await publishedOnChain(chain, epoch)) return confirm(deps, epoch, null);
+  if (isPublished(onChain, epoch)) return confirm(deps, epoch, null);
 
   if (epoch.status === 'submitted' && epoch.txHash) {
     // Sent before a crash or a timeout: its receipt settles it; a revert or a lost tx means send again.
@@ -140,7 +141,10 @@ async function finishEpoch(deps: SettlementDeps, epoch: EpochRecord): Promise<Se
 
 /** True when the distributor already carries this epoch; a different root there is a conflict, never overwritten. */
 async function publishedOnChain(chain: SettlementChain, epoch: EpochRecord): Promise<boolean> {
-  const state = await chain.readState();
+  return isPublished(await chain.readState(), epoch);
+}
+
+function isPublished(state: ChainEpochState, epoch: EpochRecord): boolean {
   if (state.epoch < BigInt(epoch.epoch)) return false;
   if (state.epoch === BigInt(epoch.epoch) && state.payoutRoot.toLowerCase() === epoch.payoutRoot.toLowerCase()) return true;
   throw new SettlementConflictError(
