@@ -91,13 +91,7 @@ export function createEngineGenerator(options: { url: string; adapters: AdapterC
       { signal },
     );
     const body = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(body);
-    } catch {
-      json = undefined;
-    }
-    const parsed = ScoredSchema.safeParse(json);
+    const parsed = ScoredSchema.safeParse(parseJson(body));
     if (!parsed.success) throw new Error(`the generation engine sent no prompt_logprobs: ${body.slice(0, 200)}`);
     const tokenLogprobs: number[] = [];
     for (const [i, entry] of parsed.data.prompt_logprobs.entries()) {
@@ -149,14 +143,17 @@ export function createEngineGenerator(options: { url: string; adapters: AdapterC
   };
 }
 
-function parse(data: string): z.infer<typeof ChunkSchema> {
-  let json: unknown;
+/** JSON, or undefined for text that is not (the schema check then reports it). */
+function parseJson(text: string): unknown {
   try {
-    json = JSON.parse(data);
+    return JSON.parse(text);
   } catch {
-    json = undefined;
+    return undefined;
   }
-  const parsed = ChunkSchema.safeParse(json);
+}
+
+function parse(data: string): z.infer<typeof ChunkSchema> {
+  const parsed = ChunkSchema.safeParse(parseJson(data));
   if (!parsed.success) throw new EngineUnavailableError(`the generation engine sent a malformed stream chunk: ${data.slice(0, 200)}`);
   return parsed.data;
 }
