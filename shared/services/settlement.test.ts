@@ -186,7 +186,11 @@ describe('settlement survives a crash at every step', () => {
   it('killed after the publish transaction left but before it was recorded: the restart reads the chain and rolls forward', async () => {
     const e = await setup();
     await e.retrieve('how long should bread dough rise?');
-    const dying: SettlementChain = { ...e.tc.chain, readState: () => e.tc.chain.readState(), publish: async (p) => { await e.tc.chain.publish(p); throw new Crash('after send'); } };
+    const dying: SettlementChain = { ...e.tc.chain, readState: () => e.tc.chain.readState(), publish: async (p) => {
+      // Mined but never recorded here: anvil's automine can answer with the hash before the block exists.
+      await e.tc.chain.waitForReceipt(await e.tc.chain.publish(p));
+      throw new Crash('after send');
+    } };
     await expect(settleOnce(e.deps({ chain: dying }))).rejects.toBeInstanceOf(Crash);
     expect((await inFlightEpoch(e.services.db))?.status).toBe('built');
     expect((await e.tc.chain.readState()).epoch).toBe(1n);
