@@ -7,6 +7,8 @@ import { isMarker, readMarker } from './citations.ts';
 const OPEN = new Set(['[', '【']);
 const CLOSE = new Set([']', '】']);
 const MAX_MARKER = 32;
+/** What a marker can start with before its bracket closes ("[", "[2", "[1, "). */
+const MARKER_PREFIX = /^[[【][\s\d,;^–—-]*$/u;
 
 export interface MarkerFilter {
   push(delta: string): string;
@@ -15,27 +17,42 @@ export interface MarkerFilter {
 
 export function createMarkerFilter(sourceCount: number): MarkerFilter {
   let held = '';
+  // The start of a marker just before the held one ("[2【5】4]"): prose if the inner marker stands,
+  // but a dropped marker would splice it onto what follows ("[24]"), so it is held again instead
+  // (parseAnswer repeats its removal for the same reason).
+  let outer = '';
+  const release = (): string => {
+    const text = outer + held;
+    outer = held = '';
+    return text;
+  };
   const settle = (): string => {
     const token = held;
     held = '';
-    if (!isMarker(token)) return token;
-    const valid = readMarker(token, sourceCount, []);
-    return [...new Set(valid)].map((n) => `[${n}]`).join('');
+    if (!isMarker(token)) return release() + token;
+    const valid = [...new Set(readMarker(token, sourceCount, []))];
+    if (valid.length === 0) {
+      held = outer; // dropped: the outer bracket may open a marker with what follows
+      outer = '';
+      return '';
+    }
+    return release() + valid.map((n) => `[${n}]`).join('');
   };
   return {
     push(delta) {
       let out = '';
       for (const ch of delta) {
         if (held && OPEN.has(ch)) {
-          out += held; // "[[1]": the first bracket was prose
+          // "[[1]": the first bracket is prose unless the inner marker is dropped
+          if (MARKER_PREFIX.test(held)) {
+            out += outer;
+            outer = held;
+          } else out += release();
           held = ch;
         } else if (held) {
           held += ch;
           if (CLOSE.has(ch)) out += settle();
-          else if (held.length > MAX_MARKER || ch === '\n') {
-            out += held; // too long or broken by a line: ordinary text
-            held = '';
-          }
+          else if (held.length > MAX_MARKER || ch === '\n') out += release(); // too long or broken by a line: ordinary text
         } else if (OPEN.has(ch)) held = ch;
         else out += ch;
       }
@@ -43,8 +60,8 @@ export function createMarkerFilter(sourceCount: number): MarkerFilter {
     },
     end() {
       // An unterminated "[3" at the very end is a cut-off marker, not prose.
-      const rest = /^[[【][\s\d,;^–—-]*$/u.test(held) ? '' : held;
-      held = '';
+      const rest = outer + (MARKER_PREFIX.test(held) ? '' : held);
+      outer = held = '';
       return rest;
     },
   };
