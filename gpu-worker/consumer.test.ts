@@ -84,7 +84,7 @@ describe('generation consumer', () => {
     expect(parsed.invalid).toEqual([]);
     expect(parsed.citations[0]!.sourceNumbers).toEqual([1]);
     expect(await drained(w.jobs)).toBe(true);
-    await vi.waitFor(() => expect(w.consumer.metrics()).toMatchObject({ jobsCompleted: 1, inFlight: 0 }));
+    await vi.waitFor(() => expect(w.consumer.metrics()).toMatchObject({ jobsCompleted: 1, inFlight: 0 }), { timeout: 10_000 });
     expect(w.consumer.metrics().meanJobSeconds).toBeGreaterThan(0);
   });
 

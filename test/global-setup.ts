@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startFauxqs } from 'fauxqs';
 import { startAnvil } from '../shared/chain/anvil.ts';
@@ -7,6 +10,10 @@ import { startAnvil } from '../shared/chain/anvil.ts';
 export const TEST_BUCKET = 'citepay-test';
 
 export default async function setup(project: TestProject) {
+  // Every temporary folder the tests make (databases, object stores, adapter caches) lands in one
+  // folder for this run, removed at the end; test files run in forks that inherit TMPDIR.
+  const runTmp = mkdtempSync(join(tmpdir(), 'citepay-test-run-'));
+  process.env.TMPDIR = runTmp;
   const fauxqs = await startFauxqs({ port: 0, logger: false });
   fauxqs.createBucket(TEST_BUCKET);
   project.provide('awsEndpoint', fauxqs.address);
@@ -15,6 +22,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await fauxqs.stop();
     await anvil.stop();
+    rmSync(runTmp, { recursive: true, force: true });
   };
 }
 
