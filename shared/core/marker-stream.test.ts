@@ -16,6 +16,7 @@ describe('createMarkerFilter', () => {
   it('never splices a new marker out of the text around a dropped one', () => {
     expect(run(['[', '【5】', '4]'], 3)).toBe('');
     expect(run(['[2【5】4]'], 3)).toBe('');
+    expect(run(['[[【5】4]4]'], 3)).toBe('');
     expect(run(['see [[7]2] and [[1]'], 3)).toBe('see [2] and [[1]');
   });
 

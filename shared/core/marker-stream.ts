@@ -17,13 +17,14 @@ export interface MarkerFilter {
 
 export function createMarkerFilter(sourceCount: number): MarkerFilter {
   let held = '';
-  // The start of a marker just before the held one ("[2【5】4]"): prose if the inner marker stands,
-  // but a dropped marker would splice it onto what follows ("[24]"), so it is held again instead
-  // (parseAnswer repeats its removal for the same reason).
-  let outer = '';
+  // Marker starts just before the held one ("[2【5】4]"): prose if the inner marker stands, but a
+  // dropped marker would splice the one before it onto what follows ("[24]"), so that one is held
+  // again instead, as parseAnswer repeats its removal until no marker is left.
+  const outer: string[] = [];
   const release = (): string => {
-    const text = outer + held;
-    outer = held = '';
+    const text = outer.join('') + held;
+    outer.length = 0;
+    held = '';
     return text;
   };
   const settle = (): string => {
@@ -32,8 +33,7 @@ export function createMarkerFilter(sourceCount: number): MarkerFilter {
     if (!isMarker(token)) return release() + token;
     const valid = [...new Set(readMarker(token, sourceCount, []))];
     if (valid.length === 0) {
-      held = outer; // dropped: the outer bracket may open a marker with what follows
-      outer = '';
+      held = outer.pop() ?? ''; // dropped: the marker start before it may close with what follows
       return '';
     }
     return release() + valid.map((n) => `[${n}]`).join('');
@@ -45,8 +45,8 @@ export function createMarkerFilter(sourceCount: number): MarkerFilter {
         if (held && OPEN.has(ch)) {
           // "[[1]": the first bracket is prose unless the inner marker is dropped
           if (MARKER_PREFIX.test(held)) {
-            out += outer;
-            outer = held;
+            outer.push(held);
+            if (outer.length > MAX_MARKER) out += outer.shift();
           } else out += release();
           held = ch;
         } else if (held) {
@@ -60,8 +60,9 @@ export function createMarkerFilter(sourceCount: number): MarkerFilter {
     },
     end() {
       // An unterminated "[3" at the very end is a cut-off marker, not prose.
-      const rest = outer + (MARKER_PREFIX.test(held) ? '' : held);
-      outer = held = '';
+      const rest = outer.join('') + (MARKER_PREFIX.test(held) ? '' : held);
+      outer.length = 0;
+      held = '';
       return rest;
     },
   };
