@@ -9,7 +9,6 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.ts';
-import { BM25_B, BM25_K1, selectQueryTerms } from '../shared/core/bm25.ts';
 import { contextualText } from '../shared/core/document-fields.ts';
 import { DEFAULT_INDEX_SETTINGS, rankDocuments, type Candidates, type ChunkHit, type IndexSettings } from '../shared/core/document-ranking.ts';
 import { reciprocalRankFusion } from '../shared/core/rank-fusion.ts';
@@ -20,10 +19,10 @@ import type { Services } from '../shared/services/container.ts';
 import { createServices, openEmbedder } from '../shared/services/create.ts';
 import { chunkInfo, gatherCandidates, retrieve } from '../shared/services/retrieval.ts';
 import { findDatanet, insertDatanet, updateIndexSettings } from '../shared/store/datanets.ts';
-import { termStats } from '../shared/store/lexical.ts';
 import { checkGold, type CorpusDocument, type GoldQuestion } from './corpora/corpus.ts';
 import { gitManVersion, loadGitManual, loadGitQuestions } from './corpora/git.ts';
 import { loadSotu, loadSotuClassicQuestions } from './corpora/sotu.ts';
+import { PRF_DEFAULTS, prfLexical } from './lib/prf.ts';
 import { collapseToDocuments, goldRank, ingestCorpus, learnSettings, rankMetrics } from './lib/quality.ts';
 import { printTable, saveResults, summarize } from './lib/stats.ts';
 
@@ -61,29 +60,21 @@ interface Cached {
   candidates: Candidates;
   contextualDense: ChunkHit[];
   bm25AllTerms: string[];
+  /** BM25 of the query expanded from the best passages of the default ranking's top documents */
+  prf: ChunkHit[];
+  prfMs: number;
   /** corpus ids from retrieve() with the datanet's stored settings: defaults, then learned on dev */
   retrieved: Record<'default' | 'learned', string[]>;
 }
 
+/** Feedback for query expansion: the best passages of the default ranking's top documents. */
+const PRF_FEEDBACK = { documents: 3, passages: 2 };
 const CONTEXTUAL_MODEL = (embedder: Embedder) => `${embedder.modelId}-ctx`;
 const docsOf = (ctx: Loaded, chunkIds: readonly string[]) => collapseToDocuments(chunkIds.map((id) => ctx.docOf.get(id) ?? `?${id}`));
 const ids = (hits: readonly ChunkHit[]) => hits.map((h) => h.chunkId);
 
 /** BM25 over every query term (lexicalSearch keeps only the rarest terms up to 2000 postings). */
-async function bm25AllTerms(ctx: Loaded, query: string): Promise<string[]> {
-  const stats = await termStats(ctx.services.db, query, [ctx.datanetId]);
-  const terms = selectQueryTerms(stats, { maxPostings: Infinity });
-  if (terms.length === 0) return [];
-  const r = await ctx.services.db.query<{ chunk_id: string }>(
-    `SELECT t.chunk_id FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)
-       JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = $3
-      GROUP BY t.chunk_id
-      ORDER BY sum(q.idf * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8))) DESC, t.chunk_id
-      LIMIT $5`,
-    [terms.map((t) => t.lexeme), terms.map((t) => t.idf), ctx.datanetId, Math.max(1, stats.averageLength), DEPTH],
-  );
-  return r.rows.map((row) => row.chunk_id);
-}
+const bm25AllTerms = async (ctx: Loaded, query: string) => ids(await prfLexical(ctx.services.db, ctx.datanetId, query, [], { ...PRF_DEFAULTS, terms: 0, depth: DEPTH }));
 
 async function gather(ctx: Loaded, embedder: Embedder, query: string): Promise<Omit<Cached, 'retrieved'>> {
   const datanet = (await findDatanet(ctx.services.db, ctx.datanetId))!;
@@ -92,7 +83,13 @@ async function gather(ctx: Loaded, embedder: Embedder, query: string): Promise<O
   const hits = await ctx.services.vectorIndex.search(CONTEXTUAL_MODEL(embedder), embedder.dimension, vector!, DEPTH, { datanetIds: [ctx.datanetId] });
   const contextualDense = hits.map((h) => ({ chunkId: h.chunkId, score: h.similarity }));
   const extra = await chunkInfo(ctx.services.db, ids(contextualDense).filter((id) => !candidates.chunks.has(id)));
-  return { candidates: { ...candidates, chunks: new Map([...candidates.chunks, ...extra]) }, contextualDense, bm25AllTerms: await bm25AllTerms(ctx, query) };
+  const all = { ...candidates, chunks: new Map([...candidates.chunks, ...extra]) };
+  const started = performance.now();
+  const feedback = rankDocuments(candidates, DEFAULT_INDEX_SETTINGS).slice(0, PRF_FEEDBACK.documents).flatMap((d) => d.chunks.slice(0, PRF_FEEDBACK.passages).map((c) => c.chunkId));
+  const prf = await prfLexical(ctx.services.db, ctx.datanetId, query, feedback, { ...PRF_DEFAULTS, depth: DEPTH });
+  const prfMs = performance.now() - started;
+  const more = await chunkInfo(ctx.services.db, ids(prf).filter((id) => !all.chunks.has(id)));
+  return { candidates: { ...all, chunks: new Map([...all.chunks, ...more]) }, contextualDense, bm25AllTerms: await bm25AllTerms(ctx, query), prf, prfMs };
 }
 
 /** Settings with only the named lists on (weight 1), no down-weighting: the levers are added one by one below. */
@@ -103,12 +100,14 @@ const only = (lists: (keyof IndexSettings['weights'])[], rest: Partial<IndexSett
 });
 /** Candidates with the dense chunk list over contextual chunk text instead of plain text. */
 const contextual = (c: Cached): Candidates => ({ ...c.candidates, dense: [c.contextualDense] });
+/** Candidates with the BM25 list of the expanded query instead of the question alone. */
+const expanded = (c: Cached): Candidates => ({ ...c.candidates, lexical: c.prf });
 const ranked = (ctx: Loaded, candidates: Candidates, settings: IndexSettings) =>
   rankDocuments(candidates, settings).map((d) => ctx.corpusOf.get(d.documentId) ?? `?${d.documentId}`);
 
 /** Levers measured one at a time on top of document-level fusion of BM25 + dense chunk lists (equal weights, RRF). */
 const BASE = only(['lexical', 'dense']);
-const LEVERS: Record<string, { settings: IndexSettings; contextual: boolean }> = {
+const LEVERS: Record<string, { settings: IndexSettings; contextual?: boolean; expanded?: boolean }> = {
   'doc-fusion': { settings: BASE, contextual: false },
   '+boilerplate': { settings: { ...BASE, boilerplate: 1 }, contextual: false },
   '+contextual-dense': { settings: BASE, contextual: true },
@@ -117,6 +116,7 @@ const LEVERS: Record<string, { settings: IndexSettings; contextual: boolean }> =
   '+length-penalty': { settings: { ...BASE, lengthPenalty: 0.1 }, contextual: false },
   '+evidence': { settings: { ...BASE, evidence: 0.25 }, contextual: false },
   '+score-fusion': { settings: { ...BASE, method: 'score' }, contextual: false },
+  '+query-expansion (RM3)': { settings: BASE, expanded: true },
   'all-levers (equal weights)': { settings: only(['lexical', 'dense', 'fields', 'docDense'], { boilerplate: 1, lengthPenalty: 0.1 }), contextual: false },
 };
 
@@ -132,8 +132,10 @@ const CONFIGURATIONS: Record<string, (ctx: Loaded, c: Cached) => string[]> = {
   'hybrid (before)': (ctx, c) =>
     docsOf(ctx, reciprocalRankFusion([{ name: 'dense', ids: ids(c.candidates.dense[0] ?? []) }, { name: 'lexical', ids: ids(c.candidates.lexical) }]).map((f) => f.id)),
   ...Object.fromEntries(
-    Object.entries(LEVERS).map(([name, l]) => [name, (ctx: Loaded, c: Cached) => ranked(ctx, l.contextual ? contextual(c) : c.candidates, l.settings)]),
+    Object.entries(LEVERS).map(([name, l]) => [name, (ctx: Loaded, c: Cached) => ranked(ctx, l.contextual ? contextual(c) : l.expanded ? expanded(c) : c.candidates, l.settings)]),
   ),
+  'bm25 + query-expansion': (ctx, c) => docsOf(ctx, ids(c.prf)),
+  'default + query-expansion': (ctx, c) => ranked(ctx, expanded(c), DEFAULT_INDEX_SETTINGS),
   'learned on dev': (_ctx, c) => c.retrieved.learned,
   default: (_ctx, c) => c.retrieved.default,
 };
@@ -265,8 +267,12 @@ for (const corpus of chosen) {
     );
   }
   const latency = summarize(retrieveMs);
-  printTable(`${corpus.name}: retrieve() with the default settings, in process, concurrency 1 (ms)`, [{ p50: latency.p50, p90: latency.p90, mean: latency.mean }]);
-  results.push({ corpus: corpus.name, source: corpus.source(), ingestion, learnedSettings: learned.settings, retrieveMs: latency, splits, questions: perQuestion, cached, ctx });
+  const prfLatency = summarize(cached.map(({ c }) => c.prfMs));
+  printTable(`${corpus.name}: in process, concurrency 1 (ms)`, [
+    { step: 'retrieve() with the default settings', p50: latency.p50, p90: latency.p90, mean: latency.mean },
+    { step: 'query expansion on top (feedback terms + second BM25)', p50: prfLatency.p50, p90: prfLatency.p90, mean: prfLatency.mean },
+  ]);
+  results.push({ corpus: corpus.name, source: corpus.source(), ingestion, learnedSettings: learned.settings, retrieveMs: latency, queryExpansionMs: prfLatency, splits, questions: perQuestion, cached, ctx });
   await ctx.services.db.close();
   // --dump DIR: each question's candidate lists as JSON, to study fusion without re-ingesting.
   if (args.dump) {
