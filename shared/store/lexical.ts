@@ -5,11 +5,14 @@ import type { Queryable } from '../db/index.ts';
 export async function updateLexicalStats(db: Queryable, documentId: string, sign: 1 | -1): Promise<void> {
   if (sign === 1)
     await db.query(
+      // The chunk's length once per chunk (LATERAL), not once per posting.
       `INSERT INTO chunk_terms (datanet_id, lexeme, chunk_id, tf, chunk_len)
        SELECT c.datanet_id, u.lexeme, c.id,
-              array_length(u.positions, 1) + coalesce(cardinality(array_positions(u.weights, 'B')), 0),
-              (SELECT coalesce(sum(array_length(x.positions, 1)), 0) FROM unnest(c.tsv) x)
-         FROM chunks c, unnest(c.tsv) u WHERE c.document_id = $1`,
+              array_length(u.positions, 1) + coalesce(cardinality(array_positions(u.weights, 'B')), 0), l.len
+         FROM chunks c
+        CROSS JOIN LATERAL (SELECT coalesce(sum(array_length(x.positions, 1)), 0)::int AS len FROM unnest(c.tsv) x) l
+        CROSS JOIN LATERAL unnest(c.tsv) u
+        WHERE c.document_id = $1`,
       [documentId],
     );
   await db.query(
