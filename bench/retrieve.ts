@@ -18,41 +18,36 @@ import { drive, printTable, saveResults } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '150' }, requests: { type: 'string', default: '300' } } });
 
+/** A stopwatch that adds up the time spent inside the calls it wraps. */
+function stopwatch() {
+  const t = { ms: 0 };
+  const time = async <T>(call: () => Promise<T>): Promise<T> => {
+    const s = performance.now();
+    try {
+      return await call();
+    } finally {
+      t.ms += performance.now() - s;
+    }
+  };
+  return { t, time };
+}
+
 /** Wraps the embedder to measure the share of ingestion spent inside it. */
 function timed(inner: Embedder) {
-  const t = { ms: 0, texts: 0 };
-  const embedder: Embedder = {
-    modelId: inner.modelId,
-    dimension: inner.dimension,
-    async embed(texts) {
-      const s = performance.now();
-      try {
-        return await inner.embed(texts);
-      } finally {
-        t.ms += performance.now() - s;
-        t.texts += texts.length;
-      }
-    },
-  };
+  const { t, time } = stopwatch();
+  const embedder: Embedder = { modelId: inner.modelId, dimension: inner.dimension, embed: (texts) => time(() => inner.embed(texts)) };
   return { embedder, t };
 }
 
 /** Wraps the database to measure the time inside write transactions (ingestion's one transaction per document). */
 function timedTransactions(inner: Db) {
-  const t = { ms: 0 };
+  const { t, time } = stopwatch();
   const db: Db = {
     kind: inner.kind,
     query: (sql, params) => inner.query(sql, params),
     exec: (sql) => inner.exec(sql),
     close: () => inner.close(),
-    async transaction(fn) {
-      const s = performance.now();
-      try {
-        return await inner.transaction(fn);
-      } finally {
-        t.ms += performance.now() - s;
-      }
-    },
+    transaction: (fn) => time(() => inner.transaction(fn)),
   };
   return { db, t };
 }
