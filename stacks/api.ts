@@ -109,5 +109,21 @@ export function api(store: Storage, q: Queues) {
     },
   });
 
+  // Re-embedding jobs (POST /v1/datanets/{id}/reembed, or a new default EMBEDDER) in slices:
+  // each invocation stops a minute before its timeout and the next one carries on.
+  const reembedHandler = "functions/reembed/cron.handler";
+  new sst.aws.Cron("Reembed", {
+    schedule: "rate(5 minutes)",
+    function: {
+      ...shared,
+      handler: reembedHandler,
+      copyFiles: migrationsBeside(reembedHandler),
+      memory: "2048 MB", // the embedder, batch after batch
+      timeout: "5 minutes",
+      link,
+      environment: env,
+    },
+  });
+
   return { fn, url: fn.url };
 }

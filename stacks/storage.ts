@@ -37,16 +37,18 @@ export function storage() {
   if (vectorIndex !== "pgvector" && vectorIndex !== "pinecone") {
     throw new Error(`VECTOR_INDEX must be "pgvector" or "pinecone", got "${vectorIndex}"`);
   }
+  // The runtime has only the pgvector adapter so far: refuse rather than deploy a stack that says
+  // Pinecone and searches pgvector.
+  if (vectorIndex === "pinecone") {
+    throw new Error("VECTOR_INDEX=pinecone: the Pinecone VectorIndex adapter is not built yet (README, What is not built yet); deploy with pgvector");
+  }
 
   // `sst secret set <Name> <value> --stage <stage>`. Settlement and admin keys have no
   // placeholder: a deploy without them fails loudly instead of running without them.
-  // The Pinecone key is only required when Pinecone is the chosen index.
+  // The Pinecone key will be required once Pinecone can be the chosen index.
   const secrets = {
     settlerPrivateKey: new sst.Secret("SettlerPrivateKey"),
-    pineconeApiKey: new sst.Secret(
-      "PineconeApiKey",
-      vectorIndex === "pinecone" ? undefined : "unused-with-pgvector",
-    ),
+    pineconeApiKey: new sst.Secret("PineconeApiKey", "unused-with-pgvector"),
     adminBootstrapKey: new sst.Secret("AdminBootstrapKey"),
   };
 

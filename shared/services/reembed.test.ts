@@ -3,7 +3,7 @@ import type { Embedder } from '../embedder/index.ts';
 import { findDatanet } from '../store/datanets.ts';
 import type { Services } from './container.ts';
 import { createEmbedderRegistry } from './embedders.ts';
-import { reembedToDefaultModel, startReembed } from './reembed.ts';
+import { advanceReembedJobs, reembedToDefaultModel, startReembed } from './reembed.ts';
 import { authenticate } from './api-keys.ts';
 import { createTestServices, sharedEmbedder } from '../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../test/http.ts';
@@ -99,5 +99,20 @@ describe('a new default embedding model', () => {
       while ((await findDatanet(services.db, datanetId))!.embeddingModel !== 'use-lite-next') await new Promise((r) => setTimeout(r, 50));
     }
     expect(await reembedToDefaultModel(restarted)).toEqual([]);
+  });
+});
+
+describe('re-embedding in slices (the cron Lambda)', () => {
+  it('keeps the progress of a slice that ran out of time and finishes in a later one', async () => {
+    const base = await sharedEmbedder();
+    const later: Embedder = { modelId: 'use-lite-later', dimension: base.dimension, embed: (texts) => base.embed(texts) };
+    const cron: Services = { ...services, embedder: later, embedders: createEmbedderRegistry(later, {}) };
+    const datanets = [world.ada.datanet, world.bob.datanet];
+    const left = await advanceReembedJobs(cron, Date.now()); // no time at all: jobs started, nothing embedded
+    expect(left.map((j) => [j.datanetId, j.toModel, j.done]).sort()).toEqual(datanets.map((d) => [d, 'use-lite-later', 0]).sort());
+    for (const id of datanets) expect((await findDatanet(services.db, id))!.embeddingModel).toBe('use-lite-next');
+
+    expect(await advanceReembedJobs(cron, Date.now() + 60_000)).toEqual([]); // the next slice finishes them
+    for (const id of datanets) expect((await findDatanet(services.db, id))!.embeddingModel).toBe('use-lite-later');
   });
 });

@@ -45,7 +45,7 @@ async function beginReembed(services: Services, datanet: Datanet, model: string,
  * to it in the background. Until each finishes, its queries keep using its old vectors when this
  * process can still embed with the old model, and lexical retrieval otherwise.
  */
-export async function reembedToDefaultModel(services: Services): Promise<ReembedJob[]> {
+export async function reembedToDefaultModel(services: Services, hooks: ReembedHooks = {}): Promise<ReembedJob[]> {
   const target = services.embedders.defaultModel;
   const jobs: ReembedJob[] = [];
   for (const datanet of await listDatanets(services.db)) {
@@ -53,7 +53,7 @@ export async function reembedToDefaultModel(services: Services): Promise<Reembed
     const latest = await latestReembedJob(services.db, datanet.id);
     if (latest?.status === 'running') continue;
     services.log.info('datanet is on another embedding model than the default: re-embedding it', { datanetId: datanet.id, from: datanet.embeddingModel, to: target });
-    jobs.push(await beginReembed(services, datanet, target));
+    jobs.push(await beginReembed(services, datanet, target, hooks));
   }
   return jobs;
 }
@@ -65,18 +65,20 @@ export async function reembedStatus(services: Services, principal: Principal, da
   return job;
 }
 
-const inProcess = new Set<string>();
+const inProcess = new Map<string, Promise<void>>();
 
-/** Runs the job here unless this process already is; errors end up on the job, never thrown. */
+/** Runs the job here unless this process already is (then its run); errors end up on the job, never thrown. */
 export function runInBackground(services: Services, job: ReembedJob, hooks: ReembedHooks = {}): Promise<void> {
-  if (inProcess.has(job.id)) return Promise.resolve();
-  inProcess.add(job.id);
-  return runReembedJob(services, job, hooks)
+  const running = inProcess.get(job.id);
+  if (running) return running;
+  const run = runReembedJob(services, job, hooks)
     .catch(async (err: Error) => {
       services.log.error('re-embedding failed', { jobId: job.id, datanetId: job.datanetId, error: err.message });
       await updateReembedJob(services.db, job.id, { status: 'failed', error: err.message.slice(0, 1000) }).catch(() => {});
     })
     .finally(() => inProcess.delete(job.id));
+  inProcess.set(job.id, run);
+  return run;
 }
 
 /** On start: carry on with jobs a previous process left running (their vectors so far are kept). */
@@ -84,7 +86,20 @@ export async function resumeReembedJobs(services: Services): Promise<void> {
   for (const job of await runningReembedJobs(services.db)) void runInBackground(services, job);
 }
 
+/**
+ * One slice of re-embedding for a process that cannot run in the background (the cron Lambda):
+ * start jobs for datanets off the default model, work on every running job until `until`
+ * (ms since the epoch), and return the jobs left for the next slice. Progress is in the database.
+ */
+export async function advanceReembedJobs(services: Services, until: number): Promise<ReembedJob[]> {
+  await reembedToDefaultModel(services, { until });
+  await Promise.all((await runningReembedJobs(services.db)).map((job) => runInBackground(services, job, { until })));
+  return runningReembedJobs(services.db);
+}
+
 export interface ReembedHooks {
+  /** stop (the job stays running, its progress kept) once a batch ends after this time, in ms since the epoch */
+  until?: number;
   batchSize?: number;
   /** test hook, awaited after each batch */
   afterBatch?: (progress: { done: number; total: number }) => Promise<void> | void;
@@ -95,6 +110,10 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
   const embedder = await services.embedders.get(job.toModel);
   services.log.info('re-embedding started', { jobId: job.id, datanetId: job.datanetId, from: job.fromModel, to: job.toModel });
   for (;;) {
+    if (hooks.until !== undefined && Date.now() >= hooks.until) {
+      services.log.info('re-embedding paused until the next slice', { jobId: job.id, datanetId: job.datanetId });
+      return;
+    }
     const current = await findReembedJob(db, job.id);
     if (current?.status !== 'running') return; // cancelled or finished elsewhere
     const batch = await chunksMissingVectors(db, job.datanetId, job.toModel, hooks.batchSize ?? BATCH);
