@@ -2,9 +2,9 @@
 // bench:quality measures: the best passages of a first ranking's top documents lend their most
 // distinctive terms to a second BM25 query, next to the question's own terms.
 import type { Queryable } from '../../shared/db/index.ts';
-import { BM25_B, BM25_K1, selectQueryTerms } from '../../shared/core/bm25.ts';
+import { idf, selectQueryTerms } from '../../shared/core/bm25.ts';
 import type { ChunkHit } from '../../shared/core/document-ranking.ts';
-import { termStats } from '../../shared/store/lexical.ts';
+import { chunkBm25, termStats } from '../../shared/store/lexical.ts';
 
 export interface PrfOptions {
   /** expansion terms added to the query */
@@ -28,15 +28,7 @@ export async function prfLexical(db: Queryable, datanetId: string, query: string
     [datanetId, feedbackChunkIds, stats.chunkCount, own.map((t) => t.lexeme), options.terms],
   );
   const top = fb.rows[0]?.w ?? 1;
-  const expansion = fb.rows.map((r) => ({ lexeme: r.lexeme, weight: (options.weight * r.w) / top, idf: Math.log(1 + (stats.chunkCount - r.df + 0.5) / (r.df + 0.5)) }));
-  const terms = [...own.map((t) => ({ ...t, weight: 1 })), ...expansion];
-  if (terms.length === 0) return [];
-  const r = await db.query<{ chunk_id: string; score: number }>(
-    `SELECT t.chunk_id, sum(q.w * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8)))::float8 AS score
-       FROM unnest($1::text[], $2::float8[]) AS q(lexeme, w)
-       JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = $3
-      GROUP BY t.chunk_id ORDER BY score DESC, t.chunk_id LIMIT $5`,
-    [terms.map((t) => t.lexeme), terms.map((t) => t.idf * t.weight), datanetId, Math.max(1, stats.averageLength), options.depth],
-  );
-  return r.rows.map((row) => ({ chunkId: row.chunk_id, score: Number(row.score) }));
+  const expansion = fb.rows.map((r) => ({ lexeme: r.lexeme, weight: (options.weight * r.w) / top, idf: idf(stats.chunkCount, r.df) }));
+  const terms = [...own.map((t) => ({ lexeme: t.lexeme, weight: t.idf })), ...expansion.map((t) => ({ lexeme: t.lexeme, weight: t.idf * t.weight }))];
+  return chunkBm25(db, terms, stats.averageLength, options.depth, [datanetId]);
 }

@@ -5,7 +5,7 @@ import {
 import { findNearDuplicates } from '../core/near-duplicates.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { toVectorLiteral } from '../embedder/index.ts';
-import { fieldSearch, termStats } from '../store/lexical.ts';
+import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
 import { ApiError } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
@@ -197,20 +197,8 @@ async function markDuplicates(db: Queryable, sources: RetrievedSource[]): Promis
 export async function lexicalSearch(db: Queryable, query: string, k: number, filter: VectorFilter): Promise<ChunkHit[]> {
   const datanetIds = filter.datanetIds ?? [];
   const stats = await termStats(db, query, datanetIds);
-  const terms = selectQueryTerms(stats);
-  if (terms.length === 0) return [];
-  const metadata = filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
-  const r = await db.query<{ chunk_id: string; score: number }>(
-    `SELECT t.chunk_id, sum(q.idf * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8)))::float8 AS score
-       FROM unnest($1::text[], $2::float8[]) AS q(lexeme, idf)
-       JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = ANY($3::text[])
-      ${metadata ? 'WHERE EXISTS (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = t.chunk_id AND d.metadata @> $6::jsonb)' : ''}
-      GROUP BY t.chunk_id
-      ORDER BY score DESC, t.chunk_id
-      LIMIT $5`,
-    [terms.map((t) => t.lexeme), terms.map((t) => t.idf), datanetIds, Math.max(1, stats.averageLength), k, ...(metadata ? [metadata] : [])],
-  );
-  return r.rows.map((row) => ({ chunkId: row.chunk_id, score: Number(row.score) }));
+  const terms = selectQueryTerms(stats).map((t) => ({ lexeme: t.lexeme, weight: t.idf }));
+  return chunkBm25(db, terms, stats.averageLength, k, datanetIds, filter.metadata);
 }
 
 type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'duplicateOf'>;

@@ -1,3 +1,4 @@
+import { BM25_B, BM25_K1 } from '../core/bm25.ts';
 import type { Queryable } from '../db/index.ts';
 
 // Keeps the BM25 postings and statistics in step with a document's chunks; call inside
@@ -118,4 +119,27 @@ export async function fieldSearch(
     [query, datanetIds, k, ...(filter ? [filter] : [])],
   );
   return r.rows.map((row) => ({ documentId: row.document_id, score: Number(row.score) }));
+}
+
+/**
+ * BM25 over the chunk_terms postings: each term weighs its idf × its query weight; the best `k`
+ * chunks of the datanets, optionally only of documents whose metadata contains `metadata`.
+ */
+export async function chunkBm25(
+  db: Queryable, terms: readonly { lexeme: string; weight: number }[], averageLength: number, k: number,
+  datanetIds: readonly string[], metadata?: Record<string, unknown>,
+): Promise<{ chunkId: string; score: number }[]> {
+  if (terms.length === 0) return [];
+  const filter = metadata && Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
+  const r = await db.query<{ chunk_id: string; score: number }>(
+    `SELECT t.chunk_id, sum(q.w * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $4::float8)))::float8 AS score
+       FROM unnest($1::text[], $2::float8[]) AS q(lexeme, w)
+       JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = ANY($3::text[])
+      ${filter ? 'WHERE EXISTS (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = t.chunk_id AND d.metadata @> $6::jsonb)' : ''}
+      GROUP BY t.chunk_id
+      ORDER BY score DESC, t.chunk_id
+      LIMIT $5`,
+    [terms.map((t) => t.lexeme), terms.map((t) => t.weight), datanetIds, Math.max(1, averageLength), k, ...(filter ? [filter] : [])],
+  );
+  return r.rows.map((row) => ({ chunkId: row.chunk_id, score: Number(row.score) }));
 }
