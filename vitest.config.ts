@@ -9,6 +9,7 @@ const ALL = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'gpu-worker/**/*.t
 const ON_BOTH_DATABASES = [
   'shared/db/db.test.ts',
   'shared/services/settlement.test.ts',
+  'shared/services/ledger-check.test.ts',
   'shared/services/reembed.test.ts',
   'functions/api/app.test.ts',
   'functions/api/routes/accounts.test.ts',

@@ -9,6 +9,7 @@ import { inFlightEpoch } from '../store/settlement.ts';
 import type { Services } from './container.ts';
 import { settleOnce, type SettlementDeps } from './settlement.ts';
 import { createTestServices } from '../../test/services.ts';
+import { checkLedger } from './ledger-check.ts';
 import { deployTestChain, type TestChain } from '../../test/chain.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../../test/http.ts';
 import { DOCS } from '../../test/fixtures.ts';
@@ -64,6 +65,8 @@ async function expectConsistent(e: Env) {
   }
   for (const row of (await db.query<{ total: bigint }>(`SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`)).rows)
     expect(row.total).toBe(0n);
+  // The whole-database checker (npm run check:ledger) agrees after every step.
+  expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
 }
 
 describe('settlement', () => {
