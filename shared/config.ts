@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
+  OBJECT_STORE_DIR: z.string().min(1).optional(),
   S3_BUCKET: z.string().default('citepay-local'),
   S3_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
@@ -149,7 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     objectStore:
       e.OBJECT_STORE === 's3'
         ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: localCredentials(e, e.S3_ENDPOINT) }
-        : { kind: 'fs', root: `${e.CITEPAY_DATA_DIR}/objects` },
+        : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects` },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     logLevel: e.LOG_LEVEL,
