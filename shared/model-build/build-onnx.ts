@@ -1,7 +1,7 @@
 // npm run build:onnx — converts the shipped USE-lite TF.js graph to ONNX into the model cache
 // now rather than at first use (a warm image, a CI cache). Does nothing when the cache is current.
 import { loadConfig } from '../config.ts';
-import { ensureUseLiteOnnx } from './use-lite-onnx.ts';
+import { ensureUseLiteOnnx } from '../embedder/use-lite-onnx.ts';
 
 const started = performance.now();
 const model = await ensureUseLiteOnnx(loadConfig().embedder.cacheDir);

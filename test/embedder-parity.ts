@@ -1,4 +1,4 @@
-import { loadSotu, loadSotuQuestions } from '../../bench/corpora/sotu.ts';
+import { loadSotu, loadSotuQuestions } from '../bench/corpora/sotu.ts';
 
 // Texts for comparing two engines of the same model (tests and bench/embed.ts only; the SOTU
 // corpus is a dev dependency): hard cases first, then short questions, single sentences and
