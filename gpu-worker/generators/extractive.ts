@@ -1,4 +1,5 @@
-import { markerPattern, splitSentences } from '../../shared/core/citations.ts';
+import { markerPattern } from '../../shared/core/citation-markers.ts';
+import { splitSentences } from '../../shared/core/sentences.ts';
 import { estimateTokens } from '../../shared/core/prompt.ts';
 import type { Embedder } from '../../shared/embedder/index.ts';
 import type { Generator } from './index.ts';

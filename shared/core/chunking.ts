@@ -9,6 +9,8 @@
  * only whitespace ever falls between chunks.
  */
 
+import { documentSentenceSpans } from './sentences.ts';
+
 export type ChunkableType = 'text/plain' | 'text/markdown';
 
 export interface Chunk {
@@ -207,7 +209,7 @@ function splitSpan(text: string, start: number, end: number, level: Level, out: 
     return;
   }
   if (level === 'sentence') {
-    for (const s of sentenceSpans(text, start, end)) splitSpan(text, s.start, s.end, 'line', out);
+    for (const s of documentSentenceSpans(text, start, end)) splitSpan(text, s.start, s.end, 'line', out);
   } else if (level === 'line') {
     for (let ls = start; ls < end; ) {
       let le = text.indexOf('\n', ls);
@@ -222,50 +224,6 @@ function splitSpan(text: string, start: number, end: number, level: Level, out: 
       out.add(start + m.index, start + m.index + m[0].length);
     }
   }
-}
-
-// Terminal punctuation (plus closing quotes/brackets), then whitespace and
-// something that plausibly starts a sentence.
-const SENTENCE_END = /[.?!]+["'”’)\]]*(?=\s+[\p{Lu}\p{Nd}"'“‘«])/gu;
-
-const ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'vs', 'etc', 'cf', 'al',
-  'no', 'nos', 'vol', 'fig', 'figs', 'approx', 'dept', 'inc', 'ltd', 'co', 'corp',
-  'gen', 'gov', 'sen', 'rep', 'rev', 'hon', 'col', 'lt', 'sgt', 'capt', 'adm',
-  'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
-]);
-
-/** True if `word` (the text before a single ".") is an abbreviation, not a sentence end. */
-function isAbbreviation(word: string): boolean {
-  const w = word.replace(LEADING_PUNCT, '');
-  if (w.length > 8 && !w.includes('.')) return false;
-  return (
-    ABBREVIATIONS.has(w.toLowerCase()) ||
-    INITIAL.test(w) || // "John F. Kennedy"
-    DOTTED.test(w) // "U.S.", "e.g.", "i.e.", "a.m."
-  );
-}
-const LEADING_PUNCT = /^[^\p{L}\p{N}]+/u;
-const INITIAL = /^\p{L}$/u;
-const DOTTED = /^(?:\p{L}\.)+\p{L}$/u;
-
-function sentenceSpans(text: string, start: number, end: number): Span[] {
-  const sub = text.slice(start, end);
-  const spans: Span[] = [];
-  let from = 0;
-  SENTENCE_END.lastIndex = 0;
-  for (let m = SENTENCE_END.exec(sub); m; m = SENTENCE_END.exec(sub)) {
-    const cut = m.index + m[0].length;
-    if (m[0][0] === '.' && m[0][1] !== '.') {
-      let w = m.index;
-      while (w > from && !isWs(sub, w - 1)) w--;
-      if (isAbbreviation(sub.slice(w, m.index))) continue;
-    }
-    spans.push({ start: start + from, end: start + cut });
-    from = cut;
-  }
-  spans.push({ start: start + from, end });
-  return spans;
 }
 
 // ---------------------------------------------------------------------------
