@@ -57,3 +57,8 @@ export function priceRetrieval(params: {
     entries,
   };
 }
+
+/** Token charge, rounded up to the next micro-unit so a call is never free by rounding. */
+export function tokenCost(tokens: number, pricePerMillion: bigint): bigint {
+  return (BigInt(tokens) * pricePerMillion + 999_999n) / 1_000_000n;
+}

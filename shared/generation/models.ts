@@ -43,7 +43,5 @@ export function buildCatalogue(engineModels: z.infer<typeof EngineModelsSchema>)
   return catalogue;
 }
 
-/** Token charge, rounded up to the next micro-unit so a call is never free by rounding. */
-export function tokenCost(tokens: number, pricePerMillion: bigint): bigint {
-  return (BigInt(tokens) * pricePerMillion + 999_999n) / 1_000_000n;
-}
+// The token charge is pricing maths; it lives in core with the rest of it.
+export { tokenCost } from '../core/pricing.ts';

@@ -1,10 +1,7 @@
-import { attribute } from '../core/attribution.ts';
-import { priceAnswer } from '../core/answer-pricing.ts';
+import { settleAnswer } from '../core/answer-settlement.ts';
 import { SUPPORT_THRESHOLD, bestSupportingSpan, isSupported, parseAnswer } from '../core/citations.ts';
-import { toPpmWeights } from '../core/money.ts';
 import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { GenerationResultSchema, type GenerationEvent, type GenerationResult } from '../generation/messages.ts';
-import { tokenCost } from '../generation/models.ts';
 import { newId } from '../ids.ts';
 import { findAdapter } from '../store/adapters.ts';
 import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
@@ -62,7 +59,7 @@ async function checkSupport(services: Services, sentences: string[], cited: { se
 }
 
 /**
- * Parse citations, check support, weigh sources, price, and post ONE ledger transaction
+ * Parse citations, check support, settle (core/answer-settlement: weights, price, ledger lines) and post ONE ledger transaction
  * in the same database transaction that closes the answer. Returns false when the answer
  * was already closed (redelivered result, expired, failed): nothing is charged twice.
  */
@@ -75,30 +72,28 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
   const parsed = parseAnswer(result.text, sources.length);
   const pairs = parsed.citations.flatMap((c, i) => c.sourceNumbers.map((n) => ({ sentence: i, source: sources[n - 1]! })));
   const checks = await checkSupport(services, parsed.citations.map((c) => c.sentence.text), pairs);
-  const attribution = attribute({
-    retrievalScores: sources.map((s) => s.score),
-    duplicateOf: sources.map((s) => s.duplicateOf ?? null), // answers queued before duplicates were marked have none
-    sentences: parsed.citations.map((_, i) => ({ sources: checks.filter((_, j) => pairs[j]!.sentence === i) })),
-    causal: result.causal,
-  });
-  const weightsPpm = toPpmWeights(attribution.weights);
   /** prompt tokens the causal pass cost, billed at the input price */
   const attributionTokens = result.causal?.promptTokens ?? 0;
   const spec = services.config.models.get(pending.model)!;
   const adapter = pending.adapterId ? await findAdapter(db, pending.adapterId) : null;
   const adapterWallet = adapter ? (await walletsOf(db, [adapter.ownerAccountId])).get(adapter.ownerAccountId) ?? '' : '';
-  const charge = priceAnswer({
+  const { attribution, weightsPpm, charge } = settleAnswer({
+    sources: sources.map((s) => ({
+      score: s.score,
+      duplicateOf: s.duplicateOf ?? null, // answers queued before duplicates were marked have none
+      contributorAccountId: s.contributorAccountId, datanetId: s.datanetId, documentId: s.documentId,
+      pricePerSource: BigInt(s.pricePerSource),
+    })),
+    sentenceCount: parsed.citations.length,
+    checks: checks.map((c, j) => ({ sentence: pairs[j]!.sentence, number: c.number, supported: c.supported })),
+    causal: result.causal,
+    tokens: { prompt: result.usage.promptTokens, completion: result.usage.completionTokens, attribution: attributionTokens },
+    prices: { inputPerMillion: spec.inputPricePerMillion, outputPerMillion: spec.outputPricePerMillion },
     consumerAccountId: pending.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
     feeBps: services.config.protocolFeeBps,
-    tokenCharge:
-      tokenCost(result.usage.promptTokens + attributionTokens, spec.inputPricePerMillion) + tokenCost(result.usage.completionTokens, spec.outputPricePerMillion),
     cap: pending.hold,
     adapter: adapter ? { ownerAccountId: adapter.ownerAccountId, shareBps: adapter.shareBps } : null,
-    sources: sources.map((s, i) => ({
-      contributorAccountId: s.contributorAccountId, datanetId: s.datanetId, documentId: s.documentId,
-      pricePerSource: BigInt(s.pricePerSource), weightPpm: weightsPpm[i]!,
-    })),
   });
 
   return db.transaction(async (tx) => {
