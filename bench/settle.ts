@@ -17,7 +17,7 @@ import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
 import { ANVIL_DEPLOYER_KEY, ANVIL_SETTLER_KEY, startAnvil } from '../shared/chain/anvil.ts';
 import { deployLocalContracts } from '../shared/chain/deploy.ts';
 import { createSettlementChain, type SettlementChain } from '../shared/chain/distributor.ts';
-import { buildPayoutTree, loadPayoutTree, type PayoutEntry, type PayoutTree, type PayoutTreeDump } from '../shared/chain/merkle.ts';
+import { buildPayoutTree, loadPayoutTree, type PayoutEntry, type PayoutTree, type PayoutTreeDump } from '../shared/core/merkle.ts';
 import { printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { 'tree-payees': { type: 'string', default: '100000' }, 'tree-runs': { type: 'string', default: '5' } } });

@@ -16,7 +16,7 @@ import { citepayDistributorAbi, citepayDistributorBytecode } from '../../contrac
 import { mockTokenAbi, mockTokenBytecode } from '../../contracts/artifacts/MockToken.ts';
 import { deployTestChain, type TestChain } from '../../test/chain.ts';
 import { createSettlementChain, DistributorRevertError, type SettlementChain } from './distributor.ts';
-import { buildPayoutTree, buildReceiptsTree, type PayoutEntry, type PayoutTree } from './merkle.ts';
+import { buildPayoutTree, buildReceiptsTree, type PayoutEntry, type PayoutTree } from '../core/merkle.ts';
 
 const randomWallet = () => privateKeyToAccount(generatePrivateKey()).address;
 const receiptsRoot = (tag: number) => buildReceiptsTree([`0x${tag.toString(16).padStart(64, '0')}`]).root;

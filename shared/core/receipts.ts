@@ -1,6 +1,6 @@
 import canonicalizeCjs from 'canonicalize';
-import { keccak256, stringToBytes, type Hex } from 'viem';
 import type { Attribution, SourceSignals } from './attribution.ts';
+import { keccak256Utf8, type Hex } from './hex.ts';
 
 // A CommonJS module typed as an ES default export: under Node's ESM interop the import is the function.
 const canonicalize = canonicalizeCjs as unknown as (input: unknown) => string | undefined;
@@ -79,7 +79,7 @@ export function canonicalReceipt(receipt: Receipt): string {
 }
 
 export function hashCanonical(canonical: string): Hex {
-  return keccak256(stringToBytes(canonical));
+  return keccak256Utf8(canonical);
 }
 
 /** The `attribution` block of an API response: the receipt's split, weights as fractions. */

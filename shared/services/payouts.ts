@@ -1,5 +1,5 @@
 import { getAddress, type Address, type Hex } from 'viem';
-import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../chain/merkle.ts';
+import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../core/merkle.ts';
 import { ApiError } from '../errors.ts';
 import { findAccount, findAccountByWallet } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';

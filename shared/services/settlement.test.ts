@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Address, type Hex } from 'viem';
 import { createSettlementChain, type SettlementChain } from '../chain/distributor.ts';
-import { verifyPayoutProof, verifyReceiptProof } from '../chain/merkle.ts';
+import { verifyPayoutProof, verifyReceiptProof } from '../core/merkle.ts';
 import { hashCanonical } from '../core/receipts.ts';
 import { SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';

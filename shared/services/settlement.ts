@@ -1,6 +1,7 @@
 import { getAddress, zeroHash, type Address, type Hex } from 'viem';
 import type { ChainEpochState, SettlementChain } from '../chain/distributor.ts';
-import { buildPayoutTree, buildReceiptsTree } from '../chain/merkle.ts';
+import { cumulativePayouts } from '../core/cumulative-payouts.ts';
+import { buildReceiptsTree } from '../core/merkle.ts';
 import type { Db } from '../db/index.ts';
 import type { LedgerEntry } from '../core/ledger.ts';
 import type { Logger } from '../logger.ts';
@@ -118,17 +119,14 @@ async function buildEpoch(deps: SettlementDeps): Promise<EpochRecord | null> {
     const payable = await payableBalances(tx, deps.minPayout);
     if (receipts.length === 0 && payable.length === 0) return null;
 
-    const cumulative = await settledCumulatives(tx);
-    const payouts = payable.map((p) => ({ ...p, cumulative: (cumulative.get(p.wallet) ?? 0n) + p.amount }));
-    for (const p of payouts) cumulative.set(p.wallet, p.cumulative);
-    const payoutTree = cumulative.size > 0 ? buildPayoutTree([...cumulative].map(([wallet, c]) => ({ wallet: wallet as Address, cumulative: c }))) : null;
+    const { payouts, tree: payoutTree, amount } = cumulativePayouts(await settledCumulatives(tx), payable);
     const receiptsTree = receipts.length > 0 ? buildReceiptsTree(receipts.map((r) => r.hash)) : null;
     await insertEpoch(tx, {
       epoch: number,
       payoutRoot: payoutTree?.root ?? zeroHash,
       receiptsRoot: receiptsTree?.root ?? zeroHash,
       totalCumulative: payoutTree?.totalCumulative ?? 0n,
-      amount: payouts.reduce((a, p) => a + p.amount, 0n),
+      amount,
       payoutTree: payoutTree?.dump() ?? null,
       receiptsTree: receiptsTree?.dump() ?? null,
       payouts,

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.ts';
-import type { PayoutTreeDump, ReceiptsTreeDump } from '../chain/merkle.ts';
+import type { PayoutTreeDump, ReceiptsTreeDump } from '../core/merkle.ts';
 
 export type EpochStatus = 'built' | 'submitted' | 'confirmed';
 

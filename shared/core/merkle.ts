@@ -1,11 +1,11 @@
-// Payout and receipts Merkle trees, pure. Thin wrappers over OpenZeppelin's StandardMerkleTree with
+// Payout and receipts Merkle trees, pure (core: the chain client, viem, stays in shared/chain/). Thin wrappers over OpenZeppelin's StandardMerkleTree with
 // the leaf encodings fixed to what CitepayDistributor verifies:
 //   payout leaf   = keccak256(keccak256(abi.encode(address wallet, uint256 cumulative)))
 //   receipts leaf = keccak256(keccak256(abi.encode(bytes32 receiptHash)))
 // Pairs are hashed sorted (OpenZeppelin MerkleProof), leaves sorted by hash, so a root does not
 // depend on input order.
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
-import { getAddress, isAddress, isHex, type Address, type Hex } from 'viem';
+import { checksumAddress, isAddress, isHex, type Address, type Hex } from './hex.ts';
 
 export const PAYOUT_LEAF_ENCODING = ['address', 'uint256'] as const;
 export const RECEIPT_LEAF_ENCODING = ['bytes32'] as const;
@@ -51,7 +51,7 @@ export interface ReceiptsTree {
 export function buildPayoutTree(entries: readonly PayoutEntry[]): PayoutTree {
   if (entries.length === 0) throw new Error('a payout tree needs at least one entry');
   const rows = entries.map(({ wallet, cumulative }) => {
-    if (!isAddress(wallet, { strict: false })) throw new Error(`not an address: ${wallet}`);
+    if (!isAddress(wallet)) throw new Error(`not an address: ${wallet}`);
     if (cumulative < 0n) throw new Error(`negative cumulative amount for ${wallet}`);
     return [wallet.toLowerCase(), cumulative.toString()] as [string, string];
   });
@@ -77,12 +77,12 @@ function wrapPayoutTree(tree: StandardMerkleTree<[string, string]>): PayoutTree 
     root: tree.root as Hex,
     size: tree.length,
     totalCumulative: total,
-    entries: () => Array.from(tree.entries(), ([, [wallet, amount]]) => ({ wallet: getAddress(wallet), cumulative: BigInt(amount) })),
+    entries: () => Array.from(tree.entries(), ([, [wallet, amount]]) => ({ wallet: checksumAddress(wallet), cumulative: BigInt(amount) })),
     proof(wallet) {
       const i = index.get(wallet.toLowerCase());
       if (i === undefined) return undefined;
       const [, amount] = tree.at(i)!;
-      return { wallet: getAddress(wallet), cumulative: BigInt(amount), proof: tree.getProof(i) as Hex[] };
+      return { wallet: checksumAddress(wallet), cumulative: BigInt(amount), proof: tree.getProof(i) as Hex[] };
     },
     dump: () => tree.dump(),
   };
@@ -93,7 +93,7 @@ export function buildReceiptsTree(receiptHashes: readonly Hex[]): ReceiptsTree {
   if (receiptHashes.length === 0) throw new Error('a receipts tree needs at least one receipt');
   const seen = new Set<string>();
   const rows = receiptHashes.map((h) => {
-    if (!isHex(h, { strict: true }) || h.length !== 66) throw new Error(`not a 32-byte hash: ${h}`);
+    if (!isHex(h) || h.length !== 66) throw new Error(`not a 32-byte hash: ${h}`);
     const lower = h.toLowerCase();
     if (seen.has(lower)) throw new Error(`duplicate receipt hash: ${h}`);
     seen.add(lower);
