@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { priceRetrieval } from './pricing.ts';
+import { priceRetrieval, settleRetrieval } from './pricing.ts';
 import { toPpmWeights } from './money.ts';
 import { assertBalanced, sumEntries } from './ledger.ts';
 
@@ -53,6 +53,35 @@ describe('priceRetrieval', () => {
           expect(charge.protocolFee + charge.dataShare).toBe(charge.total);
         },
       ),
+    );
+  });
+});
+
+describe('settleRetrieval', () => {
+  const sources = fc.array(
+    fc.record({
+      score: fc.double({ min: -1, max: 1, noNaN: true }),
+      duplicateOf: fc.constant(null),
+      contributorAccountId: fc.constantFrom('acct_a', 'acct_b'),
+      datanetId: fc.constant('dn'),
+      documentId: fc.constantFrom('doc_1', 'doc_2'),
+      pricePerSource: fc.bigInt({ min: 0n, max: 100_000n }),
+    }),
+    { maxLength: 8 },
+  );
+
+  it('weighs by retrieval score and posts balanced lines: the consumer pays the prices, nobody else goes negative, same input same result', () => {
+    fc.assert(
+      fc.property(sources, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
+        const params = { consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list };
+        const { charge, weightsPpm } = settleRetrieval(params);
+        expect(sumEntries(charge.entries)).toBe(0n);
+        expect(charge.total).toBe(list.reduce((a, s) => a + s.pricePerSource, 0n));
+        for (const e of charge.entries) expect(e.accountId === 'acct_consumer' ? e.amount === -charge.total : e.amount > 0n).toBe(true);
+        if (list.length > 0) expect(weightsPpm.reduce((a, b) => a + b, 0n)).toBe(1_000_000n);
+        expect(settleRetrieval(structuredClone(params))).toEqual(settleRetrieval(params));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,4 +1,5 @@
-import { bpsOf, splitByWeights } from './money.ts';
+import { attribute, type Attribution } from './attribution.ts';
+import { bpsOf, splitByWeights, toPpmWeights } from './money.ts';
 import type { LedgerEntry } from './ledger.ts';
 
 export interface BillableSource {
@@ -56,6 +57,22 @@ export function priceRetrieval(params: {
     sources: sources.map((_, i) => ({ weightPpm: weights[i]!, credited: credits[i]! })),
     entries,
   };
+}
+
+/**
+ * A retrieval's money from its plain facts: retrieval scores (and near-duplicate marks) →
+ * attribution weights → the charge and its balanced ledger lines. No I/O; billing posts it.
+ */
+export function settleRetrieval<S extends Omit<BillableSource, 'weightPpm'> & { score: number; duplicateOf: number | null }>(params: {
+  consumerAccountId: string;
+  protocolAccountId: string;
+  feeBps: number;
+  sources: readonly S[];
+}): { attribution: Attribution; weightsPpm: bigint[]; charge: RetrievalCharge } {
+  const attribution = attribute({ retrievalScores: params.sources.map((s) => s.score), duplicateOf: params.sources.map((s) => s.duplicateOf) });
+  const weightsPpm = toPpmWeights(attribution.weights);
+  const charge = priceRetrieval({ ...params, sources: params.sources.map((s, i) => ({ ...s, weightPpm: weightsPpm[i]! })) });
+  return { attribution, weightsPpm, charge };
 }
 
 /** Token charge, rounded up to the next micro-unit so a call is never free by rounding. */

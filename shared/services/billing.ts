@@ -6,9 +6,7 @@ import { balanceOf, lockAccount, postTransaction } from '../store/ledger.ts';
 import { heldAmount } from '../store/answers.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
-import { priceRetrieval, type RetrievalCharge } from '../core/pricing.ts';
-import { attribute } from '../core/attribution.ts';
-import { toPpmWeights } from '../core/money.ts';
+import { settleRetrieval, type RetrievalCharge } from '../core/pricing.ts';
 import { buildReceipt, type Receipt } from '../core/receipts.ts';
 import { insertReceipt } from '../store/receipts.ts';
 import type { Services } from './container.ts';
@@ -81,13 +79,11 @@ export async function chargeAndRender(
     render: (billed: BilledRetrieval) => Rendered;
   },
 ): Promise<Rendered> {
-  const attribution = attribute({ retrievalScores: params.sources.map((s) => s.score), duplicateOf: params.sources.map((s) => s.duplicateOf) });
-  const weightsPpm = toPpmWeights(attribution.weights);
-  const charge = priceRetrieval({
+  const { attribution, weightsPpm, charge } = settleRetrieval({
     consumerAccountId: principal.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
     feeBps: services.config.protocolFeeBps,
-    sources: params.sources.map((s, i) => ({ ...s, weightPpm: weightsPpm[i]! })),
+    sources: params.sources,
   });
   const receipt = buildReceipt({
     id: newId('receipt'), requestId: params.requestId, kind: 'retrieve', createdAt: new Date(), attribution, weightsPpm,
