@@ -108,10 +108,10 @@ export async function addDocument(services: Services, principal: Principal, data
       await insertChunks(tx, documentId, datanetId, title, rows);
       await updateLexicalStats(tx, documentId, 1);
       await insertDocumentTerms(tx, documentId, datanetId, fields);
-      await vectorIndex.upsertDocuments(embedder.modelId, [{ documentId, datanetId, vector: documentVector! }], tx);
+      await vectorIndex.upsertDocuments(embedder.modelId, [{ documentId, datanetId, vector: documentVector!, metadata: input.metadata }], tx);
       await vectorIndex.upsert(
         embedder.modelId,
-        rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]! })),
+        rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]!, metadata: input.metadata })),
         tx,
       );
       return doc;
@@ -142,7 +142,7 @@ export async function deleteDocument(services: Services, principal: Principal, i
   const doc = await getManagedDocument(services, principal, id);
   if (doc.deletedAt) throw new ApiError('NOT_FOUND', `document ${id} is already deleted`);
   await services.db.transaction(async (tx) => {
-    await services.vectorIndex.deleteByDocument(id, tx);
+    await services.vectorIndex.deleteByDocument({ documentId: id, datanetId: doc.datanetId }, tx);
     await updateLexicalStats(tx, id, -1);
     await deleteDocumentTerms(tx, id);
     await softDeleteDocument(tx, id);
