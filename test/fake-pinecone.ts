@@ -70,8 +70,10 @@ export async function startFakePinecone(options: { dimension: number; apiKey?: s
       }
       return [200, { upsertedCount: body.vectors.length }];
     }
+    if (raw.length > 2 * 1024 * 1024) return [413, { message: 'request body over 2 MB' }];
     if (route === 'POST /query') {
       const body = Query.parse(json);
+      if ((body.includeValues || body.includeMetadata) && body.topK > 1000) return [400, { message: 'topK over 1000 with values or metadata included' }];
       if (body.vector.length !== options.dimension) return [400, { message: 'query vector dimension mismatch' }];
       const rows = [...(namespaces.get(body.namespace) ?? new Map<string, Row>())].filter(([, row]) => !body.filter || matches(row.metadata, body.filter));
       const scored = rows

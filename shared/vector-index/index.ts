@@ -50,6 +50,8 @@ export interface DocumentHit {
  */
 export interface VectorIndex {
   readonly kind: string;
+  /** writes take part in the caller's database transaction (pgvector); otherwise deletes go after the commit */
+  readonly sharesDatabase: boolean;
   /** Get ready to hold `model`'s vectors (e.g. build its ANN index) before the first upsert. */
   prepare(model: string, dimension: number): Promise<void>;
   upsert(model: string, records: readonly VectorRecord[], tx?: Queryable): Promise<void>;
@@ -67,8 +69,8 @@ export interface VectorIndex {
   /** The documents whose own vectors are nearest `vector`, best first (ties by id). */
   searchDocuments(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<DocumentHit[]>;
   missingDocuments(model: string, datanetId: string, documentIds: readonly string[], tx?: Queryable): Promise<string[]>;
-  /** A document's chunk and document vectors, every model. */
-  deleteByDocument(document: { documentId: string; datanetId: string }, tx?: Queryable): Promise<void>;
+  /** A document's chunk and document vectors, for `models` (the datanet's and any it is moving to; pgvector deletes every model). */
+  deleteByDocument(document: { documentId: string; datanetId: string; models: readonly string[] }, tx?: Queryable): Promise<void>;
   /** A datanet's vectors of one model, chunk and document (after it moved to another model). */
   dropModel(model: string, datanetId: string): Promise<void>;
 }

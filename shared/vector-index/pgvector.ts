@@ -21,6 +21,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
   const efSearch = options.efSearch ?? 100;
   return {
     kind: 'pgvector',
+    sharesDatabase: true,
     async upsert(model, records, tx = db) {
       assertModelId(model);
       if (records.length === 0) return;

@@ -1,6 +1,7 @@
 import { Pinecone, type Index, type RecordMetadata } from '@pinecone-database/pinecone';
 import type { DocumentHit, VectorFilter, VectorHit, VectorIndex } from './index.ts';
 import { assertModelId } from './index.ts';
+import { ApiError } from '../errors.ts';
 
 // Pinecone (the official client, data plane only: the index host is given, so no control-plane
 // call is made; fetch only, so it also runs in a Worker). Layout:
@@ -20,10 +21,10 @@ export interface PineconeIndexOptions {
   fetchApi?: typeof fetch;
 }
 
-const UPSERT_BATCH = 200; // 512-d float vectors ≈ 5 KB each as JSON: well under the 2 MB request limit
+const UPSERT_BATCH = 80; // a 512-d vector is ~11 KB of JSON (float32 printed in full) plus its metadata: under the 2 MB request limit
 const FETCH_BATCH = 100; // ids travel in the query string
 const DELETE_BATCH = 1000;
-const MAX_TOP_K = 10_000;
+const MAX_TOP_K = 10_000; // without values or metadata in the reply (1,000 with them)
 
 type Meta = RecordMetadata;
 
@@ -35,11 +36,6 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
   const chunkRecordId = (c: { documentId: string; chunkId: string }) => `${c.documentId}#${c.chunkId}`;
   const chunkIdOf = (recordId: string) => recordId.slice(recordId.indexOf('#') + 1);
 
-  /** Namespaces of one datanet, every model (for deletes). */
-  const namespacesOf = async (datanetId: string) => {
-    const stats = await index.describeIndexStats();
-    return Object.keys(stats.namespaces ?? {}).filter((ns) => ns.endsWith(`:${datanetId}`));
-  };
   const fetchIds = async (ns: ReturnType<typeof chunksNs>, ids: readonly string[]) => {
     const found = new Map<string, number[]>();
     for (let i = 0; i < ids.length; i += FETCH_BATCH) {
@@ -56,6 +52,7 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
 
   return {
     kind: 'pinecone',
+    sharesDatabase: false,
     async prepare(model, dimension) {
       assertModelId(model);
       const stats = await index.describeIndexStats();
@@ -85,11 +82,9 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
       if (documentIds.length === 0) return out;
       for (const datanetId of datanetIds) {
         // Top chunk per document: query with the documents as a filter, keep each document's first match.
-        const r = await chunksNs(model, datanetId).query({
-          vector: Array.from(vector), topK: MAX_TOP_K, includeMetadata: true, filter: { documentId: { $in: [...documentIds] } },
-        });
+        const r = await chunksNs(model, datanetId).query({ vector: Array.from(vector), topK: MAX_TOP_K, filter: { documentId: { $in: [...documentIds] } } });
         for (const m of r.matches) {
-          const documentId = String(m.metadata?.documentId ?? m.id.slice(0, m.id.indexOf('#')));
+          const documentId = m.id.slice(0, m.id.indexOf('#'));
           if (!out.has(documentId)) out.set(documentId, chunkIdOf(m.id));
         }
       }
@@ -134,13 +129,11 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
       const found = await fetchIds(docsNs(model, datanetId), documentIds);
       return documentIds.filter((id) => !found.has(id));
     },
-    async deleteByDocument({ documentId, datanetId }) {
-      for (const name of await namespacesOf(datanetId)) {
-        const ns = index.namespace(name);
-        if (name.startsWith('d:')) {
-          await ns.deleteMany({ ids: [documentId] });
-          continue;
-        }
+    // Namespaces are named from the models the caller knows (index stats can lag behind writes).
+    async deleteByDocument({ documentId, datanetId, models }) {
+      for (const model of models) {
+        await docsNs(model, datanetId).deleteMany({ ids: [documentId] });
+        const ns = chunksNs(model, datanetId);
         let paginationToken: string | undefined;
         do {
           const page = await ns.listPaginated({ prefix: `${documentId}#`, ...(paginationToken ? { paginationToken } : {}) });
@@ -151,8 +144,7 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
       }
     },
     async dropModel(model, datanetId) {
-      const present = new Set(await namespacesOf(datanetId));
-      for (const name of [`c:${model}:${datanetId}`, `d:${model}:${datanetId}`]) if (present.has(name)) await index.namespace(name).deleteAll();
+      for (const ns of [chunksNs(model, datanetId), docsNs(model, datanetId)]) await ns.deleteAll();
     },
   };
 
@@ -173,29 +165,44 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
 }
 
 /**
- * Document-metadata containment (`{"topic":"cooking","tags":["a"]}`, as pgvector's `@>`) in
- * Pinecone's filter language over the `m.`-flattened fields written by `flattenMetadata`.
+ * Document-metadata containment (`{"topic":"cooking","tags":["a"]}`, as PostgreSQL's jsonb `@>`) in
+ * Pinecone's filter language, over the fields `flattenMetadata` writes: scalars under `m.<path>`,
+ * lists of strings under `m.<path>[]` — apart, because Pinecone's `$eq`/`$in` also match inside a
+ * list, where `@>` does not match a scalar against a list or a list against a scalar.
  */
 export function toPineconeFilter(metadata: Record<string, unknown>, prefix = 'm.'): object {
   const clauses: object[] = [];
   for (const [key, value] of Object.entries(metadata)) {
-    const field = `${prefix}${key}`;
+    const field = `${prefix}${checkedKey(key)}`;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') clauses.push({ [field]: { $eq: value } });
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) for (const v of value) clauses.push({ [field]: { $in: [v] } });
-    else if (value && typeof value === 'object' && !Array.isArray(value)) clauses.push(toPineconeFilter(value as Record<string, unknown>, `${field}.`));
-    else throw new Error(`metadata filter on ${key}: the Pinecone index filters on strings, numbers, booleans and lists of strings only`);
+    else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) for (const v of value) clauses.push({ [`${field}[]`]: { $in: [v] } });
+    else if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) clauses.push(toPineconeFilter(value as Record<string, unknown>, `${field}.`));
+    else throw new InvalidFilter(`metadata filter on ${key}: with the Pinecone index, filter values are strings, numbers, booleans, non-empty lists of strings and non-empty objects of those`);
   }
   return clauses.length === 1 ? clauses[0]! : { $and: clauses };
 }
 
-/** The document's metadata as Pinecone metadata fields (`m.` + dotted path); other values are not filterable there. */
+/** The document's metadata as Pinecone metadata fields; values Pinecone cannot filter on are left out. */
 export function flattenMetadata(metadata: Record<string, unknown>, prefix = 'm.'): Record<string, string | number | boolean | string[]> {
   const out: Record<string, string | number | boolean | string[]> = {};
   for (const [key, value] of Object.entries(metadata)) {
+    if (/[.[\]]/.test(key)) continue; // not addressable without ambiguity
     const field = `${prefix}${key}`;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[field] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[field] = value as string[];
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[`${field}[]`] = value as string[];
     else if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, flattenMetadata(value as Record<string, unknown>, `${field}.`));
   }
   return out;
+}
+
+function checkedKey(key: string): string {
+  if (/[.[\]]/.test(key)) throw new InvalidFilter(`metadata filter key ${JSON.stringify(key)}: with the Pinecone index, keys may not contain '.', '[' or ']'`);
+  return key;
+}
+
+/** A filter the Pinecone index cannot express: the caller's input, so a 400. */
+export class InvalidFilter extends ApiError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+  }
 }
