@@ -15,11 +15,16 @@ const EnvSchema = z.object({
     .optional(),
   CITEPAY_DEMO_CREDITS: z.string().regex(/^\d+$/).default('10000000'),
   DATABASE_URL: z.string().url().optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2, 'at least 2: a settlement pass holds one connection for its lock while it works on another').max(500).default(10),
   OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
   VECTOR_INDEX: z.enum(['pgvector', 'pinecone']).default('pgvector'),
   PINECONE_API_KEY: z.string().min(1).optional(),
-  PINECONE_INDEX_HOST: z.string().url().optional(),
+  // As the Pinecone console shows it (a bare host) or as a URL; http:// only for a local test server.
+  PINECONE_INDEX_HOST: z
+    .string()
+    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'the index host, e.g. my-index-abc123.svc.aped-4627-b74a.pinecone.io')
+    .transform((host) => (/^https?:\/\//.test(host) ? host : `https://${host}`))
+    .optional(),
   OBJECT_STORE_DIR: z.string().min(1).optional(),
   S3_BUCKET: z.string().default('citepay-local'),
   S3_ENDPOINT: z.string().url().optional(),

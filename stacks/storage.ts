@@ -40,8 +40,8 @@ export function storage() {
   // Pinecone: the index is created once in the Pinecone console (cosine, the embedder's dimension);
   // the runtime talks to its data-plane host only, so no control-plane call happens on a cold start.
   const pineconeIndexHost = process.env.PINECONE_INDEX_HOST ?? "";
-  if (vectorIndex === "pinecone" && !/^https:\/\//.test(pineconeIndexHost)) {
-    throw new Error("VECTOR_INDEX=pinecone: set PINECONE_INDEX_HOST to the index host (https://<index>-<project>.svc.<region>.pinecone.io) and `sst secret set PineconeApiKey …`");
+  if (vectorIndex === "pinecone" && !pineconeIndexHost) {
+    throw new Error("VECTOR_INDEX=pinecone: set PINECONE_INDEX_HOST to the index host (<index>-<project>.svc.<region>.pinecone.io, as the console shows it) and `sst secret set PineconeApiKey …`");
   }
 
   // `sst secret set <Name> <value> --stage <stage>`. Settlement and admin keys have no
