@@ -1,13 +1,39 @@
 import { defineConfig } from 'vitest/config';
+import { postgresInstalled } from './test/postgres-server.ts';
+
+const ALL = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'gpu-worker/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'];
+
+// The suites that touch the database (migrations, ledger and billing, idempotency, retrieval,
+// documents, settlement, re-embedding) run a second time on the real PostgreSQL server: the
+// production database, with a pool and real concurrency, through the same code (test/services.ts).
+const ON_BOTH_DATABASES = [
+  'shared/db/db.test.ts',
+  'shared/services/settlement.test.ts',
+  'shared/services/ledger-check.test.ts',
+  'shared/services/reembed.test.ts',
+  'functions/api/app.test.ts',
+  'functions/api/routes/accounts.test.ts',
+  'functions/api/routes/documents.test.ts',
+  'functions/api/routes/retrieve.test.ts',
+  'functions/api/routes/answers.test.ts',
+  'test/retrieval-regression.test.ts',
+];
 
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'gpu-worker/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     // Real embedders and databases: allow slow setup, but no test asserts on time.
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      { extends: true, test: { name: 'pglite', include: ALL } },
+      // Without PostgreSQL 15 installed (a developer machine; never CI: the global setup fails there),
+      // only the embedded half runs.
+      ...(postgresInstalled() || process.env.CI
+        ? [{ extends: true as const, test: { name: 'postgres', include: ON_BOTH_DATABASES, env: { CITEPAY_TEST_DB: 'pg' } } }]
+        : []),
+    ],
   },
 });

@@ -15,7 +15,9 @@ const EnvSchema = z.object({
     .optional(),
   CITEPAY_DEMO_CREDITS: z.string().regex(/^\d+$/).default('10000000'),
   DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
   OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
+  OBJECT_STORE_DIR: z.string().min(1).optional(),
   S3_BUCKET: z.string().default('citepay-local'),
   S3_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
@@ -68,6 +70,8 @@ export type Config = {
   adminKey: string | undefined;
   demoCredits: bigint;
   databaseUrl: string | undefined;
+  /** connections per process to DATABASE_URL; processes × this must stay under the server's max_connections */
+  databasePoolMax: number;
   objectStore:
     | { kind: 'fs'; root: string }
     | { kind: 's3'; bucket: string; endpoint?: string | undefined; region: string; credentials?: AwsCredentials | undefined };
@@ -142,10 +146,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminKey: e.CITEPAY_ADMIN_KEY,
     demoCredits: BigInt(e.CITEPAY_DEMO_CREDITS),
     databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     objectStore:
       e.OBJECT_STORE === 's3'
         ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: localCredentials(e, e.S3_ENDPOINT) }
-        : { kind: 'fs', root: `${e.CITEPAY_DATA_DIR}/objects` },
+        : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects` },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     logLevel: e.LOG_LEVEL,

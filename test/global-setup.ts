@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startFauxqs } from 'fauxqs';
 import { startAnvil } from '../shared/chain/anvil.ts';
+import { postgresInstalled, startPostgres } from './postgres-server.ts';
 
 // Real local servers for the whole run: fauxqs speaks S3 (and SQS) to the real AWS SDK clients;
-// one anvil (OP-Stack mode) is shared by every test file, each deploying its own contracts (test/chain.ts).
+// one anvil (OP-Stack mode) is shared by every test file, each deploying its own contracts (test/chain.ts);
+// one real PostgreSQL 15 server with pgvector, each test making its own database (test/services.ts).
 export const TEST_BUCKET = 'citepay-test';
 
 export default async function setup(project: TestProject) {
@@ -19,11 +21,23 @@ export default async function setup(project: TestProject) {
   project.provide('awsEndpoint', fauxqs.address);
   const anvil = await startAnvil({ port: 0, silent: true });
   project.provide('chainRpcUrl', anvil.rpcUrl);
+  const postgres = await startRealPostgres();
+  project.provide('postgresUrl', postgres?.url ?? '');
   return async () => {
     await fauxqs.stop();
     await anvil.stop();
+    await postgres?.stop();
     rmSync(runTmp, { recursive: true, force: true });
   };
+}
+
+/** CI must test on the real server; a developer without PostgreSQL 15 still gets the PGlite half. */
+async function startRealPostgres() {
+  if (postgresInstalled()) return startPostgres();
+  const hint = 'PostgreSQL 15 with pgvector is not installed: run `sudo bash .ci/postgres.sh`';
+  if (process.env.CI) throw new Error(hint);
+  process.stderr.write(`\n  WARNING: ${hint}. Tests on the real server are SKIPPED; PGlite tests still run.\n\n`);
+  return undefined;
 }
 
 declare module 'vitest' {
@@ -31,5 +45,7 @@ declare module 'vitest' {
     awsEndpoint: string;
     /** JSON-RPC URL of the shared anvil. */
     chainRpcUrl: string;
+    /** superuser URL of the real PostgreSQL server ('' when it is not installed outside CI) */
+    postgresUrl: string;
   }
 }

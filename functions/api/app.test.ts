@@ -16,7 +16,7 @@ describe('operational routes', () => {
   it('serves /healthz without a key', async () => {
     const r = await client.call('GET', '/healthz');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: 'ok', checks: { database: 'ok (pglite)', vectorIndex: 'pgvector' } });
+    expect(r.body).toMatchObject({ status: 'ok', checks: { database: `ok (${services.db.kind})`, vectorIndex: 'pgvector' } });
   });
 
   it('publishes an OpenAPI 3.1 document generated from the validating schemas', async () => {

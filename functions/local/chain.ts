@@ -16,8 +16,8 @@ interface Deployment {
   distributor: Address;
 }
 
-export async function startLocalChain(config: Config, log: Logger): Promise<{ config: Config; stop(): Promise<void> }> {
-  const dir = join(config.dataDir, 'chain');
+/** `dir`: the chain's state folder (default: the data folder's `chain/`; a process taking over a shared chain reuses its folder). */
+export async function startLocalChain(config: Config, log: Logger, dir = join(config.dataDir, 'chain')): Promise<{ config: Config; dir: string; stop(): Promise<void> }> {
   await mkdir(dir, { recursive: true });
   const anvil = await startAnvil({ port: config.chain.localPort, statePath: join(dir, 'state.json'), stateIntervalSeconds: 5, silent: true });
   const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
@@ -27,6 +27,7 @@ export async function startLocalChain(config: Config, log: Logger): Promise<{ co
     log.info('local chain ready', { rpcUrl: anvil.rpcUrl, chainId: deployment.chainId, distributor: deployment.distributor, token: deployment.token });
     return {
       config: { ...config, chain: { ...config.chain, rpcUrl: anvil.rpcUrl, settlerKey, distributor: deployment.distributor, token: deployment.token } },
+      dir,
       stop: anvil.stop,
     };
   } catch (err) {

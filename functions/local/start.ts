@@ -1,13 +1,13 @@
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { bootstrapOnce, type BootstrapKeys } from '../../shared/services/bootstrap.ts';
-import { createServices } from '../../shared/services/create.ts';
+import { createServices, openDatabase } from '../../shared/services/create.ts';
+import { migrate } from '../../shared/db/migrate.ts';
 import { createApp } from '../api/app.ts';
 import { createSqsClient, createSqsQueue } from '../../shared/job-queue/sqs.ts';
 import { startResultsConsumer } from '../queue/results-consumer.ts';
-import { startLocalQueues } from './queue-server.ts';
+import { provideLocalServices } from './shared-services.ts';
 import { superviseWorker } from './worker-process.ts';
-import { startLocalChain } from './chain.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
@@ -16,13 +16,14 @@ import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/
 // Composition root for the local process.
 async function main() {
   let config = loadConfig();
-  // No queue configured: run an SQS-compatible server here, as the cloud's SQS stand-in.
-  const localQueues = config.queue.jobsUrl ? null : await startLocalQueues(config);
-  if (localQueues) config = localQueues.config;
-  // No chain configured: run a local OP-Stack-mode anvil with the contracts deployed.
-  const localChain = config.chain.rpcUrl ? null : await startLocalChain(config, createLogger(config.logLevel));
-  if (localChain) config = localChain.config;
-  const services = await createServices(config);
+  const log = createLogger(config.logLevel);
+  const db = await openDatabase(config);
+  await migrate(db);
+  // No queue or chain configured: run an SQS-compatible server and an OP-Stack-mode anvil with the
+  // contracts deployed, as the cloud's stand-ins — or join those of another process on this database.
+  const local = await provideLocalServices(config, db, log);
+  config = local.config;
+  const services = await createServices(config, { db, log });
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
   await reembedToDefaultModel(services);
@@ -45,8 +46,7 @@ async function main() {
       await worker?.stop();
       await results.stop();
       await settlement?.stop();
-      await localQueues?.stop();
-      await localChain?.stop();
+      await local.stop();
       await services.db.close();
       process.exit(0);
     });

@@ -17,6 +17,7 @@ export function workerEnv(config: Config, base: NodeJS.ProcessEnv = process.env)
     CITEPAY_DATA_DIR: config.dataDir,
     LOG_LEVEL: config.logLevel,
     OBJECT_STORE: store.kind,
+    ...(store.kind === 'fs' ? { OBJECT_STORE_DIR: store.root } : {}),
     ...(store.kind === 's3' ? { S3_BUCKET: store.bucket, ...(store.endpoint ? { S3_ENDPOINT: store.endpoint } : {}) } : {}),
   };
 }

@@ -17,6 +17,8 @@ import { citepayDistributorAbi } from '../../contracts/artifacts/CitepayDistribu
 import { testUsdAbi } from '../../contracts/artifacts/TestUSD.ts';
 
 export interface ChainEpochState {
+  /** the chain the distributor was read on (a settler refuses any other than the deployment's) */
+  chainId: number;
   epoch: bigint;
   payoutRoot: Hex;
   totalCumulative: bigint;
@@ -104,12 +106,13 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
     async readState() {
       const blockNumber = await publicClient.getBlockNumber({ cacheTime: 0 }); // viem caches it otherwise
       const at = { address: distributor, abi, blockNumber } as const;
-      const [epoch, payoutRoot, totalCumulative] = await Promise.all([
+      const [chainId, epoch, payoutRoot, totalCumulative] = await Promise.all([
+        publicClient.getChainId(),
         publicClient.readContract({ ...at, functionName: 'currentEpoch' }),
         publicClient.readContract({ ...at, functionName: 'payoutRoot' }),
         publicClient.readContract({ ...at, functionName: 'totalCumulative' }),
       ]);
-      return { epoch, payoutRoot, totalCumulative };
+      return { chainId, epoch, payoutRoot, totalCumulative };
     },
 
     receiptsRootOf: (epoch) => read('receiptsRootOf', () => publicClient.readContract({ address: distributor, abi, functionName: 'receiptsRootOf', args: [epoch] })),

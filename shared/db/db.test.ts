@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { migrate, sqlMigrations } from './migrate.ts';
-import { openPglite } from './pglite.ts';
+import { openTestDb, TEST_DB } from '../../test/services.ts';
 import { openPg } from './pg.ts';
 import type { Db } from './index.ts';
 import { postTransaction, balanceOf } from '../store/ledger.ts';
@@ -12,8 +12,8 @@ import { insertAccount, FUNDING_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
 
 describe('migrations', () => {
-  it('apply once on embedded PGlite and are skipped on the next run', async () => {
-    const db = await openPglite();
+  it(`apply once on ${TEST_DB} and are skipped on the next run`, async () => {
+    const db = await openTestDb();
     const all = sqlMigrations().map((m) => m.name);
     expect(await migrate(db)).toEqual(all);
     expect(await migrate(db)).toEqual([]);
@@ -60,7 +60,7 @@ describe('ledger in the database', () => {
   let db: Db;
   let accounts: string[];
   beforeAll(async () => {
-    db = await openPglite();
+    db = await openTestDb();
     await migrate(db);
     accounts = [];
     for (let i = 0; i < 4; i++) accounts.push((await insertAccount(db, { kind: 'consumer', name: `a${i}` })).id);

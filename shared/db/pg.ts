@@ -1,40 +1,85 @@
 import pg from 'pg';
+import { ApiError } from '../errors.ts';
 import type { Db, Queryable, QueryResult } from './index.ts';
 import { INT8_OID, parseInt8 } from './index.ts';
 
+export interface PgOptions {
+  /** pool size per process (DATABASE_POOL_MAX); many processes share one server's max_connections */
+  max?: number;
+  /** an idle pooled connection failed (e.g. the server restarted): logged, never fatal */
+  onIdleError?: (err: Error) => void;
+}
+
 // A real PostgreSQL server through node-postgres (Aurora, RDS, Neon, or PGlite over a socket).
-export function openPg(connectionString: string, options: { max?: number } = {}): Db {
+export function openPg(connectionString: string, options: PgOptions = {}): Db {
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format),
   };
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000 });
+  // Without a listener, a server closing an idle client (restart, failover, idle timeout) is an
+  // unhandled 'error' event that kills the process. The pool drops that client and makes a new one.
+  pool.on('error', (err) => options.onIdleError?.(err));
   const onClient = (client: Pick<pg.PoolClient, 'query'>): Queryable => ({
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const r = await client.query(sql, params as unknown[]);
+      const r = await unavailableOnDisconnect(() => client.query(sql, params as unknown[]));
       return { rows: r.rows as T[], affectedRows: r.rowCount ?? 0 };
     },
     async exec(sql: string) {
-      await client.query(sql);
+      await unavailableOnDisconnect(() => client.query(sql));
     },
   });
   return {
     kind: 'pg',
     ...onClient(pool),
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await unavailableOnDisconnect(() => pool.connect());
+      let broken: Error | undefined;
+      // A checked-out client has no pool listener: its connection dying would be an unhandled
+      // 'error' event. The statement in flight fails on its own; mark the client broken.
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        await onClient(client).query('BEGIN');
         const result = await fn(onClient(client));
-        await client.query('COMMIT');
+        await onClient(client).query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         throw err;
       } finally {
-        client.release();
+        // A client whose connection died is destroyed, not handed to the next caller.
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     close: () => pool.end(),
   };
+}
+
+/**
+ * Connection-class failures (server down, restarting, failing over, unreachable) become one
+ * retryable "unavailable" error: the caller gets 503 + Retry-After and nothing was committed.
+ * SQL errors (constraint violations, serialization failures) pass through unchanged.
+ */
+async function unavailableOnDisconnect<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isConnectionFailure(err)) throw new ApiError('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: 1, dependency: 'database' });
+    throw err;
+  }
+}
+
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+export function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (CONNECTION_ERRNOS.has(code)) return true;
+    // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message);
 }

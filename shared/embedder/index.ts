@@ -15,7 +15,3 @@ export function normalize(v: Float32Array): Float32Array {
   return v;
 }
 
-/** pgvector's text literal. */
-export function toVectorLiteral(v: ArrayLike<number>): string {
-  return `[${Array.prototype.join.call(v, ',')}]`;
-}

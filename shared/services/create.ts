@@ -18,7 +18,11 @@ import type { SettlementDeps } from './settlement.ts';
 export async function openDatabase(config: Config): Promise<Db> {
   if (config.databaseUrl) {
     const { openPg } = await import('../db/pg.ts');
-    return openPg(config.databaseUrl);
+    const log = createLogger(config.logLevel);
+    return openPg(config.databaseUrl, {
+      max: config.databasePoolMax,
+      onIdleError: (err) => log.warn('database connection lost; the pool reconnects on next use', { error: err.message }),
+    });
   }
   const { openPglite } = await import('../db/pglite.ts');
   await mkdir(config.dataDir, { recursive: true });

@@ -8,7 +8,7 @@ import { findDatanet, type Datanet } from '../store/datanets.ts';
 import { deleteDocumentTerms, insertDocumentTerms, updateLexicalStats } from '../store/lexical.ts';
 import { noteRowsWritten } from '../store/analyze.ts';
 import {
-  findDocument, findLiveDocumentByHash, insertChunks, insertDocument, softDeleteDocument, upsertDocumentVector, type DocumentRecord,
+  findDocument, findLiveDocumentByHash, insertChunks, insertDocument, softDeleteDocument, type DocumentRecord,
 } from '../store/documents.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
@@ -108,7 +108,7 @@ export async function addDocument(services: Services, principal: Principal, data
       await insertChunks(tx, documentId, datanetId, title, rows);
       await updateLexicalStats(tx, documentId, 1);
       await insertDocumentTerms(tx, documentId, datanetId, fields);
-      await upsertDocumentVector(tx, documentId, datanetId, embedder.modelId, documentVector!);
+      await vectorIndex.upsertDocuments(embedder.modelId, [{ documentId, datanetId, vector: documentVector! }], tx);
       await vectorIndex.upsert(
         embedder.modelId,
         rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]! })),

@@ -1,7 +1,6 @@
 import { NotFound, Conflict } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
-import { upsertDocumentVector } from '../store/documents.ts';
 import {
   chunksMissingVectors, countProgress, documentsMissingVectors, findReembedJob, insertReembedJob, latestReembedJob, runningReembedJobs, updateReembedJob,
   type ReembedJob,
@@ -109,6 +108,8 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
   const { db, vectorIndex } = services;
   const embedder = await services.embedders.get(job.toModel);
   services.log.info('re-embedding started', { jobId: job.id, datanetId: job.datanetId, from: job.fromModel, to: job.toModel });
+  // Walks the chunks in id order; at the end it wraps around once to catch chunks uploaded meanwhile.
+  let cursor = '';
   for (;;) {
     if (hooks.until !== undefined && Date.now() >= hooks.until) {
       services.log.info('re-embedding paused until the next slice', { jobId: job.id, datanetId: job.datanetId });
@@ -116,15 +117,20 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
     }
     const current = await findReembedJob(db, job.id);
     if (current?.status !== 'running') return; // cancelled or finished elsewhere
-    const batch = await chunksMissingVectors(db, job.datanetId, job.toModel, hooks.batchSize ?? BATCH);
+    const batch = await chunksMissingVectors(db, vectorIndex, job.datanetId, job.toModel, hooks.batchSize ?? BATCH, cursor);
+    if (batch.length === 0 && cursor !== '') {
+      cursor = '';
+      continue;
+    }
     if (batch.length === 0 && (await embedDocumentVectors(services, job, embedder)) > 0) continue;
     if (batch.length === 0) {
       if (await switchModel(services, job)) return;
       continue; // a document arrived meanwhile: embed it first
     }
+    cursor = batch.at(-1)!.id;
     const vectors = await embedder.embed(batch.map((c) => c.text));
     await vectorIndex.upsert(job.toModel, batch.map((c, i) => ({ chunkId: c.id, datanetId: job.datanetId, documentId: c.documentId, vector: vectors[i]! })));
-    const progress = await countProgress(db, job.datanetId, job.toModel);
+    const progress = await countProgress(db, vectorIndex, job.datanetId, job.toModel);
     await updateReembedJob(db, job.id, progress);
     await hooks.afterBatch?.(progress);
   }
@@ -133,27 +139,23 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
 async function switchModel(services: Services, job: ReembedJob): Promise<boolean> {
   const switched = await services.db.transaction(async (tx) => {
     await tx.query(`SELECT id FROM datanets WHERE id = $1 FOR UPDATE`, [job.datanetId]);
-    if ((await chunksMissingVectors(tx, job.datanetId, job.toModel, 1)).length > 0) return false;
-    if ((await documentsMissingVectors(tx, job.datanetId, job.toModel, 1)).length > 0) return false;
+    if ((await chunksMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0) return false;
+    if ((await documentsMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0) return false;
     await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [job.datanetId, job.toModel, job.toDim]);
-    const progress = await countProgress(tx, job.datanetId, job.toModel);
+    const progress = await countProgress(tx, services.vectorIndex, job.datanetId, job.toModel);
     await updateReembedJob(tx, job.id, { ...progress, status: 'succeeded' });
     return true;
   });
   if (!switched) return false;
   // Nothing reads the old model's vectors for this datanet any more.
-  await services.db.query(
-    `DELETE FROM chunk_vectors v USING chunks c WHERE v.chunk_id = c.id AND c.datanet_id = $1 AND v.model = $2`,
-    [job.datanetId, job.fromModel],
-  );
-  await services.db.query(`DELETE FROM document_vectors WHERE datanet_id = $1 AND model = $2`, [job.datanetId, job.fromModel]);
+  await services.vectorIndex.dropModel(job.fromModel, job.datanetId);
   services.log.info('re-embedding finished: datanet switched', { jobId: job.id, datanetId: job.datanetId, model: job.toModel });
   return true;
 }
 
 /** Document vectors (title + summary) for the new model, re-derived from the stored raw document as ingestion does. */
 async function embedDocumentVectors(services: Services, job: ReembedJob, embedder: Embedder): Promise<number> {
-  const docs = await documentsMissingVectors(services.db, job.datanetId, job.toModel, BATCH);
+  const docs = await documentsMissingVectors(services.db, services.vectorIndex, job.datanetId, job.toModel, BATCH);
   if (docs.length === 0) return 0;
   const texts = await Promise.all(
     docs.map(async (d) => {
@@ -164,6 +166,6 @@ async function embedDocumentVectors(services: Services, job: ReembedJob, embedde
     }),
   );
   const vectors = await embedder.embed(texts);
-  for (const [i, d] of docs.entries()) await upsertDocumentVector(services.db, d.id, job.datanetId, job.toModel, vectors[i]!);
+  await services.vectorIndex.upsertDocuments(job.toModel, docs.map((d, i) => ({ documentId: d.id, datanetId: job.datanetId, vector: vectors[i]! })));
   return docs.length;
 }

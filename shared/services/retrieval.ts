@@ -4,12 +4,10 @@ import {
 } from '../core/document-ranking.ts';
 import { findNearDuplicates } from '../core/near-duplicates.ts';
 import type { RetrievedSource } from '../core/sources.ts';
-import { toVectorLiteral } from '../embedder/index.ts';
 import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
 import { NotFound } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
-import { searchDocumentVectors } from '../store/documents.ts';
 import type { VectorFilter } from '../vector-index/index.ts';
 import type { Services } from './container.ts';
 
@@ -82,7 +80,7 @@ export async function gatherCandidates(
       const [vector] = await embedder.embed([query]);
       const [chunks, documents] = await Promise.all([
         vectorIndex.search(model, embedder.dimension, vector!, CANDIDATES, { ...filter, datanetIds: group }),
-        searchDocumentVectors(db, model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, group, metadata),
+        vectorIndex.searchDocuments(model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, { datanetIds: group, metadata }),
       ]);
       return { model, vector: vector!, datanetIds: group, chunks, documents };
     }),
@@ -127,7 +125,7 @@ export async function selectSources(
   }
   // Documents found only by the document lists: their passage nearest the query.
   const missing = picks.filter((p) => p.chunkId === null).map((p) => p.documentId);
-  const nearest = await nearestChunks(services.db, gathered, missing);
+  const nearest = await nearestChunks(services, gathered, missing);
   const ids = picks.map((p) => p.chunkId ?? nearest.get(p.documentId)).filter((id): id is string => id !== undefined);
   const hydrated = await hydrate(services.db, ids);
   const out: RetrievedSource[] = [];
@@ -137,21 +135,15 @@ export async function selectSources(
     if (!row) continue; // deleted since it was indexed
     out.push({ ...row, score: p.score, similarity: gathered.similarity.get(row.chunkId) ?? null, ranks: p.ranks, duplicateOf: null });
   }
-  return markDuplicates(services.db, out);
+  return markDuplicates(services, out);
 }
 
-async function nearestChunks(db: Queryable, gathered: Gathered, documentIds: readonly string[]): Promise<Map<string, string>> {
+async function nearestChunks({ db, vectorIndex }: Services, gathered: Gathered, documentIds: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (documentIds.length === 0) return out;
   for (const q of gathered.queries) {
-    const r = await db.query<{ document_id: string; id: string }>(
-      `SELECT DISTINCT ON (c.document_id) c.document_id, c.id
-         FROM chunks c JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $3
-        WHERE c.document_id = ANY($1::text[]) AND c.datanet_id = ANY($4::text[])
-        ORDER BY c.document_id, v.embedding::vector(${q.vector.length}) <=> $2::vector(${q.vector.length})`,
-      [documentIds, toVectorLiteral(q.vector), q.model, q.datanetIds],
-    );
-    for (const row of r.rows) out.set(row.document_id, row.id);
+    const found = await vectorIndex.nearestChunkPerDocument(q.model, q.vector.length, q.vector, documentIds, q.datanetIds);
+    for (const [documentId, chunkId] of found) out.set(documentId, chunkId);
   }
   const rest = documentIds.filter((d) => !out.has(d));
   if (rest.length > 0) {
@@ -165,24 +157,30 @@ async function nearestChunks(db: Queryable, gathered: Gathered, documentIds: rea
 }
 
 /** Copies across documents (same content, or near-identical embeddings) point at the earliest upload. */
-async function markDuplicates(db: Queryable, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
+async function markDuplicates({ db, vectorIndex }: Services, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
   if (sources.length < 2) return sources;
-  const r = await db.query<{ chunk_id: string; content_hash: string; created_at: Date; model: string; embedding: string | null }>(
-    `SELECT c.id AS chunk_id, d.content_hash, d.created_at, n.embedding_model AS model, v.embedding::text AS embedding
+  const r = await db.query<{ chunk_id: string; content_hash: string; created_at: Date; model: string }>(
+    `SELECT c.id AS chunk_id, d.content_hash, d.created_at, n.embedding_model AS model
        FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
-       LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = n.embedding_model
       WHERE c.id = ANY($1::text[])`,
     [sources.map((s) => s.chunkId)],
   );
   const byChunk = new Map(r.rows.map((row) => [row.chunk_id, row]));
+  // Each chunk's vector in its own datanet's model (copies are only compared within one model).
+  const vectors = new Map<string, Float32Array>();
+  for (const model of new Set(r.rows.map((row) => row.model))) {
+    const ids = r.rows.filter((row) => row.model === model).map((row) => row.chunk_id);
+    for (const [id, v] of await vectorIndex.vectorsOf(model, ids)) vectors.set(id, v);
+  }
   const duplicateOf = findNearDuplicates(
     sources.map((s) => {
       const row = byChunk.get(s.chunkId);
+      const vector = vectors.get(s.chunkId);
       return {
         documentId: s.documentId,
         contentKey: `${row?.content_hash ?? s.documentId}:${s.start}-${s.end}`,
         uploadedAt: row?.created_at.getTime() ?? Number.MAX_SAFE_INTEGER,
-        vector: row?.embedding ? (JSON.parse(row.embedding) as number[]) : null,
+        vector: vector ? Array.from(vector) : null,
         model: row?.model ?? '',
       };
     }),

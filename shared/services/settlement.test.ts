@@ -8,7 +8,8 @@ import { balanceOf } from '../store/ledger.ts';
 import { inFlightEpoch } from '../store/settlement.ts';
 import type { Services } from './container.ts';
 import { settleOnce, type SettlementDeps } from './settlement.ts';
-import { createTestServices } from '../../test/services.ts';
+import { createTestServices, TEST_DB } from '../../test/services.ts';
+import { checkLedger } from './ledger-check.ts';
 import { deployTestChain, type TestChain } from '../../test/chain.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../../test/http.ts';
 import { DOCS } from '../../test/fixtures.ts';
@@ -64,6 +65,8 @@ async function expectConsistent(e: Env) {
   }
   for (const row of (await db.query<{ total: bigint }>(`SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`)).rows)
     expect(row.total).toBe(0n);
+  // The whole-database checker (npm run check:ledger) agrees after every step.
+  expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
 }
 
 describe('settlement', () => {
@@ -160,6 +163,44 @@ describe('settlement', () => {
     expect(await settleOnce(e.deps())).toMatchObject({ status: 'confirmed' });
     expect((await e.client.call('GET', `/v1/payouts/${WALLETS.bob}`)).body.unsettled).toBe('0');
     await expectConsistent(e);
+  });
+});
+
+describe('one settler at a time, on the recorded chain only', () => {
+  // On PGlite there is one process by construction; the lock is the real server's.
+  it.runIf(TEST_DB === 'pg')('two settlers racing (separate connections): the epoch is published once, the other is told it is busy', async () => {
+    const e = await setup();
+    try {
+      for (let round = 1; round <= 3; round++) {
+        await e.retrieve(round % 2 ? 'how long should bread dough rise?' : 'fix a flat bicycle tyre');
+        const outcomes = await Promise.all([settleOnce(e.deps()), settleOnce(e.deps()), settleOnce(e.deps())]);
+        const statuses = outcomes.map((o) => o.status).sort();
+        // One publishes; a racer that got the lock after it finds nothing to settle.
+        expect(statuses.filter((s) => s === 'confirmed')).toHaveLength(1);
+        expect(statuses.every((s) => s === 'confirmed' || s === 'busy' || s === 'idle')).toBe(true);
+        expect((await e.tc.chain.readState()).epoch).toBe(BigInt(round));
+        await expectConsistent(e);
+      }
+    } finally {
+      await e.services.db.close();
+    }
+  });
+
+  it('refuses to settle to a distributor other than the one recorded for the deployment, sending nothing', async () => {
+    const e = await setup();
+    try {
+      await e.retrieve('fix a flat bicycle tyre');
+      expect(await settleOnce(e.deps())).toMatchObject({ status: 'confirmed', epoch: 1 });
+      await e.retrieve('how long should bread dough rise?');
+      const other = await deployTestChain();
+      await expect(settleOnce(e.deps({ chain: other.chain }))).rejects.toThrow(/this deployment settles on chain \d+ to distributor .*refusing to settle/);
+      expect((await other.chain.readState()).epoch).toBe(0n);
+      expect(await inFlightEpoch(e.services.db)).toBeNull(); // nothing was closed either
+      expect(await settleOnce(e.deps())).toMatchObject({ status: 'confirmed', epoch: 2 });
+      await expectConsistent(e);
+    } finally {
+      await e.services.db.close();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { zeroHash, type Address, type Hex } from 'viem';
+import { getAddress, zeroHash, type Address, type Hex } from 'viem';
 import type { ChainEpochState, SettlementChain } from '../chain/distributor.ts';
 import { buildPayoutTree, buildReceiptsTree } from '../chain/merkle.ts';
 import type { Db } from '../db/index.ts';
@@ -6,6 +6,8 @@ import type { LedgerEntry } from '../core/ledger.ts';
 import type { Logger } from '../logger.ts';
 import { SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { postTransaction } from '../store/ledger.ts';
+import { recordSettingOnce } from '../store/deployment.ts';
+import { withExclusiveLock } from '../db/lock.ts';
 import {
   epochPayouts, findEpoch, inFlightEpoch, insertEpoch, lastEpochNumber, markConfirmed, markSubmitted, openReceipts,
   payableBalances, recordFailure, settledCumulatives, type EpochRecord,
@@ -31,6 +33,8 @@ export interface SettlementDeps {
 
 export type SettleOutcome =
   | { status: 'idle'; reason: string }
+  /** another process is settling right now (one settler at a time, held by the database) */
+  | { status: 'busy'; reason: string }
   | { status: 'waiting'; epoch: number; nextAttemptAt: Date }
   | { status: 'confirmed'; epoch: number; amount: bigint; payees: number; receipts: number; txHash: Hex | null };
 
@@ -40,9 +44,34 @@ export class SettlementConflictError extends Error {
 
 /**
  * One settlement pass: finish the epoch in flight, or close the open one and publish it.
- * `force` ignores the retry backoff (on-demand runs).
+ * `force` ignores the retry backoff (on-demand runs). Exactly one settler runs at a time across
+ * every process on the database (an advisory lock); the others return `busy` without touching
+ * anything. The chain is checked against the one recorded for this deployment first.
  */
 export async function settleOnce(deps: SettlementDeps, opts: { force?: boolean } = {}): Promise<SettleOutcome> {
+  const run = await withExclusiveLock(deps.db, 'citepay:settlement', () => settleHoldingLock(deps, opts));
+  return run.busy ? { status: 'busy', reason: 'another process is settling right now' } : run.value;
+}
+
+/** The chain settlement publishes to, recorded by the first settlement of this deployment. */
+export interface SettlementTarget {
+  chainId: number;
+  distributor: Address;
+  token: Address;
+}
+
+/** Refuses (before anything is closed or sent) a chain or distributor other than the recorded one. */
+async function assertRecordedTarget(deps: SettlementDeps, chainId: number): Promise<void> {
+  const here: SettlementTarget = { chainId, distributor: getAddress(deps.chain.distributor), token: getAddress(deps.chain.token) };
+  const recorded = await recordSettingOnce(deps.db, 'settlement.target', here);
+  if (recorded.chainId !== here.chainId || getAddress(recorded.distributor) !== here.distributor || getAddress(recorded.token) !== here.token)
+    throw new SettlementConflictError(
+      `this deployment settles on chain ${recorded.chainId} to distributor ${recorded.distributor} (token ${recorded.token}); ` +
+        `this process is configured for chain ${here.chainId}, distributor ${here.distributor}, token ${here.token}: refusing to settle`,
+    );
+}
+
+async function settleHoldingLock(deps: SettlementDeps, opts: { force?: boolean }): Promise<SettleOutcome> {
   const { db } = deps;
   let epoch = await inFlightEpoch(db);
   if (epoch && !opts.force && epoch.nextAttemptAt && epoch.nextAttemptAt > new Date())
@@ -50,6 +79,7 @@ export async function settleOnce(deps: SettlementDeps, opts: { force?: boolean }
   try {
     // Read the chain before closing anything: with the RPC down the epoch simply stays open.
     const onChain = await deps.chain.readState();
+    await assertRecordedTarget(deps, onChain.chainId);
     if (!epoch) {
       if (BigInt(await lastEpochNumber(db)) < onChain.epoch)
         throw new SettlementConflictError(`the distributor is at epoch ${onChain.epoch} but this database never built it: is another deployment publishing to it?`);

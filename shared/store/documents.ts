@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/index.ts';
-import { toVectorLiteral } from '../embedder/index.ts';
 
 export interface DocumentRecord {
   id: string;
@@ -87,37 +86,10 @@ export async function listDocuments(db: Queryable, datanetId: string, limit: num
   return r.rows.map(toDocument);
 }
 
-/** Soft-delete the document (its earnings history keeps pointing at it) and drop its chunks. */
+/** Soft-delete the document (its earnings history keeps pointing at it) and drop its chunks; its vectors go through the VectorIndex first. */
 export async function softDeleteDocument(db: Queryable, id: string): Promise<boolean> {
   const r = await db.query(`UPDATE documents SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL`, [id]);
   if (r.affectedRows === 0) return false;
   await db.query(`DELETE FROM chunks WHERE document_id = $1`, [id]);
-  await db.query(`DELETE FROM document_vectors WHERE document_id = $1`, [id]);
   return true;
-}
-
-/** A document's own vector (title + summary) for `model`, written beside its chunks' vectors. */
-export async function upsertDocumentVector(db: Queryable, documentId: string, datanetId: string, model: string, vector: Float32Array) {
-  await db.query(
-    `INSERT INTO document_vectors (document_id, datanet_id, model, embedding) VALUES ($1, $2, $3, $4::vector)
-     ON CONFLICT (document_id, model) DO UPDATE SET embedding = excluded.embedding`,
-    [documentId, datanetId, model, toVectorLiteral(vector)],
-  );
-}
-
-/** Exact cosine search over the documents of `datanetIds` that have a `model` vector. */
-export async function searchDocumentVectors(
-  db: Queryable, model: string, dimension: number, vector: Float32Array, k: number,
-  datanetIds: readonly string[], metadata: Record<string, unknown> | undefined,
-): Promise<{ documentId: string; score: number }[]> {
-  if (!Number.isInteger(dimension) || dimension <= 0) throw new Error('bad dimension');
-  const filter = metadata && Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
-  const r = await db.query<{ document_id: string; distance: number }>(
-    `SELECT v.document_id, (v.embedding::vector(${dimension})) <=> $1::vector(${dimension}) AS distance
-       FROM document_vectors v ${filter ? 'JOIN documents d ON d.id = v.document_id AND d.metadata @> $5::jsonb' : ''}
-      WHERE v.datanet_id = ANY($2::text[]) AND v.model = $3
-      ORDER BY distance, v.document_id LIMIT $4`,
-    [toVectorLiteral(vector), datanetIds, model, k, ...(filter ? [filter] : [])],
-  );
-  return r.rows.map((row) => ({ documentId: row.document_id, score: 1 - Number(row.distance) }));
 }

@@ -22,3 +22,19 @@ export async function storeIdempotent(db: Queryable, accountId: string, key: str
     [accountId, key, response.requestHash, response.status, JSON.stringify(response.body)],
   );
 }
+
+/** Claims the key for one request; false while another live claim holds it (stale ones are taken over). */
+export async function claimIdempotencyKey(db: Queryable, accountId: string, key: string, requestHash: string, staleAfterSeconds: number): Promise<boolean> {
+  const r = await db.query(
+    `INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, $2, $3)
+     ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, claimed_at = now()
+       WHERE idempotency_claims.claimed_at < now() - make_interval(secs => $4)
+     RETURNING 1`,
+    [accountId, key, requestHash, staleAfterSeconds],
+  );
+  return r.rows.length === 1;
+}
+
+export async function releaseIdempotencyKey(db: Queryable, accountId: string, key: string): Promise<void> {
+  await db.query(`DELETE FROM idempotency_claims WHERE account_id = $1 AND key = $2`, [accountId, key]);
+}

@@ -1,3 +1,4 @@
+import type { VectorIndex } from '../vector-index/index.ts';
 import type { Queryable } from '../db/index.ts';
 
 export type ReembedStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -48,27 +49,37 @@ export async function runningReembedJobs(db: Queryable): Promise<ReembedJob[]> {
   return (await db.query<Row>(`SELECT * FROM reembed_jobs WHERE status = 'running' ORDER BY created_at`)).rows.map(toJob);
 }
 
-/** Live chunks of the datanet that have no vector for `model` yet. */
-export async function chunksMissingVectors(db: Queryable, datanetId: string, model: string, limit: number): Promise<{ id: string; documentId: string; text: string }[]> {
-  const r = await db.query<{ id: string; document_id: string; text: string }>(
-    `SELECT c.id, c.document_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
-      WHERE c.datanet_id = $1 AND d.deleted_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = $2)
-      ORDER BY c.id LIMIT $3`,
-    [datanetId, model, limit],
-  );
-  return r.rows.map((row) => ({ id: row.id, documentId: row.document_id, text: row.text }));
+const PAGE = 1000;
+
+/**
+ * Live chunks of the datanet (ids after `after`, in id order) that have no `model` vector yet: the
+ * relational store lists them page by page, the VectorIndex says which it lacks.
+ */
+export async function chunksMissingVectors(
+  db: Queryable, index: VectorIndex, datanetId: string, model: string, limit: number, after = '',
+): Promise<{ id: string; documentId: string; text: string }[]> {
+  const out: { id: string; documentId: string; text: string }[] = [];
+  for (let cursor = after; out.length < limit; ) {
+    const page = await db.query<{ id: string; document_id: string; text: string }>(
+      `SELECT c.id, c.document_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
+        WHERE c.datanet_id = $1 AND d.deleted_at IS NULL AND c.id > $2
+        ORDER BY c.id LIMIT $3`,
+      [datanetId, cursor, PAGE],
+    );
+    if (page.rows.length === 0) break;
+    const missing = new Set(await index.missingChunks(model, page.rows.map((r) => r.id), db));
+    for (const row of page.rows) if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, documentId: row.document_id, text: row.text });
+    cursor = page.rows.at(-1)!.id;
+  }
+  return out;
 }
 
-export async function countProgress(db: Queryable, datanetId: string, model: string): Promise<{ total: number; done: number }> {
-  const r = await db.query<{ total: bigint; done: bigint }>(
-    `SELECT count(*)::bigint AS total, count(v.chunk_id)::bigint AS done
-       FROM chunks c JOIN documents d ON d.id = c.document_id
-       LEFT JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $2
-      WHERE c.datanet_id = $1 AND d.deleted_at IS NULL`,
-    [datanetId, model],
+export async function countProgress(db: Queryable, index: VectorIndex, datanetId: string, model: string): Promise<{ total: number; done: number }> {
+  const r = await db.query<{ total: bigint }>(
+    `SELECT count(*)::bigint AS total FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.datanet_id = $1 AND d.deleted_at IS NULL`,
+    [datanetId],
   );
-  return { total: Number(r.rows[0]!.total), done: Number(r.rows[0]!.done) };
+  return { total: Number(r.rows[0]!.total), done: await index.countChunks(model, datanetId, db) };
 }
 
 export async function updateReembedJob(db: Queryable, id: string, patch: { status?: ReembedStatus; total?: number; done?: number; error?: string | null }): Promise<void> {
@@ -83,14 +94,20 @@ export async function updateReembedJob(db: Queryable, id: string, patch: { statu
 
 /** Live documents of the datanet without a document vector for `model` (see core/document-fields.ts). */
 export async function documentsMissingVectors(
-  db: Queryable, datanetId: string, model: string, limit: number,
+  db: Queryable, index: VectorIndex, datanetId: string, model: string, limit: number,
 ): Promise<{ id: string; title: string; contentType: string; objectKey: string }[]> {
-  const r = await db.query<{ id: string; title: string; content_type: string; object_key: string }>(
-    `SELECT d.id, d.title, d.content_type, d.object_key FROM documents d
-      WHERE d.datanet_id = $1 AND d.deleted_at IS NULL
-        AND NOT EXISTS (SELECT 1 FROM document_vectors v WHERE v.document_id = d.id AND v.model = $2)
-      ORDER BY d.id LIMIT $3`,
-    [datanetId, model, limit],
-  );
-  return r.rows.map((row) => ({ id: row.id, title: row.title, contentType: row.content_type, objectKey: row.object_key }));
+  const out: { id: string; title: string; contentType: string; objectKey: string }[] = [];
+  for (let cursor = ''; out.length < limit; ) {
+    const page = await db.query<{ id: string; title: string; content_type: string; object_key: string }>(
+      `SELECT d.id, d.title, d.content_type, d.object_key FROM documents d
+        WHERE d.datanet_id = $1 AND d.deleted_at IS NULL AND d.id > $2 ORDER BY d.id LIMIT $3`,
+      [datanetId, cursor, PAGE],
+    );
+    if (page.rows.length === 0) break;
+    const missing = new Set(await index.missingDocuments(model, page.rows.map((r) => r.id), db));
+    for (const row of page.rows)
+      if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, title: row.title, contentType: row.content_type, objectKey: row.object_key });
+    cursor = page.rows.at(-1)!.id;
+  }
+  return out;
 }

@@ -20,14 +20,47 @@ export interface VectorHit {
   similarity: number; // cosine similarity in [-1, 1]
 }
 
+/** A document's own vector (title + summary, see core/document-fields.ts), searched beside its chunks'. */
+export interface DocumentVectorRecord {
+  documentId: string;
+  datanetId: string;
+  vector: Float32Array;
+}
+
+export interface DocumentHit {
+  documentId: string;
+  score: number; // cosine similarity
+}
+
+/**
+ * The only door to vectors: every read and write of chunk and document vectors goes through it, so
+ * an index outside the database (Pinecone) can hold them. Vectors are kept per embedding model and
+ * never mixed. `tx` lets a database-backed index take part in the caller's transaction; other
+ * indexes ignore it (callers write the database first, then the index, and re-embedding repairs gaps).
+ */
 export interface VectorIndex {
   readonly kind: string;
-  /** `tx` lets a database-backed index write in the caller's transaction. */
-  upsert(model: string, records: readonly VectorRecord[], tx?: Queryable): Promise<void>;
-  search(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<VectorHit[]>;
-  deleteByDocument(documentId: string, tx?: Queryable): Promise<void>;
   /** Get ready to hold `model`'s vectors (e.g. build its ANN index) before the first upsert. */
   prepare(model: string, dimension: number): Promise<void>;
+  upsert(model: string, records: readonly VectorRecord[], tx?: Queryable): Promise<void>;
+  /** The chunks nearest `vector`, best first. */
+  search(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<VectorHit[]>;
+  /** For each of `documentIds` (within `datanetIds`), its chunk nearest `vector`; documents with no vectors are absent. */
+  nearestChunkPerDocument(model: string, dimension: number, vector: Float32Array, documentIds: readonly string[], datanetIds: readonly string[]): Promise<Map<string, string>>;
+  /** The stored vectors of these chunks (for near-duplicate checks); chunks without one are absent. */
+  vectorsOf(model: string, chunkIds: readonly string[]): Promise<Map<string, Float32Array>>;
+  /** Which of these chunks have no `model` vector yet (re-embedding's work list). */
+  missingChunks(model: string, chunkIds: readonly string[], tx?: Queryable): Promise<string[]>;
+  /** How many of the datanet's chunks have a `model` vector. */
+  countChunks(model: string, datanetId: string, tx?: Queryable): Promise<number>;
+  upsertDocuments(model: string, records: readonly DocumentVectorRecord[], tx?: Queryable): Promise<void>;
+  /** The documents whose own vectors are nearest `vector`, best first (ties by id). */
+  searchDocuments(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<DocumentHit[]>;
+  missingDocuments(model: string, documentIds: readonly string[], tx?: Queryable): Promise<string[]>;
+  /** A document's chunk and document vectors, every model. */
+  deleteByDocument(documentId: string, tx?: Queryable): Promise<void>;
+  /** A datanet's vectors of one model, chunk and document (after it moved to another model). */
+  dropModel(model: string, datanetId: string): Promise<void>;
 }
 
 /** Model ids are interpolated into SQL (partial-index predicates need literals), so keep them tame. */

@@ -1,7 +1,19 @@
 import type { Db, Queryable } from '../db/index.ts';
-import { toVectorLiteral } from '../embedder/index.ts';
-import type { VectorFilter, VectorHit, VectorIndex } from './index.ts';
+import type { DocumentHit, VectorFilter, VectorHit, VectorIndex } from './index.ts';
 import { assertModelId } from './index.ts';
+
+/** pgvector's text format, '[1,2,3]': only this adapter speaks it. */
+function toVectorLiteral(v: ArrayLike<number>): string {
+  return `[${Array.prototype.join.call(v, ',')}]`;
+}
+
+function fromVectorText(text: string): Float32Array {
+  return Float32Array.from(JSON.parse(text) as number[]);
+}
+
+function assertDimension(dimension: number) {
+  if (!Number.isInteger(dimension) || dimension <= 0 || dimension > 2000) throw new Error(`bad dimension ${dimension}`);
+}
 
 // pgvector in the same database: HNSW (cosine) per model via a typed expression index,
 // iterative scans so filters do not starve the result list.
@@ -21,7 +33,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
     },
     async search(model, dimension, vector, k, filter): Promise<VectorHit[]> {
       assertModelId(model);
-      if (!Number.isInteger(dimension) || dimension <= 0) throw new Error('bad dimension');
+      assertDimension(dimension);
       const { where, params } = filterSql(filter, 3);
       const distance = `(v.embedding::vector(${dimension})) <=> $1::vector(${dimension})`;
       return db.transaction(async (tx) => {
@@ -41,7 +53,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
     },
     async prepare(model, dimension) {
       assertModelId(model);
-      if (!Number.isInteger(dimension) || dimension <= 0 || dimension > 2000) throw new Error(`bad dimension ${dimension}`);
+      assertDimension(dimension);
       // The same typed partial index 0001_init.sql made for use-lite-512, for any other model.
       const existing = await db.query(`SELECT 1 FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexdef LIKE $1`, [`%'${model}'::text%`]);
       if (existing.rows.length > 0) return;
@@ -50,8 +62,84 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
         `CREATE INDEX IF NOT EXISTS ${name} ON chunk_vectors USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WHERE model = '${model}'`,
       );
     },
+    async nearestChunkPerDocument(model, dimension, vector, documentIds, datanetIds) {
+      assertModelId(model);
+      assertDimension(dimension);
+      const out = new Map<string, string>();
+      if (documentIds.length === 0) return out;
+      const r = await db.query<{ document_id: string; id: string }>(
+        `SELECT DISTINCT ON (c.document_id) c.document_id, c.id
+           FROM chunks c JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $3
+          WHERE c.document_id = ANY($1::text[]) AND c.datanet_id = ANY($4::text[])
+          ORDER BY c.document_id, v.embedding::vector(${dimension}) <=> $2::vector(${dimension})`,
+        [documentIds, toVectorLiteral(vector), model, datanetIds],
+      );
+      for (const row of r.rows) out.set(row.document_id, row.id);
+      return out;
+    },
+    async vectorsOf(model, chunkIds) {
+      assertModelId(model);
+      if (chunkIds.length === 0) return new Map();
+      const r = await db.query<{ chunk_id: string; embedding: string }>(
+        `SELECT chunk_id, embedding::text AS embedding FROM chunk_vectors WHERE model = $1 AND chunk_id = ANY($2::text[])`,
+        [model, chunkIds],
+      );
+      return new Map(r.rows.map((row) => [row.chunk_id, fromVectorText(row.embedding)]));
+    },
+    async missingChunks(model, chunkIds, tx: Queryable = db) {
+      if (chunkIds.length === 0) return [];
+      const r = await tx.query<{ id: string }>(
+        `SELECT id FROM unnest($1::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = t.id AND v.model = $2)`,
+        [chunkIds, model],
+      );
+      return r.rows.map((row) => row.id);
+    },
+    async countChunks(model, datanetId, tx: Queryable = db) {
+      const r = await tx.query<{ n: bigint }>(
+        `SELECT count(*)::bigint AS n FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id WHERE c.datanet_id = $1 AND v.model = $2`,
+        [datanetId, model],
+      );
+      return Number(r.rows[0]!.n);
+    },
+    async upsertDocuments(model, records, tx: Queryable = db) {
+      assertModelId(model);
+      if (records.length === 0) return;
+      await tx.query(
+        `INSERT INTO document_vectors (document_id, datanet_id, model, embedding)
+         SELECT document_id, datanet_id, $4, embedding::vector FROM unnest($1::text[], $2::text[], $3::text[]) AS t(document_id, datanet_id, embedding)
+         ON CONFLICT (document_id, model) DO UPDATE SET embedding = excluded.embedding`,
+        [records.map((r) => r.documentId), records.map((r) => r.datanetId), records.map((r) => toVectorLiteral(r.vector)), model],
+      );
+    },
+    // Exact search: a datanet has far fewer documents than chunks.
+    async searchDocuments(model, dimension, vector, k, filter): Promise<DocumentHit[]> {
+      assertModelId(model);
+      assertDimension(dimension);
+      const metadata = filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
+      const r = await db.query<{ document_id: string; distance: number }>(
+        `SELECT v.document_id, (v.embedding::vector(${dimension})) <=> $1::vector(${dimension}) AS distance
+           FROM document_vectors v ${metadata ? 'JOIN documents d ON d.id = v.document_id AND d.metadata @> $5::jsonb' : ''}
+          WHERE v.datanet_id = ANY($2::text[]) AND v.model = $3
+          ORDER BY distance, v.document_id LIMIT $4`,
+        [toVectorLiteral(vector), filter.datanetIds ?? [], model, k, ...(metadata ? [metadata] : [])],
+      );
+      return r.rows.map((row) => ({ documentId: row.document_id, score: 1 - Number(row.distance) }));
+    },
+    async missingDocuments(model, documentIds, tx: Queryable = db) {
+      if (documentIds.length === 0) return [];
+      const r = await tx.query<{ id: string }>(
+        `SELECT id FROM unnest($1::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM document_vectors v WHERE v.document_id = t.id AND v.model = $2)`,
+        [documentIds, model],
+      );
+      return r.rows.map((row) => row.id);
+    },
     async deleteByDocument(documentId, tx: Queryable = db) {
       await tx.query(`DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id = $1)`, [documentId]);
+      await tx.query(`DELETE FROM document_vectors WHERE document_id = $1`, [documentId]);
+    },
+    async dropModel(model, datanetId) {
+      await db.query(`DELETE FROM chunk_vectors v USING chunks c WHERE v.chunk_id = c.id AND c.datanet_id = $1 AND v.model = $2`, [datanetId, model]);
+      await db.query(`DELETE FROM document_vectors WHERE datanet_id = $1 AND model = $2`, [datanetId, model]);
     },
   };
 }

@@ -115,6 +115,16 @@ describe('POST /v1/answers', () => {
     expect((await ask({ ...body, topK: 3 }, undefined, { 'idempotency-key': 'ans-1' })).status).toBe(422);
   });
 
+  it('creates one answer when the same Idempotency-Key arrives concurrently; the others are replays', async () => {
+    const body = { query: 'What makes bread rise?', topK: 2 };
+    const replies = await Promise.all([1, 2, 3, 4].map(() => ask(body, undefined, { 'idempotency-key': 'ans-race' })));
+    expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
+    expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(3);
+    const answers = await services.db.query(`SELECT id FROM answers WHERE request_id = $1`, [replies[0]!.body.requestId]);
+    expect(answers.rows).toHaveLength(1);
+    expect(await ledgerFor(replies[0]!.body.requestId)).toHaveLength(1);
+  });
+
   it.each([
     ['an unknown model', { query: 'tides', model: 'gpt-imaginary' }, 400, /unknown model gpt-imaginary/],
     ['an unknown adapter', { query: 'tides', adapter: 'ad_nothere' }, 404, /unknown adapter/],

@@ -6,6 +6,7 @@ import { newId } from '../../../shared/ids.ts';
 import { createMarkerFilter } from '../../../shared/core/marker-stream.ts';
 import { DEFAULT_MODEL, createAnswer, getAnswer, replayAnswer, waitForAnswer, type AnswerInput } from '../../../shared/services/answers.ts';
 import { hashRequest, type IdempotencyContext } from '../../../shared/services/billing.ts';
+import { idempotently } from '../../../shared/services/idempotency.ts';
 import type { AnswerRecord } from '../../../shared/store/answers.ts';
 import type { AnswerUpdate } from '../../../shared/services/answer-hub.ts';
 import { findAnswer } from '../../../shared/store/answers.ts';
@@ -72,22 +73,23 @@ const getRouteDef = createRoute({
 export async function startAnswer(c: Context<AppEnv>, input: AnswerInput, idempotency: IdempotencyContext | undefined): Promise<{ answer: AnswerRecord; feed: Feed }> {
   const services = c.get('services');
   const principal = c.get('principal');
-  const existing = await replayAnswer(services, principal, idempotency);
-  if (existing) {
-    c.header('Idempotent-Replayed', 'true');
-    return { answer: existing, feed: openFeed(c, existing.id) };
-  }
-  const id = newId('answer');
-  const feed = openFeed(c, id);
-  try {
-    return { answer: await createAnswer(services, principal, c.get('requestId'), input, { id, idempotency }), feed };
-  } catch (err) {
-    feed.close();
-    // A concurrent retry with the same key won the race: answer with its answer.
-    const winner = err instanceof ApiError ? null : await replayAnswer(services, principal, idempotency);
-    if (winner) return { answer: winner, feed: openFeed(c, winner.id) };
-    throw err;
-  }
+  let feed: Feed | undefined;
+  const outcome = await idempotently(services, principal, idempotency, {
+    replay: () => replayAnswer(services, principal, idempotency),
+    work: async () => {
+      const id = newId('answer');
+      feed = openFeed(c, id);
+      try {
+        return await createAnswer(services, principal, c.get('requestId'), input, { id, idempotency });
+      } catch (err) {
+        feed.close();
+        throw err;
+      }
+    },
+  });
+  if (!outcome.replayed) return { answer: outcome.value, feed: feed! };
+  c.header('Idempotent-Replayed', 'true');
+  return { answer: outcome.value, feed: openFeed(c, outcome.value.id) };
 }
 
 export function finished(c: Context<AppEnv>, answer: AnswerRecord) {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../../shared/services/container.ts';
 import { createTestServices } from '../../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../../test/http.ts';
@@ -100,12 +100,35 @@ describe('POST /v1/retrieve', () => {
     expect(other.status).toBe(422);
   });
 
-  it('charges once when the same Idempotency-Key arrives concurrently', async () => {
+  it('charges once when the same Idempotency-Key arrives concurrently: one request does the work, the others are replays', async () => {
     const body = { query: 'spring tides sun and moon', topK: 1 };
-    const replies = await Promise.all([1, 2, 3, 4].map(() => retrieve(body, undefined, { 'idempotency-key': 'race-1' })));
-    expect(new Set(replies.map((r) => r.body.requestId)).size).toBe(1);
-    const tx = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [replies[0]!.body.requestId]);
-    expect(tx.rows).toHaveLength(1);
+    const search = vi.spyOn(services.vectorIndex, 'search');
+    try {
+      const replies = await Promise.all([1, 2, 3, 4, 5, 6].map(() => retrieve(body, undefined, { 'idempotency-key': 'race-1' })));
+      expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(new Set(replies.map((r) => r.body.requestId)).size).toBe(1);
+      expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(5);
+      for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
+      expect(search).toHaveBeenCalledTimes(1); // the losers did no retrieval
+      const tx = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [replies[0]!.body.requestId]);
+      expect(tx.rows).toHaveLength(1);
+    } finally {
+      search.mockRestore();
+    }
+  });
+
+  it('releases the key when the first request fails, so a retry with it does the work', async () => {
+    const search = vi.spyOn(services.vectorIndex, 'search').mockRejectedValueOnce(new Error('index down'));
+    try {
+      const body = { query: 'feeding a sourdough starter', topK: 1 };
+      const failed = await retrieve(body, undefined, { 'idempotency-key': 'fail-then-retry' });
+      expect(failed.status).toBe(500);
+      const retried = await retrieve(body, undefined, { 'idempotency-key': 'fail-then-retry' });
+      expect(retried.status).toBe(200);
+      expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    } finally {
+      search.mockRestore();
+    }
   });
 
   it('pays a copy uploaded by another contributor nothing: the earliest upload takes the one source weight', async () => {

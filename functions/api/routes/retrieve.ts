@@ -2,6 +2,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { RetrievalCharge } from '../../../shared/core/pricing.ts';
 import { attributionSummary } from '../../../shared/core/receipts.ts';
 import { assertCanPay, chargeAndRender, hashRequest, replay } from '../../../shared/services/billing.ts';
+import { idempotently } from '../../../shared/services/idempotency.ts';
 import { retrieve, type RetrievedSource } from '../../../shared/services/retrieval.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
@@ -108,28 +109,33 @@ export const retrieveRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c)
   const key = c.req.valid('header')['idempotency-key'];
   const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/retrieve', body) } : undefined;
 
-  const replayed = await replay(services, principal, idempotency);
-  if (replayed) {
-    c.header('Idempotent-Replayed', 'true');
-    return c.json(replayed.body as z.infer<typeof RetrieveResponse>, 200);
-  }
-  await assertCanPay(services, principal);
-  const sources = await retrieve(services, { query: body.query, datanetIds: body.datanets, topK: body.topK, metadata: body.filter?.metadata, perDocument: body.perDocument });
-  const rendered = await chargeAndRender(services, principal, {
-    requestId,
-    sources,
-    idempotency,
-    render: ({ charge, receipt, balanceAfter }) => ({
-      status: 200,
-      body: {
+  const outcome = await idempotently(services, principal, idempotency, {
+    replay: () => replay(services, principal, idempotency),
+    work: async () => {
+      await assertCanPay(services, principal);
+      const sources = await retrieve(services, { query: body.query, datanetIds: body.datanets, topK: body.topK, metadata: body.filter?.metadata, perDocument: body.perDocument });
+      return chargeAndRender(services, principal, {
         requestId,
-        object: 'retrieval',
-        sources: sources.map(sourceView),
-        usage: usageView(charge, balanceAfter),
-        attribution: attributionSummary(receipt),
-      },
-    }),
+        sources,
+        idempotency,
+        render: ({ charge, receipt, balanceAfter }) => ({
+          status: 200,
+          body: {
+            requestId,
+            object: 'retrieval',
+            sources: sources.map(sourceView),
+            usage: usageView(charge, balanceAfter),
+            attribution: attributionSummary(receipt),
+          },
+        }),
+      });
+    },
   });
+  const rendered = outcome.value;
+  if (outcome.replayed) {
+    c.header('Idempotent-Replayed', 'true');
+    return c.json(rendered.body as z.infer<typeof RetrieveResponse>, 200);
+  }
   c.set('cost', (rendered.body as { usage: { charged: string } }).usage.charged);
   return c.json(rendered.body as z.infer<typeof RetrieveResponse>, 200);
 });

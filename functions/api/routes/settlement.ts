@@ -160,7 +160,7 @@ const runSettlementRoute = createRoute({
       description: 'What this run did',
       content: {
         'application/json': {
-          schema: z.object({ status: z.enum(['idle', 'waiting', 'confirmed']), message: z.string(), epoch: EpochView.nullable() }).openapi('SettlementRun'),
+          schema: z.object({ status: z.enum(['idle', 'busy', 'waiting', 'confirmed']), message: z.string(), epoch: EpochView.nullable() }).openapi('SettlementRun'),
         },
       },
     },
@@ -201,9 +201,9 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
       throw new Unavailable(`settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`, 'chain');
     });
     const epochs = await listEpochs(services.db, 1);
-    const latest = outcome.status === 'idle' ? null : (epochs[0] ?? null);
+    const latest = outcome.status === 'idle' || outcome.status === 'busy' ? null : (epochs[0] ?? null);
     const message =
-      outcome.status === 'idle' ? outcome.reason
+      outcome.status === 'idle' || outcome.status === 'busy' ? outcome.reason
       : outcome.status === 'waiting' ? `epoch ${outcome.epoch} is waiting to retry at ${outcome.nextAttemptAt.toISOString()}`
       : `epoch ${outcome.epoch} confirmed: ${outcome.amount} micro-USD to ${outcome.payees} wallet(s), ${outcome.receipts} receipt(s)`;
     return c.json({ status: outcome.status, message, epoch: latest ? epochView(latest) : null }, 200);

@@ -1,0 +1,103 @@
+import { resolve } from 'node:path';
+import type { Config } from '../../shared/config.ts';
+import type { Db } from '../../shared/db/index.ts';
+import { whileLocked } from '../../shared/db/lock.ts';
+import { ANVIL_SETTLER_KEY } from '../../shared/chain/anvil.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { readSetting, recordSettingOnce, writeSetting } from '../../shared/store/deployment.ts';
+import { startLocalChain } from './chain.ts';
+import { startLocalQueues } from './queue-server.ts';
+
+// `npm start` runs the cloud's services itself when none is configured: an SQS-compatible queue
+// server, an OP-Stack anvil with the contracts, a folder as object store. Several processes on one
+// PostgreSQL database (DATABASE_URL) must share them — one queue, one chain, one store — or answers
+// go unanswered, documents vanish and wallets are paid on two chains. The first process records
+// what it started in deployment_settings; the next joins what is recorded and still answers; one
+// whose recorded peer is gone takes over (the chain from the same state folder, so it is the same
+// chain). Decided under one database lock, so processes starting together do not both start one.
+interface RecordedQueues { endpoint: string; jobsUrl: string; resultsUrl: string }
+interface RecordedChain { rpcUrl: string; dir: string; distributor: `0x${string}`; token: `0x${string}` }
+
+export interface LocalServices {
+  config: Config;
+  /** what this process started (and must stop), and what it joined */
+  started: string[];
+  joined: string[];
+  stop(): Promise<void>;
+}
+
+export async function provideLocalServices(config: Config, db: Db, log: Logger): Promise<LocalServices> {
+  return whileLocked(db, 'citepay:local-services', async () => {
+    const shared = db.kind === 'pg'; // an embedded PGlite database belongs to this process alone
+    const started: string[] = [];
+    const joined: string[] = [];
+    const stops: (() => Promise<void>)[] = [];
+    try {
+      if (!config.queue.jobsUrl) {
+        const recorded = shared ? await readSetting<RecordedQueues>(db, 'local.queues') : null;
+        if (recorded && (await answers(recorded.endpoint))) {
+          const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+          config = { ...config, queue: { ...config.queue, endpoint: recorded.endpoint, credentials, jobsUrl: recorded.jobsUrl, resultsUrl: recorded.resultsUrl } };
+          joined.push(`queues at ${recorded.endpoint}`);
+        } else {
+          const queues = await startLocalQueues(config);
+          config = queues.config;
+          stops.push(queues.stop);
+          started.push(`queues at ${config.queue.endpoint}`);
+          if (shared) await writeSetting<RecordedQueues>(db, 'local.queues', { endpoint: config.queue.endpoint!, jobsUrl: config.queue.jobsUrl!, resultsUrl: config.queue.resultsUrl! });
+        }
+      }
+      if (!config.chain.rpcUrl) {
+        const recorded = shared ? await readSetting<RecordedChain>(db, 'local.chain') : null;
+        if (recorded && (await rpcAnswers(recorded.rpcUrl))) {
+          const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
+          config = { ...config, chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token } };
+          joined.push(`chain at ${recorded.rpcUrl}`);
+        } else {
+          const chain = await startLocalChain(config, log, recorded?.dir);
+          config = chain.config;
+          stops.push(chain.stop);
+          started.push(`chain at ${config.chain.rpcUrl}`);
+          if (shared)
+            await writeSetting<RecordedChain>(db, 'local.chain', { rpcUrl: config.chain.rpcUrl!, dir: resolve(chain.dir), distributor: config.chain.distributor!, token: config.chain.token! });
+        }
+      }
+      if (shared && config.objectStore.kind === 'fs') {
+        const root = (await recordSettingOnce(db, 'local.objectStore', { root: resolve(config.objectStore.root) })).root;
+        if (root !== resolve(config.objectStore.root)) joined.push(`object store in ${root}`);
+        config = { ...config, objectStore: { kind: 'fs', root } };
+      }
+    } catch (err) {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      throw err;
+    }
+    if (joined.length > 0) log.info('joined the services of another process on this database', { joined });
+    return {
+      config, started, joined,
+      async stop() {
+        for (const stop of stops.reverse()) await stop();
+      },
+    };
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function rpcAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(1_000),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}

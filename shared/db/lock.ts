@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import type { Db } from './index.ts';
+
+/**
+ * Runs `fn` while holding a database-wide advisory lock named `name`, or returns `busy` at once if
+ * another process holds it. The lock lives in a transaction of its own (released by commit, and by
+ * the server if this process dies), so `fn` uses other connections freely. PGlite is one process by
+ * construction (its files cannot be shared), so there it simply runs `fn`: holding its single
+ * connection in a transaction would block `fn`'s own queries.
+ */
+export async function withExclusiveLock<T>(db: Db, name: string, fn: () => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }> {
+  if (db.kind === 'pglite') return { busy: false, value: await fn() };
+  return db.transaction(async (tx) => {
+    const r = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1::bigint) AS locked`, [lockKey(name)]);
+    if (!r.rows[0]?.locked) return { busy: true } as const;
+    return { busy: false, value: await fn() } as const;
+  });
+}
+
+/** The same lock, waiting for it instead of giving up (e.g. processes starting at the same moment). */
+export async function whileLocked<T>(db: Db, name: string, fn: () => Promise<T>): Promise<T> {
+  if (db.kind === 'pglite') return fn();
+  return db.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [lockKey(name)]);
+    return fn();
+  });
+}
+
+const lockKey = (name: string) => createHash('sha256').update(name).digest().readBigInt64BE(0).toString();

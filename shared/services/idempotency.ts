@@ -1,0 +1,47 @@
+import { ApiError } from '../errors.ts';
+import { claimIdempotencyKey, releaseIdempotencyKey } from '../store/idempotency.ts';
+import type { IdempotencyContext } from './billing.ts';
+import type { Principal } from './api-keys.ts';
+import type { Services } from './container.ts';
+
+// One Idempotency-Key mechanism for every billable POST. The first request claims the key and does
+// the work, storing its result with the charge in one transaction; a concurrent request with the
+// same key (another process, an eager retry) does no work: it waits for that stored result and is
+// answered as a replay. A winner that fails releases the key, so the next try proceeds.
+const WAIT_MS = 15_000;
+const POLL_MS = 25;
+/** longer than any request holds a key (answers wait at most ANSWER_WAIT_SECONDS before 202) */
+const STALE_AFTER_SECONDS = 300;
+
+export type IdempotentOutcome<R, T> = { replayed: true; value: R } | { replayed: false; value: T };
+
+export async function idempotently<R, T>(
+  services: Services,
+  principal: Principal,
+  idempotency: IdempotencyContext | undefined,
+  steps: {
+    /** the stored result for this key, or null (and a 422 for a key reused with another request) */
+    replay: () => Promise<R | null>;
+    /** the work; it stores its result under the key in its own charging transaction */
+    work: () => Promise<T>;
+  },
+): Promise<IdempotentOutcome<R, T>> {
+  if (!idempotency) return { replayed: false, value: await steps.work() };
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const stored = await steps.replay();
+    if (stored !== null) return { replayed: true, value: stored };
+    if (await claimIdempotencyKey(services.db, principal.accountId, idempotency.key, idempotency.requestHash, STALE_AFTER_SECONDS)) {
+      try {
+        return { replayed: false, value: await steps.work() };
+      } finally {
+        await releaseIdempotencyKey(services.db, principal.accountId, idempotency.key).catch((err: Error) =>
+          services.log.warn('could not release an Idempotency-Key claim; it goes stale', { error: err.message }),
+        );
+      }
+    }
+    if (Date.now() > deadline)
+      throw new ApiError('CONFLICT', 'a request with this Idempotency-Key is still in progress: retry after Retry-After seconds', { retryAfterSeconds: 1 });
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}

@@ -1,0 +1,84 @@
+import type { Queryable } from '../db/index.ts';
+import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
+
+// Whole-database money invariants, for `npm run check:ledger`, the multi-process and fault tests,
+// and operators after an incident. Each check is one query that lists offenders (a few, for the
+// report); an empty list passes.
+export interface LedgerCheck {
+  name: string;
+  ok: boolean;
+  /** what was checked, in numbers */
+  checked: string;
+  /** up to 5 offending rows, as text */
+  offenders: string[];
+}
+
+const LIMIT = 5;
+
+export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
+  const checks: LedgerCheck[] = [];
+  const add = async (name: string, checked: () => Promise<string>, sql: string, params: unknown[] = []) => {
+    const r = await db.query<Record<string, unknown>>(`${sql} LIMIT ${LIMIT}`, params);
+    const offenders = r.rows.map((row) => Object.entries(row).map(([k, v]) => `${k}=${String(v)}`).join(' '));
+    checks.push({ name, ok: offenders.length === 0, checked: await checked(), offenders });
+  };
+  const count = async (sql: string) => String((await db.query<{ n: bigint }>(sql)).rows[0]?.n ?? 0n);
+
+  await add(
+    'every ledger transaction sums to zero',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions`)} transactions`,
+    `SELECT transaction_id, sum(amount)::text AS total FROM ledger_entries GROUP BY transaction_id HAVING sum(amount) <> 0`,
+  );
+  await add(
+    'every transaction has entries',
+    async () => 'all transactions',
+    `SELECT t.id FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)`,
+  );
+  await add(
+    'all balances together sum to zero',
+    async () => `${await count(`SELECT count(DISTINCT account_id)::bigint AS n FROM ledger_entries`)} accounts`,
+    `SELECT sum(amount)::text AS total FROM ledger_entries HAVING sum(amount) <> 0`,
+  );
+  // Balances are derived from entries (never stored), so "balance = entries" holds by construction;
+  // what can go wrong is an account spent below zero. Only the outside world's funding account may be.
+  await add(
+    'no account below zero but the funding account',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM accounts`)} accounts`,
+    `SELECT account_id, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> $1 GROUP BY account_id HAVING sum(amount) < 0`,
+    [FUNDING_ACCOUNT_ID],
+  );
+  await add(
+    'every charge has its receipt',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE kind IN ('retrieve', 'answer')`)} charges`,
+    `SELECT t.id, t.request_id FROM ledger_transactions t LEFT JOIN receipts r ON r.request_id = t.request_id
+      WHERE t.kind IN ('retrieve', 'answer') AND r.id IS NULL`,
+  );
+  await add(
+    'every receipt has its charge',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM receipts`)} receipts`,
+    `SELECT r.id, r.request_id FROM receipts r LEFT JOIN ledger_transactions t ON t.request_id = r.request_id WHERE t.id IS NULL`,
+  );
+  await add(
+    'the settled account equals the last confirmed cumulative total',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM settlement_epochs WHERE status = 'confirmed'`)} confirmed epochs`,
+    `SELECT settled::text, published::text FROM (
+       SELECT (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1) AS settled,
+              (SELECT coalesce(max(total_cumulative), 0) FROM settlement_epochs WHERE status = 'confirmed') AS published) x
+      WHERE settled <> published`,
+    [SETTLED_ACCOUNT_ID],
+  );
+  await add(
+    "each epoch's payouts add up to its amount",
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM settlement_epochs`)} epochs`,
+    `SELECT e.epoch, e.amount::text, coalesce(sum(p.amount), 0)::text AS payouts FROM settlement_epochs e
+       LEFT JOIN epoch_payouts p ON p.epoch = e.epoch GROUP BY e.epoch, e.amount HAVING e.amount <> coalesce(sum(p.amount), 0)`,
+  );
+  await add(
+    'each confirmed epoch paid out once in the ledger',
+    async () => 'confirmed epochs with an amount',
+    `SELECT e.epoch, count(t.id) AS payouts FROM settlement_epochs e
+       LEFT JOIN ledger_transactions t ON t.request_id = 'settlement-epoch-' || e.epoch
+      WHERE e.status = 'confirmed' AND e.amount > 0 GROUP BY e.epoch HAVING count(t.id) <> 1`,
+  );
+  return checks;
+}
