@@ -83,7 +83,7 @@ export class IdempotencyMismatch extends DomainError {
 export class IdempotencyInProgress extends DomainError {
   readonly kind = 'idempotency_in_progress';
   constructor(readonly key: string, readonly retryAfterSeconds: number) {
-    super('a request with this Idempotency-Key is still in progress: retry shortly to receive its result');
+    super('a request with this Idempotency-Key is still in progress: retry after Retry-After seconds');
   }
 }
 
