@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../../shared/services/container.ts';
+import { hashRequest } from '../../../shared/services/idempotency.ts';
 import { createTestServices } from '../../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../../test/http.ts';
 import { DOCS } from '../../../test/fixtures.ts';
@@ -115,6 +116,30 @@ describe('POST /v1/retrieve', () => {
     } finally {
       search.mockRestore();
     }
+  });
+
+  it('stores the typed result under the key (money as tagged bigints, no rendered body) and renders it again on replay', async () => {
+    const body = { query: 'neap tides', topK: 2 };
+    const first = await retrieve(body, undefined, { 'idempotency-key': 'typed-1' });
+    const row = (await services.db.query<{ body: unknown; total: unknown; price: unknown }>(
+      `SELECT body, result->'charge'->'total' AS total, result->'sources'->0->'pricePerSource' AS price FROM idempotency_keys WHERE key = 'typed-1'`)).rows[0]!;
+    expect(row.body).toBeNull();
+    expect(row.total).toEqual({ $bigint: first.body.usage.charged });
+    expect(row.price).toEqual({ $bigint: '1000' });
+    const again = await retrieve(body, undefined, { 'idempotency-key': 'typed-1' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+  });
+
+  it('replays a response stored before results were (migration 0009) exactly as it was rendered', async () => {
+    const body = { query: 'tides', topK: 1 };
+    const stored = { requestId: 'req_before0009', object: 'retrieval', sources: [], usage: { charged: '0' }, attribution: { sources: [] } };
+    await services.db.query(`INSERT INTO idempotency_keys (account_id, key, request_hash, status, body) VALUES ($1, 'legacy-1', $2, 200, $3::jsonb)`,
+      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body), JSON.stringify(stored)]);
+    const r = await retrieve(body, undefined, { 'idempotency-key': 'legacy-1' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('idempotent-replayed')).toBe('true');
+    expect(r.body).toEqual(stored);
   });
 
   it('releases the key when the first request fails, so a retry with it does the work', async () => {
