@@ -142,6 +142,34 @@ describe('POST /v1/retrieve', () => {
     expect(r.body).toEqual(stored);
   });
 
+  it('answers 409 with Retry-After, doing no work, while another request holds the key past the bounded wait', async () => {
+    const body = { query: 'moon and tides', topK: 1 };
+    // A claim held by a request still running elsewhere (another process, say).
+    await services.db.query(`INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, 'held-1', $2)`,
+      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body)]);
+    const search = vi.spyOn(services.vectorIndex, 'search');
+    // Only Date is faked, so the wait's deadline passes without the test waiting for it in real time.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      let reply: Awaited<ReturnType<typeof retrieve>> | undefined;
+      const pending = retrieve(body, undefined, { 'idempotency-key': 'held-1' }).then((r) => (reply = r));
+      const giveUpAt = performance.now() + 10_000;
+      while (!reply && performance.now() < giveUpAt) {
+        vi.setSystemTime(Date.now() + 1000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await pending;
+      expect(reply!.status).toBe(409);
+      expect(reply!.headers.get('retry-after')).toBe('1');
+      expect(reply!.body.error.message).toMatch(/still in progress/);
+      expect(search).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+      search.mockRestore();
+      await services.db.query(`DELETE FROM idempotency_claims WHERE key = 'held-1'`);
+    }
+  });
+
   it('releases the key when the first request fails, so a retry with it does the work', async () => {
     const search = vi.spyOn(services.vectorIndex, 'search').mockRejectedValueOnce(new Error('index down'));
     try {
