@@ -103,7 +103,6 @@ export async function createAnswer(
       query: input.query, sources, hold, deadlineSeconds: services.config.answerDeadlineSeconds,
     });
     // A retry with this key finds the same answer instead of creating (and charging) another.
-    // A retry with this key finds the same answer instead of creating (and charging) another.
     await storeResult(tx, principal, options.idempotency, { answerId: id } satisfies AcceptedAnswer);
     return created;
   });
