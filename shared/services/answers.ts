@@ -48,10 +48,10 @@ export async function resolveModel(services: Services, model: string, adapterId:
   }
   const baseId = model.startsWith('ad_') ? adapter!.baseModel : model;
   const spec = services.config.models.get(baseId);
-  if (!spec) throw new InvalidInput(`unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`);
+  if (!spec) throw new InvalidInput(`unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`, 'model');
   if (adapter && adapter.baseModel !== spec.id)
-    throw new InvalidInput(`adapter ${adapter.id} is for base model ${adapter.baseModel}, not ${spec.id}`);
-  if (adapter && !spec.supportsAdapters) throw new InvalidInput(`model ${spec.id} does not take adapters`);
+    throw new InvalidInput(`adapter ${adapter.id} is for base model ${adapter.baseModel}, not ${spec.id}`, 'adapter');
+  if (adapter && !spec.supportsAdapters) throw new InvalidInput(`model ${spec.id} does not take adapters`, 'model');
   return { spec, adapter };
 }
 
@@ -71,7 +71,7 @@ export async function createAnswer(
   if (!queue) throw serviceUnavailable('generation is not configured on this server (no job queue)', 'queue');
   const { spec, adapter } = await resolveModel(services, input.model, input.adapterId);
   if (input.causal && spec.backend !== 'engine')
-    throw new InvalidInput(`attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`);
+    throw new InvalidInput(`attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`, 'attribution.causal');
   const maxTokens = Math.min(input.maxTokens ?? spec.maxOutputTokens, spec.maxOutputTokens);
   await assertCanPay(services, principal);
 

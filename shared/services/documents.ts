@@ -80,12 +80,12 @@ export async function addDocument(services: Services, principal: Principal, data
   try {
     raw = new TextDecoder('utf-8', { fatal: true }).decode(input.content);
   } catch {
-    throw new InvalidInput('document content is not valid UTF-8 text');
+    throw new InvalidInput('document content is not valid UTF-8 text', 'content');
   }
   const { text, htmlTitle, chunks } = parseContent(input.contentType, raw);
   const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
-  if (!title) throw new InvalidInput('title is required (HTML documents may take it from <title>)');
-  if (chunks.length === 0) throw new InvalidInput('document has no text to index');
+  if (!title) throw new InvalidInput('title is required (HTML documents may take it from <title>)', 'title');
+  if (chunks.length === 0) throw new InvalidInput('document has no text to index', 'content');
 
   const objectKey = `documents/${datanetId}/${contentHash}`;
   await objectStore.put(objectKey, input.content, input.contentType);

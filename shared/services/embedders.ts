@@ -22,7 +22,7 @@ export function createEmbedderRegistry(defaultEmbedder: Embedder, others: Record
       let embedder = opened.get(modelId);
       if (!embedder) {
         const factory = factories.get(modelId);
-        if (!factory) throw new InvalidInput(`unknown embedding model ${modelId}: this server has ${[...opened.keys(), ...factories.keys()].join(', ')}`);
+        if (!factory) throw new InvalidInput(`unknown embedding model ${modelId}: this server has ${[...opened.keys(), ...factories.keys()].join(', ')}`, 'embeddingModel');
         embedder = factory();
         embedder.catch(() => opened.delete(modelId)); // a failed open is retried next time
         opened.set(modelId, embedder);

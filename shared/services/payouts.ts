@@ -28,7 +28,7 @@ export function parseWallet(wallet: string): Address {
   try {
     return getAddress(wallet);
   } catch {
-    throw new InvalidInput(`wallet: not an Ethereum address: ${wallet.slice(0, 60)}`);
+    throw new InvalidInput(`wallet: not an Ethereum address: ${wallet.slice(0, 60)}`, 'wallet');
   }
 }
 
