@@ -56,6 +56,10 @@ export async function idempotently<R, T>(
     if (stored !== null) return { replayed: true, value: stored };
     if (await claimIdempotencyKey(services.db, principal.accountId, idempotency.key, idempotency.requestHash, STALE_AFTER_SECONDS)) {
       try {
+        // The winner stores its result before it releases the key: a claim won just after that
+        // release must find the result, not do the work again.
+        const stored = await steps.replay();
+        if (stored !== null) return { replayed: true, value: stored };
         return { replayed: false, value: await steps.work() };
       } finally {
         await releaseIdempotencyKey(services.db, principal.accountId, idempotency.key).catch((err: Error) =>
