@@ -67,10 +67,12 @@ function settings(handler: string, base: Pick<LambdaSettings, 'install' | 'exter
 const NO_EMBEDDER = { install: [], external: [...EMBEDDING.install, ...EMBEDDING.external], copyFiles: [] };
 
 export const LAMBDAS = {
-  // embedding runs in-process; Lambda CPU scales with memory. swagger-ui-dist: /docs serves its files.
+  // embedding runs in-process; Lambda CPU scales with memory. /docs serves swagger-ui-dist's files:
+  // copied rather than installed, because installing it runs @scarf/scarf's postinstall, which
+  // reports the install over the network.
   api: settings(
     'functions/api/lambda.handler',
-    { ...EMBEDDING, install: [...EMBEDDING.install, 'swagger-ui-dist'] },
+    { ...EMBEDDING, external: [...EMBEDDING.external, 'swagger-ui-dist'], copyFiles: [...EMBEDDING.copyFiles, beside('node_modules/swagger-ui-dist')] },
     { memory: '2048 MB', timeout: '30 seconds' },
   ),
   // support checks embed answer sentences

@@ -15,7 +15,7 @@ import { LAMBDA_UNZIPPED_LIMIT_BYTES, LAMBDAS, type LambdaName } from '../stacks
 import { deployTestChain, type TestChain } from './chain.ts';
 import { DOCS } from './fixtures.ts';
 import { TEST_BUCKET } from './global-setup.ts';
-import { buildLambda, mb, onnxBindings, type BuiltLambda } from './lambda/build.ts';
+import { buildLambda, installScripts, mb, onnxBindings, type BuiltLambda } from './lambda/build.ts';
 import { functionUrlEvent, parseUrlResponse, scheduledEvent, sqsEvent, startLambda, type RunningLambda, type UrlResponse } from './lambda/functions.ts';
 import { WALLETS } from './http.ts';
 import { sharedEmbedder, testDatabaseUrl } from './services.ts';
@@ -107,6 +107,13 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
       expect((await readdir(join(built[name].dir, 'node_modules/.cache/citepay'))).filter((f) => f.endsWith('.onnx'))).toHaveLength(1);
     }
     expect(await onnxBindings(built.settlement.dir)).toEqual([]);
+    // The only install script npm meets is protobufjs' (it checks its CLI's dependencies, offline):
+    // onnxruntime-node's (downloads CUDA libraries) and @scarf/scarf's (reports the install) are
+    // never run, since those packages are copied instead of installed.
+    for (const fn of Object.values(built)) {
+      const copied = LAMBDAS[fn.name].copyFiles.map((c) => c.to);
+      expect(await installScripts(fn.dir, copied).catch(() => []), fn.name).toEqual(LAMBDAS[fn.name].install.length ? ['protobufjs'] : []);
+    }
   });
 
   let api: RunningLambda;
@@ -153,6 +160,10 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     expect(r.body.sources[0]).toMatchObject({ title: DOCS.bikes.title, contributor: { wallet: WALLETS.ada } });
     expect(r.body.usage).toMatchObject({ charged: '1000', balance: '999000' });
     expect(r.body.attribution.receiptId).toMatch(/^rcpt_/);
+    // /docs serves swagger-ui-dist's files from the function folder
+    const css = await call('GET', '/docs/assets/swagger-ui.css');
+    expect(css.statusCode).toBe(200);
+    expect(String(css.body)).toContain('.swagger-ui');
   });
 
   it('results consumer: an SQS batch of the worker’s events finishes and bills an answer the API accepted', async () => {

@@ -107,6 +107,23 @@ export async function onnxBindings(dir: string): Promise<string[]> {
   return found.sort();
 }
 
+/**
+ * Packages npm installed in the folder that have install-time scripts (what `sst deploy` would run
+ * on the deploying machine), by name. Folders that arrived through copyFiles are left out: npm never
+ * saw them, so their scripts never run.
+ */
+export async function installScripts(dir: string, copied: readonly string[]): Promise<string[]> {
+  const names = new Set<string>();
+  for (const entry of await readdir(join(dir, 'node_modules'), { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || entry.name !== 'package.json') continue;
+    const folder = relative(dir, entry.parentPath);
+    if (copied.some((c) => folder === c || folder.startsWith(`${c}/`) || c === `${folder}/package.json`) || /\/(test|tests|fixtures?)\b/.test(folder)) continue;
+    const pkg = JSON.parse(await readFile(join(entry.parentPath, entry.name), 'utf8')) as { name?: string; scripts?: Record<string, string> };
+    if (pkg.name && ['preinstall', 'install', 'postinstall'].some((s) => pkg.scripts?.[s])) names.add(pkg.name);
+  }
+  return [...names].sort();
+}
+
 export const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 // `tsx test/lambda/build.ts [outDir] [name…]`: build folders to look at by hand.
