@@ -15,8 +15,16 @@ const EnvSchema = z.object({
     .optional(),
   CITEPAY_DEMO_CREDITS: z.string().regex(/^\d+$/).default('10000000'),
   DATABASE_URL: z.string().url().optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(2, 'at least 2: a settlement pass holds one connection for its lock while it works on another').max(500).default(10),
   OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
+  VECTOR_INDEX: z.enum(['pgvector', 'pinecone']).default('pgvector'),
+  PINECONE_API_KEY: z.string().min(1).optional(),
+  // As the Pinecone console shows it (a bare host) or as a URL; http:// only for a local test server.
+  PINECONE_INDEX_HOST: z
+    .string()
+    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'the index host, e.g. my-index-abc123.svc.aped-4627-b74a.pinecone.io')
+    .transform((host) => (/^https?:\/\//.test(host) ? host : `https://${host}`))
+    .optional(),
   OBJECT_STORE_DIR: z.string().min(1).optional(),
   S3_BUCKET: z.string().default('citepay-local'),
   S3_ENDPOINT: z.string().url().optional(),
@@ -75,6 +83,8 @@ export type Config = {
   objectStore:
     | { kind: 'fs'; root: string }
     | { kind: 's3'; bucket: string; endpoint?: string | undefined; region: string; credentials?: AwsCredentials | undefined };
+  /** pgvector: vectors in the database; pinecone: a Pinecone index (lexical search stays in the database) */
+  vectorIndex: { kind: 'pgvector' } | { kind: 'pinecone'; indexHost: string; /** secret: never logged */ apiKey: string };
   protocolFeeBps: number;
   maxDocumentBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -137,6 +147,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)');
   if (e.EMBEDDER === 'st' && !e.EMBEDDER_MODEL_DIR === !e.EMBEDDER_MODEL_KEY)
     throw new ConfigError('Invalid environment:\n  EMBEDDER_MODEL_DIR or EMBEDDER_MODEL_KEY: EMBEDDER=st needs exactly one of them (the model folder on disk, or in the object store)');
+  if (e.VECTOR_INDEX === 'pinecone' && !(e.PINECONE_API_KEY && e.PINECONE_INDEX_HOST))
+    throw new ConfigError('Invalid environment:\n  VECTOR_INDEX=pinecone: set PINECONE_API_KEY and PINECONE_INDEX_HOST (the index host from the Pinecone console or describeIndex)');
   if (e.CHAIN_RPC_URL && !(e.DISTRIBUTOR_ADDRESS && e.TOKEN_ADDRESS && e.SETTLER_PRIVATE_KEY))
     throw new ConfigError('Invalid environment:\n  CHAIN_RPC_URL: also set DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY (or none of them, to run a local chain)');
   return {
@@ -151,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       e.OBJECT_STORE === 's3'
         ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: localCredentials(e, e.S3_ENDPOINT) }
         : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects` },
+    vectorIndex: e.VECTOR_INDEX === 'pinecone' ? { kind: 'pinecone', indexHost: e.PINECONE_INDEX_HOST!, apiKey: e.PINECONE_API_KEY! } : { kind: 'pgvector' },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     logLevel: e.LOG_LEVEL,

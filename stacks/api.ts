@@ -31,6 +31,7 @@ function runtimeEnv(store: Storage, q: Queues) {
     RESULT_QUEUE_URL: q.results.url,
     VECTOR_INDEX: store.vectorIndex,
     PINECONE_API_KEY: store.secrets.pineconeApiKey.value,
+    ...(store.vectorIndex === "pinecone" ? { PINECONE_INDEX_HOST: store.pineconeIndexHost } : {}),
     // Models served by the engine beside each GPU worker (see gpu-fleet.ts), as JSON.
     ENGINE_MODELS: process.env.ENGINE_MODELS ?? "[]",
     SETTLEMENT_MIN_PAYOUT: process.env.SETTLEMENT_MIN_PAYOUT ?? "10000",

@@ -37,22 +37,23 @@ export function storage() {
   if (vectorIndex !== "pgvector" && vectorIndex !== "pinecone") {
     throw new Error(`VECTOR_INDEX must be "pgvector" or "pinecone", got "${vectorIndex}"`);
   }
-  // The runtime has only the pgvector adapter so far: refuse rather than deploy a stack that says
-  // Pinecone and searches pgvector.
-  if (vectorIndex === "pinecone") {
-    throw new Error("VECTOR_INDEX=pinecone: the Pinecone VectorIndex adapter is not built yet (README, What is not built yet); deploy with pgvector");
+  // Pinecone: the index is created once in the Pinecone console (cosine, the embedder's dimension);
+  // the runtime talks to its data-plane host only, so no control-plane call happens on a cold start.
+  const pineconeIndexHost = process.env.PINECONE_INDEX_HOST ?? "";
+  if (vectorIndex === "pinecone" && !pineconeIndexHost) {
+    throw new Error("VECTOR_INDEX=pinecone: set PINECONE_INDEX_HOST to the index host (<index>-<project>.svc.<region>.pinecone.io, as the console shows it) and `sst secret set PineconeApiKey …`");
   }
 
   // `sst secret set <Name> <value> --stage <stage>`. Settlement and admin keys have no
   // placeholder: a deploy without them fails loudly instead of running without them.
-  // The Pinecone key will be required once Pinecone can be the chosen index.
+  // The Pinecone key has a placeholder only while pgvector is the index.
   const secrets = {
     settlerPrivateKey: new sst.Secret("SettlerPrivateKey"),
-    pineconeApiKey: new sst.Secret("PineconeApiKey", "unused-with-pgvector"),
+    pineconeApiKey: vectorIndex === "pinecone" ? new sst.Secret("PineconeApiKey") : new sst.Secret("PineconeApiKey", "unused-with-pgvector"),
     adminBootstrapKey: new sst.Secret("AdminBootstrapKey"),
   };
 
-  return { vpc, bucket, database, databaseUrl, vectorIndex, secrets };
+  return { vpc, bucket, database, databaseUrl, vectorIndex, pineconeIndexHost, secrets };
 }
 
 export type Storage = ReturnType<typeof storage>;

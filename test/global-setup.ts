@@ -16,13 +16,14 @@ export default async function setup(project: TestProject) {
   // folder for this run, removed at the end; test files run in forks that inherit TMPDIR.
   const runTmp = mkdtempSync(join(tmpdir(), 'citepay-test-run-'));
   process.env.TMPDIR = runTmp;
+  // PostgreSQL first: a missing install fails the run before anything else is left running.
+  const postgres = await startRealPostgres();
+  project.provide('postgresUrl', postgres?.url ?? '');
   const fauxqs = await startFauxqs({ port: 0, logger: false });
   fauxqs.createBucket(TEST_BUCKET);
   project.provide('awsEndpoint', fauxqs.address);
   const anvil = await startAnvil({ port: 0, silent: true });
   project.provide('chainRpcUrl', anvil.rpcUrl);
-  const postgres = await startRealPostgres();
-  project.provide('postgresUrl', postgres?.url ?? '');
   return async () => {
     await fauxqs.stop();
     await anvil.stop();
@@ -33,11 +34,29 @@ export default async function setup(project: TestProject) {
 
 /** CI must test on the real server; a developer without PostgreSQL 15 still gets the PGlite half. */
 async function startRealPostgres() {
-  if (postgresInstalled()) return startPostgres();
+  if (postgresInstalled()) {
+    const server = await startPostgres();
+    // The binaries without pgvector (Debian's packages alone) would fail every test on CREATE EXTENSION.
+    const missing = await hasPgvector(server.url).then((ok) => !ok);
+    if (missing) await server.stop();
+    if (missing) throw new Error('PostgreSQL 15 is installed but pgvector is not: run `sudo bash .ci/postgres.sh`');
+    return server;
+  }
   const hint = 'PostgreSQL 15 with pgvector is not installed: run `sudo bash .ci/postgres.sh`';
   if (process.env.CI) throw new Error(hint);
   process.stderr.write(`\n  WARNING: ${hint}. Tests on the real server are SKIPPED; PGlite tests still run.\n\n`);
   return undefined;
+}
+
+async function hasPgvector(url: string): Promise<boolean> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`)).rows.length === 1;
+  } finally {
+    await client.end();
+  }
 }
 
 declare module 'vitest' {

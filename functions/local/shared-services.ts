@@ -49,7 +49,7 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
       }
       if (!config.chain.rpcUrl) {
         const recorded = shared ? await readSetting<RecordedChain>(db, 'local.chain') : null;
-        if (recorded && (await rpcAnswers(recorded.rpcUrl))) {
+        if (recorded && (await chainHasDistributor(recorded.rpcUrl, recorded.distributor))) {
           const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
           config = { ...config, chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token } };
           joined.push(`chain at ${recorded.rpcUrl}`);
@@ -90,13 +90,15 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function rpcAnswers(url: string): Promise<boolean> {
+/** The recorded node answers and still has the distributor's code (not a fresh chain on the same port). */
+async function chainHasDistributor(url: string, distributor: string): Promise<boolean> {
   try {
     const res = await fetch(url, {
       method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(1_000),
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [distributor, 'latest'] }),
     });
-    return res.ok;
+    const code = ((await res.json()) as { result?: string }).result;
+    return typeof code === 'string' && code !== '0x';
   } catch {
     return false;
   }

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { migrate, sqlMigrations } from './migrate.ts';
-import { openTestDb, TEST_DB } from '../../test/services.ts';
+import { openTestDb, TEST_DB, testDatabaseUrl } from '../../test/services.ts';
 import { openPg } from './pg.ts';
 import type { Db } from './index.ts';
 import { postTransaction, balanceOf } from '../store/ledger.ts';
@@ -53,6 +53,20 @@ describe('migrations', () => {
       ).rejects.toThrow('boom');
       expect((await db.query(`SELECT 1 FROM accounts WHERE id = 'acct_rollback'`)).rows).toHaveLength(0);
     });
+  });
+});
+
+describe.runIf(TEST_DB === 'pg')('migrations on a shared server', () => {
+  it('let several processes migrate a fresh database at once (Lambdas cold-starting together)', async () => {
+    const url = await testDatabaseUrl();
+    const dbs = [openPg(url, { max: 2 }), openPg(url, { max: 2 }), openPg(url, { max: 2 })];
+    try {
+      await Promise.all(dbs.map((db) => migrate(db))); // before the fix: a unique violation on pg_type
+      const recorded = await dbs[0]!.query<{ name: string }>(`SELECT name FROM schema_migrations ORDER BY name`);
+      expect(recorded.rows.map((r) => r.name)).toEqual(sqlMigrations().map((m) => m.name));
+    } finally {
+      await Promise.all(dbs.map((db) => db.close()));
+    }
   });
 });
 

@@ -33,7 +33,12 @@ function storage(db: Db): UmzugStorage {
 }
 
 export async function migrate(db: Db, dir?: string): Promise<string[]> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS ${TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Under the same lock as the files: two processes running CREATE TABLE IF NOT EXISTS at once on a
+  // real server can both try to create it (a unique violation on pg_type), IF NOT EXISTS or not.
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS ${TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   const umzug = new Umzug({
     migrations: sqlMigrations(dir).map(({ name, sql }) => ({
       name,

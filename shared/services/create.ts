@@ -6,6 +6,7 @@ import type { Embedder } from '../embedder/index.ts';
 import { createLogger } from '../logger.ts';
 import type { ObjectStore } from '../object-store/index.ts';
 import { createPgvectorIndex } from '../vector-index/pgvector.ts';
+import type { VectorIndex } from '../vector-index/index.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
@@ -53,6 +54,14 @@ function builtInEmbedders(config: Config): Record<string, () => Promise<Embedder
   return { 'use-lite-512': () => openEmbedder({ ...config, embedder: { ...config.embedder, engine: 'use-lite' } }) };
 }
 
+export async function openVectorIndex(config: Config, db: Db): Promise<VectorIndex> {
+  if (config.vectorIndex.kind === 'pinecone') {
+    const { createPineconeIndex } = await import('../vector-index/pinecone.ts');
+    return createPineconeIndex(config.vectorIndex);
+  }
+  return createPgvectorIndex(db);
+}
+
 export async function openJobQueue(config: Config): Promise<JobQueue | undefined> {
   if (!config.queue.jobsUrl) return undefined;
   const { createSqsClient, createSqsQueue } = await import('../job-queue/sqs.ts');
@@ -94,7 +103,7 @@ export async function createServices(config: Config, overrides: Partial<Services
     objectStore,
     embedder,
     embedders: overrides.embedders ?? createEmbedderRegistry(embedder, builtInEmbedders(config)),
-    vectorIndex: overrides.vectorIndex ?? createPgvectorIndex(db),
+    vectorIndex: overrides.vectorIndex ?? (await openVectorIndex(config, db)),
     log: overrides.log ?? createLogger(config.logLevel),
     jobQueue: 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config),
     answerHub: overrides.answerHub ?? new AnswerHub(),

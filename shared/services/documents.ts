@@ -1,3 +1,4 @@
+import { latestReembedJob } from '../store/reembed.ts';
 import { createHash } from 'node:crypto';
 import { chunkDocument } from '../core/chunking.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
@@ -108,10 +109,10 @@ export async function addDocument(services: Services, principal: Principal, data
       await insertChunks(tx, documentId, datanetId, title, rows);
       await updateLexicalStats(tx, documentId, 1);
       await insertDocumentTerms(tx, documentId, datanetId, fields);
-      await vectorIndex.upsertDocuments(embedder.modelId, [{ documentId, datanetId, vector: documentVector! }], tx);
+      await vectorIndex.upsertDocuments(embedder.modelId, [{ documentId, datanetId, vector: documentVector!, metadata: input.metadata }], tx);
       await vectorIndex.upsert(
         embedder.modelId,
-        rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]! })),
+        rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]!, metadata: input.metadata })),
         tx,
       );
       return doc;
@@ -141,12 +142,21 @@ export async function getManagedDocument(services: Services, principal: Principa
 export async function deleteDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
   const doc = await getManagedDocument(services, principal, id);
   if (doc.deletedAt) throw new ApiError('NOT_FOUND', `document ${id} is already deleted`);
+  const { vectorIndex } = services;
+  // The datanet's model and the one a running re-embed is filling (an outside index needs the names).
+  const job = await latestReembedJob(services.db, doc.datanetId);
+  const datanet = await findDatanet(services.db, doc.datanetId);
+  const models = [...new Set([datanet!.embeddingModel, ...(job?.status === 'running' ? [job.toModel] : [])])];
+  const vectors = { documentId: id, datanetId: doc.datanetId, models };
   await services.db.transaction(async (tx) => {
-    await services.vectorIndex.deleteByDocument(id, tx);
+    if (vectorIndex.sharesDatabase) await vectorIndex.deleteByDocument(vectors, tx);
     await updateLexicalStats(tx, id, -1);
     await deleteDocumentTerms(tx, id);
     await softDeleteDocument(tx, id);
   });
+  // An outside index is told after the commit: a rolled-back delete must not lose live vectors, and
+  // vectors left by a failed call here are harmless (retrieval drops chunks the database no longer has).
+  if (!vectorIndex.sharesDatabase) await vectorIndex.deleteByDocument(vectors);
   // Raw bytes go only after the rows are gone; the object key is unique to this datanet + content.
   await services.objectStore.delete(doc.objectKey);
   return (await findDocument(services.db, id))!;

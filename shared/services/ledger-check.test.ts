@@ -19,6 +19,9 @@ describe('the ledger checker (npm run check:ledger)', () => {
       const r = await call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 1 } });
       expect(r.status).toBe(200);
     }
+    // Nothing found (Ada's datanet is empty): a receipt of 0, no ledger transaction — still consistent.
+    const empty = await call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'fix a puncture', datanets: [world.ada.datanet] } });
+    expect(empty.body).toMatchObject({ sources: [], usage: { charged: '0' } });
   });
   afterAll(() => services.db.close());
 

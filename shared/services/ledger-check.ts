@@ -53,10 +53,12 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
     `SELECT t.id, t.request_id FROM ledger_transactions t LEFT JOIN receipts r ON r.request_id = t.request_id
       WHERE t.kind IN ('retrieve', 'answer') AND r.id IS NULL`,
   );
+  // A call that found nothing to pay for has a receipt of 0 and no ledger transaction.
   await add(
-    'every receipt has its charge',
+    'every receipt of a charge has its ledger transaction',
     async () => `${await count(`SELECT count(*)::bigint AS n FROM receipts`)} receipts`,
-    `SELECT r.id, r.request_id FROM receipts r LEFT JOIN ledger_transactions t ON t.request_id = r.request_id WHERE t.id IS NULL`,
+    `SELECT r.id, r.request_id FROM receipts r LEFT JOIN ledger_transactions t ON t.request_id = r.request_id
+      WHERE t.id IS NULL AND (r.canonical::jsonb ->> 'charged') <> '0'`,
   );
   await add(
     'the settled account equals the last confirmed cumulative total',

@@ -129,7 +129,7 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
     }
     cursor = batch.at(-1)!.id;
     const vectors = await embedder.embed(batch.map((c) => c.text));
-    await vectorIndex.upsert(job.toModel, batch.map((c, i) => ({ chunkId: c.id, datanetId: job.datanetId, documentId: c.documentId, vector: vectors[i]! })));
+    await vectorIndex.upsert(job.toModel, batch.map((c, i) => ({ chunkId: c.id, datanetId: job.datanetId, documentId: c.documentId, vector: vectors[i]!, metadata: c.metadata })));
     const progress = await countProgress(db, vectorIndex, job.datanetId, job.toModel);
     await updateReembedJob(db, job.id, progress);
     await hooks.afterBatch?.(progress);
@@ -166,6 +166,6 @@ async function embedDocumentVectors(services: Services, job: ReembedJob, embedde
     }),
   );
   const vectors = await embedder.embed(texts);
-  await services.vectorIndex.upsertDocuments(job.toModel, docs.map((d, i) => ({ documentId: d.id, datanetId: job.datanetId, vector: vectors[i]! })));
+  await services.vectorIndex.upsertDocuments(job.toModel, docs.map((d, i) => ({ documentId: d.id, datanetId: job.datanetId, vector: vectors[i]!, metadata: d.metadata })));
   return docs.length;
 }

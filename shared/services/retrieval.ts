@@ -159,8 +159,8 @@ async function nearestChunks({ db, vectorIndex }: Services, gathered: Gathered, 
 /** Copies across documents (same content, or near-identical embeddings) point at the earliest upload. */
 async function markDuplicates({ db, vectorIndex }: Services, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
   if (sources.length < 2) return sources;
-  const r = await db.query<{ chunk_id: string; content_hash: string; created_at: Date; model: string }>(
-    `SELECT c.id AS chunk_id, d.content_hash, d.created_at, n.embedding_model AS model
+  const r = await db.query<{ chunk_id: string; document_id: string; datanet_id: string; content_hash: string; created_at: Date; model: string }>(
+    `SELECT c.id AS chunk_id, c.document_id, c.datanet_id, d.content_hash, d.created_at, n.embedding_model AS model
        FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
       WHERE c.id = ANY($1::text[])`,
     [sources.map((s) => s.chunkId)],
@@ -169,8 +169,8 @@ async function markDuplicates({ db, vectorIndex }: Services, sources: RetrievedS
   // Each chunk's vector in its own datanet's model (copies are only compared within one model).
   const vectors = new Map<string, Float32Array>();
   for (const model of new Set(r.rows.map((row) => row.model))) {
-    const ids = r.rows.filter((row) => row.model === model).map((row) => row.chunk_id);
-    for (const [id, v] of await vectorIndex.vectorsOf(model, ids)) vectors.set(id, v);
+    const refs = r.rows.filter((row) => row.model === model).map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, datanetId: row.datanet_id }));
+    for (const [id, v] of await vectorIndex.vectorsOf(model, refs)) vectors.set(id, v);
   }
   const duplicateOf = findNearDuplicates(
     sources.map((s) => {

@@ -57,18 +57,18 @@ const PAGE = 1000;
  */
 export async function chunksMissingVectors(
   db: Queryable, index: VectorIndex, datanetId: string, model: string, limit: number, after = '',
-): Promise<{ id: string; documentId: string; text: string }[]> {
-  const out: { id: string; documentId: string; text: string }[] = [];
+): Promise<{ id: string; documentId: string; text: string; metadata: Record<string, unknown> }[]> {
+  const out: { id: string; documentId: string; text: string; metadata: Record<string, unknown> }[] = [];
   for (let cursor = after; out.length < limit; ) {
-    const page = await db.query<{ id: string; document_id: string; text: string }>(
-      `SELECT c.id, c.document_id, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
+    const page = await db.query<{ id: string; document_id: string; text: string; metadata: Record<string, unknown> }>(
+      `SELECT c.id, c.document_id, c.text, d.metadata FROM chunks c JOIN documents d ON d.id = c.document_id
         WHERE c.datanet_id = $1 AND d.deleted_at IS NULL AND c.id > $2
         ORDER BY c.id LIMIT $3`,
       [datanetId, cursor, PAGE],
     );
     if (page.rows.length === 0) break;
-    const missing = new Set(await index.missingChunks(model, page.rows.map((r) => r.id), db));
-    for (const row of page.rows) if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, documentId: row.document_id, text: row.text });
+    const missing = new Set(await index.missingChunks(model, page.rows.map((r) => ({ chunkId: r.id, documentId: r.document_id, datanetId })), db));
+    for (const row of page.rows) if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, documentId: row.document_id, text: row.text, metadata: row.metadata });
     cursor = page.rows.at(-1)!.id;
   }
   return out;
@@ -95,18 +95,18 @@ export async function updateReembedJob(db: Queryable, id: string, patch: { statu
 /** Live documents of the datanet without a document vector for `model` (see core/document-fields.ts). */
 export async function documentsMissingVectors(
   db: Queryable, index: VectorIndex, datanetId: string, model: string, limit: number,
-): Promise<{ id: string; title: string; contentType: string; objectKey: string }[]> {
-  const out: { id: string; title: string; contentType: string; objectKey: string }[] = [];
+): Promise<{ id: string; title: string; contentType: string; objectKey: string; metadata: Record<string, unknown> }[]> {
+  const out: { id: string; title: string; contentType: string; objectKey: string; metadata: Record<string, unknown> }[] = [];
   for (let cursor = ''; out.length < limit; ) {
-    const page = await db.query<{ id: string; title: string; content_type: string; object_key: string }>(
-      `SELECT d.id, d.title, d.content_type, d.object_key FROM documents d
+    const page = await db.query<{ id: string; title: string; content_type: string; object_key: string; metadata: Record<string, unknown> }>(
+      `SELECT d.id, d.title, d.content_type, d.object_key, d.metadata FROM documents d
         WHERE d.datanet_id = $1 AND d.deleted_at IS NULL AND d.id > $2 ORDER BY d.id LIMIT $3`,
       [datanetId, cursor, PAGE],
     );
     if (page.rows.length === 0) break;
-    const missing = new Set(await index.missingDocuments(model, page.rows.map((r) => r.id), db));
+    const missing = new Set(await index.missingDocuments(model, datanetId, page.rows.map((r) => r.id), db));
     for (const row of page.rows)
-      if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, title: row.title, contentType: row.content_type, objectKey: row.object_key });
+      if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, title: row.title, contentType: row.content_type, objectKey: row.object_key, metadata: row.metadata });
     cursor = page.rows.at(-1)!.id;
   }
   return out;

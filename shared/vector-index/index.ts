@@ -7,6 +7,8 @@ export interface VectorRecord {
   datanetId: string;
   documentId: string;
   vector: Float32Array;
+  /** the document's metadata, for indexes that filter on it themselves (pgvector joins the documents table) */
+  metadata?: Record<string, unknown> | undefined;
 }
 
 export interface VectorFilter {
@@ -20,11 +22,19 @@ export interface VectorHit {
   similarity: number; // cosine similarity in [-1, 1]
 }
 
+/** Where a chunk lives: an index outside the database keys and partitions its vectors by these. */
+export interface ChunkRef {
+  chunkId: string;
+  documentId: string;
+  datanetId: string;
+}
+
 /** A document's own vector (title + summary, see core/document-fields.ts), searched beside its chunks'. */
 export interface DocumentVectorRecord {
   documentId: string;
   datanetId: string;
   vector: Float32Array;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 export interface DocumentHit {
@@ -40,6 +50,8 @@ export interface DocumentHit {
  */
 export interface VectorIndex {
   readonly kind: string;
+  /** writes take part in the caller's database transaction (pgvector); otherwise deletes go after the commit */
+  readonly sharesDatabase: boolean;
   /** Get ready to hold `model`'s vectors (e.g. build its ANN index) before the first upsert. */
   prepare(model: string, dimension: number): Promise<void>;
   upsert(model: string, records: readonly VectorRecord[], tx?: Queryable): Promise<void>;
@@ -48,17 +60,17 @@ export interface VectorIndex {
   /** For each of `documentIds` (within `datanetIds`), its chunk nearest `vector`; documents with no vectors are absent. */
   nearestChunkPerDocument(model: string, dimension: number, vector: Float32Array, documentIds: readonly string[], datanetIds: readonly string[]): Promise<Map<string, string>>;
   /** The stored vectors of these chunks (for near-duplicate checks); chunks without one are absent. */
-  vectorsOf(model: string, chunkIds: readonly string[]): Promise<Map<string, Float32Array>>;
-  /** Which of these chunks have no `model` vector yet (re-embedding's work list). */
-  missingChunks(model: string, chunkIds: readonly string[], tx?: Queryable): Promise<string[]>;
+  vectorsOf(model: string, chunks: readonly ChunkRef[]): Promise<Map<string, Float32Array>>;
+  /** Which of these chunks (ids) have no `model` vector yet (re-embedding's work list). */
+  missingChunks(model: string, chunks: readonly ChunkRef[], tx?: Queryable): Promise<string[]>;
   /** How many of the datanet's chunks have a `model` vector. */
   countChunks(model: string, datanetId: string, tx?: Queryable): Promise<number>;
   upsertDocuments(model: string, records: readonly DocumentVectorRecord[], tx?: Queryable): Promise<void>;
   /** The documents whose own vectors are nearest `vector`, best first (ties by id). */
   searchDocuments(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<DocumentHit[]>;
-  missingDocuments(model: string, documentIds: readonly string[], tx?: Queryable): Promise<string[]>;
-  /** A document's chunk and document vectors, every model. */
-  deleteByDocument(documentId: string, tx?: Queryable): Promise<void>;
+  missingDocuments(model: string, datanetId: string, documentIds: readonly string[], tx?: Queryable): Promise<string[]>;
+  /** A document's chunk and document vectors, for `models` (the datanet's and any it is moving to; pgvector deletes every model). */
+  deleteByDocument(document: { documentId: string; datanetId: string; models: readonly string[] }, tx?: Queryable): Promise<void>;
   /** A datanet's vectors of one model, chunk and document (after it moved to another model). */
   dropModel(model: string, datanetId: string): Promise<void>;
 }

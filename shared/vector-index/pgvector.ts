@@ -21,6 +21,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
   const efSearch = options.efSearch ?? 100;
   return {
     kind: 'pgvector',
+    sharesDatabase: true,
     async upsert(model, records, tx = db) {
       assertModelId(model);
       if (records.length === 0) return;
@@ -77,17 +78,19 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       for (const row of r.rows) out.set(row.document_id, row.id);
       return out;
     },
-    async vectorsOf(model, chunkIds) {
+    async vectorsOf(model, chunks) {
       assertModelId(model);
-      if (chunkIds.length === 0) return new Map();
+      if (chunks.length === 0) return new Map();
+      const chunkIds = chunks.map((c) => c.chunkId);
       const r = await db.query<{ chunk_id: string; embedding: string }>(
         `SELECT chunk_id, embedding::text AS embedding FROM chunk_vectors WHERE model = $1 AND chunk_id = ANY($2::text[])`,
         [model, chunkIds],
       );
       return new Map(r.rows.map((row) => [row.chunk_id, fromVectorText(row.embedding)]));
     },
-    async missingChunks(model, chunkIds, tx: Queryable = db) {
-      if (chunkIds.length === 0) return [];
+    async missingChunks(model, chunks, tx: Queryable = db) {
+      if (chunks.length === 0) return [];
+      const chunkIds = chunks.map((c) => c.chunkId);
       const r = await tx.query<{ id: string }>(
         `SELECT id FROM unnest($1::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = t.id AND v.model = $2)`,
         [chunkIds, model],
@@ -125,7 +128,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       );
       return r.rows.map((row) => ({ documentId: row.document_id, score: 1 - Number(row.distance) }));
     },
-    async missingDocuments(model, documentIds, tx: Queryable = db) {
+    async missingDocuments(model, _datanetId, documentIds, tx: Queryable = db) {
       if (documentIds.length === 0) return [];
       const r = await tx.query<{ id: string }>(
         `SELECT id FROM unnest($1::text[]) AS t(id) WHERE NOT EXISTS (SELECT 1 FROM document_vectors v WHERE v.document_id = t.id AND v.model = $2)`,
@@ -133,7 +136,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       );
       return r.rows.map((row) => row.id);
     },
-    async deleteByDocument(documentId, tx: Queryable = db) {
+    async deleteByDocument({ documentId }, tx: Queryable = db) {
       await tx.query(`DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id = $1)`, [documentId]);
       await tx.query(`DELETE FROM document_vectors WHERE document_id = $1`, [documentId]);
     },
