@@ -13,6 +13,7 @@ import { createSqsClient, createSqsQueue, ensureQueues } from '../shared/job-que
 import { createLogger } from '../shared/logger.ts';
 import { LAMBDA_UNZIPPED_LIMIT_BYTES, LAMBDAS, type LambdaName } from '../stacks/lambda-settings.ts';
 import { deployTestChain, type TestChain } from './chain.ts';
+import { startFakePinecone } from './fake-pinecone.ts';
 import { DOCS } from './fixtures.ts';
 import { TEST_BUCKET } from './global-setup.ts';
 import { buildLambda, installScripts, mb, onnxBindings, type BuiltLambda } from './lambda/build.ts';
@@ -164,6 +165,26 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     const css = await call('GET', '/docs/assets/swagger-ui.css');
     expect(css.statusCode).toBe(200);
     expect(String(css.body)).toContain('.swagger-ui');
+  });
+
+  it('API with VECTOR_INDEX=pinecone: the bundled Pinecone client upserts and queries (a fake data-plane server)', async () => {
+    const pinecone = await startFakePinecone({ dimension: 512 });
+    try {
+      const own = await start('api', { DATABASE_URL: await testDatabaseUrl(), CITEPAY_ADMIN_KEY: ADMIN_KEY, VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: pinecone.apiKey, PINECONE_INDEX_HOST: pinecone.host });
+      const ask = async (method: string, path: string, opts: Parameters<typeof functionUrlEvent>[2] = {}) => parseUrlResponse((await own.invoke(functionUrlEvent(method, path, opts))).result);
+      const consumer = await ask('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'consumer', name: 'Acme', credits: '100000' } });
+      const ada = await ask('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
+      const dn = await ask('POST', '/v1/datanets', { key: ada.body.apiKey.key, json: { name: 'Ada notes', pricePerSource: '1000' } });
+      for (const doc of [DOCS.tides, DOCS.bikes]) expect((await ask('POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: doc })).statusCode).toBe(201);
+      const r = await ask('POST', '/v1/retrieve', { key: consumer.body.apiKey.key, json: { query: 'how do I mend a punctured inner tube on my bike?', topK: 1 } });
+      expect(r.statusCode, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.sources[0]).toMatchObject({ title: DOCS.bikes.title });
+      const paths = new Set(pinecone.requests.map((q) => q.path));
+      expect(paths.has('/vectors/upsert') && paths.has('/query')).toBe(true);
+      await own.stop();
+    } finally {
+      await pinecone.close();
+    }
   });
 
   it('results consumer: an SQS batch of the worker’s events finishes and bills an answer the API accepted', async () => {
