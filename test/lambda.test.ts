@@ -10,6 +10,7 @@ import type { Db } from '../shared/db/index.ts';
 import { openPg } from '../shared/db/pg.ts';
 import { createSqsClient, createSqsQueue, ensureQueues } from '../shared/job-queue/sqs.ts';
 import { createLogger } from '../shared/logger.ts';
+import { ensureUseLiteOnnx } from '../shared/embedder/use-lite-onnx.ts';
 import { LAMBDA_UNZIPPED_LIMIT_BYTES, LAMBDAS, type LambdaName } from '../stacks/lambda-settings.ts';
 import { deployTestChain, type TestChain } from './chain.ts';
 import { startFakePinecone } from './fake-pinecone.ts';
@@ -53,6 +54,9 @@ function timed(name: string) {
 describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () => {
   beforeAll(async () => {
     const out = await mkdtemp(join(tmpdir(), 'citepay-lambda-'));
+    // `npm run build:onnx`, as before a deploy: the functions ship the converted model (on a fresh
+    // clone nothing else may have converted it yet when this file starts).
+    await ensureUseLiteOnnx();
     // one at a time: each runs npm install, and CI has two cores
     for (const name of Object.keys(LAMBDAS) as LambdaName[]) built[name] = await buildLambda(name, out);
 
