@@ -1,33 +1,142 @@
-// One error type for the whole system. Domain code throws ApiError with a code;
-// the HTTP layer maps the code to a status and the one JSON error body.
-export const ERROR_STATUS = {
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  PAYMENT_REQUIRED: 402,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNPROCESSABLE: 422,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  SERVICE_UNAVAILABLE: 503,
-  GATEWAY_TIMEOUT: 504,
-} as const;
+// Domain errors: what went wrong, with the data a caller needs, and no HTTP in sight.
+// functions/api/errors.ts alone turns them into statuses, codes and the one JSON body.
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export class ApiError extends Error {
-  readonly code: ErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+/** Base of every expected failure. `kind` discriminates; subclasses carry data. */
+export abstract class DomainError extends Error {
+  abstract readonly kind: string;
+  constructor(message: string) {
     super(message);
-    this.name = 'ApiError';
-    this.code = code;
-    this.details = details;
-  }
-  get status(): (typeof ERROR_STATUS)[ErrorCode] {
-    return ERROR_STATUS[this.code];
+    this.name = new.target.name;
   }
 }
+
+/** A value the caller sent is wrong in a way they can fix. */
+export class InvalidInput extends DomainError {
+  readonly kind = 'invalid_input';
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+/** No credentials, or credentials that match no live key. */
+export class Unauthorized extends DomainError {
+  readonly kind = 'unauthorized';
+}
+
+/** Known caller, not allowed to do this. */
+export class Forbidden extends DomainError {
+  readonly kind = 'forbidden';
+}
+
+/** No such thing, or it belongs to someone else (indistinguishable on purpose). */
+export class NotFound extends DomainError {
+  readonly kind = 'not_found';
+  constructor(message: string, readonly resource: string, readonly id: string) {
+    super(message);
+  }
+}
+
+/** The request contradicts existing state (a wallet already registered, a job already running). */
+export class Conflict extends DomainError {
+  readonly kind = 'conflict';
+}
+
+/**
+ * Prepaid credits cannot cover the call. `balance` is the ledger balance, `held` what
+ * answers in flight have reserved; `required` is null when the account is simply empty.
+ */
+export class InsufficientCredits extends DomainError {
+  readonly kind = 'insufficient_credits';
+  constructor(readonly balance: bigint, readonly held: bigint, readonly required: bigint | null) {
+    const available = balance - held;
+    super(
+      required === null
+        ? 'prepaid credits are exhausted: add credits to continue'
+        : `this call costs ${required} micro-USD but the balance is ${available}: add credits to continue`,
+    );
+  }
+  get available(): bigint {
+    return this.balance - this.held;
+  }
+}
+
+export class PayloadTooLarge extends DomainError {
+  readonly kind = 'payload_too_large';
+}
+
+export class UnsupportedMediaType extends DomainError {
+  readonly kind = 'unsupported_media_type';
+  constructor(message: string, readonly contentType: string | null) {
+    super(message);
+  }
+}
+
+/** An Idempotency-Key already used for a different request. */
+export class IdempotencyMismatch extends DomainError {
+  readonly kind = 'idempotency_mismatch';
+  constructor(readonly key: string) {
+    super('this Idempotency-Key was already used with a different request');
+  }
+}
+
+/** Another request with this Idempotency-Key is still running; its result will be replayed once done. */
+export class IdempotencyInProgress extends DomainError {
+  readonly kind = 'idempotency_in_progress';
+  constructor(readonly key: string, readonly retryAfterSeconds: number) {
+    super('a request with this Idempotency-Key is still in progress: retry after Retry-After seconds');
+  }
+}
+
+/** A dependency (queue, engine, chain, database) cannot be reached; nothing was charged. */
+export class Unavailable extends DomainError {
+  readonly kind = 'unavailable';
+  constructor(
+    message: string,
+    readonly dependency: string,
+    readonly retryAfterSeconds?: number,
+    readonly answerId?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The work did not finish in time; nothing was charged. */
+export class Timeout extends DomainError {
+  readonly kind = 'timeout';
+  constructor(message: string, readonly answerId?: string) {
+    super(message);
+  }
+}
+
+/** Generation closed without an answer: the engine refused the request, or failed. */
+export class GenerationFailed extends DomainError {
+  readonly kind = 'generation_failed';
+  constructor(message: string, readonly answerId: string, readonly rejected: boolean) {
+    super(message);
+  }
+}
+
+/**
+ * @deprecated Use a DomainError subclass above. Kept so code written against the old
+ * `new ApiError('SERVICE_UNAVAILABLE', msg, { retryAfterSeconds })` still renders exactly
+ * as before; functions/api/errors.ts maps the code. Remove once no caller is left.
+ */
+export class ApiError extends DomainError {
+  readonly kind = 'legacy';
+  constructor(
+    readonly code: LegacyErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** @deprecated The client-visible codes ApiError took; see functions/api/errors.ts. */
+export type LegacyErrorCode =
+  | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'PAYMENT_REQUIRED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE' | 'UNPROCESSABLE' | 'RATE_LIMITED' | 'INTERNAL' | 'SERVICE_UNAVAILABLE' | 'GATEWAY_TIMEOUT';
+
+export type AnyDomainError =
+  | InvalidInput | Unauthorized | Forbidden | NotFound | Conflict | InsufficientCredits | PayloadTooLarge | UnsupportedMediaType
+  | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed | ApiError;

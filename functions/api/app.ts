@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../shared/errors.ts';
+import { PayloadTooLarge } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { docsRoutes } from './docs.ts';
@@ -33,7 +33,7 @@ export function createApp(services: Services) {
     return bodyLimit({
       maxSize,
       onError: () => {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxSize} bytes`);
+        throw new PayloadTooLarge(`request body exceeds ${maxSize} bytes`);
       },
     })(c, next);
   });

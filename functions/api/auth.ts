@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { ApiError } from '../../shared/errors.ts';
+import { Unauthorized, Forbidden } from '../../shared/errors.ts';
 import { authenticate } from '../../shared/services/api-keys.ts';
 import type { Role } from '../../shared/store/accounts.ts';
 import type { AppEnv } from './env.ts';
@@ -9,11 +9,11 @@ export const requireRole = (...roles: Role[]) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     const presented = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('x-api-key');
-    if (!presented) throw new ApiError('UNAUTHORIZED', 'missing API key: send "Authorization: Bearer cp_live_…"');
+    if (!presented) throw new Unauthorized('missing API key: send "Authorization: Bearer cp_live_…"');
     const principal = await authenticate(c.get('services').db, presented);
-    if (!principal) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API key');
+    if (!principal) throw new Unauthorized('invalid or revoked API key');
     if (!roles.includes(principal.role))
-      throw new ApiError('FORBIDDEN', `this route needs a ${roles.join(' or ')} key; this key is a ${principal.role} key`);
+      throw new Forbidden(`this route needs a ${roles.join(' or ')} key; this key is a ${principal.role} key`);
     c.set('principal', principal);
     await next();
   });

@@ -2,8 +2,28 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
-import { ApiError, ERROR_STATUS, type ErrorCode } from '../../shared/errors.ts';
+import { DomainError, type AnyDomainError } from '../../shared/errors.ts';
 import type { AppEnv } from './env.ts';
+
+// HTTP lives here and nowhere else: the code clients see, its status, Retry-After, and the
+// one error body. (As unkey keeps codeToStatus beside UnkeyApiError in pkg/errors/http.ts.)
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  PAYMENT_REQUIRED: 402,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNPROCESSABLE: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
+  GATEWAY_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export const ErrorBody = z
   .object({
@@ -25,7 +45,7 @@ export const errorResponses = {
   401: json('Missing, malformed, unknown or revoked API key'),
   403: json('The key is valid but its role may not call this route'),
   404: json('No such resource (or it belongs to another tenant)'),
-  409: json('Conflicts with existing state (e.g. a wallet already registered)'),
+  409: json('Conflicts with existing state (e.g. a wallet already registered), or a request with the same Idempotency-Key is still in progress (retry after Retry-After seconds)'),
   413: json('Request body too large'),
   415: json('Unsupported content type'),
   422: json('Idempotency-Key reused with a different request'),
@@ -35,7 +55,73 @@ export const errorResponses = {
 
 export const paymentResponses = { 402: json('Prepaid credits cannot cover this call') } as const;
 
-const STATUS_CODES = Object.fromEntries(Object.entries(ERROR_STATUS).map(([k, v]) => [v, k])) as Record<number, ErrorCode>;
+/** How one domain error looks on the wire. */
+export interface HttpError {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  retryAfterSeconds?: number;
+}
+
+const withAnswer = (answerId: string | undefined) => (answerId ? { answerId } : {});
+
+/** The one mapping from domain errors to what a client sees. Exhaustive: a new kind fails to compile here. */
+export function toHttpError(err: AnyDomainError): HttpError {
+  const { message } = err;
+  switch (err.kind) {
+    case 'invalid_input':
+      return { code: 'BAD_REQUEST', message };
+    case 'unauthorized':
+      return { code: 'UNAUTHORIZED', message };
+    case 'forbidden':
+      return { code: 'FORBIDDEN', message };
+    case 'not_found':
+      return { code: 'NOT_FOUND', message };
+    case 'conflict':
+      return { code: 'CONFLICT', message };
+    case 'insufficient_credits':
+      return {
+        code: 'PAYMENT_REQUIRED', message,
+        details: { balance: err.available.toString(), ...(err.required === null ? {} : { required: err.required.toString() }) },
+      };
+    case 'payload_too_large':
+      return { code: 'PAYLOAD_TOO_LARGE', message };
+    case 'unsupported_media_type':
+      return { code: 'UNSUPPORTED_MEDIA_TYPE', message };
+    case 'idempotency_mismatch':
+      return { code: 'UNPROCESSABLE', message };
+    case 'idempotency_in_progress':
+      return { code: 'CONFLICT', message, details: { retryAfterSeconds: err.retryAfterSeconds }, retryAfterSeconds: err.retryAfterSeconds };
+    case 'unavailable': {
+      const retry = err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds };
+      const details = { ...withAnswer(err.answerId), ...retry };
+      return { code: 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length ? { details } : {}), ...retry };
+    }
+    case 'timeout':
+      return { code: 'GATEWAY_TIMEOUT', message, ...(err.answerId ? { details: withAnswer(err.answerId) } : {}) };
+    case 'generation_failed':
+      // A refused request is the caller's to fix; anything else is ours (the message says nothing was charged).
+      return { code: err.rejected ? 'UNPROCESSABLE' : 'INTERNAL', message, details: withAnswer(err.answerId) };
+    case 'legacy': {
+      const retryAfter = err.details?.retryAfterSeconds;
+      return {
+        code: err.code, message, ...(err.details ? { details: err.details } : {}),
+        ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
+      };
+    }
+    default: {
+      // Unreachable while every kind is handled above (the assignment fails to compile otherwise).
+      const unhandled: never = err;
+      return { code: 'INTERNAL', message: `unmapped domain error ${(unhandled as DomainError).kind}` };
+    }
+  }
+}
+
+/** For bodies that carry an error inside a 200 (SSE streams): code and message, no status. */
+export function errorPayload(err: AnyDomainError, requestId: string) {
+  const http = toHttpError(err);
+  return { error: { code: http.code, message: http.message, requestId } };
+}
 
 export function errorJson(c: Context<AppEnv>, code: ErrorCode, message: string, details?: Record<string, unknown>) {
   const requestId = c.get('requestId') ?? 'unknown';
@@ -60,11 +146,13 @@ export function validationHook(result: { success: boolean; error?: ZodError; tar
   return undefined;
 }
 
+const STATUS_CODES = Object.fromEntries(Object.entries(ERROR_STATUS).map(([k, v]) => [v, k])) as Record<number, ErrorCode>;
+
 export function onError(err: Error, c: Context<AppEnv>) {
-  if (err instanceof ApiError) {
-    const retryAfter = err.details?.retryAfterSeconds;
-    if (typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
-    return errorJson(c, err.code, err.message, err.details);
+  if (err instanceof DomainError) {
+    const http = toHttpError(err as AnyDomainError);
+    if (http.retryAfterSeconds !== undefined) c.header('Retry-After', String(http.retryAfterSeconds));
+    return errorJson(c, http.code, http.message, http.details);
   }
   if (err instanceof HTTPException) {
     const code = STATUS_CODES[err.status] ?? (err.status >= 500 ? 'INTERNAL' : 'BAD_REQUEST');

@@ -11,6 +11,7 @@ let services: Promise<Services> | undefined;
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   services ??= createServices(loadConfig());
+  services.catch(() => (services = undefined)); // a failed start is tried again by the next batch
   const s = await services;
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {

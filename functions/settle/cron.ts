@@ -7,6 +7,11 @@ import { settleOnce, type SettleOutcome } from '../../shared/services/settlement
 // the next invocation retries it. Overlapping invocations are safe (see services/settlement.ts).
 const ready = openSettlement(loadConfig(), 60_000);
 
-export async function handler(): Promise<SettleOutcome> {
-  return settleOnce(await ready);
+/** The outcome as Lambda can return it: the runtime JSON-encodes results, and JSON has no bigint. */
+type Confirmed = Extract<SettleOutcome, { status: 'confirmed' }>;
+export type SettleReport = Exclude<SettleOutcome, Confirmed> | (Omit<Confirmed, 'amount'> & { amount: string });
+
+export async function handler(): Promise<SettleReport> {
+  const outcome = await settleOnce(await ready);
+  return outcome.status === 'confirmed' ? { ...outcome, amount: outcome.amount.toString() } : outcome;
 }

@@ -81,7 +81,7 @@ describe('CitepayDistributor', () => {
   });
 
   it('starts empty and reports its token and settler', async () => {
-    expect(await t.chain.readState()).toEqual({ epoch: 0n, payoutRoot: zeroHash, totalCumulative: 0n });
+    expect(await t.chain.readState()).toEqual({ chainId: 31337, epoch: 0n, payoutRoot: zeroHash, totalCumulative: 0n });
     expect(await t.publicClient.readContract({ address: t.distributor, abi: citepayDistributorAbi, functionName: 'token' })).toBe(getAddress(t.token));
     expect(t.chain.settler).toBe(t.settler);
     const role = await t.publicClient.readContract({ address: t.distributor, abi: citepayDistributorAbi, functionName: 'SETTLER_ROLE' });
@@ -98,7 +98,7 @@ describe('CitepayDistributor', () => {
     expect(e1.events[0]!.args).toMatchObject({ epoch: 1n, payoutRoot: e1.tree.root, receiptsRoot: receiptsRoot(101), totalCumulative: 4_500_000n, funded: 4_500_000n });
     expect(await t.chain.tokenBalance(t.distributor)).toBe(4_500_000n);
     expect(await t.chain.tokenBalance(t.settler)).toBe(treasury0 - 4_500_000n);
-    expect(await t.chain.readState()).toEqual({ epoch: 1n, payoutRoot: e1.tree.root, totalCumulative: 4_500_000n });
+    expect(await t.chain.readState()).toEqual({ chainId: 31337, epoch: 1n, payoutRoot: e1.tree.root, totalCumulative: 4_500_000n });
     await expectSolvent(t, e1.tree);
 
     // a claims (the settler relays, pays gas; the tokens go to a).

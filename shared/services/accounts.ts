@@ -1,6 +1,6 @@
 import { getAddress, isAddress } from 'viem';
 import type { Db, Queryable } from '../db/index.ts';
-import { ApiError } from '../errors.ts';
+import { InvalidInput, NotFound, Conflict } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { FUNDING_ACCOUNT_ID, findAccount, findAccountByWallet, insertAccount, type Account, type AccountKind } from '../store/accounts.ts';
 import { postTransaction } from '../store/ledger.ts';
@@ -8,9 +8,9 @@ import { issueKey, type KeyMode } from './api-keys.ts';
 
 /** Checksummed (EIP-55) form; a mixed-case address with a wrong checksum is refused. */
 export function checksumWallet(wallet: string): string {
-  if (!isAddress(wallet, { strict: false })) throw new ApiError('BAD_REQUEST', `wallet is not an EVM address: ${wallet}`);
+  if (!isAddress(wallet, { strict: false })) throw new InvalidInput(`wallet is not an EVM address: ${wallet}`, 'wallet');
   // viem's strict mode accepts all-lowercase and checks EIP-55 on mixed case.
-  if (!isAddress(wallet, { strict: true })) throw new ApiError('BAD_REQUEST', `wallet has an invalid EIP-55 checksum: ${wallet}`);
+  if (!isAddress(wallet, { strict: true })) throw new InvalidInput(`wallet has an invalid EIP-55 checksum: ${wallet}`, 'wallet');
   return getAddress(wallet);
 }
 
@@ -23,12 +23,12 @@ export async function createAccount(
   db: Db,
   input: { kind: AccountKind; name: string; wallet?: string | undefined; credits?: bigint | undefined; withKey?: boolean; keyMode?: KeyMode; key?: string },
 ): Promise<CreatedAccount> {
-  if (input.kind === 'contributor' && !input.wallet) throw new ApiError('BAD_REQUEST', 'a contributor needs a wallet address');
+  if (input.kind === 'contributor' && !input.wallet) throw new InvalidInput('a contributor needs a wallet address', 'wallet');
   if (input.kind !== 'consumer' && input.credits !== undefined && input.credits > 0n)
-    throw new ApiError('BAD_REQUEST', 'only consumer accounts hold prepaid credits');
+    throw new InvalidInput('only consumer accounts hold prepaid credits', 'credits');
   const wallet = input.wallet ? checksumWallet(input.wallet) : null;
   return db.transaction(async (tx) => {
-    if (wallet && (await findAccountByWallet(tx, wallet))) throw new ApiError('CONFLICT', `wallet ${wallet} is already registered`);
+    if (wallet && (await findAccountByWallet(tx, wallet))) throw new Conflict(`wallet ${wallet} is already registered`);
     const account = await insertAccount(tx, { kind: input.kind, name: input.name, wallet });
     if (input.credits && input.credits > 0n) await grantCreditsIn(tx, account.id, input.credits, null);
     const issued = input.withKey === false
@@ -55,7 +55,7 @@ export async function grantCreditsIn(tx: Queryable, accountId: string, amount: b
 
 export async function requireAccount(db: Queryable, id: string, kind?: AccountKind): Promise<Account> {
   const account = await findAccount(db, id);
-  if (!account || account.kind === 'system') throw new ApiError('NOT_FOUND', `no account ${id}`);
-  if (kind && account.kind !== kind) throw new ApiError('BAD_REQUEST', `account ${id} is a ${account.kind}, not a ${kind}`);
+  if (!account || account.kind === 'system') throw new NotFound(`no account ${id}`, 'account', id);
+  if (kind && account.kind !== kind) throw new InvalidInput(`account ${id} is a ${account.kind}, not a ${kind}`, 'kind');
   return account;
 }

@@ -1,7 +1,7 @@
 import { dedupeSources } from '../core/citations.ts';
 import { PromptTooLargeError, buildPrompt, type ChatMessage } from '../core/prompt.ts';
 import type { Queryable } from '../db/index.ts';
-import { ApiError } from '../errors.ts';
+import { InvalidInput, NotFound, PayloadTooLarge, Unavailable } from '../errors.ts';
 import { tokenCost, type ModelSpec } from '../generation/models.ts';
 import type { GenerationJob } from '../generation/messages.ts';
 import { newId } from '../ids.ts';
@@ -10,8 +10,9 @@ import { findAdapter, type Adapter } from '../store/adapters.ts';
 import { closeAnswer, findAnswer, insertAnswer, type AnswerRecord, type ShownSource } from '../store/answers.ts';
 import { lockAccount } from '../store/ledger.ts';
 import type { Principal } from './api-keys.ts';
-import { assertCanPay, availableBalance, paymentRequired, replay, type IdempotencyContext } from './billing.ts';
-import { storeIdempotent } from '../store/idempotency.ts';
+import { assertCanPay, assertCovered } from './billing.ts';
+import { findStoredResult, idempotently, storeResult, type IdempotencyContext } from './idempotency.ts';
+import { openFeed, type Feed } from './answer-feed.ts';
 import type { Services } from './container.ts';
 import { retrieve } from './retrieval.ts';
 
@@ -33,8 +34,8 @@ export const DEFAULT_MODEL = 'extractive';
 /** Retry-After for 503s caused by the queue or the engine. */
 export const RETRY_AFTER_SECONDS = 5;
 
-export function serviceUnavailable(message: string): ApiError {
-  return new ApiError('SERVICE_UNAVAILABLE', message, { retryAfterSeconds: RETRY_AFTER_SECONDS });
+export function serviceUnavailable(message: string, dependency: string): Unavailable {
+  return new Unavailable(message, dependency, RETRY_AFTER_SECONDS);
 }
 
 /** Model and adapter, checked against each other: the 4xx a caller can fix. */
@@ -43,14 +44,14 @@ export async function resolveModel(services: Services, model: string, adapterId:
   const wanted = adapterId ?? (model.startsWith('ad_') ? model : undefined);
   if (wanted) {
     adapter = await findAdapter(services.db, wanted);
-    if (!adapter) throw new ApiError('NOT_FOUND', `unknown adapter ${wanted}`);
+    if (!adapter) throw new NotFound(`unknown adapter ${wanted}`, 'adapter', wanted);
   }
   const baseId = model.startsWith('ad_') ? adapter!.baseModel : model;
   const spec = services.config.models.get(baseId);
-  if (!spec) throw new ApiError('BAD_REQUEST', `unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`);
+  if (!spec) throw new InvalidInput(`unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`, 'model');
   if (adapter && adapter.baseModel !== spec.id)
-    throw new ApiError('BAD_REQUEST', `adapter ${adapter.id} is for base model ${adapter.baseModel}, not ${spec.id}`);
-  if (adapter && !spec.supportsAdapters) throw new ApiError('BAD_REQUEST', `model ${spec.id} does not take adapters`);
+    throw new InvalidInput(`adapter ${adapter.id} is for base model ${adapter.baseModel}, not ${spec.id}`, 'adapter');
+  if (adapter && !spec.supportsAdapters) throw new InvalidInput(`model ${spec.id} does not take adapters`, 'model');
   return { spec, adapter };
 }
 
@@ -67,10 +68,10 @@ export async function createAnswer(
   options: { id?: string; idempotency?: IdempotencyContext | undefined } = {},
 ): Promise<AnswerRecord> {
   const queue = services.jobQueue;
-  if (!queue) throw serviceUnavailable('generation is not configured on this server (no job queue)');
+  if (!queue) throw serviceUnavailable('generation is not configured on this server (no job queue)', 'queue');
   const { spec, adapter } = await resolveModel(services, input.model, input.adapterId);
   if (input.causal && spec.backend !== 'engine')
-    throw new ApiError('BAD_REQUEST', `attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`);
+    throw new InvalidInput(`attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`, 'attribution.causal');
   const maxTokens = Math.min(input.maxTokens ?? spec.maxOutputTokens, spec.maxOutputTokens);
   await assertCanPay(services, principal);
 
@@ -79,7 +80,7 @@ export async function createAnswer(
   try {
     prompt = buildPrompt({ question: input.query, history: input.history, sources: retrieved, contextTokens: spec.contextTokens, maxOutputTokens: maxTokens });
   } catch (err) {
-    if (err instanceof PromptTooLargeError) throw new ApiError('PAYLOAD_TOO_LARGE', `prompt too large for ${spec.id}: ${err.message}`);
+    if (err instanceof PromptTooLargeError) throw new PayloadTooLarge(`prompt too large for ${spec.id}: ${err.message}`);
     throw err;
   }
   const sources: ShownSource[] = prompt.sources.map((p, i) => {
@@ -96,15 +97,13 @@ export async function createAnswer(
   const id = options.id ?? newId('answer');
   const answer = await services.db.transaction(async (tx: Queryable) => {
     await lockAccount(tx, principal.accountId);
-    const available = await availableBalance(tx, principal.accountId);
-    if (available < hold) throw paymentRequired(available, hold);
+    await assertCovered(tx, principal.accountId, hold);
     const created = await insertAnswer(tx, {
       id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,
       query: input.query, sources, hold, deadlineSeconds: services.config.answerDeadlineSeconds,
     });
     // A retry with this key finds the same answer instead of creating (and charging) another.
-    if (options.idempotency)
-      await storeIdempotent(tx, principal.accountId, options.idempotency.key, { requestHash: options.idempotency.requestHash, status: 202, body: { answerId: id } });
+    await storeResult(tx, principal, options.idempotency, { answerId: id } satisfies AcceptedAnswer);
     return created;
   });
 
@@ -126,7 +125,7 @@ export async function createAnswer(
   } catch (err) {
     // Not queued means never generated: close it so the hold is released, charge nothing.
     await closeAnswer(services.db, id, 'failed', { error: { code: 'queue_unavailable', message: 'the job queue is unreachable' } });
-    if (err instanceof QueueUnavailableError) throw serviceUnavailable('the generation queue is unreachable; retry shortly');
+    if (err instanceof QueueUnavailableError) throw serviceUnavailable('the generation queue is unreachable; retry shortly', 'queue');
     throw err;
   }
   return answer;
@@ -134,7 +133,7 @@ export async function createAnswer(
 
 export async function getAnswer(services: Services, principal: Principal, id: string): Promise<AnswerRecord> {
   const answer = await findAnswer(services.db, id);
-  if (!answer || (principal.role !== 'admin' && answer.accountId !== principal.accountId)) throw new ApiError('NOT_FOUND', `no answer ${id}`);
+  if (!answer || (principal.role !== 'admin' && answer.accountId !== principal.accountId)) throw new NotFound(`no answer ${id}`, 'answer', id);
   return answer;
 }
 
@@ -172,9 +171,41 @@ export async function abandonAnswer(services: Services, id: string): Promise<boo
   return closed;
 }
 
-/** The answer a previous request with this Idempotency-Key created, if any. */
-export async function replayAnswer(services: Services, principal: Principal, idempotency: IdempotencyContext | undefined): Promise<AnswerRecord | null> {
-  const stored = await replay(services, principal, idempotency);
-  const answerId = (stored?.body as { answerId?: string } | undefined)?.answerId;
-  return answerId ? findAnswer(services.db, answerId) : null;
+/** What an Idempotency-Key stores for an answer: a replay re-renders the answer as it stands now. */
+interface AcceptedAnswer {
+  answerId: string;
+}
+
+/**
+ * Create (or find, on an idempotent retry) the answer for this request, with a feed of its
+ * updates subscribed before the job is queued, so a stream misses no early delta.
+ * Callers that do not stream close the feed.
+ */
+export async function acceptAnswer(
+  services: Services,
+  principal: Principal,
+  requestId: string,
+  input: AnswerInput,
+  idempotency: IdempotencyContext | undefined,
+): Promise<{ answer: AnswerRecord; feed: Feed; replayed: boolean }> {
+  let feed: Feed | undefined;
+  const outcome = await idempotently(services, principal, idempotency, {
+    replay: () => findStoredResult(services, principal, idempotency),
+    work: async () => {
+      // Subscribed before the job is queued, so a stream misses no early delta.
+      const id = newId('answer');
+      feed = openFeed(services, id);
+      try {
+        return await createAnswer(services, principal, requestId, input, { id, idempotency });
+      } catch (err) {
+        feed.close();
+        throw err;
+      }
+    },
+  });
+  if (!outcome.replayed) return { answer: outcome.value, feed: feed!, replayed: false };
+  // Rows stored before migration 0009 hold { answerId } as their body: the same shape.
+  const { answerId } = (outcome.value.result ?? outcome.value.legacyBody) as AcceptedAnswer;
+  const answer = (await findAnswer(services.db, answerId))!;
+  return { answer, feed: openFeed(services, answer.id), replayed: true };
 }

@@ -1,114 +1,85 @@
-import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
-import { ApiError } from '../errors.ts';
-import { findIdempotent, storeIdempotent } from '../store/idempotency.ts';
+import { InsufficientCredits } from '../errors.ts';
 import { balanceOf, lockAccount, postTransaction } from '../store/ledger.ts';
 import { heldAmount } from '../store/answers.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
-import { settleRetrieval, type RetrievalCharge } from '../core/pricing.ts';
-import { buildReceipt, type Receipt } from '../core/receipts.ts';
+import { settleRetrieval } from '../core/pricing.ts';
+import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { insertReceipt } from '../store/receipts.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
+import { storeResult, type IdempotencyContext } from './idempotency.ts';
 import type { RetrievedSource } from './retrieval.ts';
 
-export interface IdempotencyContext {
-  key: string;
-  requestHash: string;
-}
-
-export interface Rendered {
-  status: number;
-  body: unknown;
-}
-
-export function hashRequest(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body)}`).digest('hex');
-}
-
-/** A stored first response for this Idempotency-Key, or null. A key reused for another request is refused. */
-export async function replay(services: Services, principal: Principal, idem: IdempotencyContext | undefined): Promise<Rendered | null> {
-  if (!idem) return null;
-  const stored = await findIdempotent(services.db, principal.accountId, idem.key);
-  if (!stored) return null;
-  if (stored.requestHash !== idem.requestHash)
-    throw new ApiError('UNPROCESSABLE', 'this Idempotency-Key was already used with a different request');
-  return { status: stored.status, body: stored.body };
+/** Ledger balance, and what answers still in flight have reserved of it. */
+export async function creditsOf(db: Queryable, accountId: string): Promise<{ balance: bigint; held: bigint }> {
+  return { balance: await balanceOf(db, accountId), held: await heldAmount(db, accountId) };
 }
 
 /** Ledger balance minus what answers still in flight have reserved. */
 export async function availableBalance(db: Queryable, accountId: string): Promise<bigint> {
-  return (await balanceOf(db, accountId)) - (await heldAmount(db, accountId));
+  const { balance, held } = await creditsOf(db, accountId);
+  return balance - held;
+}
+
+/** Refuses a charge of `required` the account cannot cover (`required` null: refuses an empty account). */
+export async function assertCovered(db: Queryable, accountId: string, required: bigint | null): Promise<bigint> {
+  const { balance, held } = await creditsOf(db, accountId);
+  const available = balance - held;
+  if (required === null ? available <= 0n : available < required) throw new InsufficientCredits(balance, held, required);
+  return available;
 }
 
 /** Cheap early refusal before any work is done for an account with nothing left. */
 export async function assertCanPay(services: Services, principal: Principal): Promise<void> {
-  const balance = await availableBalance(services.db, principal.accountId);
-  if (balance <= 0n) throw paymentRequired(balance, null);
+  await assertCovered(services.db, principal.accountId, null);
 }
 
-export function paymentRequired(balance: bigint, required: bigint | null): ApiError {
-  return new ApiError(
-    'PAYMENT_REQUIRED',
-    required === null
-      ? 'prepaid credits are exhausted: add credits to continue'
-      : `this call costs ${required} micro-USD but the balance is ${balance}: add credits to continue`,
-    { balance: balance.toString(), ...(required === null ? {} : { required: required.toString() }) },
-  );
-}
-
-export interface BilledRetrieval {
-  charge: RetrievalCharge;
-  receipt: Receipt;
+/** What a paid retrieval produced: enough to render the response again on a replay. */
+export interface RetrievalResult {
+  requestId: string;
+  sources: RetrievedSource[];
+  charge: { total: bigint; dataShare: bigint; protocolFee: bigint };
   balanceAfter: bigint;
+  attribution: ReturnType<typeof attributionSummary>;
 }
 
 /**
  * Charge the consumer and credit contributors and the protocol as ONE ledger
- * transaction, with its attribution receipt; the rendered response is stored under the
+ * transaction, with its attribution receipt; the result is stored under the
  * Idempotency-Key in the same database transaction, so a retry finds all or nothing.
  */
-export async function chargeAndRender(
+export async function chargeRetrieval(
   services: Services,
   principal: Principal,
-  params: {
-    requestId: string;
-    sources: readonly RetrievedSource[];
-    idempotency: IdempotencyContext | undefined;
-    render: (billed: BilledRetrieval) => Rendered;
-  },
-): Promise<Rendered> {
+  params: { requestId: string; sources: RetrievedSource[]; idempotency: IdempotencyContext | undefined },
+): Promise<RetrievalResult> {
+  const { requestId, sources } = params;
   const { attribution, weightsPpm, charge } = settleRetrieval({
     consumerAccountId: principal.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
     feeBps: services.config.protocolFeeBps,
-    sources: params.sources,
+    sources,
   });
   const receipt = buildReceipt({
-    id: newId('receipt'), requestId: params.requestId, kind: 'retrieve', createdAt: new Date(), attribution, weightsPpm,
+    id: newId('receipt'), requestId, kind: 'retrieve', createdAt: new Date(), attribution, weightsPpm,
     credits: charge.sources.map((s) => s.credited), charged: charge.total, dataFee: charge.dataShare, protocolFee: charge.protocolFee,
-    sources: params.sources,
+    sources,
   });
-  try {
-    return await services.db.transaction(async (tx: Queryable) => {
-      await lockAccount(tx, principal.accountId);
-      const balance = await availableBalance(tx, principal.accountId);
-      if (balance < charge.total) throw paymentRequired(balance, charge.total);
-      if (charge.entries.length > 0)
-        await postTransaction(tx, { id: newId('transaction'), kind: 'retrieve', requestId: params.requestId, keyId: principal.keyId, entries: charge.entries });
-      await insertReceipt(tx, receipt, principal.accountId);
-      const rendered = params.render({ charge, receipt, balanceAfter: balance - charge.total });
-      if (params.idempotency)
-        await storeIdempotent(tx, principal.accountId, params.idempotency.key, { requestHash: params.idempotency.requestHash, ...rendered });
-      return rendered;
-    });
-  } catch (err) {
-    // Lost a race with a concurrent retry carrying the same key: answer with the winner's response.
-    if (params.idempotency && !(err instanceof ApiError)) {
-      const winner = await replay(services, principal, params.idempotency);
-      if (winner) return winner;
-    }
-    throw err;
-  }
+  return services.db.transaction(async (tx: Queryable) => {
+    await lockAccount(tx, principal.accountId);
+    const available = await assertCovered(tx, principal.accountId, charge.total);
+    if (charge.entries.length > 0)
+      await postTransaction(tx, { id: newId('transaction'), kind: 'retrieve', requestId, keyId: principal.keyId, entries: charge.entries });
+    await insertReceipt(tx, receipt, principal.accountId);
+    const result: RetrievalResult = {
+      requestId, sources,
+      charge: { total: charge.total, dataShare: charge.dataShare, protocolFee: charge.protocolFee },
+      balanceAfter: available - charge.total,
+      attribution: attributionSummary(receipt),
+    };
+    await storeResult(tx, principal, params.idempotency, result);
+    return result;
+  });
 }

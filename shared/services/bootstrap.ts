@@ -1,4 +1,5 @@
 import { hasAdmin } from '../store/accounts.ts';
+import { whileLocked } from '../db/lock.ts';
 import { createAccount } from './accounts.ts';
 import type { Services } from './container.ts';
 
@@ -22,4 +23,20 @@ export async function bootstrapOnce(services: Services): Promise<BootstrapKeys |
   });
   const demo = await createAccount(services.db, { kind: 'consumer', name: 'demo consumer', credits: services.config.demoCredits });
   return { adminKey: admin.apiKey!.key, adminKeyGenerated: !services.config.adminKey, demoConsumerKey: demo.apiKey!.key };
+}
+
+/**
+ * Cloud first start (the API Lambda): the admin account with the key from config (the
+ * CITEPAY_ADMIN_KEY secret), and no demo consumer — free credits have no place in production.
+ * Concurrent cold starts on a fresh database take turns under a database lock, so exactly one
+ * admin is made. Returns true when this call made it.
+ */
+export async function bootstrapAdminFromConfig(services: Services): Promise<boolean> {
+  const key = services.config.adminKey;
+  if (!key) return false;
+  return whileLocked(services.db, 'bootstrap-admin', async () => {
+    if (await hasAdmin(services.db)) return false;
+    await createAccount(services.db, { kind: 'admin', name: 'admin', key });
+    return true;
+  });
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chunkDocument } from '../core/chunking.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
 import { htmlToMarkdownText } from '../core/html-text.ts';
-import { ApiError } from '../errors.ts';
+import { InvalidInput, NotFound, UnsupportedMediaType } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { findDatanet, type Datanet } from '../store/datanets.ts';
 import { deleteDocumentTerms, insertDocumentTerms, updateLexicalStats } from '../store/lexical.ts';
@@ -29,7 +29,7 @@ export function resolveContentType(declared: string | undefined, fileName?: stri
   if (base && ALIASES[base]) return ALIASES[base];
   const ext = fileName?.split('.').pop()?.toLowerCase();
   if ((!base || base === 'application/octet-stream') && ext && EXTENSIONS[ext]) return EXTENSIONS[ext];
-  throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`);
+  throw new UnsupportedMediaType(`unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`, declared ?? null);
 }
 
 /** The indexed text of a document (HTML as Markdown-like text) and the chunks cut from it, as ingestion stores them. */
@@ -59,7 +59,7 @@ export function canManageDatanet(principal: Principal, datanet: Datanet): boolea
 export async function requireManagedDatanet(services: Services, principal: Principal, datanetId: string): Promise<Datanet> {
   const datanet = await findDatanet(services.db, datanetId);
   // Another tenant's datanet looks exactly like a missing one.
-  if (!datanet || !canManageDatanet(principal, datanet)) throw new ApiError('NOT_FOUND', `no datanet ${datanetId}`);
+  if (!datanet || !canManageDatanet(principal, datanet)) throw new NotFound(`no datanet ${datanetId}`, 'datanet', datanetId);
   return datanet;
 }
 
@@ -81,12 +81,12 @@ export async function addDocument(services: Services, principal: Principal, data
   try {
     raw = new TextDecoder('utf-8', { fatal: true }).decode(input.content);
   } catch {
-    throw new ApiError('BAD_REQUEST', 'document content is not valid UTF-8 text');
+    throw new InvalidInput('document content is not valid UTF-8 text', 'content');
   }
   const { text, htmlTitle, chunks } = parseContent(input.contentType, raw);
   const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
-  if (!title) throw new ApiError('BAD_REQUEST', 'title is required (HTML documents may take it from <title>)');
-  if (chunks.length === 0) throw new ApiError('BAD_REQUEST', 'document has no text to index');
+  if (!title) throw new InvalidInput('title is required (HTML documents may take it from <title>)', 'title');
+  if (chunks.length === 0) throw new InvalidInput('document has no text to index', 'content');
 
   const objectKey = `documents/${datanetId}/${contentHash}`;
   await objectStore.put(objectKey, input.content, input.contentType);
@@ -136,12 +136,12 @@ export async function getManagedDocument(services: Services, principal: Principa
     const datanet = await findDatanet(services.db, doc.datanetId);
     if (datanet && canManageDatanet(principal, datanet)) return doc;
   }
-  throw new ApiError('NOT_FOUND', `no document ${id}`);
+  throw new NotFound(`no document ${id}`, 'document', id);
 }
 
 export async function deleteDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
   const doc = await getManagedDocument(services, principal, id);
-  if (doc.deletedAt) throw new ApiError('NOT_FOUND', `document ${id} is already deleted`);
+  if (doc.deletedAt) throw new NotFound(`document ${id} is already deleted`, 'document', id);
   const { vectorIndex } = services;
   // The datanet's model and the one a running re-embed is filling (an outside index needs the names).
   const job = await latestReembedJob(services.db, doc.datanetId);

@@ -1,5 +1,5 @@
 import type { Embedder } from '../embedder/index.ts';
-import { ApiError } from '../errors.ts';
+import { InvalidInput } from '../errors.ts';
 
 // The embedding models this process can use, by id. Each datanet records the model its
 // vectors were made with; ingestion and queries embed with that model, so an index never
@@ -22,7 +22,7 @@ export function createEmbedderRegistry(defaultEmbedder: Embedder, others: Record
       let embedder = opened.get(modelId);
       if (!embedder) {
         const factory = factories.get(modelId);
-        if (!factory) throw new ApiError('BAD_REQUEST', `unknown embedding model ${modelId}: this server has ${[...opened.keys(), ...factories.keys()].join(', ')}`);
+        if (!factory) throw new InvalidInput(`unknown embedding model ${modelId}: this server has ${[...opened.keys(), ...factories.keys()].join(', ')}`, 'embeddingModel');
         embedder = factory();
         embedder.catch(() => opened.delete(modelId)); // a failed open is retried next time
         opened.set(modelId, embedder);

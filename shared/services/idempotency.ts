@@ -1,6 +1,7 @@
-import { ApiError } from '../errors.ts';
-import { claimIdempotencyKey, releaseIdempotencyKey } from '../store/idempotency.ts';
-import type { IdempotencyContext } from './billing.ts';
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../db/index.ts';
+import { IdempotencyInProgress, IdempotencyMismatch } from '../errors.ts';
+import { claimIdempotencyKey, findIdempotent, releaseIdempotencyKey, storeIdempotent, type StoredResult } from '../store/idempotency.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
@@ -12,6 +13,28 @@ const WAIT_MS = 15_000;
 const POLL_MS = 25;
 /** longer than any request holds a key (answers wait at most ANSWER_WAIT_SECONDS before 202) */
 const STALE_AFTER_SECONDS = 300;
+
+export interface IdempotencyContext {
+  key: string;
+  requestHash: string;
+}
+
+export function hashRequest(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body)}`).digest('hex');
+}
+
+/** What the first request with this key stored, or null. A key reused for another request is refused. */
+export async function findStoredResult(services: Pick<Services, 'db'>, principal: Principal, idempotency: IdempotencyContext | undefined): Promise<StoredResult | null> {
+  if (!idempotency) return null;
+  const stored = await findIdempotent(services.db, principal.accountId, idempotency.key);
+  if (stored && stored.requestHash !== idempotency.requestHash) throw new IdempotencyMismatch(idempotency.key);
+  return stored;
+}
+
+/** Stores the work's typed result under the key; call it in the transaction that charges. */
+export async function storeResult(tx: Queryable, principal: Principal, idempotency: IdempotencyContext | undefined, result: unknown): Promise<void> {
+  if (idempotency) await storeIdempotent(tx, principal.accountId, idempotency.key, idempotency.requestHash, result);
+}
 
 export type IdempotentOutcome<R, T> = { replayed: true; value: R } | { replayed: false; value: T };
 
@@ -33,6 +56,10 @@ export async function idempotently<R, T>(
     if (stored !== null) return { replayed: true, value: stored };
     if (await claimIdempotencyKey(services.db, principal.accountId, idempotency.key, idempotency.requestHash, STALE_AFTER_SECONDS)) {
       try {
+        // The winner stores its result before it releases the key: a claim won just after that
+        // release must find the result, not do the work again.
+        const stored = await steps.replay();
+        if (stored !== null) return { replayed: true, value: stored };
         return { replayed: false, value: await steps.work() };
       } finally {
         await releaseIdempotencyKey(services.db, principal.accountId, idempotency.key).catch((err: Error) =>
@@ -41,7 +68,7 @@ export async function idempotently<R, T>(
       }
     }
     if (Date.now() > deadline)
-      throw new ApiError('CONFLICT', 'a request with this Idempotency-Key is still in progress: retry after Retry-After seconds', { retryAfterSeconds: 1 });
+      throw new IdempotencyInProgress(idempotency.key, 1);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

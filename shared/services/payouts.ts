@@ -1,6 +1,6 @@
 import { getAddress, type Address, type Hex } from 'viem';
 import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../core/merkle.ts';
-import { ApiError } from '../errors.ts';
+import { InvalidInput, NotFound, Conflict, Unavailable } from '../errors.ts';
 import { findAccount, findAccountByWallet } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';
 import { findReceipt, type StoredReceipt } from '../store/receipts.ts';
@@ -28,7 +28,7 @@ export function parseWallet(wallet: string): Address {
   try {
     return getAddress(wallet);
   } catch {
-    throw new ApiError('BAD_REQUEST', `wallet: not an Ethereum address: ${wallet.slice(0, 60)}`);
+    throw new InvalidInput(`wallet: not an Ethereum address: ${wallet.slice(0, 60)}`, 'wallet');
   }
 }
 
@@ -77,13 +77,13 @@ export interface ClaimOutcome {
 /** Relayer: submit the wallet's claim with the settler key paying gas; the tokens go to the wallet. */
 export async function relayClaim(services: Services, wallet: Address): Promise<ClaimOutcome> {
   const chain = services.chain;
-  if (!chain) throw new ApiError('SERVICE_UNAVAILABLE', 'claims need a chain: set CHAIN_RPC_URL (npm start runs a local one)');
+  if (!chain) throw new Unavailable('claims need a chain: set CHAIN_RPC_URL (npm start runs a local one)', 'chain');
   const before = await payoutOf(services, wallet);
-  if (before.claimed === null) throw new ApiError('SERVICE_UNAVAILABLE', 'the chain cannot be reached right now: try again shortly');
+  if (before.claimed === null) throw new Unavailable('the chain cannot be reached right now: try again shortly', 'chain');
   if (before.claimable === 0n) return { view: before, paid: 0n, txHash: null };
   const txHash = await chain.claim({ account: wallet, cumulative: before.cumulative, proof: before.proof });
   const outcome = await chain.waitForReceipt(txHash, 60_000);
-  if (outcome.status !== 'success') throw new ApiError('CONFLICT', `the claim transaction ${txHash} reverted`);
+  if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
   const after = await payoutOf(services, wallet);
   return { view: after, paid: (after.claimed ?? before.claimed) - before.claimed, txHash };
 }
@@ -105,7 +105,7 @@ export interface ReceiptView {
 export async function receiptFor(services: Services, principal: Principal, id: string): Promise<ReceiptView> {
   const { db } = services;
   const stored = await findReceipt(db, id);
-  const notFound = new ApiError('NOT_FOUND', `no receipt ${id}`);
+  const notFound = new NotFound(`no receipt ${id}`, 'receipt', id);
   if (!stored) throw notFound;
   if (principal.role !== 'admin' && principal.accountId !== stored.payerAccountId) {
     const wallet = (await findAccount(db, principal.accountId))?.wallet;

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.ts';
+import { NotFound, Conflict } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
 import {
@@ -19,20 +19,20 @@ const BATCH = 64;
 
 export async function startReembed(services: Services, principal: Principal, datanetId: string, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
   const datanet = await requireManagedDatanet(services, principal, datanetId);
-  if (datanet.embeddingModel === model) throw new ApiError('CONFLICT', `datanet ${datanetId} already uses ${model}`);
+  if (datanet.embeddingModel === model) throw new Conflict(`datanet ${datanetId} already uses ${model}`);
   return beginReembed(services, datanet, model, hooks);
 }
 
 async function beginReembed(services: Services, datanet: Datanet, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
   const embedder = await services.embedders.get(model);
   const running = await latestReembedJob(services.db, datanet.id);
-  if (running?.status === 'running') throw new ApiError('CONFLICT', `datanet ${datanet.id} is already moving to ${running.toModel} (job ${running.id})`);
+  if (running?.status === 'running') throw new Conflict(`datanet ${datanet.id} is already moving to ${running.toModel} (job ${running.id})`);
   await services.vectorIndex.prepare(model, embedder.dimension);
   let job: ReembedJob;
   try {
     job = await insertReembedJob(services.db, { id: newId('job'), datanetId: datanet.id, fromModel: datanet.embeddingModel, toModel: model, toDim: embedder.dimension });
   } catch (err) {
-    if (await latestReembedJob(services.db, datanet.id).then((j) => j?.status === 'running')) throw new ApiError('CONFLICT', `datanet ${datanet.id} is already moving`);
+    if (await latestReembedJob(services.db, datanet.id).then((j) => j?.status === 'running')) throw new Conflict(`datanet ${datanet.id} is already moving`);
     throw err;
   }
   void runInBackground(services, job, hooks);
@@ -60,7 +60,7 @@ export async function reembedToDefaultModel(services: Services, hooks: ReembedHo
 export async function reembedStatus(services: Services, principal: Principal, datanetId: string): Promise<ReembedJob> {
   await requireManagedDatanet(services, principal, datanetId);
   const job = await latestReembedJob(services.db, datanetId);
-  if (!job) throw new ApiError('NOT_FOUND', `datanet ${datanetId} has never been re-embedded`);
+  if (!job) throw new NotFound(`datanet ${datanetId} has never been re-embedded`, 'reembed job', datanetId);
   return job;
 }
 

@@ -6,7 +6,7 @@ import { findNearDuplicates } from '../core/near-duplicates.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
-import { ApiError } from '../errors.ts';
+import { NotFound } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
 import type { VectorFilter } from '../vector-index/index.ts';
 import type { Services } from './container.ts';
@@ -30,7 +30,7 @@ export async function resolveDatanets(db: Queryable, ids: readonly string[] | un
   const unique = [...new Set(ids)];
   const found = await findDatanets(db, unique);
   const missing = unique.filter((id) => !found.some((d) => d.id === id));
-  if (missing.length > 0) throw new ApiError('NOT_FOUND', `unknown datanet${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+  if (missing.length > 0) throw new NotFound(`unknown datanet${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, 'datanet', missing.join(','));
   return found;
 }
 

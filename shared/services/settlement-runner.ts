@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.ts';
+import { Unavailable } from '../errors.ts';
 import type { Services } from './container.ts';
 import { settleOnce, type SettleOutcome } from './settlement.ts';
 
@@ -9,7 +9,7 @@ const running = new WeakMap<Services, Promise<SettleOutcome>>();
 
 export function runSettlement(services: Services, opts: { force?: boolean } = {}): Promise<SettleOutcome> {
   const chain = services.chain;
-  if (!chain) return Promise.reject(new ApiError('SERVICE_UNAVAILABLE', 'settlement needs a chain: set CHAIN_RPC_URL (npm start runs a local one)'));
+  if (!chain) return Promise.reject(new Unavailable('settlement needs a chain: set CHAIN_RPC_URL (npm start runs a local one)', 'chain'));
   const inFlight = running.get(services);
   if (inFlight) return inFlight;
   const run = settleOnce(

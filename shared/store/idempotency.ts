@@ -1,25 +1,48 @@
 import type { Queryable } from '../db/index.ts';
 
-export interface StoredResponse {
+// What an Idempotency-Key stored: the service's typed result, as JSON with bigints tagged so
+// money comes back as bigint. (Rows from before migration 0009 hold a rendered body instead.)
+
+export interface StoredResult {
   requestHash: string;
-  status: number;
-  body: unknown;
+  /** the typed result, bigints restored; null for a row from before migration 0009 */
+  result: unknown;
+  /** the rendered body such a row holds instead; null otherwise */
+  legacyBody: unknown;
 }
 
-export async function findIdempotent(db: Queryable, accountId: string, key: string): Promise<StoredResponse | null> {
-  const r = await db.query<{ request_hash: string; status: number; body: unknown }>(
-    `SELECT request_hash, status, body FROM idempotency_keys WHERE account_id = $1 AND key = $2`,
+const BIGINT_TAG = '$bigint';
+
+export function encodeResult(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? { [BIGINT_TAG]: v.toString() } : v));
+}
+
+export function decodeResult(json: string): unknown {
+  return JSON.parse(json, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const tagged = (v as Record<string, unknown>)[BIGINT_TAG];
+      if (typeof tagged === 'string' && Object.keys(v).length === 1) return BigInt(tagged);
+    }
+    return v;
+  });
+}
+
+export async function findIdempotent(db: Queryable, accountId: string, key: string): Promise<StoredResult | null> {
+  // result as text, so our reviver (not the driver's JSON parser) restores the bigints.
+  const r = await db.query<{ request_hash: string; result: string | null; body: unknown }>(
+    `SELECT request_hash, result::text AS result, body FROM idempotency_keys WHERE account_id = $1 AND key = $2`,
     [accountId, key],
   );
   const row = r.rows[0];
-  return row ? { requestHash: row.request_hash, status: row.status, body: row.body } : null;
+  if (!row) return null;
+  return { requestHash: row.request_hash, result: row.result === null ? null : decodeResult(row.result), legacyBody: row.body ?? null };
 }
 
-/** Stored in the caller's transaction, so the response exists exactly when its charge does. */
-export async function storeIdempotent(db: Queryable, accountId: string, key: string, response: StoredResponse): Promise<void> {
+/** Stored in the caller's transaction, so the result exists exactly when its charge does. */
+export async function storeIdempotent(db: Queryable, accountId: string, key: string, requestHash: string, result: unknown): Promise<void> {
   await db.query(
-    `INSERT INTO idempotency_keys (account_id, key, request_hash, status, body) VALUES ($1, $2, $3, $4, $5::jsonb)`,
-    [accountId, key, response.requestHash, response.status, JSON.stringify(response.body)],
+    `INSERT INTO idempotency_keys (account_id, key, request_hash, result) VALUES ($1, $2, $3, $4::jsonb)`,
+    [accountId, key, requestHash, encodeResult(result)],
   );
 }
 

@@ -1,7 +1,7 @@
 import { Pinecone, type Index, type RecordMetadata } from '@pinecone-database/pinecone';
 import type { DocumentHit, VectorFilter, VectorHit, VectorIndex } from './index.ts';
 import { assertModelId } from './index.ts';
-import { ApiError } from '../errors.ts';
+import { InvalidInput } from '../errors.ts';
 
 // Pinecone (the official client, data plane only: the index host is given, so no control-plane
 // call is made; fetch only, so it also runs in a Worker). Layout:
@@ -201,8 +201,8 @@ function checkedKey(key: string): string {
 }
 
 /** A filter the Pinecone index cannot express: the caller's input, so a 400. */
-export class InvalidFilter extends ApiError {
+export class InvalidFilter extends InvalidInput {
   constructor(message: string) {
-    super('BAD_REQUEST', message);
+    super(message, 'filter.metadata');
   }
 }

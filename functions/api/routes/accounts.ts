@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../../shared/errors.ts';
+import { InvalidInput, NotFound } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
 import { createAccount, grantCreditsIn, requireAccount } from '../../../shared/services/accounts.ts';
 import { issueKey } from '../../../shared/services/api-keys.ts';
@@ -131,7 +131,7 @@ const listKeysRoute = createRoute({
 export const accountRoutes = new OpenAPIHono<AppEnv>()
   .openapi(createAccountRoute, async (c) => {
     const body = c.req.valid('json');
-    if (body.kind === 'contributor' && body.credits) throw new ApiError('BAD_REQUEST', 'credits: only consumer accounts hold prepaid credits');
+    if (body.kind === 'contributor' && body.credits) throw new InvalidInput('credits: only consumer accounts hold prepaid credits');
     const { db } = c.get('services');
     const created = await createAccount(db, {
       kind: body.kind, name: body.name, wallet: body.wallet, keyMode: body.keyMode,
@@ -149,7 +149,7 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
   .openapi(grantCreditsRoute, async (c) => {
     const { db } = c.get('services');
     const amount = parseMicros(c.req.valid('json').amount);
-    if (amount === 0n) throw new ApiError('BAD_REQUEST', 'amount: must be greater than 0');
+    if (amount === 0n) throw new InvalidInput('amount: must be greater than 0');
     const id = c.req.valid('param').id;
     const result = await db.transaction(async (tx) => {
       await requireAccount(tx, id, 'consumer');
@@ -174,6 +174,6 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
     const principal = c.get('principal');
     const id = c.req.valid('param').id;
     const key = await findApiKey(db, id);
-    if (!key || (principal.role !== 'admin' && key.accountId !== principal.accountId)) throw new ApiError('NOT_FOUND', `no key ${id}`);
+    if (!key || (principal.role !== 'admin' && key.accountId !== principal.accountId)) throw new NotFound(`no key ${id}`, 'key', id);
     return c.json(keyView((await revokeApiKey(db, id))!), 200);
   });

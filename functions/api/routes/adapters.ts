@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../../shared/errors.ts';
+import { InvalidInput, Forbidden } from '../../../shared/errors.ts';
 import { checksumWallet } from '../../../shared/services/accounts.ts';
 import { findAccount, findAccountByWallet, walletsOf } from '../../../shared/store/accounts.ts';
 import { insertAdapter, listAdapters, type Adapter } from '../../../shared/store/adapters.ts';
@@ -61,21 +61,21 @@ export const adapterRoutes = new OpenAPIHono<AppEnv>()
     const body = c.req.valid('json');
     const me = (await findAccount(db, principal.accountId))!;
     const wallet = body.ownerWallet ? checksumWallet(body.ownerWallet) : me.wallet;
-    if (!wallet) throw new ApiError('BAD_REQUEST', 'ownerWallet: required for admin keys');
+    if (!wallet) throw new InvalidInput('ownerWallet: required for admin keys');
     const owner = await findAccountByWallet(db, wallet);
-    if (!owner || owner.kind !== 'contributor') throw new ApiError('BAD_REQUEST', `ownerWallet: ${wallet} is not a registered contributor`);
-    if (principal.role !== 'admin' && owner.id !== principal.accountId) throw new ApiError('FORBIDDEN', 'contributors register adapters for their own wallet only');
+    if (!owner || owner.kind !== 'contributor') throw new InvalidInput(`ownerWallet: ${wallet} is not a registered contributor`);
+    if (principal.role !== 'admin' && owner.id !== principal.accountId) throw new Forbidden('contributors register adapters for their own wallet only');
     const base = config.models.get(body.baseModel);
-    if (!base) throw new ApiError('BAD_REQUEST', `baseModel: unknown model ${body.baseModel}`);
-    if (!base.supportsAdapters) throw new ApiError('BAD_REQUEST', `baseModel: ${base.id} does not take adapters`);
+    if (!base) throw new InvalidInput(`baseModel: unknown model ${body.baseModel}`);
+    if (!base.supportsAdapters) throw new InvalidInput(`baseModel: ${base.id} does not take adapters`);
     let bytes: Uint8Array | null;
     try {
       bytes = await objectStore.get(body.objectKey);
     } catch {
-      throw new ApiError('BAD_REQUEST', `objectKey: not a valid object key`);
+      throw new InvalidInput(`objectKey: not a valid object key`);
     }
-    if (!bytes) throw new ApiError('BAD_REQUEST', `objectKey: no object ${body.objectKey} in the store`);
-    if (createHash('sha256').update(bytes).digest('hex') !== body.sha256) throw new ApiError('BAD_REQUEST', 'sha256: does not match the stored object');
+    if (!bytes) throw new InvalidInput(`objectKey: no object ${body.objectKey} in the store`);
+    if (createHash('sha256').update(bytes).digest('hex') !== body.sha256) throw new InvalidInput('sha256: does not match the stored object');
     const adapter = await insertAdapter(db, { ownerAccountId: owner.id, name: body.name, baseModel: base.id, objectKey: body.objectKey, sha256: body.sha256, shareBps: body.shareBps });
     return c.json(view(adapter, wallet), 201);
   })

@@ -1,18 +1,14 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { ApiError } from '../../../shared/errors.ts';
-import { newId } from '../../../shared/ids.ts';
-import { createMarkerFilter } from '../../../shared/core/marker-stream.ts';
-import { DEFAULT_MODEL, createAnswer, getAnswer, replayAnswer, waitForAnswer, type AnswerInput } from '../../../shared/services/answers.ts';
-import { hashRequest, type IdempotencyContext } from '../../../shared/services/billing.ts';
-import { idempotently } from '../../../shared/services/idempotency.ts';
+import { Timeout } from '../../../shared/errors.ts';
+import { followAnswer, type Feed } from '../../../shared/services/answer-feed.ts';
+import { DEFAULT_MODEL, acceptAnswer, getAnswer, waitForAnswer } from '../../../shared/services/answers.ts';
+import { hashRequest } from '../../../shared/services/idempotency.ts';
 import type { AnswerRecord } from '../../../shared/store/answers.ts';
-import type { AnswerUpdate } from '../../../shared/services/answer-hub.ts';
-import { findAnswer } from '../../../shared/store/answers.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { errorResponses, paymentResponses } from '../errors.ts';
+import { errorPayload, errorResponses, paymentResponses } from '../errors.ts';
 import { AnswerView, answerFailure, answerView, shownSourceView } from '../answer-view.ts';
 import { IdempotencyHeader, idParam, security } from '../schemas.ts';
 
@@ -65,33 +61,7 @@ const getRouteDef = createRoute({
   responses: { 200: { description: 'The answer', content: { 'application/json': { schema: AnswerView } } }, ...errorResponses },
 });
 
-/**
- * Create (or find, on an idempotent retry) the answer for this request, with a feed of its
- * updates subscribed before the job is queued, so a stream misses no early delta.
- * Callers that do not stream close the feed.
- */
-export async function startAnswer(c: Context<AppEnv>, input: AnswerInput, idempotency: IdempotencyContext | undefined): Promise<{ answer: AnswerRecord; feed: Feed }> {
-  const services = c.get('services');
-  const principal = c.get('principal');
-  let feed: Feed | undefined;
-  const outcome = await idempotently(services, principal, idempotency, {
-    replay: () => replayAnswer(services, principal, idempotency),
-    work: async () => {
-      const id = newId('answer');
-      feed = openFeed(c, id);
-      try {
-        return await createAnswer(services, principal, c.get('requestId'), input, { id, idempotency });
-      } catch (err) {
-        feed.close();
-        throw err;
-      }
-    },
-  });
-  if (!outcome.replayed) return { answer: outcome.value, feed: feed! };
-  c.header('Idempotent-Replayed', 'true');
-  return { answer: outcome.value, feed: openFeed(c, outcome.value.id) };
-}
-
+/** The answer as the caller gets it once it has closed (or is still running after the wait). */
 export function finished(c: Context<AppEnv>, answer: AnswerRecord) {
   if (answer.status === 'succeeded') {
     c.set('cost', String((answer.response as { usage: { charged: string } }).usage.charged));
@@ -101,77 +71,19 @@ export function finished(c: Context<AppEnv>, answer: AnswerRecord) {
   throw answerFailure(answer);
 }
 
-/** Buffers an answer's hub updates from before it is queued, so no early delta is missed. */
-export function openFeed(c: Context<AppEnv>, id: string) {
-  const updates: AnswerUpdate[] = [];
-  let notify = () => {};
-  const unsubscribe = c.get('services').answerHub.subscribe(id, (u) => {
-    updates.push(u);
-    notify();
-  });
-  return {
-    id,
-    take: () => updates.splice(0),
-    /** Resolves on the next update, or after `ms` (the database is polled as well). */
-    next: (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        notify = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      }),
-    close: unsubscribe,
-  };
-}
-export type Feed = ReturnType<typeof openFeed>;
-
-/**
- * Follows an answer until it closes: `onDelta` gets text with markers filtered live,
- * `onClose` the closed answer. Used by both SSE flavours (answers and chat).
- */
-export async function followAnswer(
-  c: Context<AppEnv>,
-  feed: Feed,
-  answerId: string,
-  onDelta: (text: string) => Promise<void>,
-): Promise<AnswerRecord | null> {
-  const { db } = c.get('services');
-  const first = (await findAnswer(db, answerId))!;
-  const filter = createMarkerFilter(first.sources.length);
-  try {
-    for (;;) {
-      for (const u of feed.take()) if (u.type === 'delta') {
-        const text = filter.push(u.text);
-        if (text) await onDelta(text);
-      }
-      const current = (await findAnswer(db, answerId))!;
-      if (current.status !== 'queued' && current.status !== 'running') {
-        const tail = filter.end();
-        if (tail) await onDelta(tail);
-        return current;
-      }
-      if (Date.now() > first.deadlineAt.getTime() + 5000) return null;
-      await feed.next(500);
-    }
-  } finally {
-    feed.close();
-  }
-}
-
 /** SSE: answer.created, text deltas, then the parsed citations, then usage and attribution. */
 export function streamAnswer(c: Context<AppEnv>, feed: Feed, answer: AnswerRecord) {
   return streamSSE(c, async (stream) => {
     const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
     await send('answer.created', { id: answer.id, status: answer.status, sources: answer.sources.map(shownSourceView) });
-    const closed = await followAnswer(c, feed, answer.id, (text) => send('delta', { text }));
+    const closed = await followAnswer(c.get('services'), feed, answer.id, (text) => send('delta', { text }));
     if (closed?.status === 'succeeded') {
       const view = answerView(closed);
       await send('citations', { text: view.text, citations: view.citations, invalidMarkers: view.invalidMarkers });
       await send('done', { id: view.id, status: view.status, usage: view.usage, attribution: view.attribution });
     } else {
-      const err = closed ? answerFailure(closed) : new ApiError('GATEWAY_TIMEOUT', 'the answer did not finish in time');
-      await send('error', { error: { code: err.code, message: err.message, requestId: c.get('requestId') } });
+      const err = closed ? answerFailure(closed) : new Timeout('the answer did not finish in time', answer.id);
+      await send('error', errorPayload(err, c.get('requestId')));
     }
   });
 }
@@ -181,10 +93,11 @@ export const answerRoutes = new OpenAPIHono<AppEnv>()
     const body = c.req.valid('json');
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/answers', body) } : undefined;
-    const { answer, feed } = await startAnswer(c, {
+    const { answer, feed, replayed } = await acceptAnswer(c.get('services'), c.get('principal'), c.get('requestId'), {
       query: body.query, history: [], datanetIds: body.datanets, topK: body.topK, model: body.model,
       adapterId: body.adapter, maxTokens: body.maxTokens, temperature: body.temperature, causal: body.attribution?.causal,
     }, idempotency);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     if (body.mode === 'stream') return streamAnswer(c, feed, answer) as never;
     feed.close();
     if (body.mode === 'async') return c.json(answerView(answer), 202);

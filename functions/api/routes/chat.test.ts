@@ -86,6 +86,16 @@ describe('OpenAI-compatible API through the openai SDK', () => {
     expect(usage).toBeDefined();
   });
 
+  it('creates one answer for concurrent completions with one Idempotency-Key; the others are marked replays', async () => {
+    const body = { model: 'extractive', messages: [{ role: 'user' as const, content: 'What causes the tides?' }] };
+    const replies = await Promise.all([1, 2, 3].map(() => openai.chat.completions.create(body, { headers: { 'Idempotency-Key': 'chat-race' } }).withResponse()));
+    expect(new Set(replies.map((r) => r.data.id)).size).toBe(1);
+    expect(replies.filter((r) => r.response.headers.get('idempotent-replayed') === 'true')).toHaveLength(2);
+    const answerId = replies[0]!.data.id.replace(/^chatcmpl-/, '');
+    const charges = await services.db.query(`SELECT 1 FROM ledger_transactions t JOIN answers a ON a.request_id = t.request_id WHERE a.id = $1`, [answerId]);
+    expect(charges.rows).toHaveLength(1);
+  });
+
   it('refuses an empty conversation and a conversation that does not end with the user', async () => {
     await expect(openai.chat.completions.create({ model: 'extractive', messages: [] })).rejects.toMatchObject({ status: 400 });
     await expect(

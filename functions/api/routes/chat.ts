@@ -1,17 +1,17 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { ApiError } from '../../../shared/errors.ts';
+import { InvalidInput, Timeout } from '../../../shared/errors.ts';
 import type { ChatMessage } from '../../../shared/core/prompt.ts';
-import { abandonAnswer, waitForAnswer } from '../../../shared/services/answers.ts';
-import { hashRequest } from '../../../shared/services/billing.ts';
+import { followAnswer, type Feed } from '../../../shared/services/answer-feed.ts';
+import { abandonAnswer, acceptAnswer, waitForAnswer } from '../../../shared/services/answers.ts';
+import { hashRequest } from '../../../shared/services/idempotency.ts';
 import { listAdapters } from '../../../shared/store/adapters.ts';
 import type { AnswerRecord } from '../../../shared/store/answers.ts';
 import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
-import { errorResponses, paymentResponses } from '../errors.ts';
+import { errorPayload, errorResponses, paymentResponses } from '../errors.ts';
 import { answerFailure, answerView } from '../answer-view.ts';
-import { followAnswer, startAnswer, type Feed } from './answers.ts';
 import { IdempotencyHeader, security } from '../schemas.ts';
 
 // OpenAI-compatible surface. Unknown OpenAI parameters are accepted and ignored, so
@@ -66,7 +66,7 @@ const textOf = (content: z.infer<typeof Content> | null) =>
 function toConversation(messages: z.infer<typeof ChatRequest>['messages']): { query: string; history: ChatMessage[] } {
   const last = messages[messages.length - 1]!;
   const query = textOf(last.content).trim();
-  if (last.role !== 'user' || !query) throw new ApiError('BAD_REQUEST', 'messages: the last message must be a non-empty user message (it is the query)');
+  if (last.role !== 'user' || !query) throw new InvalidInput('messages: the last message must be a non-empty user message (it is the query)');
   const history = messages.slice(0, -1).map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) }) as ChatMessage);
   return { query, history };
 }
@@ -94,11 +94,11 @@ function streamCompletion(c: Context<AppEnv>, feed: Feed, answer: AnswerRecord, 
     const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
       stream.writeSSE({ data: JSON.stringify({ id: completionId(answer.id), object: 'chat.completion.chunk', created: created(answer), model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }) });
     await chunk({ role: 'assistant', content: '' }, null);
-    const closed = await followAnswer(c, feed, answer.id, (text) => chunk({ content: text }, null));
+    const closed = await followAnswer(c.get('services'), feed, answer.id, (text) => chunk({ content: text }, null));
     if (closed?.status !== 'succeeded') {
       if (!closed) await abandonAnswer(c.get('services'), answer.id);
-      const err = closed ? answerFailure(closed) : new ApiError('GATEWAY_TIMEOUT', 'the answer did not finish in time; nothing was charged');
-      await stream.writeSSE({ data: JSON.stringify({ error: { code: err.code, message: err.message, requestId: c.get('requestId') } }) });
+      const err = closed ? answerFailure(closed) : new Timeout('the answer did not finish in time; nothing was charged', answer.id);
+      await stream.writeSSE({ data: JSON.stringify(errorPayload(err, c.get('requestId'))) });
       return;
     }
     const done = completion(closed, model);
@@ -117,17 +117,18 @@ export const chatRoutes = new OpenAPIHono<AppEnv>()
     const { query, history } = toConversation(body.messages);
     const key = c.req.valid('header')['idempotency-key'];
     const idempotency = key ? { key, requestHash: hashRequest('POST', '/v1/chat/completions', body) } : undefined;
-    const { answer, feed } = await startAnswer(c, {
+    const { answer, feed, replayed } = await acceptAnswer(services, c.get('principal'), c.get('requestId'), {
       query, history, datanetIds: body.datanets, topK: body.top_k, model: body.model, causal: body.attribution?.causal,
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined, temperature: body.temperature ?? undefined,
     }, idempotency);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     if (body.stream) return streamCompletion(c, feed, answer, body.model, body.stream_options?.include_usage === true) as never;
     feed.close();
     const closed = await waitForAnswer(services, answer.id, services.config.answerDeadlineSeconds * 1000);
     if (closed.status === 'queued' || closed.status === 'running') {
       // The caller gets a 504 now, so the late result must never be charged.
       await abandonAnswer(services, answer.id);
-      throw new ApiError('GATEWAY_TIMEOUT', 'the answer did not finish in time; nothing was charged', { answerId: answer.id });
+      throw new Timeout('the answer did not finish in time; nothing was charged', answer.id);
     }
     if (closed.status !== 'succeeded') throw answerFailure(closed);
     c.set('cost', String((closed.response as { usage: { charged: string } }).usage.charged));

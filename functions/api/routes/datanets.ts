@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../../shared/errors.ts';
+import { InvalidInput, Forbidden, NotFound } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
 import { findDatanet, insertDatanet, listDatanets, type Datanet } from '../../../shared/store/datanets.ts';
@@ -84,10 +84,10 @@ export const datanetRoutes = new OpenAPIHono<AppEnv>()
     const body = c.req.valid('json');
     let ownerId = principal.accountId;
     if (principal.role === 'admin') {
-      if (!body.ownerAccountId) throw new ApiError('BAD_REQUEST', 'ownerAccountId: required when an admin creates a datanet');
+      if (!body.ownerAccountId) throw new InvalidInput('ownerAccountId: required when an admin creates a datanet');
       ownerId = body.ownerAccountId;
     } else if (body.ownerAccountId && body.ownerAccountId !== principal.accountId) {
-      throw new ApiError('FORBIDDEN', 'contributors create datanets for themselves only');
+      throw new Forbidden('contributors create datanets for themselves only');
     }
     const owner = await requireAccount(db, ownerId, 'contributor');
     const embedder = await embedders.get(body.embeddingModel ?? embedders.defaultModel);
@@ -108,7 +108,7 @@ export const datanetRoutes = new OpenAPIHono<AppEnv>()
   .openapi(getDatanetRoute, async (c) => {
     const { db } = c.get('services');
     const datanet = await findDatanet(db, c.req.valid('param').id);
-    if (!datanet) throw new ApiError('NOT_FOUND', `no datanet ${c.req.valid('param').id}`);
+    if (!datanet) throw new NotFound(`no datanet ${c.req.valid('param').id}`, 'datanet', c.req.valid('param').id);
     const owner = await findAccount(db, datanet.ownerAccountId);
     return c.json(datanetView(datanet, owner!.wallet!), 200);
   });

@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../../shared/errors.ts';
+import { InvalidInput, NotFound, PayloadTooLarge } from '../../../shared/errors.ts';
 import {
   CONTENT_TYPES, addDocument, deleteDocument, getManagedDocument, requireManagedDatanet, resolveContentType, type NewDocument,
 } from '../../../shared/services/documents.ts';
@@ -120,11 +120,11 @@ const deleteRoute = createRoute({
 
 async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> {
   const file: unknown = form.file;
-  if (!(file instanceof File)) throw new ApiError('BAD_REQUEST', 'file: expected a file part named "file"');
+  if (!(file instanceof File)) throw new InvalidInput('file: expected a file part named "file"');
   let metadata: Record<string, unknown> = {};
   if (form.metadata) {
     const parsed = Metadata.safeParse(safeJson(form.metadata));
-    if (!parsed.success) throw new ApiError('BAD_REQUEST', 'metadata: must be a JSON object');
+    if (!parsed.success) throw new InvalidInput('metadata: must be a JSON object');
     metadata = parsed.data;
   }
   return {
@@ -138,7 +138,7 @@ async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> 
 
 function fromJson(body: Partial<z.infer<typeof JsonUpload>>): NewDocument {
   if (body.content === undefined)
-    throw new ApiError('BAD_REQUEST', 'body: send JSON {title, content, contentType, metadata} or a multipart file upload');
+    throw new InvalidInput('body: send JSON {title, content, contentType, metadata} or a multipart file upload');
   return {
     title: body.title,
     contentType: resolveContentType(body.contentType ?? 'text/plain'),
@@ -163,7 +163,7 @@ documentRoutes
       ? await fromForm(c.req.valid('form') as z.infer<typeof FormUpload>)
       : fromJson(c.req.valid('json') as Partial<z.infer<typeof JsonUpload>>);
     const max = c.get('services').config.maxDocumentBytes;
-    if (upload.content.byteLength > max) throw new ApiError('PAYLOAD_TOO_LARGE', `document content is limited to ${max} bytes`);
+    if (upload.content.byteLength > max) throw new PayloadTooLarge(`document content is limited to ${max} bytes`);
     const { document, duplicate } = await addDocument(c.get('services'), c.get('principal'), c.req.valid('param').id, upload);
     return duplicate
       ? c.json({ document: documentView(document), duplicate: true as const }, 200)
@@ -183,7 +183,7 @@ documentRoutes
   .openapi(contentRoute, async (c) => {
     const doc = await getManagedDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
     const bytes = doc.deletedAt ? null : await c.get('services').objectStore.get(doc.objectKey);
-    if (!bytes) throw new ApiError('NOT_FOUND', `document ${doc.id} has no stored content (deleted)`);
+    if (!bytes) throw new NotFound(`document ${doc.id} has no stored content (deleted)`, 'document content', doc.id);
     return c.body(new Uint8Array(bytes), 200, { 'content-type': `${doc.contentType}; charset=utf-8` }) as never;
   })
   .openapi(deleteRoute, async (c) => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Services } from '../../../shared/services/container.ts';
+import { hashRequest } from '../../../shared/services/idempotency.ts';
 import { createTestServices } from '../../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../../test/http.ts';
 import { DOCS } from '../../../test/fixtures.ts';
@@ -114,6 +115,58 @@ describe('POST /v1/retrieve', () => {
       expect(tx.rows).toHaveLength(1);
     } finally {
       search.mockRestore();
+    }
+  });
+
+  it('stores the typed result under the key (money as tagged bigints, no rendered body) and renders it again on replay', async () => {
+    const body = { query: 'neap tides', topK: 2 };
+    const first = await retrieve(body, undefined, { 'idempotency-key': 'typed-1' });
+    const row = (await services.db.query<{ body: unknown; total: unknown; price: unknown }>(
+      `SELECT body, result->'charge'->'total' AS total, result->'sources'->0->'pricePerSource' AS price FROM idempotency_keys WHERE key = 'typed-1'`)).rows[0]!;
+    expect(row.body).toBeNull();
+    expect(row.total).toEqual({ $bigint: first.body.usage.charged });
+    expect(row.price).toEqual({ $bigint: '1000' });
+    const again = await retrieve(body, undefined, { 'idempotency-key': 'typed-1' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+  });
+
+  it('replays a response stored before results were (migration 0009) exactly as it was rendered', async () => {
+    const body = { query: 'tides', topK: 1 };
+    const stored = { requestId: 'req_before0009', object: 'retrieval', sources: [], usage: { charged: '0' }, attribution: { sources: [] } };
+    await services.db.query(`INSERT INTO idempotency_keys (account_id, key, request_hash, status, body) VALUES ($1, 'legacy-1', $2, 200, $3::jsonb)`,
+      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body), JSON.stringify(stored)]);
+    const r = await retrieve(body, undefined, { 'idempotency-key': 'legacy-1' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('idempotent-replayed')).toBe('true');
+    expect(r.body).toEqual(stored);
+  });
+
+  it('answers 409 with Retry-After, doing no work, while another request holds the key past the bounded wait', async () => {
+    const body = { query: 'moon and tides', topK: 1 };
+    // A claim held by a request still running elsewhere (another process, say).
+    await services.db.query(`INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, 'held-1', $2)`,
+      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body)]);
+    const search = vi.spyOn(services.vectorIndex, 'search');
+    // Only Date is faked, so the wait's deadline passes without the test waiting for it in real time.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      let reply: Awaited<ReturnType<typeof retrieve>> | undefined;
+      const pending = retrieve(body, undefined, { 'idempotency-key': 'held-1' }).then((r) => (reply = r));
+      const giveUpAt = performance.now() + 10_000;
+      while (!reply && performance.now() < giveUpAt) {
+        vi.setSystemTime(Date.now() + 1000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await pending;
+      expect(reply!.status).toBe(409);
+      expect(reply!.headers.get('retry-after')).toBe('1');
+      expect(reply!.body.error.message).toMatch(/still in progress/);
+      expect(search).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+      search.mockRestore();
+      await services.db.query(`DELETE FROM idempotency_claims WHERE key = 'held-1'`);
     }
   });
 

@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../../shared/errors.ts';
+import { DomainError, Unavailable } from '../../../shared/errors.ts';
 import { payoutOf, parseWallet, receiptFor, relayClaim, type PayoutView } from '../../../shared/services/payouts.ts';
 import { runSettlement } from '../../../shared/services/settlement-runner.ts';
 import { countOpenReceipts, listEpochs, type EpochRecord } from '../../../shared/store/settlement.ts';
@@ -188,8 +188,8 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
   .openapi(claimRoute, async (c) => {
     const services = c.get('services');
     const outcome = await relayClaim(services, parseWallet(c.req.valid('param').wallet)).catch((err: Error) => {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError('SERVICE_UNAVAILABLE', `the claim could not be relayed: ${err.message.split('\n')[0]}`);
+      if (err instanceof DomainError) throw err;
+      throw new Unavailable(`the claim could not be relayed: ${err.message.split('\n')[0]}`, 'chain');
     });
     return c.json({ paid: outcome.paid.toString(), txHash: outcome.txHash, payout: payoutView(services, outcome.view) }, 200);
   })
@@ -197,8 +197,8 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
   .openapi(runSettlementRoute, async (c) => {
     const services = c.get('services');
     const outcome = await runSettlement(services, { force: true }).catch((err: Error) => {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError('SERVICE_UNAVAILABLE', `settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`);
+      if (err instanceof DomainError) throw err;
+      throw new Unavailable(`settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`, 'chain');
     });
     const epochs = await listEpochs(services.db, 1);
     const latest = outcome.status === 'idle' || outcome.status === 'busy' ? null : (epochs[0] ?? null);

@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../../shared/errors.ts';
+import { InvalidInput, Forbidden } from '../../../shared/errors.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
 import { earningsOf, usageOf } from '../../../shared/store/ledger.ts';
 import { requireRole } from '../auth.ts';
@@ -67,10 +67,10 @@ const earningsRoute = createRoute({
 /** Non-admins always see their own account; admins name one. */
 function targetAccount(principal: { role: string; accountId: string }, requested: string | undefined): string {
   if (principal.role !== 'admin') {
-    if (requested && requested !== principal.accountId) throw new ApiError('FORBIDDEN', 'accountId: you may only read your own account');
+    if (requested && requested !== principal.accountId) throw new Forbidden('accountId: you may only read your own account');
     return principal.accountId;
   }
-  if (!requested) throw new ApiError('BAD_REQUEST', 'accountId: required for admin keys');
+  if (!requested) throw new InvalidInput('accountId: required for admin keys');
   return requested;
 }
 
