@@ -116,27 +116,6 @@ export class GenerationFailed extends DomainError {
   }
 }
 
-/**
- * @deprecated Use a DomainError subclass above. Kept so code written against the old
- * `new ApiError('SERVICE_UNAVAILABLE', msg, { retryAfterSeconds })` still renders exactly
- * as before; functions/api/errors.ts maps the code. Remove once no caller is left.
- */
-export class ApiError extends DomainError {
-  readonly kind = 'legacy';
-  constructor(
-    readonly code: LegacyErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
-/** @deprecated The client-visible codes ApiError took; see functions/api/errors.ts. */
-export type LegacyErrorCode =
-  | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'PAYMENT_REQUIRED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE' | 'UNPROCESSABLE' | 'RATE_LIMITED' | 'INTERNAL' | 'SERVICE_UNAVAILABLE' | 'GATEWAY_TIMEOUT';
-
 export type AnyDomainError =
   | InvalidInput | Unauthorized | Forbidden | NotFound | Conflict | InsufficientCredits | PayloadTooLarge | UnsupportedMediaType
-  | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed | ApiError;
+  | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import {
-  ApiError, Conflict, Forbidden, GenerationFailed, IdempotencyInProgress, IdempotencyMismatch, InsufficientCredits, InvalidInput,
+  Conflict, Forbidden, GenerationFailed, IdempotencyInProgress, IdempotencyMismatch, InsufficientCredits, InvalidInput,
   NotFound, PayloadTooLarge, Timeout, Unauthorized, Unavailable, UnsupportedMediaType,
 } from '../../shared/errors.ts';
 import type { AppEnv } from './env.ts';
@@ -74,13 +74,6 @@ describe('domain errors → HTTP', () => {
     expect([rejected.status, rejected.body.error.code]).toEqual([422, 'UNPROCESSABLE']);
     const failed = await render(new GenerationFailed('generation failed: boom; nothing was charged', 'ans_3', false));
     expect([failed.status, failed.body.error.code, failed.body.error.message]).toEqual([500, 'INTERNAL', 'generation failed: boom; nothing was charged']);
-  });
-
-  it('the deprecated ApiError still renders as it always did (code, details, Retry-After)', async () => {
-    const r = await render(new ApiError('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: 1, dependency: 'database' }));
-    expect(r.status).toBe(503);
-    expect(r.retryAfter).toBe('1');
-    expect(r.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { retryAfterSeconds: 1, dependency: 'database' } });
   });
 
   it('anything else is a 500 that does not echo the internal text', async () => {

@@ -102,13 +102,6 @@ export function toHttpError(err: AnyDomainError): HttpError {
     case 'generation_failed':
       // A refused request is the caller's to fix; anything else is ours (the message says nothing was charged).
       return { code: err.rejected ? 'UNPROCESSABLE' : 'INTERNAL', message, details: withAnswer(err.answerId) };
-    case 'legacy': {
-      const retryAfter = err.details?.retryAfterSeconds;
-      return {
-        code: err.code, message, ...(err.details ? { details: err.details } : {}),
-        ...(typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {}),
-      };
-    }
     default: {
       // Unreachable while every kind is handled above (the assignment fails to compile otherwise).
       const unhandled: never = err;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ApiError } from '../errors.ts';
+import { Unavailable } from '../errors.ts';
 import type { Db, Queryable, QueryResult } from './index.ts';
 import { INT8_OID, parseInt8 } from './index.ts';
 
@@ -66,7 +66,7 @@ async function unavailableOnDisconnect<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (isConnectionFailure(err)) throw new ApiError('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly', { retryAfterSeconds: 1, dependency: 'database' });
+    if (isConnectionFailure(err)) throw new Unavailable('the database is unavailable; retry shortly', 'database', 1);
     throw err;
   }
 }
