@@ -81,7 +81,7 @@ export type Config = {
   /** connections per process to DATABASE_URL; processes × this must stay under the server's max_connections */
   databasePoolMax: number;
   objectStore:
-    | { kind: 'fs'; root: string }
+    | { kind: 'fs'; root: string; /** OBJECT_STORE_DIR was given (else the data folder's objects/) */ explicit?: boolean }
     | { kind: 's3'; bucket: string; endpoint?: string | undefined; region: string; credentials?: AwsCredentials | undefined };
   /** pgvector: vectors in the database; pinecone: a Pinecone index (lexical search stays in the database) */
   vectorIndex: { kind: 'pgvector' } | { kind: 'pinecone'; indexHost: string; /** secret: never logged */ apiKey: string };
@@ -137,7 +137,8 @@ export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
 export class ConfigError extends Error {}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
+  // An empty variable (`DATABASE_URL= npm start`, a blank line in a .env) means unset, as in most tools.
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
@@ -162,7 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     objectStore:
       e.OBJECT_STORE === 's3'
         ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: localCredentials(e, e.S3_ENDPOINT) }
-        : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects` },
+        : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects`, explicit: e.OBJECT_STORE_DIR !== undefined },
     vectorIndex: e.VECTOR_INDEX === 'pinecone' ? { kind: 'pinecone', indexHost: e.PINECONE_INDEX_HOST!, apiKey: e.PINECONE_API_KEY! } : { kind: 'pgvector' },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,

@@ -23,9 +23,10 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
   let b: ApiProcess;
   let db: Db;
   let contributor: { key: string; datanet: string };
+  let dbUrl: string;
 
   beforeAll(async () => {
-    const url = await testDatabaseUrl();
+    const url = (dbUrl = await testDatabaseUrl());
     db = openPg(url, { max: 2 });
     a = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info' });
     b = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', START_WORKER: 'false' });
@@ -56,6 +57,12 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
     expect(joined).toBeDefined();
     expect(JSON.parse(joined!).joined).toEqual([expect.stringMatching(/^queues at /), expect.stringMatching(/^chain at /), expect.stringMatching(/^object store in /)]);
     expect(b.lines.some((l) => l.includes('local chain ready'))).toBe(false);
+  });
+
+  it('refuses a third process whose explicit OBJECT_STORE_DIR is not the database\'s document folder', async () => {
+    const root = (await readSetting<{ root: string }>(db, 'local.objectStore'))!.root;
+    const started = startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false', OBJECT_STORE_DIR: `${root}-elsewhere` });
+    await expect(started).rejects.toThrow(/OBJECT_STORE_DIR=.*-elsewhere, but this database's documents are in /);
   });
 
   it('shares documents: uploaded through A, read and deleted through B, gone for A', async () => {

@@ -63,8 +63,12 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
         }
       }
       if (shared && config.objectStore.kind === 'fs') {
-        const root = (await recordSettingOnce(db, 'local.objectStore', { root: resolve(config.objectStore.root) })).root;
-        if (root !== resolve(config.objectStore.root)) joined.push(`object store in ${root}`);
+        const mine = resolve(config.objectStore.root);
+        const root = (await recordSettingOnce(db, 'local.objectStore', { root: mine })).root;
+        // An explicit folder that is not the database's would split the documents: refuse, naming both.
+        if (root !== mine && config.objectStore.explicit)
+          throw new Error(`OBJECT_STORE_DIR=${mine}, but this database's documents are in ${root}: unset it to share that folder, or use another database`);
+        if (root !== mine) joined.push(`object store in ${root}`);
         config = { ...config, objectStore: { kind: 'fs', root } };
       }
     } catch (err) {
