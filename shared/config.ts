@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   PROTOCOL_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
+  EMBEDDING_PRICE_PER_MILLION: z.string().regex(/^\d{1,15}$/, 'micro-USD per million tokens, a whole number').default('20000'),
   MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
   JOB_QUEUE_URL: z.string().url().optional(),
   RESULT_QUEUE_URL: z.string().url().optional(),
@@ -86,6 +87,8 @@ export type Config = {
   /** pgvector: vectors in the database; pinecone: a Pinecone index (lexical search stays in the database) */
   vectorIndex: { kind: 'pgvector' } | { kind: 'pinecone'; indexHost: string; /** secret: never logged */ apiKey: string };
   protocolFeeBps: number;
+  /** POST /v1/embeddings: micro-USD per million input tokens (20000 = $0.02 / 1M) */
+  embeddingPricePerMillion: bigint;
   maxDocumentBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   logRequests: boolean;
@@ -166,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects`, explicit: e.OBJECT_STORE_DIR !== undefined },
     vectorIndex: e.VECTOR_INDEX === 'pinecone' ? { kind: 'pinecone', indexHost: e.PINECONE_INDEX_HOST!, apiKey: e.PINECONE_API_KEY! } : { kind: 'pgvector' },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
+    embeddingPricePerMillion: BigInt(e.EMBEDDING_PRICE_PER_MILLION),
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     logLevel: e.LOG_LEVEL,
     logRequests: e.LOG_REQUESTS,

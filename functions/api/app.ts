@@ -15,6 +15,7 @@ import { retrieveRoutes } from './routes/retrieve.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { answerRoutes } from './routes/answers.ts';
 import { chatRoutes } from './routes/chat.ts';
+import { embeddingRoutes } from './routes/embeddings.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
@@ -46,6 +47,7 @@ export function createApp(services: Services) {
   app.route('/', usageRoutes);
   app.route('/', answerRoutes);
   app.route('/', chatRoutes);
+  app.route('/', embeddingRoutes);
   app.route('/', adapterRoutes);
   app.route('/', settlementRoutes);
   app.route('/', reembedRoutes);

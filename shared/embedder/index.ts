@@ -5,6 +5,8 @@ export interface Embedder {
   readonly modelId: string;
   readonly dimension: number;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Tokens each text is embedded from (after truncation), for usage and per-token billing. */
+  countTokens?(texts: readonly string[]): number[];
 }
 
 export function normalize(v: Float32Array): Float32Array {

@@ -47,6 +47,7 @@ export async function createUseLiteOnnxEmbedder(options: UseLiteOnnxOptions = {}
   return {
     modelId: USE_LITE_MODEL_ID,
     dimension: USE_LITE_DIMENSION,
+    countTokens: (texts) => texts.map((t) => Math.min(tokenizer.encode(t || ' ').length, USE_LITE_MAX_TOKENS)),
     async embed(texts) {
       // an empty text goes in as one space, as the TF.js engine has always sent it
       const tokens = texts.map((t) => tokenizer.encode(t || ' ').slice(0, USE_LITE_MAX_TOKENS));
