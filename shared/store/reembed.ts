@@ -52,26 +52,39 @@ export async function runningReembedJobs(db: Queryable): Promise<ReembedJob[]> {
 const PAGE = 1000;
 
 /**
- * Live chunks of the datanet (ids after `after`, in id order) that have no `model` vector yet: the
- * relational store lists them page by page, the VectorIndex says which it lacks.
+ * The rows (in id order, after `after`) the VectorIndex says it lacks, up to `limit`: the relational
+ * store lists them a page at a time, `missing` names the ids of a page without a vector.
  */
+async function collectMissing<R extends { id: string }>(
+  page: (cursor: string) => Promise<R[]>, missing: (rows: R[]) => Promise<string[]>, limit: number, after: string,
+): Promise<R[]> {
+  const out: R[] = [];
+  for (let cursor = after; out.length < limit; ) {
+    const rows = await page(cursor);
+    if (rows.length === 0) break;
+    const lacking = new Set(await missing(rows));
+    for (const row of rows) if (lacking.has(row.id) && out.length < limit) out.push(row);
+    cursor = rows.at(-1)!.id;
+  }
+  return out;
+}
+
+/** Live chunks of the datanet (ids after `after`, in id order) that have no `model` vector yet. */
 export async function chunksMissingVectors(
   db: Queryable, index: VectorIndex, datanetId: string, model: string, limit: number, after = '',
 ): Promise<{ id: string; documentId: string; text: string; metadata: Record<string, unknown> }[]> {
-  const out: { id: string; documentId: string; text: string; metadata: Record<string, unknown> }[] = [];
-  for (let cursor = after; out.length < limit; ) {
-    const page = await db.query<{ id: string; document_id: string; text: string; metadata: Record<string, unknown> }>(
-      `SELECT c.id, c.document_id, c.text, d.metadata FROM chunks c JOIN documents d ON d.id = c.document_id
-        WHERE c.datanet_id = $1 AND d.deleted_at IS NULL AND c.id > $2
-        ORDER BY c.id LIMIT $3`,
-      [datanetId, cursor, PAGE],
-    );
-    if (page.rows.length === 0) break;
-    const missing = new Set(await index.missingChunks(model, page.rows.map((r) => ({ chunkId: r.id, documentId: r.document_id, datanetId })), db));
-    for (const row of page.rows) if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, documentId: row.document_id, text: row.text, metadata: row.metadata });
-    cursor = page.rows.at(-1)!.id;
-  }
-  return out;
+  return collectMissing(
+    async (cursor) =>
+      (await db.query<{ id: string; documentId: string; text: string; metadata: Record<string, unknown> }>(
+        `SELECT c.id, c.document_id AS "documentId", c.text, d.metadata FROM chunks c JOIN documents d ON d.id = c.document_id
+          WHERE c.datanet_id = $1 AND d.deleted_at IS NULL AND c.id > $2
+          ORDER BY c.id LIMIT $3`,
+        [datanetId, cursor, PAGE],
+      )).rows,
+    (rows) => index.missingChunks(model, rows.map((r) => ({ chunkId: r.id, documentId: r.documentId, datanetId })), db),
+    limit,
+    after,
+  );
 }
 
 export async function countProgress(db: Queryable, index: VectorIndex, datanetId: string, model: string): Promise<{ total: number; done: number }> {
@@ -96,18 +109,15 @@ export async function updateReembedJob(db: Queryable, id: string, patch: { statu
 export async function documentsMissingVectors(
   db: Queryable, index: VectorIndex, datanetId: string, model: string, limit: number,
 ): Promise<{ id: string; title: string; contentType: string; objectKey: string; metadata: Record<string, unknown> }[]> {
-  const out: { id: string; title: string; contentType: string; objectKey: string; metadata: Record<string, unknown> }[] = [];
-  for (let cursor = ''; out.length < limit; ) {
-    const page = await db.query<{ id: string; title: string; content_type: string; object_key: string; metadata: Record<string, unknown> }>(
-      `SELECT d.id, d.title, d.content_type, d.object_key, d.metadata FROM documents d
-        WHERE d.datanet_id = $1 AND d.deleted_at IS NULL AND d.id > $2 ORDER BY d.id LIMIT $3`,
-      [datanetId, cursor, PAGE],
-    );
-    if (page.rows.length === 0) break;
-    const missing = new Set(await index.missingDocuments(model, datanetId, page.rows.map((r) => r.id), db));
-    for (const row of page.rows)
-      if (missing.has(row.id) && out.length < limit) out.push({ id: row.id, title: row.title, contentType: row.content_type, objectKey: row.object_key, metadata: row.metadata });
-    cursor = page.rows.at(-1)!.id;
-  }
-  return out;
+  return collectMissing(
+    async (cursor) =>
+      (await db.query<{ id: string; title: string; contentType: string; objectKey: string; metadata: Record<string, unknown> }>(
+        `SELECT d.id, d.title, d.content_type AS "contentType", d.object_key AS "objectKey", d.metadata FROM documents d
+          WHERE d.datanet_id = $1 AND d.deleted_at IS NULL AND d.id > $2 ORDER BY d.id LIMIT $3`,
+        [datanetId, cursor, PAGE],
+      )).rows,
+    (rows) => index.missingDocuments(model, datanetId, rows.map((r) => r.id), db),
+    limit,
+    '',
+  );
 }

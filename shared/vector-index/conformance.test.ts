@@ -5,6 +5,7 @@ import { createTestServices, TEST_DB } from '../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../test/http.ts';
 import { DOCS } from '../../test/fixtures.ts';
 import { startFakePinecone, type FakePinecone } from '../../test/fake-pinecone.ts';
+import { cosine } from '../../test/embedder-parity.ts';
 
 // One conformance suite for the VectorIndex port, run on every adapter: pgvector (on PGlite, and on
 // the real PostgreSQL server in the "postgres" project) and Pinecone (the official client against
@@ -15,15 +16,6 @@ const ADAPTERS = [
   { name: 'pinecone (official client → fake data plane)', pinecone: true },
 ] as const;
 
-const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-};
 
 describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
   let fake: FakePinecone | undefined;

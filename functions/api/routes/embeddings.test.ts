@@ -5,6 +5,7 @@ import type { Services } from '../../../shared/services/container.ts';
 import { createApp } from '../app.ts';
 import { createTestServices } from '../../../test/services.ts';
 import { createWorld, httpClient } from '../../../test/http.ts';
+import { cosine } from '../../../test/embedder-parity.ts';
 
 // POST /v1/embeddings through the official OpenAI SDK over real HTTP (the SDK asks for base64 by default).
 let services: Services;
@@ -24,11 +25,6 @@ afterAll(async () => {
   await services?.db.close();
 });
 
-const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let dot = 0;
-  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!;
-  return dot; // both unit length
-};
 
 describe('POST /v1/embeddings (OpenAI-compatible)', () => {
   it('embeds a string with the server\'s model, the vector the SDK decodes equal to the embedder\'s', async () => {
