@@ -10,5 +10,5 @@ export const EDGE_WORKER = {
    */
   compatibility: { date: '2026-04-01', flags: ['nodejs_compat'] },
   /** the Hyperdrive binding's name in the Worker's env (functions/edge/services.ts reads it) */
-  hyperdriveBinding: 'HYPERDRIVE',
+  hyperdriveBinding: 'EdgeDatabase',
 } as const;

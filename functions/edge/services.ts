@@ -18,9 +18,9 @@ import { createPineconeIndex } from '../../shared/vector-index/pinecone.ts';
 // a hosted model), and the database connection is opened per request (through Hyperdrive, which
 // pools on Cloudflare's side) and ended once the response is sent.
 
-/** The Worker's bindings: Hyperdrive (deployed) or DATABASE_URL (local), plus the same variables as the Node API. */
+/** The Worker's bindings: Hyperdrive as EdgeDatabase (stacks/edge.ts; deployed) or DATABASE_URL (local), plus the same variables as the Node API. */
 export interface EdgeEnv {
-  HYPERDRIVE?: { connectionString: string };
+  EdgeDatabase?: { connectionString: string };
   [variable: string]: unknown;
 }
 
@@ -37,8 +37,8 @@ interface IsolateServices {
 export function isolateServices(env: EdgeEnv): IsolateServices {
   const variables = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const config = loadConfig(variables);
-  const databaseUrl = env.HYPERDRIVE?.connectionString ?? config.databaseUrl;
-  if (!databaseUrl) throw new ConfigError('Invalid environment:\n  HYPERDRIVE or DATABASE_URL: the edge needs the PostgreSQL database the API uses');
+  const databaseUrl = env.EdgeDatabase?.connectionString ?? config.databaseUrl;
+  if (!databaseUrl) throw new ConfigError('Invalid environment:\n  the EdgeDatabase Hyperdrive binding or DATABASE_URL: the edge needs the PostgreSQL database the API uses');
   const remote = config.embedder.remote;
   if (!remote) throw new ConfigError('Invalid environment:\n  EMBEDDER=remote: a Worker cannot run a model; set EMBEDDER_URL, EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION');
   // fetch bound to globalThis: workerd rejects a detached fetch ("Illegal invocation").
