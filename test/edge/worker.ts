@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Miniflare } from 'miniflare';
 import { EDGE_WORKER } from '../../stacks/edge-settings.ts';
 
@@ -6,6 +7,8 @@ import { EDGE_WORKER } from '../../stacks/edge-settings.ts';
 // stacks/edge.ts sets. The module is listed explicitly (scriptPath + modules: true would
 // re-resolve the bundle's node:/cloudflare: imports itself).
 export interface EdgeWorker {
+  /** the Worker's address on this machine (miniflare's entry server) */
+  url: string;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   dispose(): Promise<void>;
 }
@@ -24,6 +27,8 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   origin.password ||= 'unused';
   const mf = new Miniflare({
     modules: [{ type: 'ESModule', path: options.bundle }],
+    modulesRoot: dirname(options.bundle), // module names are relative to it, and may not climb out with ".."
+
     compatibilityDate: EDGE_WORKER.compatibility.date,
     compatibilityFlags: [...EDGE_WORKER.compatibility.flags],
     hyperdrives: { [EDGE_WORKER.hyperdriveBinding]: origin.toString() },
@@ -37,8 +42,9 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
       ...options.vars,
     },
   });
-  await mf.ready;
+  const url = (await mf.ready).origin;
   return {
+    url,
     fetch: async (path, init) => (await mf.dispatchFetch(`http://edge.local${path}`, init as never)) as unknown as Response,
     dispose: () => mf.dispose(),
   };
