@@ -75,7 +75,8 @@ const profiles = Object.entries(PROFILES).map(([profile, shape]) => {
       usdPerDay: gpuHoursPerDay * G5_XLARGE_USD_PER_HOUR,
       maxTasks: Math.max(...runs.map((r) => r.maxTasks)),
       scalingActionsPerDay: { wake: sum((r) => r.actions.wake) / DAYS, scaleOut: sum((r) => r.actions['scale-out']) / DAYS, scaleIn: sum((r) => r.actions['scale-in']) / DAYS },
-      firstDay: { hourly: runs[0]!.hourly, timeline: runs[0]!.timeline },
+      // the first day per hour; minute by minute (end s, desired, running, visible) for the default only
+      firstDay: { hourly: runs[0]!.hourly, timeline: fleet.kind === 'autoscale' && fleet.policy === GPU_SCALING ? runs[0]!.timeline : undefined },
     };
   });
   printTable(`${profile} traffic, ${DAYS} seeded days (${Math.round(totalJobs / DAYS).toLocaleString('en')} jobs/day, ${days.reduce((n, d) => n + d.bursts.length, 0)} bursts); wait = enqueue → a worker takes the job; deadline ${MODEL.deadlineS} s`,

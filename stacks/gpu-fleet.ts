@@ -1,6 +1,6 @@
 // GPU worker fleet: ECS on EC2 (sst.aws.Service is Fargate-only, and Fargate has no GPUs).
-// Scales on queue backlog per worker, down to zero instances when idle.
-// The scaling numbers live in shared/core/gpu-scaling.ts, which `npm run bench:autoscale` simulates.
+// Scales on jobs waiting or running per task, between GPU_SCALING's min and max; the numbers live
+// in shared/core/gpu-scaling.ts, which `npm run bench:autoscale` simulates.
 import { GPU_SCALING, METRIC_PERIOD_S, WORKER_CONCURRENCY } from "../shared/core/gpu-scaling.ts";
 import type { Storage } from "./storage.ts";
 import type { Queues } from "./queue.ts";
@@ -170,7 +170,7 @@ CONF
   const service = new aws.ecs.Service("GpuWorkerService", {
     cluster: cluster.arn,
     taskDefinition: taskDefinition.arn,
-    desiredCount: 0, // start idle; autoscaling owns it from here
+    desiredCount: 0, // autoscaling owns it from here (and raises it to MIN_TASKS)
     capacityProviderStrategies: [{ capacityProvider: capacityProvider.name, weight: 1 }],
     networkConfiguration: { subnets, securityGroups }, // private subnets, egress via NAT
     // Start the new task before stopping the old one: no processing gap during deploys.
