@@ -9,6 +9,7 @@ import { AnswerHub } from '../../shared/services/answer-hub.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { createEmbedderRegistry, type EmbedderRegistry } from '../../shared/services/embedders.ts';
 import type { VectorIndex } from '../../shared/vector-index/index.ts';
+import { coalescingSocket } from './pg-socket.ts';
 import { createPgvectorIndex } from '../../shared/vector-index/pgvector.ts';
 import { createPineconeIndex } from '../../shared/vector-index/pinecone.ts';
 
@@ -61,6 +62,7 @@ export function requestServices(isolate: IsolateServices, waitUntil: (p: Promise
   let released = false;
   const db = openPg(isolate.databaseUrl, {
     max: 2,
+    stream: coalescingSocket,
     onIdleError: (err) => released || log.warn('database connection lost', { error: err.message }),
   });
   const services: Services = {
