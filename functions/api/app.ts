@@ -20,6 +20,7 @@ import { embeddingRoutes } from './routes/embeddings.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
+import { dashboardRoutes } from '../dashboard/app.tsx';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
@@ -43,7 +44,10 @@ export type ServicesScope = (c: Context<AppEnv>) => { services: Services; releas
 
 /** The whole HTTP API over a services container; Node, Lambda and tests all use this. */
 export function createApp(services: Services) {
-  return buildApp(() => ({ services }), ALL_ROUTES);
+  const app = buildApp(() => ({ services }), ALL_ROUTES);
+  // HTML pages on the same services, outside the OpenAPI document.
+  app.route('/', dashboardRoutes());
+  return app;
 }
 
 /** An API app serving `routes`, with the request context, body limits, errors and OpenAPI document. */

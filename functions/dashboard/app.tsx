@@ -1,0 +1,208 @@
+import { Hono, type Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { Hex } from 'viem';
+import { ANVIL_CHAIN_ID, ANVIL_DEV_ACCOUNTS } from '../../shared/chain/anvil.ts';
+import { DomainError, Forbidden, InvalidInput, Unauthorized, type AnyDomainError } from '../../shared/errors.ts';
+import { issueKey } from '../../shared/services/api-keys.ts';
+import { endSession, issueSiweNonce, signInWithEthereum, signInWithKey } from '../../shared/services/dashboard-auth.ts';
+import {
+  chainIdOf, consumerOverview, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, requireOwnKey,
+} from '../../shared/services/dashboard.ts';
+import { payoutOf, relayClaim } from '../../shared/services/payouts.ts';
+import { earningsOf } from '../../shared/store/ledger.ts';
+import { renameKey, type FunnelLevel, type FunnelSort } from '../../shared/store/dashboard.ts';
+import { revokeApiKey, type Account } from '../../shared/store/accounts.ts';
+import { findDatanet } from '../../shared/store/datanets.ts';
+import { findDocument } from '../../shared/store/documents.ts';
+import { ERROR_STATUS, toHttpError } from '../api/errors.ts';
+import { dashboardScript } from './assets.ts';
+import { statementCsv } from './statement.ts';
+import { DASHBOARD_CSS } from './styles.ts';
+import { SESSION_COOKIE, clearSessionCookie, csrfProtection, loadSession, loginToken, securityHeaders, setSessionCookie, type DashEnv } from './security.ts';
+import { ConsumerPage } from './views/consumer.tsx';
+import { Layout } from './views/layout.tsx';
+import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
+import { SignInPage, type DevWallet } from './views/sign-in.tsx';
+
+// /dashboard: server-rendered pages for data owners (contributors) and consumers, on the same
+// services as the API. Not part of the OpenAPI document.
+
+const PAGE_SIZE = 25;
+const LEVELS: FunnelLevel[] = ['datanet', 'document', 'passage'];
+const SORTS: FunnelSort[] = ['earned', 'retrieved', 'cited', 'supported', 'name'];
+
+const pageParam = (v: string | undefined) => Math.min(Math.max(Number.parseInt(v ?? '1', 10) || 1, 1), 1_000_000);
+
+/** Public anvil keys, offered only when the chain is a local development chain (id 31337) where they are public anyway. */
+async function devWallets(c: Context<DashEnv>): Promise<DevWallet[]> {
+  if ((await chainIdOf(c.get('services'))) !== ANVIL_CHAIN_ID) return [];
+  return ANVIL_DEV_ACCOUNTS.map((a, i) => ({ address: a.address, privateKey: a.privateKey, label: `anvil #${i} ${a.address}` }));
+}
+
+function signedIn(c: Context<DashEnv>, kind?: Account['kind']) {
+  const session = c.get('session');
+  if (!session) throw new Unauthorized('sign in first');
+  if (kind && session.account.kind !== kind) throw new Forbidden(`this page is for ${kind} accounts`);
+  return session;
+}
+
+const home = (account: Account) => (account.kind === 'contributor' ? '/dashboard/owner' : '/dashboard/consumer');
+
+export function dashboardRoutes() {
+  const app = new Hono<DashEnv>();
+  app.use('/dashboard/*', securityHeaders, loadSession, csrfProtection);
+  app.use('/dashboard', securityHeaders, loadSession);
+
+  app.get('/dashboard/assets/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300' }));
+  app.get('/dashboard/assets/dashboard.js', async (c) =>
+    c.body(await dashboardScript(), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }));
+
+  app.get('/dashboard', (c) => {
+    const session = c.get('session');
+    return c.redirect(session ? home(session.account) : '/dashboard/sign-in');
+  });
+
+  // ---- sign-in -------------------------------------------------------------------------------
+  app.get('/dashboard/sign-in', async (c) => {
+    const session = c.get('session');
+    if (session) return c.redirect(home(session.account));
+    return c.html(<SignInPage csrf={loginToken(c)} devWallets={await devWallets(c)} chainId={await chainIdOf(c.get('services'))} error={c.req.query('error')} />);
+  });
+  app.post('/dashboard/sign-in/key', async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form.key === 'string' ? form.key : '';
+    try {
+      const { token, session } = await signInWithKey(c.get('services').db, key);
+      setSessionCookie(c, token);
+      return c.redirect(home(session.account), 303);
+    } catch (err) {
+      if (!(err instanceof Unauthorized)) throw err;
+      return c.redirect(`/dashboard/sign-in?error=${encodeURIComponent(err.message)}`, 303);
+    }
+  });
+  app.get('/dashboard/sign-in/nonce', async (c) => {
+    const services = c.get('services');
+    return c.json({ nonce: await issueSiweNonce(services.db), chainId: (await chainIdOf(services)) ?? 1 });
+  });
+  app.post('/dashboard/sign-in/siwe', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as { message?: unknown; signature?: unknown } | null;
+    if (typeof body?.message !== 'string' || typeof body.signature !== 'string' || !/^0x[0-9a-fA-F]+$/.test(body.signature) || body.message.length > 4000)
+      throw new InvalidInput('send { message, signature }');
+    const services = c.get('services');
+    const url = new URL(c.req.url);
+    const { token, session } = await signInWithEthereum(services.db, {
+      message: body.message, signature: body.signature as Hex, domain: url.host, origin: url.origin, chainId: await chainIdOf(services),
+    });
+    setSessionCookie(c, token);
+    return c.json({ next: home(session.account) });
+  });
+  app.post('/dashboard/sign-out', async (c) => {
+    await endSession(c.get('services').db, getCookie(c, SESSION_COOKIE));
+    clearSessionCookie(c);
+    return c.redirect('/dashboard/sign-in', 303);
+  });
+
+  // ---- data owner ----------------------------------------------------------------------------
+  app.get('/dashboard/owner', async (c) => {
+    const { account } = signedIn(c, 'contributor');
+    const services = c.get('services');
+    const q = c.req.query();
+    const level = LEVELS.includes(q.level as FunnelLevel) ? (q.level as FunnelLevel) : 'datanet';
+    const sort = SORTS.includes(q.sort as FunnelSort) ? (q.sort as FunnelSort) : 'earned';
+    const parent = level === 'datanet' ? undefined : q.parent;
+    if (level !== 'datanet' && !parent) throw new InvalidInput('parent: required below the datanet level');
+    const page = pageParam(q.page);
+    const callsPage = pageParam(q.calls);
+    const [o, funnel, calls] = await Promise.all([
+      ownerOverview(services, account),
+      ownerFunnelPage(services, account, { level, parent, sort, page, pageSize: PAGE_SIZE }),
+      ownerCallsPage(services, account, callsPage, PAGE_SIZE + 1),
+    ]);
+    const f: FunnelView = { level, parent, sort, page, total: funnel.total, pages: Math.max(1, Math.ceil(funnel.total / PAGE_SIZE)), rows: funnel.rows };
+    if (level === 'document' && parent) {
+      const dn = await findDatanet(services.db, parent);
+      f.datanet = { id: parent, name: dn?.name ?? parent };
+    }
+    if (level === 'passage' && parent) {
+      const doc = await findDocument(services.db, parent);
+      f.parentName = doc?.title ?? parent;
+      if (doc) f.datanet = { id: doc.datanetId, name: (await findDatanet(services.db, doc.datanetId))?.name ?? doc.datanetId };
+    }
+    const flash = q.claimed !== undefined ? { text: q.claimed === '0' ? 'Nothing was due.' : `Claimed ${q.claimed} micro-units: transaction ${q.tx ?? ''}.` } : undefined;
+    return c.html(
+      <OwnerPage csrf={c.get('session')!.csrf} account={account} o={o} funnel={f} flash={flash}
+        calls={{ page: callsPage, hasNext: calls.length > PAGE_SIZE, rows: calls.slice(0, PAGE_SIZE) }} />,
+    );
+  });
+  app.get('/dashboard/owner/receipts/:id', async (c) => {
+    const { account } = signedIn(c, 'contributor');
+    const r = await ownerReceipt(c.get('services'), account, c.req.param('id'));
+    return c.html(<ReceiptPage csrf={c.get('session')!.csrf} account={account} r={r} />);
+  });
+  app.post('/dashboard/owner/claim', async (c) => {
+    const { account } = signedIn(c, 'contributor');
+    const outcome = await relayClaim(c.get('services'), account.wallet! as Hex);
+    return c.redirect(`/dashboard/owner?claimed=${outcome.paid}${outcome.txHash ? `&tx=${outcome.txHash}` : ''}#settlement`, 303);
+  });
+  app.get('/dashboard/owner/statement.csv', async (c) => {
+    const { account } = signedIn(c, 'contributor');
+    const services = c.get('services');
+    const [earnings, payout] = await Promise.all([earningsOf(services.db, account.id), payoutOf(services, account.wallet! as Hex)]);
+    return c.body(statementCsv(account, earnings, payout), 200, {
+      'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="citepay-statement-${account.id}.csv"`,
+    });
+  });
+
+  // ---- consumer ------------------------------------------------------------------------------
+  const consumerPage = async (c: Context<DashEnv>, extra: { newKey?: { id: string; key: string; name: string | null }; flash?: { text: string; error?: boolean } } = {}) => {
+    const { account } = signedIn(c, 'consumer');
+    const o = await consumerOverview(c.get('services'), account);
+    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} o={o} {...extra} />);
+  };
+  app.get('/dashboard/consumer', (c) => {
+    const q = c.req.query('revoked');
+    return consumerPage(c, q ? { flash: { text: `Key ${q} revoked: it is refused from now on.` } } : {});
+  });
+  const keyName = async (c: Context<DashEnv>) => {
+    const name = (await c.req.parseBody()).name;
+    if (typeof name !== 'string' || !name.trim() || name.length > 100) throw new InvalidInput('name: 1 to 100 characters', 'name');
+    return name.trim();
+  };
+  app.post('/dashboard/consumer/keys', async (c) => {
+    const { account } = signedIn(c, 'consumer');
+    const name = await keyName(c);
+    const { key, record } = await issueKey(c.get('services').db, { accountId: account.id, role: 'consumer', name });
+    // Rendered in this response, never stored or put in a URL: shown once.
+    return consumerPage(c, { newKey: { id: record.id, key, name } });
+  });
+  app.post('/dashboard/consumer/keys/:id/rename', async (c) => {
+    const { account } = signedIn(c, 'consumer');
+    const key = await requireOwnKey(c.get('services'), account, c.req.param('id'));
+    await renameKey(c.get('services').db, account.id, key.id, await keyName(c));
+    return c.redirect('/dashboard/consumer#keys', 303);
+  });
+  app.post('/dashboard/consumer/keys/:id/revoke', async (c) => {
+    const { account } = signedIn(c, 'consumer');
+    const key = await requireOwnKey(c.get('services'), account, c.req.param('id'));
+    await revokeApiKey(c.get('services').db, key.id);
+    return c.redirect(`/dashboard/consumer?revoked=${key.id}#keys`, 303);
+  });
+
+  app.onError((err, c) => {
+    if (!(err instanceof DomainError)) throw err;
+    const http = toHttpError(err as AnyDomainError);
+    if (c.req.path === '/dashboard/sign-in/siwe' || c.req.header('accept')?.startsWith('application/json')) return c.json({ error: { code: http.code, message: http.message, requestId: c.get('requestId') } }, ERROR_STATUS[http.code]);
+    if (http.code === 'UNAUTHORIZED' && c.req.method === 'GET') return c.redirect('/dashboard/sign-in');
+    c.header('content-security-policy', CSP_FALLBACK);
+    return c.html(
+      <Layout title="Something went wrong" csrf="" account={c.get('session')?.account ?? null}>
+        <p class="flash error" role="alert">{http.message}</p>
+        <p><a href="/dashboard">Back to the dashboard</a></p>
+      </Layout>,
+      ERROR_STATUS[http.code],
+    );
+  });
+  return app;
+}
+
+const CSP_FALLBACK = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

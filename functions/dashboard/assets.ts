@@ -1,0 +1,19 @@
+import { fileURLToPath } from 'node:url';
+
+// The dashboard's script, bundled from client/dashboard.js and npm packages (viem) by esbuild
+// the first time it is asked for, then served from memory: never from a CDN.
+const ENTRY = fileURLToPath(new URL('./client/dashboard.js', import.meta.url));
+
+let bundle: Promise<string> | undefined;
+
+export function dashboardScript(): Promise<string> {
+  bundle ??= (async () => {
+    const esbuild = await import('esbuild');
+    const out = await esbuild.build({
+      entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, write: false, legalComments: 'none',
+    });
+    return out.outputFiles[0]!.text;
+  })();
+  bundle.catch(() => (bundle = undefined));
+  return bundle;
+}

@@ -1,0 +1,130 @@
+import type { Account } from '../../../shared/store/accounts.ts';
+import type { consumerOverview } from '../../../shared/services/dashboard.ts';
+import { Layout } from './layout.tsx';
+import { Card, DayChart, Money, when } from './parts.tsx';
+
+type Overview = Awaited<ReturnType<typeof consumerOverview>>;
+
+const ENDPOINTS: Record<string, string> = {
+  retrieve: 'POST /v1/retrieve',
+  answer: 'POST /v1/answers, /v1/chat/completions',
+  embedding: 'POST /v1/embeddings',
+};
+
+export interface ConsumerPageProps {
+  csrf: string;
+  account: Account;
+  o: Overview;
+  newKey?: { id: string; key: string; name: string | null };
+  flash?: { text: string; error?: boolean };
+}
+
+export function ConsumerPage(p: ConsumerPageProps) {
+  const { usage: u, split, keys } = p.o;
+  const keyName = new Map(keys.map((k) => [k.id, k.name ? `${k.name} (${k.prefix}…)` : `${k.prefix}…`]));
+  return (
+    <Layout title="Usage and keys" csrf={p.csrf} account={p.account}>
+      {p.flash ? <p class={p.flash.error ? 'flash error' : 'flash'} role="status">{p.flash.text}</p> : null}
+      {p.newKey ? (
+        <div class="flash" role="alert">
+          <p><strong>New key {p.newKey.name ? `“${p.newKey.name}”` : ''} — copy it now, it is shown only once:</strong></p>
+          <code class="secret" id="new-key">{p.newKey.key}</code>
+        </div>
+      ) : null}
+      <section aria-labelledby="bal-h">
+        <h2 id="bal-h">Balance</h2>
+        <div class="cards">
+          <Card label="Balance"><Money micros={u.balance} field="balance" /></Card>
+          <Card label="Credits bought"><Money micros={u.credited} field="credited" /></Card>
+          <Card label="Calls"><span data-field="calls">{u.calls}</span></Card>
+          <Card label="Spend"><Money micros={u.spend} field="spend" /></Card>
+        </div>
+        <p class="note">The same figures as <code>GET /v1/usage</code>.</p>
+      </section>
+
+      <section aria-labelledby="day-h">
+        <h2 id="day-h">Spend by day</h2>
+        <DayChart id="spend-days" title="Spend per day, last 30 days (UTC)" days={p.o.byDay} />
+      </section>
+
+      <section aria-labelledby="split-h">
+        <h2 id="split-h">Where the money went</h2>
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th scope="col">Part</th><th scope="col" class="num">Amount</th></tr></thead>
+            <tbody>
+              <tr><td>Data fees (to contributors)</td><td class="num"><Money micros={split.dataFees} field="split-data" /></td></tr>
+              <tr><td>Model tokens</td><td class="num"><Money micros={split.modelTokens} field="split-tokens" /></td></tr>
+              <tr><td>Adapter fees</td><td class="num"><Money micros={split.adapterFees} field="split-adapter" /></td></tr>
+              <tr><td>Protocol fee</td><td class="num"><Money micros={split.protocolFee} field="split-protocol" /></td></tr>
+              <tr><th scope="row">Total ({split.calls} calls with receipts)</th><td class="num"><Money micros={split.charged} field="split-total" /></td></tr>
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <div class="panels">
+        <section aria-labelledby="ep-h">
+          <h2 id="ep-h">By endpoint</h2>
+          <table>
+            <thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Spend</th></tr></thead>
+            <tbody>{u.byKind.map((k) => <tr data-kind={k.kind}><td>{ENDPOINTS[k.kind] ?? k.kind}</td><td class="num">{k.calls}</td><td class="num"><Money micros={k.spend} /></td></tr>)}</tbody>
+          </table>
+        </section>
+        <section aria-labelledby="bykey-h">
+          <h2 id="bykey-h">By key</h2>
+          <table>
+            <thead><tr><th scope="col">Key</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Spend</th></tr></thead>
+            <tbody>{u.byKey.map((k) => <tr data-key-id={k.keyId ?? ''}><td>{k.keyId ? keyName.get(k.keyId) ?? k.keyId : '(no key)'}</td><td class="num">{k.calls}</td><td class="num"><Money micros={k.spend} /></td></tr>)}</tbody>
+          </table>
+        </section>
+        <section aria-labelledby="dn-h">
+          <h2 id="dn-h">By datanet</h2>
+          <table>
+            <thead><tr><th scope="col">Datanet</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Data fees</th></tr></thead>
+            <tbody>{p.o.byDatanet.map((d) => <tr><td>{d.name}</td><td class="num">{d.calls}</td><td class="num"><Money micros={d.dataFees} /></td></tr>)}</tbody>
+          </table>
+        </section>
+      </div>
+
+      <section aria-labelledby="keys-h" id="keys">
+        <h2 id="keys-h">API keys</h2>
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col" class="hide-sm">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
+            <tbody>
+              {keys.map((k) => (
+                <tr data-key-row={k.id}>
+                  <td>{k.name ?? '—'}</td><td><code>{k.prefix}…</code></td><td class="hide-sm">{when(k.createdAt)}</td><td>{when(k.lastUsedAt)}</td>
+                  <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
+                  <td>
+                    {k.revokedAt ? null : (
+                      <div class="row-actions">
+                        <form method="post" action={`/dashboard/consumer/keys/${k.id}/rename`} class="row-actions">
+                          <input type="hidden" name="_csrf" value={p.csrf} />
+                          <label for={`name-${k.id}`} class="sr-label">Rename</label>
+                          <input type="text" id={`name-${k.id}`} name="name" value={k.name ?? ''} maxlength={100} required />
+                          <button type="submit" class="secondary">Rename</button>
+                        </form>
+                        <form method="post" action={`/dashboard/consumer/keys/${k.id}/revoke`}>
+                          <input type="hidden" name="_csrf" value={p.csrf} />
+                          <button type="submit" class="danger" aria-label={`Revoke key ${k.name ?? k.prefix}`}>Revoke</button>
+                        </form>
+                      </div>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <form method="post" action="/dashboard/consumer/keys" class="panel">
+          <input type="hidden" name="_csrf" value={p.csrf} />
+          <label for="new-key-name">New key name</label>
+          <input type="text" id="new-key-name" name="name" maxlength={100} required placeholder="e.g. production" />
+          <button type="submit">Create key</button>
+        </form>
+      </section>
+    </Layout>
+  );
+}

@@ -1,0 +1,89 @@
+import type { Child } from 'hono/jsx';
+
+// Small server-rendered pieces shared by the pages: money, dates, an SVG bar chart with its
+// data table, sortable column headers and a pager.
+
+/** Exact micro-units as dollars: 1234567n → "$1.234567". */
+export function usd(micros: bigint | null | undefined): string {
+  if (micros === null || micros === undefined) return '—';
+  const neg = micros < 0n;
+  const v = neg ? -micros : micros;
+  return `${neg ? '−' : ''}$${(v / 1_000_000n).toLocaleString('en-US')}.${(v % 1_000_000n).toString().padStart(6, '0')}`;
+}
+
+export const Money = (p: { micros: bigint | null | undefined; field?: string }) => (
+  <span class="money" data-field={p.field} data-micros={p.micros?.toString() ?? ''}>{usd(p.micros)}</span>
+);
+
+export const when = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
+
+export const short = (hex: string | null | undefined, n = 10) => (hex ? (hex.length > n * 2 ? `${hex.slice(0, n)}…${hex.slice(-6)}` : hex) : '—');
+
+export const Card = (p: { label: string; children: Child; note?: string }) => (
+  <div class="card">
+    <div class="card-label">{p.label}</div>
+    <div class="card-value">{p.children}</div>
+    {p.note ? <div class="card-note">{p.note}</div> : null}
+  </div>
+);
+
+/** Bars per day, drawn on the server (no script), with the same numbers as a table for screen readers. */
+export function DayChart(p: { id: string; title: string; days: { day: string; amount: bigint; calls: number }[] }) {
+  const W = 720, H = 180, pad = 24;
+  const max = p.days.reduce((m, d) => (d.amount > m ? d.amount : m), 0n);
+  const bw = p.days.length ? (W - pad * 2) / p.days.length : 0;
+  return (
+    <figure class="chart" aria-labelledby={`${p.id}-title`}>
+      <figcaption id={`${p.id}-title`}>{p.title}</figcaption>
+      {p.days.length === 0 ? (
+        <p class="empty">Nothing in the last 30 days.</p>
+      ) : (
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${p.id}-title`} preserveAspectRatio="none">
+          <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
+          {p.days.map((d, i) => {
+            const h = max === 0n ? 0 : Number((d.amount * 1000n) / max) / 1000 * (H - pad * 2);
+            return (
+              <rect x={pad + i * bw + 1} y={H - pad - h} width={Math.max(bw - 2, 1)} height={h} class="bar">
+                <title>{`${d.day}: ${usd(d.amount)} over ${d.calls} calls`}</title>
+              </rect>
+            );
+          })}
+          <text x={pad} y={14} class="tick">{usd(max)}</text>
+          <text x={pad} y={H - 6} class="tick">{p.days[0]!.day}</text>
+          <text x={W - pad} y={H - 6} class="tick end">{p.days[p.days.length - 1]!.day}</text>
+        </svg>
+      )}
+      {p.days.length ? (
+        <details>
+          <summary>Data table</summary>
+          <table>
+            <thead><tr><th scope="col">Day (UTC)</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Amount</th></tr></thead>
+            <tbody>{p.days.map((d) => <tr><td>{d.day}</td><td class="num">{d.calls}</td><td class="num"><Money micros={d.amount} /></td></tr>)}</tbody>
+          </table>
+        </details>
+      ) : null}
+    </figure>
+  );
+}
+
+export function Pager(p: { page: number; pages: number; href: (page: number) => string; label: string }) {
+  if (p.pages <= 1) return null;
+  return (
+    <nav class="pager" aria-label={p.label}>
+      {p.page > 1 ? <a href={p.href(p.page - 1)} rel="prev">← Previous</a> : <span aria-hidden="true">← Previous</span>}
+      <span>Page {p.page} of {p.pages}</span>
+      {p.page < p.pages ? <a href={p.href(p.page + 1)} rel="next">Next →</a> : <span aria-hidden="true">Next →</span>}
+    </nav>
+  );
+}
+
+export function SortHeader(p: { label: string; sort: string; current: string; href: (sort: string) => string; num?: boolean }) {
+  const active = p.sort === p.current;
+  return (
+    <th scope="col" class={p.num ? 'num' : undefined} aria-sort={active ? (p.sort === 'name' ? 'ascending' : 'descending') : undefined}>
+      <a href={p.href(p.sort)}>{p.label}{active ? (p.sort === 'name' ? ' ▲' : ' ▼') : ''}</a>
+    </th>
+  );
+}
+
+export const Hidden = (p: { name: string; value: string }) => <input type="hidden" name={p.name} value={p.value} />;

@@ -1,0 +1,86 @@
+import type { Address, Hex } from 'viem';
+import { NotFound } from '../errors.ts';
+import { earningsOf, usageOf } from '../store/ledger.ts';
+import {
+  consumerByDatanet, consumerSpendByDay, consumerSpendSplit, keysWithLastUse, ownerEarningsByDay, ownerEpochs, ownerFunnel, ownerRecentCalls,
+  type FunnelLevel, type FunnelSort,
+} from '../store/dashboard.ts';
+import type { Account } from '../store/accounts.ts';
+import type { Services } from './container.ts';
+import { payoutOf, receiptFor } from './payouts.ts';
+
+// What the dashboard pages show, read through the same stores and services as the API, so
+// every figure equals the API's (/v1/earnings, /v1/payouts/{wallet}, /v1/usage).
+
+export const CHART_DAYS = 30;
+
+/** The chain's id, read once (null: no chain configured, or unreachable). */
+const chainIds = new WeakMap<object, Promise<number | null>>();
+export function chainIdOf(services: Services): Promise<number | null> {
+  const chain = services.chain;
+  if (!chain) return Promise.resolve(null);
+  let id = chainIds.get(chain);
+  if (!id) {
+    id = chain.readState().then((s) => s.chainId, () => null);
+    id.then((v) => v === null && chainIds.delete(chain));
+    chainIds.set(chain, id);
+  }
+  return id;
+}
+
+export async function ownerOverview(services: Services, account: Account) {
+  const wallet = account.wallet! as Address;
+  const [earnings, payout, byDay, epochs] = await Promise.all([
+    earningsOf(services.db, account.id),
+    payoutOf(services, wallet),
+    ownerEarningsByDay(services.db, wallet, CHART_DAYS),
+    ownerEpochs(services.db, wallet),
+  ]);
+  // What the chain says now, for the browser's proof check (the database's copy is not the authority).
+  const chainRoot = services.chain && payout.epoch !== null ? await services.chain.readState().then((s) => s.payoutRoot, () => null) : null;
+  return {
+    wallet, earnings, payout, byDay, epochs, chainRoot,
+    minPayout: services.config.settlement.minPayout,
+    status: {
+      unsettled: earnings.unsettled,
+      /** published in a confirmed epoch, not yet claimed (null: chain unreachable) */
+      unclaimed: payout.claimable,
+      claimed: payout.claimed,
+    },
+  };
+}
+
+export function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string; sort: FunnelSort; page: number; pageSize: number }) {
+  return ownerFunnel(services.db, account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize });
+}
+
+export function ownerCallsPage(services: Services, account: Account, page: number, pageSize: number) {
+  return ownerRecentCalls(services.db, account.wallet!, pageSize, (page - 1) * pageSize);
+}
+
+/** A receipt this owner was paid by, its proof, and the receipts root the chain holds for its epoch. */
+export async function ownerReceipt(services: Services, account: Account, id: string) {
+  const view = await receiptFor(services, { accountId: account.id, keyId: '', role: 'contributor' }, id);
+  const chainRoot: Hex | null = view.settlement?.status === 'confirmed' && services.chain
+    ? await services.chain.receiptsRootOf(BigInt(view.settlement.epoch)).catch(() => null)
+    : null;
+  return { ...view, chainRoot };
+}
+
+export async function consumerOverview(services: Services, account: Account) {
+  const [usage, byDay, split, byDatanet, keys] = await Promise.all([
+    usageOf(services.db, account.id),
+    consumerSpendByDay(services.db, account.id, CHART_DAYS),
+    consumerSpendSplit(services.db, account.id),
+    consumerByDatanet(services.db, account.id),
+    keysWithLastUse(services.db, account.id),
+  ]);
+  return { usage, byDay, split, byDatanet, keys };
+}
+
+export async function requireOwnKey(services: Services, account: Account, keyId: string) {
+  const keys = await keysWithLastUse(services.db, account.id);
+  const key = keys.find((k) => k.id === keyId);
+  if (!key) throw new NotFound(`no key ${keyId}`, 'key', keyId);
+  return key;
+}
