@@ -49,7 +49,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
 
       <section aria-labelledby="split-h">
         <h2 id="split-h">Where the money went</h2>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
           <table>
             <thead><tr><th scope="col">Part</th><th scope="col" class="num">Amount</th></tr></thead>
             <tbody>
@@ -89,7 +89,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
 
       <section aria-labelledby="keys-h" id="keys">
         <h2 id="keys-h">API keys</h2>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
           <table>
             <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col" class="hide-sm">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
             <tbody>

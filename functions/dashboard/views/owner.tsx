@@ -78,7 +78,7 @@ export function OwnerPage(p: OwnerPageProps) {
           {f.datanet ? <> › <a href={funnelHref({ level: 'document', parent: f.datanet.id })}>{f.datanet.name}</a></> : null}
           {f.level === 'passage' ? <> › <span>{f.parentName}</span></> : null}
         </nav>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
           <table>
             <caption class="muted">{`${f.total} ${LEVEL_LABEL[f.level].toLowerCase()}${f.total === 1 ? '' : 's'}`}</caption>
             <thead>
@@ -107,7 +107,7 @@ export function OwnerPage(p: OwnerPageProps) {
       <section aria-labelledby="calls-h" id="calls">
         <h2 id="calls-h">Recent paid calls</h2>
         <p class="note">Consumers' query text is not shown: receipts record sources, weights and amounts, never the query.</p>
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
           <table>
             <thead><tr><th scope="col">When</th><th scope="col">Document</th><th scope="col" class="hide-sm">Kind</th><th scope="col" class="num">Weight</th><th scope="col" class="num">Amount</th><th scope="col" class="hide-sm">Formula</th><th scope="col">Receipt</th></tr></thead>
             <tbody>
@@ -150,7 +150,7 @@ export function OwnerPage(p: OwnerPageProps) {
             </form>
           </div>
         )}
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
           <table>
             <caption class="muted">Epochs that paid this wallet</caption>
             <thead><tr><th scope="col">Epoch</th><th scope="col">Status</th><th scope="col" class="num">Paid</th><th scope="col" class="num">Cumulative</th><th scope="col">Transaction</th><th scope="col" class="hide-sm">Payout root</th><th scope="col" class="hide-sm">Receipts root</th></tr></thead>

@@ -29,9 +29,14 @@ export const Card = (p: { label: string; children: Child; note?: string }) => (
 
 /** Bars per day, drawn on the server (no script), with the same numbers as a table for screen readers. */
 export function DayChart(p: { id: string; title: string; days: { day: string; amount: bigint; calls: number }[] }) {
-  const W = 720, H = 180, pad = 24;
+  const W = 720, H = 180, pad = 24, SLOTS = 30;
   const max = p.days.reduce((m, d) => (d.amount > m ? d.amount : m), 0n);
-  const bw = p.days.length ? (W - pad * 2) / p.days.length : 0;
+  const bw = (W - pad * 2) / SLOTS;
+  // One slot per day of the last 30 (UTC), so a bar's place is its date.
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  const slot = (day: string) => SLOTS - 1 - Math.round((today - Date.parse(`${day}T00:00:00Z`)) / 86_400_000);
+  const first = new Date(today - (SLOTS - 1) * 86_400_000).toISOString().slice(0, 10);
+  const last = new Date(today).toISOString().slice(0, 10);
   return (
     <figure class="chart" aria-labelledby={`${p.id}-title`}>
       <figcaption id={`${p.id}-title`}>{p.title}</figcaption>
@@ -40,7 +45,8 @@ export function DayChart(p: { id: string; title: string; days: { day: string; am
       ) : (
         <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${p.id}-title`} preserveAspectRatio="none">
           <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
-          {p.days.map((d, i) => {
+          {p.days.map((d) => {
+            const i = Math.min(Math.max(slot(d.day), 0), SLOTS - 1);
             const h = max === 0n ? 0 : Number((d.amount * 1000n) / max) / 1000 * (H - pad * 2);
             return (
               <rect x={pad + i * bw + 1} y={H - pad - h} width={Math.max(bw - 2, 1)} height={h} class="bar">
@@ -49,8 +55,8 @@ export function DayChart(p: { id: string; title: string; days: { day: string; am
             );
           })}
           <text x={pad} y={14} class="tick">{usd(max)}</text>
-          <text x={pad} y={H - 6} class="tick">{p.days[0]!.day}</text>
-          <text x={W - pad} y={H - 6} class="tick end">{p.days[p.days.length - 1]!.day}</text>
+          <text x={pad} y={H - 6} class="tick">{first}</text>
+          <text x={W - pad} y={H - 6} class="tick end">{last}</text>
         </svg>
       )}
       {p.days.length ? (

@@ -1,0 +1,189 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../functions/api/app.ts';
+import type { Services } from '../../shared/services/container.ts';
+import { settleOnce } from '../../shared/services/settlement.ts';
+import { deployTestChain, type TestChain } from '../chain.ts';
+import { DOCS } from '../fixtures.ts';
+import { WALLETS, createWorld, httpClient, type Client } from '../http.ts';
+import { createTestServices } from '../services.ts';
+
+// End to end in Debian's Chromium (playwright-core, headless): the dashboards served by the real
+// app over HTTP, settling on a real anvil. Sign-in both ways, figures equal to the API's, proof
+// checks in the browser (valid, and invalid once tampered), claim, CSV, keys, and axe-core on
+// every page at desktop and phone widths (screenshots in test/dashboard/screenshots/, git-ignored).
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const AXE = readFileSync(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8');
+const VIEWPORTS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
+
+let services: Services;
+let client: Client;
+let world: Awaited<ReturnType<typeof createWorld>>;
+let tc: TestChain;
+let server: ServerType;
+let base: string;
+let browser: Browser;
+let settledReceipt: string;
+
+/** Serious or critical axe violations on the current page (an empty list passes). */
+async function axeViolations(page: Page) {
+  await page.evaluate(`${AXE}\n;0`);
+  const result = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    return axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] } });
+  });
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** axe at both widths, and a screenshot of each. */
+async function checkPage(page: Page, name: string) {
+  for (const [width, size] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(size);
+    expect(await axeViolations(page), `${name} at ${width}`).toEqual([]);
+    await page.screenshot({ path: `${SHOTS}${name}-${width}.png`, fullPage: true });
+  }
+  await page.setViewportSize(VIEWPORTS.desktop);
+}
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: VIEWPORTS.desktop, acceptDownloads: true });
+  const page = await context.newPage();
+  const cspErrors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && cspErrors.push(m.text()));
+  page.on('pageerror', (e) => cspErrors.push(String(e)));
+  return { page, cspErrors };
+}
+
+const micros = (page: Page, f: string) => page.getAttribute(`[data-field="${f}"]`, 'data-micros');
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    tc = await deployTestChain();
+    services = await createTestServices({}, { chain: tc.chain });
+    client = httpClient(services);
+    world = await createWorld(services, { credits: '100000000', price: '10000' });
+    await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });
+    await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.tides });
+    await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
+    const retrieve = async (query: string) => (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).body.attribution.receiptId as string;
+    settledReceipt = await retrieve('how long should bread dough rise?');
+    await retrieve('why does the sea have tides');
+    await retrieve('fix a flat bicycle tyre');
+    expect(await settleOnce({ db: services.db, chain: tc.chain, log: services.log, minPayout: 1000n, receiptTimeoutMs: 10_000 })).toMatchObject({ status: 'confirmed' });
+    await retrieve('sourdough starter'); // earned after the epoch: unsettled
+    const port = await new Promise<number>((resolve) => {
+      server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
+    });
+    base = `http://127.0.0.1:${port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    await services?.db.close();
+  });
+
+  it('data owner: signs in with the development wallet, sees the API figures, verifies proofs, claims, exports CSV', async () => {
+    const { page, cspErrors } = await newPage();
+    await page.goto(`${base}/dashboard`);
+    await checkPage(page, 'sign-in');
+    await page.selectOption('#dev-wallet', WALLETS.ada);
+    await page.click('#dev-wallet-form button[type=submit]');
+    await page.waitForURL(`${base}/dashboard/owner`);
+
+    const earnings = (await client.call('GET', '/v1/earnings', { key: world.ada.key })).body;
+    const payout = (await client.call('GET', `/v1/payouts/${WALLETS.ada}`)).body;
+    expect(await micros(page, 'unsettled')).toBe(earnings.unsettled);
+    expect(BigInt(earnings.unsettled)).toBeGreaterThan(0n);
+    expect(await micros(page, 'unclaimed')).toBe(payout.claimable);
+    expect(await micros(page, 'claimed')).toBe(payout.claimed);
+    expect(await micros(page, 'total')).toBe(earnings.total);
+    expect(await page.textContent('#funnel table')).toContain('Ada notes');
+    await checkPage(page, 'owner');
+
+    // The payout proof, checked in the browser against the root read from the chain; then tampered.
+    await page.click('button[data-kind=payout]');
+    await expect.poll(() => page.textContent('#payout-result')).toMatch(/^Valid/);
+    await page.$eval('button[data-kind=payout]', (b) => b.setAttribute('data-cumulative', String(BigInt(b.getAttribute('data-cumulative')!) + 1n)));
+    await page.click('button[data-kind=payout]');
+    await expect.poll(() => page.textContent('#payout-result')).toMatch(/^INVALID/);
+
+    // Drill-down datanet → document → passage.
+    await page.click('#funnel tbody a:text("Ada notes")');
+    await page.click('#funnel tbody a:text("Baking sourdough bread")');
+    expect(await page.locator('#funnel tbody tr').count()).toBeGreaterThan(0);
+    await checkPage(page, 'owner-passages');
+
+    // A settled receipt's proof.
+    await page.goto(`${base}/dashboard/owner/receipts/${settledReceipt}`);
+    await page.click('button[data-kind=receipt]');
+    await expect.poll(() => page.textContent('#receipt-result')).toMatch(/^Valid/);
+    await checkPage(page, 'receipt');
+    await page.$eval('#canonical', (el) => (el.textContent = el.textContent!.replace('"kind":"retrieve"', '"kind":"answer"')));
+    await page.click('button[data-kind=receipt]');
+    await expect.poll(() => page.textContent('#receipt-result')).toMatch(/^INVALID/);
+
+    // CSV equals the API.
+    await page.goto(`${base}/dashboard/owner`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/dashboard/owner/statement.csv"]')]);
+    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\r\n').map((l) => l.split(','));
+    expect(csv.find((r) => r[0] === 'total' && r[1] === 'earned')?.[6]).toBe(earnings.total);
+    for (const d of earnings.byDocument) expect(csv.find((r) => r[0] === 'document' && r[1] === d.documentId)?.[6]).toBe(d.earned);
+
+    // Claim, relayed; the page and the API both show it claimed.
+    const before = BigInt(payout.claimable);
+    expect(before).toBeGreaterThan(0n);
+    await page.click('#settlement form button[type=submit]');
+    await page.waitForURL(/claimed=/);
+    const after = (await client.call('GET', `/v1/payouts/${WALLETS.ada}`)).body;
+    expect(after.claimed).toBe(payout.cumulative);
+    expect(await micros(page, 'claimed')).toBe(after.claimed);
+    expect(await micros(page, 'unclaimed')).toBe('0');
+    expect(await tc.chain.tokenBalance(WALLETS.ada)).toBe(before);
+    await checkPage(page, 'owner-claimed');
+
+    await page.click('button:text("Sign out")');
+    await page.waitForURL(`${base}/dashboard/sign-in`);
+    expect(cspErrors).toEqual([]);
+  });
+
+  it('consumer: signs in with a key, sees the API figures, creates and revokes a key', async () => {
+    const { page, cspErrors } = await newPage();
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.fill('#api-key', world.consumer.key);
+    await page.click('form[action="/dashboard/sign-in/key"] button');
+    await page.waitForURL(`${base}/dashboard/consumer`);
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'cp_session')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    expect(JSON.stringify(cookies)).not.toContain(world.consumer.key);
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain('cp_');
+
+    const usage = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
+    expect(await micros(page, 'balance')).toBe(usage.balance);
+    expect(await micros(page, 'spend')).toBe(usage.spend);
+    expect(await page.textContent('[data-field="calls"]')).toBe(String(usage.calls));
+    await checkPage(page, 'consumer');
+
+    await page.fill('#new-key-name', 'browser test');
+    await page.click('form[action="/dashboard/consumer/keys"] button');
+    const key = (await page.textContent('#new-key'))!;
+    expect(key).toMatch(/^cp_live_/);
+    expect((await client.call('GET', '/v1/usage', { key })).status).toBe(200);
+    await checkPage(page, 'consumer-new-key');
+    await page.goto(`${base}/dashboard/consumer`);
+    expect(await page.content()).not.toContain(key);
+    const row = page.locator('tr', { hasText: 'browser test' });
+    await row.locator('button:text("Revoke")').click();
+    await page.waitForURL(/revoked=/);
+    expect(await page.locator('tr', { hasText: 'browser test' }).textContent()).toContain('revoked');
+    expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
+    expect(cspErrors).toEqual([]);
+  });
+});
