@@ -163,7 +163,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === 'cp_session')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
     expect(JSON.stringify(cookies)).not.toContain(world.consumer.key);
-    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie)).not.toContain('cp_');
+    expect(await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie')).not.toContain('cp_');
 
     const usage = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
     expect(await micros(page, 'balance')).toBe(usage.balance);
