@@ -6,11 +6,10 @@ import { DomainError, Forbidden, InvalidInput, Unauthorized, type AnyDomainError
 import { issueKey } from '../../shared/services/api-keys.ts';
 import { endSession, issueSiweNonce, signInWithEthereum, signInWithKey } from '../../shared/services/dashboard-auth.ts';
 import {
-  chainIdOf, consumerOverview, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, requireOwnKey,
+  chainIdOf, consumerOverview, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, ownerStatement, requireOwnKey,
 } from '../../shared/services/dashboard.ts';
-import { payoutOf, relayClaim } from '../../shared/services/payouts.ts';
-import { earningsOf } from '../../shared/store/ledger.ts';
-import { renameKey, type FunnelLevel, type FunnelSort } from '../../shared/store/dashboard.ts';
+import { relayClaim } from '../../shared/services/payouts.ts';
+import { cursorFromString, cursorToString, renameKey, type FunnelLevel, type FunnelSort } from '../../shared/store/dashboard.ts';
 import { revokeApiKey, type Account } from '../../shared/store/accounts.ts';
 import { findDatanet } from '../../shared/store/datanets.ts';
 import { findDocument } from '../../shared/store/documents.ts';
@@ -112,11 +111,11 @@ export function dashboardRoutes() {
     const parent = level === 'datanet' ? undefined : q.parent;
     if (level !== 'datanet' && !parent) throw new InvalidInput('parent: required below the datanet level');
     const page = pageParam(q.page);
-    const callsPage = pageParam(q.calls);
+    const after = cursorFromString(q.after);
     const [o, funnel, calls] = await Promise.all([
       ownerOverview(services, account),
       ownerFunnelPage(services, account, { level, parent, sort, page, pageSize: PAGE_SIZE }),
-      ownerCallsPage(services, account, callsPage, PAGE_SIZE + 1),
+      ownerCallsPage(services, account, after, PAGE_SIZE + 1),
     ]);
     const f: FunnelView = { level, parent, sort, page, total: funnel.total, pages: Math.max(1, Math.ceil(funnel.total / PAGE_SIZE)), rows: funnel.rows };
     if (level === 'document' && parent) {
@@ -131,7 +130,7 @@ export function dashboardRoutes() {
     const flash = q.claimed !== undefined ? { text: q.claimed === '0' ? 'Nothing was due.' : `Claimed ${q.claimed} micro-units: transaction ${q.tx ?? ''}.` } : undefined;
     return c.html(
       <OwnerPage csrf={c.get('session')!.csrf} account={account} o={o} funnel={f} flash={flash}
-        calls={{ page: callsPage, hasNext: calls.length > PAGE_SIZE, rows: calls.slice(0, PAGE_SIZE) }} />,
+        calls={{ first: after === null, next: calls.length > PAGE_SIZE ? cursorToString(calls[PAGE_SIZE - 1]!) : null, rows: calls.slice(0, PAGE_SIZE) }} />,
     );
   });
   app.get('/dashboard/owner/receipts/:id', async (c) => {
@@ -147,7 +146,7 @@ export function dashboardRoutes() {
   app.get('/dashboard/owner/statement.csv', async (c) => {
     const { account } = signedIn(c, 'contributor');
     const services = c.get('services');
-    const [earnings, payout] = await Promise.all([earningsOf(services.db, account.id), payoutOf(services, account.wallet! as Hex)]);
+    const [earnings, payout] = await ownerStatement(services, account);
     return c.body(statementCsv(account, earnings, payout), 200, {
       'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="citepay-statement-${account.id}.csv"`,
     });

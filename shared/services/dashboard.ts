@@ -1,8 +1,7 @@
 import type { Address, Hex } from 'viem';
 import { NotFound } from '../errors.ts';
-import { earningsOf, usageOf } from '../store/ledger.ts';
 import {
-  consumerByDatanet, consumerSpendByDay, consumerSpendSplit, keysWithLastUse, ownerEarningsByDay, ownerEpochs, ownerFunnel, ownerRecentCalls,
+  consumerByDatanet, earningsSummary, refreshRollups, usageSummary, type CallCursor, consumerSpendByDay, consumerSpendSplit, keysWithLastUse, ownerEarningsByDay, ownerEpochs, ownerFunnel, ownerRecentCalls,
   type FunnelLevel, type FunnelSort,
 } from '../store/dashboard.ts';
 import type { Account } from '../store/accounts.ts';
@@ -30,8 +29,9 @@ export function chainIdOf(services: Services): Promise<number | null> {
 
 export async function ownerOverview(services: Services, account: Account) {
   const wallet = account.wallet! as Address;
+  await refreshRollups(services.db);
   const [earnings, payout, byDay, epochs] = await Promise.all([
-    earningsOf(services.db, account.id),
+    earningsSummary(services.db, account.id),
     payoutOf(services, wallet),
     ownerEarningsByDay(services.db, wallet, CHART_DAYS),
     ownerEpochs(services.db, wallet),
@@ -50,12 +50,17 @@ export async function ownerOverview(services: Services, account: Account) {
   };
 }
 
+export async function ownerStatement(services: Services, account: Account) {
+  await refreshRollups(services.db);
+  return Promise.all([earningsSummary(services.db, account.id), payoutOf(services, account.wallet! as Address)]);
+}
+
 export function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string; sort: FunnelSort; page: number; pageSize: number }) {
   return ownerFunnel(services.db, account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize });
 }
 
-export function ownerCallsPage(services: Services, account: Account, page: number, pageSize: number) {
-  return ownerRecentCalls(services.db, account.wallet!, pageSize, (page - 1) * pageSize);
+export function ownerCallsPage(services: Services, account: Account, after: CallCursor | null, pageSize: number) {
+  return ownerRecentCalls(services.db, account.wallet!, pageSize, after);
 }
 
 /** A receipt this owner was paid by, its proof, and the receipts root the chain holds for its epoch. */
@@ -68,8 +73,9 @@ export async function ownerReceipt(services: Services, account: Account, id: str
 }
 
 export async function consumerOverview(services: Services, account: Account) {
+  await refreshRollups(services.db);
   const [usage, byDay, split, byDatanet, keys] = await Promise.all([
-    usageOf(services.db, account.id),
+    usageSummary(services.db, account.id),
     consumerSpendByDay(services.db, account.id, CHART_DAYS),
     consumerSpendSplit(services.db, account.id),
     consumerByDatanet(services.db, account.id),

@@ -1,8 +1,10 @@
 import type { Queryable } from '../db/index.ts';
+import type { EarningsSummary, UsageSummary } from './ledger.ts';
 
-// Queries behind the dashboards. Owner pages read receipt_sources (one row per source a
-// paid call was shown, written by a trigger on receipts), consumer pages read the ledger and
-// receipt_calls; every query is bounded by an index on the wallet or the payer.
+// Queries behind the dashboards. Each sums a rollup (everything before the rollup bound, moved
+// forward by dashboard_rollup(): see migration 0011) and the live tail after the bound, so a page
+// reads a few hundred rows whatever the traffic. Ledger figures use the same rules as usageOf and
+// earningsOf (store/ledger.ts), so they equal GET /v1/usage and GET /v1/earnings to the micro-unit.
 
 // ---- sessions and sign-in nonces -------------------------------------------------------------
 
@@ -44,15 +46,96 @@ export async function consumeNonce(db: Queryable, nonce: string): Promise<boolea
   return r.rows.length === 1;
 }
 
+// ---- rollups -----------------------------------------------------------------------------------
+
+/** Moves the rollups to the last closed UTC day (a no-op most of the time). */
+export async function refreshRollups(db: Queryable): Promise<void> {
+  await db.query(`SELECT dashboard_rollup()`);
+}
+
+const UPTO = `(SELECT upto FROM dashboard_rollup_state)`;
+
+/** Ledger rows of one account: the rollup, then the tail entry by entry. */
+const LEDGER_ROWS = `
+  SELECT day, kind, key_id, datanet_id, document_id, entries, debit, credit FROM rollup_ledger WHERE account_id = $1
+  UNION ALL
+  SELECT (t.created_at AT TIME ZONE 'UTC')::date, t.kind, coalesce(t.key_id, ''), coalesce(e.datanet_id, ''), coalesce(e.document_id, ''), 1,
+         CASE WHEN e.amount < 0 THEN -e.amount ELSE 0 END, CASE WHEN e.amount > 0 THEN e.amount ELSE 0 END
+    FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+   WHERE t.created_at >= ${UPTO} AND e.account_id = $1`;
+
+// ---- the ledger, as the API reads it -----------------------------------------------------------
+
+/** Same figures and rules as usageOf (store/ledger.ts), from the rollup and the tail. */
+export async function usageSummary(db: Queryable, accountId: string): Promise<UsageSummary> {
+  const r = await db.query<{ kind: string; key_id: string; calls: bigint; spend: bigint; credited: bigint }>(
+    `SELECT kind, key_id, sum(entries)::bigint AS calls, sum(debit)::bigint AS spend, sum(credit)::bigint AS credited
+       FROM (${LEDGER_ROWS}) x GROUP BY kind, key_id`,
+    [accountId],
+  );
+  const billable = r.rows.filter((x) => x.kind !== 'credit_grant');
+  const group = (key: (x: (typeof billable)[number]) => string) => {
+    const m = new Map<string, { calls: number; spend: bigint }>();
+    for (const x of billable) {
+      const cur = m.get(key(x)) ?? { calls: 0, spend: 0n };
+      cur.calls += Number(x.calls);
+      cur.spend += x.spend;
+      m.set(key(x), cur);
+    }
+    return m;
+  };
+  const credited = r.rows.filter((x) => x.kind === 'credit_grant').reduce((a, x) => a + x.credited, 0n);
+  const spend = billable.reduce((a, x) => a + x.spend, 0n);
+  return {
+    balance: credited - spend, credited, spend,
+    calls: billable.reduce((a, x) => a + Number(x.calls), 0),
+    byKind: [...group((x) => x.kind)].map(([kind, v]) => ({ kind, ...v })),
+    byKey: [...group((x) => x.key_id)].map(([keyId, v]) => ({ keyId: keyId || null, ...v })),
+  };
+}
+
+/** Same figures and rules as earningsOf (store/ledger.ts), from the rollup and the tail. */
+export async function earningsSummary(db: Queryable, accountId: string): Promise<EarningsSummary> {
+  const totals = await db.query<{ balance: bigint; settled: bigint }>(
+    `SELECT coalesce(sum(credit - debit), 0)::bigint AS balance, coalesce(sum(debit) FILTER (WHERE kind = 'payout'), 0)::bigint AS settled
+       FROM (${LEDGER_ROWS}) x`,
+    [accountId],
+  );
+  const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
+    `SELECT x.document_id, x.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name, x.earned, x.calls
+       FROM (SELECT document_id, datanet_id, sum(credit - debit)::bigint AS earned, sum(entries)::bigint AS calls
+               FROM (${LEDGER_ROWS}) r WHERE document_id <> '' GROUP BY document_id, datanet_id) x
+       JOIN documents d ON d.id = x.document_id JOIN datanets n ON n.id = x.datanet_id
+      ORDER BY x.earned DESC, x.document_id`,
+    [accountId],
+  );
+  const byDatanet = new Map<string, { datanetId: string; name: string; earned: bigint; calls: number }>();
+  for (const x of docs.rows) {
+    const cur = byDatanet.get(x.datanet_id) ?? { datanetId: x.datanet_id, name: x.dn_name, earned: 0n, calls: 0 };
+    cur.earned += x.earned;
+    cur.calls += Number(x.calls);
+    byDatanet.set(x.datanet_id, cur);
+  }
+  const { balance, settled } = totals.rows[0]!;
+  return {
+    total: balance + settled, settled, unsettled: balance,
+    byDatanet: [...byDatanet.values()],
+    byDocument: docs.rows.map((x) => ({ documentId: x.document_id, datanetId: x.datanet_id, title: x.title, deleted: x.deleted, earned: x.earned, calls: Number(x.calls) })),
+  };
+}
+
 // ---- data owner ------------------------------------------------------------------------------
 
 export interface DayAmount { day: string; calls: number; amount: bigint }
 
 export async function ownerEarningsByDay(db: Queryable, wallet: string, days: number): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
-    `SELECT to_char(date_trunc('day', created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day,
-            count(DISTINCT receipt_id)::bigint AS calls, sum(amount)::bigint AS amount
-       FROM receipt_sources WHERE wallet = lower($1) AND created_at >= now() - make_interval(days => $2::int)
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(calls)::bigint AS calls, sum(amount)::bigint AS amount FROM (
+       SELECT day, calls, earned AS amount FROM rollup_owner_days WHERE wallet = lower($1) AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
+       UNION ALL
+       SELECT (created_at AT TIME ZONE 'UTC')::date, count(DISTINCT receipt_id), sum(amount)
+         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${UPTO} GROUP BY 1) x
+      WHERE day > (now() AT TIME ZONE 'UTC')::date - $2::int
       GROUP BY 1 ORDER BY 1`,
     [wallet, days],
   );
@@ -78,21 +161,25 @@ const SORTS: Record<FunnelSort, string> = {
 /** Times retrieved → cited → cited with support → amount earned, grouped at one level, one page at a time. */
 export async function ownerFunnel(
   db: Queryable, wallet: string,
-  q: { level: FunnelLevel; parent?: string; sort: FunnelSort; limit: number; offset: number },
+  q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; limit: number; offset: number },
 ): Promise<{ rows: FunnelRow[]; total: number }> {
-  const key = q.level === 'datanet' ? 's.datanet_id' : q.level === 'document' ? 's.document_id' : 's.source_id';
-  const filter = q.level === 'document' ? 'AND s.datanet_id = $2' : q.level === 'passage' ? 'AND s.document_id = $2' : 'AND $2::text IS NULL';
+  const key = q.level === 'datanet' ? 'datanet_id' : q.level === 'document' ? 'document_id' : 'source_id';
+  const filter = q.level === 'document' ? 'AND datanet_id = $2' : q.level === 'passage' ? 'AND document_id = $2' : 'AND $2::text IS NULL';
   const name = q.level === 'datanet'
     ? `(SELECT n.name FROM datanets n WHERE n.id = g.id)`
     : q.level === 'document'
       ? `(SELECT d.title FROM documents d WHERE d.id = g.id)`
       : `(SELECT left(c.text, 160) FROM chunks c WHERE c.id = g.id)`;
   const r = await db.query<{ id: string; name: string | null; retrieved: bigint; cited: bigint; supported: bigint; earned: bigint; total: bigint }>(
-    `WITH g AS (
-       SELECT ${key} AS id, count(*)::bigint AS retrieved, count(*) FILTER (WHERE s.cited)::bigint AS cited,
-              count(*) FILTER (WHERE s.supported)::bigint AS supported, sum(s.amount)::bigint AS earned
-         FROM receipt_sources s WHERE s.wallet = lower($1) ${filter} GROUP BY 1)
-     SELECT g.*, coalesce(${name}, g.id) AS name, count(*) OVER ()::bigint AS total FROM g
+    `WITH s AS (
+       SELECT source_id, datanet_id, document_id, retrieved, cited, supported, earned FROM rollup_sources WHERE wallet = lower($1) ${filter}
+       UNION ALL
+       SELECT source_id, datanet_id, document_id, 1, cited::int, supported::int, amount
+         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${UPTO} ${filter}),
+     g AS (SELECT ${key} AS id, sum(retrieved)::bigint AS retrieved, sum(cited)::bigint AS cited, sum(supported)::bigint AS supported, sum(earned)::bigint AS earned
+             FROM s GROUP BY 1),
+     named AS (SELECT g.*, coalesce(${name}, g.id) AS name FROM g)
+     SELECT named.*, count(*) OVER ()::bigint AS total FROM named
       ORDER BY ${SORTS[q.sort]} LIMIT $3 OFFSET $4`,
     [wallet, q.parent ?? null, q.limit, q.offset],
   );
@@ -104,6 +191,7 @@ export async function ownerFunnel(
 
 export interface OwnerCall {
   receiptId: string;
+  ordinal: number;
   requestId: string;
   createdAt: Date;
   kind: string;
@@ -114,16 +202,28 @@ export interface OwnerCall {
   formulaVersion: string;
 }
 
-/** The latest paid calls that showed this wallet's documents (no query text: receipts hold none). */
-export async function ownerRecentCalls(db: Queryable, wallet: string, limit: number, offset: number): Promise<OwnerCall[]> {
-  const r = await db.query<{ receipt_id: string; request_id: string; created_at: Date; kind: string; document_id: string; title: string | null; weight_ppm: number; amount: bigint; formula_version: string }>(
-    `SELECT s.receipt_id, s.request_id, s.created_at, c.kind, s.document_id, d.title, s.weight_ppm, s.amount, c.formula_version
+/** Where a page of calls ends: the next page starts after it (keyset pagination, any depth in one index range). */
+export interface CallCursor { createdAt: Date; receiptId: string; ordinal: number }
+
+export const cursorToString = (c: CallCursor) => `${c.createdAt.toISOString()}~${c.receiptId}~${c.ordinal}`;
+export function cursorFromString(s: string | undefined): CallCursor | null {
+  const [at, receiptId, ordinal] = (s ?? '').split('~');
+  const createdAt = new Date(at ?? '');
+  if (!receiptId || Number.isNaN(createdAt.getTime()) || !/^\d{1,4}$/.test(ordinal ?? '')) return null;
+  return { createdAt, receiptId, ordinal: Number(ordinal) };
+}
+
+/** The latest paid calls that showed this wallet's documents, newest first (no query text: receipts hold none). */
+export async function ownerRecentCalls(db: Queryable, wallet: string, limit: number, after: CallCursor | null): Promise<OwnerCall[]> {
+  const r = await db.query<{ receipt_id: string; ordinal: number; request_id: string; created_at: Date; kind: string; document_id: string; title: string | null; weight_ppm: number; amount: bigint; formula_version: string }>(
+    `SELECT s.receipt_id, s.ordinal, s.request_id, s.created_at, c.kind, s.document_id, d.title, s.weight_ppm, s.amount, c.formula_version
        FROM receipt_sources s JOIN receipt_calls c ON c.receipt_id = s.receipt_id LEFT JOIN documents d ON d.id = s.document_id
-      WHERE s.wallet = lower($1) ORDER BY s.created_at DESC, s.receipt_id, s.ordinal LIMIT $2 OFFSET $3`,
-    [wallet, limit, offset],
+      WHERE s.wallet = lower($1) AND ($3::timestamptz IS NULL OR (s.created_at, s.receipt_id, s.ordinal) < ($3::timestamptz, $4::text, $5::int))
+      ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC LIMIT $2`,
+    [wallet, limit, after?.createdAt ?? null, after?.receiptId ?? null, after?.ordinal ?? null],
   );
   return r.rows.map((x) => ({
-    receiptId: x.receipt_id, requestId: x.request_id, createdAt: x.created_at, kind: x.kind, documentId: x.document_id, title: x.title ?? x.document_id,
+    receiptId: x.receipt_id, ordinal: x.ordinal, requestId: x.request_id, createdAt: x.created_at, kind: x.kind, documentId: x.document_id, title: x.title ?? x.document_id,
     weightPpm: x.weight_ppm, amount: x.amount, formulaVersion: x.formula_version,
   }));
 }
@@ -143,7 +243,7 @@ export async function ownerEpochs(db: Queryable, wallet: string): Promise<OwnerE
   const r = await db.query<{ epoch: number; status: string; amount: bigint; cumulative: bigint; payout_root: string; receipts_root: string; tx_hash: string | null; confirmed_at: Date | null }>(
     `SELECT p.epoch, e.status, p.amount, p.cumulative, e.payout_root, e.receipts_root, e.tx_hash, e.confirmed_at
        FROM epoch_payouts p JOIN settlement_epochs e ON e.epoch = p.epoch
-      WHERE lower(p.wallet) = lower($1) ORDER BY p.epoch DESC`,
+      WHERE p.wallet = $1 ORDER BY p.epoch DESC`,
     [wallet],
   );
   return r.rows.map((x) => ({
@@ -156,9 +256,9 @@ export async function ownerEpochs(db: Queryable, wallet: string): Promise<OwnerE
 
 export async function consumerSpendByDay(db: Queryable, accountId: string, days: number): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
-    `SELECT to_char(date_trunc('day', t.created_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, count(*)::bigint AS calls, (-sum(e.amount))::bigint AS amount
-       FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-      WHERE e.account_id = $1 AND e.amount < 0 AND t.kind <> 'credit_grant' AND t.created_at >= now() - make_interval(days => $2::int)
+    `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(entries)::bigint AS calls, sum(debit)::bigint AS amount
+       FROM (${LEDGER_ROWS}) x
+      WHERE kind <> 'credit_grant' AND debit > 0 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
       GROUP BY 1 ORDER BY 1`,
     [accountId, days],
   );
@@ -167,11 +267,14 @@ export async function consumerSpendByDay(db: Queryable, accountId: string, days:
 
 export interface SpendSplit { calls: number; charged: bigint; dataFees: bigint; modelTokens: bigint; adapterFees: bigint; protocolFee: bigint }
 
+/** Receipted calls' money split. Calls billed without a receipt (embeddings) are token charges. */
 export async function consumerSpendSplit(db: Queryable, accountId: string): Promise<SpendSplit> {
   const r = await db.query<{ calls: bigint; charged: bigint; data: bigint; tokens: bigint; adapter: bigint; protocol: bigint }>(
-    `SELECT count(*)::bigint AS calls, coalesce(sum(charged), 0)::bigint AS charged, coalesce(sum(data_fees), 0)::bigint AS data,
+    `SELECT coalesce(sum(calls), 0)::bigint AS calls, coalesce(sum(charged), 0)::bigint AS charged, coalesce(sum(data_fees), 0)::bigint AS data,
             coalesce(sum(model_tokens), 0)::bigint AS tokens, coalesce(sum(adapter_fee), 0)::bigint AS adapter, coalesce(sum(protocol_fee), 0)::bigint AS protocol
-       FROM receipt_calls WHERE payer = $1`,
+       FROM (SELECT calls, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM rollup_payer_days WHERE payer = $1
+             UNION ALL
+             SELECT 1, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM receipt_calls WHERE payer = $1 AND created_at >= ${UPTO}) x`,
     [accountId],
   );
   const x = r.rows[0]!;
@@ -180,9 +283,11 @@ export async function consumerSpendSplit(db: Queryable, accountId: string): Prom
 
 export async function consumerByDatanet(db: Queryable, accountId: string): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
   const r = await db.query<{ datanet_id: string; name: string | null; calls: bigint; amount: bigint }>(
-    `SELECT s.datanet_id, (SELECT n.name FROM datanets n WHERE n.id = s.datanet_id) AS name,
-            count(DISTINCT s.receipt_id)::bigint AS calls, sum(s.amount)::bigint AS amount
-       FROM receipt_sources s WHERE s.payer = $1 GROUP BY s.datanet_id ORDER BY amount DESC, s.datanet_id`,
+    `SELECT x.datanet_id, (SELECT n.name FROM datanets n WHERE n.id = x.datanet_id) AS name, sum(x.calls)::bigint AS calls, sum(x.amount)::bigint AS amount
+       FROM (SELECT datanet_id, calls, data_fees AS amount FROM rollup_payer_datanets WHERE payer = $1
+             UNION ALL
+             SELECT datanet_id, count(DISTINCT receipt_id), sum(amount) FROM receipt_sources WHERE payer = $1 AND created_at >= ${UPTO} GROUP BY datanet_id) x
+      GROUP BY x.datanet_id ORDER BY amount DESC, x.datanet_id`,
     [accountId],
   );
   return r.rows.map((x) => ({ datanetId: x.datanet_id, name: x.name ?? x.datanet_id, calls: Number(x.calls), dataFees: x.amount }));

@@ -23,7 +23,7 @@ export interface OwnerPageProps {
   account: Account;
   o: Overview;
   funnel: FunnelView;
-  calls: { page: number; hasNext: boolean; rows: OwnerCall[] };
+  calls: { first: boolean; next: string | null; rows: OwnerCall[] };
   flash?: { text: string; error?: boolean };
 }
 
@@ -124,8 +124,8 @@ export function OwnerPage(p: OwnerPageProps) {
         </div>
         {p.calls.rows.length === 0 ? <p class="empty">No paid calls yet.</p> : null}
         <nav class="pager" aria-label="Call pages">
-          {p.calls.page > 1 ? <a href={`/dashboard/owner?calls=${p.calls.page - 1}#calls`}>← Newer</a> : null}
-          {p.calls.hasNext ? <a href={`/dashboard/owner?calls=${p.calls.page + 1}#calls`}>Older →</a> : null}
+          {p.calls.first ? null : <a href="/dashboard/owner#calls">← Newest</a>}
+          {p.calls.next ? <a href={`/dashboard/owner?after=${encodeURIComponent(p.calls.next)}#calls`}>Older →</a> : null}
         </nav>
       </section>
 

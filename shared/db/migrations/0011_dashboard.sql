@@ -54,10 +54,11 @@ CREATE TABLE receipt_sources (
 );
 CREATE INDEX receipt_sources_wallet_time ON receipt_sources (wallet, created_at DESC);
 CREATE INDEX receipt_sources_wallet_doc ON receipt_sources (wallet, document_id);
-CREATE INDEX receipt_sources_payer ON receipt_sources (payer, datanet_id);
+CREATE INDEX receipt_sources_payer ON receipt_sources (payer, created_at);
 
--- Last use of a key.
+-- Last use of a key; the recent tail of the ledger (see the rollups below).
 CREATE INDEX ledger_transactions_key ON ledger_transactions (key_id, created_at) WHERE key_id IS NOT NULL;
+CREATE INDEX ledger_transactions_created ON ledger_transactions (created_at);
 
 CREATE FUNCTION receipt_index(r receipts) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -83,3 +84,104 @@ BEGIN PERFORM receipt_index(NEW); RETURN NULL; END $$;
 CREATE TRIGGER receipts_index AFTER INSERT ON receipts FOR EACH ROW EXECUTE FUNCTION receipts_index_trigger();
 
 SELECT receipt_index(r) FROM receipts r;
+
+-- Rollups, so a page reads a few hundred rows whatever the traffic: every row of the ledger and of the
+-- receipt index created before `upto` (a UTC midnight at least an hour old: no transaction still
+-- writing into it) is summed here; pages add the live tail (created_at >= upto) at read time.
+-- Only dashboard_rollup() writes them, so paid calls never wait on a rollup row.
+CREATE TABLE dashboard_rollup_state (
+  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  upto       timestamptz NOT NULL
+);
+INSERT INTO dashboard_rollup_state VALUES (true, '-infinity');
+
+-- The ledger by account, day, kind, key, datanet and document: what usageOf and earningsOf sum.
+CREATE TABLE rollup_ledger (
+  account_id   text NOT NULL,
+  day          date NOT NULL,
+  kind         text NOT NULL,
+  key_id       text NOT NULL,     -- '' for none
+  datanet_id   text NOT NULL,     -- '' for none
+  document_id  text NOT NULL,     -- '' for none
+  entries      bigint NOT NULL,
+  debit        bigint NOT NULL,   -- sum of -amount over negative entries
+  credit       bigint NOT NULL,   -- sum of amount over positive entries
+  PRIMARY KEY (account_id, day, kind, key_id, datanet_id, document_id)
+);
+CREATE TABLE rollup_sources (
+  wallet       text NOT NULL,
+  source_id    text NOT NULL,
+  datanet_id   text NOT NULL,
+  document_id  text NOT NULL,
+  retrieved    bigint NOT NULL,
+  cited        bigint NOT NULL,
+  supported    bigint NOT NULL,
+  earned       bigint NOT NULL,
+  PRIMARY KEY (wallet, source_id)
+);
+CREATE TABLE rollup_owner_days (
+  wallet  text NOT NULL,
+  day     date NOT NULL,
+  calls   bigint NOT NULL,
+  earned  bigint NOT NULL,
+  PRIMARY KEY (wallet, day)
+);
+CREATE TABLE rollup_payer_days (
+  payer         text NOT NULL,
+  day           date NOT NULL,
+  calls         bigint NOT NULL,
+  charged       bigint NOT NULL,
+  data_fees     bigint NOT NULL,
+  model_tokens  bigint NOT NULL,
+  adapter_fee   bigint NOT NULL,
+  protocol_fee  bigint NOT NULL,
+  PRIMARY KEY (payer, day)
+);
+CREATE TABLE rollup_payer_datanets (
+  payer       text NOT NULL,
+  datanet_id  text NOT NULL,
+  calls       bigint NOT NULL,
+  data_fees   bigint NOT NULL,
+  PRIMARY KEY (payer, datanet_id)
+);
+
+-- Moves the rollups forward to the last UTC midnight at least an hour old; returns the new bound.
+CREATE FUNCTION dashboard_rollup() RETURNS timestamptz LANGUAGE plpgsql AS $$
+DECLARE
+  lo timestamptz;
+  hi timestamptz := date_trunc('day', (now() - interval '1 hour') AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+BEGIN
+  SELECT upto INTO lo FROM dashboard_rollup_state;
+  IF hi <= lo THEN RETURN lo; END IF;
+  SELECT upto INTO lo FROM dashboard_rollup_state FOR UPDATE;   -- one refresher at a time
+  IF hi <= lo THEN RETURN lo; END IF;
+  INSERT INTO rollup_ledger AS r
+    SELECT e.account_id, (t.created_at AT TIME ZONE 'UTC')::date, t.kind, coalesce(t.key_id, ''), coalesce(e.datanet_id, ''), coalesce(e.document_id, ''),
+           count(*), coalesce(sum(-e.amount) FILTER (WHERE e.amount < 0), 0), coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0)
+      FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+     WHERE t.created_at >= lo AND t.created_at < hi
+     GROUP BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (account_id, day, kind, key_id, datanet_id, document_id) DO UPDATE
+     SET entries = r.entries + excluded.entries, debit = r.debit + excluded.debit, credit = r.credit + excluded.credit;
+  INSERT INTO rollup_sources AS r
+    SELECT wallet, source_id, min(datanet_id), min(document_id), count(*), count(*) FILTER (WHERE cited), count(*) FILTER (WHERE supported), sum(amount)
+      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY wallet, source_id
+  ON CONFLICT (wallet, source_id) DO UPDATE
+     SET retrieved = r.retrieved + excluded.retrieved, cited = r.cited + excluded.cited, supported = r.supported + excluded.supported, earned = r.earned + excluded.earned;
+  INSERT INTO rollup_owner_days AS r
+    SELECT wallet, (created_at AT TIME ZONE 'UTC')::date, count(DISTINCT receipt_id), sum(amount)
+      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2
+  ON CONFLICT (wallet, day) DO UPDATE SET calls = r.calls + excluded.calls, earned = r.earned + excluded.earned;
+  INSERT INTO rollup_payer_days AS r
+    SELECT payer, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(charged), sum(data_fees), sum(model_tokens), sum(adapter_fee), sum(protocol_fee)
+      FROM receipt_calls WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2
+  ON CONFLICT (payer, day) DO UPDATE
+     SET calls = r.calls + excluded.calls, charged = r.charged + excluded.charged, data_fees = r.data_fees + excluded.data_fees,
+         model_tokens = r.model_tokens + excluded.model_tokens, adapter_fee = r.adapter_fee + excluded.adapter_fee, protocol_fee = r.protocol_fee + excluded.protocol_fee;
+  INSERT INTO rollup_payer_datanets AS r
+    SELECT payer, datanet_id, count(DISTINCT receipt_id), sum(amount)
+      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2
+  ON CONFLICT (payer, datanet_id) DO UPDATE SET calls = r.calls + excluded.calls, data_fees = r.data_fees + excluded.data_fees;
+  UPDATE dashboard_rollup_state SET upto = hi;
+  RETURN hi;
+END $$;
