@@ -22,7 +22,10 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
 th { font-size: .9rem; } .num { text-align: right; white-space: nowrap; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; word-break: break-all; }
 pre { white-space: pre-wrap; word-break: break-all; background: var(--card); padding: 8px; border: 1px solid var(--line); border-radius: 6px; }
-.chart svg { width: 100%; height: 180px; display: block; }
+.chart svg { width: 100%; height: 160px; display: block; }
+.chart .ticks { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); }
+.sr-label { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.nowrap { white-space: nowrap; word-break: normal; }
 .chart .bar { fill: var(--accent); } .chart .axis { stroke: var(--muted); } .chart .tick { font-size: 11px; fill: var(--muted); } .chart .end { text-anchor: end; }
 figcaption { font-weight: 600; margin-bottom: 4px; } figure { margin: 0; }
 .pager { display: flex; gap: 16px; align-items: center; margin: 8px 0; }
@@ -40,7 +43,10 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 .flash.error { background: #fce8e6; border-color: var(--bad); }
 .secret { font-size: 1rem; background: #fff8e1; padding: 8px; display: block; }
 .row-actions { display: flex; gap: 8px; flex-wrap: wrap; align-items: end; }
-.row-actions input[type=text] { width: 12em; padding: 4px 6px; }
+.row-actions input[type=text] { width: 10em; max-width: 100%; padding: 4px 6px; }
 .row-actions button { margin: 0; padding: 4px 10px; }
-@media (max-width: 600px) { main { padding: 12px; } h1 { font-size: 1.35rem; } th, td { padding: 5px 4px; font-size: .9rem; } .hide-sm { display: none; } }
+@media (max-width: 600px) {
+  main { padding: 12px; } h1 { font-size: 1.35rem; } th, td { padding: 5px 4px; font-size: .9rem; } .hide-sm { display: none; }
+  .row-actions { flex-direction: column; align-items: stretch; } .row-actions input[type=text] { width: 100%; }
+}
 `;

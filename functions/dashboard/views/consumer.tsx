@@ -95,7 +95,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
             <tbody>
               {keys.map((k) => (
                 <tr data-key-row={k.id}>
-                  <td>{k.name ?? '—'}</td><td><code>{k.prefix}…</code></td><td class="hide-sm">{when(k.createdAt)}</td><td>{when(k.lastUsedAt)}</td>
+                  <td>{k.name ?? '—'}</td><td><code class="nowrap">{k.prefix}…</code></td><td class="hide-sm">{when(k.createdAt)}</td><td>{when(k.lastUsedAt)}</td>
                   <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
                   <td>
                     {k.revokedAt ? null : (

@@ -29,7 +29,7 @@ export const Card = (p: { label: string; children: Child; note?: string }) => (
 
 /** Bars per day, drawn on the server (no script), with the same numbers as a table for screen readers. */
 export function DayChart(p: { id: string; title: string; days: { day: string; amount: bigint; calls: number }[] }) {
-  const W = 720, H = 180, pad = 24, SLOTS = 30;
+  const W = 720, H = 160, pad = 4, SLOTS = 30;
   const max = p.days.reduce((m, d) => (d.amount > m ? d.amount : m), 0n);
   const bw = (W - pad * 2) / SLOTS;
   // One slot per day of the last 30 (UTC), so a bar's place is its date.
@@ -54,11 +54,9 @@ export function DayChart(p: { id: string; title: string; days: { day: string; am
               </rect>
             );
           })}
-          <text x={pad} y={14} class="tick">{usd(max)}</text>
-          <text x={pad} y={H - 6} class="tick">{first}</text>
-          <text x={W - pad} y={H - 6} class="tick end">{last}</text>
         </svg>
       )}
+      {p.days.length ? <div class="ticks" aria-hidden="true"><span>{first}</span><span>tallest bar {usd(max)}</span><span>{last}</span></div> : null}
       {p.days.length ? (
         <details>
           <summary>Data table</summary>
