@@ -107,8 +107,8 @@ function requestContext(scope: ServicesScope) {
       release?.();
     }
     const labels = { method: c.req.method, route: c.req.routePath, status: String(c.res.status) };
-    services.metrics.httpRequests.inc(labels);
-    services.metrics.httpSeconds.observe(labels, (performance.now() - started) / 1000);
+    services.metrics?.httpRequests.inc(labels);
+    services.metrics?.httpSeconds.observe(labels, (performance.now() - started) / 1000);
     if (services.config.logRequests)
       services.log.info('request', {
         requestId, method: c.req.method, route: c.req.routePath, status: c.res.status,
