@@ -22,13 +22,14 @@ import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { limitRoutes } from './routes/limits.ts';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
   healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
-  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, metricsRoutes, docsRoutes,
+  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, limitRoutes, metricsRoutes, docsRoutes,
 ];
 
 /** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */
