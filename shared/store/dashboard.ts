@@ -2,7 +2,7 @@ import type { Queryable } from '../db/index.ts';
 import type { EarningsSummary, UsageSummary } from './ledger.ts';
 
 // Queries behind the dashboards. Each sums a rollup (everything before the rollup bound, moved
-// forward by dashboard_rollup(): see migration 0011) and the live tail after the bound, so a page
+// forward by dashboard_rollup(): see migration 0014) and the live tail after the bound, so a page
 // reads a few hundred rows whatever the traffic. Ledger figures use the same rules as usageOf and
 // earningsOf (store/ledger.ts), so they equal GET /v1/usage and GET /v1/earnings to the micro-unit.
 
