@@ -20,6 +20,7 @@ import { issueKey } from '../shared/services/api-keys.ts';
 import { createServices } from '../shared/services/create.ts';
 import { signInWithKey } from '../shared/services/dashboard-auth.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../shared/store/accounts.ts';
+import { BENCH_RATE_LIMITS } from './lib/http.ts';
 import { printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { calls: { type: 'string', default: '100000' }, runs: { type: 'string', default: '40' } } });
@@ -35,7 +36,7 @@ const YEAR_MS = 365 * 86_400_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'citepay-bench-dashboard-'));
 const config = loadConfig({
-  CITEPAY_DATA_DIR: dir, LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+  CITEPAY_DATA_DIR: dir, LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS, ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
 });
 // No embedding happens here: the pages only read.
 const embedder = { modelId: 'use-lite-512', dimension: 512, embed: async () => { throw new Error('bench: no embedding'); } };
