@@ -19,6 +19,8 @@ const ON_BOTH_DATABASES = [
   'functions/api/routes/answers.test.ts',
   'test/retrieval-regression.test.ts',
   'test/rate-limits.test.ts',
+  'test/dashboard/dashboard.test.ts',
+  'test/dashboard/rollups.test.ts',
 ];
 
 export default defineConfig({

@@ -45,6 +45,8 @@ function signedIn(c: Context<DashEnv>, kind?: Account['kind']) {
   return session;
 }
 
+const KEY_REFUSED = 'That API key is not valid for the dashboard (unknown, revoked, or an admin key).';
+
 const home = (account: Account) => (account.kind === 'contributor' ? '/dashboard/owner' : '/dashboard/consumer');
 
 export function dashboardRoutes() {
@@ -65,7 +67,7 @@ export function dashboardRoutes() {
   app.get('/dashboard/sign-in', async (c) => {
     const session = c.get('session');
     if (session) return c.redirect(home(session.account));
-    return c.html(<SignInPage csrf={loginToken(c)} devWallets={await devWallets(c)} chainId={await chainIdOf(c.get('services'))} error={c.req.query('error')} />);
+    return c.html(<SignInPage csrf={loginToken(c)} devWallets={await devWallets(c)} chainId={await chainIdOf(c.get('services'))} error={c.req.query('error') === 'key' ? KEY_REFUSED : undefined} />);
   });
   app.post('/dashboard/sign-in/key', async (c) => {
     const form = await c.req.parseBody();
@@ -76,7 +78,7 @@ export function dashboardRoutes() {
       return c.redirect(home(session.account), 303);
     } catch (err) {
       if (!(err instanceof Unauthorized)) throw err;
-      return c.redirect(`/dashboard/sign-in?error=${encodeURIComponent(err.message)}`, 303);
+      return c.redirect('/dashboard/sign-in?error=key', 303); // a fixed message: no text from the URL is shown
     }
   });
   app.get('/dashboard/sign-in/nonce', async (c) => {

@@ -12,7 +12,7 @@ const cell = (v: string | number | boolean | null) => {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
 
-export function statementCsv(account: Account, e: EarningsSummary, p: PayoutView): string {
+export function statementCsv(account: Account, e: EarningsSummary, p: Omit<PayoutView, 'unsettled'>): string {
   const rows: (string | number | boolean | null)[][] = [['row', 'id', 'datanet_id', 'name', 'deleted', 'calls', 'amount_micros']];
   const total = (name: string, amount: bigint | null) => rows.push(['total', name, null, account.wallet, null, null, amount?.toString() ?? null]);
   total('earned', e.total);

@@ -6,7 +6,7 @@ import {
 } from '../store/dashboard.ts';
 import type { Account } from '../store/accounts.ts';
 import type { Services } from './container.ts';
-import { payoutOf, receiptFor } from './payouts.ts';
+import { receiptFor, settledPayoutOf } from './payouts.ts';
 
 // What the dashboard pages show, read through the same stores and services as the API, so
 // every figure equals the API's (/v1/earnings, /v1/payouts/{wallet}, /v1/usage).
@@ -29,11 +29,11 @@ export function chainIdOf(services: Services): Promise<number | null> {
 
 export async function ownerOverview(services: Services, account: Account) {
   const wallet = account.wallet! as Address;
-  await refreshRollups(services.db);
+  const upto = await refreshRollups(services.db);
   const [earnings, payout, byDay, epochs] = await Promise.all([
-    earningsSummary(services.db, account.id),
-    payoutOf(services, wallet),
-    ownerEarningsByDay(services.db, wallet, CHART_DAYS),
+    earningsSummary(services.db, upto, account.id),
+    settledPayoutOf(services, wallet),
+    ownerEarningsByDay(services.db, upto, wallet, CHART_DAYS),
     ownerEpochs(services.db, wallet),
   ]);
   // What the chain says now, for the browser's proof check (the database's copy is not the authority).
@@ -51,12 +51,12 @@ export async function ownerOverview(services: Services, account: Account) {
 }
 
 export async function ownerStatement(services: Services, account: Account) {
-  await refreshRollups(services.db);
-  return Promise.all([earningsSummary(services.db, account.id), payoutOf(services, account.wallet! as Address)]);
+  const upto = await refreshRollups(services.db);
+  return Promise.all([earningsSummary(services.db, upto, account.id), settledPayoutOf(services, account.wallet! as Address)]);
 }
 
-export function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string; sort: FunnelSort; page: number; pageSize: number }) {
-  return ownerFunnel(services.db, account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize });
+export async function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number }) {
+  return ownerFunnel(services.db, await refreshRollups(services.db), account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize });
 }
 
 export function ownerCallsPage(services: Services, account: Account, after: CallCursor | null, pageSize: number) {
@@ -73,12 +73,12 @@ export async function ownerReceipt(services: Services, account: Account, id: str
 }
 
 export async function consumerOverview(services: Services, account: Account) {
-  await refreshRollups(services.db);
+  const upto = await refreshRollups(services.db);
   const [usage, byDay, split, byDatanet, keys] = await Promise.all([
-    usageSummary(services.db, account.id),
-    consumerSpendByDay(services.db, account.id, CHART_DAYS),
-    consumerSpendSplit(services.db, account.id),
-    consumerByDatanet(services.db, account.id),
+    usageSummary(services.db, upto, account.id),
+    consumerSpendByDay(services.db, upto, account.id, CHART_DAYS),
+    consumerSpendSplit(services.db, upto, account.id),
+    consumerByDatanet(services.db, upto, account.id),
     keysWithLastUse(services.db, account.id),
   ]);
   return { usage, byDay, split, byDatanet, keys };

@@ -45,6 +45,13 @@ export interface PayoutView {
 }
 
 export async function payoutOf(services: Services, wallet: Address): Promise<PayoutView> {
+  const settled = await settledPayoutOf(services, wallet);
+  const account = await findAccountByWallet(services.db, wallet);
+  return { ...settled, unsettled: account?.kind === 'contributor' ? await balanceOf(services.db, account.id) : 0n };
+}
+
+/** payoutOf without `unsettled` (a sum over the account's whole ledger): for callers that have it already. */
+export async function settledPayoutOf(services: Services, wallet: Address): Promise<Omit<PayoutView, 'unsettled'>> {
   const { db, chain } = services;
   const epoch = await latestConfirmedEpoch(db);
   const tree = epoch ? await cachedTree(`payout:${epoch.payoutRoot}`, async () => {
@@ -55,7 +62,6 @@ export async function payoutOf(services: Services, wallet: Address): Promise<Pay
   // The chain is the truth for what was claimed; when it cannot be reached, say so instead of guessing.
   const claimed = chain ? await chain.claimed(wallet).catch(() => null) : null;
   const cumulative = leaf?.cumulative ?? (await settledFor(db, wallet))?.cumulative ?? 0n;
-  const account = await findAccountByWallet(db, wallet);
   return {
     wallet,
     epoch: epoch?.epoch ?? null,
@@ -64,7 +70,6 @@ export async function payoutOf(services: Services, wallet: Address): Promise<Pay
     claimable: claimed === null ? null : cumulative > claimed ? cumulative - claimed : 0n,
     proof: leaf?.proof ?? [],
     payoutRoot: epoch?.payoutRoot ?? null,
-    unsettled: account?.kind === 'contributor' ? await balanceOf(db, account.id) : 0n,
   };
 }
 

@@ -48,29 +48,34 @@ export async function consumeNonce(db: Queryable, nonce: string): Promise<boolea
 
 // ---- rollups -----------------------------------------------------------------------------------
 
-/** Moves the rollups to the last closed UTC day (a no-op most of the time). */
-export async function refreshRollups(db: Queryable): Promise<void> {
-  await db.query(`SELECT dashboard_rollup()`);
+/**
+ * Moves the rollups to the last closed UTC day (a no-op most of the time) and returns their bound:
+ * the queries below add the rows created from it on.
+ */
+export async function refreshRollups(db: Queryable): Promise<Date> {
+  const r = await db.query<{ upto: Date }>(`SELECT dashboard_rollup() AS upto`);
+  return r.rows[0]!.upto;
 }
 
-const UPTO = `(SELECT upto FROM dashboard_rollup_state)`;
+/** The bound as a literal (a Date from the database, never input), so the planner sees how recent the tail is. */
+const since = (upto: Date) => `'${new Date(upto).toISOString()}'::timestamptz`;
 
 /** Ledger rows of one account: the rollup, then the tail entry by entry. */
-const LEDGER_ROWS = `
+const ledgerRows = (upto: Date) => `
   SELECT day, kind, key_id, datanet_id, document_id, entries, debit, credit FROM rollup_ledger WHERE account_id = $1
   UNION ALL
   SELECT (t.created_at AT TIME ZONE 'UTC')::date, t.kind, coalesce(t.key_id, ''), coalesce(e.datanet_id, ''), coalesce(e.document_id, ''), 1,
          CASE WHEN e.amount < 0 THEN -e.amount ELSE 0 END, CASE WHEN e.amount > 0 THEN e.amount ELSE 0 END
     FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
-   WHERE t.created_at >= ${UPTO} AND e.account_id = $1`;
+   WHERE t.created_at >= ${since(upto)} AND e.account_id = $1`;
 
 // ---- the ledger, as the API reads it -----------------------------------------------------------
 
 /** Same figures and rules as usageOf (store/ledger.ts), from the rollup and the tail. */
-export async function usageSummary(db: Queryable, accountId: string): Promise<UsageSummary> {
+export async function usageSummary(db: Queryable, upto: Date, accountId: string): Promise<UsageSummary> {
   const r = await db.query<{ kind: string; key_id: string; calls: bigint; spend: bigint; credited: bigint }>(
     `SELECT kind, key_id, sum(entries)::bigint AS calls, sum(debit)::bigint AS spend, sum(credit)::bigint AS credited
-       FROM (${LEDGER_ROWS}) x GROUP BY kind, key_id`,
+       FROM (${ledgerRows(upto)}) x GROUP BY kind, key_id`,
     [accountId],
   );
   const billable = r.rows.filter((x) => x.kind !== 'credit_grant');
@@ -95,16 +100,16 @@ export async function usageSummary(db: Queryable, accountId: string): Promise<Us
 }
 
 /** Same figures and rules as earningsOf (store/ledger.ts), from the rollup and the tail. */
-export async function earningsSummary(db: Queryable, accountId: string): Promise<EarningsSummary> {
+export async function earningsSummary(db: Queryable, upto: Date, accountId: string): Promise<EarningsSummary> {
   const totals = await db.query<{ balance: bigint; settled: bigint }>(
     `SELECT coalesce(sum(credit - debit), 0)::bigint AS balance, coalesce(sum(debit) FILTER (WHERE kind = 'payout'), 0)::bigint AS settled
-       FROM (${LEDGER_ROWS}) x`,
+       FROM (${ledgerRows(upto)}) x`,
     [accountId],
   );
   const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
     `SELECT x.document_id, x.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name, x.earned, x.calls
        FROM (SELECT document_id, datanet_id, sum(credit - debit)::bigint AS earned, sum(entries)::bigint AS calls
-               FROM (${LEDGER_ROWS}) r WHERE document_id <> '' GROUP BY document_id, datanet_id) x
+               FROM (${ledgerRows(upto)}) r WHERE document_id <> '' GROUP BY document_id, datanet_id) x
        JOIN documents d ON d.id = x.document_id JOIN datanets n ON n.id = x.datanet_id
       ORDER BY x.earned DESC, x.document_id`,
     [accountId],
@@ -128,13 +133,13 @@ export async function earningsSummary(db: Queryable, accountId: string): Promise
 
 export interface DayAmount { day: string; calls: number; amount: bigint }
 
-export async function ownerEarningsByDay(db: Queryable, wallet: string, days: number): Promise<DayAmount[]> {
+export async function ownerEarningsByDay(db: Queryable, upto: Date, wallet: string, days: number): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(calls)::bigint AS calls, sum(amount)::bigint AS amount FROM (
        SELECT day, calls, earned AS amount FROM rollup_owner_days WHERE wallet = lower($1) AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
        UNION ALL
        SELECT (created_at AT TIME ZONE 'UTC')::date, count(DISTINCT receipt_id), sum(amount)
-         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${UPTO} GROUP BY 1) x
+         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${since(upto)} GROUP BY 1) x
       WHERE day > (now() AT TIME ZONE 'UTC')::date - $2::int
       GROUP BY 1 ORDER BY 1`,
     [wallet, days],
@@ -160,7 +165,7 @@ const SORTS: Record<FunnelSort, string> = {
 
 /** Times retrieved → cited → cited with support → amount earned, grouped at one level, one page at a time. */
 export async function ownerFunnel(
-  db: Queryable, wallet: string,
+  db: Queryable, upto: Date, wallet: string,
   q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; limit: number; offset: number },
 ): Promise<{ rows: FunnelRow[]; total: number }> {
   const key = q.level === 'datanet' ? 'datanet_id' : q.level === 'document' ? 'document_id' : 'source_id';
@@ -175,7 +180,7 @@ export async function ownerFunnel(
        SELECT source_id, datanet_id, document_id, retrieved, cited, supported, earned FROM rollup_sources WHERE wallet = lower($1) ${filter}
        UNION ALL
        SELECT source_id, datanet_id, document_id, 1, cited::int, supported::int, amount
-         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${UPTO} ${filter}),
+         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${since(upto)} ${filter}),
      g AS (SELECT ${key} AS id, sum(retrieved)::bigint AS retrieved, sum(cited)::bigint AS cited, sum(supported)::bigint AS supported, sum(earned)::bigint AS earned
              FROM s GROUP BY 1),
      named AS (SELECT g.*, coalesce(${name}, g.id) AS name FROM g)
@@ -215,12 +220,15 @@ export function cursorFromString(s: string | undefined): CallCursor | null {
 
 /** The latest paid calls that showed this wallet's documents, newest first (no query text: receipts hold none). */
 export async function ownerRecentCalls(db: Queryable, wallet: string, limit: number, after: CallCursor | null): Promise<OwnerCall[]> {
+  // With a cursor, the bound on created_at alone lets the (wallet, created_at) index start at the cursor.
+  const cursor = after ? `AND s.created_at <= $3 AND (s.created_at, s.receipt_id, s.ordinal) < ($3::timestamptz, $4::text, $5::int)` : '';
   const r = await db.query<{ receipt_id: string; ordinal: number; request_id: string; created_at: Date; kind: string; document_id: string; title: string | null; weight_ppm: number; amount: bigint; formula_version: string }>(
     `SELECT s.receipt_id, s.ordinal, s.request_id, s.created_at, c.kind, s.document_id, d.title, s.weight_ppm, s.amount, c.formula_version
-       FROM receipt_sources s JOIN receipt_calls c ON c.receipt_id = s.receipt_id LEFT JOIN documents d ON d.id = s.document_id
-      WHERE s.wallet = lower($1) AND ($3::timestamptz IS NULL OR (s.created_at, s.receipt_id, s.ordinal) < ($3::timestamptz, $4::text, $5::int))
-      ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC LIMIT $2`,
-    [wallet, limit, after?.createdAt ?? null, after?.receiptId ?? null, after?.ordinal ?? null],
+       FROM (SELECT * FROM receipt_sources s WHERE s.wallet = lower($1) ${cursor}
+              ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC LIMIT $2) s
+       JOIN receipt_calls c ON c.receipt_id = s.receipt_id LEFT JOIN documents d ON d.id = s.document_id
+      ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC`,
+    after ? [wallet, limit, after.createdAt, after.receiptId, after.ordinal] : [wallet, limit],
   );
   return r.rows.map((x) => ({
     receiptId: x.receipt_id, ordinal: x.ordinal, requestId: x.request_id, createdAt: x.created_at, kind: x.kind, documentId: x.document_id, title: x.title ?? x.document_id,
@@ -254,10 +262,10 @@ export async function ownerEpochs(db: Queryable, wallet: string): Promise<OwnerE
 
 // ---- consumer --------------------------------------------------------------------------------
 
-export async function consumerSpendByDay(db: Queryable, accountId: string, days: number): Promise<DayAmount[]> {
+export async function consumerSpendByDay(db: Queryable, upto: Date, accountId: string, days: number): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(entries)::bigint AS calls, sum(debit)::bigint AS amount
-       FROM (${LEDGER_ROWS}) x
+       FROM (${ledgerRows(upto)}) x
       WHERE kind <> 'credit_grant' AND debit > 0 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
       GROUP BY 1 ORDER BY 1`,
     [accountId, days],
@@ -268,25 +276,25 @@ export async function consumerSpendByDay(db: Queryable, accountId: string, days:
 export interface SpendSplit { calls: number; charged: bigint; dataFees: bigint; modelTokens: bigint; adapterFees: bigint; protocolFee: bigint }
 
 /** Receipted calls' money split. Calls billed without a receipt (embeddings) are token charges. */
-export async function consumerSpendSplit(db: Queryable, accountId: string): Promise<SpendSplit> {
+export async function consumerSpendSplit(db: Queryable, upto: Date, accountId: string): Promise<SpendSplit> {
   const r = await db.query<{ calls: bigint; charged: bigint; data: bigint; tokens: bigint; adapter: bigint; protocol: bigint }>(
     `SELECT coalesce(sum(calls), 0)::bigint AS calls, coalesce(sum(charged), 0)::bigint AS charged, coalesce(sum(data_fees), 0)::bigint AS data,
             coalesce(sum(model_tokens), 0)::bigint AS tokens, coalesce(sum(adapter_fee), 0)::bigint AS adapter, coalesce(sum(protocol_fee), 0)::bigint AS protocol
        FROM (SELECT calls, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM rollup_payer_days WHERE payer = $1
              UNION ALL
-             SELECT 1, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM receipt_calls WHERE payer = $1 AND created_at >= ${UPTO}) x`,
+             SELECT 1, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM receipt_calls WHERE payer = $1 AND created_at >= ${since(upto)}) x`,
     [accountId],
   );
   const x = r.rows[0]!;
   return { calls: Number(x.calls), charged: x.charged, dataFees: x.data, modelTokens: x.tokens, adapterFees: x.adapter, protocolFee: x.protocol };
 }
 
-export async function consumerByDatanet(db: Queryable, accountId: string): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
+export async function consumerByDatanet(db: Queryable, upto: Date, accountId: string): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
   const r = await db.query<{ datanet_id: string; name: string | null; calls: bigint; amount: bigint }>(
     `SELECT x.datanet_id, (SELECT n.name FROM datanets n WHERE n.id = x.datanet_id) AS name, sum(x.calls)::bigint AS calls, sum(x.amount)::bigint AS amount
        FROM (SELECT datanet_id, calls, data_fees AS amount FROM rollup_payer_datanets WHERE payer = $1
              UNION ALL
-             SELECT datanet_id, count(DISTINCT receipt_id), sum(amount) FROM receipt_sources WHERE payer = $1 AND created_at >= ${UPTO} GROUP BY datanet_id) x
+             SELECT datanet_id, count(DISTINCT receipt_id), sum(amount) FROM receipt_sources WHERE payer = $1 AND created_at >= ${since(upto)} GROUP BY datanet_id) x
       GROUP BY x.datanet_id ORDER BY amount DESC, x.datanet_id`,
     [accountId],
   );

@@ -96,6 +96,8 @@ CREATE TABLE dashboard_rollup_state (
 INSERT INTO dashboard_rollup_state VALUES (true, '-infinity');
 
 -- The ledger by account, day, kind, key, datanet and document: what usageOf and earningsOf sum.
+-- Day and key are kept for consumer accounts only (what their pages group by); other accounts'
+-- rows are summed over all time under day 1970-01-01 and key '' (a few rows per document).
 CREATE TABLE rollup_ledger (
   account_id   text NOT NULL,
   day          date NOT NULL,
@@ -156,9 +158,10 @@ BEGIN
   SELECT upto INTO lo FROM dashboard_rollup_state FOR UPDATE;   -- one refresher at a time
   IF hi <= lo THEN RETURN lo; END IF;
   INSERT INTO rollup_ledger AS r
-    SELECT e.account_id, (t.created_at AT TIME ZONE 'UTC')::date, t.kind, coalesce(t.key_id, ''), coalesce(e.datanet_id, ''), coalesce(e.document_id, ''),
+    SELECT e.account_id, CASE WHEN a.kind = 'consumer' THEN (t.created_at AT TIME ZONE 'UTC')::date ELSE DATE '1970-01-01' END, t.kind,
+           CASE WHEN a.kind = 'consumer' THEN coalesce(t.key_id, '') ELSE '' END, coalesce(e.datanet_id, ''), coalesce(e.document_id, ''),
            count(*), coalesce(sum(-e.amount) FILTER (WHERE e.amount < 0), 0), coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0)
-      FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+      FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
      WHERE t.created_at >= lo AND t.created_at < hi
      GROUP BY 1, 2, 3, 4, 5, 6
   ON CONFLICT (account_id, day, kind, key_id, datanet_id, document_id) DO UPDATE
