@@ -8,7 +8,9 @@ let bundle: Promise<string> | undefined;
 
 export function dashboardScript(): Promise<string> {
   bundle ??= (async () => {
-    const esbuild = await import('esbuild');
+    // A computed specifier: bundlers (the edge Worker's build) must not pull esbuild itself in.
+    const specifier = 'esbuild';
+    const esbuild = (await import(specifier)) as typeof import('esbuild');
     const out = await esbuild.build({
       entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, write: false, legalComments: 'none',
     });
