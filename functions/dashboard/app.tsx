@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Hex } from 'viem';
-import { ANVIL_CHAIN_ID, ANVIL_DEV_ACCOUNTS } from '../../shared/chain/anvil.ts';
+import { ANVIL_CHAIN_ID, ANVIL_DEV_ACCOUNTS } from '../../shared/chain/dev-accounts.ts';
 import { DomainError, Forbidden, InvalidInput, Unauthorized, type AnyDomainError } from '../../shared/errors.ts';
 import { issueKey } from '../../shared/services/api-keys.ts';
 import { endSession, issueSiweNonce, signInWithEthereum, signInWithKey } from '../../shared/services/dashboard-auth.ts';

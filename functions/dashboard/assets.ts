@@ -2,8 +2,6 @@ import { fileURLToPath } from 'node:url';
 
 // The dashboard's script, bundled from client/dashboard.js and npm packages (viem) by esbuild
 // the first time it is asked for, then served from memory: never from a CDN.
-const ENTRY = fileURLToPath(new URL('./client/dashboard.js', import.meta.url));
-
 let bundle: Promise<string> | undefined;
 
 export function dashboardScript(): Promise<string> {
@@ -12,7 +10,8 @@ export function dashboardScript(): Promise<string> {
     const specifier = 'esbuild';
     const esbuild = (await import(specifier)) as typeof import('esbuild');
     const out = await esbuild.build({
-      entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, write: false, legalComments: 'none',
+      // Resolved here, not at module load: the edge Worker imports this module and has no file URLs.
+      entryPoints: [fileURLToPath(new URL('./client/dashboard.js', import.meta.url))], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, write: false, legalComments: 'none',
     });
     return out.outputFiles[0]!.text;
   })();

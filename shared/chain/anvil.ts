@@ -3,18 +3,9 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Address, Hex } from 'viem';
+import { ANVIL_DEV_ACCOUNTS } from './dev-accounts.ts';
 
-/**
- * PUBLIC DEVELOPMENT KEYS — anvil's well-known accounts from the mnemonic
- * "test test test test test test test test test test test junk". Everyone knows these keys;
- * they hold money only on local dev chains. Never use them anywhere else.
- */
-export const ANVIL_DEV_ACCOUNTS = [
-  { address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', privateKey: '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80' },
-  { address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', privateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' },
-  { address: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', privateKey: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a' },
-  { address: '0x90F79bf6EB2c4f870365E785982E1f101E93b906', privateKey: '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6' },
-] as const satisfies readonly { address: Address; privateKey: Hex }[];
+export { ANVIL_CHAIN_ID, ANVIL_DEV_ACCOUNTS } from './dev-accounts.ts';
 
 /** PUBLIC DEVELOPMENT KEY (anvil account 0): the local deployer. */
 export const ANVIL_DEPLOYER_KEY: Hex = ANVIL_DEV_ACCOUNTS[0].privateKey;
@@ -22,9 +13,6 @@ export const ANVIL_DEPLOYER_ADDRESS: Address = ANVIL_DEV_ACCOUNTS[0].address;
 /** PUBLIC DEVELOPMENT KEY (anvil account 1): the local settler (publishes epochs, relays claims). */
 export const ANVIL_SETTLER_KEY: Hex = ANVIL_DEV_ACCOUNTS[1].privateKey;
 export const ANVIL_SETTLER_ADDRESS: Address = ANVIL_DEV_ACCOUNTS[1].address;
-
-/** anvil's default chain id (also with `--network optimism`). */
-export const ANVIL_CHAIN_ID = 31337;
 
 export interface StartAnvilOptions {
   /** 0 (default) lets anvil pick a free port. */
