@@ -82,7 +82,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
       server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
     });
     base = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    // A short TMPDIR for Chromium: its singleton socket lives there, and a unix socket path is capped
+    // at 108 bytes (the test run's nested temporary folders exceed it).
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], env: { ...process.env, TMPDIR: '/tmp' } });
   });
   afterAll(async () => {
     await browser?.close();
