@@ -19,3 +19,10 @@ export const requireRole = (...roles: Role[]) =>
   });
 
 export const anyRole = () => requireRole('admin', 'consumer', 'contributor');
+
+/** After requireRole: routes that move live money on chain refuse cp_test_ keys (test money never settles). */
+export const requireLiveKey = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!c.get('principal').livemode) throw new Forbidden('a cp_test_ key cannot settle or claim: test earnings never go on chain; use a live key');
+    await next();
+  });

@@ -100,15 +100,15 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     const answer = await findAnswer(tx, result.jobId, true);
     if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
     if (charge.entries.length > 0)
-      await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries });
+      await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, livemode: answer.livemode, entries: charge.entries });
     const receipt = buildReceipt({
       id: newId('receipt'), requestId: answer.requestId, kind: 'answer', createdAt: new Date(), attribution, weightsPpm,
       credits: charge.credits, charged: charge.total, dataFee: charge.dataFee, protocolFee: charge.protocolFee, sources,
       adapter: adapter ? { id: adapter.id, wallet: adapterWallet, amount: charge.adapterFee } : null,
     });
-    await insertReceipt(tx, receipt, answer.accountId);
-    // After the charge; this answer's own hold is released as it closes below.
-    const balance = (await availableBalance(tx, answer.accountId)) + answer.hold;
+    await insertReceipt(tx, receipt, answer.accountId, answer.livemode);
+    // After the charge; this answer's own hold is released as it closes below. In the answer's mode.
+    const balance = (await availableBalance(tx, answer)) + answer.hold;
     const response = {
       text: parsed.text,
       citations: parsed.citations.map((c, i) => ({

@@ -97,10 +97,10 @@ export async function createAnswer(
   const id = options.id ?? newId('answer');
   const answer = await services.db.transaction(async (tx: Queryable) => {
     await lockAccount(tx, principal.accountId);
-    await assertCovered(tx, principal.accountId, hold);
+    await assertCovered(tx, principal, hold);
     const created = await insertAnswer(tx, {
       id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,
-      query: input.query, sources, hold, deadlineSeconds: services.config.answerDeadlineSeconds,
+      query: input.query, sources, hold, livemode: principal.livemode, deadlineSeconds: services.config.answerDeadlineSeconds,
     });
     // A retry with this key finds the same answer instead of creating (and charging) another.
     await storeResult(tx, principal, options.idempotency, { answerId: id } satisfies AcceptedAnswer);

@@ -49,7 +49,7 @@ async function setup(env: Record<string, string> = {}): Promise<Env> {
 /** The money invariants after any sequence of steps. */
 async function expectConsistent(e: Env) {
   const { db } = e.services;
-  const settled = await balanceOf(db, SETTLED_ACCOUNT_ID);
+  const settled = await balanceOf(db, SETTLED_ACCOUNT_ID, true);
   const onChain = await e.tc.chain.readState();
   expect(onChain.totalCumulative).toBe(settled); // published exactly what the ledger moved
   const claimed = (await e.tc.chain.claimed(WALLETS.ada)) + (await e.tc.chain.claimed(WALLETS.bob));
@@ -213,7 +213,7 @@ describe('settlement survives a crash at every step', () => {
       await expect(settleOnce(e.deps({ afterStep: (s) => { if (s === step) throw new Crash(step); } }))).rejects.toBeInstanceOf(Crash);
       const stuck = await inFlightEpoch(e.services.db);
       expect(stuck?.status).toBe(step === 'built' ? 'built' : 'submitted');
-      expect(await balanceOf(e.services.db, SETTLED_ACCOUNT_ID)).toBe(0n); // the ledger never runs ahead of the chain
+      expect(await balanceOf(e.services.db, SETTLED_ACCOUNT_ID, true)).toBe(0n); // the ledger never runs ahead of the chain
 
       const outcome = await settleOnce(e.deps(), { force: true });
       expect(outcome).toMatchObject({ status: 'confirmed', epoch: 1 });

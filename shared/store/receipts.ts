@@ -13,11 +13,12 @@ export interface StoredReceipt {
 }
 
 /** Written in the caller's transaction, beside the ledger charge it describes. */
-export async function insertReceipt(db: Queryable, receipt: Receipt, payerAccountId: string): Promise<{ hash: `0x${string}` }> {
+/** `livemode` false: a test call's receipt, which settlement never puts on chain. */
+export async function insertReceipt(db: Queryable, receipt: Receipt, payerAccountId: string, livemode: boolean): Promise<{ hash: `0x${string}` }> {
   const canonical = canonicalReceipt(receipt);
   const hash = hashCanonical(canonical);
-  await db.query(`INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-    receipt.id, receipt.requestId, receipt.kind, payerAccountId, canonical, hash, receipt.createdAt,
+  await db.query(`INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at, livemode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+    receipt.id, receipt.requestId, receipt.kind, payerAccountId, canonical, hash, receipt.createdAt, livemode,
   ]);
   return { hash };
 }

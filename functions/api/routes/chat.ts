@@ -85,7 +85,7 @@ function completion(answer: AnswerRecord, model: string) {
     model,
     choices: [{ index: 0, message: { role: 'assistant', content: view.text, refusal: null, citations: view.citations }, finish_reason: finish, logprobs: null }],
     usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
-    citepay: { answerId: answer.id, usage: view.usage, attribution: view.attribution, sources: view.sources, invalidMarkers: view.invalidMarkers },
+    citepay: { answerId: answer.id, livemode: view.livemode, usage: view.usage, attribution: view.attribution, sources: view.sources, invalidMarkers: view.invalidMarkers },
   };
 }
 

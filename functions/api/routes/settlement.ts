@@ -4,7 +4,7 @@ import { payoutOf, parseWallet, receiptFor, relayClaim, type PayoutView } from '
 import { runSettlement } from '../../../shared/services/settlement-runner.ts';
 import { countOpenReceipts, listEpochs, type EpochRecord } from '../../../shared/store/settlement.ts';
 import type { Services } from '../../../shared/services/container.ts';
-import { anyRole, requireRole } from '../auth.ts';
+import { anyRole, requireLiveKey, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
 import { Micros, iso, security } from '../schemas.ts';
@@ -104,9 +104,9 @@ const claimRoute = createRoute({
   method: 'post',
   path: '/v1/payouts/{wallet}/claim',
   tags: ['settlement'],
-  summary: 'Relay the wallet’s claim on chain (citepay pays the gas; the tokens go to the wallet). Nothing due pays nothing.',
+  summary: 'Relay the wallet’s claim on chain (citepay pays the gas; the tokens go to the wallet). Nothing due pays nothing. Live keys only.',
   security,
-  middleware: [anyRole()] as const,
+  middleware: [anyRole(), requireLiveKey()] as const,
   request: { params: WalletParam },
   responses: {
     200: {
@@ -152,9 +152,9 @@ const runSettlementRoute = createRoute({
   method: 'post',
   path: '/v1/admin/settlements',
   tags: ['settlement'],
-  summary: 'Settle now: finish the epoch in flight or close the open one, publish it and wait for confirmation (admin)',
+  summary: 'Settle now: finish the epoch in flight or close the open one, publish it and wait for confirmation (admin, live key)',
   security,
-  middleware: [requireRole('admin')] as const,
+  middleware: [requireRole('admin'), requireLiveKey()] as const,
   responses: {
     200: {
       description: 'What this run did',
