@@ -17,6 +17,7 @@ const ON_BOTH_DATABASES = [
   'functions/api/routes/documents.test.ts',
   'functions/api/routes/retrieve.test.ts',
   'functions/api/routes/answers.test.ts',
+  'functions/api/test-mode.test.ts',
   'test/retrieval-regression.test.ts',
 ];
 
