@@ -197,7 +197,7 @@ describe('test mode never settles', () => {
     expect(ada.body).toMatchObject({ cumulative: liveEarned.total, unsettled: '0' });
     const testReceipt = await client.call('GET', `/v1/receipts/${testCall.body.attribution.receiptId}`, { key: testKey });
     expect(testReceipt.status).toBe(200);
-    expect(testReceipt.body.settlement).toBeNull();
+    expect(testReceipt.body).toMatchObject({ livemode: false, settlement: null });
     expect((await client.call('GET', '/v1/earnings', { key: adaTestKey })).body).toMatchObject({ total: testEarned.total, settled: '0', unsettled: testEarned.total });
     expect((await client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: testKey })).status).toBe(403);
     await expectConsistent(e);

@@ -29,6 +29,7 @@ const ReceiptResponse = z
     receipt: z.record(z.string(), z.unknown()).openapi({ description: 'the canonical receipt (citepay-receipt-v1)' }),
     canonical: z.string().openapi({ description: 'RFC 8785 JSON of `receipt`: the exact bytes that were hashed' }),
     hash: Hex32.openapi({ description: 'keccak256(canonical): the leaf value in the epoch receipts tree' }),
+    livemode: z.boolean().openapi({ description: 'false: a cp_test_ call\'s receipt, which never settles (settlement stays null)' }),
     settlement: z
       .object({
         epoch: z.number().int(),
@@ -178,7 +179,7 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
     const { stored, settlement } = await receiptFor(services, c.get('principal'), c.req.valid('param').id);
     return c.json({
       object: 'receipt' as const, id: stored.id, requestId: stored.requestId, receipt: stored.receipt as unknown as Record<string, unknown>,
-      canonical: stored.canonical, hash: stored.hash, settlement, chain: chainView(services),
+      canonical: stored.canonical, hash: stored.hash, livemode: stored.livemode, settlement, chain: chainView(services),
     }, 200);
   })
   .openapi(payoutRoute, async (c) => {
