@@ -28,6 +28,18 @@ declare module "sst" {
       "type": "sst.aws.Aurora"
       "username": string
     }
+    "Edge": {
+      "type": "sst.cloudflare.Worker"
+      "url": string
+    }
+    "EdgeDatabase": {
+      "id": string
+      "type": "sst.cloudflare.Hyperdrive"
+    }
+    "EdgeEmbedderKey": {
+      "type": "sst.sst.Secret"
+      "value": string
+    }
     "GenerationJobs": {
       "type": "sst.aws.Queue"
       "url": string
@@ -43,6 +55,10 @@ declare module "sst" {
     "GenerationResultsDlq": {
       "type": "sst.aws.Queue"
       "url": string
+    }
+    "HyperdriveAccessSecret": {
+      "type": "sst.sst.Secret"
+      "value": string
     }
     "PineconeApiKey": {
       "type": "sst.sst.Secret"

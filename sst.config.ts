@@ -12,8 +12,8 @@ export default $config({
       removal: production ? "retain" : "remove",
       protect: production,
       // Pinned so `sst install` is reproducible (otherwise it resolves "latest" from npm).
-      // 7.20.0 is the @pulumi/aws that sst 4.17.1's platform ships with.
-      providers: { aws: "7.20.0" },
+      // 7.20.0 and 6.15.0 are the @pulumi/aws and @pulumi/cloudflare sst 4.17.1's platform ships with.
+      providers: { aws: "7.20.0", cloudflare: "6.15.0" },
     };
   },
   async run() {
@@ -21,14 +21,17 @@ export default $config({
     const { queues } = await import("./stacks/queue.ts");
     const { api } = await import("./stacks/api.ts");
     const { gpuFleet } = await import("./stacks/gpu-fleet.ts");
+    const { edge } = await import("./stacks/edge.ts");
 
     const store = storage();
     const q = queues();
     const http = api(store, q);
     const fleet = gpuFleet(store, q);
+    const edgeWorker = edge(store, http.url);
 
     return {
       api: http.url,
+      ...(edgeWorker ? { edge: edgeWorker.url } : {}),
       bucket: store.bucket.name,
       jobQueue: q.jobs.url,
       resultQueue: q.results.url,

@@ -18,7 +18,7 @@ fi
 # 2. sst-env.d.ts is hand-written (sst dev/deploy would generate it): every linkable
 #    component created in stacks/ must be declared there.
 missing=0
-for name in $(grep -ohE 'new sst\.(aws\.(Vpc|Bucket|Aurora|Postgres|Queue|Function|ApiGatewayV2)|Secret)\("[A-Za-z0-9]+"' stacks/*.ts | grep -oE '"[A-Za-z0-9]+"'); do
+for name in $(grep -ohE 'new sst\.(aws\.(Vpc|Bucket|Aurora|Postgres|Queue|Function|ApiGatewayV2)|cloudflare\.(Worker|Hyperdrive)|Secret)\("[A-Za-z0-9]+"' stacks/*.ts | grep -oE '"[A-Za-z0-9]+"'); do
   grep -q "^    ${name}: {" sst-env.d.ts || { echo "sst-env.d.ts: missing Resource ${name}" >&2; missing=1; }
 done
 

@@ -62,7 +62,11 @@ const EnvSchema = z.object({
   SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(true),
-  EMBEDDER: z.enum(['use-lite', 'use-lite-tfjs', 'st']).default('use-lite'),
+  EMBEDDER: z.enum(['use-lite', 'use-lite-tfjs', 'st', 'remote']).default('use-lite'),
+  EMBEDDER_URL: z.string().url().optional(),
+  EMBEDDER_API_KEY: z.string().min(1).optional(),
+  EMBEDDER_MODEL: z.string().regex(/^[A-Za-z0-9._:\/-]{1,100}$/, 'a model id like text-embedding-3-small').optional(),
+  EMBEDDER_DIMENSION: z.coerce.number().int().min(1).max(16_000).optional(),
   EMBEDDER_MODEL_DIR: z.string().min(1).optional(),
   EMBEDDER_MODEL_KEY: z
     .string()
@@ -125,8 +129,13 @@ export type Config = {
     minPayout: bigint;
   };
   embedder: {
-    /** use-lite: USE-lite on onnxruntime; use-lite-tfjs: the same model on TF.js; st: a sentence-transformers ONNX export */
-    engine: 'use-lite' | 'use-lite-tfjs' | 'st';
+    /**
+     * use-lite: USE-lite on onnxruntime; use-lite-tfjs: the same model on TF.js; st: a
+     * sentence-transformers ONNX export; remote: any OpenAI-compatible embeddings endpoint
+     */
+    engine: 'use-lite' | 'use-lite-tfjs' | 'st' | 'remote';
+    /** remote: the endpoint, its key (secret: never logged), the model id and its dimension */
+    remote?: { url: string; apiKey: string; model: string; dimension: number } | undefined;
     /** st: the model folder on disk */
     modelDir: string | undefined;
     /** st: the model folder in the object store (key prefix), copied into the cache dir at start */
@@ -154,6 +163,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)');
   if (e.EMBEDDER === 'st' && !e.EMBEDDER_MODEL_DIR === !e.EMBEDDER_MODEL_KEY)
     throw new ConfigError('Invalid environment:\n  EMBEDDER_MODEL_DIR or EMBEDDER_MODEL_KEY: EMBEDDER=st needs exactly one of them (the model folder on disk, or in the object store)');
+  if (e.EMBEDDER === 'remote' && !(e.EMBEDDER_URL && e.EMBEDDER_API_KEY && e.EMBEDDER_MODEL && e.EMBEDDER_DIMENSION))
+    throw new ConfigError('Invalid environment:\n  EMBEDDER=remote: set EMBEDDER_URL (an OpenAI-compatible base URL, e.g. https://api.openai.com/v1), EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION');
   if (e.VECTOR_INDEX === 'pinecone' && !(e.PINECONE_API_KEY && e.PINECONE_INDEX_HOST))
     throw new ConfigError('Invalid environment:\n  VECTOR_INDEX=pinecone: set PINECONE_API_KEY and PINECONE_INDEX_HOST (the index host from the Pinecone console or describeIndex)');
   if (e.CHAIN_RPC_URL && !(e.DISTRIBUTOR_ADDRESS && e.TOKEN_ADDRESS && e.SETTLER_PRIVATE_KEY))
@@ -197,7 +208,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.TOKEN_ADDRESS as `0x${string}` | undefined,
     },
     settlement: { intervalSeconds: e.SETTLEMENT_INTERVAL_SECONDS, minPayout: BigInt(e.SETTLEMENT_MIN_PAYOUT) },
-    embedder: { engine: e.EMBEDDER, modelDir: e.EMBEDDER_MODEL_DIR, modelKey: e.EMBEDDER_MODEL_KEY, cacheDir: e.EMBEDDER_CACHE_DIR, threads: e.EMBEDDER_THREADS },
+    embedder: {
+      engine: e.EMBEDDER, modelDir: e.EMBEDDER_MODEL_DIR, modelKey: e.EMBEDDER_MODEL_KEY, cacheDir: e.EMBEDDER_CACHE_DIR, threads: e.EMBEDDER_THREADS,
+      ...(e.EMBEDDER === 'remote' ? { remote: { url: e.EMBEDDER_URL!, apiKey: e.EMBEDDER_API_KEY!, model: e.EMBEDDER_MODEL!, dimension: e.EMBEDDER_DIMENSION! } } : {}),
+    },
   };
 }
 

@@ -1,18 +1,13 @@
 // GPU worker fleet: ECS on EC2 (sst.aws.Service is Fargate-only, and Fargate has no GPUs).
-// Scales on queue backlog per worker, down to zero instances when idle.
+// Scales on jobs waiting or running per task, between GPU_SCALING's min and max; the numbers live
+// in shared/core/gpu-scaling.ts, which `npm run bench:autoscale` simulates.
+import { GPU_SCALING, METRIC_PERIOD_S, WORKER_CONCURRENCY } from "../shared/core/gpu-scaling.ts";
 import type { Storage } from "./storage.ts";
 import type { Queues } from "./queue.ts";
 
 const INSTANCE_TYPE = "g5.xlarge"; // 1× A10G 24 GB, 4 vCPU, 16 GiB
 const GPU_AMI_PARAM = "/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id";
-const MIN_TASKS = 0;
-const MAX_TASKS = 8; // one task per instance (1 GPU each), so also the ASG max
-
-// Backlog-per-task target = acceptable wait ÷ mean job time: a task drains one job
-// every ~3 s, so 10 waiting jobs per task ≈ 30 s worst-case queueing delay.
-const ACCEPTABLE_WAIT_S = 30;
-const MEAN_JOB_S = 3;
-const BACKLOG_PER_TASK_TARGET = ACCEPTABLE_WAIT_S / MEAN_JOB_S; // 10
+const { minTasks: MIN_TASKS, maxTasks: MAX_TASKS } = GPU_SCALING; // one task per instance (1 GPU each)
 
 // Image tag pushed by CI from gpu-worker/ (docker build gpu-worker && docker push).
 const IMAGE_TAG = process.env.GPU_WORKER_IMAGE_TAG ?? "latest";
@@ -163,6 +158,7 @@ CONF
         { name: "RESULT_QUEUE_URL", value: q.results.url },
         { name: "GENERATOR_ENGINE_URL", value: "http://localhost:8000" },
         { name: "ADAPTER_CACHE_DIR", value: "/adapters" },
+        { name: "WORKER_CONCURRENCY", value: String(WORKER_CONCURRENCY) }, // the scaling target assumes it
       ],
       logConfiguration: {
         logDriver: "awslogs",
@@ -174,7 +170,7 @@ CONF
   const service = new aws.ecs.Service("GpuWorkerService", {
     cluster: cluster.arn,
     taskDefinition: taskDefinition.arn,
-    desiredCount: 0, // start idle; autoscaling owns it from here
+    desiredCount: 0, // autoscaling owns it from here (and raises it to MIN_TASKS)
     capacityProviderStrategies: [{ capacityProvider: capacityProvider.name, weight: 1 }],
     networkConfiguration: { subnets, securityGroups }, // private subnets, egress via NAT
     // Start the new task before stopping the old one: no processing gap during deploys.
@@ -199,25 +195,26 @@ CONF
   const queueName = q.jobs.nodes.queue.name;
   const serviceDims = { ClusterName: cluster.name, ServiceName: service.name };
 
-  // Target tracking on visible messages ÷ running tasks. With 0 running tasks the
-  // division yields no data and target tracking does nothing, hence the wake rule below.
+  // Target tracking on backlog ÷ running tasks (GPU_SCALING.backlog: the visible messages, or
+  // those plus the ones in flight). With 0 running tasks the division yields no data and target
+  // tracking does nothing, hence the wake rule below.
+  const sqsMetric = (id: string, metricName: string) => ({
+    id,
+    returnData: false,
+    metricStat: { stat: "Average", metric: { namespace: "AWS/SQS", metricName, dimensions: [{ name: "QueueName", value: queueName }] } },
+  });
+  const countInFlight = GPU_SCALING.backlog === "visible+inFlight";
   new aws.appautoscaling.Policy("GpuBacklogPerTask", {
     ...scaling,
     policyType: "TargetTrackingScaling",
     targetTrackingScalingPolicyConfiguration: {
-      targetValue: BACKLOG_PER_TASK_TARGET,
-      scaleOutCooldown: 60,
-      scaleInCooldown: 300, // GPU instances take minutes to come back: don't flap
+      targetValue: GPU_SCALING.backlogPerTaskTarget,
+      scaleOutCooldown: GPU_SCALING.scaleOutCooldownS,
+      scaleInCooldown: GPU_SCALING.scaleInCooldownS,
       customizedMetricSpecification: {
         metrics: [
-          {
-            id: "visible",
-            returnData: false,
-            metricStat: {
-              stat: "Average",
-              metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: [{ name: "QueueName", value: queueName }] },
-            },
-          },
+          sqsMetric("visible", "ApproximateNumberOfMessagesVisible"),
+          ...(countInFlight ? [sqsMetric("inflight", "ApproximateNumberOfMessagesNotVisible")] : []),
           {
             id: "running",
             returnData: false,
@@ -230,7 +227,12 @@ CONF
               },
             },
           },
-          { id: "backlogPerTask", expression: "visible / running", label: "Jobs waiting per GPU task", returnData: true },
+          {
+            id: "backlogPerTask",
+            expression: countInFlight ? "(visible + inflight) / running" : "visible / running",
+            label: countInFlight ? "Jobs waiting or running per GPU task" : "Jobs waiting per GPU task",
+            returnData: true,
+          },
         ],
       },
     },
@@ -243,7 +245,7 @@ CONF
     policyType: "StepScaling",
     stepScalingPolicyConfiguration: {
       adjustmentType: "ChangeInCapacity",
-      cooldown: 120,
+      cooldown: GPU_SCALING.wakeCooldownS,
       metricAggregationType: "Maximum",
       stepAdjustments: [{ metricIntervalLowerBound: "0", scalingAdjustment: 1 }],
     },
@@ -255,8 +257,8 @@ CONF
     evaluationPeriods: 1,
     treatMissingData: "notBreaching",
     metricQueries: [
-      { id: "visible", metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueName }, period: 60, stat: "Maximum" } },
-      { id: "desired", metric: { namespace: "ECS/ContainerInsights", metricName: "DesiredTaskCount", dimensions: serviceDims, period: 60, stat: "Maximum" } },
+      { id: "visible", metric: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queueName }, period: METRIC_PERIOD_S, stat: "Maximum" } },
+      { id: "desired", metric: { namespace: "ECS/ContainerInsights", metricName: "DesiredTaskCount", dimensions: serviceDims, period: METRIC_PERIOD_S, stat: "Maximum" } },
       { id: "wake", expression: "IF(visible > 0 AND FILL(desired, 0) == 0, 1, 0)", label: "Jobs waiting with zero GPU tasks", returnData: true },
     ],
     alarmActions: [wake.arn],

@@ -1,8 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { PayloadTooLarge } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
+import { logScope } from '../../shared/logger.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { docsRoutes } from './docs.ts';
 import type { AppEnv } from './env.ts';
@@ -19,18 +21,42 @@ import { embeddingRoutes } from './routes/embeddings.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
+// Every route group, in the order the docs list them.
+const ALL_ROUTES = [
+  healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
+  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, metricsRoutes, docsRoutes,
+];
+
+/** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */
+export const EDGE_ROUTES = [healthRoutes, retrieveRoutes, usageRoutes];
+
+type RouteGroup = (typeof ALL_ROUTES)[number];
+
+/**
+ * Services for one request. Node and Lambda hand every request the same container; the edge
+ * Worker opens a database connection per request (Hyperdrive: a client may not outlive its
+ * request) and releases it when the response is done.
+ */
+export type ServicesScope = (c: Context<AppEnv>) => { services: Services; release?: () => void };
+
 /** The whole HTTP API over a services container; Node, Lambda and tests all use this. */
 export function createApp(services: Services) {
+  return buildApp(() => ({ services }), ALL_ROUTES);
+}
+
+/** An API app serving `routes`, with the request context, body limits, errors and OpenAPI document. */
+export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use('*', requestContext(services));
+  app.use('*', requestContext(scope));
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
     const isUpload = c.req.method === 'POST' && /^\/v1\/datanets\/[^/]+\/documents$/.test(c.req.path);
-    const maxSize = isUpload ? services.config.maxDocumentBytes + 64 * 1024 : JSON_BODY_LIMIT;
+    const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : JSON_BODY_LIMIT;
     return bodyLimit({
       maxSize,
       onError: () => {
@@ -39,19 +65,7 @@ export function createApp(services: Services) {
     })(c, next);
   });
 
-  app.route('/', healthRoutes);
-  app.route('/', accountRoutes);
-  app.route('/', datanetRoutes);
-  app.route('/', documentRoutes);
-  app.route('/', retrieveRoutes);
-  app.route('/', usageRoutes);
-  app.route('/', answerRoutes);
-  app.route('/', chatRoutes);
-  app.route('/', embeddingRoutes);
-  app.route('/', adapterRoutes);
-  app.route('/', settlementRoutes);
-  app.route('/', reembedRoutes);
-  app.route('/', docsRoutes);
+  for (const group of routes) app.route('/', group);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -68,7 +82,7 @@ export function createApp(services: Services) {
         'Every error is `{ "error": { "code", "message", "requestId" } }`.',
     },
   });
-  app.get('/', (c) => c.redirect('/docs'));
+  app.get('/', (c) => c.redirect(routes.includes(docsRoutes) ? '/docs' : '/openapi.json'));
 
   app.notFound((c) => errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
   app.onError(onError);
@@ -78,14 +92,23 @@ export function createApp(services: Services) {
 export type App = ReturnType<typeof createApp>;
 
 /** Request id, services on the context, and one JSON summary line per request. */
-function requestContext(services: Services) {
+function requestContext(scope: ServicesScope) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
     const requestId = newId('request');
+    const { services, release } = scope(c);
     c.set('services', services);
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
-    await next();
+    try {
+      // every log line written while this request is handled carries its id
+      await logScope.run({ requestId }, next);
+    } finally {
+      release?.();
+    }
+    const labels = { method: c.req.method, route: c.req.routePath, status: String(c.res.status) };
+    services.metrics.httpRequests.inc(labels);
+    services.metrics.httpSeconds.observe(labels, (performance.now() - started) / 1000);
     if (services.config.logRequests)
       services.log.info('request', {
         requestId, method: c.req.method, route: c.req.routePath, status: c.res.status,

@@ -8,6 +8,8 @@ export interface PgOptions {
   max?: number;
   /** an idle pooled connection failed (e.g. the server restarted): logged, never fatal */
   onIdleError?: (err: Error) => void;
+  /** the socket to speak through (the edge Worker's cloudflare:sockets); default: Node's net */
+  stream?: pg.PoolConfig['stream'];
 }
 
 // A real PostgreSQL server through node-postgres (Aurora, RDS, Neon, or PGlite over a socket).
@@ -16,7 +18,7 @@ export function openPg(connectionString: string, options: PgOptions = {}): Db {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format),
   };
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000 });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000, ...(options.stream ? { stream: options.stream } : {}) });
   // Without a listener, a server closing an idle client (restart, failover, idle timeout) is an
   // unhandled 'error' event that kills the process. The pool drops that client and makes a new one.
   pool.on('error', (err) => options.onIdleError?.(err));

@@ -7,6 +7,10 @@ import { defaultCacheDirs } from './model-cache.ts';
 // Config → embedder. Each engine's module is loaded only when chosen (TF.js is heavy).
 export async function openConfiguredEmbedder(config: Config['embedder'], objectStore?: ObjectStore): Promise<Embedder> {
   const { engine, cacheDir, threads } = config;
+  if (engine === 'remote') {
+    const { createRemoteEmbedder } = await import('./openai-compatible.ts');
+    return createRemoteEmbedder(config.remote!);
+  }
   if (engine === 'use-lite-tfjs') {
     const { createUseLiteTfjsEmbedder } = await import('./use-lite-tfjs.ts');
     return createUseLiteTfjsEmbedder();

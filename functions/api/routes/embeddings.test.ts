@@ -1,6 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../shared/config.ts';
+import { createRemoteEmbedder } from '../../../shared/embedder/openai-compatible.ts';
 import type { Services } from '../../../shared/services/container.ts';
 import { createApp } from '../app.ts';
 import { createTestServices } from '../../../test/services.ts';
@@ -65,5 +67,29 @@ describe('POST /v1/embeddings (OpenAI-compatible)', () => {
     const poor = await call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '0' } });
     const client = new OpenAI({ baseURL: openai.baseURL, apiKey: poor.body.apiKey.key, maxRetries: 0 });
     await expect(client.embeddings.create({ model: 'use-lite-512', input: 'x' })).rejects.toMatchObject({ status: 402, error: { code: 'PAYMENT_REQUIRED' } });
+  });
+});
+
+describe('EMBEDDER=remote: the OpenAI-compatible embedder adapter against this endpoint', () => {
+  const remote = (apiKey: string, model = 'use-lite-512', dimension = 512) =>
+    createRemoteEmbedder({ url: openai.baseURL, apiKey, model, dimension, batchSize: 2, maxRetries: 0 });
+
+  it('returns exactly the local embedder\'s vectors, in order, across batches', async () => {
+    const texts = ['patch an inner tube', 'bake sourdough bread', 'why the tide turns', 'spring tides'];
+    const vectors = await remote(world.consumer.key).embed(texts);
+    expect(vectors).toEqual(await services.embedder.embed(texts)); // base64 float32: bit for bit
+  });
+
+  it('turns an endpoint that refuses (bad key, wrong model, wrong dimension) into Unavailable, never a wrong vector', async () => {
+    await expect(remote('cp_live_nope').embed(['x'])).rejects.toMatchObject({ kind: 'unavailable', dependency: 'embedder', message: expect.stringMatching(/HTTP 401/) });
+    await expect(remote(world.consumer.key, 'text-embedding-3-small').embed(['x'])).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/HTTP 400/) });
+    await expect(remote(world.consumer.key, 'use-lite-512', 384).embed(['x'])).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/512-dimensional.*384/) });
+  });
+
+  it('is configured by EMBEDDER=remote with all four variables, and names what is missing', () => {
+    const vars = { EMBEDDER: 'remote', EMBEDDER_URL: 'https://api.openai.com/v1', EMBEDDER_API_KEY: 'sk-x', EMBEDDER_MODEL: 'text-embedding-3-small', EMBEDDER_DIMENSION: '1536' };
+    expect(loadConfig(vars).embedder.remote).toEqual({ url: vars.EMBEDDER_URL, apiKey: 'sk-x', model: 'text-embedding-3-small', dimension: 1536 });
+    expect(() => loadConfig({ ...vars, EMBEDDER_DIMENSION: '' })).toThrow(/EMBEDDER=remote: set EMBEDDER_URL/);
+    expect(() => loadConfig({ ...vars, EMBEDDER_URL: 'not a url' })).toThrow(/EMBEDDER_URL/);
   });
 });
