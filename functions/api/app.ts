@@ -22,13 +22,14 @@ import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { limitRoutes } from './routes/limits.ts';
 
 const JSON_BODY_LIMIT = 256 * 1024;
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
   healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
-  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, metricsRoutes, docsRoutes,
+  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, limitRoutes, metricsRoutes, docsRoutes,
 ];
 
 /** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */
@@ -107,8 +108,8 @@ function requestContext(scope: ServicesScope) {
       release?.();
     }
     const labels = { method: c.req.method, route: c.req.routePath, status: String(c.res.status) };
-    services.metrics.httpRequests.inc(labels);
-    services.metrics.httpSeconds.observe(labels, (performance.now() - started) / 1000);
+    services.metrics?.httpRequests.inc(labels);
+    services.metrics?.httpSeconds.observe(labels, (performance.now() - started) / 1000);
     if (services.config.logRequests)
       services.log.info('request', {
         requestId, method: c.req.method, route: c.req.routePath, status: c.res.status,

@@ -8,7 +8,6 @@ import type { ObjectStore } from '../../shared/object-store/index.ts';
 import { AnswerHub } from '../../shared/services/answer-hub.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { createEmbedderRegistry, type EmbedderRegistry } from '../../shared/services/embedders.ts';
-import { createMetrics, timedEmbedder, type Metrics } from '../../shared/services/metrics.ts';
 import type { VectorIndex } from '../../shared/vector-index/index.ts';
 import { coalescingSocket } from './pg-socket.ts';
 import { createPgvectorIndex } from '../../shared/vector-index/pgvector.ts';
@@ -34,8 +33,6 @@ interface IsolateServices {
   embedders: EmbedderRegistry;
   log: Logger;
   pinecone: VectorIndex | undefined;
-  /** observed per isolate; the edge serves no /metrics (Cloudflare's Workers analytics covers it) */
-  metrics: Metrics;
 }
 
 export function isolateServices(env: EdgeEnv): IsolateServices {
@@ -46,10 +43,8 @@ export function isolateServices(env: EdgeEnv): IsolateServices {
   const remote = config.embedder.remote;
   if (!remote) throw new ConfigError('Invalid environment:\n  EMBEDDER=remote: a Worker cannot run a model; set EMBEDDER_URL, EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION');
   // fetch bound to globalThis: workerd rejects a detached fetch ("Illegal invocation").
-  const metrics = createMetrics();
-  const embedder = timedEmbedder(createRemoteEmbedder({ ...remote, fetch: (input, init) => fetch(input, init) }), metrics);
+  const embedder = createRemoteEmbedder({ ...remote, fetch: (input, init) => fetch(input, init) });
   return {
-    metrics,
     config,
     databaseUrl,
     embedder,
@@ -81,7 +76,9 @@ export function requestServices(isolate: IsolateServices, waitUntil: (p: Promise
     jobQueue: undefined,
     answerHub: new AnswerHub(),
     chain: undefined,
-    metrics: isolate.metrics,
+    // No Prometheus registry at the edge (prom-client needs node:process, which workerd lacks):
+    // the edge serves no /metrics; Cloudflare's Workers analytics counts its requests.
+    metrics: undefined,
   };
   return {
     services,

@@ -26,6 +26,6 @@ export interface Services {
   answerHub: AnswerHub;
   /** The L2 distributor; absent when no chain is configured (settlement and claims then refuse). */
   chain: SettlementChain | undefined;
-  /** Prometheus metrics of this container (GET /metrics) */
-  metrics: Metrics;
+  /** Prometheus metrics of this container (GET /metrics); absent at the edge */
+  metrics: Metrics | undefined;
 }

@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { NotFound } from '../../../shared/errors.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
@@ -20,6 +21,8 @@ const route = createRoute({
 });
 
 export const metricsRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
-  const { registry } = c.get('services').metrics;
+  const metrics = c.get('services').metrics;
+  if (!metrics) throw new NotFound('this process keeps no metrics', 'route', '/metrics');
+  const { registry } = metrics;
   return c.text(await registry.metrics(), 200, { 'content-type': registry.contentType });
 });
