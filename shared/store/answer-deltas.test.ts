@@ -21,7 +21,7 @@ describe(`answer deltas on ${TEST_DB}`, () => {
 
   const open = async () => {
     const id = newId('answer');
-    await insertAnswer(db, { id, requestId: newId('request'), accountId, keyId: null, model: 'extractive', adapterId: null, query: 'q', sources: [], hold: 0n, deadlineSeconds: 60 });
+    await insertAnswer(db, { id, requestId: newId('request'), accountId, keyId: null, model: 'extractive', adapterId: null, query: 'q', sources: [], hold: 0n, livemode: true, deadlineSeconds: 60 });
     return id;
   };
 
