@@ -116,10 +116,10 @@ try {
       rc.id.push(receipt.id); rc.req.push(requestId); rc.kind.push(kind); rc.canonical.push(canonical); rc.hash.push(hashCanonical(canonical)); rc.at.push(receipt.createdAt);
     }
     await db.transaction(async (q) => {
-      await q.query(`INSERT INTO ledger_transactions (id, kind, request_id, key_id, created_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])`, [tx.id, tx.kind, tx.req, tx.key, tx.at]);
-      await q.query(`INSERT INTO ledger_entries (transaction_id, account_id, amount, datanet_id, document_id) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])`, [en.tx, en.account, en.amount, en.dn, en.doc]);
+      await q.query(`INSERT INTO ledger_transactions (id, kind, request_id, key_id, created_at, livemode) SELECT *, true FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])`, [tx.id, tx.kind, tx.req, tx.key, tx.at]);
+      await q.query(`INSERT INTO ledger_entries (transaction_id, account_id, amount, datanet_id, document_id, livemode) SELECT *, true FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[])`, [en.tx, en.account, en.amount, en.dn, en.doc]);
       await q.query(
-        `INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at) SELECT r.id, r.req, r.kind, $7, r.canonical, r.hash, r.at
+        `INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at, livemode) SELECT r.id, r.req, r.kind, $7, r.canonical, r.hash, r.at, true
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS r(id, req, kind, canonical, hash, at)`,
         [rc.id, rc.req, rc.kind, rc.canonical, rc.hash, rc.at, consumer.account.id],
       );

@@ -105,7 +105,7 @@ export function dashboardRoutes() {
 
   // ---- data owner ----------------------------------------------------------------------------
   app.get('/dashboard/owner', async (c) => {
-    const { account } = signedIn(c, 'contributor');
+    const { account, livemode } = signedIn(c, 'contributor');
     const services = c.get('services');
     const q = c.req.query();
     const level = LEVELS.includes(q.level as FunnelLevel) ? (q.level as FunnelLevel) : 'datanet';
@@ -115,9 +115,9 @@ export function dashboardRoutes() {
     const page = pageParam(q.page);
     const after = cursorFromString(q.after);
     const [o, funnel, calls] = await Promise.all([
-      ownerOverview(services, account),
-      ownerFunnelPage(services, account, { level, parent, sort, page, pageSize: PAGE_SIZE }),
-      ownerCallsPage(services, account, after, PAGE_SIZE + 1),
+      ownerOverview(services, account, livemode),
+      ownerFunnelPage(services, account, { level, parent, sort, page, pageSize: PAGE_SIZE, livemode }),
+      ownerCallsPage(services, account, livemode, after, PAGE_SIZE + 1),
     ]);
     const f: FunnelView = { level, parent, sort, page, total: funnel.total, pages: Math.max(1, Math.ceil(funnel.total / PAGE_SIZE)), rows: funnel.rows };
     if (level === 'document' && parent) {
@@ -131,13 +131,13 @@ export function dashboardRoutes() {
     }
     const flash = q.claimed !== undefined ? { text: q.claimed === '0' ? 'Nothing was due.' : `Claimed ${q.claimed} micro-units: transaction ${q.tx ?? ''}.` } : undefined;
     return c.html(
-      <OwnerPage csrf={c.get('session')!.csrf} account={account} o={o} funnel={f} flash={flash}
+      <OwnerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} funnel={f} flash={flash}
         calls={{ first: after === null, next: calls.length > PAGE_SIZE ? cursorToString(calls[PAGE_SIZE - 1]!) : null, rows: calls.slice(0, PAGE_SIZE) }} />,
     );
   });
   app.get('/dashboard/owner/receipts/:id', async (c) => {
-    const { account } = signedIn(c, 'contributor');
-    const r = await ownerReceipt(c.get('services'), account, c.req.param('id'));
+    const { account, livemode } = signedIn(c, 'contributor');
+    const r = await ownerReceipt(c.get('services'), account, livemode, c.req.param('id'));
     return c.html(<ReceiptPage csrf={c.get('session')!.csrf} account={account} r={r} />);
   });
   app.post('/dashboard/owner/claim', async (c) => {
@@ -146,9 +146,9 @@ export function dashboardRoutes() {
     return c.redirect(`/dashboard/owner?claimed=${outcome.paid}${outcome.txHash ? `&tx=${outcome.txHash}` : ''}#settlement`, 303);
   });
   app.get('/dashboard/owner/statement.csv', async (c) => {
-    const { account } = signedIn(c, 'contributor');
+    const { account, livemode } = signedIn(c, 'contributor');
     const services = c.get('services');
-    const [earnings, payout] = await ownerStatement(services, account);
+    const [earnings, payout] = await ownerStatement(services, account, livemode);
     return c.body(statementCsv(account, earnings, payout), 200, {
       'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="citepay-statement-${account.id}.csv"`,
     });
@@ -156,9 +156,9 @@ export function dashboardRoutes() {
 
   // ---- consumer ------------------------------------------------------------------------------
   const consumerPage = async (c: Context<DashEnv>, extra: { newKey?: { id: string; key: string; name: string | null }; flash?: { text: string; error?: boolean } } = {}) => {
-    const { account } = signedIn(c, 'consumer');
-    const o = await consumerOverview(c.get('services'), account);
-    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} o={o} {...extra} />);
+    const { account, livemode } = signedIn(c, 'consumer');
+    const o = await consumerOverview(c.get('services'), account, livemode);
+    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} {...extra} />);
   };
   app.get('/dashboard/consumer', (c) => {
     const q = c.req.query('revoked');
@@ -170,9 +170,10 @@ export function dashboardRoutes() {
     return name.trim();
   };
   app.post('/dashboard/consumer/keys', async (c) => {
-    const { account } = signedIn(c, 'consumer');
+    const { account, livemode } = signedIn(c, 'consumer');
     const name = await keyName(c);
-    const { key, record } = await issueKey(c.get('services').db, { accountId: account.id, role: 'consumer', name });
+    // A key of the session's mode: a test session makes cp_test_ keys.
+    const { key, record } = await issueKey(c.get('services').db, { accountId: account.id, role: 'consumer', name, mode: livemode ? 'live' : 'test' });
     // Rendered in this response, never stored or put in a URL: shown once.
     return consumerPage(c, { newKey: { id: record.id, key, name } });
   });

@@ -20,9 +20,9 @@ export interface DashboardSession extends SessionRecord {
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-async function openSession(db: Queryable, account: Account, method: SessionRecord['method'], wallet: string | null): Promise<{ token: string; session: DashboardSession }> {
+async function openSession(db: Queryable, account: Account, method: SessionRecord['method'], livemode: boolean, wallet: string | null): Promise<{ token: string; session: DashboardSession }> {
   const token = randomBytes(32).toString('base64url');
-  const record: SessionRecord = { accountId: account.id, method, wallet, csrf: randomBytes(24).toString('base64url'), expiresAt: new Date(Date.now() + SESSION_TTL_MS) };
+  const record: SessionRecord = { accountId: account.id, method, livemode, wallet, csrf: randomBytes(24).toString('base64url'), expiresAt: new Date(Date.now() + SESSION_TTL_MS) };
   await insertSession(db, hashToken(token), record);
   return { token, session: { ...record, account } };
 }
@@ -39,12 +39,12 @@ export async function endSession(db: Queryable, token: string | undefined): Prom
   if (token) await deleteSession(db, hashToken(token));
 }
 
-/** A consumer or contributor API key, checked once; admin keys do not open dashboards. */
+/** A consumer or contributor API key, checked once; admin keys do not open dashboards. The session takes the key's mode. */
 export async function signInWithKey(db: Queryable, presented: string) {
   const principal = await authenticate(db, presented.trim());
   if (!principal || principal.role === 'admin') throw new Unauthorized('that API key is not valid for the dashboard (revoked, unknown, or an admin key)');
   const account = (await findAccount(db, principal.accountId))!;
-  return openSession(db, account, 'api_key', account.wallet);
+  return openSession(db, account, 'api_key', principal.livemode, account.wallet);
 }
 
 export async function issueSiweNonce(db: Queryable): Promise<string> {
@@ -74,5 +74,5 @@ export async function signInWithEthereum(
   const wallet = getAddress(parsed.address);
   const account = await findAccountByWallet(db, wallet);
   if (!account || account.kind !== 'contributor') throw fail(`no contributor account has the wallet ${wallet}`);
-  return openSession(db, account, 'siwe', wallet);
+  return openSession(db, account, 'siwe', true, wallet);
 }

@@ -27,13 +27,13 @@ export function chainIdOf(services: Services): Promise<number | null> {
   return id;
 }
 
-export async function ownerOverview(services: Services, account: Account) {
+export async function ownerOverview(services: Services, account: Account, livemode: boolean) {
   const wallet = account.wallet! as Address;
   const upto = await refreshRollups(services.db);
   const [earnings, payout, byDay, epochs] = await Promise.all([
-    earningsSummary(services.db, upto, account.id),
+    earningsSummary(services.db, upto, account.id, livemode),
     settledPayoutOf(services, wallet),
-    ownerEarningsByDay(services.db, upto, wallet, CHART_DAYS),
+    ownerEarningsByDay(services.db, upto, wallet, livemode, CHART_DAYS),
     ownerEpochs(services.db, wallet),
   ]);
   // What the chain says now, for the browser's proof check (the database's copy is not the authority).
@@ -50,35 +50,35 @@ export async function ownerOverview(services: Services, account: Account) {
   };
 }
 
-export async function ownerStatement(services: Services, account: Account) {
+export async function ownerStatement(services: Services, account: Account, livemode: boolean) {
   const upto = await refreshRollups(services.db);
-  return Promise.all([earningsSummary(services.db, upto, account.id), settledPayoutOf(services, account.wallet! as Address)]);
+  return Promise.all([earningsSummary(services.db, upto, account.id, livemode), settledPayoutOf(services, account.wallet! as Address)]);
 }
 
-export async function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number }) {
-  return ownerFunnel(services.db, await refreshRollups(services.db), account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize });
+export async function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number; livemode: boolean }) {
+  return ownerFunnel(services.db, await refreshRollups(services.db), account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize, livemode: q.livemode });
 }
 
-export function ownerCallsPage(services: Services, account: Account, after: CallCursor | null, pageSize: number) {
-  return ownerRecentCalls(services.db, account.wallet!, pageSize, after);
+export function ownerCallsPage(services: Services, account: Account, livemode: boolean, after: CallCursor | null, pageSize: number) {
+  return ownerRecentCalls(services.db, account.wallet!, livemode, pageSize, after);
 }
 
 /** A receipt this owner was paid by, its proof, and the receipts root the chain holds for its epoch. */
-export async function ownerReceipt(services: Services, account: Account, id: string) {
-  const view = await receiptFor(services, { accountId: account.id, keyId: '', role: 'contributor' }, id);
+export async function ownerReceipt(services: Services, account: Account, livemode: boolean, id: string) {
+  const view = await receiptFor(services, { accountId: account.id, keyId: '', role: 'contributor', livemode }, id);
   const chainRoot: Hex | null = view.settlement?.status === 'confirmed' && services.chain
     ? await services.chain.receiptsRootOf(BigInt(view.settlement.epoch)).catch(() => null)
     : null;
   return { ...view, chainRoot };
 }
 
-export async function consumerOverview(services: Services, account: Account) {
+export async function consumerOverview(services: Services, account: Account, livemode: boolean) {
   const upto = await refreshRollups(services.db);
   const [usage, byDay, split, byDatanet, keys] = await Promise.all([
-    usageSummary(services.db, upto, account.id),
-    consumerSpendByDay(services.db, upto, account.id, CHART_DAYS),
-    consumerSpendSplit(services.db, upto, account.id),
-    consumerByDatanet(services.db, upto, account.id),
+    usageSummary(services.db, upto, account.id, livemode),
+    consumerSpendByDay(services.db, upto, account.id, livemode, CHART_DAYS),
+    consumerSpendSplit(services.db, upto, account.id, livemode),
+    consumerByDatanet(services.db, upto, account.id, livemode),
     keysWithLastUse(services.db, account.id),
   ]);
   return { usage, byDay, split, byDatanet, keys };

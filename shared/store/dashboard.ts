@@ -11,6 +11,8 @@ import type { EarningsSummary, UsageSummary } from './ledger.ts';
 export interface SessionRecord {
   accountId: string;
   method: 'siwe' | 'api_key';
+  /** a cp_test_ key's session shows test money; a wallet's is live */
+  livemode: boolean;
   wallet: string | null;
   csrf: string;
   expiresAt: Date;
@@ -18,17 +20,17 @@ export interface SessionRecord {
 
 export async function insertSession(db: Queryable, tokenHash: string, s: SessionRecord): Promise<void> {
   await db.query(`DELETE FROM dashboard_sessions WHERE expires_at < now()`);
-  await db.query(`INSERT INTO dashboard_sessions (token_hash, account_id, method, wallet, csrf, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
-    tokenHash, s.accountId, s.method, s.wallet, s.csrf, s.expiresAt,
+  await db.query(`INSERT INTO dashboard_sessions (token_hash, account_id, method, livemode, wallet, csrf, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+    tokenHash, s.accountId, s.method, s.livemode, s.wallet, s.csrf, s.expiresAt,
   ]);
 }
 
 export async function findSession(db: Queryable, tokenHash: string): Promise<SessionRecord | null> {
-  const r = await db.query<{ account_id: string; method: SessionRecord['method']; wallet: string | null; csrf: string; expires_at: Date }>(
-    `SELECT account_id, method, wallet, csrf, expires_at FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > now()`, [tokenHash],
+  const r = await db.query<{ account_id: string; method: SessionRecord['method']; livemode: boolean; wallet: string | null; csrf: string; expires_at: Date }>(
+    `SELECT account_id, method, livemode, wallet, csrf, expires_at FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > now()`, [tokenHash],
   );
   const row = r.rows[0];
-  return row ? { accountId: row.account_id, method: row.method, wallet: row.wallet, csrf: row.csrf, expiresAt: row.expires_at } : null;
+  return row ? { accountId: row.account_id, method: row.method, livemode: row.livemode, wallet: row.wallet, csrf: row.csrf, expiresAt: row.expires_at } : null;
 }
 
 export async function deleteSession(db: Queryable, tokenHash: string): Promise<void> {
@@ -60,23 +62,23 @@ export async function refreshRollups(db: Queryable): Promise<Date> {
 /** The bound as a literal (a Date from the database, never input), so the planner sees how recent the tail is. */
 const since = (upto: Date) => `'${new Date(upto).toISOString()}'::timestamptz`;
 
-/** Ledger rows of one account: the rollup, then the tail entry by entry. */
+/** Ledger rows of one account ($1) in one mode ($2): the rollup, then the tail entry by entry. */
 const ledgerRows = (upto: Date) => `
-  SELECT day, kind, key_id, datanet_id, document_id, entries, debit, credit FROM rollup_ledger WHERE account_id = $1
+  SELECT day, kind, key_id, datanet_id, document_id, entries, debit, credit FROM rollup_ledger WHERE account_id = $1 AND livemode = $2
   UNION ALL
   SELECT (t.created_at AT TIME ZONE 'UTC')::date, t.kind, coalesce(t.key_id, ''), coalesce(e.datanet_id, ''), coalesce(e.document_id, ''), 1,
          CASE WHEN e.amount < 0 THEN -e.amount ELSE 0 END, CASE WHEN e.amount > 0 THEN e.amount ELSE 0 END
     FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
-   WHERE t.created_at >= ${since(upto)} AND e.account_id = $1`;
+   WHERE t.created_at >= ${since(upto)} AND e.account_id = $1 AND e.livemode = $2`;
 
 // ---- the ledger, as the API reads it -----------------------------------------------------------
 
 /** Same figures and rules as usageOf (store/ledger.ts), from the rollup and the tail. */
-export async function usageSummary(db: Queryable, upto: Date, accountId: string): Promise<UsageSummary> {
+export async function usageSummary(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<UsageSummary> {
   const r = await db.query<{ kind: string; key_id: string; calls: bigint; spend: bigint; credited: bigint }>(
     `SELECT kind, key_id, sum(entries)::bigint AS calls, sum(debit)::bigint AS spend, sum(credit)::bigint AS credited
        FROM (${ledgerRows(upto)}) x GROUP BY kind, key_id`,
-    [accountId],
+    [accountId, livemode],
   );
   const billable = r.rows.filter((x) => x.kind !== 'credit_grant');
   const group = (key: (x: (typeof billable)[number]) => string) => {
@@ -100,11 +102,11 @@ export async function usageSummary(db: Queryable, upto: Date, accountId: string)
 }
 
 /** Same figures and rules as earningsOf (store/ledger.ts), from the rollup and the tail. */
-export async function earningsSummary(db: Queryable, upto: Date, accountId: string): Promise<EarningsSummary> {
+export async function earningsSummary(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<EarningsSummary> {
   const totals = await db.query<{ balance: bigint; settled: bigint }>(
     `SELECT coalesce(sum(credit - debit), 0)::bigint AS balance, coalesce(sum(debit) FILTER (WHERE kind = 'payout'), 0)::bigint AS settled
        FROM (${ledgerRows(upto)}) x`,
-    [accountId],
+    [accountId, livemode],
   );
   const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
     `SELECT x.document_id, x.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name, x.earned, x.calls
@@ -112,7 +114,7 @@ export async function earningsSummary(db: Queryable, upto: Date, accountId: stri
                FROM (${ledgerRows(upto)}) r WHERE document_id <> '' GROUP BY document_id, datanet_id) x
        JOIN documents d ON d.id = x.document_id JOIN datanets n ON n.id = x.datanet_id
       ORDER BY x.earned DESC, x.document_id`,
-    [accountId],
+    [accountId, livemode],
   );
   const byDatanet = new Map<string, { datanetId: string; name: string; earned: bigint; calls: number }>();
   for (const x of docs.rows) {
@@ -133,16 +135,16 @@ export async function earningsSummary(db: Queryable, upto: Date, accountId: stri
 
 export interface DayAmount { day: string; calls: number; amount: bigint }
 
-export async function ownerEarningsByDay(db: Queryable, upto: Date, wallet: string, days: number): Promise<DayAmount[]> {
+export async function ownerEarningsByDay(db: Queryable, upto: Date, wallet: string, livemode: boolean, days: number): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(calls)::bigint AS calls, sum(amount)::bigint AS amount FROM (
-       SELECT day, calls, earned AS amount FROM rollup_owner_days WHERE wallet = lower($1) AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
+       SELECT day, calls, earned AS amount FROM rollup_owner_days WHERE wallet = lower($1) AND livemode = $2 AND day > (now() AT TIME ZONE 'UTC')::date - $3::int
        UNION ALL
        SELECT (created_at AT TIME ZONE 'UTC')::date, count(DISTINCT receipt_id), sum(amount)
-         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${since(upto)} GROUP BY 1) x
-      WHERE day > (now() AT TIME ZONE 'UTC')::date - $2::int
+         FROM receipt_sources WHERE wallet = lower($1) AND livemode = $2 AND created_at >= ${since(upto)} GROUP BY 1) x
+      WHERE day > (now() AT TIME ZONE 'UTC')::date - $3::int
       GROUP BY 1 ORDER BY 1`,
-    [wallet, days],
+    [wallet, livemode, days],
   );
   return r.rows.map((x) => ({ day: x.day, calls: Number(x.calls), amount: x.amount }));
 }
@@ -166,7 +168,7 @@ const SORTS: Record<FunnelSort, string> = {
 /** Times retrieved → cited → cited with support → amount earned, grouped at one level, one page at a time. */
 export async function ownerFunnel(
   db: Queryable, upto: Date, wallet: string,
-  q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; limit: number; offset: number },
+  q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; limit: number; offset: number; livemode: boolean },
 ): Promise<{ rows: FunnelRow[]; total: number }> {
   const key = q.level === 'datanet' ? 'datanet_id' : q.level === 'document' ? 'document_id' : 'source_id';
   const filter = q.level === 'document' ? 'AND datanet_id = $2' : q.level === 'passage' ? 'AND document_id = $2' : 'AND $2::text IS NULL';
@@ -177,16 +179,16 @@ export async function ownerFunnel(
       : `(SELECT left(c.text, 160) FROM chunks c WHERE c.id = g.id)`;
   const r = await db.query<{ id: string; name: string | null; retrieved: bigint; cited: bigint; supported: bigint; earned: bigint; total: bigint }>(
     `WITH s AS (
-       SELECT source_id, datanet_id, document_id, retrieved, cited, supported, earned FROM rollup_sources WHERE wallet = lower($1) ${filter}
+       SELECT source_id, datanet_id, document_id, retrieved, cited, supported, earned FROM rollup_sources WHERE wallet = lower($1) AND livemode = $5 ${filter}
        UNION ALL
        SELECT source_id, datanet_id, document_id, 1, cited::int, supported::int, amount
-         FROM receipt_sources WHERE wallet = lower($1) AND created_at >= ${since(upto)} ${filter}),
+         FROM receipt_sources WHERE wallet = lower($1) AND livemode = $5 AND created_at >= ${since(upto)} ${filter}),
      g AS (SELECT ${key} AS id, sum(retrieved)::bigint AS retrieved, sum(cited)::bigint AS cited, sum(supported)::bigint AS supported, sum(earned)::bigint AS earned
              FROM s GROUP BY 1),
      named AS (SELECT g.*, coalesce(${name}, g.id) AS name FROM g)
      SELECT named.*, count(*) OVER ()::bigint AS total FROM named
       ORDER BY ${SORTS[q.sort]} LIMIT $3 OFFSET $4`,
-    [wallet, q.parent ?? null, q.limit, q.offset],
+    [wallet, q.parent ?? null, q.limit, q.offset, q.livemode],
   );
   return {
     total: Number(r.rows[0]?.total ?? 0),
@@ -219,16 +221,16 @@ export function cursorFromString(s: string | undefined): CallCursor | null {
 }
 
 /** The latest paid calls that showed this wallet's documents, newest first (no query text: receipts hold none). */
-export async function ownerRecentCalls(db: Queryable, wallet: string, limit: number, after: CallCursor | null): Promise<OwnerCall[]> {
+export async function ownerRecentCalls(db: Queryable, wallet: string, livemode: boolean, limit: number, after: CallCursor | null): Promise<OwnerCall[]> {
   // With a cursor, the bound on created_at alone lets the (wallet, created_at) index start at the cursor.
-  const cursor = after ? `AND s.created_at <= $3 AND (s.created_at, s.receipt_id, s.ordinal) < ($3::timestamptz, $4::text, $5::int)` : '';
+  const cursor = after ? `AND s.created_at <= $4 AND (s.created_at, s.receipt_id, s.ordinal) < ($4::timestamptz, $5::text, $6::int)` : '';
   const r = await db.query<{ receipt_id: string; ordinal: number; request_id: string; created_at: Date; kind: string; document_id: string; title: string | null; weight_ppm: number; amount: bigint; formula_version: string }>(
     `SELECT s.receipt_id, s.ordinal, s.request_id, s.created_at, c.kind, s.document_id, d.title, s.weight_ppm, s.amount, c.formula_version
-       FROM (SELECT * FROM receipt_sources s WHERE s.wallet = lower($1) ${cursor}
+       FROM (SELECT * FROM receipt_sources s WHERE s.wallet = lower($1) AND s.livemode = $3 ${cursor}
               ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC LIMIT $2) s
        JOIN receipt_calls c ON c.receipt_id = s.receipt_id LEFT JOIN documents d ON d.id = s.document_id
       ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC`,
-    after ? [wallet, limit, after.createdAt, after.receiptId, after.ordinal] : [wallet, limit],
+    after ? [wallet, limit, livemode, after.createdAt, after.receiptId, after.ordinal] : [wallet, limit, livemode],
   );
   return r.rows.map((x) => ({
     receiptId: x.receipt_id, ordinal: x.ordinal, requestId: x.request_id, createdAt: x.created_at, kind: x.kind, documentId: x.document_id, title: x.title ?? x.document_id,
@@ -262,13 +264,13 @@ export async function ownerEpochs(db: Queryable, wallet: string): Promise<OwnerE
 
 // ---- consumer --------------------------------------------------------------------------------
 
-export async function consumerSpendByDay(db: Queryable, upto: Date, accountId: string, days: number): Promise<DayAmount[]> {
+export async function consumerSpendByDay(db: Queryable, upto: Date, accountId: string, livemode: boolean, days: number): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(entries)::bigint AS calls, sum(debit)::bigint AS amount
        FROM (${ledgerRows(upto)}) x
-      WHERE kind <> 'credit_grant' AND debit > 0 AND day > (now() AT TIME ZONE 'UTC')::date - $2::int
+      WHERE kind <> 'credit_grant' AND debit > 0 AND day > (now() AT TIME ZONE 'UTC')::date - $3::int
       GROUP BY 1 ORDER BY 1`,
-    [accountId, days],
+    [accountId, livemode, days],
   );
   return r.rows.map((x) => ({ day: x.day, calls: Number(x.calls), amount: x.amount }));
 }
@@ -276,41 +278,41 @@ export async function consumerSpendByDay(db: Queryable, upto: Date, accountId: s
 export interface SpendSplit { calls: number; charged: bigint; dataFees: bigint; modelTokens: bigint; adapterFees: bigint; protocolFee: bigint }
 
 /** Receipted calls' money split. Calls billed without a receipt (embeddings) are token charges. */
-export async function consumerSpendSplit(db: Queryable, upto: Date, accountId: string): Promise<SpendSplit> {
+export async function consumerSpendSplit(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<SpendSplit> {
   const r = await db.query<{ calls: bigint; charged: bigint; data: bigint; tokens: bigint; adapter: bigint; protocol: bigint }>(
     `SELECT coalesce(sum(calls), 0)::bigint AS calls, coalesce(sum(charged), 0)::bigint AS charged, coalesce(sum(data_fees), 0)::bigint AS data,
             coalesce(sum(model_tokens), 0)::bigint AS tokens, coalesce(sum(adapter_fee), 0)::bigint AS adapter, coalesce(sum(protocol_fee), 0)::bigint AS protocol
-       FROM (SELECT calls, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM rollup_payer_days WHERE payer = $1
+       FROM (SELECT calls, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM rollup_payer_days WHERE payer = $1 AND livemode = $2
              UNION ALL
-             SELECT 1, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM receipt_calls WHERE payer = $1 AND created_at >= ${since(upto)}) x`,
-    [accountId],
+             SELECT 1, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM receipt_calls WHERE payer = $1 AND livemode = $2 AND created_at >= ${since(upto)}) x`,
+    [accountId, livemode],
   );
   const x = r.rows[0]!;
   return { calls: Number(x.calls), charged: x.charged, dataFees: x.data, modelTokens: x.tokens, adapterFees: x.adapter, protocolFee: x.protocol };
 }
 
-export async function consumerByDatanet(db: Queryable, upto: Date, accountId: string): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
+export async function consumerByDatanet(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
   const r = await db.query<{ datanet_id: string; name: string | null; calls: bigint; amount: bigint }>(
     `SELECT x.datanet_id, (SELECT n.name FROM datanets n WHERE n.id = x.datanet_id) AS name, sum(x.calls)::bigint AS calls, sum(x.amount)::bigint AS amount
-       FROM (SELECT datanet_id, calls, data_fees AS amount FROM rollup_payer_datanets WHERE payer = $1
+       FROM (SELECT datanet_id, calls, data_fees AS amount FROM rollup_payer_datanets WHERE payer = $1 AND livemode = $2
              UNION ALL
-             SELECT datanet_id, count(DISTINCT receipt_id), sum(amount) FROM receipt_sources WHERE payer = $1 AND created_at >= ${since(upto)} GROUP BY datanet_id) x
+             SELECT datanet_id, count(DISTINCT receipt_id), sum(amount) FROM receipt_sources WHERE payer = $1 AND livemode = $2 AND created_at >= ${since(upto)} GROUP BY datanet_id) x
       GROUP BY x.datanet_id ORDER BY amount DESC, x.datanet_id`,
-    [accountId],
+    [accountId, livemode],
   );
   return r.rows.map((x) => ({ datanetId: x.datanet_id, name: x.name ?? x.datanet_id, calls: Number(x.calls), dataFees: x.amount }));
 }
 
-export interface KeyRow { id: string; name: string | null; prefix: string; role: string; createdAt: Date; revokedAt: Date | null; lastUsedAt: Date | null }
+export interface KeyRow { id: string; name: string | null; prefix: string; role: string; livemode: boolean; createdAt: Date; revokedAt: Date | null; lastUsedAt: Date | null }
 
 export async function keysWithLastUse(db: Queryable, accountId: string): Promise<KeyRow[]> {
-  const r = await db.query<{ id: string; name: string | null; prefix: string; role: string; created_at: Date; revoked_at: Date | null; last_used: Date | null }>(
-    `SELECT k.id, k.name, k.prefix, k.role, k.created_at, k.revoked_at,
+  const r = await db.query<{ id: string; name: string | null; prefix: string; role: string; livemode: boolean; created_at: Date; revoked_at: Date | null; last_used: Date | null }>(
+    `SELECT k.id, k.name, k.prefix, k.role, k.livemode, k.created_at, k.revoked_at,
             (SELECT max(t.created_at) FROM ledger_transactions t WHERE t.key_id = k.id) AS last_used
        FROM api_keys k WHERE k.account_id = $1 ORDER BY k.created_at, k.id`,
     [accountId],
   );
-  return r.rows.map((x) => ({ id: x.id, name: x.name, prefix: x.prefix, role: x.role, createdAt: x.created_at, revokedAt: x.revoked_at, lastUsedAt: x.last_used }));
+  return r.rows.map((x) => ({ id: x.id, name: x.name, prefix: x.prefix, role: x.role, livemode: x.livemode, createdAt: x.created_at, revokedAt: x.revoked_at, lastUsedAt: x.last_used }));
 }
 
 export async function renameKey(db: Queryable, accountId: string, keyId: string, name: string): Promise<boolean> {

@@ -190,3 +190,23 @@ describe('keys and isolation', () => {
     expect((await adaPage.get(`/dashboard/owner/receipts/${rcpt}`)).status).toBe(200);
   });
 });
+
+describe('test mode', () => {
+  it('a cp_test_ key opens a test-mode session that shows test money only, as GET /v1/usage does for that key', async () => {
+    const created = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Tester', credits: '777', keyMode: 'test' } });
+    expect(created.status).toBe(201);
+    const testKey = created.body.apiKey.key as string;
+    expect(testKey).toMatch(/^cp_test_/);
+    const s = browserSession(client.app);
+    await s.signInWithKey(testKey);
+    const page = (await s.get('/dashboard/consumer')).text;
+    expect(page).toContain('Test mode');
+    const usage = (await client.call('GET', '/v1/usage', { key: testKey })).body;
+    expect(usage.livemode).toBe(false);
+    expect(field(page, 'balance')).toBe(usage.balance);
+    expect(field(page, 'balance')).toBe('777');
+    // Keys made in a test session are test keys.
+    const made = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'another test key' });
+    expect(made.text).toMatch(/id="new-key">cp_test_/);
+  });
+});

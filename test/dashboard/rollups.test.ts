@@ -29,13 +29,13 @@ async function expectEqualToApi(upto: Date) {
   const sorted = (u: Awaited<ReturnType<typeof usageOf>>) => ({
     ...u, byKind: [...u.byKind].sort((a, b) => a.kind.localeCompare(b.kind)), byKey: [...u.byKey].sort((a, b) => String(a.keyId).localeCompare(String(b.keyId))),
   });
-  expect(sorted(await usageSummary(db, upto, world.consumer.id))).toEqual(sorted(await usageOf(db, world.consumer.id)));
-  for (const id of [world.ada.id, world.bob.id]) expect(await earningsSummary(db, upto, id)).toEqual(await earningsOf(db, id));
-  const split = await consumerSpendSplit(db, upto, world.consumer.id);
+  expect(sorted(await usageSummary(db, upto, world.consumer.id, true))).toEqual(sorted(await usageOf(db, world.consumer.id, true)));
+  for (const id of [world.ada.id, world.bob.id]) expect(await earningsSummary(db, upto, id, true)).toEqual(await earningsOf(db, id, true));
+  const split = await consumerSpendSplit(db, upto, world.consumer.id, true);
   expect(split.dataFees + split.modelTokens + split.adapterFees + split.protocolFee).toBe(split.charged);
-  expect(split.charged).toBe((await usageOf(db, world.consumer.id)).spend);
-  const funnel = await ownerFunnel(db, upto, WALLETS.ada, { level: 'document', parent: world.ada.datanet, sort: 'earned', limit: 50, offset: 0 });
-  const earned = (await earningsOf(db, world.ada.id)).byDocument;
+  expect(split.charged).toBe((await usageOf(db, world.consumer.id, true)).spend);
+  const funnel = await ownerFunnel(db, upto, WALLETS.ada, { level: 'document', parent: world.ada.datanet, sort: 'earned', limit: 50, offset: 0, livemode: true });
+  const earned = (await earningsOf(db, world.ada.id, true)).byDocument;
   expect(funnel.rows.map((r) => [r.id, r.earned])).toEqual(earned.map((d) => [d.documentId, d.earned]));
 }
 

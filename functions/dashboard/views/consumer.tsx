@@ -14,6 +14,7 @@ const ENDPOINTS: Record<string, string> = {
 export interface ConsumerPageProps {
   csrf: string;
   account: Account;
+  testmode?: boolean;
   o: Overview;
   newKey?: { id: string; key: string; name: string | null };
   flash?: { text: string; error?: boolean };
@@ -23,7 +24,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
   const { usage: u, split, keys } = p.o;
   const keyName = new Map(keys.map((k) => [k.id, k.name ? `${k.name} (${k.prefix}…)` : `${k.prefix}…`]));
   return (
-    <Layout title="Usage and keys" csrf={p.csrf} account={p.account}>
+    <Layout title="Usage and keys" csrf={p.csrf} account={p.account} testmode={p.testmode}>
       {p.flash ? <p class={p.flash.error ? 'flash error' : 'flash'} role="status">{p.flash.text}</p> : null}
       {p.newKey ? (
         <div class="flash" role="alert">

@@ -5,6 +5,8 @@ export interface LayoutProps {
   title: string;
   csrf: string;
   account?: Account | null;
+  /** the session is a cp_test_ key's: say so on every page */
+  testmode?: boolean;
   /** the page needs the script (sign-in, proofs) */
   script?: boolean;
   children: Child;
@@ -36,6 +38,7 @@ export const Layout = (p: LayoutProps) => (
       </header>
       <main id="main">
         <h1>{p.title}</h1>
+        {p.testmode ? <p class="flash" role="note"><strong>Test mode:</strong> signed in with a cp_test_ key, these are test credits and test calls; no live money is shown.</p> : null}
         {p.children}
       </main>
     </body>

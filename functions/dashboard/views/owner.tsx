@@ -21,6 +21,7 @@ export interface FunnelView {
 export interface OwnerPageProps {
   csrf: string;
   account: Account;
+  testmode?: boolean;
   o: Overview;
   funnel: FunnelView;
   calls: { first: boolean; next: string | null; rows: OwnerCall[] };
@@ -43,7 +44,7 @@ export function OwnerPage(p: OwnerPageProps) {
   const child: FunnelLevel | null = f.level === 'datanet' ? 'document' : f.level === 'document' ? 'passage' : null;
   const sortHref = (sort: string) => funnelHref({ level: f.level, parent: f.parent, sort });
   return (
-    <Layout title="Earnings" csrf={p.csrf} account={p.account} script>
+    <Layout title="Earnings" csrf={p.csrf} account={p.account} testmode={p.testmode} script>
       {p.flash ? <p class={p.flash.error ? 'flash error' : 'flash'} role="status">{p.flash.text}</p> : null}
       <p class="note">Wallet <code>{o.wallet}</code>. Every amount is exact, in micro-dollars (6 decimals), and equals <code>GET /v1/earnings</code> and <code>GET /v1/payouts/{'{wallet}'}</code>.</p>
 

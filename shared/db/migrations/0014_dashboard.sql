@@ -6,6 +6,7 @@ CREATE TABLE dashboard_sessions (
   token_hash  text PRIMARY KEY,
   account_id  text NOT NULL REFERENCES accounts(id),
   method      text NOT NULL CHECK (method IN ('siwe', 'api_key')),
+  livemode    boolean NOT NULL,          -- a cp_test_ key's session shows test money only
   wallet      text,                      -- the wallet that signed in (siwe)
   csrf        text NOT NULL,             -- per-session token every form POST must carry
   created_at  timestamptz NOT NULL DEFAULT now(),
@@ -24,6 +25,7 @@ CREATE TABLE receipt_calls (
   receipt_id       text PRIMARY KEY REFERENCES receipts(id),
   request_id       text NOT NULL,
   payer            text NOT NULL,
+  livemode         boolean NOT NULL,
   kind             text NOT NULL,
   created_at       timestamptz NOT NULL,
   formula_version  text NOT NULL,
@@ -33,7 +35,7 @@ CREATE TABLE receipt_calls (
   model_tokens     bigint NOT NULL,   -- token charge, less the adapter's share
   protocol_fee     bigint NOT NULL    -- the rest: citepay's cut of the data fee
 );
-CREATE INDEX receipt_calls_payer ON receipt_calls (payer, created_at);
+CREATE INDEX receipt_calls_payer ON receipt_calls (payer, livemode, created_at);
 
 -- Receipts, one row per source shown: the funnel retrieved → cited → supported → paid.
 CREATE TABLE receipt_sources (
@@ -41,6 +43,7 @@ CREATE TABLE receipt_sources (
   ordinal      integer NOT NULL,
   request_id   text NOT NULL,
   payer        text NOT NULL,
+  livemode     boolean NOT NULL,
   created_at   timestamptz NOT NULL,
   wallet       text NOT NULL,          -- lower-case
   datanet_id   text NOT NULL,
@@ -52,9 +55,9 @@ CREATE TABLE receipt_sources (
   supported    boolean NOT NULL,
   PRIMARY KEY (receipt_id, ordinal)
 );
-CREATE INDEX receipt_sources_wallet_time ON receipt_sources (wallet, created_at DESC);
+CREATE INDEX receipt_sources_wallet_time ON receipt_sources (wallet, livemode, created_at DESC);
 CREATE INDEX receipt_sources_wallet_doc ON receipt_sources (wallet, document_id);
-CREATE INDEX receipt_sources_payer ON receipt_sources (payer, created_at);
+CREATE INDEX receipt_sources_payer ON receipt_sources (payer, livemode, created_at);
 
 -- Last use of a key; the recent tail of the ledger (see the rollups below).
 CREATE INDEX ledger_transactions_key ON ledger_transactions (key_id, created_at) WHERE key_id IS NOT NULL;
@@ -69,10 +72,10 @@ DECLARE
 BEGIN
   SELECT coalesce(sum((s ->> 'amount')::bigint), 0) INTO credits FROM jsonb_array_elements(j -> 'sources') s;
   IF r.kind = 'answer' THEN tokens := greatest((j ->> 'charged')::bigint - (j ->> 'dataFee')::bigint - adapter, 0); END IF;
-  INSERT INTO receipt_calls VALUES (r.id, r.request_id, r.account_id, r.kind, r.created_at, j ->> 'formulaVersion',
+  INSERT INTO receipt_calls VALUES (r.id, r.request_id, r.account_id, r.livemode, r.kind, r.created_at, j ->> 'formulaVersion',
     (j ->> 'charged')::bigint, credits, adapter, tokens, (j ->> 'charged')::bigint - credits - adapter - tokens);
   INSERT INTO receipt_sources
-    SELECT r.id, (o - 1)::int, r.request_id, r.account_id, r.created_at, lower(s ->> 'wallet'), s ->> 'datanetId', s ->> 'documentId',
+    SELECT r.id, (o - 1)::int, r.request_id, r.account_id, r.livemode, r.created_at, lower(s ->> 'wallet'), s ->> 'datanetId', s ->> 'documentId',
            s ->> 'sourceId', (s ->> 'weightPpm')::int, (s ->> 'amount')::bigint,
            (s -> 'signals' ->> 'citation') IS NOT NULL AND ((s -> 'signals' ->> 'citation')::float8 > 0 OR (s -> 'signals' ->> 'unsupported')::boolean),
            (s -> 'signals' ->> 'citation') IS NOT NULL AND (s -> 'signals' ->> 'citation')::float8 > 0
@@ -100,6 +103,7 @@ INSERT INTO dashboard_rollup_state VALUES (true, '-infinity');
 -- rows are summed over all time under day 1970-01-01 and key '' (a few rows per document).
 CREATE TABLE rollup_ledger (
   account_id   text NOT NULL,
+  livemode     boolean NOT NULL,
   day          date NOT NULL,
   kind         text NOT NULL,
   key_id       text NOT NULL,     -- '' for none
@@ -108,10 +112,11 @@ CREATE TABLE rollup_ledger (
   entries      bigint NOT NULL,
   debit        bigint NOT NULL,   -- sum of -amount over negative entries
   credit       bigint NOT NULL,   -- sum of amount over positive entries
-  PRIMARY KEY (account_id, day, kind, key_id, datanet_id, document_id)
+  PRIMARY KEY (account_id, livemode, day, kind, key_id, datanet_id, document_id)
 );
 CREATE TABLE rollup_sources (
   wallet       text NOT NULL,
+  livemode     boolean NOT NULL,
   source_id    text NOT NULL,
   datanet_id   text NOT NULL,
   document_id  text NOT NULL,
@@ -119,17 +124,19 @@ CREATE TABLE rollup_sources (
   cited        bigint NOT NULL,
   supported    bigint NOT NULL,
   earned       bigint NOT NULL,
-  PRIMARY KEY (wallet, source_id)
+  PRIMARY KEY (wallet, livemode, source_id)
 );
 CREATE TABLE rollup_owner_days (
-  wallet  text NOT NULL,
+  wallet    text NOT NULL,
+  livemode  boolean NOT NULL,
   day     date NOT NULL,
   calls   bigint NOT NULL,
   earned  bigint NOT NULL,
-  PRIMARY KEY (wallet, day)
+  PRIMARY KEY (wallet, livemode, day)
 );
 CREATE TABLE rollup_payer_days (
   payer         text NOT NULL,
+  livemode      boolean NOT NULL,
   day           date NOT NULL,
   calls         bigint NOT NULL,
   charged       bigint NOT NULL,
@@ -137,14 +144,15 @@ CREATE TABLE rollup_payer_days (
   model_tokens  bigint NOT NULL,
   adapter_fee   bigint NOT NULL,
   protocol_fee  bigint NOT NULL,
-  PRIMARY KEY (payer, day)
+  PRIMARY KEY (payer, livemode, day)
 );
 CREATE TABLE rollup_payer_datanets (
   payer       text NOT NULL,
+  livemode    boolean NOT NULL,
   datanet_id  text NOT NULL,
   calls       bigint NOT NULL,
   data_fees   bigint NOT NULL,
-  PRIMARY KEY (payer, datanet_id)
+  PRIMARY KEY (payer, livemode, datanet_id)
 );
 
 -- Moves the rollups forward to the last UTC midnight at least an hour old; returns the new bound.
@@ -158,33 +166,33 @@ BEGIN
   SELECT upto INTO lo FROM dashboard_rollup_state FOR UPDATE;   -- one refresher at a time
   IF hi <= lo THEN RETURN lo; END IF;
   INSERT INTO rollup_ledger AS r
-    SELECT e.account_id, CASE WHEN a.kind = 'consumer' THEN (t.created_at AT TIME ZONE 'UTC')::date ELSE DATE '1970-01-01' END, t.kind,
+    SELECT e.account_id, e.livemode, CASE WHEN a.kind = 'consumer' THEN (t.created_at AT TIME ZONE 'UTC')::date ELSE DATE '1970-01-01' END, t.kind,
            CASE WHEN a.kind = 'consumer' THEN coalesce(t.key_id, '') ELSE '' END, coalesce(e.datanet_id, ''), coalesce(e.document_id, ''),
            count(*), coalesce(sum(-e.amount) FILTER (WHERE e.amount < 0), 0), coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0)
       FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id JOIN accounts a ON a.id = e.account_id
      WHERE t.created_at >= lo AND t.created_at < hi
-     GROUP BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (account_id, day, kind, key_id, datanet_id, document_id) DO UPDATE
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+  ON CONFLICT (account_id, livemode, day, kind, key_id, datanet_id, document_id) DO UPDATE
      SET entries = r.entries + excluded.entries, debit = r.debit + excluded.debit, credit = r.credit + excluded.credit;
   INSERT INTO rollup_sources AS r
-    SELECT wallet, source_id, min(datanet_id), min(document_id), count(*), count(*) FILTER (WHERE cited), count(*) FILTER (WHERE supported), sum(amount)
-      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY wallet, source_id
-  ON CONFLICT (wallet, source_id) DO UPDATE
+    SELECT wallet, livemode, source_id, min(datanet_id), min(document_id), count(*), count(*) FILTER (WHERE cited), count(*) FILTER (WHERE supported), sum(amount)
+      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY wallet, livemode, source_id
+  ON CONFLICT (wallet, livemode, source_id) DO UPDATE
      SET retrieved = r.retrieved + excluded.retrieved, cited = r.cited + excluded.cited, supported = r.supported + excluded.supported, earned = r.earned + excluded.earned;
   INSERT INTO rollup_owner_days AS r
-    SELECT wallet, (created_at AT TIME ZONE 'UTC')::date, count(DISTINCT receipt_id), sum(amount)
-      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2
-  ON CONFLICT (wallet, day) DO UPDATE SET calls = r.calls + excluded.calls, earned = r.earned + excluded.earned;
+    SELECT wallet, livemode, (created_at AT TIME ZONE 'UTC')::date, count(DISTINCT receipt_id), sum(amount)
+      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2, 3
+  ON CONFLICT (wallet, livemode, day) DO UPDATE SET calls = r.calls + excluded.calls, earned = r.earned + excluded.earned;
   INSERT INTO rollup_payer_days AS r
-    SELECT payer, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(charged), sum(data_fees), sum(model_tokens), sum(adapter_fee), sum(protocol_fee)
-      FROM receipt_calls WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2
-  ON CONFLICT (payer, day) DO UPDATE
+    SELECT payer, livemode, (created_at AT TIME ZONE 'UTC')::date, count(*), sum(charged), sum(data_fees), sum(model_tokens), sum(adapter_fee), sum(protocol_fee)
+      FROM receipt_calls WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2, 3
+  ON CONFLICT (payer, livemode, day) DO UPDATE
      SET calls = r.calls + excluded.calls, charged = r.charged + excluded.charged, data_fees = r.data_fees + excluded.data_fees,
          model_tokens = r.model_tokens + excluded.model_tokens, adapter_fee = r.adapter_fee + excluded.adapter_fee, protocol_fee = r.protocol_fee + excluded.protocol_fee;
   INSERT INTO rollup_payer_datanets AS r
-    SELECT payer, datanet_id, count(DISTINCT receipt_id), sum(amount)
-      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2
-  ON CONFLICT (payer, datanet_id) DO UPDATE SET calls = r.calls + excluded.calls, data_fees = r.data_fees + excluded.data_fees;
+    SELECT payer, livemode, datanet_id, count(DISTINCT receipt_id), sum(amount)
+      FROM receipt_sources WHERE created_at >= lo AND created_at < hi GROUP BY 1, 2, 3
+  ON CONFLICT (payer, livemode, datanet_id) DO UPDATE SET calls = r.calls + excluded.calls, data_fees = r.data_fees + excluded.data_fees;
   UPDATE dashboard_rollup_state SET upto = hi;
   RETURN hi;
 END $$;
