@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 
 type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
 
@@ -9,7 +9,7 @@ type Fetch = (request: Request, env?: unknown) => Response | Promise<Response>;
  * so the client opens a fresh connection for its next request instead of a broken one.
  */
 export function nodeFetch(fetch: Fetch) {
-  return async (request: Request, env: { incoming: IncomingMessage }) => {
+  return async (request: Request, env: HttpBindings | Http2Bindings) => {
     const response = await fetch(request, env);
     if (hasUnreadBody(env.incoming)) {
       try {
@@ -22,7 +22,7 @@ export function nodeFetch(fetch: Fetch) {
   };
 }
 
-function hasUnreadBody(incoming: IncomingMessage): boolean {
+function hasUnreadBody(incoming: (HttpBindings | Http2Bindings)['incoming']): boolean {
   if (incoming.readableEnded || incoming.method === 'GET' || incoming.method === 'HEAD') return false;
   const length = Number(incoming.headers['content-length'] ?? 0);
   return length > 0 || incoming.headers['transfer-encoding'] !== undefined;
