@@ -8,6 +8,8 @@ import type { Services } from '../../shared/services/container.ts';
 import { docsRoutes } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { errorJson, onError, validationHook } from './errors.ts';
+import { LIMITS, inputGuard } from './input-guard.ts';
+import { methodIndex } from './methods.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { documentRoutes } from './routes/documents.ts';
@@ -20,8 +22,6 @@ import { embeddingRoutes } from './routes/embeddings.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
-
-const JSON_BODY_LIMIT = 256 * 1024;
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
@@ -54,7 +54,7 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
     const isUpload = c.req.method === 'POST' && /^\/v1\/datanets\/[^/]+\/documents$/.test(c.req.path);
-    const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : JSON_BODY_LIMIT;
+    const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : LIMITS.jsonBodyBytes;
     return bodyLimit({
       maxSize,
       onError: () => {
@@ -62,6 +62,8 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
       },
     })(c, next);
   });
+  // NUL and lone surrogates, deep JSON, long query values: a 400 naming the field, before any work.
+  app.use('*', inputGuard());
 
   for (const group of routes) app.route('/', group);
 
@@ -82,7 +84,13 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   });
   app.get('/', (c) => c.redirect(routes.includes(docsRoutes) ? '/docs' : '/openapi.json'));
 
-  app.notFound((c) => errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  const allowed = methodIndex(() => app.routes);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    if (allow.length === 0 || allow.includes(c.req.method)) return errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    c.header('Allow', allow.join(', '));
+    return errorJson(c, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}: use ${allow.join(', ')}`);
+  });
   app.onError(onError);
   return app;
 }

@@ -7,6 +7,7 @@ import { listDocuments, type DocumentRecord } from '../../../shared/store/docume
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
+import { parseGuardedJson, requireStorableText } from '../input-guard.ts';
 import { Metadata, idParam, iso, security } from '../schemas.ts';
 
 export const DocumentView = z
@@ -121,9 +122,12 @@ const deleteRoute = createRoute({
 async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> {
   const file: unknown = form.file;
   if (!(file instanceof File)) throw new InvalidInput('file: expected a file part named "file"');
+  // Form fields meet the same rules as a JSON body's strings (input-guard.ts).
+  for (const field of ['title', 'contentType'] as const) if (typeof form[field] === 'string') requireStorableText(form[field], field);
+  requireStorableText(file.name, 'file (name)');
   let metadata: Record<string, unknown> = {};
   if (form.metadata) {
-    const parsed = Metadata.safeParse(safeJson(form.metadata));
+    const parsed = Metadata.safeParse(parseGuardedJson(form.metadata, 'metadata'));
     if (!parsed.success) throw new InvalidInput('metadata: must be a JSON object');
     metadata = parsed.data;
   }
@@ -145,14 +149,6 @@ function fromJson(body: Partial<z.infer<typeof JsonUpload>>): NewDocument {
     content: new TextEncoder().encode(body.content),
     metadata: body.metadata ?? {},
   };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 export const documentRoutes = new OpenAPIHono<AppEnv>();
