@@ -112,3 +112,19 @@ describe('a failed upload', () => {
     });
   }
 });
+
+describe('list paging', () => {
+  it('takes limit as plain digits within 1–200 and after as an id of the listed kind', async () => {
+    const list = (qs: string) => client.call('GET', `/v1/datanets/${world.bob.datanet}/documents${qs}`, { key: world.bob.key });
+    for (const body of ['One page of Bob.', 'Another page of Bob.', 'A third page of Bob.'])
+      expect((await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: { title: body, content: body } })).status).toBe(201);
+    const first = await list('?limit=2');
+    expect(first.body.data).toHaveLength(2);
+    const second = await list(`?limit=2&after=${first.body.next}`);
+    expect(second.body.data).toHaveLength(1);
+    expect(second.body.next).toBeNull();
+    for (const qs of ['?limit=0', '?limit=201', '?limit=0x10', '?limit=1e1', '?limit=%205', '?limit=', '?limit=-1'])
+      expect400(await list(qs), /^limit: /);
+    expect400(await list('?after=dn_abc'), /^after: must be a doc_… id/);
+  });
+});

@@ -8,7 +8,7 @@ import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
 import { parseGuardedJson, requireStorableText } from '../input-guard.ts';
-import { Metadata, idParam, iso, security } from '../schemas.ts';
+import { Metadata, PAGE, idParam, iso, pageQuery, security } from '../schemas.ts';
 
 export const DocumentView = z
   .object({
@@ -78,7 +78,7 @@ const listRoute = createRoute({
   middleware: [requireRole('admin', 'contributor')] as const,
   request: {
     params: idParam('dn'),
-    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), after: z.string().optional() }),
+    query: pageQuery('doc'),
   },
   responses: {
     200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DocumentView), next: z.string().nullable() }) } } },
@@ -167,7 +167,7 @@ documentRoutes
   })
   .openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { limit, after } = c.req.valid('query');
+    const { limit = PAGE.defaultLimit, after } = c.req.valid('query');
     await requireManagedDatanet(c.get('services'), c.get('principal'), id);
     const docs = await listDocuments(c.get('services').db, id, limit, after);
     return c.json({ data: docs.map(documentView), next: docs.length === limit ? docs[docs.length - 1]!.id : null }, 200);
