@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ERROR_STATUS, ErrorBody } from '../../functions/api/errors.ts';
 import { LIMITS } from '../../functions/api/input-guard.ts';
-import { mutantValue, oddString, validValue, type Components, type FileValue, type Schema } from './schema-arbitraries.ts';
+import { mutantValue, oddString, poisoned, validValue, type Components, type FileValue, type Schema } from './schema-arbitraries.ts';
 
 // A property-based fuzzer generated from the OpenAPI document: for every operation, requests of
 // the documented shape and mutated ones, sent in-process to the real app. A response fails the
@@ -49,6 +49,10 @@ export interface FuzzRequest {
   note: string;
 }
 
+/** Percent-encodes a path segment; a lone surrogate goes as the invalid UTF-8 bytes a careless client would send. */
+const encodePathSegment = (v: string) =>
+  v.split(/([\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff])/).map((part, i) => (i % 2 ? '%ED%A0%80' : encodeURIComponent(part))).join('');
+
 const latin1 = (max: number) => fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: max });
 
 function pathValue(name: string, schema: Schema, world: FuzzWorld): fc.Arbitrary<{ raw: boolean; value: string }> {
@@ -68,6 +72,7 @@ const queryValue = (schema: Schema, components: Components) =>
   fc.oneof(
     { weight: 4, arbitrary: validValue(schema, components).map(String) },
     { weight: 2, arbitrary: mutantValue(schema, components).map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '')) },
+    { weight: 2, arbitrary: poisoned(validValue(schema, components).map(String)).map(String) },
     { weight: 1, arbitrary: fc.constantFrom('', '0', '-1', '1e3', '0x10', ' 5', '5 ', '1.5', '201', '99999999999999999999', 'x'.repeat(LIMITS.queryValueChars + 1)) },
   );
 
@@ -78,6 +83,7 @@ function bodyArbitrary(op: Operation, components: Components): fc.Arbitrary<Pick
   if (schema) {
     variants.push(
       { weight: 12, arbitrary: mutantValue(schema, components).map((v) => ({ body: JSON.stringify(v) ?? 'null', headers: { 'content-type': json }, note: 'json' })) },
+      { weight: 10, arbitrary: poisoned(validValue(schema, components)).map((v) => ({ body: JSON.stringify(v) ?? 'null', headers: { 'content-type': json }, note: 'json, odd characters' })) },
       {
         weight: 2,
         arbitrary: fc.constantFrom('', '{', '{"a":', 'null', '[]', '"text"', '1e999', '\ufeff{}', '{"a":1}{"b":2}', '{"__proto__":{"polluted":1}}', '{"query":"\\ud800"}', '{"a":"\\u0000"}', '{"a":1,"a":2}')
@@ -89,7 +95,7 @@ function bodyArbitrary(op: Operation, components: Components): fc.Arbitrary<Pick
   if (op.body?.form) {
     variants.push({
       weight: 8,
-      arbitrary: mutantValue(op.body.form, components).map((v) => {
+      arbitrary: fc.oneof(mutantValue(op.body.form, components), poisoned(validValue(op.body.form, components))).map((v) => {
         const form: Record<string, string | FileValue> = {};
         if (v && typeof v === 'object' && !Array.isArray(v))
           for (const [k, x] of Object.entries(v)) form[k] = x && typeof x === 'object' && 'file' in x ? (x as FileValue) : typeof x === 'string' ? x : JSON.stringify(x) ?? '';
@@ -114,12 +120,13 @@ function bodyArbitrary(op: Operation, components: Components): fc.Arbitrary<Pick
 }
 
 /** Requests for one operation: valid-shaped ones, mutated ones and odd headers. */
-export function requestArbitrary(op: Operation, components: Components, world: FuzzWorld): fc.Arbitrary<FuzzRequest> {
+export function requestArbitrary(op: Operation, components: Components, world: FuzzWorld, authorized: readonly string[] = world.keys): fc.Arbitrary<FuzzRequest> {
   const pathParams = op.params.filter((p) => p.in === 'path');
   const queryParams = op.params.filter((p) => p.in === 'query');
   const headerParams = op.params.filter((p) => p.in === 'header');
   const auth = fc.oneof(
-    { weight: 8, arbitrary: fc.constantFrom(...world.keys).map((k) => ({ authorization: `Bearer ${k}` })) },
+    { weight: 12, arbitrary: fc.constantFrom(...authorized).map((k) => ({ authorization: `Bearer ${k}` })) },
+    { weight: 2, arbitrary: fc.constantFrom(...world.keys).map((k) => ({ authorization: `Bearer ${k}` })) },
     { weight: 1, arbitrary: fc.constantFrom(...world.keys).map((k) => ({ 'x-api-key': k })) },
     { weight: 1, arbitrary: fc.constant({}) },
     {
@@ -146,7 +153,7 @@ export function requestArbitrary(op: Operation, components: Components, world: F
       let url = op.path;
       pathParams.forEach((p, i) => {
         const v = path[i]!;
-        url = url.replace(`{${p.name}}`, v.raw ? v.value : encodeURIComponent(v.value));
+        url = url.replace(`{${p.name}}`, v.raw ? v.value : encodePathSegment(v.value));
       });
       const search = new URLSearchParams();
       queryParams.forEach((p, i) => query[i] !== undefined && search.append(p.name, query[i]!));
@@ -221,13 +228,31 @@ export const describeRequest = (r: FuzzRequest) => {
   return `${r.method} ${r.url.slice(0, 300)}\n  headers ${JSON.stringify(r.headers).slice(0, 300)}\n  body (${r.note}) ${body.slice(0, 400)}${body.length > 400 ? `… (${body.length} chars)` : ''}`;
 };
 
+/** The world's keys whose role the operation accepts (not 401/403 on a valid-shaped request), so most cases get past auth. */
+async function authorizedKeys(app: Fetcher, op: Operation, world: FuzzWorld): Promise<string[]> {
+  const accepted: string[] = [];
+  // No body and no query: the role check runs before validation, and nothing trips the input guard.
+  let url = op.path;
+  for (const p of op.params.filter((x) => x.in === 'path')) {
+    const known = Object.values(world.ids).flat().find((id) => (p.schema.pattern ? new RegExp(p.schema.pattern).test(id) : id.startsWith('0x')));
+    url = url.replace(`{${p.name}}`, encodeURIComponent(known ?? 'x'));
+  }
+  for (const key of world.keys) {
+    const res = await app.request(url, { method: op.method, headers: { authorization: `Bearer ${key}` } });
+    await res.arrayBuffer();
+    if (res.status !== 401 && res.status !== 403) accepted.push(key);
+  }
+  return accepted.length ? accepted : [...world.keys];
+}
+
 /** Runs `numRuns` requests against one operation; on a failure fast-check shrinks it to a small reproducer. */
 export async function fuzzOperation(app: Fetcher, op: Operation, components: Components, world: FuzzWorld, options: { numRuns: number; seed: number; unavailable: ReadonlySet<string> }): Promise<OperationReport> {
   const statuses: Record<number, number> = {};
   const problems = new WeakMap<FuzzRequest, string>();
   let runs = 0;
+  const authorized = await authorizedKeys(app, op, world);
   const result = await fc.check(
-    fc.asyncProperty(requestArbitrary(op, components, world), async (req) => {
+    fc.asyncProperty(requestArbitrary(op, components, world, authorized), async (req) => {
       const verdict = await judge(app, req, op, options.unavailable);
       runs++;
       statuses[verdict.status] = (statuses[verdict.status] ?? 0) + 1;

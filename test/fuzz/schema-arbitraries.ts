@@ -16,6 +16,8 @@ const resolve = (s: Schema | undefined, components: Components): Schema => {
 /** Strings a careless client, a hostile one or a different language sends. */
 export const oddString = (): fc.Arbitrary<string> =>
   fc.oneof(
+    // Characters storage and protocols choke on, inside otherwise ordinary text.
+    { weight: 3, arbitrary: fc.tuple(fc.string({ maxLength: 6 }), fc.constantFrom('\u0000', '\ud800', '\udc00', '\u0001', '\u001b', '\u007f', '\u0085', '\u2028', '\ufffe', '\uffff'), fc.string({ maxLength: 6 })).map((p) => p.join('')) },
     fc.constantFrom(
       '', ' ', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\u0001\u0002\u001f\u007f', '\r\n\t', '\u202e\u200b\ufeff',
       '%00', '%', '%zz', '../../etc/passwd', '🦀🏳️‍🌈', 'Ω≈ç√∫', '\\u0000', '"\'`<script>', 'null', '-1', '1e999', 'NaN',
@@ -25,6 +27,33 @@ export const oddString = (): fc.Arbitrary<string> =>
     fc.string({ unit: 'grapheme', maxLength: 30 }),
     fc.stringMatching(/^[\u0000-\u001f]{1,5}$/),
   );
+
+/** Characters that storage, JSON and protocols treat specially (the ones PostgreSQL refuses, more often). */
+export const ODD_CHARS = ['\u0000', '\u0000', '\u0000', '\ud800', '\ud800', '\udc00', '\u0001', '\u001b', '\u007f', '\u0085', '\u2028', '\ufeff', '\uffff', '\u202e', '%00', '\\'] as const;
+
+/** A value with an odd character put into its strings: every string leaf, or one of them. */
+export const poisoned = (arb: fc.Arbitrary<unknown>) =>
+  fc.tuple(arb, fc.constantFrom(...ODD_CHARS), fc.integer({ min: -1, max: 6 })).map(([v, ch, pick]) => poisonLeaves(v, ch, pick));
+
+/** `pick` -1 poisons every string leaf, otherwise the pick-th (mod their count). Keys stay, so the shape still validates. */
+function poisonLeaves(value: unknown, ch: string, pick: number): unknown {
+  let count = 0;
+  const countStrings = (v: unknown): void => {
+    if (typeof v === 'string') count++;
+    else if (Array.isArray(v)) v.forEach(countStrings);
+    else if (v && typeof v === 'object') Object.values(v).forEach(countStrings);
+  };
+  countStrings(value);
+  const target = pick < 0 || count === 0 ? -1 : pick % count;
+  let n = 0;
+  const visit = (v: unknown): unknown => {
+    if (typeof v === 'string') return target < 0 || n++ === target ? `${v.slice(0, 1)}${ch}${v.slice(1)}` : v;
+    if (Array.isArray(v)) return v.map(visit);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, visit(x)]));
+    return v;
+  };
+  return visit(value);
+}
 
 export const anyJson = (maxDepth = 2): fc.Arbitrary<unknown> =>
   fc.letrec<{ v: unknown }>((tie) => ({
@@ -108,10 +137,12 @@ export function mutantValue(schema: Schema | undefined, components: Components, 
     const properties: Record<string, Schema> = s.properties;
     const keys = Object.keys(properties);
     const base = validValue(s, components, depth) as fc.Arbitrary<Record<string, unknown>>;
+    const onePropertyWrong = fc.tuple(base, fc.constantFrom(...keys)).chain(([obj, key]) =>
+      mutantValue(properties[key], components, depth + 1).map((v) => ({ ...obj, [key]: v })));
     mutations.push(
-      // one property wrong
-      fc.tuple(base, fc.constantFrom(...keys), fc.constant(null)).chain(([obj, key]) =>
-        mutantValue(properties[key], components, depth + 1).map((v) => ({ ...obj, [key]: v }))),
+      onePropertyWrong,
+      onePropertyWrong,
+      onePropertyWrong,
       // a required property missing
       fc.tuple(base, fc.constantFrom(...keys)).map(([obj, key]) => {
         const copy = { ...obj };
