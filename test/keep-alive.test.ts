@@ -1,20 +1,22 @@
 import { request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { connect } from 'node:net';
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../functions/api/app.ts';
-import { nodeFetch } from '../functions/local/node-fetch.ts';
+import { LIMITS } from '../functions/api/input-guard.ts';
+import { serveApi } from '../functions/local/node-server.ts';
 import type { Services } from '../shared/services/container.ts';
 import { createTestServices } from './services.ts';
 
 // Over a real socket, as a browser or SDK sends it: one kept-alive connection, reused.
 let services: Services;
-let server: ServerType;
+let server: Server;
 let port: number;
 
 beforeAll(async () => {
   services = await createTestServices();
-  server = serve({ fetch: nodeFetch(createApp(services).fetch), port: 0, hostname: '127.0.0.1' });
+  server = serveApi(createApp(services).fetch, { port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));
   port = (server.address() as AddressInfo).port;
 });
@@ -76,5 +78,25 @@ describe('an oversized body on a kept-alive connection', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('answers headers over the limit and malformed HTTP in the one error shape', async () => {
+    const raw = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(text));
+        let out = '';
+        socket.on('data', (d) => (out += d.toString()));
+        socket.on('end', () => resolve(out));
+        socket.on('error', reject);
+      });
+    const big = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(LIMITS.headerBytes + 10)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ code: 'HEADERS_TOO_LARGE', requestId: expect.stringMatching(/^req_/) });
+    const junk = await raw('NOT HTTP AT ALL\r\n\r\n');
+    expect(junk).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(junk.slice(junk.indexOf('\r\n\r\n') + 4)).error.code).toBe('BAD_REQUEST');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    expect((await send(agent, 'GET', '/healthz')).status).toBe(200);
+    agent.destroy();
   });
 });

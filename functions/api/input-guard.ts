@@ -10,6 +10,8 @@ export const LIMITS = {
   jsonDepth: 32,
   /** One query parameter's value. */
   queryValueChars: 2048,
+  /** All request headers together (the Node server; Lambda and the edge have their platform's). */
+  headerBytes: 16 * 1024,
 } as const;
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]+\+)?json\b/i;
