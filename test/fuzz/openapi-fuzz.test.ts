@@ -4,7 +4,7 @@ import type { Services } from '../../shared/services/container.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient } from '../http.ts';
 import { createTestServices } from '../services.ts';
-import { describeRequest, fuzzOperation, judge, operations, type FuzzWorld, type Operation, type OperationReport } from './openapi-fuzz.ts';
+import { describeRequest, fuzzOperation, judge, operations, unboundedFields, type FuzzWorld, type Operation, type OperationReport } from './openapi-fuzz.ts';
 
 // Every operation of /openapi.json, fuzzed in-process against real services. CI runs a bounded
 // number of cases per operation; `npm run fuzz` runs many more (FUZZ_RUNS) and prints the summary.
@@ -67,6 +67,11 @@ describe('the OpenAPI fuzzer', () => {
     expect((await judge(reply(404, shaped('BAD_REQUEST')), req, op, new Set())).problem).toMatch(/code BAD_REQUEST with status 404/);
     expect((await judge(reply(503, shaped('SERVICE_UNAVAILABLE')), req, op, new Set(['GET /x']))).problem).toBeNull();
     expect((await judge(reply(400, shaped('BAD_REQUEST')), req, op, new Set())).problem).toBeNull();
+  });
+
+  it('bounds every request string and array in the document (limits are documented, then enforced by validation)', () => {
+    // Document text is bounded by MAX_DOCUMENT_BYTES, a setting, and by the upload's body limit.
+    expect(unboundedFields(doc)).toEqual(['string POST /v1/datanets/{id}/documents json.content']);
   });
 
   it('validates paging the same way on every list route', () => {

@@ -268,3 +268,30 @@ export async function fuzzOperation(app: Fetcher, op: Operation, components: Com
   }
   return report;
 }
+
+/** Request strings without maxLength/pattern/enum and arrays without maxItems, as "where" paths. */
+export function unboundedFields(doc: { paths?: Record<string, Record<string, any>>; components?: { schemas?: Components } }): string[] {
+  const components = doc.components?.schemas ?? {};
+  const out: string[] = [];
+  const walk = (s: Schema | undefined, where: string, seen: Set<string>): void => {
+    if (!s || typeof s !== 'object') return;
+    if (typeof s.$ref === 'string') {
+      const name = s.$ref.split('/').pop()!;
+      if (!seen.has(name)) walk(components[name], where, new Set([...seen, name]));
+      return;
+    }
+    for (const alt of s.anyOf ?? s.oneOf ?? []) walk(alt, where, seen);
+    const types: unknown[] = Array.isArray(s.type) ? s.type : [s.type];
+    if (types.includes('string') && s.maxLength === undefined && !s.pattern && !s.enum && s.format !== 'binary') out.push(`string ${where}`);
+    if (types.includes('array') && s.maxItems === undefined) out.push(`array ${where}`);
+    if (s.items) walk(s.items, `${where}[]`, seen);
+    for (const [k, v] of Object.entries<Schema>(s.properties ?? {})) walk(v, `${where}.${k}`, seen);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${where}.*`, seen);
+  };
+  for (const op of operations(doc)) {
+    for (const p of op.params) walk(p.schema, `${op.id} ${p.in}:${p.name}`, new Set());
+    if (op.body?.json) walk(op.body.json, `${op.id} json`, new Set());
+    if (op.body?.form) walk(op.body.form, `${op.id} form`, new Set());
+  }
+  return out;
+}

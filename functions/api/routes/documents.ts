@@ -35,8 +35,8 @@ const documentView = (d: DocumentRecord) => ({
 const JsonUpload = z
   .object({
     title: z.string().trim().min(1).max(500).optional().openapi({ description: 'required unless HTML with a <title>' }),
-    content: z.string().min(1),
-    contentType: z.string().default('text/plain').openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
+    content: z.string().min(1).openapi({ description: 'at most MAX_DOCUMENT_BYTES bytes as UTF-8' }),
+    contentType: z.string().max(100).default('text/plain').openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
     metadata: Metadata.default({}),
   })
   .strict()
@@ -45,9 +45,9 @@ const JsonUpload = z
 const FormUpload = z
   .object({
     file: z.any().openapi({ type: 'string', format: 'binary' }),
-    title: z.string().optional(),
-    metadata: z.string().optional().openapi({ description: 'JSON object, as text' }),
-    contentType: z.string().optional(),
+    title: z.string().max(500).optional(),
+    metadata: z.string().max(64 * 1024).optional().openapi({ description: 'JSON object, as text' }),
+    contentType: z.string().max(100).optional(),
   })
   .openapi('DocumentFileUpload');
 
