@@ -4,7 +4,7 @@ import type { Services } from '../../shared/services/container.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient } from '../http.ts';
 import { createTestServices } from '../services.ts';
-import { describeRequest, fuzzOperation, judge, operations, unboundedFields, type FuzzWorld, type Operation, type OperationReport } from './openapi-fuzz.ts';
+import { describeRequest, fuzzOperation, judge, knownUrl, operations, unboundedFields, type FuzzWorld, type Operation, type OperationReport } from './openapi-fuzz.ts';
 
 // Every operation of /openapi.json, fuzzed in-process against real services. CI runs a bounded
 // number of cases per operation; `npm run fuzz` runs many more (FUZZ_RUNS) and prints the summary.
@@ -57,7 +57,7 @@ describe('the OpenAPI fuzzer', () => {
   });
 
   it('flags a 500, an error outside the one shape and a wrong request id (it can fail)', async () => {
-    const op: Operation = { id: 'GET /x', method: 'GET', path: '/x', params: [] };
+    const op: Operation = { id: 'GET /x', method: 'GET', path: '/x', params: [], secured: false };
     const req = { method: 'GET', url: '/x', headers: {}, note: '' };
     const reply = (status: number, body: unknown, requestId = 'req_1') => ({ request: () => new Response(JSON.stringify(body), { status, headers: { 'x-request-id': requestId } }) });
     const shaped = (code: string) => ({ error: { code, message: 'm', requestId: 'req_1' } });
@@ -67,6 +67,19 @@ describe('the OpenAPI fuzzer', () => {
     expect((await judge(reply(404, shaped('BAD_REQUEST')), req, op, new Set())).problem).toMatch(/code BAD_REQUEST with status 404/);
     expect((await judge(reply(503, shaped('SERVICE_UNAVAILABLE')), req, op, new Set(['GET /x']))).problem).toBeNull();
     expect((await judge(reply(400, shaped('BAD_REQUEST')), req, op, new Set())).problem).toBeNull();
+  });
+
+  it('asks for a key exactly where the document says so (GET /v1/models among them)', async () => {
+    const ops = operations(doc);
+    expect(ops.find((o) => o.id === 'GET /v1/models')?.secured).toBe(true);
+    for (const op of ops) {
+      const res = await app.request(knownUrl(op, world), { method: op.method });
+      await res.arrayBuffer();
+      if (op.secured) expect(res.status, op.id).toBe(401);
+      else expect(res.status, op.id).not.toBe(401);
+    }
+    const models = await app.request('/v1/models', { headers: { authorization: `Bearer ${world.keys[2]}` } });
+    expect(models.status).toBe(200);
   });
 
   it('bounds every request string and array in the document (limits are documented, then enforced by validation)', () => {

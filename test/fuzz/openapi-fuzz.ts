@@ -13,6 +13,8 @@ export interface Operation {
   method: string;
   path: string; // OpenAPI template, /v1/documents/{id}
   params: { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: Schema }[];
+  /** The document says it needs an API key. */
+  secured: boolean;
   body?: { required: boolean; json?: Schema; form?: Schema };
 }
 
@@ -26,6 +28,7 @@ export function operations(doc: { paths?: Record<string, Record<string, any>> })
         method: method.toUpperCase(),
         path,
         params: (op.parameters ?? []).map((p: any) => ({ name: p.name, in: p.in, required: !!p.required, schema: p.schema ?? {} })),
+        secured: Array.isArray(op.security) && op.security.length > 0,
         ...(op.requestBody
           ? { body: { required: !!op.requestBody.required, json: content['application/json']?.schema, form: content['multipart/form-data']?.schema } }
           : {}),
@@ -228,15 +231,21 @@ export const describeRequest = (r: FuzzRequest) => {
   return `${r.method} ${r.url.slice(0, 300)}\n  headers ${JSON.stringify(r.headers).slice(0, 300)}\n  body (${r.note}) ${body.slice(0, 400)}${body.length > 400 ? `… (${body.length} chars)` : ''}`;
 };
 
-/** The world's keys whose role the operation accepts (not 401/403 on a valid-shaped request), so most cases get past auth. */
-async function authorizedKeys(app: Fetcher, op: Operation, world: FuzzWorld): Promise<string[]> {
-  const accepted: string[] = [];
-  // No body and no query: the role check runs before validation, and nothing trips the input guard.
+/** The operation's path with a known id of the right kind in each parameter. */
+export function knownUrl(op: Operation, world: FuzzWorld): string {
   let url = op.path;
   for (const p of op.params.filter((x) => x.in === 'path')) {
     const known = Object.values(world.ids).flat().find((id) => (p.schema.pattern ? new RegExp(p.schema.pattern).test(id) : id.startsWith('0x')));
     url = url.replace(`{${p.name}}`, encodeURIComponent(known ?? 'x'));
   }
+  return url;
+}
+
+/** The world's keys whose role the operation accepts (not 401/403 on a valid-shaped request), so most cases get past auth. */
+async function authorizedKeys(app: Fetcher, op: Operation, world: FuzzWorld): Promise<string[]> {
+  const accepted: string[] = [];
+  // No body and no query: the role check runs before validation, and nothing trips the input guard.
+  const url = knownUrl(op, world);
   for (const key of world.keys) {
     const res = await app.request(url, { method: op.method, headers: { authorization: `Bearer ${key}` } });
     await res.arrayBuffer();
