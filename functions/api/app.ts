@@ -79,7 +79,11 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
       version: '1.0.0',
       description:
         'Paid, cited retrieval with per-source attribution. Money is micro-USD as strings. ' +
-        'Every error is `{ "error": { "code", "message", "requestId" } }`.',
+        'Every error is `{ "error": { "code", "message", "requestId" } }`. ' +
+        `Limits, checked before any work: JSON bodies ${LIMITS.jsonBodyBytes / 1024} KiB (uploads: MAX_DOCUMENT_BYTES + 64 KiB) → 413; ` +
+        `JSON nesting ${LIMITS.jsonDepth} levels → 400; no U+0000 or unpaired surrogates in any string, key, query value or path → 400 naming the field; ` +
+        `query values ${LIMITS.queryValueChars} characters; request headers ${LIMITS.headerBytes / 1024} KiB → 431; every field's own maximum is in its schema; ` +
+        'a known path with another method → 405 with Allow.',
     },
   });
   app.get('/', (c) => c.redirect(routes.includes(docsRoutes) ? '/docs' : '/openapi.json'));
