@@ -18,6 +18,7 @@ const ON_BOTH_DATABASES = [
   'functions/api/routes/retrieve.test.ts',
   'functions/api/routes/answers.test.ts',
   'test/retrieval-regression.test.ts',
+  'test/rate-limits.test.ts',
 ];
 
 export default defineConfig({

@@ -16,12 +16,12 @@ import { createSqsClient, createSqsQueue } from '../shared/job-queue/sqs.ts';
 import { bootstrapOnce } from '../shared/services/bootstrap.ts';
 import { createServices } from '../shared/services/create.ts';
 import { loadSotu, loadSotuQuestions, SOTU_TEST_YEARS } from './corpora/sotu.ts';
-import { benchAccounts, jsonPoster } from './lib/http.ts';
+import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
 import { drive, printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '8' }, requests: { type: 'string', default: '60' } } });
 
-const local = await startLocalQueues(loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-answers-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false' }));
+const local = await startLocalQueues(loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-answers-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS }));
 const config = local.config;
 const services = await createServices(config);
 const results = startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!));

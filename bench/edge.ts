@@ -15,7 +15,7 @@ import { startEdgeWorker } from '../test/edge/worker.ts';
 import { createDatabase, postgresInstalled, startPostgres } from '../test/postgres-server.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
 import { spawnApiServer } from './lib/api-processes.ts';
-import { benchAccounts, jsonPoster } from './lib/http.ts';
+import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
 import { drive, printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
@@ -54,7 +54,7 @@ try {
     bundle: built.file,
     databaseUrl,
     embedder: { url: `${api.base}/v1`, apiKey: operator.apiKey.key as string, model: 'use-lite-512', dimension: 512 },
-    vars: { LOG_REQUESTS: 'false' },
+    vars: { LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS },
   };
   const questions = loadSotuQuestions().map((q) => q.question);
   const retrieve = (base: string) => {

@@ -15,7 +15,7 @@ import { bootstrapOnce } from '../shared/services/bootstrap.ts';
 import type { Db } from '../shared/db/index.ts';
 import { createServices, openDatabase, openEmbedder } from '../shared/services/create.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
-import { benchAccounts, jsonPoster } from './lib/http.ts';
+import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
 import { drive, printTable, saveResults } from './lib/stats.ts';
 import { spawnApiServer } from './lib/api-processes.ts';
 import { openPg } from '../shared/db/pg.ts';
@@ -64,7 +64,7 @@ function timedTransactions(inner: Db) {
 }
 
 const { embedder, t: embedTime } = timed(await openEmbedder());
-const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false' });
+const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS });
 const { db, t: txTime } = timedTransactions(await openDatabase(config));
 const services = await createServices(config, { embedder, db });
 const keys = (await bootstrapOnce(services))!;

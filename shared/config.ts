@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Limits } from './core/rate-limit.ts';
 import { EngineModelsSchema, buildCatalogue, type ModelSpec } from './generation/models.ts';
 
 // The only place that reads process.env. Each process calls loadConfig() once
@@ -59,6 +60,11 @@ const EnvSchema = z.object({
   TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  RATE_LIMIT_ACCOUNT_REQUESTS: z.coerce.number().int().min(0).default(1200),
+  RATE_LIMIT_KEY_REQUESTS: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_ACCOUNT_ANSWERS: z.coerce.number().int().min(0).default(16),
+  RATE_LIMIT_KEY_ANSWERS: z.coerce.number().int().min(0).default(8),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_REQUESTS: bool.default(true),
   EMBEDDER: z.enum(['use-lite', 'use-lite-tfjs', 'st', 'remote']).default('use-lite'),
@@ -120,6 +126,8 @@ export type Config = {
     distributor: `0x${string}` | undefined;
     token: `0x${string}` | undefined;
   };
+  /** defaults for every consumer and contributor account (0 = no limit); admins may override per account */
+  rateLimits: { windowSeconds: number; defaults: Limits };
   settlement: {
     /** 0 = only on demand (admin endpoint, `npm run settle`) */
     intervalSeconds: number;
@@ -202,6 +210,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       settlerKey: e.SETTLER_PRIVATE_KEY as `0x${string}` | undefined,
       distributor: e.DISTRIBUTOR_ADDRESS as `0x${string}` | undefined,
       token: e.TOKEN_ADDRESS as `0x${string}` | undefined,
+    },
+    rateLimits: {
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      defaults: { accountRequests: e.RATE_LIMIT_ACCOUNT_REQUESTS, keyRequests: e.RATE_LIMIT_KEY_REQUESTS, accountAnswers: e.RATE_LIMIT_ACCOUNT_ANSWERS, keyAnswers: e.RATE_LIMIT_KEY_ANSWERS },
     },
     settlement: { intervalSeconds: e.SETTLEMENT_INTERVAL_SECONDS, minPayout: BigInt(e.SETTLEMENT_MIN_PAYOUT) },
     embedder: {

@@ -100,6 +100,14 @@ export class Unavailable extends DomainError {
   }
 }
 
+/** A rate limit (requests per window, or answers at once) is used up; nothing was done. */
+export class RateLimited extends DomainError {
+  readonly kind = 'rate_limited';
+  constructor(message: string, readonly policy: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
 /** The work did not finish in time; nothing was charged. */
 export class Timeout extends DomainError {
   readonly kind = 'timeout';
@@ -118,4 +126,4 @@ export class GenerationFailed extends DomainError {
 
 export type AnyDomainError =
   | InvalidInput | Unauthorized | Forbidden | NotFound | Conflict | InsufficientCredits | PayloadTooLarge | UnsupportedMediaType
-  | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed;
+  | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed | RateLimited;

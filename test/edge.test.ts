@@ -135,6 +135,21 @@ describe.skipIf(!inject('postgresUrl')).each(['pgvector', 'pinecone'] as const)(
     expect(notMounted.body.error.code).toBe('NOT_FOUND');
   });
 
+  it('shares rate limits with the Node API: one window counted by both runtimes, the same 429 and headers', async () => {
+    const limited = await node.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Limited', credits: '1000000' } });
+    await node.call('PUT', `/v1/admin/accounts/${limited.body.account.id}/limits`, { key: world.admin, json: { keyRequestsPerMinute: 2 } });
+    const key = limited.body.apiKey.key;
+    const first = await node.call('GET', '/v1/usage', { key });
+    const second = await viaEdge('GET', '/v1/usage', { key });
+    const third = await viaEdge('GET', '/v1/usage', { key });
+    expect([first.status, second.status, third.status]).toEqual([200, 200, 429]);
+    expect(second.headers.get('ratelimit-policy')).toBe(first.headers.get('ratelimit-policy'));
+    expect(second.headers.get('ratelimit')).toMatch(/^"key";r=0;/);
+    expect(third.headers.get('retry-after')).toBeTruthy();
+    const fromNode = await node.call('GET', '/v1/usage', { key });
+    expect([fromNode.status, withoutIds(fromNode.body).error.code]).toEqual([429, withoutIds(third.body).error.code]);
+  });
+
   it('keeps the ledger balanced after calls through both runtimes', async () => {
     const failed = (await checkLedger(services.db)).filter((c) => !c.ok);
     expect(failed).toEqual([]);

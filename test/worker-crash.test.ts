@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../shared/services/container.ts';
+import { checkLedger } from '../shared/services/ledger-check.ts';
 import { createWorld, httpClient, type Client } from './http.ts';
 import { DOCS } from './fixtures.ts';
 import { startFakeEngine, type FakeEngine } from './fake-engine.ts';
@@ -40,7 +41,7 @@ async function waitFor<T>(read: () => Promise<T>, done: (v: T) => boolean): Prom
 }
 
 describe('a worker killed mid-job', () => {
-  it('is redelivered, completes once, and is charged once', async () => {
+  it('is redelivered, completes once, and is charged once; the ledger check stays green', async () => {
     const first = await startWorker(services, { GENERATOR_ENGINE_URL: engine.url, ...WORKER_ENV });
     workers.push(first);
     const accepted = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'What causes the tides?', model: 'fake-base', mode: 'async' } });
@@ -61,5 +62,6 @@ describe('a worker killed mid-job', () => {
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(usage.body.calls).toBe(1);
     expect(usage.body.spend).toBe(done.body.usage.charged);
+    expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { PayloadTooLarge } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
+import { logScope } from '../../shared/logger.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { docsRoutes } from './docs.ts';
 import type { AppEnv } from './env.ts';
@@ -22,11 +23,13 @@ import { embeddingRoutes } from './routes/embeddings.ts';
 import { adapterRoutes } from './routes/adapters.ts';
 import { settlementRoutes } from './routes/settlement.ts';
 import { reembedRoutes } from './routes/reembed.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { limitRoutes } from './routes/limits.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
   healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
-  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, docsRoutes,
+  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, limitRoutes, metricsRoutes, docsRoutes,
 ];
 
 /** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */
@@ -111,10 +114,14 @@ function requestContext(scope: ServicesScope) {
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
     try {
-      await next();
+      // every log line written while this request is handled carries its id
+      await logScope.run({ requestId }, next);
     } finally {
       release?.();
     }
+    const labels = { method: c.req.method, route: c.req.routePath, status: String(c.res.status) };
+    services.metrics?.httpRequests.inc(labels);
+    services.metrics?.httpSeconds.observe(labels, (performance.now() - started) / 1000);
     if (services.config.logRequests)
       services.log.info('request', {
         requestId, method: c.req.method, route: c.req.routePath, status: c.res.status,

@@ -52,6 +52,7 @@ export const errorResponses = {
   413: json('Request body too large'),
   415: json('Unsupported content type'),
   422: json('Idempotency-Key reused with a different request'),
+  429: json('A rate limit of the key or the account is used up (RateLimit and Retry-After say when it resets); nothing was done'),
   503: json('A dependency (queue, engine) is unavailable; retry after Retry-After seconds; nothing was charged'),
   500: json('Unexpected server error (details are logged, never returned)'),
 } as const;
@@ -100,6 +101,8 @@ export function toHttpError(err: AnyDomainError): HttpError {
       const details = { ...withAnswer(err.answerId), ...retry };
       return { code: 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length ? { details } : {}), ...retry };
     }
+    case 'rate_limited':
+      return { code: 'RATE_LIMITED', message, details: { policy: err.policy, retryAfterSeconds: err.retryAfterSeconds }, retryAfterSeconds: err.retryAfterSeconds };
     case 'timeout':
       return { code: 'GATEWAY_TIMEOUT', message, ...(err.answerId ? { details: withAnswer(err.answerId) } : {}) };
     case 'generation_failed':

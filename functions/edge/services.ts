@@ -76,6 +76,9 @@ export function requestServices(isolate: IsolateServices, waitUntil: (p: Promise
     jobQueue: undefined,
     answerHub: new AnswerHub(),
     chain: undefined,
+    // No Prometheus registry at the edge (prom-client needs node:process, which workerd lacks):
+    // the edge serves no /metrics; Cloudflare's Workers analytics counts its requests.
+    metrics: undefined,
   };
   return {
     services,

@@ -11,6 +11,7 @@ import { closeAnswer, findAnswer, insertAnswer, type AnswerRecord, type ShownSou
 import { lockAccount } from '../store/ledger.ts';
 import type { Principal } from './api-keys.ts';
 import { assertCanPay, assertCovered } from './billing.ts';
+import { assertAnswerSlot } from './rate-limits.ts';
 import { findStoredResult, idempotently, storeResult, type IdempotencyContext } from './idempotency.ts';
 import { openFeed, type Feed } from './answer-feed.ts';
 import type { Services } from './container.ts';
@@ -97,6 +98,7 @@ export async function createAnswer(
   const id = options.id ?? newId('answer');
   const answer = await services.db.transaction(async (tx: Queryable) => {
     await lockAccount(tx, principal.accountId);
+    await assertAnswerSlot(services, tx, principal);
     await assertCovered(tx, principal.accountId, hold);
     const created = await insertAnswer(tx, {
       id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,

@@ -8,6 +8,7 @@ import type { JobQueue } from '../job-queue/index.ts';
 import type { AnswerHub } from './answer-hub.ts';
 import type { SettlementChain } from '../chain/distributor.ts';
 import type { EmbedderRegistry } from './embedders.ts';
+import type { Metrics } from './metrics.ts';
 
 // The ports one process works with, built once by its composition root.
 export interface Services {
@@ -25,4 +26,6 @@ export interface Services {
   answerHub: AnswerHub;
   /** The L2 distributor; absent when no chain is configured (settlement and claims then refuse). */
   chain: SettlementChain | undefined;
+  /** Prometheus metrics of this container (GET /metrics); absent at the edge */
+  metrics: Metrics | undefined;
 }

@@ -11,6 +11,7 @@ import type { JobQueue } from '../job-queue/index.ts';
 import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
 import { createEmbedderRegistry } from './embedders.ts';
+import { createMetrics, registerDeploymentGauges, timedEmbedder, type Metrics } from './metrics.ts';
 import type { SettlementChain } from '../chain/distributor.ts';
 import type { SettlementDeps } from './settlement.ts';
 
@@ -50,8 +51,10 @@ export async function openEmbedder(config: Config = loadConfig(), objectStore?: 
  * Models a datanet may still be on besides the configured default: USE-lite (onnxruntime) is
  * built in, so datanets made with it keep their dense search while they move to another default.
  */
-function builtInEmbedders(config: Config): Record<string, () => Promise<Embedder>> {
-  return { 'use-lite-512': () => openEmbedder({ ...config, embedder: { ...config.embedder, engine: 'use-lite' } }) };
+function builtInEmbedders(config: Config, metrics: Metrics): Record<string, () => Promise<Embedder>> {
+  return {
+    'use-lite-512': async () => timedEmbedder(await openEmbedder({ ...config, embedder: { ...config.embedder, engine: 'use-lite' } }), metrics),
+  };
 }
 
 export async function openVectorIndex(config: Config, db: Db): Promise<VectorIndex> {
@@ -89,24 +92,28 @@ export async function openSettlement(config: Config, receiptTimeoutMs: number): 
 
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
   const store = Promise.resolve(overrides.objectStore ?? openObjectStore(config));
+  const metrics = overrides.metrics ?? createMetrics();
   const [db, objectStore, embedder] = await Promise.all([
     overrides.db ?? openDatabase(config),
     store,
-    overrides.embedder ?? store.then((s) => openEmbedder(config, s)),
+    (overrides.embedder ? Promise.resolve(overrides.embedder) : store.then((s) => openEmbedder(config, s))).then((e) => timedEmbedder(e, metrics)),
   ]);
   await migrate(db);
   // PGlite has no autovacuum: give the planner fresh statistics once per start.
   if (db.kind === 'pglite') await db.exec('ANALYZE');
+  const jobQueue = 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config);
+  if (!overrides.metrics) registerDeploymentGauges(metrics, { db, jobQueue });
   return {
     config,
     db,
     objectStore,
     embedder,
-    embedders: overrides.embedders ?? createEmbedderRegistry(embedder, builtInEmbedders(config)),
+    embedders: overrides.embedders ?? createEmbedderRegistry(embedder, builtInEmbedders(config, metrics)),
     vectorIndex: overrides.vectorIndex ?? (await openVectorIndex(config, db)),
     log: overrides.log ?? createLogger(config.logLevel),
-    jobQueue: 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config),
+    jobQueue,
     answerHub: overrides.answerHub ?? new AnswerHub(),
     chain: 'chain' in overrides ? overrides.chain : await openChain(config),
+    metrics,
   };
 }
