@@ -8,6 +8,7 @@ const ALL = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'gpu-worker/**/*.t
 // production database, with a pool and real concurrency, through the same code (test/services.ts).
 const ON_BOTH_DATABASES = [
   'shared/db/db.test.ts',
+  'shared/store/answer-deltas.test.ts',
   'shared/services/settlement.test.ts',
   'shared/services/ledger-check.test.ts',
   'shared/services/reembed.test.ts',
@@ -19,6 +20,7 @@ const ON_BOTH_DATABASES = [
   'functions/api/routes/answers.test.ts',
   'functions/api/input-guard.test.ts',
   'test/fuzz/openapi-fuzz.test.ts',
+  'functions/api/test-mode.test.ts',
   'test/retrieval-regression.test.ts',
   'test/rate-limits.test.ts',
 ];

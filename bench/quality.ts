@@ -158,7 +158,7 @@ async function load(corpus: Corpus, docs: readonly CorpusDocument[], embedder: E
     embeddingModel: embedder.modelId, embeddingDim: embedder.dimension,
   });
   const started = performance.now();
-  await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_quality', role: 'contributor' }, datanet.id, docs);
+  await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_quality', role: 'contributor', livemode: true }, datanet.id, docs);
   const seconds = (performance.now() - started) / 1000;
   await services.db.exec('ANALYZE');
   const r = await services.db.query<{ id: string; corpus_id: string }>(

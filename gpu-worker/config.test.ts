@@ -14,6 +14,8 @@ describe('worker config', () => {
       queue: { region: 'us-east-1', endpoint: undefined, credentials: undefined },
     });
     expect(c.workerId).toMatch(/-\d+$/);
+    // npm start passes its object store folder, which may be another process's (shared database)
+    expect(loadWorkerConfig({ ...QUEUES, CITEPAY_DATA_DIR: '/var/citepay', OBJECT_STORE_DIR: '/srv/objects' }).objectStore).toEqual({ kind: 'fs', root: '/srv/objects' });
   });
 
   it('uses local credentials only with an explicit endpoint, and trims the engine URL', () => {

@@ -13,6 +13,8 @@ const EnvSchema = z
     AWS_SECRET_ACCESS_KEY: z.string().optional(),
     OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
     CITEPAY_DATA_DIR: z.string().default('.data'),
+    /** the API's object store folder (npm start passes it: a joining process shares the first one's) */
+    OBJECT_STORE_DIR: z.string().min(1).optional(),
     S3_BUCKET: z.string().default('citepay-local'),
     S3_ENDPOINT: z.string().url().optional(),
     GENERATOR_ENGINE_URL: z.string().url().optional(),
@@ -68,7 +70,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     objectStore:
       e.OBJECT_STORE === 's3'
         ? { kind: 's3', bucket: e.S3_BUCKET, region: e.AWS_REGION, endpoint: e.S3_ENDPOINT, credentials: local(e.S3_ENDPOINT) }
-        : { kind: 'fs', root: `${e.CITEPAY_DATA_DIR}/objects` },
+        : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects` },
     engineUrl: e.GENERATOR_ENGINE_URL?.replace(/\/+$/, ''),
     adapterCache: { dir: e.ADAPTER_CACHE_DIR ?? `${e.CITEPAY_DATA_DIR}/adapter-cache`, maxBytes: e.ADAPTER_CACHE_MAX_BYTES },
     concurrency: e.WORKER_CONCURRENCY,

@@ -40,6 +40,7 @@ const EnvSchema = z.object({
   SQS_ENDPOINT: z.string().url().optional(),
   LOCAL_QUEUE_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   START_WORKER: bool.default(true),
+  START_RESULTS_CONSUMER: bool.default(true),
   ENGINE_MODELS: z
     .string()
     .default('[]')
@@ -113,6 +114,8 @@ export type Config = {
     localPort: number;
   };
   startWorker: boolean;
+  /** `npm start` applies the worker's events from the results queue (false: another process does) */
+  startResultsConsumer: boolean;
   models: Map<string, ModelSpec>;
   answerWaitSeconds: number;
   answerDeadlineSeconds: number;
@@ -201,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       localPort: e.LOCAL_QUEUE_PORT,
     },
     startWorker: e.START_WORKER,
+    startResultsConsumer: e.START_RESULTS_CONSUMER,
     models: buildCatalogue(e.ENGINE_MODELS),
     answerWaitSeconds: e.ANSWER_WAIT_SECONDS,
     answerDeadlineSeconds: e.ANSWER_DEADLINE_SECONDS,

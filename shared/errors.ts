@@ -44,15 +44,18 @@ export class Conflict extends DomainError {
 /**
  * Prepaid credits cannot cover the call. `balance` is the ledger balance, `held` what
  * answers in flight have reserved; `required` is null when the account is simply empty.
+ * `livemode` false: the test balance of a cp_test_ key (test credits, never live money).
  */
 export class InsufficientCredits extends DomainError {
   readonly kind = 'insufficient_credits';
-  constructor(readonly balance: bigint, readonly held: bigint, readonly required: bigint | null) {
+  constructor(readonly balance: bigint, readonly held: bigint, readonly required: bigint | null, readonly livemode = true) {
     const available = balance - held;
+    const credits = livemode ? 'prepaid credits' : 'test credits';
+    const state = `balance ${balance}, of which ${held} is held by answers in progress`;
     super(
       required === null
-        ? 'prepaid credits are exhausted: add credits to continue'
-        : `this call costs ${required} micro-USD but the balance is ${available}: add credits to continue`,
+        ? `${credits} are exhausted (${state}): add credits to continue`
+        : `this call costs ${required} micro-USD but ${available} is available (${state}): add ${credits} to continue`,
     );
   }
   get available(): bigint {

@@ -66,9 +66,10 @@ export function api(store: Storage, q: Queues) {
   const fn = new sst.aws.Function("Api", {
     ...shared,
     ...build(LAMBDAS.api),
-    // Function URL: no API Gateway 29 s cap or per-request fee. Buffered responses with
-    // hono/aws-lambda `handle`; for SSE switch to `streamHandle` and `streaming: true`.
+    // Function URL: no API Gateway 29 s cap or per-request fee. RESPONSE_STREAM mode, with
+    // hono/aws-lambda `streamHandle` (functions/api/lambda.ts): SSE answers stream as generated.
     url: true,
+    streaming: true,
     link: [...link, store.secrets.adminBootstrapKey],
     environment: {
       ...env,

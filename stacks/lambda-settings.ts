@@ -70,11 +70,12 @@ const NO_EMBEDDER = { install: [], external: [...EMBEDDING.install, ...EMBEDDING
 export const LAMBDAS = {
   // embedding runs in-process; Lambda CPU scales with memory. /docs serves swagger-ui-dist's files:
   // copied rather than installed, because installing it runs @scarf/scarf's postinstall, which
-  // reports the install over the network.
+  // reports the install over the network. The timeout covers the longest response: a stream (or a
+  // chat completion's wait) following an answer to its deadline (ANSWER_DEADLINE_SECONDS, 120 s).
   api: settings(
     'functions/api/lambda.handler',
     { ...EMBEDDING, external: [...EMBEDDING.external, 'swagger-ui-dist'], copyFiles: [...EMBEDDING.copyFiles, beside('node_modules/swagger-ui-dist')] },
-    { memory: '2048 MB', timeout: '30 seconds' },
+    { memory: '2048 MB', timeout: '3 minutes' },
   ),
   // support checks embed answer sentences
   results: settings('functions/queue/results-lambda.handler', EMBEDDING, { memory: '1024 MB', timeout: '30 seconds' }),

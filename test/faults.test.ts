@@ -105,7 +105,7 @@ describe('the chain node restarted in the middle of a settlement', () => {
 
     const state = await chain.readState();
     expect(state.epoch).toBe(1n);
-    expect(state.totalCumulative).toBe(await balanceOf(services.db, SETTLED_ACCOUNT_ID)); // published exactly what the ledger moved
+    expect(state.totalCumulative).toBe(await balanceOf(services.db, SETTLED_ACCOUNT_ID, true)); // published exactly what the ledger moved
     expect(await chain.tokenBalance(deployed.distributor)).toBe(state.totalCumulative); // funded once
     const claim = await client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: world.ada.key });
     expect(claim.body.paid).toBe(state.totalCumulative.toString());

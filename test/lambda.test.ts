@@ -1,7 +1,7 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parseJob, runJob, type RunnerContext } from '../gpu-worker/job-runner.ts';
 import { createExtractiveGenerator } from '../gpu-worker/generators/extractive.ts';
 import { createGeneratorRegistry } from '../gpu-worker/generators/index.ts';
@@ -231,6 +231,51 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     expect(answer.body.citations.length).toBeGreaterThan(0);
     const charges = await db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [accepted.body.requestId]);
     expect(charges.rows).toHaveLength(1);
+  });
+
+  it('API streams (Function URL RESPONSE_STREAM): an SSE answer starts before the job runs, and the deltas the results Lambda applies reach it in order', async () => {
+    const aws = { region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const jobs = createSqsQueue(createSqsClient(aws), jobsUrl);
+    const results = createSqsQueue(createSqsClient(aws), resultsUrl);
+    let received = '';
+    const streaming = api.invoke<{ statusCode: number; headers: Record<string, string>; body: string; streamed?: boolean }>(
+      functionUrlEvent('POST', '/v1/answers', { key: world.consumer, json: { query: 'Why are there two high tides a day?', topK: 2, mode: 'stream' } }),
+      120_000,
+      (text) => (received += text),
+    );
+    // The response is under way (status, headers, first event) while the job still waits on the queue.
+    await vi.waitFor(() => expect(received).toContain('event: answer.created'), { timeout: 60_000, interval: 50 });
+
+    const [message] = await jobs.receive({ maxMessages: 1, waitSeconds: 5 });
+    const parsed = parseJob(message!.body);
+    if (!('job' in parsed)) throw new Error(parsed.problem);
+    const ctx: RunnerContext = {
+      jobs, results, store: s3Store(), logger: createLogger('error'), now: Date.now, workerId: 'lambda-stream-test', deltaIntervalMs: 0,
+      generators: createGeneratorRegistry({ extractive: createExtractiveGenerator(await sharedEmbedder()), engine: null }),
+    };
+    expect(await runJob(ctx, parsed.job, message!, new AbortController().signal)).toBe('generated');
+    const events: { messageId: string; body: string; receiveCount: number }[] = [];
+    await vi.waitFor(async () => {
+      for (const m of await results.receive({ maxMessages: 10, waitSeconds: 1 })) {
+        events.push(m);
+        await results.delete(m.receiptHandle);
+      }
+      expect(events.some((e) => JSON.parse(e.body).type === 'completed')).toBe(true);
+    }, { timeout: 30_000, interval: 0 });
+    expect(events.filter((e) => JSON.parse(e.body).type === 'delta').length).toBeGreaterThan(0);
+    // The results Lambda, another process, applies them: the API Lambda hears it through the database.
+    const consumer = await start('results');
+    expect((await consumer.invoke(sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events))).result).toEqual({ batchItemFailures: [] });
+
+    const { result } = await streaming;
+    expect(result).toMatchObject({ statusCode: 200, streamed: true, headers: { 'content-type': 'text/event-stream' } });
+    expect(result.body).toBe(received);
+    const sse = [...result.body.matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    expect(sse.map((e) => e.event).filter((n) => n !== 'delta')).toEqual(['answer.created', 'citations', 'done']);
+    const streamed = sse.filter((e) => e.event === 'delta').map((e) => e.data.text as string).join('');
+    const final = sse.find((e) => e.event === 'citations')!.data;
+    expect(streamed.replace(/\s+/g, ' ').trim()).toBe(final.text.replace(/\s+/g, ' ').trim());
+    expect(BigInt(sse.at(-1)!.data.usage.charged)).toBeGreaterThan(0n);
   });
 
   it('settlement cron: a scheduled event publishes the epoch on the chain; the API then serves the payout proof', async () => {

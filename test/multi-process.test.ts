@@ -125,7 +125,7 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
       for (const r of runs) expect(['confirmed', 'busy', 'idle']).toContain(r.body.status);
       const state = await chain.readState();
       expect(state.epoch).toBe(BigInt(round));
-      const settled = await balanceOf(db, SETTLED_ACCOUNT_ID);
+      const settled = await balanceOf(db, SETTLED_ACCOUNT_ID, true);
       expect(state.totalCumulative).toBe(settled); // published exactly what the ledger moved
       expect(await chain.tokenBalance(recorded.distributor)).toBe(settled); // funded exactly once (nothing claimed yet)
     }

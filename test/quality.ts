@@ -13,7 +13,7 @@ export async function measureQuality(name: string, docs: readonly CorpusDocument
     ownerAccountId: owner.account.id, name, description: null, pricePerSource: 1n,
     embeddingModel: services.embedder.modelId, embeddingDim: services.embedder.dimension,
   });
-  await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_quality', role: 'contributor' }, datanet.id, docs);
+  await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_quality', role: 'contributor', livemode: true }, datanet.id, docs);
   const report = await evaluate(services, datanet.id, questions);
   const { misses: _misses, ...figures } = report;
   console.info(`retrieval quality (${name}):`, figures);

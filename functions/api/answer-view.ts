@@ -28,6 +28,7 @@ export const AnswerView = z
     object: z.literal('answer'),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired']),
     requestId: z.string(),
+    livemode: z.boolean().openapi({ description: 'false: a cp_test_ key\'s answer, held against and charged to test credits' }),
     model: z.string(),
     adapter: z.string().nullable(),
     query: z.string(),
@@ -62,7 +63,7 @@ export const shownSourceView = (s: ShownSource) => ({
 export function answerView(a: AnswerRecord): AnswerViewType {
   const r = a.response as StoredResponse | null;
   return {
-    id: a.id, object: 'answer', status: a.status, requestId: a.requestId, model: a.model, adapter: a.adapterId, query: a.query,
+    id: a.id, object: 'answer', status: a.status, requestId: a.requestId, livemode: a.livemode, model: a.model, adapter: a.adapterId, query: a.query,
     text: r?.text ?? null, citations: r?.citations ?? [], invalidMarkers: r?.invalidMarkers ?? [],
     sources: a.sources.map(shownSourceView), usage: r?.usage ?? null, attribution: r?.attribution ?? null, error: a.error, timings: r?.timings ?? null,
     createdAt: a.createdAt.toISOString(), finishedAt: a.finishedAt?.toISOString() ?? null,

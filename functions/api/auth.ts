@@ -35,3 +35,10 @@ function setRateLimitHeaders(c: Context<AppEnv>, decision: Decision) {
 }
 
 export const anyRole = () => requireRole('admin', 'consumer', 'contributor');
+
+/** After requireRole: routes that move live money on chain refuse cp_test_ keys (test money never settles). */
+export const requireLiveKey = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!c.get('principal').livemode) throw new Forbidden('a cp_test_ key cannot settle or claim: test earnings never go on chain; use a live key');
+    await next();
+  });

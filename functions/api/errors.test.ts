@@ -39,14 +39,19 @@ describe('domain errors → HTTP', () => {
     expect(r.retryAfter).toBeNull();
   });
 
-  it('insufficient credits: 402 with the available balance (balance − held) and the price, as strings', async () => {
+  it('insufficient credits: 402 with the balance and what running answers hold of it, separately, and the price, as strings', async () => {
     const r = await render(new InsufficientCredits(1000n, 400n, 900n));
     expect(r.status).toBe(402);
-    expect(r.body.error).toMatchObject({
-      code: 'PAYMENT_REQUIRED', message: 'this call costs 900 micro-USD but the balance is 600: add credits to continue',
-      details: { balance: '600', required: '900' },
+    expect(r.body.error).toEqual({
+      code: 'PAYMENT_REQUIRED',
+      message: 'this call costs 900 micro-USD but 600 is available (balance 1000, of which 400 is held by answers in progress): add prepaid credits to continue',
+      requestId: 'req_test', docs: '/docs',
+      details: { balance: '1000', held: '400', available: '600', required: '900', livemode: true },
     });
-    expect((await render(new InsufficientCredits(0n, 0n, null))).body.error.details).toEqual({ balance: '0' });
+    expect((await render(new InsufficientCredits(0n, 0n, null))).body.error.details).toEqual({ balance: '0', held: '0', available: '0', livemode: true });
+    const test = await render(new InsufficientCredits(50n, 0n, 900n, false));
+    expect(test.body.error.details).toEqual({ balance: '50', held: '0', available: '50', required: '900', livemode: false });
+    expect(test.body.error.message).toMatch(/add test credits/);
   });
 
   it('unavailable: 503 with Retry-After when known; the dependency stays out of the body', async () => {

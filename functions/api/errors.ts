@@ -57,7 +57,9 @@ export const errorResponses = {
   500: json('Unexpected server error (details are logged, never returned)'),
 } as const;
 
-export const paymentResponses = { 402: json('Prepaid credits cannot cover this call') } as const;
+export const paymentResponses = {
+  402: json('Prepaid credits cannot cover this call: `details` has `balance`, `held` (by answers in progress), `available` (balance − held), `required` and `livemode`'),
+} as const;
 
 /** How one domain error looks on the wire. */
 export interface HttpError {
@@ -86,7 +88,11 @@ export function toHttpError(err: AnyDomainError): HttpError {
     case 'insufficient_credits':
       return {
         code: 'PAYMENT_REQUIRED', message,
-        details: { balance: err.available.toString(), ...(err.required === null ? {} : { required: err.required.toString() }) },
+        // The ledger balance and what running answers hold of it, separately; available = balance − held.
+        details: {
+          balance: err.balance.toString(), held: err.held.toString(), available: err.available.toString(),
+          ...(err.required === null ? {} : { required: err.required.toString() }), livemode: err.livemode,
+        },
       };
     case 'payload_too_large':
       return { code: 'PAYLOAD_TOO_LARGE', message };

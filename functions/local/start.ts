@@ -6,6 +6,8 @@ import { createApp } from '../api/app.ts';
 import { serveApi } from './node-server.ts';
 import { createSqsClient, createSqsQueue } from '../../shared/job-queue/sqs.ts';
 import { startResultsConsumer } from '../queue/results-consumer.ts';
+import { listenPg } from '../../shared/db/pg.ts';
+import { listenForAnswers } from '../../shared/services/answer-hub.ts';
 import { provideLocalServices } from './shared-services.ts';
 import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -27,7 +29,12 @@ async function main() {
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
   await reembedToDefaultModel(services);
-  const results = startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!));
+  const results = config.startResultsConsumer ? startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!)) : null;
+  // On a shared PostgreSQL server another process may apply an answer's events: hear its NOTIFYs.
+  const listener = config.databaseUrl
+    ? listenForAnswers(services.answerHub, (channel, handlers) =>
+        listenPg(config.databaseUrl!, channel, { ...handlers, onError: (err) => services.log.warn('answer listener lost its connection; reconnecting', { error: err.message }) }))
+    : null;
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   const app = createApp(services);
@@ -44,7 +51,8 @@ async function main() {
     services.log.info('shutting down', { signal });
     server.close(async () => {
       await worker?.stop();
-      await results.stop();
+      await results?.stop();
+      await listener?.close();
       await settlement?.stop();
       await local.stop();
       await services.db.close();

@@ -9,8 +9,13 @@ describe('priceAnswer', () => {
 
   it('splits tokens, data fee, adapter share and protocol fee', () => {
     const c = priceAnswer({ ...base, tokenCharge: 100n, cap: 10_000n, adapter: { ownerAccountId: 'a', shareBps: 3000 }, sources: [src(0, 1000n, 750_000n), src(1, 1000n, 250_000n)] });
-    expect(c).toMatchObject({ total: 2100n, dataFee: 2000n, tokenCharge: 100n, adapterFee: 30n, protocolFee: 270n, credits: [1350n, 450n] });
+    expect(c).toMatchObject({ total: 2100n, dataFee: 1800n, tokenCharge: 100n, adapterFee: 30n, protocolFee: 270n, credits: [1350n, 450n] });
     expect(sumEntries(c.entries)).toBe(0n);
+  });
+
+  it('charges nothing for a source of weight 0: its price would credit no one', () => {
+    const c = priceAnswer({ ...base, tokenCharge: 0n, cap: 10_000n, adapter: null, sources: [src(0, 1000n, 1_000_000n), src(1, 5000n, 0n)] });
+    expect(c).toMatchObject({ total: 1000n, dataFee: 900n, protocolFee: 100n, credits: [900n, 0n] });
   });
 
   it('never charges more than the hold', () => {

@@ -1,4 +1,5 @@
-import { bpsOf, splitByWeights } from './money.ts';
+import { splitDataFee } from './data-fee.ts';
+import { bpsOf } from './money.ts';
 import type { LedgerEntry } from './ledger.ts';
 
 export interface AnswerSource {
@@ -12,6 +13,7 @@ export interface AnswerSource {
 export interface AnswerCharge {
   total: bigint;
   tokenCharge: bigint;
+  /** credited to contributors (Σ credits); the protocol's fee on the sources is in protocolFee */
   dataFee: bigint;
   adapterFee: bigint;
   protocolFee: bigint;
@@ -21,10 +23,11 @@ export interface AnswerCharge {
 
 /**
  * One answer's money as one balanced transaction: the consumer pays the token charge
- * plus the listed price of each source shown; contributors share the data fee (less the
- * protocol fee) by attribution weight; an adapter owner gets its share of the token
- * charge; the protocol keeps the rest. The total never exceeds `cap` (the amount held
- * when the answer was accepted): token charge is reduced first.
+ * plus the listed price of each source shown that credits someone (core/data-fee.ts);
+ * contributors share those prices (less the protocol fee) by attribution weight; an adapter
+ * owner gets its share of the token charge; the protocol keeps the rest. So
+ * total == dataFee + adapterFee + protocolFee, and dataFee == Σ credits. The total never
+ * exceeds `cap` (the amount held when the answer was accepted): token charge is reduced first.
  */
 export function priceAnswer(params: {
   consumerAccountId: string;
@@ -35,13 +38,11 @@ export function priceAnswer(params: {
   sources: readonly AnswerSource[];
   adapter: { ownerAccountId: string; shareBps: number } | null;
 }): AnswerCharge {
-  const dataFee = params.sources.reduce((a, s) => a + s.pricePerSource, 0n);
-  const tokenCharge = minBig(params.tokenCharge, maxBig(0n, params.cap - dataFee));
-  const dataProtocolFee = bpsOf(dataFee, params.feeBps);
-  const credits = splitByWeights(dataFee - dataProtocolFee, params.sources.map((s) => s.weightPpm));
+  const { gross, protocolFee: dataProtocolFee, dataFee, credits } = splitDataFee(params.sources, params.feeBps);
+  const tokenCharge = minBig(params.tokenCharge, maxBig(0n, params.cap - gross));
   const adapterFee = params.adapter ? bpsOf(tokenCharge, params.adapter.shareBps) : 0n;
   const protocolFee = dataProtocolFee + tokenCharge - adapterFee;
-  const total = dataFee + tokenCharge;
+  const total = gross + tokenCharge;
   const entries: LedgerEntry[] = [];
   if (total > 0n) {
     entries.push({ accountId: params.consumerAccountId, amount: -total });

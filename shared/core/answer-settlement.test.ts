@@ -57,16 +57,35 @@ describe('settleAnswer', () => {
     fc.assert(
       fc.property(input, (i) => {
         const { charge, weightsPpm, attribution } = settleAnswer(i);
-        const dataFee = i.sources.reduce((a, s) => a + s.pricePerSource, 0n);
-        expect(charge.dataFee).toBe(dataFee);
-        expect(charge.total).toBe(dataFee + charge.tokenCharge);
-        expect(charge.tokenCharge <= (i.cap > dataFee ? i.cap - dataFee : 0n)).toBe(true);
+        // Only sources that credit someone are charged (core/data-fee.ts).
+        const listed = i.sources.reduce((a, s, k) => (charge.credits[k]! > 0n ? a + s.pricePerSource : a), 0n);
+        expect(charge.total).toBe(listed + charge.tokenCharge);
+        expect(charge.tokenCharge <= (i.cap > listed ? i.cap - listed : 0n)).toBe(true);
         expect(weightsPpm).toHaveLength(i.sources.length);
         if (i.sources.length > 0) expect(weightsPpm.reduce((a, b) => a + b, 0n)).toBe(1_000_000n);
         expect(attribution.weights).toHaveLength(i.sources.length);
         expect(charge.credits.reduce((a, b) => a + b, 0n)).toBe(charge.total - charge.protocolFee - charge.adapterFee);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('on every answer the data fee charged equals the sum credited to contributors; a source of weight 0 is not charged (property)', () => {
+    fc.assert(
+      fc.property(input, (i) => {
+        const { charge, weightsPpm } = settleAnswer(i);
+        const toContributors = charge.entries.filter((e) => e.documentId !== undefined).reduce((a, e) => a + e.amount, 0n);
+        expect(toContributors).toBe(charge.dataFee);
+        expect(charge.credits.reduce((a, b) => a + b, 0n)).toBe(charge.dataFee);
+        expect(charge.total).toBe(charge.dataFee + charge.adapterFee + charge.protocolFee);
+        weightsPpm.forEach((w, k) => {
+          if (w === 0n) expect(charge.credits[k]).toBe(0n);
+        });
+        // The data part of the bill is exactly the listed prices of the sources credited.
+        const listed = i.sources.reduce((a, s, k) => (charge.credits[k]! > 0n ? a + s.pricePerSource : a), 0n);
+        expect(charge.total - charge.tokenCharge).toBe(listed);
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -15,6 +15,8 @@ export interface LedgerTransaction {
   kind: TransactionKind;
   requestId: string | null;
   keyId: string | null;
+  /** false: test money (a cp_test_ key's calls, test credits). Never mixed with live in one transaction. */
+  livemode: boolean;
   entries: LedgerEntry[];
 }
 

@@ -76,12 +76,42 @@ describe('settleRetrieval', () => {
         const params = { consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list };
         const { charge, weightsPpm } = settleRetrieval(params);
         expect(sumEntries(charge.entries)).toBe(0n);
-        expect(charge.total).toBe(list.reduce((a, s) => a + s.pricePerSource, 0n));
+        expect(charge.total).toBe(list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n));
         for (const e of charge.entries) expect(e.accountId === 'acct_consumer' ? e.amount === -charge.total : e.amount > 0n).toBe(true);
         if (list.length > 0) expect(weightsPpm.reduce((a, b) => a + b, 0n)).toBe(1_000_000n);
         expect(settleRetrieval(structuredClone(params))).toEqual(settleRetrieval(params));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('on every call the data fee charged equals the sum credited to contributors, and a source of weight 0 (a near-duplicate) is not charged (property)', () => {
+    const withDuplicates = fc.integer({ min: 0, max: 8 }).chain((n) =>
+      fc.array(
+        fc.record({
+          score: fc.oneof(fc.constant(0), fc.double({ min: -1, max: 1, noNaN: true })),
+          duplicateOf: fc.option(fc.integer({ min: 0, max: Math.max(0, n - 1) }), { nil: null }),
+          contributorAccountId: fc.constantFrom('acct_a', 'acct_b'),
+          datanetId: fc.constant('dn'),
+          documentId: fc.constantFrom('doc_1', 'doc_2', 'doc_3'),
+          pricePerSource: fc.bigInt({ min: 0n, max: 100_000n }),
+        }),
+        { minLength: n, maxLength: n },
+      ),
+    );
+    fc.assert(
+      fc.property(withDuplicates, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
+        const { charge, weightsPpm } = settleRetrieval({ consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list });
+        const toContributors = charge.entries.filter((e) => e.documentId !== undefined).reduce((a, e) => a + e.amount, 0n);
+        expect(toContributors).toBe(charge.dataShare);
+        expect(charge.dataShare + charge.protocolFee).toBe(charge.total);
+        list.forEach((s, i) => {
+          if (weightsPpm[i] === 0n) expect(charge.sources[i]!.charged).toBe(false);
+          if (charge.sources[i]!.charged && s.pricePerSource > 0n) expect(charge.sources[i]!.credited > 0n).toBe(true);
+        });
+        expect(charge.total).toBe(list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n));
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,5 +1,6 @@
 import { attribute, type Attribution } from './attribution.ts';
-import { bpsOf, splitByWeights, toPpmWeights } from './money.ts';
+import { splitDataFee } from './data-fee.ts';
+import { toPpmWeights } from './money.ts';
 import type { LedgerEntry } from './ledger.ts';
 
 export interface BillableSource {
@@ -13,21 +14,24 @@ export interface BillableSource {
 
 export interface SourceAttribution {
   weightPpm: bigint;
+  /** its listed price was charged (core/data-fee.ts: only sources that credit someone are) */
+  charged: boolean;
   credited: bigint;
 }
 
 export interface RetrievalCharge {
   total: bigint;
   protocolFee: bigint;
+  /** credited to contributors: Σ sources[].credited */
   dataShare: bigint;
   sources: SourceAttribution[];
   entries: LedgerEntry[];
 }
 
 /**
- * The consumer pays the listed price of every returned source (a predictable bill);
- * the protocol keeps its fee; the rest is split over the sources by normalized
- * retrieval score (largest remainder), so the entries always sum to zero.
+ * The consumer pays the listed price of every returned source that credits someone
+ * (core/data-fee.ts); the protocol keeps its fee; the rest is split over those sources by
+ * normalized retrieval score (largest remainder), so the entries always sum to zero.
  */
 export function priceRetrieval(params: {
   consumerAccountId: string;
@@ -36,11 +40,8 @@ export function priceRetrieval(params: {
   sources: readonly BillableSource[];
 }): RetrievalCharge {
   const { sources } = params;
-  const total = sources.reduce((acc, s) => acc + s.pricePerSource, 0n);
-  const protocolFee = bpsOf(total, params.feeBps);
-  const dataShare = total - protocolFee;
-  const weights = sources.map((s) => s.weightPpm);
-  const credits = splitByWeights(dataShare, weights);
+  const split = splitDataFee(sources, params.feeBps);
+  const { gross: total, protocolFee, dataFee: dataShare, credits } = split;
   const entries: LedgerEntry[] = [];
   if (total > 0n) {
     entries.push({ accountId: params.consumerAccountId, amount: -total });
@@ -54,7 +55,7 @@ export function priceRetrieval(params: {
     total,
     protocolFee,
     dataShare,
-    sources: sources.map((_, i) => ({ weightPpm: weights[i]!, credited: credits[i]! })),
+    sources: sources.map((s, i) => ({ weightPpm: s.weightPpm, charged: split.charged[i]!, credited: credits[i]! })),
     entries,
   };
 }

@@ -84,15 +84,15 @@ describe('ledger in the database', () => {
   it('refuses an unbalanced transaction at commit, even bypassing the application check', async () => {
     await expect(
       db.transaction(async (tx) => {
-        await tx.query(`INSERT INTO ledger_transactions (id, kind) VALUES ('txn_bad', 'retrieve')`);
-        await tx.query(`INSERT INTO ledger_entries (transaction_id, account_id, amount) VALUES ('txn_bad', $1, 5)`, [accounts[0]]);
+        await tx.query(`INSERT INTO ledger_transactions (id, kind, livemode) VALUES ('txn_bad', 'retrieve', true)`);
+        await tx.query(`INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount) VALUES ('txn_bad', true, $1, 5)`, [accounts[0]]);
       }),
     ).rejects.toThrow(/does not balance/);
     expect((await db.query(`SELECT 1 FROM ledger_transactions WHERE id = 'txn_bad'`)).rows).toHaveLength(0);
   });
 
   it('never rewrites entries', async () => {
-    await postTransaction(db, { id: newId('transaction'), kind: 'credit_grant', requestId: null, keyId: null, entries: [
+    await postTransaction(db, { id: newId('transaction'), kind: 'credit_grant', requestId: null, keyId: null, livemode: true, entries: [
       { accountId: FUNDING_ACCOUNT_ID, amount: -10n }, { accountId: accounts[0]!, amount: 10n },
     ] });
     await expect(db.query(`UPDATE ledger_entries SET amount = amount + 1`)).rejects.toThrow(/append-only/);
@@ -101,7 +101,7 @@ describe('ledger in the database', () => {
 
   it('keeps every transaction summing to zero and balances equal to the sum of postings (property)', async () => {
     const expected = new Map<string, bigint>();
-    for (const id of [...accounts, FUNDING_ACCOUNT_ID]) expected.set(id, await balanceOf(db, id));
+    for (const id of [...accounts, FUNDING_ACCOUNT_ID]) expected.set(id, await balanceOf(db, id, true));
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n })), { minLength: 1, maxLength: 6 }),
@@ -113,13 +113,13 @@ describe('ledger in the database', () => {
           ]);
           const nonZero = entries.some((e) => e.amount !== 0n);
           if (!nonZero) return;
-          await postTransaction(db, { id: newId('transaction'), kind: 'retrieve', requestId: null, keyId: null, entries });
+          await postTransaction(db, { id: newId('transaction'), kind: 'retrieve', requestId: null, keyId: null, livemode: true, entries });
           for (const e of entries) expected.set(e.accountId, expected.get(e.accountId)! + e.amount);
         },
       ),
       { numRuns: 60 },
     );
-    for (const [id, balance] of expected) expect(await balanceOf(db, id)).toBe(balance);
+    for (const [id, balance] of expected) expect(await balanceOf(db, id, true)).toBe(balance);
     const sums = await db.query<{ total: bigint }>(`SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`);
     for (const row of sums.rows) expect(row.total).toBe(0n);
     const all = await db.query<{ total: bigint }>(`SELECT coalesce(sum(amount), 0)::bigint AS total FROM ledger_entries`);

@@ -85,3 +85,59 @@ export function isConnectionFailure(err: unknown): boolean {
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message);
 }
+
+/**
+ * LISTEN on `channel` over one dedicated connection (not a pooled one: a pooled client would carry
+ * the LISTEN to whoever takes it next). Reconnects a second after the connection fails; `onState`
+ * says whether notifications are flowing, so followers can poll faster meanwhile.
+ */
+export function listenPg(
+  connectionString: string,
+  channel: string,
+  handlers: { onPayload(payload: string): void; onState(up: boolean): void; onError?(err: Error): void },
+): { close(): Promise<void> } {
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
+  const drop = () => {
+    handlers.onState(false);
+    const c = client;
+    client = undefined;
+    c?.removeAllListeners();
+    c?.on('error', () => {}); // a dying connection may still report an error
+    return c?.end().catch(() => {});
+  };
+  const again = () => {
+    void drop();
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      void connect();
+    }, 1000);
+  };
+  const connect = async () => {
+    const c = (client = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 }));
+    c.on('notification', (n) => n.channel === channel && n.payload !== undefined && handlers.onPayload(n.payload));
+    c.on('error', (err) => {
+      handlers.onError?.(err);
+      again();
+    });
+    c.on('end', again);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      if (client === c && !closed) handlers.onState(true);
+    } catch (err) {
+      handlers.onError?.(err as Error);
+      if (client === c) again();
+    }
+  };
+  void connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await drop();
+    },
+  };
+}

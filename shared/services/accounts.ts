@@ -21,7 +21,11 @@ export interface CreatedAccount {
 
 export async function createAccount(
   db: Db,
-  input: { kind: AccountKind; name: string; wallet?: string | undefined; credits?: bigint | undefined; withKey?: boolean; keyMode?: KeyMode; key?: string },
+  input: {
+    kind: AccountKind; name: string; wallet?: string | undefined; credits?: bigint | undefined; withKey?: boolean; keyMode?: KeyMode; key?: string;
+    /** the admin key creating it, recorded on the credit grant */
+    grantedBy?: string | null;
+  },
 ): Promise<CreatedAccount> {
   if (input.kind === 'contributor' && !input.wallet) throw new InvalidInput('a contributor needs a wallet address', 'wallet');
   if (input.kind !== 'consumer' && input.credits !== undefined && input.credits > 0n)
@@ -30,7 +34,9 @@ export async function createAccount(
   return db.transaction(async (tx) => {
     if (wallet && (await findAccountByWallet(tx, wallet))) throw new Conflict(`wallet ${wallet} is already registered`);
     const account = await insertAccount(tx, { kind: input.kind, name: input.name, wallet });
-    if (input.credits && input.credits > 0n) await grantCreditsIn(tx, account.id, input.credits, null);
+    // Opening credits are in the first key's mode: a trial with a cp_test_ key gets test credits.
+    const livemode = (input.keyMode ?? 'live') === 'live';
+    if (input.credits && input.credits > 0n) await grantCreditsIn(tx, account.id, input.credits, input.grantedBy ?? null, livemode);
     const issued = input.withKey === false
       ? null
       : await issueKey(tx, { accountId: account.id, role: input.kind, name: 'default', mode: input.keyMode, ...(input.key ? { key: input.key } : {}) });
@@ -38,13 +44,15 @@ export async function createAccount(
   });
 }
 
-export async function grantCreditsIn(tx: Queryable, accountId: string, amount: bigint, keyId: string | null): Promise<string> {
+/** `livemode` false: test credits, spendable by the account's cp_test_ keys only. */
+export async function grantCreditsIn(tx: Queryable, accountId: string, amount: bigint, keyId: string | null, livemode: boolean): Promise<string> {
   const id = newId('transaction');
   await postTransaction(tx, {
     id,
     kind: 'credit_grant',
     requestId: null,
     keyId,
+    livemode,
     entries: [
       { accountId: FUNDING_ACCOUNT_ID, amount: -amount },
       { accountId, amount },

@@ -6,32 +6,40 @@ import { newId } from '../ids.ts';
 import { findAdapter } from '../store/adapters.ts';
 import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
 import { insertReceipt } from '../store/receipts.ts';
+import { appendDelta, pruneDeltas, settleDeltas } from '../store/answer-deltas.ts';
+import { announce } from './answer-hub.ts';
 import { closeAnswer, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
 import { postTransaction } from '../store/ledger.ts';
 import { availableBalance } from './billing.ts';
 import type { Services } from './container.ts';
 
-/** Applies one event from the results queue. Safe to apply twice: a closed answer stays closed. */
+/**
+ * Applies one event from the results queue. Safe to apply twice: a delta is stored once per seq,
+ * a closed answer stays closed. Deltas go to the database (answer_deltas), not only to this
+ * process: the stream following the answer may be served by another process.
+ */
 export async function applyGenerationEvent(services: Services, event: GenerationEvent): Promise<void> {
-  const { db, answerHub } = services;
+  const { db } = services;
   switch (event.type) {
     case 'started':
       await markRunning(db, event.jobId);
-      answerHub.publish(event.jobId, { type: 'started' });
       return;
     case 'delta':
-      answerHub.publish(event.jobId, { type: 'delta', text: event.text });
+      if (await appendDelta(db, event.jobId, event.seq, event.text)) await announce(services, event.jobId, 'delta');
       return;
     case 'failed': {
       const closed = await closeAnswer(db, event.jobId, 'failed', { error: { code: event.code, message: event.message } });
-      if (closed) answerHub.publish(event.jobId, { type: 'closed', status: 'failed' });
+      if (closed) await announce(services, event.jobId, 'closed');
+      await pruneDeltas(db);
       return;
     }
     case 'completed': {
       const raw = await services.objectStore.get(event.resultKey);
       if (!raw) throw new Error(`result ${event.resultKey} is missing`);
       const result = GenerationResultSchema.parse(JSON.parse(new TextDecoder().decode(raw)));
-      if (await finalizeAnswer(services, result)) answerHub.publish(event.jobId, { type: 'closed', status: 'succeeded' });
+      if (await finalizeAnswer(services, result)) await announce(services, event.jobId, 'closed');
+      // Each close also clears the deltas of answers closed a while ago: the table stays the size of the answers in flight.
+      await pruneDeltas(db);
       return;
     }
   }
@@ -99,16 +107,18 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
   return db.transaction(async (tx) => {
     const answer = await findAnswer(tx, result.jobId, true);
     if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
+    // Under this row lock no delta can be added: the stored deltas now spell the whole text.
+    await settleDeltas(tx, answer.id, result.text);
     if (charge.entries.length > 0)
-      await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries });
+      await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, livemode: answer.livemode, entries: charge.entries });
     const receipt = buildReceipt({
       id: newId('receipt'), requestId: answer.requestId, kind: 'answer', createdAt: new Date(), attribution, weightsPpm,
       credits: charge.credits, charged: charge.total, dataFee: charge.dataFee, protocolFee: charge.protocolFee, sources,
       adapter: adapter ? { id: adapter.id, wallet: adapterWallet, amount: charge.adapterFee } : null,
     });
-    await insertReceipt(tx, receipt, answer.accountId);
-    // After the charge; this answer's own hold is released as it closes below.
-    const balance = (await availableBalance(tx, answer.accountId)) + answer.hold;
+    await insertReceipt(tx, receipt, answer.accountId, answer.livemode);
+    // After the charge; this answer's own hold is released as it closes below. In the answer's mode.
+    const balance = (await availableBalance(tx, answer)) + answer.hold;
     const response = {
       text: parsed.text,
       citations: parsed.citations.map((c, i) => ({

@@ -14,6 +14,7 @@ import { assertCanPay, assertCovered } from './billing.ts';
 import { assertAnswerSlot } from './rate-limits.ts';
 import { findStoredResult, idempotently, storeResult, type IdempotencyContext } from './idempotency.ts';
 import { openFeed, type Feed } from './answer-feed.ts';
+import { announce } from './answer-hub.ts';
 import type { Services } from './container.ts';
 import { retrieve } from './retrieval.ts';
 
@@ -99,10 +100,10 @@ export async function createAnswer(
   const answer = await services.db.transaction(async (tx: Queryable) => {
     await lockAccount(tx, principal.accountId);
     await assertAnswerSlot(services, tx, principal);
-    await assertCovered(tx, principal.accountId, hold);
+    await assertCovered(tx, principal, hold);
     const created = await insertAnswer(tx, {
       id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,
-      query: input.query, sources, hold, deadlineSeconds: services.config.answerDeadlineSeconds,
+      query: input.query, sources, hold, livemode: principal.livemode, deadlineSeconds: services.config.answerDeadlineSeconds,
     });
     // A retry with this key finds the same answer instead of creating (and charging) another.
     await storeResult(tx, principal, options.idempotency, { answerId: id } satisfies AcceptedAnswer);
@@ -141,12 +142,12 @@ export async function getAnswer(services: Services, principal: Principal, id: st
 
 /**
  * Resolves with the answer once it is closed, or as it stands after `timeoutMs`.
- * Listens to the in-process hub and polls the database as a fallback.
+ * Wakes on the hub's 'closed' signal (this process, or NOTIFY from another) and polls as a fallback.
  */
 export async function waitForAnswer(services: Services, id: string, timeoutMs: number): Promise<AnswerRecord> {
   const deadline = Date.now() + timeoutMs;
   let wake: () => void = () => {};
-  const unsubscribe = services.answerHub.subscribe(id, (u) => u.type === 'closed' && wake());
+  const unsubscribe = services.answerHub.subscribe(id, (signal) => signal === 'closed' && wake());
   try {
     for (;;) {
       const answer = (await findAnswer(services.db, id))!;
@@ -169,7 +170,7 @@ export async function waitForAnswer(services: Services, id: string, timeoutMs: n
 /** Gives up on an answer a caller stopped waiting for: it will never be charged. */
 export async function abandonAnswer(services: Services, id: string): Promise<boolean> {
   const closed = await closeAnswer(services.db, id, 'expired', { error: { code: 'timeout', message: 'the caller stopped waiting' } });
-  if (closed) services.answerHub.publish(id, { type: 'closed', status: 'expired' });
+  if (closed) await announce(services, id, 'closed');
   return closed;
 }
 

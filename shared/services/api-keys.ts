@@ -9,6 +9,18 @@ export interface Principal {
   accountId: string;
   keyId: string;
   role: Role;
+  /**
+   * false for a cp_test_ key (Stripe's convention): its calls are held against, charged to and
+   * credited in test balances only, which never settle on chain. Billing passes it to every
+   * balance read and ledger write; the database refuses a test key's live transaction.
+   */
+  livemode: boolean;
+}
+
+/** Whose money a call moves: an account's balance in one mode. */
+export interface Payer {
+  accountId: string;
+  livemode: boolean;
 }
 
 const KEY_PATTERN = /^cp_(live|test)_[A-Za-z0-9]{24,64}$/;
@@ -34,6 +46,7 @@ export async function issueKey(
     name: params.name ?? null,
     prefix: key.slice(0, 12),
     secretHash: hashKey(key),
+    livemode: key.startsWith('cp_live_'),
   });
   return { key, record };
 }
@@ -45,5 +58,5 @@ export async function authenticate(db: Queryable, presented: string): Promise<Pr
   const record = await findApiKeyByHash(db, hash);
   if (!record || record.revokedAt) return null;
   if (!timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
-  return { accountId: record.accountId, keyId: record.id, role: record.role };
+  return { accountId: record.accountId, keyId: record.id, role: record.role, livemode: record.livemode };
 }

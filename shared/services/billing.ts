@@ -8,32 +8,34 @@ import { settleRetrieval } from '../core/pricing.ts';
 import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { insertReceipt } from '../store/receipts.ts';
 import type { Services } from './container.ts';
-import type { Principal } from './api-keys.ts';
+import type { Payer, Principal } from './api-keys.ts';
 import { storeResult, type IdempotencyContext } from './idempotency.ts';
 import type { RetrievedSource } from './retrieval.ts';
 
+// Every figure here is in the payer's mode: a cp_test_ key's calls see and spend test credits only.
+
 /** Ledger balance, and what answers still in flight have reserved of it. */
-export async function creditsOf(db: Queryable, accountId: string): Promise<{ balance: bigint; held: bigint }> {
-  return { balance: await balanceOf(db, accountId), held: await heldAmount(db, accountId) };
+export async function creditsOf(db: Queryable, payer: Payer): Promise<{ balance: bigint; held: bigint }> {
+  return { balance: await balanceOf(db, payer.accountId, payer.livemode), held: await heldAmount(db, payer.accountId, payer.livemode) };
 }
 
 /** Ledger balance minus what answers still in flight have reserved. */
-export async function availableBalance(db: Queryable, accountId: string): Promise<bigint> {
-  const { balance, held } = await creditsOf(db, accountId);
+export async function availableBalance(db: Queryable, payer: Payer): Promise<bigint> {
+  const { balance, held } = await creditsOf(db, payer);
   return balance - held;
 }
 
 /** Refuses a charge of `required` the account cannot cover (`required` null: refuses an empty account). */
-export async function assertCovered(db: Queryable, accountId: string, required: bigint | null): Promise<bigint> {
-  const { balance, held } = await creditsOf(db, accountId);
+export async function assertCovered(db: Queryable, payer: Payer, required: bigint | null): Promise<bigint> {
+  const { balance, held } = await creditsOf(db, payer);
   const available = balance - held;
-  if (required === null ? available <= 0n : available < required) throw new InsufficientCredits(balance, held, required);
+  if (required === null ? available <= 0n : available < required) throw new InsufficientCredits(balance, held, required, payer.livemode);
   return available;
 }
 
 /** Cheap early refusal before any work is done for an account with nothing left. */
 export async function assertCanPay(services: Services, principal: Principal): Promise<void> {
-  await assertCovered(services.db, principal.accountId, null);
+  await assertCovered(services.db, principal, null);
 }
 
 /** What a paid retrieval produced: enough to render the response again on a replay. */
@@ -42,6 +44,8 @@ export interface RetrievalResult {
   sources: RetrievedSource[];
   charge: { total: bigint; dataShare: bigint; protocolFee: bigint };
   balanceAfter: bigint;
+  /** false: charged to test credits (a cp_test_ key); results stored before test mode have none and were live */
+  livemode?: boolean;
   attribution: ReturnType<typeof attributionSummary>;
 }
 
@@ -69,14 +73,15 @@ export async function chargeRetrieval(
   });
   return services.db.transaction(async (tx: Queryable) => {
     await lockAccount(tx, principal.accountId);
-    const available = await assertCovered(tx, principal.accountId, charge.total);
+    const available = await assertCovered(tx, principal, charge.total);
     if (charge.entries.length > 0)
-      await postTransaction(tx, { id: newId('transaction'), kind: 'retrieve', requestId, keyId: principal.keyId, entries: charge.entries });
-    await insertReceipt(tx, receipt, principal.accountId);
+      await postTransaction(tx, { id: newId('transaction'), kind: 'retrieve', requestId, keyId: principal.keyId, livemode: principal.livemode, entries: charge.entries });
+    await insertReceipt(tx, receipt, principal.accountId, principal.livemode);
     const result: RetrievalResult = {
       requestId, sources,
       charge: { total: charge.total, dataShare: charge.dataShare, protocolFee: charge.protocolFee },
       balanceAfter: available - charge.total,
+      livemode: principal.livemode,
       attribution: attributionSummary(receipt),
     };
     await storeResult(tx, principal, params.idempotency, result);

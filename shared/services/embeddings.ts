@@ -14,6 +14,8 @@ export interface EmbeddingsResult {
   vectors: Float32Array[];
   tokens: number;
   charged: bigint;
+  /** false: charged to test credits (a cp_test_ key) */
+  livemode: boolean;
 }
 
 export async function createEmbeddings(
@@ -27,16 +29,16 @@ export async function createEmbeddings(
   // Engines without a tokenizer at hand bill about four characters a token.
   const tokens = (embedder.countTokens?.(input.texts) ?? input.texts.map((t) => Math.max(1, Math.ceil(t.length / 4)))).reduce((a, n) => a + n, 0);
   const charged = (BigInt(tokens) * services.config.embeddingPricePerMillion + 999_999n) / 1_000_000n; // rounded up
-  await assertCovered(services.db, principal.accountId, charged === 0n ? null : charged);
+  await assertCovered(services.db, principal, charged === 0n ? null : charged);
   const vectors = await embedder.embed(input.texts);
   if (charged > 0n)
     await services.db.transaction(async (tx) => {
       await lockAccount(tx, principal.accountId);
-      await assertCovered(tx, principal.accountId, charged);
+      await assertCovered(tx, principal, charged);
       await postTransaction(tx, {
-        id: newId('transaction'), kind: 'embedding', requestId, keyId: principal.keyId,
+        id: newId('transaction'), kind: 'embedding', requestId, keyId: principal.keyId, livemode: principal.livemode,
         entries: [{ accountId: principal.accountId, amount: -charged }, { accountId: PROTOCOL_ACCOUNT_ID, amount: charged }],
       });
     });
-  return { model: embedder.modelId, vectors, tokens, charged };
+  return { model: embedder.modelId, vectors, tokens, charged, livemode: principal.livemode };
 }

@@ -19,6 +19,9 @@ export interface IdempotencyContext {
   requestHash: string;
 }
 
+/** Keys are per account and per mode: a test call never replays (or blocks) a live one with the same key. */
+const scoped = (principal: Principal, key: string) => (principal.livemode ? key : `test:${key}`);
+
 export function hashRequest(method: string, path: string, body: unknown): string {
   return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body)}`).digest('hex');
 }
@@ -26,14 +29,14 @@ export function hashRequest(method: string, path: string, body: unknown): string
 /** What the first request with this key stored, or null. A key reused for another request is refused. */
 export async function findStoredResult(services: Pick<Services, 'db'>, principal: Principal, idempotency: IdempotencyContext | undefined): Promise<StoredResult | null> {
   if (!idempotency) return null;
-  const stored = await findIdempotent(services.db, principal.accountId, idempotency.key);
+  const stored = await findIdempotent(services.db, principal.accountId, scoped(principal, idempotency.key));
   if (stored && stored.requestHash !== idempotency.requestHash) throw new IdempotencyMismatch(idempotency.key);
   return stored;
 }
 
 /** Stores the work's typed result under the key; call it in the transaction that charges. */
 export async function storeResult(tx: Queryable, principal: Principal, idempotency: IdempotencyContext | undefined, result: unknown): Promise<void> {
-  if (idempotency) await storeIdempotent(tx, principal.accountId, idempotency.key, idempotency.requestHash, result);
+  if (idempotency) await storeIdempotent(tx, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, result);
 }
 
 export type IdempotentOutcome<R, T> = { replayed: true; value: R } | { replayed: false; value: T };
@@ -54,7 +57,7 @@ export async function idempotently<R, T>(
   for (;;) {
     const stored = await steps.replay();
     if (stored !== null) return { replayed: true, value: stored };
-    if (await claimIdempotencyKey(services.db, principal.accountId, idempotency.key, idempotency.requestHash, STALE_AFTER_SECONDS)) {
+    if (await claimIdempotencyKey(services.db, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, STALE_AFTER_SECONDS)) {
       try {
         // The winner stores its result before it releases the key: a claim won just after that
         // release must find the result, not do the work again.
@@ -62,7 +65,7 @@ export async function idempotently<R, T>(
         if (stored !== null) return { replayed: true, value: stored };
         return { replayed: false, value: await steps.work() };
       } finally {
-        await releaseIdempotencyKey(services.db, principal.accountId, idempotency.key).catch((err: Error) =>
+        await releaseIdempotencyKey(services.db, principal.accountId, scoped(principal, idempotency.key)).catch((err: Error) =>
           services.log.warn('could not release an Idempotency-Key claim; it goes stale', { error: err.message }),
         );
       }

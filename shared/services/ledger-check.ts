@@ -34,23 +34,47 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
     async () => 'all transactions',
     `SELECT t.id FROM ledger_transactions t WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)`,
   );
+  // Live and test money are two ledgers over the same accounts (migration 0012): each balances on
+  // its own, no account goes below zero in either, and nothing crosses between them.
   await add(
-    'all balances together sum to zero',
+    'all balances together sum to zero, live and test each',
     async () => `${await count(`SELECT count(DISTINCT account_id)::bigint AS n FROM ledger_entries`)} accounts`,
-    `SELECT sum(amount)::text AS total FROM ledger_entries HAVING sum(amount) <> 0`,
+    `SELECT livemode, sum(amount)::text AS total FROM ledger_entries GROUP BY livemode HAVING sum(amount) <> 0`,
   );
   // Balances are derived from entries (never stored), so "balance = entries" holds by construction;
   // what can go wrong is an account spent below zero. Only the outside world's funding account may be.
   await add(
     'no account below zero but the funding account',
     async () => `${await count(`SELECT count(*)::bigint AS n FROM accounts`)} accounts`,
-    `SELECT account_id, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> $1 GROUP BY account_id HAVING sum(amount) < 0`,
+    `SELECT account_id, livemode, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> $1
+      GROUP BY account_id, livemode HAVING sum(amount) < 0`,
     [FUNDING_ACCOUNT_ID],
+  );
+  await add(
+    'test and live never in one transaction',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE NOT livemode`)} test transactions`,
+    `SELECT DISTINCT t.id, t.livemode FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE e.livemode <> t.livemode`,
+  );
+  // Only an admin's credit grant may be made in the other mode than its key's, and only live → test.
+  await add(
+    "a test key never moves live money; a live key's calls are live",
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE key_id IS NOT NULL`)} transactions by a key`,
+    `SELECT t.id, t.kind, t.key_id FROM ledger_transactions t JOIN api_keys k ON k.id = t.key_id
+      WHERE (t.livemode AND NOT k.livemode) OR (k.livemode AND NOT t.livemode AND t.kind <> 'credit_grant')`,
+  );
+  await add(
+    'test money never settles',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM receipts WHERE NOT livemode`)} test receipts`,
+    `SELECT DISTINCT 'transaction' AS what, e.transaction_id AS id FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+      WHERE NOT e.livemode AND (e.account_id = $1 OR t.kind = 'payout')
+     UNION ALL
+     SELECT 'receipt', id FROM receipts WHERE NOT livemode AND epoch IS NOT NULL`,
+    [SETTLED_ACCOUNT_ID],
   );
   await add(
     'every charge has its receipt',
     async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE kind IN ('retrieve', 'answer')`)} charges`,
-    `SELECT t.id, t.request_id FROM ledger_transactions t LEFT JOIN receipts r ON r.request_id = t.request_id
+    `SELECT t.id, t.request_id FROM ledger_transactions t LEFT JOIN receipts r ON r.request_id = t.request_id AND r.livemode = t.livemode
       WHERE t.kind IN ('retrieve', 'answer') AND r.id IS NULL`,
   );
   // A call that found nothing to pay for has a receipt of 0 and no ledger transaction.
@@ -64,7 +88,7 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
     'the settled account equals the last confirmed cumulative total',
     async () => `${await count(`SELECT count(*)::bigint AS n FROM settlement_epochs WHERE status = 'confirmed'`)} confirmed epochs`,
     `SELECT settled::text, published::text FROM (
-       SELECT (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1) AS settled,
+       SELECT (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1 AND livemode) AS settled,
               (SELECT coalesce(max(total_cumulative), 0) FROM settlement_epochs WHERE status = 'confirmed') AS published) x
       WHERE settled <> published`,
     [SETTLED_ACCOUNT_ID],

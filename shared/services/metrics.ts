@@ -50,7 +50,7 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     async collect() {
       const r = await db.query<{ total: bigint | null }>(
         `SELECT sum(-e.amount)::bigint AS total FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-          WHERE a.kind = 'consumer' AND e.amount < 0`);
+          WHERE a.kind = 'consumer' AND e.amount < 0 AND e.livemode`); // live money only: test mode is not revenue
       this.set(Number(r.rows[0]?.total ?? 0n));
     },
   });
@@ -60,7 +60,7 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
       const r = await db.query<{ kind: string; total: bigint | null }>(
         `SELECT CASE WHEN a.id = $1 THEN 'protocol' ELSE a.kind END AS kind, sum(e.amount)::bigint AS total
            FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-          WHERE e.amount > 0 AND a.id <> $2 AND (a.kind = 'contributor' OR a.id = $1) GROUP BY 1`, [PROTOCOL_ACCOUNT_ID, FUNDING_ACCOUNT_ID]);
+          WHERE e.amount > 0 AND e.livemode AND a.id <> $2 AND (a.kind = 'contributor' OR a.id = $1) GROUP BY 1`, [PROTOCOL_ACCOUNT_ID, FUNDING_ACCOUNT_ID]);
       this.reset();
       for (const row of r.rows) this.set({ to: row.kind }, Number(row.total ?? 0n));
     },

@@ -64,7 +64,7 @@ export async function payoutOf(services: Services, wallet: Address): Promise<Pay
     claimable: claimed === null ? null : cumulative > claimed ? cumulative - claimed : 0n,
     proof: leaf?.proof ?? [],
     payoutRoot: epoch?.payoutRoot ?? null,
-    unsettled: account?.kind === 'contributor' ? await balanceOf(db, account.id) : 0n,
+    unsettled: account?.kind === 'contributor' ? await balanceOf(db, account.id, true) : 0n, // live earnings only: test ones never settle
   };
 }
 

@@ -49,7 +49,7 @@ async function setup(env: Record<string, string> = {}): Promise<Env> {
 /** The money invariants after any sequence of steps. */
 async function expectConsistent(e: Env) {
   const { db } = e.services;
-  const settled = await balanceOf(db, SETTLED_ACCOUNT_ID);
+  const settled = await balanceOf(db, SETTLED_ACCOUNT_ID, true);
   const onChain = await e.tc.chain.readState();
   expect(onChain.totalCumulative).toBe(settled); // published exactly what the ledger moved
   const claimed = (await e.tc.chain.claimed(WALLETS.ada)) + (await e.tc.chain.claimed(WALLETS.bob));
@@ -57,7 +57,7 @@ async function expectConsistent(e: Env) {
   const earned = await db.query<{ wallet: string; earned: bigint }>(
     `SELECT a.wallet, sum(e.amount) FILTER (WHERE t.kind <> 'payout')::bigint AS earned
        FROM ledger_entries e JOIN accounts a ON a.id = e.account_id JOIN ledger_transactions t ON t.id = e.transaction_id
-      WHERE a.kind = 'contributor' GROUP BY a.wallet`,
+      WHERE a.kind = 'contributor' AND e.livemode GROUP BY a.wallet`,
   );
   for (const { wallet, earned: total } of earned.rows) {
     const payout = await e.client.call('GET', `/v1/payouts/${wallet}`);
@@ -166,6 +166,44 @@ describe('settlement', () => {
   });
 });
 
+describe('test mode never settles', () => {
+  let e: Env;
+  beforeAll(async () => {
+    e = await setup();
+  });
+  afterAll(() => e.services.db.close());
+
+  it('puts only live earnings and live receipts on chain; test earnings stay test, and test keys cannot settle or claim', async () => {
+    const { client, world } = e;
+    const testKey = (await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/keys`, { key: world.admin, json: { mode: 'test' } })).body.key as string;
+    const adaTestKey = (await client.call('POST', `/v1/admin/accounts/${world.ada.id}/keys`, { key: world.admin, json: { mode: 'test' } })).body.key as string;
+    expect((await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, { key: world.admin, json: { amount: '100000000', livemode: false } })).status).toBe(201);
+    const testCall = await client.call('POST', '/v1/retrieve', { key: testKey, json: { query: 'how long should bread dough rise?', topK: 2 } });
+    expect(testCall.body).toMatchObject({ livemode: false });
+    expect(BigInt(testCall.body.usage.charged)).toBeGreaterThan(0n);
+    await e.retrieve('how long should bread dough rise?');
+    const liveEarned = (await client.call('GET', '/v1/earnings', { key: world.ada.key })).body;
+    const testEarned = (await client.call('GET', '/v1/earnings', { key: adaTestKey })).body;
+    expect(testEarned).toMatchObject({ livemode: false, settled: '0' });
+    expect(BigInt(testEarned.total)).toBeGreaterThan(0n);
+
+    // Test keys cannot start what moves live money on chain.
+    const testAdmin = (await client.call('POST', `/v1/admin/accounts/${(await e.services.db.query<{ account_id: string }>(`SELECT account_id FROM api_keys WHERE role = 'admin' LIMIT 1`)).rows[0]!.account_id}/keys`, { key: world.admin, json: { mode: 'test' } })).body.key as string;
+    expect((await client.call('POST', '/v1/admin/settlements', { key: testAdmin })).status).toBe(403);
+
+    const outcome = await settleOnce(e.deps());
+    expect(outcome).toMatchObject({ status: 'confirmed', receipts: 1 });
+    const ada = await client.call('GET', `/v1/payouts/${WALLETS.ada}`);
+    expect(ada.body).toMatchObject({ cumulative: liveEarned.total, unsettled: '0' });
+    const testReceipt = await client.call('GET', `/v1/receipts/${testCall.body.attribution.receiptId}`, { key: testKey });
+    expect(testReceipt.status).toBe(200);
+    expect(testReceipt.body).toMatchObject({ livemode: false, settlement: null });
+    expect((await client.call('GET', '/v1/earnings', { key: adaTestKey })).body).toMatchObject({ total: testEarned.total, settled: '0', unsettled: testEarned.total });
+    expect((await client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: testKey })).status).toBe(403);
+    await expectConsistent(e);
+  });
+});
+
 describe('one settler at a time, on the recorded chain only', () => {
   // On PGlite there is one process by construction; the lock is the real server's.
   it.runIf(TEST_DB === 'pg')('two settlers racing (separate connections): the epoch is published once, the other is told it is busy', async () => {
@@ -213,7 +251,7 @@ describe('settlement survives a crash at every step', () => {
       await expect(settleOnce(e.deps({ afterStep: (s) => { if (s === step) throw new Crash(step); } }))).rejects.toBeInstanceOf(Crash);
       const stuck = await inFlightEpoch(e.services.db);
       expect(stuck?.status).toBe(step === 'built' ? 'built' : 'submitted');
-      expect(await balanceOf(e.services.db, SETTLED_ACCOUNT_ID)).toBe(0n); // the ledger never runs ahead of the chain
+      expect(await balanceOf(e.services.db, SETTLED_ACCOUNT_ID, true)).toBe(0n); // the ledger never runs ahead of the chain
 
       const outcome = await settleOnce(e.deps(), { force: true });
       expect(outcome).toMatchObject({ status: 'confirmed', epoch: 1 });

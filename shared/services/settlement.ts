@@ -189,7 +189,7 @@ async function confirm(deps: SettlementDeps, epoch: EpochRecord, blockNumber: bi
     const entries: LedgerEntry[] = payouts.map((p) => ({ accountId: p.accountId, amount: -p.amount }));
     if (epoch.amount > 0n) {
       entries.push({ accountId: SETTLED_ACCOUNT_ID, amount: epoch.amount });
-      await postTransaction(tx, { id: `txn_epoch_${epoch.epoch}`, kind: 'payout', requestId: `settlement-epoch-${epoch.epoch}`, keyId: null, entries });
+      await postTransaction(tx, { id: `txn_epoch_${epoch.epoch}`, kind: 'payout', requestId: `settlement-epoch-${epoch.epoch}`, keyId: null, livemode: true, entries });
     }
     await markConfirmed(tx, epoch.epoch, blockNumber);
   });

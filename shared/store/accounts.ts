@@ -19,6 +19,8 @@ export interface ApiKeyRecord {
   name: string | null;
   prefix: string;
   secretHash: string;
+  /** false for a cp_test_ key: it acts on test balances only */
+  livemode: boolean;
   createdAt: Date;
   revokedAt: Date | null;
 }
@@ -62,20 +64,20 @@ export async function hasAdmin(db: Queryable): Promise<boolean> {
 
 type KeyRow = {
   id: string; account_id: string; role: Role; name: string | null; prefix: string;
-  secret_hash: string; created_at: Date; revoked_at: Date | null;
+  secret_hash: string; livemode: boolean; created_at: Date; revoked_at: Date | null;
 };
 const toKey = (r: KeyRow): ApiKeyRecord => ({
   id: r.id, accountId: r.account_id, role: r.role, name: r.name, prefix: r.prefix,
-  secretHash: r.secret_hash, createdAt: r.created_at, revokedAt: r.revoked_at,
+  secretHash: r.secret_hash, livemode: r.livemode, createdAt: r.created_at, revokedAt: r.revoked_at,
 });
 
 export async function insertApiKey(
   db: Queryable,
-  k: { accountId: string; role: Role; name: string | null; prefix: string; secretHash: string },
+  k: { accountId: string; role: Role; name: string | null; prefix: string; secretHash: string; livemode: boolean },
 ): Promise<ApiKeyRecord> {
   const r = await db.query<KeyRow>(
-    `INSERT INTO api_keys (id, account_id, role, name, prefix, secret_hash) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-    [newId('key'), k.accountId, k.role, k.name, k.prefix, k.secretHash],
+    `INSERT INTO api_keys (id, account_id, role, name, prefix, secret_hash, livemode) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+    [newId('key'), k.accountId, k.role, k.name, k.prefix, k.secretHash, k.livemode],
   );
   return toKey(r.rows[0]!);
 }

@@ -17,6 +17,8 @@ export interface AnswerRecord {
   query: string;
   sources: ShownSource[];
   hold: bigint;
+  /** false: a cp_test_ key's answer, held against and charged to test credits */
+  livemode: boolean;
   response: unknown;
   error: { code: string; message: string } | null;
   createdAt: Date;
@@ -27,23 +29,23 @@ export interface AnswerRecord {
 
 type Row = {
   id: string; request_id: string; account_id: string; key_id: string | null; status: AnswerStatus; model: string; adapter_id: string | null;
-  query: string; sources: ShownSource[]; hold: bigint; response: unknown; error: AnswerRecord['error'];
+  query: string; sources: ShownSource[]; hold: bigint; livemode: boolean; response: unknown; error: AnswerRecord['error'];
   created_at: Date; started_at: Date | null; finished_at: Date | null; deadline_at: Date;
 };
 const toAnswer = (r: Row): AnswerRecord => ({
   id: r.id, requestId: r.request_id, accountId: r.account_id, keyId: r.key_id, status: r.status, model: r.model, adapterId: r.adapter_id,
-  query: r.query, sources: r.sources, hold: r.hold, response: r.response, error: r.error,
+  query: r.query, sources: r.sources, hold: r.hold, livemode: r.livemode, response: r.response, error: r.error,
   createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, deadlineAt: r.deadline_at,
 });
 
 export async function insertAnswer(
   db: Queryable,
-  a: Pick<AnswerRecord, 'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold'> & { deadlineSeconds: number },
+  a: Pick<AnswerRecord, 'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold' | 'livemode'> & { deadlineSeconds: number },
 ): Promise<AnswerRecord> {
   const r = await db.query<Row>(
-    `INSERT INTO answers (id, request_id, account_id, key_id, status, model, adapter_id, query, sources, hold, deadline_at)
-     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8::jsonb, $9, now() + make_interval(secs => $10)) RETURNING *`,
-    [a.id, a.requestId, a.accountId, a.keyId, a.model, a.adapterId, a.query, JSON.stringify(a.sources), a.hold, a.deadlineSeconds],
+    `INSERT INTO answers (id, request_id, account_id, key_id, status, model, adapter_id, query, sources, hold, livemode, deadline_at)
+     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8::jsonb, $9, $10, now() + make_interval(secs => $11)) RETURNING *`,
+    [a.id, a.requestId, a.accountId, a.keyId, a.model, a.adapterId, a.query, JSON.stringify(a.sources), a.hold, a.livemode, a.deadlineSeconds],
   );
   return toAnswer(r.rows[0]!);
 }
@@ -85,11 +87,11 @@ export async function openAnswers(db: Queryable): Promise<AnswerRecord[]> {
   return (await db.query<Row>(`SELECT * FROM answers WHERE status IN ('queued', 'running') ORDER BY created_at`)).rows.map(toAnswer);
 }
 
-/** Reserved by answers still in flight. */
-export async function heldAmount(db: Queryable, accountId: string): Promise<bigint> {
+/** Reserved by answers still in flight, in one mode (a test answer holds test credits). */
+export async function heldAmount(db: Queryable, accountId: string, livemode: boolean): Promise<bigint> {
   const r = await db.query<{ held: bigint }>(
-    `SELECT coalesce(sum(hold), 0)::bigint AS held FROM answers WHERE account_id = $1 AND status IN ('queued', 'running')`,
-    [accountId],
+    `SELECT coalesce(sum(hold), 0)::bigint AS held FROM answers WHERE account_id = $1 AND livemode = $2 AND status IN ('queued', 'running')`,
+    [accountId, livemode],
   );
   return r.rows[0]!.held;
 }

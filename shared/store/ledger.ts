@@ -4,14 +4,15 @@ import { assertBalanced, compactEntries, type LedgerTransaction } from '../core/
 export async function postTransaction(db: Queryable, tx: LedgerTransaction): Promise<void> {
   const entries = compactEntries(tx.entries);
   assertBalanced({ entries });
-  await db.query(`INSERT INTO ledger_transactions (id, kind, request_id, key_id) VALUES ($1, $2, $3, $4)`, [
-    tx.id, tx.kind, tx.requestId, tx.keyId,
+  await db.query(`INSERT INTO ledger_transactions (id, kind, request_id, key_id, livemode) VALUES ($1, $2, $3, $4, $5)`, [
+    tx.id, tx.kind, tx.requestId, tx.keyId, tx.livemode,
   ]);
   await db.query(
-    `INSERT INTO ledger_entries (transaction_id, account_id, amount, datanet_id, document_id)
-     SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[])`,
+    `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount, datanet_id, document_id)
+     SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[])`,
     [
       tx.id,
+      tx.livemode,
       entries.map((e) => e.accountId),
       entries.map((e) => e.amount.toString()),
       entries.map((e) => e.datanetId ?? null),
@@ -25,10 +26,13 @@ export async function lockAccount(db: Queryable, accountId: string): Promise<voi
   await db.query(`SELECT id FROM accounts WHERE id = $1 FOR UPDATE`, [accountId]);
 }
 
-export async function balanceOf(db: Queryable, accountId: string): Promise<bigint> {
+// Live and test money are two ledgers over the same accounts (migration 0012): every read says
+// which one it means, so a test key's figures never include live money and the other way round.
+
+export async function balanceOf(db: Queryable, accountId: string, livemode: boolean): Promise<bigint> {
   const r = await db.query<{ balance: bigint }>(
-    `SELECT coalesce(sum(amount), 0)::bigint AS balance FROM ledger_entries WHERE account_id = $1`,
-    [accountId],
+    `SELECT coalesce(sum(amount), 0)::bigint AS balance FROM ledger_entries WHERE account_id = $1 AND livemode = $2`,
+    [accountId, livemode],
   );
   return r.rows[0]!.balance;
 }
@@ -42,15 +46,15 @@ export interface UsageSummary {
   byKey: { keyId: string | null; calls: number; spend: bigint }[];
 }
 
-export async function usageOf(db: Queryable, accountId: string): Promise<UsageSummary> {
+export async function usageOf(db: Queryable, accountId: string, livemode: boolean): Promise<UsageSummary> {
   const rows = await db.query<{ kind: string; key_id: string | null; calls: bigint; spend: bigint; credited: bigint }>(
     `SELECT t.kind, t.key_id, count(*)::bigint AS calls,
             coalesce(sum(-e.amount) FILTER (WHERE e.amount < 0), 0)::bigint AS spend,
             coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0)::bigint AS credited
        FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-      WHERE e.account_id = $1
+      WHERE e.account_id = $1 AND e.livemode = $2
       GROUP BY t.kind, t.key_id`,
-    [accountId],
+    [accountId, livemode],
   );
   const billable = rows.rows.filter((r) => r.kind !== 'credit_grant');
   const byKind = new Map<string, { calls: number; spend: bigint }>();
@@ -86,15 +90,15 @@ export interface EarningsSummary {
   byDocument: { documentId: string; datanetId: string; title: string; deleted: boolean; earned: bigint; calls: number }[];
 }
 
-export async function earningsOf(db: Queryable, accountId: string): Promise<EarningsSummary> {
+export async function earningsOf(db: Queryable, accountId: string, livemode: boolean): Promise<EarningsSummary> {
   const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
     `SELECT e.document_id, e.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name,
             sum(e.amount)::bigint AS earned, count(DISTINCT e.transaction_id)::bigint AS calls
        FROM ledger_entries e JOIN documents d ON d.id = e.document_id JOIN datanets n ON n.id = e.datanet_id
-      WHERE e.account_id = $1
+      WHERE e.account_id = $1 AND e.livemode = $2
       GROUP BY e.document_id, e.datanet_id, d.title, d.deleted_at, n.name
       ORDER BY earned DESC, e.document_id`,
-    [accountId],
+    [accountId, livemode],
   );
   const byDatanet = new Map<string, { datanetId: string; name: string; earned: bigint; calls: number }>();
   for (const r of docs.rows) {
@@ -103,8 +107,9 @@ export async function earningsOf(db: Queryable, accountId: string): Promise<Earn
     cur.calls += Number(r.calls);
     byDatanet.set(r.datanet_id, cur);
   }
-  const balance = await balanceOf(db, accountId);
-  const settled = await settledOf(db, accountId);
+  const balance = await balanceOf(db, accountId, livemode);
+  // Test earnings never settle: only live money goes on chain.
+  const settled = livemode ? await settledOf(db, accountId) : 0n;
   return {
     total: balance + settled,
     settled,
@@ -121,7 +126,7 @@ async function settledOf(db: Queryable, accountId: string): Promise<bigint> {
   const r = await db.query<{ settled: bigint }>(
     `SELECT coalesce(-sum(e.amount), 0)::bigint AS settled
        FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-      WHERE e.account_id = $1 AND t.kind = 'payout'`,
+      WHERE e.account_id = $1 AND t.kind = 'payout' AND e.livemode`,
     [accountId],
   );
   return r.rows[0]!.settled;

@@ -84,7 +84,7 @@ export async function payableBalances(db: Queryable, minimum: bigint): Promise<{
   const r = await db.query<{ id: string; wallet: string; amount: bigint }>(
     `SELECT a.id, a.wallet, sum(e.amount)::bigint AS amount
        FROM accounts a JOIN ledger_entries e ON e.account_id = a.id
-      WHERE a.kind = 'contributor' AND a.wallet IS NOT NULL
+      WHERE a.kind = 'contributor' AND a.wallet IS NOT NULL AND e.livemode -- test earnings never settle
       GROUP BY a.id, a.wallet
      HAVING sum(e.amount) >= $1 AND sum(e.amount) > 0
       ORDER BY a.wallet`,
@@ -95,11 +95,11 @@ export async function payableBalances(db: Queryable, minimum: bigint): Promise<{
 
 /** Receipts not yet in any epoch, oldest first. */
 export async function openReceipts(db: Queryable): Promise<{ id: string; hash: `0x${string}` }[]> {
-  return (await db.query<{ id: string; hash: `0x${string}` }>(`SELECT id, hash FROM receipts WHERE epoch IS NULL ORDER BY created_at, id`)).rows;
+  return (await db.query<{ id: string; hash: `0x${string}` }>(`SELECT id, hash FROM receipts WHERE epoch IS NULL AND livemode ORDER BY created_at, id`)).rows;
 }
 
 export async function countOpenReceipts(db: Queryable): Promise<number> {
-  const r = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM receipts WHERE epoch IS NULL`);
+  const r = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM receipts WHERE epoch IS NULL AND livemode`);
   return Number(r.rows[0]!.n);
 }
 

@@ -12,11 +12,13 @@ export interface Invocation<T> {
 }
 
 export interface RunningLambda {
-  invoke<T = any>(event: unknown, timeoutMs?: number): Promise<Invocation<T>>;
+  /** `onChunk` gets a streaming handler's body as it is written (the API's, in RESPONSE_STREAM mode). */
+  invoke<T = any>(event: unknown, timeoutMs?: number, onChunk?: (text: string) => void): Promise<Invocation<T>>;
   stop(): Promise<void>;
 }
 
 type Reply = { id: number; ok: true; result: unknown; ms: number } | { id: number; ok: false; error: string; ms: number };
+type Chunk = { id: number; chunk: string; ms: number };
 
 export async function startLambda(built: BuiltLambda, env: Record<string, string>): Promise<RunningLambda> {
   const child: ChildProcess = fork(join(import.meta.dirname, 'invoker.mjs'), [], {
@@ -27,7 +29,7 @@ export async function startLambda(built: BuiltLambda, env: Record<string, string
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; onChunk?: (text: string) => void }>();
   let exited: Error | undefined;
   child.on('exit', (code, signal) => {
     exited = new Error(`lambda ${built.name} exited (${code ?? signal})`);
@@ -39,17 +41,18 @@ export async function startLambda(built: BuiltLambda, env: Record<string, string
     child.once('error', reject);
     child.once('exit', () => reject(exited));
   });
-  child.on('message', (m: Reply) => {
+  child.on('message', (m: Reply | Chunk) => {
+    if ('chunk' in m) return pending.get(m.id)?.onChunk?.(m.chunk);
     pending.get(m.id)?.resolve(m);
     pending.delete(m.id);
   });
   let next = 0;
   return {
-    async invoke<T>(event: unknown, timeoutMs = 120_000) {
+    async invoke<T>(event: unknown, timeoutMs = 120_000, onChunk?: (text: string) => void) {
       if (exited) throw exited;
       const id = next++;
       const reply = await new Promise<Reply>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        pending.set(id, { resolve, reject, onChunk });
         child.send({ id, entry: built.entry, exportName: built.exportName, event, timeoutMs });
       });
       if (!reply.ok) throw new Error(`lambda ${built.name} failed: ${reply.error}`);
@@ -98,7 +101,7 @@ export function functionUrlEvent(method: string, path: string, opts: { json?: un
   };
 }
 
-/** What a Function URL handler returns (hono/aws-lambda), with the body parsed when it is JSON. */
+/** What a Function URL handler returns (hono/aws-lambda; a streamed body as its text), with the body parsed when it is JSON. */
 export interface UrlResponse {
   statusCode: number;
   headers: Record<string, string>;

@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { InvalidInput, NotFound } from '../../../shared/errors.ts';
+import { Forbidden, InvalidInput, NotFound } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
 import { createAccount, grantCreditsIn, requireAccount } from '../../../shared/services/accounts.ts';
-import { issueKey } from '../../../shared/services/api-keys.ts';
+import { issueKey, type Principal } from '../../../shared/services/api-keys.ts';
 import { findApiKey, listApiKeys, revokeApiKey, type Account, type ApiKeyRecord } from '../../../shared/store/accounts.ts';
 import { balanceOf } from '../../../shared/store/ledger.ts';
 import { requireRole, anyRole } from '../auth.ts';
@@ -21,7 +21,11 @@ const AccountView = z
   .openapi('Account');
 
 const KeyView = z
-  .object({ id: z.string(), role: z.string(), name: z.string().nullable(), prefix: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .object({
+    id: z.string(), role: z.string(), name: z.string().nullable(), prefix: z.string(),
+    livemode: z.boolean().openapi({ description: 'false for a cp_test_ key: it acts on test balances only' }),
+    createdAt: z.string(), revokedAt: z.string().nullable(),
+  })
   .openapi('ApiKey');
 
 const NewKeyView = z
@@ -29,7 +33,14 @@ const NewKeyView = z
   .openapi('NewApiKey');
 
 const accountView = (a: Account) => ({ id: a.id, kind: a.kind as 'admin', name: a.name, wallet: a.wallet, createdAt: a.createdAt.toISOString() });
-const keyView = (k: ApiKeyRecord) => ({ id: k.id, role: k.role, name: k.name, prefix: k.prefix, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt) });
+const keyView = (k: ApiKeyRecord) => ({
+  id: k.id, role: k.role, name: k.name, prefix: k.prefix, livemode: k.livemode, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
+});
+
+/** A cp_test_ admin key acts in test mode only: it may issue test keys and grant test credits, never live ones. */
+function assertModeAllowed(principal: Principal, livemode: boolean): void {
+  if (livemode && !principal.livemode) throw new Forbidden('a cp_test_ key can only issue test keys and grant test credits: use a live admin key');
+}
 
 const createAccountRoute = createRoute({
   method: 'post',
@@ -48,8 +59,8 @@ const createAccountRoute = createRoute({
               kind: z.enum(['consumer', 'contributor']),
               name: z.string().trim().min(1).max(200),
               wallet: z.string().max(64).optional().openapi({ description: 'EVM address (contributors); returned EIP-55 checksummed', example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
-              credits: Micros.optional().openapi({ description: 'prepaid credits for a consumer, micro-USD' }),
-              keyMode: z.enum(['live', 'test']).default('live'),
+              credits: Micros.optional().openapi({ description: 'prepaid credits for a consumer, micro-USD; in the mode of the first key (test credits with keyMode test)' }),
+              keyMode: z.enum(['live', 'test']).default('live').openapi({ description: 'test: a cp_test_ key, acting on test balances only' }),
             })
             .strict(),
         },
@@ -57,7 +68,10 @@ const createAccountRoute = createRoute({
     },
   },
   responses: {
-    201: { description: 'Created', content: { 'application/json': { schema: z.object({ account: AccountView, apiKey: NewKeyView, balance: Micros }) } } },
+    201: {
+      description: 'Created',
+      content: { 'application/json': { schema: z.object({ account: AccountView, apiKey: NewKeyView, balance: Micros.openapi({ description: "in the first key's mode" }), livemode: z.boolean() }) } },
+    },
     ...errorResponses,
   },
 });
@@ -71,7 +85,14 @@ const getAccountRoute = createRoute({
   middleware: [requireRole('admin')] as const,
   request: { params: idParam('acct') },
   responses: {
-    200: { description: 'OK', content: { 'application/json': { schema: z.object({ account: AccountView, balance: Micros, keys: z.array(KeyView) }) } } },
+    200: {
+      description: 'OK',
+      content: {
+        'application/json': {
+          schema: z.object({ account: AccountView, balance: Micros.openapi({ description: 'live' }), testBalance: Micros.openapi({ description: 'test credits (cp_test_ keys)' }), keys: z.array(KeyView) }),
+        },
+      },
+    },
     ...errorResponses,
   },
 });
@@ -80,15 +101,25 @@ const grantCreditsRoute = createRoute({
   method: 'post',
   path: '/v1/admin/accounts/{id}/credits',
   tags: ['admin'],
-  summary: 'Add prepaid credits to a consumer account',
+  summary: 'Add prepaid credits to a consumer account (livemode false: test credits, granted freely)',
   security,
   middleware: [requireRole('admin')] as const,
   request: {
     params: idParam('acct'),
-    body: { required: true, content: { 'application/json': { schema: z.object({ amount: Micros }).strict() } } },
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.object({
+            amount: Micros,
+            livemode: z.boolean().default(true).openapi({ description: "false: test credits, spent only by the account's cp_test_ keys; never live money" }),
+          }).strict(),
+        },
+      },
+    },
   },
   responses: {
-    201: { description: 'Credited', content: { 'application/json': { schema: z.object({ transactionId: z.string(), balance: Micros }) } } },
+    201: { description: 'Credited', content: { 'application/json': { schema: z.object({ transactionId: z.string(), balance: Micros, livemode: z.boolean() }) } } },
     ...errorResponses,
   },
 });
@@ -133,28 +164,33 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
     const body = c.req.valid('json');
     if (body.kind === 'contributor' && body.credits) throw new InvalidInput('credits: only consumer accounts hold prepaid credits');
     const { db } = c.get('services');
+    const principal = c.get('principal');
+    const livemode = body.keyMode === 'live';
+    assertModeAllowed(principal, livemode);
     const created = await createAccount(db, {
-      kind: body.kind, name: body.name, wallet: body.wallet, keyMode: body.keyMode,
+      kind: body.kind, name: body.name, wallet: body.wallet, keyMode: body.keyMode, grantedBy: principal.keyId,
       credits: body.credits ? parseMicros(body.credits) : undefined,
     });
-    const balance = await balanceOf(db, created.account.id);
-    return c.json({ account: accountView(created.account), apiKey: created.apiKey!, balance: balance.toString() }, 201);
+    const balance = await balanceOf(db, created.account.id, livemode);
+    return c.json({ account: accountView(created.account), apiKey: created.apiKey!, balance: balance.toString(), livemode }, 201);
   })
   .openapi(getAccountRoute, async (c) => {
     const { db } = c.get('services');
     const account = await requireAccount(db, c.req.valid('param').id);
-    const [balance, keys] = await Promise.all([balanceOf(db, account.id), listApiKeys(db, account.id)]);
-    return c.json({ account: accountView(account), balance: balance.toString(), keys: keys.map(keyView) }, 200);
+    const [balance, testBalance, keys] = await Promise.all([balanceOf(db, account.id, true), balanceOf(db, account.id, false), listApiKeys(db, account.id)]);
+    return c.json({ account: accountView(account), balance: balance.toString(), testBalance: testBalance.toString(), keys: keys.map(keyView) }, 200);
   })
   .openapi(grantCreditsRoute, async (c) => {
     const { db } = c.get('services');
-    const amount = parseMicros(c.req.valid('json').amount);
+    const body = c.req.valid('json');
+    const amount = parseMicros(body.amount);
     if (amount === 0n) throw new InvalidInput('amount: must be greater than 0');
+    assertModeAllowed(c.get('principal'), body.livemode);
     const id = c.req.valid('param').id;
     const result = await db.transaction(async (tx) => {
       await requireAccount(tx, id, 'consumer');
-      const transactionId = await grantCreditsIn(tx, id, amount, c.get('principal').keyId);
-      return { transactionId, balance: (await balanceOf(tx, id)).toString() };
+      const transactionId = await grantCreditsIn(tx, id, amount, c.get('principal').keyId, body.livemode);
+      return { transactionId, balance: (await balanceOf(tx, id, body.livemode)).toString(), livemode: body.livemode };
     });
     return c.json(result, 201);
   })
@@ -162,6 +198,7 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
     const { db } = c.get('services');
     const account = await requireAccount(db, c.req.valid('param').id);
     const body = c.req.valid('json');
+    assertModeAllowed(c.get('principal'), body.mode === 'live');
     const { key, record } = await issueKey(db, { accountId: account.id, role: account.kind as 'consumer', name: body.name ?? null, mode: body.mode });
     return c.json({ id: record.id, key }, 201);
   })

@@ -58,8 +58,11 @@ describe('POST /v1/answers', () => {
     expect(bikes).toContain(DOCS.bikes.title);
 
     const u = a.usage;
-    expect(BigInt(u.charged)).toBe(BigInt(u.tokenCharge) + BigInt(u.dataFee));
-    expect(u.dataFee).toBe(String(1000 * a.sources.length));
+    // The data fee is what contributors are credited; the bill is it plus the adapter's and the protocol's shares.
+    expect(BigInt(u.charged)).toBe(BigInt(u.dataFee) + BigInt(u.adapterFee) + BigInt(u.protocolFee));
+    expect(a.attribution.sources.reduce((s: bigint, x: { amount: string }) => s + BigInt(x.amount), 0n)).toBe(BigInt(u.dataFee));
+    const creditedSources = a.attribution.sources.filter((x: { amount: string }) => x.amount !== '0').length;
+    expect(BigInt(u.charged) - BigInt(u.tokenCharge)).toBe(1000n * BigInt(creditedSources));
     expect(a.attribution.formulaVersion).toBe('answer-v1');
     expect(a.attribution.receiptId).toMatch(/^rcpt_/);
     expect(a.attribution.sources.reduce((s: number, x: { weightPpm: number }) => s + x.weightPpm, 0)).toBe(1_000_000);

@@ -76,13 +76,17 @@ export function streamAnswer(c: Context<AppEnv>, feed: Feed, answer: AnswerRecor
   return streamSSE(c, async (stream) => {
     const send = (event: string, data: unknown) => stream.writeSSE({ event, data: JSON.stringify(data) });
     await send('answer.created', { id: answer.id, status: answer.status, sources: answer.sources.map(shownSourceView) });
-    const closed = await followAnswer(c.get('services'), feed, answer.id, (text) => send('delta', { text }));
-    if (closed?.status === 'succeeded') {
-      const view = answerView(closed);
+    // A client that goes away stops only this reading: the answer completes and is billed as usual.
+    const gone = new AbortController();
+    stream.onAbort(() => gone.abort());
+    const outcome = await followAnswer(c.get('services'), feed, answer.id, (text) => send('delta', { text }), gone.signal);
+    if (outcome.kind === 'disconnected') return;
+    if (outcome.kind === 'closed' && outcome.answer.status === 'succeeded') {
+      const view = answerView(outcome.answer);
       await send('citations', { text: view.text, citations: view.citations, invalidMarkers: view.invalidMarkers });
       await send('done', { id: view.id, status: view.status, usage: view.usage, attribution: view.attribution });
     } else {
-      const err = closed ? answerFailure(closed) : new Timeout('the answer did not finish in time', answer.id);
+      const err = outcome.kind === 'closed' ? answerFailure(outcome.answer) : new Timeout('the answer did not finish in time', answer.id);
       await send('error', errorPayload(err, c.get('requestId')));
     }
   });

@@ -85,7 +85,7 @@ function completion(answer: AnswerRecord, model: string) {
     model,
     choices: [{ index: 0, message: { role: 'assistant', content: view.text, refusal: null, citations: view.citations }, finish_reason: finish, logprobs: null }],
     usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens },
-    citepay: { answerId: answer.id, usage: view.usage, attribution: view.attribution, sources: view.sources, invalidMarkers: view.invalidMarkers },
+    citepay: { answerId: answer.id, livemode: view.livemode, usage: view.usage, attribution: view.attribution, sources: view.sources, invalidMarkers: view.invalidMarkers },
   };
 }
 
@@ -94,14 +94,18 @@ function streamCompletion(c: Context<AppEnv>, feed: Feed, answer: AnswerRecord, 
     const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
       stream.writeSSE({ data: JSON.stringify({ id: completionId(answer.id), object: 'chat.completion.chunk', created: created(answer), model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }) });
     await chunk({ role: 'assistant', content: '' }, null);
-    const closed = await followAnswer(c.get('services'), feed, answer.id, (text) => chunk({ content: text }, null));
-    if (closed?.status !== 'succeeded') {
-      if (!closed) await abandonAnswer(c.get('services'), answer.id);
-      const err = closed ? answerFailure(closed) : new Timeout('the answer did not finish in time; nothing was charged', answer.id);
+    // A client that goes away stops only this reading: the answer completes and is billed as usual.
+    const gone = new AbortController();
+    stream.onAbort(() => gone.abort());
+    const outcome = await followAnswer(c.get('services'), feed, answer.id, (text) => chunk({ content: text }, null), gone.signal);
+    if (outcome.kind === 'disconnected') return;
+    if (outcome.kind === 'timeout' || outcome.answer.status !== 'succeeded') {
+      if (outcome.kind === 'timeout') await abandonAnswer(c.get('services'), answer.id);
+      const err = outcome.kind === 'closed' ? answerFailure(outcome.answer) : new Timeout('the answer did not finish in time; nothing was charged', answer.id);
       await stream.writeSSE({ data: JSON.stringify(errorPayload(err, c.get('requestId'))) });
       return;
     }
-    const done = completion(closed, model);
+    const done = completion(outcome.answer, model);
     // The final chunk carries the citations (and citepay's usage and attribution).
     await chunk({ citations: done.choices[0]!.message.citations }, done.choices[0]!.finish_reason, { citations: done.choices[0]!.message.citations, citepay: done.citepay });
     if (includeUsage)

@@ -25,6 +25,7 @@ const EmbeddingsResponse = z
     data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: z.union([z.array(z.number()), z.string()]) })),
     model: z.string(),
     usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
+    livemode: z.boolean().openapi({ description: 'false: a cp_test_ key\'s call, charged to test credits' }),
   })
   .openapi('EmbeddingsResponse');
 
@@ -55,6 +56,7 @@ export const embeddingRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c
       data: result.vectors.map((v, index) => ({ object: 'embedding' as const, index, embedding: encode(v) })),
       model: result.model,
       usage: { prompt_tokens: result.tokens, total_tokens: result.tokens },
+      livemode: result.livemode,
     },
     200,
   );

@@ -42,11 +42,15 @@ describe('POST /v1/retrieve', () => {
     expect(r.body.sources).toHaveLength(3);
 
     const { usage, attribution } = r.body;
-    expect(usage).toMatchObject({ charged: '3000', protocolFee: '300', dataFee: '2700', balance: '97000' });
+    // Only sources that credit someone are charged (README, pricing rule): here the third ranks with weight 0.
+    const credited = attribution.sources.filter((s: { amount: string }) => s.amount !== '0');
+    expect(attribution.sources.filter((s: { weightPpm: number }) => s.weightPpm === 0).map((s: { amount: string }) => s.amount)).toEqual(['0']);
+    expect(credited).toHaveLength(2);
+    expect(usage).toMatchObject({ charged: '2000', protocolFee: '200', dataFee: '1800', balance: '98000' });
     expect(attribution.formulaVersion).toBe('retrieval-v1');
     expect(attribution.receiptId).toMatch(/^rcpt_/);
     expect(attribution.sources.reduce((a: number, s: { weightPpm: number }) => a + s.weightPpm, 0)).toBe(1_000_000);
-    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(2700n);
+    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(1800n);
 
     const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [r.body.requestId]);
     expect(txs.rows).toHaveLength(1);

@@ -4,7 +4,7 @@ import { payoutOf, parseWallet, receiptFor, relayClaim, type PayoutView } from '
 import { runSettlement } from '../../../shared/services/settlement-runner.ts';
 import { countOpenReceipts, listEpochs, type EpochRecord } from '../../../shared/store/settlement.ts';
 import type { Services } from '../../../shared/services/container.ts';
-import { anyRole, requireRole } from '../auth.ts';
+import { anyRole, requireLiveKey, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
 import { Micros, iso, security } from '../schemas.ts';
@@ -29,6 +29,7 @@ const ReceiptResponse = z
     receipt: z.record(z.string(), z.unknown()).openapi({ description: 'the canonical receipt (citepay-receipt-v1)' }),
     canonical: z.string().openapi({ description: 'RFC 8785 JSON of `receipt`: the exact bytes that were hashed' }),
     hash: Hex32.openapi({ description: 'keccak256(canonical): the leaf value in the epoch receipts tree' }),
+    livemode: z.boolean().openapi({ description: 'false: a cp_test_ call\'s receipt, which never settles (settlement stays null)' }),
     settlement: z
       .object({
         epoch: z.number().int(),
@@ -104,9 +105,9 @@ const claimRoute = createRoute({
   method: 'post',
   path: '/v1/payouts/{wallet}/claim',
   tags: ['settlement'],
-  summary: 'Relay the wallet’s claim on chain (citepay pays the gas; the tokens go to the wallet). Nothing due pays nothing.',
+  summary: 'Relay the wallet’s claim on chain (citepay pays the gas; the tokens go to the wallet). Nothing due pays nothing. Live keys only.',
   security,
-  middleware: [anyRole()] as const,
+  middleware: [anyRole(), requireLiveKey()] as const,
   request: { params: WalletParam },
   responses: {
     200: {
@@ -152,9 +153,9 @@ const runSettlementRoute = createRoute({
   method: 'post',
   path: '/v1/admin/settlements',
   tags: ['settlement'],
-  summary: 'Settle now: finish the epoch in flight or close the open one, publish it and wait for confirmation (admin)',
+  summary: 'Settle now: finish the epoch in flight or close the open one, publish it and wait for confirmation (admin, live key)',
   security,
-  middleware: [requireRole('admin')] as const,
+  middleware: [requireRole('admin'), requireLiveKey()] as const,
   responses: {
     200: {
       description: 'What this run did',
@@ -178,7 +179,7 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
     const { stored, settlement } = await receiptFor(services, c.get('principal'), c.req.valid('param').id);
     return c.json({
       object: 'receipt' as const, id: stored.id, requestId: stored.requestId, receipt: stored.receipt as unknown as Record<string, unknown>,
-      canonical: stored.canonical, hash: stored.hash, settlement, chain: chainView(services),
+      canonical: stored.canonical, hash: stored.hash, livemode: stored.livemode, settlement, chain: chainView(services),
     }, 200);
   })
   .openapi(payoutRoute, async (c) => {

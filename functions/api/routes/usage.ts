@@ -25,7 +25,9 @@ const usageRoute = createRoute({
       content: {
         'application/json': {
           schema: z.object({
-            accountId: z.string(), balance: Micros, credited: Micros, calls: z.number().int(), spend: Micros,
+            accountId: z.string(),
+            livemode: z.boolean().openapi({ description: "the key's mode: a cp_test_ key sees test credits and calls only, a live key live ones" }),
+            balance: Micros, credited: Micros, calls: z.number().int(), spend: Micros,
             byKind: z.array(z.object({ kind: z.string(), calls: z.number().int(), spend: Micros })),
             byKey: z.array(z.object({ keyId: z.string().nullable(), calls: z.number().int(), spend: Micros })),
           }).openapi('Usage'),
@@ -51,6 +53,7 @@ const earningsRoute = createRoute({
         'application/json': {
           schema: z.object({
             accountId: z.string(), wallet: z.string(),
+            livemode: z.boolean().openapi({ description: "the key's mode: test earnings (from cp_test_ calls) never settle on chain" }),
             total: Micros.openapi({ description: 'everything ever credited' }),
             settled: Micros.openapi({ description: 'moved on chain by confirmed settlement epochs: see GET /v1/payouts/{wallet}' }),
             unsettled: Micros.openapi({ description: 'credited, waiting for the next settlement epoch (and the minimum payout)' }),
@@ -78,9 +81,10 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
   .openapi(usageRoute, async (c) => {
     const { db } = c.get('services');
     const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'consumer');
-    const u = await usageOf(db, account.id);
+    const { livemode } = c.get('principal');
+    const u = await usageOf(db, account.id, livemode);
     return c.json({
-      accountId: account.id, balance: u.balance.toString(), credited: u.credited.toString(), calls: u.calls, spend: u.spend.toString(),
+      accountId: account.id, livemode, balance: u.balance.toString(), credited: u.credited.toString(), calls: u.calls, spend: u.spend.toString(),
       byKind: u.byKind.map((k) => ({ ...k, spend: k.spend.toString() })),
       byKey: u.byKey.map((k) => ({ ...k, spend: k.spend.toString() })),
     }, 200);
@@ -88,9 +92,10 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
   .openapi(earningsRoute, async (c) => {
     const { db } = c.get('services');
     const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'contributor');
-    const e = await earningsOf(db, account.id);
+    const { livemode } = c.get('principal');
+    const e = await earningsOf(db, account.id, livemode);
     return c.json({
-      accountId: account.id, wallet: account.wallet!, total: e.total.toString(), settled: e.settled.toString(), unsettled: e.unsettled.toString(),
+      accountId: account.id, wallet: account.wallet!, livemode, total: e.total.toString(), settled: e.settled.toString(), unsettled: e.unsettled.toString(),
       byDatanet: e.byDatanet.map((d) => ({ ...d, earned: d.earned.toString() })),
       byDocument: e.byDocument.map((d) => ({ ...d, earned: d.earned.toString() })),
     }, 200);

@@ -52,7 +52,11 @@ export const AttributionView = z
   .openapi('Attribution');
 
 export const RetrieveResponse = z
-  .object({ requestId: z.string(), object: z.literal('retrieval'), sources: z.array(SourceView), usage: UsageView, attribution: AttributionView })
+  .object({
+    requestId: z.string(), object: z.literal('retrieval'),
+    livemode: z.boolean().openapi({ description: 'false: a cp_test_ key\'s call, charged to test credits; its contributors\' test earnings never settle' }),
+    sources: z.array(SourceView), usage: UsageView, attribution: AttributionView,
+  })
   .openapi('RetrieveResponse');
 
 export function sourceView(s: RetrievedSource, i: number) {
@@ -71,5 +75,6 @@ export function usageView(charge: RetrievalResult['charge'], balance: bigint) {
 }
 
 export function retrieveView(r: RetrievalResult): z.infer<typeof RetrieveResponse> {
-  return { requestId: r.requestId, object: 'retrieval', sources: r.sources.map(sourceView), usage: usageView(r.charge, r.balanceAfter), attribution: r.attribution };
+  // Results stored before test mode carry no livemode: they were live.
+  return { requestId: r.requestId, object: 'retrieval', livemode: r.livemode ?? true, sources: r.sources.map(sourceView), usage: usageView(r.charge, r.balanceAfter), attribution: r.attribution };
 }
