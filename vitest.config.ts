@@ -18,6 +18,8 @@ const ON_BOTH_DATABASES = [
   'functions/api/routes/documents.test.ts',
   'functions/api/routes/retrieve.test.ts',
   'functions/api/routes/answers.test.ts',
+  'functions/api/input-guard.test.ts',
+  'test/fuzz/openapi-fuzz.test.ts',
   'functions/api/test-mode.test.ts',
   'test/retrieval-regression.test.ts',
   'test/rate-limits.test.ts',

@@ -9,6 +9,8 @@ import type { Services } from '../../shared/services/container.ts';
 import { docsRoutes } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { errorJson, onError, validationHook } from './errors.ts';
+import { LIMITS, inputGuard } from './input-guard.ts';
+import { methodIndex } from './methods.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { datanetRoutes } from './routes/datanets.ts';
 import { documentRoutes } from './routes/documents.ts';
@@ -24,8 +26,6 @@ import { reembedRoutes } from './routes/reembed.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { limitRoutes } from './routes/limits.ts';
 import { dashboardRoutes } from '../dashboard/app.tsx';
-
-const JSON_BODY_LIMIT = 256 * 1024;
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
@@ -61,7 +61,7 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
     const isUpload = c.req.method === 'POST' && /^\/v1\/datanets\/[^/]+\/documents$/.test(c.req.path);
-    const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : JSON_BODY_LIMIT;
+    const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : LIMITS.jsonBodyBytes;
     return bodyLimit({
       maxSize,
       onError: () => {
@@ -69,6 +69,8 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
       },
     })(c, next);
   });
+  // NUL and lone surrogates, deep JSON, long query values: a 400 naming the field, before any work.
+  app.use('*', inputGuard());
 
   for (const group of routes) app.route('/', group);
 
@@ -84,12 +86,22 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
       version: '1.0.0',
       description:
         'Paid, cited retrieval with per-source attribution. Money is micro-USD as strings. ' +
-        'Every error is `{ "error": { "code", "message", "requestId" } }`.',
+        'Every error is `{ "error": { "code", "message", "requestId" } }`. ' +
+        `Limits, checked before any work: JSON bodies ${LIMITS.jsonBodyBytes / 1024} KiB (uploads: MAX_DOCUMENT_BYTES + 64 KiB) → 413; ` +
+        `JSON nesting ${LIMITS.jsonDepth} levels → 400; no U+0000 or unpaired surrogates in any string, key, query value or path → 400 naming the field; ` +
+        `query values ${LIMITS.queryValueChars} characters; request headers ${LIMITS.headerBytes / 1024} KiB → 431; every field's own maximum is in its schema; ` +
+        'a known path with another method → 405 with Allow.',
     },
   });
   app.get('/', (c) => c.redirect(routes.includes(docsRoutes) ? '/docs' : '/openapi.json'));
 
-  app.notFound((c) => errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`));
+  const allowed = methodIndex(() => app.routes);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    if (allow.length === 0 || allow.includes(c.req.method)) return errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    c.header('Allow', allow.join(', '));
+    return errorJson(c, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}: use ${allow.join(', ')}`);
+  });
   app.onError(onError);
   return app;
 }

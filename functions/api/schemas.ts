@@ -18,6 +18,25 @@ export const idParam = (prefix: string) =>
       .openapi({ param: { name: 'id', in: 'path' }, example: `${prefix}_8f3kq0x2Lm` }),
   });
 
+/** Paging of every list route: the same `limit` and `after` everywhere (README "Limits"). */
+export const PAGE = { defaultLimit: 50, maxLimit: 200 } as const;
+
+export const pageQuery = (prefix: string) =>
+  z.object({
+    limit: z
+      .string()
+      .regex(/^[0-9]{1,4}$/, `must be a whole number from 1 to ${PAGE.maxLimit}`)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(PAGE.maxLimit))
+      .optional()
+      .openapi({ type: 'integer', minimum: 1, maximum: PAGE.maxLimit, default: PAGE.defaultLimit, description: 'page size' }),
+    after: z
+      .string()
+      .regex(new RegExp(`^${prefix}_[A-Za-z0-9]{1,64}$`), `must be a ${prefix}_… id: the previous page's next`)
+      .optional()
+      .openapi({ description: "cursor: the previous page's `next`" }),
+  });
+
 export const IdempotencyHeader = z.object({
   'idempotency-key': z
     .string()

@@ -1,9 +1,9 @@
-import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { bootstrapOnce, type BootstrapKeys } from '../../shared/services/bootstrap.ts';
 import { createServices, openDatabase } from '../../shared/services/create.ts';
 import { migrate } from '../../shared/db/migrate.ts';
 import { createApp } from '../api/app.ts';
+import { serveApi } from './node-server.ts';
 import { createSqsClient, createSqsQueue } from '../../shared/job-queue/sqs.ts';
 import { startResultsConsumer } from '../queue/results-consumer.ts';
 import { listenPg } from '../../shared/db/pg.ts';
@@ -38,7 +38,7 @@ async function main() {
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   const app = createApp(services);
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const server = serveApi(app.fetch, { port: config.port, hostname: config.host }, (info) => {
     const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
     services.log.info('citepay listening', { url, docs: `${url}/docs`, dataDir: config.dataDir, database: services.db.kind });
     if (keys) printKeysOnce(keys, url);

@@ -9,7 +9,7 @@ import { findDatanet, type Datanet } from '../store/datanets.ts';
 import { deleteDocumentTerms, insertDocumentTerms, updateLexicalStats } from '../store/lexical.ts';
 import { noteRowsWritten } from '../store/analyze.ts';
 import {
-  findDocument, findLiveDocumentByHash, insertChunks, insertDocument, softDeleteDocument, type DocumentRecord,
+  findDocument, findLiveDocumentByHash, insertChunks, insertDocument, objectKeyInUse, softDeleteDocument, type DocumentRecord,
 } from '../store/documents.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
@@ -64,8 +64,10 @@ export async function requireManagedDatanet(services: Services, principal: Princ
 }
 
 /**
- * Store raw bytes (content-addressed, so a crash leaves at worst an orphan object),
- * embed, then write document + chunks + vectors in ONE transaction.
+ * Store raw bytes (content-addressed), embed, then write document + chunks + vectors in ONE
+ * transaction. A failure after the bytes are stored removes them again unless a live document
+ * uses them, so a failed upload leaves no rows and no object (a crash at the wrong moment can
+ * still leave an orphan object, never a row without its bytes).
  */
 export async function addDocument(services: Services, principal: Principal, datanetId: string, input: NewDocument): Promise<AddedDocument> {
   const { db, objectStore, vectorIndex } = services;
@@ -83,6 +85,8 @@ export async function addDocument(services: Services, principal: Principal, data
   } catch {
     throw new InvalidInput('document content is not valid UTF-8 text', 'content');
   }
+  // PostgreSQL text cannot hold U+0000 (and no text format needs it).
+  if (raw.includes('\u0000')) throw new InvalidInput('content: must not contain U+0000 (NUL) characters', 'content');
   const { text, htmlTitle, chunks } = parseContent(input.contentType, raw);
   const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
   if (!title) throw new InvalidInput('title is required (HTML documents may take it from <title>)', 'title');
@@ -90,14 +94,13 @@ export async function addDocument(services: Services, principal: Principal, data
 
   const objectKey = `documents/${datanetId}/${contentHash}`;
   await objectStore.put(objectKey, input.content, input.contentType);
-  // One more vector for the document itself (title + summary). Chunks are embedded as they are:
-  // prefixing title and heading path measured worse on the quality bench's dev questions.
-  const fields = documentFields(title, text, chunks);
-  const [documentVector, ...vectors] = await embedder.embed([documentVectorText(fields), ...chunks.map((c) => c.text)]);
-
   const documentId = newId('document');
   const rows = chunks.map((c) => ({ ...c, id: newId('chunk') }));
   try {
+    // One more vector for the document itself (title + summary). Chunks are embedded as they are:
+    // prefixing title and heading path measured worse on the quality bench's dev questions.
+    const fields = documentFields(title, text, chunks);
+    const [documentVector, ...vectors] = await embedder.embed([documentVectorText(fields), ...chunks.map((c) => c.text)]);
     const document = await db.transaction(async (tx) => {
       // A re-embed switching the datanet's model holds this row; after it, embed with the new model.
       const model = (await tx.query<{ embedding_model: string }>(`SELECT embedding_model FROM datanets WHERE id = $1 FOR SHARE`, [datanetId])).rows[0]?.embedding_model;
@@ -122,9 +125,19 @@ export async function addDocument(services: Services, principal: Principal, data
   } catch (err) {
     if (err instanceof ModelSwitchedError) return addDocument(services, principal, datanetId, input);
     // A concurrent upload of the same bytes won the unique index: answer as a duplicate.
-    const winner = await findLiveDocumentByHash(db, datanetId, contentHash);
+    const winner = await findLiveDocumentByHash(db, datanetId, contentHash).catch(() => null);
     if (winner) return { document: winner, duplicate: true };
+    await removeUnusedObject(services, objectKey);
     throw err;
+  }
+}
+
+/** Deletes stored bytes no live document points at; a failure here is logged, never hides the first error. */
+async function removeUnusedObject(services: Services, objectKey: string): Promise<void> {
+  try {
+    if (!(await objectKeyInUse(services.db, objectKey))) await services.objectStore.delete(objectKey);
+  } catch (err) {
+    services.log.error('could not remove the object of a failed upload', { objectKey, error: String(err) });
   }
 }
 

@@ -69,6 +69,12 @@ export async function findDocument(db: Queryable, id: string): Promise<DocumentR
   return r.rows[0] ? toDocument(r.rows[0]) : null;
 }
 
+/** Whether a live document still points at these stored bytes (keys are content-addressed, so uploads share them). */
+export async function objectKeyInUse(db: Queryable, objectKey: string): Promise<boolean> {
+  const r = await db.query(`SELECT 1 FROM documents WHERE object_key = $1 AND deleted_at IS NULL LIMIT 1`, [objectKey]);
+  return r.rows.length > 0;
+}
+
 export async function findLiveDocumentByHash(db: Queryable, datanetId: string, contentHash: string): Promise<DocumentRecord | null> {
   const r = await db.query<Row>(
     `SELECT * FROM documents WHERE datanet_id = $1 AND content_hash = $2 AND deleted_at IS NULL`,

@@ -58,7 +58,7 @@ const createAccountRoute = createRoute({
             .object({
               kind: z.enum(['consumer', 'contributor']),
               name: z.string().trim().min(1).max(200),
-              wallet: z.string().optional().openapi({ description: 'EVM address (contributors); returned EIP-55 checksummed', example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
+              wallet: z.string().max(64).optional().openapi({ description: 'EVM address (contributors); returned EIP-55 checksummed', example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
               credits: Micros.optional().openapi({ description: 'prepaid credits for a consumer, micro-USD; in the mode of the first key (test credits with keyMode test)' }),
               keyMode: z.enum(['live', 'test']).default('live').openapi({ description: 'test: a cp_test_ key, acting on test balances only' }),
             })

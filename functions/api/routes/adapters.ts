@@ -30,8 +30,8 @@ const registerRoute = createRoute({
           schema: z
             .object({
               name: z.string().trim().min(1).max(200),
-              ownerWallet: z.string().optional().openapi({ description: 'admins: a registered contributor wallet; contributors: their own (default)' }),
-              baseModel: z.string().min(1),
+              ownerWallet: z.string().max(64).optional().openapi({ description: 'admins: a registered contributor wallet; contributors: their own (default)' }),
+              baseModel: z.string().min(1).max(200),
               objectKey: z.string().min(1).max(500),
               sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
               shareBps: z.number().int().min(0).max(10_000),

@@ -16,12 +16,12 @@ import { IdempotencyHeader, security } from '../schemas.ts';
 
 // OpenAI-compatible surface. Unknown OpenAI parameters are accepted and ignored, so
 // existing SDKs and chat UIs work unchanged; citations ride along as extra fields.
-const Content = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).loose())]);
+const Content = z.union([z.string().max(100_000), z.array(z.object({ type: z.string().max(50), text: z.string().max(100_000).optional() }).loose()).max(100)]);
 
 const ChatRequest = z
   .object({
-    model: z.string().min(1),
-    messages: z.array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: Content.nullable() }).loose()).min(1, 'must contain at least one message'),
+    model: z.string().min(1).max(200),
+    messages: z.array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: Content.nullable() }).loose()).min(1, 'must contain at least one message').max(1000),
     stream: z.boolean().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
     max_tokens: z.number().int().min(1).max(32_768).nullable().optional(),

@@ -44,7 +44,7 @@ const createDatanetRoute = createRoute({
               name: z.string().trim().min(1).max(200),
               description: z.string().max(2000).optional(),
               pricePerSource: Micros,
-              ownerAccountId: z.string().optional().openapi({ description: 'admins only: the contributor who owns it' }),
+              ownerAccountId: z.string().max(100).optional().openapi({ description: 'admins only: the contributor who owns it' }),
               embeddingModel: z.string().min(1).max(64).optional().openapi({ description: 'default: the server default; POST /v1/datanets/{id}/reembed switches later' }),
             })
             .strict(),

@@ -7,7 +7,8 @@ import { listDocuments, type DocumentRecord } from '../../../shared/store/docume
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
-import { Metadata, idParam, iso, security } from '../schemas.ts';
+import { parseGuardedJson, requireStorableText } from '../input-guard.ts';
+import { Metadata, PAGE, idParam, iso, pageQuery, security } from '../schemas.ts';
 
 export const DocumentView = z
   .object({
@@ -34,8 +35,8 @@ const documentView = (d: DocumentRecord) => ({
 const JsonUpload = z
   .object({
     title: z.string().trim().min(1).max(500).optional().openapi({ description: 'required unless HTML with a <title>' }),
-    content: z.string().min(1),
-    contentType: z.string().default('text/plain').openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
+    content: z.string().min(1).openapi({ description: 'at most MAX_DOCUMENT_BYTES bytes as UTF-8' }),
+    contentType: z.string().max(100).default('text/plain').openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
     metadata: Metadata.default({}),
   })
   .strict()
@@ -44,9 +45,9 @@ const JsonUpload = z
 const FormUpload = z
   .object({
     file: z.any().openapi({ type: 'string', format: 'binary' }),
-    title: z.string().optional(),
-    metadata: z.string().optional().openapi({ description: 'JSON object, as text' }),
-    contentType: z.string().optional(),
+    title: z.string().max(500).optional(),
+    metadata: z.string().max(64 * 1024).optional().openapi({ description: 'JSON object, as text' }),
+    contentType: z.string().max(100).optional(),
   })
   .openapi('DocumentFileUpload');
 
@@ -77,7 +78,7 @@ const listRoute = createRoute({
   middleware: [requireRole('admin', 'contributor')] as const,
   request: {
     params: idParam('dn'),
-    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), after: z.string().optional() }),
+    query: pageQuery('doc'),
   },
   responses: {
     200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DocumentView), next: z.string().nullable() }) } } },
@@ -121,9 +122,12 @@ const deleteRoute = createRoute({
 async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> {
   const file: unknown = form.file;
   if (!(file instanceof File)) throw new InvalidInput('file: expected a file part named "file"');
+  // Form fields meet the same rules as a JSON body's strings (input-guard.ts).
+  for (const field of ['title', 'contentType'] as const) if (typeof form[field] === 'string') requireStorableText(form[field], field);
+  requireStorableText(file.name, 'file (name)');
   let metadata: Record<string, unknown> = {};
   if (form.metadata) {
-    const parsed = Metadata.safeParse(safeJson(form.metadata));
+    const parsed = Metadata.safeParse(parseGuardedJson(form.metadata, 'metadata'));
     if (!parsed.success) throw new InvalidInput('metadata: must be a JSON object');
     metadata = parsed.data;
   }
@@ -147,14 +151,6 @@ function fromJson(body: Partial<z.infer<typeof JsonUpload>>): NewDocument {
   };
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 export const documentRoutes = new OpenAPIHono<AppEnv>();
 documentRoutes
   .openapi(uploadRoute, async (c) => {
@@ -171,7 +167,7 @@ documentRoutes
   })
   .openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { limit, after } = c.req.valid('query');
+    const { limit = PAGE.defaultLimit, after } = c.req.valid('query');
     await requireManagedDatanet(c.get('services'), c.get('principal'), id);
     const docs = await listDocuments(c.get('services').db, id, limit, after);
     return c.json({ data: docs.map(documentView), next: docs.length === limit ? docs[docs.length - 1]!.id : null }, 200);

@@ -62,7 +62,7 @@ const receiptRoute = createRoute({
 
 // ---- payouts ----------------------------------------------------------------------------
 
-const WalletParam = z.object({ wallet: z.string().openapi({ param: { name: 'wallet', in: 'path' }, example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }) });
+const WalletParam = z.object({ wallet: z.string().max(100).openapi({ param: { name: 'wallet', in: 'path' }, example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }) });
 
 const PayoutResponse = z
   .object({

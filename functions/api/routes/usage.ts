@@ -8,7 +8,7 @@ import { errorResponses } from '../errors.ts';
 import { Micros, security } from '../schemas.ts';
 
 const accountQuery = z.object({
-  accountId: z.string().optional().openapi({ description: 'admins only: whose figures to show' }),
+  accountId: z.string().max(100).optional().openapi({ description: 'admins only: whose figures to show' }),
 });
 
 const usageRoute = createRoute({
