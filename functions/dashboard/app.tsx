@@ -56,7 +56,7 @@ export function dashboardRoutes() {
 
   app.get('/dashboard/assets/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300' }));
   app.get('/dashboard/assets/dashboard.js', async (c) =>
-    c.body(await dashboardScript(), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }));
+    c.body(dashboardScript(), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }));
 
   app.get('/dashboard', (c) => {
     const session = c.get('session');

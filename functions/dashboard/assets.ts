@@ -1,20 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { DASHBOARD_SCRIPT } from './client/bundle.generated.ts';
 
-// The dashboard's script, bundled from client/dashboard.js and npm packages (viem) by esbuild
-// the first time it is asked for, then served from memory: never from a CDN.
-let bundle: Promise<string> | undefined;
-
-export function dashboardScript(): Promise<string> {
-  bundle ??= (async () => {
-    // A computed specifier: bundlers (the edge Worker's build) must not pull esbuild itself in.
-    const specifier = 'esbuild';
-    const esbuild = (await import(specifier)) as typeof import('esbuild');
-    const out = await esbuild.build({
-      // Resolved here, not at module load: the edge Worker imports this module and has no file URLs.
-      entryPoints: [fileURLToPath(new URL('./client/dashboard.js', import.meta.url))], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, write: false, legalComments: 'none',
-    });
-    return out.outputFiles[0]!.text;
-  })();
-  bundle.catch(() => (bundle = undefined));
-  return bundle;
+// The dashboard's script: client/dashboard.js and the parts of viem it uses, bundled ahead of time
+// by `npm run build:dashboard` into a committed module, so it is served from every runtime (Node,
+// Lambda, the edge) with no bundler at run time and never from a CDN.
+export function dashboardScript(): string {
+  return DASHBOARD_SCRIPT;
 }
