@@ -1,4 +1,5 @@
 import { loadSotu, loadSotuQuestions } from '../bench/corpora/sotu.ts';
+import { mulberry32 } from '../bench/lib/traffic.ts';
 
 // Texts for comparing two engines of the same model (tests and bench/embed.ts only; the SOTU
 // corpus is a dev dependency): hard cases first, then short questions, single sentences and
@@ -20,21 +21,10 @@ export const EDGE_CASES: readonly string[] = [
   'word '.repeat(2000),
 ];
 
-/** A small deterministic PRNG (mulberry32). */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` texts (at least the edge cases): a quarter questions, a quarter sentences, the rest passages. */
 export function parityTexts(count: number, seed = 1): string[] {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
   const docs = loadSotu();
   const questions = loadSotuQuestions().map((q) => q.question);
