@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Decision } from '../../shared/core/rate-limit.ts';
-import { Unauthorized, Forbidden, RateLimited } from '../../shared/errors.ts';
+import { Unauthorized, Forbidden } from '../../shared/errors.ts';
 import { admitRequest } from '../../shared/services/rate-limits.ts';
 import { authenticate } from '../../shared/services/api-keys.ts';
 import type { Role } from '../../shared/store/accounts.ts';
@@ -18,17 +18,15 @@ export const requireRole = (...roles: Role[]) =>
     if (!roles.includes(principal.role))
       throw new Forbidden(`this route needs a ${roles.join(' or ')} key; this key is a ${principal.role} key`);
     c.set('principal', principal);
-    try {
-      const decision = await admitRequest(c.get('services'), principal);
-      if (decision) setRateLimitHeaders(c, decision);
-    } catch (err) {
-      if (err instanceof RateLimited && 'decision' in err) setRateLimitHeaders(c, err.decision as Decision);
-      throw err;
+    const admission = await admitRequest(c.get('services'), principal);
+    if (admission) {
+      setRateLimitHeaders(c, admission.decision); // on admitted and refused requests alike
+      if (admission.refused) throw admission.refused;
     }
     await next();
   });
 
-/** IETF RateLimit-Policy and RateLimit fields, on admitted and refused requests alike. */
+/** The IETF RateLimit-Policy and RateLimit fields. */
 function setRateLimitHeaders(c: Context<AppEnv>, decision: Decision) {
   c.header('RateLimit-Policy', decision.policyHeader);
   c.header('RateLimit', decision.rateLimitHeader);

@@ -13,11 +13,14 @@ async function limitsFor(services: Pick<Services, 'config'>, db: Queryable, acco
   return effectiveLimits(services.config.rateLimits.defaults, await limitOverrides(db, accountId));
 }
 
-/**
- * Counts this request against its key's and account's windows. Returns the decision (for the
- * RateLimit headers) or null when nothing limits this caller; throws RateLimited when over.
- */
-export async function admitRequest(services: Pick<Services, 'config' | 'db'>, principal: Principal): Promise<Decision | null> {
+/** What the RateLimit headers say about a counted request, and the 429 when it is over a limit. */
+export interface Admission {
+  decision: Decision;
+  refused: RateLimited | null;
+}
+
+/** Counts this request against its key's and account's windows; null when nothing limits this caller. */
+export async function admitRequest(services: Pick<Services, 'config' | 'db'>, principal: Principal): Promise<Admission | null> {
   if (principal.role === 'admin') return null;
   const { db } = services;
   const { windowSeconds } = services.config.rateLimits;
@@ -31,11 +34,11 @@ export async function admitRequest(services: Pick<Services, 'config' | 'db'>, pr
   // Housekeeping on about one request in a hundred: old windows are never read again.
   if (Math.random() < 0.01) void dropOldWindows(db, windowSeconds).catch(() => {});
   const decision = decide(policies.map((p) => ({ policy: p.policy, limit: p.limit, count: counts.get(p.scope) ?? 1 })), windowSeconds, secondsIntoWindow);
-  if (!decision.allowed) {
-    const over = policies.find((p) => (counts.get(p.scope) ?? 0) > p.limit)!;
-    throw Object.assign(new RateLimited(`rate limit of the ${over.policy} reached: ${over.limit} requests per ${windowSeconds} s; retry after ${decision.resetSeconds} s`, over.policy, decision.resetSeconds), { decision });
-  }
-  return decision;
+  const over = policies.find((p) => (counts.get(p.scope) ?? 0) > p.limit);
+  const refused = over
+    ? new RateLimited(`rate limit of the ${over.policy} reached: ${over.limit} requests per ${windowSeconds} s; retry after ${decision.resetSeconds} s`, over.policy, decision.resetSeconds)
+    : null;
+  return { decision, refused };
 }
 
 /** Inside the transaction that creates an answer, under the account lock, so the count is exact. */
