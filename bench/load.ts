@@ -17,7 +17,7 @@ import { checkLedger } from '../shared/services/ledger-check.ts';
 import { http, startApiProcess, type ApiProcess } from '../test/api-process.ts';
 import { createDatabase, postgresInstalled, startPostgres } from '../test/postgres-server.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
-import { BENCH_RATE_LIMITS } from './lib/http.ts';
+import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
 import { printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
@@ -33,13 +33,12 @@ const corpus = loadSotu();
 const questions = loadSotuQuestions().map((q) => q.question);
 const paragraphs = corpus.flatMap((d) => d.text.split(/\n\s*\n/).filter((p) => p.length > 200 && p.length < 2000));
 
+/** benchAccounts' contributor, datanet and consumer, and the first SOTU addresses in the datanet. */
 async function setUp(base: string, admin: string) {
-  const post = (path: string, key: string, json: unknown) => http(base, 'POST', path, { key, json });
-  const contributor = (await post('/v1/admin/accounts', admin, { kind: 'contributor', name: 'load', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' })).body;
-  const datanet = (await post('/v1/datanets', contributor.apiKey.key, { name: 'SOTU', pricePerSource: '10' })).body;
-  const consumer = (await post('/v1/admin/accounts', admin, { kind: 'consumer', name: 'load', credits: '1000000000000' })).body;
-  for (const doc of corpus.slice(0, Number(args.docs))) await post(`/v1/datanets/${datanet.id}/documents`, contributor.apiKey.key, { title: doc.title, content: doc.text });
-  return { contributorKey: contributor.apiKey.key as string, consumerKey: consumer.apiKey.key as string, datanetId: datanet.id as string };
+  const post = jsonPoster(base);
+  const accounts = await benchAccounts(post, admin);
+  for (const doc of corpus.slice(0, Number(args.docs))) await post(`/v1/datanets/${accounts.datanetId}/documents`, accounts.contributorKey, { title: doc.title, content: doc.text });
+  return accounts;
 }
 
 /** One step: `concurrency` callers for `stepSeconds`, round-robin over the processes. */
