@@ -49,7 +49,16 @@ async function main() {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // From now on a parent's death finishes the jobs in flight first, as SIGTERM does.
+  onParentGone = () => onSignal('SIGTERM');
+  if (process.send && !process.connected) onParentGone();
 }
+
+// Started by `npm start` (functions/local/worker-process.ts) over an IPC channel: when that parent
+// dies, even by SIGKILL, the channel closes. Heard from the first line on (loading the embedder takes
+// seconds), so a parent that dies while this worker starts does not leave it running, orphaned.
+let onParentGone = () => process.exit(0);
+if (process.send) process.on('disconnect', () => onParentGone());
 
 function objectStore(config: WorkerConfig): ObjectStore {
   const s = config.objectStore;

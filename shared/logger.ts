@@ -20,11 +20,14 @@ export const logScope = new AsyncLocalStorage<Record<string, unknown>>();
 const SECRET_FIELD = /authorization|api[-_]?key|password|secret|private[-_]?key|settler[-_]?key|^key$|token$/i;
 const API_KEY = /\bcp_(live|test)_[A-Za-z0-9]{6,}/g;
 const URL_PASSWORD = /(\w+:\/\/[^:/?#\s]+:)[^@/\s]+@/g;
+/** An account or contract address is public (a private key is 32 bytes, not 20): never masked. */
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** JSON.stringify replacer: bigints as strings, credentials masked. */
 export function redact(key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (key && SECRET_FIELD.test(key) && (typeof value === 'string' || typeof value === 'number')) return '[redacted]';
+  const secretField = key && SECRET_FIELD.test(key) && !(typeof value === 'string' && ADDRESS.test(value));
+  if (secretField && (typeof value === 'string' || typeof value === 'number')) return '[redacted]';
   if (typeof value === 'string') return value.replace(API_KEY, 'cp_$1_[redacted]').replace(URL_PASSWORD, '$1[redacted]@');
   return value;
 }

@@ -13,12 +13,14 @@ import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
+import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
 async function main() {
   let config = loadConfig();
   const log = createLogger(config.logLevel);
+  await assertPortFree(config.host, config.port);
   const db = await openDatabase(config);
   await migrate(db);
   // No queue or chain configured: run an SQS-compatible server and an OP-Stack-mode anvil with the
@@ -40,8 +42,14 @@ async function main() {
   const app = createApp(services);
   const server = serveApi(app.fetch, { port: config.port, hostname: config.host }, (info) => {
     const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
-    services.log.info('citepay listening', { url, docs: `${url}/docs`, dataDir: config.dataDir, database: services.db.kind });
+    services.log.info('citepay listening', { url, docs: `${url}/docs`, dashboard: `${url}/dashboard`, dataDir: config.dataDir, database: services.db.kind });
     if (keys) printKeysOnce(keys, url);
+  });
+  // Taken between the check above and now (a race): say so in one line, and never lose the keys.
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    if (keys) printKeysOnce(keys, `http://${config.host}:${config.port}`);
+    process.stderr.write(`${portMessage(config.host, config.port, err)}\n`);
+    process.exit(1);
   });
 
   let stopping = false;
@@ -72,13 +80,14 @@ function printKeysOnce(keys: BootstrapKeys, url: string) {
     keys.adminKeyGenerated ? `    admin key          ${keys.adminKey}` : '    admin key          (from CITEPAY_ADMIN_KEY)',
     `    demo consumer key  ${keys.demoConsumerKey}`,
     '',
-    `  Try: curl -s ${url}/healthz    API reference: ${url}/docs`,
+    `  Try: curl -s ${url}/healthz    API reference: ${url}/docs    Dashboard: ${url}/dashboard`,
+    '  Lost the admin key? Make another with: npm run admin-key',
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(`${err instanceof ConfigError || err instanceof PortInUse ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

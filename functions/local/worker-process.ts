@@ -28,7 +28,9 @@ export function superviseWorker(config: Config, log: Logger) {
   let restarts = 0;
 
   const launch = () => {
-    child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { env: workerEnv(config), stdio: ['ignore', 'inherit', 'inherit'] });
+    // The IPC channel carries no messages: it closes when this process dies however it dies (even
+    // SIGKILL), and the worker exits on that instead of running on, orphaned (gpu-worker/main.ts).
+    child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { env: workerEnv(config), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.on('exit', (code, signal) => {
       if (stopping) return;
       restarts++;

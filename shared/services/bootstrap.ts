@@ -1,6 +1,7 @@
-import { hasAdmin } from '../store/accounts.ts';
+import { firstAdminId, hasAdmin } from '../store/accounts.ts';
 import { whileLocked } from '../db/lock.ts';
 import { createAccount } from './accounts.ts';
+import { issueKey } from './api-keys.ts';
 import type { Services } from './container.ts';
 
 export interface BootstrapKeys {
@@ -38,5 +39,22 @@ export async function bootstrapAdminFromConfig(services: Services): Promise<bool
     if (await hasAdmin(services.db)) return false;
     await createAccount(services.db, { kind: 'admin', name: 'admin', key });
     return true;
+  });
+}
+
+/**
+ * `npm run admin-key`: an operator with access to the database (the local data folder, or
+ * DATABASE_URL) gets a new admin key for the existing admin account — the way back in after the
+ * first-start banner was lost. Earlier admin keys keep working until revoked.
+ */
+export async function issueRecoveryAdminKey(db: Services['db']): Promise<{ key: string; accountId: string; created: boolean }> {
+  return whileLocked(db, 'bootstrap-admin', async () => {
+    const adminId = await firstAdminId(db);
+    if (!adminId) {
+      const made = await createAccount(db, { kind: 'admin', name: 'admin' });
+      return { key: made.apiKey!.key, accountId: made.account.id, created: true };
+    }
+    const issued = await issueKey(db, { accountId: adminId, role: 'admin', name: `recovered ${new Date().toISOString().slice(0, 10)}` });
+    return { key: issued.key, accountId: adminId, created: false };
   });
 }

@@ -58,8 +58,13 @@ export async function walletsOf(db: Queryable, accountIds: readonly string[]): P
 }
 
 export async function hasAdmin(db: Queryable): Promise<boolean> {
-  const r = await db.query(`SELECT 1 FROM accounts WHERE kind = 'admin' LIMIT 1`);
-  return r.rows.length > 0;
+  return (await firstAdminId(db)) !== null;
+}
+
+/** The first admin account made (bootstrap's), or null on a fresh database. */
+export async function firstAdminId(db: Queryable): Promise<string | null> {
+  const r = await db.query<{ id: string }>(`SELECT id FROM accounts WHERE kind = 'admin' ORDER BY created_at, id LIMIT 1`);
+  return r.rows[0]?.id ?? null;
 }
 
 type KeyRow = {
