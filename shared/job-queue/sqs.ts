@@ -21,14 +21,22 @@ export function createSqsClient(options: SqsOptions): SQSClient {
   });
 }
 
-/** Network and throttling failures become QueueUnavailableError, so callers can answer 503. */
+/**
+ * A queue that does not exist (yet): a peer's queue server that is listening before it has created
+ * its queues, or one that restarted empty. Transient from the caller's side, like a refused connection.
+ */
+const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
+
+/** Network, throttling and missing-queue failures become QueueUnavailableError, so callers can answer 503. */
 async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if ((err as { name?: string }).name === 'AbortError') throw err;
+    const name = (err as { name?: string }).name;
+    if (name === 'AbortError') throw err;
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === undefined || status >= 500 || status === 429)
+    const code = (err as { Code?: string }).Code;
+    if (status === undefined || status >= 500 || status === 429 || MISSING_QUEUE.has(name ?? '') || MISSING_QUEUE.has(code ?? ''))
       throw new QueueUnavailableError(`queue ${what} failed: ${(err as Error).message}`);
     throw err;
   }
