@@ -91,7 +91,7 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
   beforeAll(async () => {
     server = await startPostgres();
     const db = await openDatabase(loadConfig({ DATABASE_URL: await createDatabase(server.url), LOG_LEVEL: 'silent' }));
-    const env = await createGenerationServices({ ANSWER_WAIT_SECONDS: '3', LOG_LEVEL: 'silent' }, { db });
+    const env = await createGenerationServices({ ANSWER_WAIT_SECONDS: '8', LOG_LEVEL: 'silent' }, { db });
     services = env.services;
     stopConsumer = env.consumer.stop;
     client = httpClient(services);
@@ -111,13 +111,6 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
     (await services.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_transactions WHERE request_id = $1`, [requestId])).rows[0]!.n;
 
   it('answers a committed answer with its id (202), never runs one it could not record, and frees its keys within seconds', async () => {
-    // No worker yet: the first answer stays queued while the database goes away under its wait.
-    const waiting = ask('how do I fix a bicycle puncture? (waiting)', 'outage-wait');
-    await vi.waitFor(async () => {
-      const r = await services.db.query(`SELECT id FROM answers WHERE query LIKE '%(waiting)'`);
-      expect(r.rows).toHaveLength(1);
-    }, { timeout: 30_000, interval: 50 });
-
     // A second request holds its key while its retrieval is paused; the database goes down under it.
     let resume!: () => void;
     const gate = new Promise<void>((r) => (resume = r));
@@ -129,6 +122,13 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
     const claimed = ask('how do I fix a bicycle puncture? (claimed)', 'outage-claimed');
     await vi.waitFor(async () => {
       const r = await services.db.query(`SELECT 1 FROM idempotency_claims WHERE key = 'outage-claimed'`);
+      expect(r.rows).toHaveLength(1);
+    }, { timeout: 30_000, interval: 50 });
+
+    // No worker yet: this answer stays queued while the database goes away under its wait.
+    const waiting = ask('how do I fix a bicycle puncture? (waiting)', 'outage-wait');
+    await vi.waitFor(async () => {
+      const r = await services.db.query(`SELECT id FROM answers WHERE query LIKE '%(waiting)'`);
       expect(r.rows).toHaveLength(1);
     }, { timeout: 30_000, interval: 50 });
 

@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { JobQueue, ReceivedMessage } from './index.ts';
 import { QueueUnavailableError } from './index.ts';
+import { sqsSafeJson } from './sqs-text.ts';
 
 export interface SqsOptions {
   region: string;
@@ -45,10 +46,11 @@ async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
 export function createSqsQueue(client: SQSClient, url: string): JobQueue {
   return {
     url,
-    send: (body) => guarded('send', async () => void (await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body })))),
+    // Messages are JSON (the port's contract): any stored text they quote travels (sqs-text.ts).
+    send: (body) => guarded('send', async () => void (await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: sqsSafeJson(body) })))),
     async sendBatch(bodies) {
       for (let i = 0; i < bodies.length; i += 10) {
-        const entries = bodies.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody }));
+        const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: sqsSafeJson(body) }));
         const r = await guarded('send', () => client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })));
         if (r.Failed?.length) throw new QueueUnavailableError(`queue send failed for ${r.Failed.length} messages`);
       }
