@@ -62,6 +62,42 @@ describe('an oversized body on a kept-alive connection', () => {
     });
   }
 
+  // A client that writes its whole body before reading (most SDKs, curl) must still read the 413:
+  // closing while it writes would give it EPIPE/ECONNRESET instead of the answer.
+  for (const path of ['/v1/chat/completions', '/v1/retrieve']) {
+    it(`lets a client writing 20 MB to ${path} in chunks read the 413 (no EPIPE)`, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const total = 20 * 1024 * 1024;
+        const chunk = 'x'.repeat(64 * 1024);
+        const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json', 'content-length': String(total) } }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+          });
+          req.on('error', reject);
+          let sent = 0;
+          const pump = () => {
+            while (sent < total) {
+              const n = Math.min(chunk.length, total - sent);
+              sent += n;
+              if (!req.write(chunk.slice(0, n))) return void req.once('drain', pump);
+            }
+            req.end();
+          };
+          pump();
+        });
+        expect(reply.status).toBe(413);
+        expect(JSON.parse(reply.body).error.code).toBe('PAYLOAD_TOO_LARGE');
+        expect((await send(agent, 'GET', '/healthz')).status).toBe(200);
+      } finally {
+        agent.destroy();
+      }
+    });
+  }
+
   it('closes after an answer that did not read the body (no key) and after a chunked oversized body', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {

@@ -91,6 +91,47 @@ describe('ledger in the database', () => {
     expect((await db.query(`SELECT 1 FROM ledger_transactions WHERE id = 'txn_bad'`)).rows).toHaveLength(0);
   });
 
+  it('accepts a raw multi-leg transaction exactly when its legs sum to zero and none is zero (property, bypassing the application)', async () => {
+    let refused = 0;
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        // 1–6 legs over any of the accounts (repeats allowed), and an offset that is zero half the time:
+        // the last leg closes the sum, then the offset unbalances it (or not).
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n })), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.oneof(fc.constant(0n), fc.bigInt({ min: -(10n ** 9n), max: 10n ** 9n })),
+        async (legs, closer, offset) => {
+          const ids = [...accounts, FUNDING_ACCOUNT_ID];
+          const entries = legs.map(([i, amount]) => ({ accountId: ids[i]!, amount }));
+          let sum = 0n;
+          for (const e of entries) sum += e.amount;
+          entries.push({ accountId: ids[closer]!, amount: -sum + offset });
+          // The expectation, from plain arithmetic over the generated legs: an entry of 0 is refused
+          // outright (a CHECK), else the transaction commits exactly when the legs sum to zero.
+          const hasZero = entries.some((e) => e.amount === 0n);
+          const balanced = offset === 0n && !hasZero;
+          const id = newId('transaction');
+          const post = db.transaction(async (tx) => {
+            await tx.query(`INSERT INTO ledger_transactions (id, kind, livemode) VALUES ($1, 'retrieve', true)`, [id]);
+            for (const e of entries) await tx.query(`INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount) VALUES ($1, true, $2, $3)`, [id, e.accountId, e.amount]);
+          });
+          if (balanced) {
+            await post;
+            accepted++;
+          } else {
+            await expect(post).rejects.toThrow(hasZero ? /check constraint|amount_check/ : /does not balance/);
+            expect((await db.query(`SELECT 1 FROM ledger_transactions WHERE id = $1`, [id])).rows).toHaveLength(0);
+            refused++;
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(refused).toBeGreaterThan(0); // the property saw both sides
+    expect(accepted).toBeGreaterThan(0);
+  });
+
   it('never rewrites entries', async () => {
     await postTransaction(db, { id: newId('transaction'), kind: 'credit_grant', requestId: null, keyId: null, livemode: true, entries: [
       { accountId: FUNDING_ACCOUNT_ID, amount: -10n }, { accountId: accounts[0]!, amount: 10n },

@@ -22,6 +22,7 @@ export interface QueueDepth {
 
 export interface JobQueue {
   readonly url: string;
+  /** `body` is JSON text: adapters may re-escape it (to the same JSON value) to carry any string. */
   send(body: string): Promise<void>;
   sendBatch(bodies: readonly string[]): Promise<void>;
   receive(options: ReceiveOptions): Promise<ReceivedMessage[]>;

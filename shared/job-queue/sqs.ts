@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { JobQueue, ReceivedMessage } from './index.ts';
 import { QueueUnavailableError } from './index.ts';
+import { sqsSafeJson } from './sqs-text.ts';
 
 export interface SqsOptions {
   region: string;
@@ -21,14 +22,22 @@ export function createSqsClient(options: SqsOptions): SQSClient {
   });
 }
 
-/** Network and throttling failures become QueueUnavailableError, so callers can answer 503. */
+/**
+ * A queue that does not exist (yet): a peer's queue server that is listening before it has created
+ * its queues, or one that restarted empty. Transient from the caller's side, like a refused connection.
+ */
+const MISSING_QUEUE = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
+
+/** Network, throttling and missing-queue failures become QueueUnavailableError, so callers can answer 503. */
 async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if ((err as { name?: string }).name === 'AbortError') throw err;
+    const name = (err as { name?: string }).name;
+    if (name === 'AbortError') throw err;
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === undefined || status >= 500 || status === 429)
+    const code = (err as { Code?: string }).Code;
+    if (status === undefined || status >= 500 || status === 429 || MISSING_QUEUE.has(name ?? '') || MISSING_QUEUE.has(code ?? ''))
       throw new QueueUnavailableError(`queue ${what} failed: ${(err as Error).message}`);
     throw err;
   }
@@ -37,10 +46,11 @@ async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
 export function createSqsQueue(client: SQSClient, url: string): JobQueue {
   return {
     url,
-    send: (body) => guarded('send', async () => void (await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body })))),
+    // Messages are JSON (the port's contract): any stored text they quote travels (sqs-text.ts).
+    send: (body) => guarded('send', async () => void (await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: sqsSafeJson(body) })))),
     async sendBatch(bodies) {
       for (let i = 0; i < bodies.length; i += 10) {
-        const entries = bodies.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody }));
+        const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: sqsSafeJson(body) }));
         const r = await guarded('send', () => client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })));
         if (r.Failed?.length) throw new QueueUnavailableError(`queue send failed for ${r.Failed.length} messages`);
       }

@@ -8,7 +8,7 @@ import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
 import { insertReceipt } from '../store/receipts.ts';
 import { appendDelta, pruneDeltas, settleDeltas } from '../store/answer-deltas.ts';
 import { announce } from './answer-hub.ts';
-import { closeAnswer, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
+import { closeAnswer, expireIfOverdue, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
 import { postTransaction } from '../store/ledger.ts';
 import { availableBalance } from './billing.ts';
 import type { Services } from './container.ts';
@@ -69,7 +69,8 @@ async function checkSupport(services: Services, sentences: string[], cited: { se
 /**
  * Parse citations, check support, settle (core/answer-settlement: weights, price, ledger lines) and post ONE ledger transaction
  * in the same database transaction that closes the answer. Returns false when the answer
- * was already closed (redelivered result, expired, failed): nothing is charged twice.
+ * was already closed (redelivered result, expired, failed): nothing is charged twice. A result that
+ * arrives after the answer's deadline expires it instead (true: it closed) and charges nothing.
  */
 export async function finalizeAnswer(services: Services, result: GenerationResult): Promise<boolean> {
   const { db } = services;
@@ -107,6 +108,7 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
   return db.transaction(async (tx) => {
     const answer = await findAnswer(tx, result.jobId, true);
     if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
+    if (await expireIfOverdue(tx, answer.id)) return true;
     // Under this row lock no delta can be added: the stored deltas now spell the whole text.
     await settleDeltas(tx, answer.id, result.text);
     if (charge.entries.length > 0)

@@ -140,17 +140,33 @@ export async function getAnswer(services: Services, principal: Principal, id: st
   return answer;
 }
 
+/** The database could not be reached (the pg adapter's connection-class failure). */
+export const isDatabaseDown = (err: unknown): boolean => err instanceof Unavailable && err.dependency === 'database';
+
 /**
  * Resolves with the answer once it is closed, or as it stands after `timeoutMs`.
  * Wakes on the hub's 'closed' signal (this process, or NOTIFY from another) and polls as a fallback.
+ *
+ * `accepted`: the answer as its request recorded it. Its row has committed and its job is queued, so
+ * it will run: a database outage while waiting must not turn into an error the caller reads as
+ * "nothing happened". The wait polls on through the outage and ends with the last state it saw
+ * (at worst `accepted`, which the route answers with 202 and the id).
  */
-export async function waitForAnswer(services: Services, id: string, timeoutMs: number): Promise<AnswerRecord> {
+export async function waitForAnswer(services: Services, id: string, timeoutMs: number, accepted?: AnswerRecord): Promise<AnswerRecord> {
   const deadline = Date.now() + timeoutMs;
   let wake: () => void = () => {};
   const unsubscribe = services.answerHub.subscribe(id, (signal) => signal === 'closed' && wake());
+  let seen = accepted;
   try {
     for (;;) {
-      const answer = (await findAnswer(services.db, id))!;
+      let answer: AnswerRecord;
+      try {
+        answer = (await findAnswer(services.db, id))!;
+        seen = answer;
+      } catch (err) {
+        if (!seen || !isDatabaseDown(err)) throw err;
+        answer = seen;
+      }
       const left = deadline - Date.now();
       if (answer.status !== 'queued' && answer.status !== 'running') return answer;
       if (left <= 0) return answer;

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 import { IdempotencyInProgress, IdempotencyMismatch } from '../errors.ts';
-import { claimIdempotencyKey, findIdempotent, releaseIdempotencyKey, storeIdempotent, type StoredResult } from '../store/idempotency.ts';
+import { claimIdempotencyKey, findIdempotent, releaseIdempotencyKey, renewIdempotencyClaim, storeIdempotent, type StoredResult } from '../store/idempotency.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
@@ -9,10 +9,19 @@ import type { Services } from './container.ts';
 // the work, storing its result with the charge in one transaction; a concurrent request with the
 // same key (another process, an eager retry) does no work: it waits for that stored result and is
 // answered as a replay. A winner that fails releases the key, so the next try proceeds.
+//
+// A claim is a lease the winner renews while it works. A claimant that dies (SIGKILL) or cannot
+// release (the database went down under it) leaves a claim nobody renews: it is taken over
+// STALE_AFTER_SECONDS after its last renewal, which during an outage means at once when the
+// database is back. A winner still working when taken over is safe too: the result row is unique
+// per key, so only one of them can commit its charge; the other replays that result.
 const WAIT_MS = 15_000;
 const POLL_MS = 25;
-/** longer than any request holds a key (answers wait at most ANSWER_WAIT_SECONDS before 202) */
-const STALE_AFTER_SECONDS = 300;
+/** a claim not renewed for this long is abandoned (renewals come every RENEW_MS) */
+export const STALE_AFTER_SECONDS = 10;
+const RENEW_MS = 2_000;
+/** how long a release that failed is retried before the lease's expiry is left to free the key */
+const RELEASE_RETRY_MS = 1_000;
 
 export interface IdempotencyContext {
   key: string;
@@ -57,21 +66,50 @@ export async function idempotently<R, T>(
   for (;;) {
     const stored = await steps.replay();
     if (stored !== null) return { replayed: true, value: stored };
-    if (await claimIdempotencyKey(services.db, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, STALE_AFTER_SECONDS)) {
+    const claimant = randomUUID();
+    if (await claimIdempotencyKey(services.db, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, STALE_AFTER_SECONDS, claimant)) {
+      const lease = holdLease(services, principal.accountId, scoped(principal, idempotency.key), claimant);
       try {
         // The winner stores its result before it releases the key: a claim won just after that
         // release must find the result, not do the work again.
         const stored = await steps.replay();
         if (stored !== null) return { replayed: true, value: stored };
-        return { replayed: false, value: await steps.work() };
+        try {
+          return { replayed: false, value: await steps.work() };
+        } catch (err) {
+          // Taken over while working and the other claimant committed first: its result is the answer.
+          const stored = await steps.replay().catch(() => null);
+          if (stored !== null) return { replayed: true, value: stored };
+          throw err;
+        }
       } finally {
-        await releaseIdempotencyKey(services.db, principal.accountId, scoped(principal, idempotency.key)).catch((err: Error) =>
-          services.log.warn('could not release an Idempotency-Key claim; it goes stale', { error: err.message }),
-        );
+        await lease.release();
       }
     }
     if (Date.now() > deadline)
       throw new IdempotencyInProgress(idempotency.key, 1);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Renews the claim while the work runs; `release` ends it, retrying for a while if the database is down. */
+function holdLease(services: Services, accountId: string, key: string, claimant: string) {
+  const renew = setInterval(() => {
+    renewIdempotencyClaim(services.db, accountId, key, claimant).catch(() => {
+      // The database is unreachable: the claim simply ages, and is taken over once it is stale.
+    });
+  }, RENEW_MS);
+  renew.unref();
+  return {
+    release() {
+      clearInterval(renew);
+      const giveUpAt = Date.now() + STALE_AFTER_SECONDS * 1000;
+      const attempt = () =>
+        releaseIdempotencyKey(services.db, accountId, key, claimant).catch((err: Error) => {
+          if (Date.now() < giveUpAt) return void setTimeout(attempt, RELEASE_RETRY_MS).unref();
+          services.log.warn('could not release an Idempotency-Key claim; it is taken over once stale', { error: err.message, staleAfterSeconds: STALE_AFTER_SECONDS });
+        });
+      return attempt();
+    },
+  };
 }

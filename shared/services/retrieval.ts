@@ -6,7 +6,7 @@ import { findNearDuplicates } from '../core/near-duplicates.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
-import { NotFound } from '../errors.ts';
+import { DomainError, NotFound, Unavailable } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
 import type { VectorFilter } from '../vector-index/index.ts';
 import type { Services } from './container.ts';
@@ -61,6 +61,23 @@ export interface Gathered {
   similarity: Map<string, number>;
 }
 
+/** Retry-After for a vector index that failed (Pinecone unreachable, pgvector erroring). */
+const INDEX_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A vector index call. Its failure is a dependency being down, not a bug of the request: a 503
+ * with Retry-After, and (retrieval charges only after it succeeds) nothing charged.
+ */
+async function fromIndex<T>(services: Services, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof DomainError) throw err; // the database down (pgvector): already a 503
+    services.log.error('vector index call failed', { error: (err as Error).message });
+    throw new Unavailable('the vector index is unavailable; retry shortly', 'vector-index', INDEX_RETRY_AFTER_SECONDS);
+  }
+}
+
 /** Every retriever's list for the query, and what fusion needs to know about their chunks. */
 export async function gatherCandidates(
   services: Services, datanets: readonly Datanet[], query: string, metadata?: Record<string, unknown>,
@@ -79,8 +96,8 @@ export async function gatherCandidates(
       const embedder = await services.embedders.get(model);
       const [vector] = await embedder.embed([query]);
       const [chunks, documents] = await Promise.all([
-        vectorIndex.search(model, embedder.dimension, vector!, CANDIDATES, { ...filter, datanetIds: group }),
-        vectorIndex.searchDocuments(model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, { datanetIds: group, metadata }),
+        fromIndex(services, vectorIndex.search(model, embedder.dimension, vector!, CANDIDATES, { ...filter, datanetIds: group })),
+        fromIndex(services, vectorIndex.searchDocuments(model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, { datanetIds: group, metadata })),
       ]);
       return { model, vector: vector!, datanetIds: group, chunks, documents };
     }),
@@ -138,11 +155,12 @@ export async function selectSources(
   return markDuplicates(services, out);
 }
 
-async function nearestChunks({ db, vectorIndex }: Services, gathered: Gathered, documentIds: readonly string[]): Promise<Map<string, string>> {
+async function nearestChunks(services: Services, gathered: Gathered, documentIds: readonly string[]): Promise<Map<string, string>> {
+  const { db } = services;
   const out = new Map<string, string>();
   if (documentIds.length === 0) return out;
   for (const q of gathered.queries) {
-    const found = await vectorIndex.nearestChunkPerDocument(q.model, q.vector.length, q.vector, documentIds, q.datanetIds);
+    const found = await fromIndex(services, services.vectorIndex.nearestChunkPerDocument(q.model, q.vector.length, q.vector, documentIds, q.datanetIds));
     for (const [documentId, chunkId] of found) out.set(documentId, chunkId);
   }
   const rest = documentIds.filter((d) => !out.has(d));
@@ -157,7 +175,8 @@ async function nearestChunks({ db, vectorIndex }: Services, gathered: Gathered, 
 }
 
 /** Copies across documents (same content, or near-identical embeddings) point at the earliest upload. */
-async function markDuplicates({ db, vectorIndex }: Services, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
+async function markDuplicates(services: Services, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
+  const { db } = services;
   if (sources.length < 2) return sources;
   const r = await db.query<{ chunk_id: string; document_id: string; datanet_id: string; content_hash: string; created_at: Date; model: string }>(
     `SELECT c.id AS chunk_id, c.document_id, c.datanet_id, d.content_hash, d.created_at, n.embedding_model AS model
@@ -170,7 +189,7 @@ async function markDuplicates({ db, vectorIndex }: Services, sources: RetrievedS
   const vectors = new Map<string, Float32Array>();
   for (const model of new Set(r.rows.map((row) => row.model))) {
     const refs = r.rows.filter((row) => row.model === model).map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, datanetId: row.datanet_id }));
-    for (const [id, v] of await vectorIndex.vectorsOf(model, refs)) vectors.set(id, v);
+    for (const [id, v] of await fromIndex(services, services.vectorIndex.vectorsOf(model, refs))) vectors.set(id, v);
   }
   const duplicateOf = findNearDuplicates(
     sources.map((s) => {

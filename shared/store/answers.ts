@@ -83,6 +83,21 @@ export async function expireOverdue(db: Queryable): Promise<string[]> {
   return r.rows.map((row) => row.id);
 }
 
+/**
+ * Expires this answer if it is open and past its deadline (database clock); true when it did.
+ * Called under the row lock before a result is charged: past its deadline an answer is never charged,
+ * whether or not the sweep (expireOverdue) has run yet, so a caller told "timed out, nothing charged"
+ * is told the truth even when the database was unreachable at that moment.
+ */
+export async function expireIfOverdue(db: Queryable, id: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE answers SET status = 'expired', finished_at = now(), error = '{"code":"timeout","message":"generation did not finish before its deadline"}'::jsonb
+      WHERE id = $1 AND status IN ('queued', 'running') AND deadline_at < now()`,
+    [id],
+  );
+  return r.affectedRows > 0;
+}
+
 export async function openAnswers(db: Queryable): Promise<AnswerRecord[]> {
   return (await db.query<Row>(`SELECT * FROM answers WHERE status IN ('queued', 'running') ORDER BY created_at`)).rows.map(toAnswer);
 }

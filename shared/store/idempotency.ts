@@ -46,18 +46,28 @@ export async function storeIdempotent(db: Queryable, accountId: string, key: str
   );
 }
 
-/** Claims the key for one request; false while another live claim holds it (stale ones are taken over). */
-export async function claimIdempotencyKey(db: Queryable, accountId: string, key: string, requestHash: string, staleAfterSeconds: number): Promise<boolean> {
+/**
+ * Claims the key for `claimant` (one request); false while another live claim holds it. A claim not
+ * renewed for `staleAfterSeconds` (database clock) is taken over.
+ */
+export async function claimIdempotencyKey(db: Queryable, accountId: string, key: string, requestHash: string, staleAfterSeconds: number, claimant: string): Promise<boolean> {
   const r = await db.query(
-    `INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, claimed_at = now()
+    `INSERT INTO idempotency_claims (account_id, key, request_hash, claimant) VALUES ($1, $2, $3, $5)
+     ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, claimant = excluded.claimant, claimed_at = now()
        WHERE idempotency_claims.claimed_at < now() - make_interval(secs => $4)
      RETURNING 1`,
-    [accountId, key, requestHash, staleAfterSeconds],
+    [accountId, key, requestHash, staleAfterSeconds, claimant],
   );
   return r.rows.length === 1;
 }
 
-export async function releaseIdempotencyKey(db: Queryable, accountId: string, key: string): Promise<void> {
-  await db.query(`DELETE FROM idempotency_claims WHERE account_id = $1 AND key = $2`, [accountId, key]);
+/** Renews the claimant's lease; false when the claim is no longer its own (taken over, released). */
+export async function renewIdempotencyClaim(db: Queryable, accountId: string, key: string, claimant: string): Promise<boolean> {
+  const r = await db.query(`UPDATE idempotency_claims SET claimed_at = now() WHERE account_id = $1 AND key = $2 AND claimant = $3`, [accountId, key, claimant]);
+  return r.affectedRows > 0;
+}
+
+/** Releases the claimant's own claim (a claim taken over from it stays with its new holder). */
+export async function releaseIdempotencyKey(db: Queryable, accountId: string, key: string, claimant: string): Promise<void> {
+  await db.query(`DELETE FROM idempotency_claims WHERE account_id = $1 AND key = $2 AND claimant = $3`, [accountId, key, claimant]);
 }

@@ -106,7 +106,8 @@ export const answerRoutes = new OpenAPIHono<AppEnv>()
     feed.close();
     if (body.mode === 'async') return c.json(answerView(answer), 202);
     const services = c.get('services');
-    return finished(c, await waitForAnswer(services, answer.id, services.config.answerWaitSeconds * 1000)) as never;
+    // Passing the accepted record: a database outage while waiting ends in 202 with the id, never in an error for an answer that will run.
+    return finished(c, await waitForAnswer(services, answer.id, services.config.answerWaitSeconds * 1000, answer)) as never;
   })
   .openapi(getRouteDef, async (c) => {
     const services = c.get('services');

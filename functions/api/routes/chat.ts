@@ -4,7 +4,8 @@ import { streamSSE } from 'hono/streaming';
 import { InvalidInput, Timeout } from '../../../shared/errors.ts';
 import type { ChatMessage } from '../../../shared/core/prompt.ts';
 import { followAnswer, type Feed } from '../../../shared/services/answer-feed.ts';
-import { abandonAnswer, acceptAnswer, waitForAnswer } from '../../../shared/services/answers.ts';
+import { abandonAnswer, acceptAnswer, isDatabaseDown, waitForAnswer } from '../../../shared/services/answers.ts';
+
 import { hashRequest } from '../../../shared/services/idempotency.ts';
 import { listAdapters } from '../../../shared/store/adapters.ts';
 import type { AnswerRecord } from '../../../shared/store/answers.ts';
@@ -13,6 +14,9 @@ import type { AppEnv } from '../env.ts';
 import { errorPayload, errorResponses, paymentResponses } from '../errors.ts';
 import { answerFailure, answerView } from '../answer-view.ts';
 import { IdempotencyHeader, security } from '../schemas.ts';
+
+/** past the deadline by this much, so the database's clock agrees that it has passed */
+const DEADLINE_MARGIN_MS = 1000;
 
 // OpenAI-compatible surface. Unknown OpenAI parameters are accepted and ignored, so
 // existing SDKs and chat UIs work unchanged; citations ride along as extra fields.
@@ -128,10 +132,15 @@ export const chatRoutes = new OpenAPIHono<AppEnv>()
     if (replayed) c.header('Idempotent-Replayed', 'true');
     if (body.stream) return streamCompletion(c, feed, answer, body.model, body.stream_options?.include_usage === true) as never;
     feed.close();
-    const closed = await waitForAnswer(services, answer.id, services.config.answerDeadlineSeconds * 1000);
+    // Waits until just past the answer's own deadline: from then on no result can charge it
+    // (finalizeAnswer), so the 504 below is true even when the database is down throughout.
+    const closed = await waitForAnswer(services, answer.id, Math.max(0, answer.deadlineAt.getTime() - Date.now()) + DEADLINE_MARGIN_MS, answer);
     if (closed.status === 'queued' || closed.status === 'running') {
-      // The caller gets a 504 now, so the late result must never be charged.
-      await abandonAnswer(services, answer.id);
+      // The caller gets a 504 now, so the late result must never be charged. Recording that may
+      // fail while the database is down; the deadline alone then keeps it uncharged.
+      await abandonAnswer(services, answer.id).catch((err: unknown) => {
+        if (!isDatabaseDown(err)) throw err;
+      });
       throw new Timeout('the answer did not finish in time; nothing was charged', answer.id);
     }
     if (closed.status !== 'succeeded') throw answerFailure(closed);

@@ -160,6 +160,8 @@ describe('POST /v1/retrieve', () => {
       const giveUpAt = performance.now() + 10_000;
       while (!reply && performance.now() < giveUpAt) {
         vi.setSystemTime(Date.now() + 1000);
+        // The holder is alive: it renews its lease, as a working claimant does (else it is taken over).
+        await services.db.query(`UPDATE idempotency_claims SET claimed_at = now() WHERE key = 'held-1'`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await pending;
@@ -174,12 +176,21 @@ describe('POST /v1/retrieve', () => {
     }
   });
 
-  it('releases the key when the first request fails, so a retry with it does the work', async () => {
+  it('answers 503 + Retry-After with nothing charged when the vector index is down, and releases the key so a retry does the work', async () => {
+    // A named fake failure: the index adapter's search throwing as Pinecone's client does when unreachable.
     const search = vi.spyOn(services.vectorIndex, 'search').mockRejectedValueOnce(new Error('index down'));
     try {
       const body = { query: 'feeding a sourdough starter', topK: 1 };
+      const before = await client.call('GET', '/v1/usage', { key: world.consumer.key });
       const failed = await retrieve(body, undefined, { 'idempotency-key': 'fail-then-retry' });
-      expect(failed.status).toBe(500);
+      expect(failed.status).toBe(503);
+      expect(failed.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(failed.body.error.message).not.toMatch(/index down/);
+      expect(Number(failed.headers.get('retry-after'))).toBeGreaterThan(0);
+      const after = await client.call('GET', '/v1/usage', { key: world.consumer.key });
+      expect(after.body.balance).toBe(before.body.balance);
+      const charged = await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [failed.body.error.requestId]);
+      expect(charged.rows).toEqual([]);
       const retried = await retrieve(body, undefined, { 'idempotency-key': 'fail-then-retry' });
       expect(retried.status).toBe(200);
       expect(retried.headers.get('idempotent-replayed')).toBeNull();
