@@ -25,6 +25,7 @@ const ON_BOTH_DATABASES = [
   'test/rate-limits.test.ts',
   'test/dashboard/dashboard.test.ts',
   'test/dashboard/rollups.test.ts',
+  'test/dashboard/security.test.ts',
 ];
 
 export default defineConfig({

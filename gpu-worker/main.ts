@@ -57,7 +57,7 @@ async function main() {
 // Started by `npm start` (functions/local/worker-process.ts) over an IPC channel: when that parent
 // dies, even by SIGKILL, the channel closes. Heard from the first line on (loading the embedder takes
 // seconds), so a parent that dies while this worker starts does not leave it running, orphaned.
-let onParentGone = () => process.exit(0);
+let onParentGone: () => void = () => process.exit(0);
 if (process.send) process.on('disconnect', () => onParentGone());
 
 function objectStore(config: WorkerConfig): ObjectStore {

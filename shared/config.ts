@@ -9,6 +9,14 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
+  // The origin browsers use (behind a proxy: the proxy's). Sign-in with Ethereum and the dashboard's
+  // Origin checks compare against it, never against the request's Host header.
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:$/.test(new URL(u).protocol) && new URL(u).pathname === '/' && !new URL(u).search, 'an http(s) origin such as https://citepay.example.com (no path)')
+    .transform((u) => new URL(u).origin)
+    .optional(),
   CITEPAY_DATA_DIR: z.string().default('.data'),
   CITEPAY_ADMIN_KEY: z
     .string()
@@ -56,6 +64,8 @@ const EnvSchema = z.object({
   ANSWER_DEADLINE_SECONDS: z.coerce.number().min(5).max(3600).default(120),
   CHAIN_RPC_URL: z.string().url().optional(),
   CHAIN_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
+  // The settlement chain's id: what wallet sign-in messages must name, also while the chain is unreachable.
+  CHAIN_ID: z.coerce.number().int().min(1).optional(),
   SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
   DISTRIBUTOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
   TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
@@ -86,6 +96,12 @@ const EnvSchema = z.object({
 export type Config = {
   port: number;
   host: string;
+  /**
+   * The origin browsers use (https://citepay.example.com): SIWE's domain and URI, the dashboard's
+   * Origin check, Secure cookies and HSTS. `npm start` derives it from its listen address when unset;
+   * elsewhere, unset means wallet sign-in is refused (the Host header is never trusted).
+   */
+  publicUrl: string | undefined;
   dataDir: string;
   adminKey: string | undefined;
   demoCredits: bigint;
@@ -124,6 +140,13 @@ export type Config = {
     rpcUrl: string | undefined;
     /** local runs: port for the local chain (0 = any free port) */
     localPort: number;
+    /** CHAIN_ID, or the local chain's id (npm start): sign-in checks it even while the chain is down */
+    chainId: number | undefined;
+    /**
+     * true only when `npm start` runs (or joins) its own local anvil and no SETTLER_PRIVATE_KEY was
+     * configured: the sign-in page may then offer anvil's public development wallets.
+     */
+    devAccounts: boolean;
     /** secret: signs publishes and relayed claims; never logged */
     settlerKey: `0x${string}` | undefined;
     distributor: `0x${string}` | undefined;
@@ -180,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: e.PORT,
     host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
     dataDir: e.CITEPAY_DATA_DIR,
     adminKey: e.CITEPAY_ADMIN_KEY,
     demoCredits: BigInt(e.CITEPAY_DEMO_CREDITS),
@@ -211,6 +235,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     chain: {
       rpcUrl: e.CHAIN_RPC_URL,
       localPort: e.CHAIN_PORT,
+      chainId: e.CHAIN_ID,
+      devAccounts: false,
       settlerKey: e.SETTLER_PRIVATE_KEY as `0x${string}` | undefined,
       distributor: e.DISTRIBUTOR_ADDRESS as `0x${string}` | undefined,
       token: e.TOKEN_ADDRESS as `0x${string}` | undefined,

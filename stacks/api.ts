@@ -35,6 +35,10 @@ function runtimeEnv(store: Storage, q: Queues) {
     // Models served by the engine beside each GPU worker (see gpu-fleet.ts), as JSON.
     ENGINE_MODELS: process.env.ENGINE_MODELS ?? "[]",
     SETTLEMENT_MIN_PAYOUT: process.env.SETTLEMENT_MIN_PAYOUT ?? "10000",
+    // The origin browsers use (a custom domain or the CloudFront URL): wallet sign-in and the
+    // dashboard's Origin check compare with it, never with the Host header. Unset: wallet sign-in is off.
+    ...(process.env.PUBLIC_URL ? { PUBLIC_URL: process.env.PUBLIC_URL } : {}),
+    ...(process.env.CHAIN_ID ? { CHAIN_ID: process.env.CHAIN_ID } : {}),
     // The L2 (OP Stack) and the distributor deployed there (contracts/), given at deploy time.
     ...(process.env.CHAIN_RPC_URL
       ? {

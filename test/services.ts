@@ -48,6 +48,7 @@ export async function createTestServices(env: Record<string, string> = {}, overr
     S3_BUCKET: TEST_BUCKET,
     LOG_LEVEL: 'error',
     LOG_REQUESTS: 'false',
+    PUBLIC_URL: 'http://localhost', // app.request('/path') is http://localhost/path
     ...env,
   });
   return createServices(config, { db: overrides.db ?? (await openTestDb(options.db)), embedder: await sharedEmbedder(), ...overrides });

@@ -74,6 +74,11 @@ describe('npm start', () => {
     const earned = answer.attribution.sources[0].amount;
     const payout = (await (await fetch(`${first.url}/v1/payouts/0x70997970C51812dc3A010C7d01b50e0d17dc79C8`)).json()) as any;
     expect(payout).toMatchObject({ epoch: 1, cumulative: earned, claimed: '0' });
+    // Wallet sign-in is bound to the origin npm start listens on and to its own anvil, whose public
+    // development wallets the sign-in page offers (it runs its own chain with anvil's settler key).
+    const nonce = (await (await fetch(`${first.url}/dashboard/sign-in/nonce`)).json()) as any;
+    expect(nonce).toMatchObject({ domain: new URL(first.url).host, uri: first.url, chainId: 31337 });
+    expect(await (await fetch(`${first.url}/dashboard/sign-in`)).text()).toContain('id="dev-wallet"');
     expect(await stop(first)).toBe(0);
 
     // Restarted with a schedule: the chain state came back with the data folder, and a new call settles by itself.

@@ -10,6 +10,7 @@ import { docsRoutes } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { errorJson, onError, validationHook } from './errors.ts';
 import { LIMITS, inputGuard } from './input-guard.ts';
+import { transportSecurity } from './transport-security.ts';
 import { methodIndex } from './methods.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { datanetRoutes } from './routes/datanets.ts';
@@ -58,6 +59,7 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use('*', requestContext(scope));
+  app.use('*', transportSecurity);
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
     const isUpload = c.req.method === 'POST' && /^\/v1\/datanets\/[^/]+\/documents$/.test(c.req.path);

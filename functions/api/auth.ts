@@ -3,6 +3,7 @@ import { createMiddleware } from 'hono/factory';
 import type { Decision } from '../../shared/core/rate-limit.ts';
 import { Unauthorized, Forbidden } from '../../shared/errors.ts';
 import { admitRequest } from '../../shared/services/rate-limits.ts';
+import { requireLive } from '../../shared/services/test-mode.ts';
 import { authenticate } from '../../shared/services/api-keys.ts';
 import type { Role } from '../../shared/store/accounts.ts';
 import type { AppEnv } from './env.ts';
@@ -37,6 +38,6 @@ export const anyRole = () => requireRole('admin', 'consumer', 'contributor');
 /** After requireRole: routes that move live money on chain refuse cp_test_ keys (test money never settles). */
 export const requireLiveKey = () =>
   createMiddleware<AppEnv>(async (c, next) => {
-    if (!c.get('principal').livemode) throw new Forbidden('a cp_test_ key cannot settle or claim: test earnings never go on chain; use a live key');
+    requireLive(c.get('principal'), 'settle or claim');
     await next();
   });

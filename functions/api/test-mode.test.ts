@@ -180,3 +180,49 @@ describe('test mode', () => {
     expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]);
   });
 });
+
+describe('the test-mode wall: a cp_test_ key reaches test things only', () => {
+  it('cannot revoke, or even list, live keys; a live key may revoke a test key', async () => {
+    const spareLive = (await newKey(world.consumer.id, 'live')).body as { id: string; key: string };
+    const spareTest = (await newKey(world.consumer.id, 'test')).body as { id: string; key: string };
+    const r = await client.call('DELETE', `/v1/keys/${spareLive.id}`, { key: keys.consumer });
+    expect(r.status).toBe(404);
+    expect((await client.call('GET', '/v1/usage', { key: spareLive.key })).status).toBe(200);
+    const listed = await client.call('GET', '/v1/keys', { key: keys.consumer });
+    expect(listed.body.data.length).toBeGreaterThan(0);
+    expect(listed.body.data.every((k: { livemode: boolean }) => !k.livemode)).toBe(true);
+    expect((await client.call('DELETE', `/v1/keys/${spareTest.id}`, { key: keys.consumer })).status).toBe(200);
+    const other = (await newKey(world.consumer.id, 'test')).body as { id: string };
+    expect((await client.call('DELETE', `/v1/keys/${other.id}`, { key: world.consumer.key })).status).toBe(200);
+    // A test admin key neither revokes live keys nor sees a live balance.
+    expect((await client.call('DELETE', `/v1/keys/${spareLive.id}`, { key: keys.admin })).status).toBe(404);
+    const account = await client.call('GET', `/v1/admin/accounts/${world.consumer.id}`, { key: keys.admin });
+    expect(account.status).toBe(200);
+    expect(account.body.balance).toBeNull();
+    expect(account.body.keys.every((k: { livemode: boolean }) => !k.livemode)).toBe(true);
+  });
+
+  it('cannot read a live receipt or a live answer (with its query text); the live key and the test key each read their own', async () => {
+    const liveAnswer = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'a private question about bicycle punctures' } });
+    expect(liveAnswer.status).toBe(200);
+    const liveReceipt = liveAnswer.body.attribution.receiptId as string;
+    for (const key of [keys.consumer, keys.admin, keys.ada]) {
+      const receipt = await client.call('GET', `/v1/receipts/${liveReceipt}`, { key });
+      expect(receipt.status).toBe(404);
+      expect(JSON.stringify(receipt.body)).not.toContain('livemode');
+    }
+    for (const key of [keys.consumer, keys.admin]) {
+      const answer = await client.call('GET', `/v1/answers/${liveAnswer.body.id}`, { key });
+      expect(answer.status).toBe(404);
+      expect(JSON.stringify(answer.body)).not.toContain('private question');
+    }
+    expect((await client.call('GET', `/v1/receipts/${liveReceipt}`, { key: world.consumer.key })).body).toMatchObject({ livemode: true });
+    expect((await client.call('GET', `/v1/receipts/${liveReceipt}`, { key: world.admin })).status).toBe(200);
+    expect((await client.call('GET', `/v1/answers/${liveAnswer.body.id}`, { key: world.consumer.key })).status).toBe(200);
+
+    const testAnswer = await client.call('POST', '/v1/answers', { key: keys.consumer, json: { query: 'how do I fix a bicycle puncture?' } });
+    expect(testAnswer.body.livemode).toBe(false);
+    expect((await client.call('GET', `/v1/answers/${testAnswer.body.id}`, { key: keys.consumer })).status).toBe(200);
+    expect((await client.call('GET', `/v1/receipts/${testAnswer.body.attribution.receiptId}`, { key: keys.consumer })).body).toMatchObject({ livemode: false });
+  });
+});

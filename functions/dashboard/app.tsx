@@ -1,27 +1,25 @@
 import { Hono, type Context } from 'hono';
-import { getCookie } from 'hono/cookie';
 import type { Hex } from 'viem';
-import { ANVIL_CHAIN_ID, ANVIL_DEV_ACCOUNTS } from '../../shared/chain/dev-accounts.ts';
 import { DomainError, Forbidden, InvalidInput, Unauthorized, type AnyDomainError } from '../../shared/errors.ts';
 import { issueKey } from '../../shared/services/api-keys.ts';
-import { endSession, issueSiweNonce, signInWithEthereum, signInWithKey } from '../../shared/services/dashboard-auth.ts';
+import { FRESH_SIGN_IN_MS, leaveNotice, takeNotice } from '../../shared/services/dashboard-auth.ts';
 import {
-  chainIdOf, consumerOverview, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, ownerStatement, requireOwnKey,
+  consumerOverview, ownedFunnelParent, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, ownerStatement, requireOwnKey,
 } from '../../shared/services/dashboard.ts';
+import { requireLive } from '../../shared/services/test-mode.ts';
 import { relayClaim } from '../../shared/services/payouts.ts';
 import { cursorFromString, cursorToString, renameKey, type FunnelLevel, type FunnelSort } from '../../shared/store/dashboard.ts';
-import { revokeApiKey, type Account } from '../../shared/store/accounts.ts';
-import { findDatanet } from '../../shared/store/datanets.ts';
-import { findDocument } from '../../shared/store/documents.ts';
+import { revokeKeyAs } from '../../shared/services/api-keys.ts';
+import type { Account } from '../../shared/store/accounts.ts';
 import { ERROR_STATUS, toHttpError } from '../api/errors.ts';
 import { dashboardScript } from './assets.ts';
 import { statementCsv } from './statement.ts';
 import { DASHBOARD_CSS } from './styles.ts';
-import { SESSION_COOKIE, clearSessionCookie, csrfProtection, loadSession, loginToken, securityHeaders, setSessionCookie, type DashEnv } from './security.ts';
+import { csrfProtection, loadSession, securityHeaders, type DashEnv } from './security.ts';
+import { home, sessionRoutes } from './session-routes.tsx';
 import { ConsumerPage } from './views/consumer.tsx';
 import { Layout } from './views/layout.tsx';
 import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
-import { SignInPage, type DevWallet } from './views/sign-in.tsx';
 
 // /dashboard: server-rendered pages for data owners (contributors) and consumers, on the same
 // services as the API. Not part of the OpenAPI document.
@@ -32,22 +30,12 @@ const SORTS: FunnelSort[] = ['earned', 'retrieved', 'cited', 'supported', 'name'
 
 const pageParam = (v: string | undefined) => Math.min(Math.max(Number.parseInt(v ?? '1', 10) || 1, 1), 1_000_000);
 
-/** Public anvil keys, offered only when the chain is a local development chain (id 31337) where they are public anyway. */
-async function devWallets(c: Context<DashEnv>): Promise<DevWallet[]> {
-  if ((await chainIdOf(c.get('services'))) !== ANVIL_CHAIN_ID) return [];
-  return ANVIL_DEV_ACCOUNTS.map((a, i) => ({ address: a.address, privateKey: a.privateKey, label: `anvil #${i} ${a.address}` }));
-}
-
 function signedIn(c: Context<DashEnv>, kind?: Account['kind']) {
   const session = c.get('session');
   if (!session) throw new Unauthorized('sign in first');
   if (kind && session.account.kind !== kind) throw new Forbidden(`this page is for ${kind} accounts`);
   return session;
 }
-
-const KEY_REFUSED = 'That API key is not valid for the dashboard (unknown, revoked, or an admin key).';
-
-const home = (account: Account) => (account.kind === 'contributor' ? '/dashboard/owner' : '/dashboard/consumer');
 
 export function dashboardRoutes() {
   const app = new Hono<DashEnv>();
@@ -63,45 +51,7 @@ export function dashboardRoutes() {
     return c.redirect(session ? home(session.account) : '/dashboard/sign-in');
   });
 
-  // ---- sign-in -------------------------------------------------------------------------------
-  app.get('/dashboard/sign-in', async (c) => {
-    const session = c.get('session');
-    if (session) return c.redirect(home(session.account));
-    return c.html(<SignInPage csrf={loginToken(c)} devWallets={await devWallets(c)} chainId={await chainIdOf(c.get('services'))} error={c.req.query('error') === 'key' ? KEY_REFUSED : undefined} />);
-  });
-  app.post('/dashboard/sign-in/key', async (c) => {
-    const form = await c.req.parseBody();
-    const key = typeof form.key === 'string' ? form.key : '';
-    try {
-      const { token, session } = await signInWithKey(c.get('services').db, key);
-      setSessionCookie(c, token);
-      return c.redirect(home(session.account), 303);
-    } catch (err) {
-      if (!(err instanceof Unauthorized)) throw err;
-      return c.redirect('/dashboard/sign-in?error=key', 303); // a fixed message: no text from the URL is shown
-    }
-  });
-  app.get('/dashboard/sign-in/nonce', async (c) => {
-    const services = c.get('services');
-    return c.json({ nonce: await issueSiweNonce(services.db), chainId: (await chainIdOf(services)) ?? 1 });
-  });
-  app.post('/dashboard/sign-in/siwe', async (c) => {
-    const body = (await c.req.json().catch(() => null)) as { message?: unknown; signature?: unknown } | null;
-    if (typeof body?.message !== 'string' || typeof body.signature !== 'string' || !/^0x[0-9a-fA-F]+$/.test(body.signature) || body.message.length > 4000)
-      throw new InvalidInput('send { message, signature }');
-    const services = c.get('services');
-    const url = new URL(c.req.url);
-    const { token, session } = await signInWithEthereum(services.db, {
-      message: body.message, signature: body.signature as Hex, domain: url.host, origin: url.origin, chainId: await chainIdOf(services),
-    });
-    setSessionCookie(c, token);
-    return c.json({ next: home(session.account) });
-  });
-  app.post('/dashboard/sign-out', async (c) => {
-    await endSession(c.get('services').db, getCookie(c, SESSION_COOKIE));
-    clearSessionCookie(c);
-    return c.redirect('/dashboard/sign-in', 303);
-  });
+  app.route('/', sessionRoutes());
 
   // ---- data owner ----------------------------------------------------------------------------
   app.get('/dashboard/owner', async (c) => {
@@ -120,16 +70,14 @@ export function dashboardRoutes() {
       ownerCallsPage(services, account, livemode, after, PAGE_SIZE + 1),
     ]);
     const f: FunnelView = { level, parent, sort, page, total: funnel.total, pages: Math.max(1, Math.ceil(funnel.total / PAGE_SIZE)), rows: funnel.rows };
-    if (level === 'document' && parent) {
-      const dn = await findDatanet(services.db, parent);
-      f.datanet = { id: parent, name: dn?.name ?? parent };
+    if (level !== 'datanet' && parent) {
+      // Named only when it is this owner's (another owner's or a deleted document: 404).
+      const named = await ownedFunnelParent(services, account, level, parent);
+      f.datanet = named.datanet;
+      if (level === 'passage') f.parentName = named.parentName;
     }
-    if (level === 'passage' && parent) {
-      const doc = await findDocument(services.db, parent);
-      f.parentName = doc?.title ?? parent;
-      if (doc) f.datanet = { id: doc.datanetId, name: (await findDatanet(services.db, doc.datanetId))?.name ?? doc.datanetId };
-    }
-    const flash = q.claimed !== undefined ? { text: q.claimed === '0' ? 'Nothing was due.' : `Claimed ${q.claimed} micro-units: transaction ${q.tx ?? ''}.` } : undefined;
+    const notice = await takeNotice(services.db, c.get('session')!);
+    const flash = notice ? { text: notice } : undefined;
     return c.html(
       <OwnerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} funnel={f} flash={flash}
         calls={{ first: after === null, next: calls.length > PAGE_SIZE ? cursorToString(calls[PAGE_SIZE - 1]!) : null, rows: calls.slice(0, PAGE_SIZE) }} />,
@@ -141,9 +89,12 @@ export function dashboardRoutes() {
     return c.html(<ReceiptPage csrf={c.get('session')!.csrf} account={account} r={r} />);
   });
   app.post('/dashboard/owner/claim', async (c) => {
-    const { account } = signedIn(c, 'contributor');
-    const outcome = await relayClaim(c.get('services'), account.wallet! as Hex);
-    return c.redirect(`/dashboard/owner?claimed=${outcome.paid}${outcome.txHash ? `&tx=${outcome.txHash}` : ''}#settlement`, 303);
+    const session = signedIn(c, 'contributor');
+    requireLive(session, 'claim');
+    const outcome = await relayClaim(c.get('services'), session.account.wallet! as Hex);
+    // The notice is written here, from the claim's outcome, and shown once: never read from the URL.
+    await leaveNotice(c.get('services').db, session, outcome.paid === 0n ? 'Nothing was due.' : `Claimed ${outcome.paid} micro-units: transaction ${outcome.txHash ?? ''}.`);
+    return c.redirect('/dashboard/owner#settlement', 303);
   });
   app.get('/dashboard/owner/statement.csv', async (c) => {
     const { account, livemode } = signedIn(c, 'contributor');
@@ -160,9 +111,9 @@ export function dashboardRoutes() {
     const o = await consumerOverview(c.get('services'), account, livemode);
     return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} {...extra} />);
   };
-  app.get('/dashboard/consumer', (c) => {
-    const q = c.req.query('revoked');
-    return consumerPage(c, q ? { flash: { text: `Key ${q} revoked: it is refused from now on.` } } : {});
+  app.get('/dashboard/consumer', async (c) => {
+    const notice = await takeNotice(c.get('services').db, signedIn(c, 'consumer'));
+    return consumerPage(c, notice ? { flash: { text: notice } } : {});
   });
   const keyName = async (c: Context<DashEnv>) => {
     const name = (await c.req.parseBody()).name;
@@ -170,7 +121,10 @@ export function dashboardRoutes() {
     return name.trim();
   };
   app.post('/dashboard/consumer/keys', async (c) => {
-    const { account, livemode } = signedIn(c, 'consumer');
+    const session = signedIn(c, 'consumer');
+    const { account, livemode } = session;
+    // Minting a key needs a recent sign-in: a stolen or long-idle cookie cannot mint keys.
+    if (Date.now() - session.createdAt.getTime() > FRESH_SIGN_IN_MS) return c.redirect('/dashboard/sign-in?notice=fresh', 303);
     const name = await keyName(c);
     // A key of the session's mode: a test session makes cp_test_ keys.
     const { key, record } = await issueKey(c.get('services').db, { accountId: account.id, role: 'consumer', name, mode: livemode ? 'live' : 'test' });
@@ -178,22 +132,25 @@ export function dashboardRoutes() {
     return consumerPage(c, { newKey: { id: record.id, key, name } });
   });
   app.post('/dashboard/consumer/keys/:id/rename', async (c) => {
-    const { account } = signedIn(c, 'consumer');
-    const key = await requireOwnKey(c.get('services'), account, c.req.param('id'));
+    const { account, livemode } = signedIn(c, 'consumer');
+    const key = await requireOwnKey(c.get('services'), account, livemode, c.req.param('id'));
     await renameKey(c.get('services').db, account.id, key.id, await keyName(c));
     return c.redirect('/dashboard/consumer#keys', 303);
   });
   app.post('/dashboard/consumer/keys/:id/revoke', async (c) => {
-    const { account } = signedIn(c, 'consumer');
-    const key = await requireOwnKey(c.get('services'), account, c.req.param('id'));
-    await revokeApiKey(c.get('services').db, key.id);
-    return c.redirect(`/dashboard/consumer?revoked=${key.id}#keys`, 303);
+    const session = signedIn(c, 'consumer');
+    const db = c.get('services').db;
+    // Same rule as DELETE /v1/keys/{id}: own keys, and a test session test keys only. Ends the key's sessions.
+    const key = await revokeKeyAs(db, { accountId: session.accountId, role: session.account.kind as 'consumer', livemode: session.livemode }, c.req.param('id'));
+    if (key.id === session.keyId) return c.redirect('/dashboard/sign-in', 303); // this session's own key: it just ended
+    await leaveNotice(db, session, `Key ${key.name ? `“${key.name}” ` : ''}(${key.prefix}…) revoked: it is refused from now on, and its dashboard sessions have ended.`);
+    return c.redirect('/dashboard/consumer#keys', 303);
   });
 
   app.onError((err, c) => {
     if (!(err instanceof DomainError)) throw err;
     const http = toHttpError(err as AnyDomainError);
-    if (c.req.path === '/dashboard/sign-in/siwe' || c.req.header('accept')?.startsWith('application/json')) return c.json({ error: { code: http.code, message: http.message, requestId: c.get('requestId') } }, ERROR_STATUS[http.code]);
+    if (c.req.path === '/dashboard/sign-in/siwe' || c.req.path === '/dashboard/sign-in/nonce' || c.req.header('accept')?.startsWith('application/json')) return c.json({ error: { code: http.code, message: http.message, requestId: c.get('requestId') } }, ERROR_STATUS[http.code]);
     if (http.code === 'UNAUTHORIZED' && c.req.method === 'GET') return c.redirect('/dashboard/sign-in');
     c.header('content-security-policy', CSP_FALLBACK);
     return c.html(

@@ -3,6 +3,7 @@ import type { Config } from '../../shared/config.ts';
 import type { Db } from '../../shared/db/index.ts';
 import { whileLocked } from '../../shared/db/lock.ts';
 import { ANVIL_SETTLER_KEY } from '../../shared/chain/anvil.ts';
+import { ANVIL_CHAIN_ID } from '../../shared/chain/dev-accounts.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { readSetting, recordSettingOnce, writeSetting } from '../../shared/store/deployment.ts';
 import { startLocalChain } from './chain.ts';
@@ -51,11 +52,11 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
         const recorded = shared ? await readSetting<RecordedChain>(db, 'local.chain') : null;
         if (recorded && (await chainHasDistributor(recorded.rpcUrl, recorded.distributor))) {
           const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
-          config = { ...config, chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token } };
+          config = { ...config, chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token, ...localChainIdentity(config) } };
           joined.push(`chain at ${recorded.rpcUrl}`);
         } else {
           const chain = await startLocalChain(config, log, recorded?.dir);
-          config = chain.config;
+          config = { ...chain.config, chain: { ...chain.config.chain, ...localChainIdentity(config) } };
           stops.push(chain.stop);
           started.push(`chain at ${config.chain.rpcUrl}`);
           if (shared)
@@ -106,4 +107,13 @@ async function chainHasDistributor(url: string, distributor: string): Promise<bo
   } catch {
     return false;
   }
+}
+
+/**
+ * The local chain is anvil (id 31337). Its public development wallets may be offered on the sign-in
+ * page only while the settler is anvil's own public key: with a configured SETTLER_PRIVATE_KEY the
+ * chain holds someone's real key and the page offers none.
+ */
+export function localChainIdentity(config: Config): Pick<Config['chain'], 'chainId' | 'devAccounts'> {
+  return { chainId: config.chain.chainId ?? ANVIL_CHAIN_ID, devAccounts: !config.chain.settlerKey };
 }

@@ -41,8 +41,11 @@ async function main() {
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   const app = createApp(services);
   const server = serveApi(app.fetch, { port: config.port, hostname: config.host }, (info) => {
-    const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
-    services.log.info('citepay listening', { url, docs: `${url}/docs`, dashboard: `${url}/dashboard`, dataDir: config.dataDir, database: services.db.kind });
+    const url = `http://${['::1', '127.0.0.1', '0.0.0.0', '::'].includes(info.address) ? 'localhost' : info.address}:${info.port}`;
+    // No PUBLIC_URL: the origin is this listen address (known only now with PORT=0). Wallet sign-in
+    // and the dashboard's Origin check use it; a browser on another name must be given PUBLIC_URL.
+    if (!services.config.publicUrl) services.config = { ...services.config, publicUrl: url };
+    services.log.info('citepay listening', { url, publicUrl: services.config.publicUrl, docs: `${url}/docs`, dashboard: `${url}/dashboard`, dataDir: config.dataDir, database: services.db.kind });
     if (keys) printKeysOnce(keys, url);
   });
   // Taken between the check above and now (a race): say so in one line, and never lose the keys.

@@ -1,8 +1,8 @@
 import { getAddress, isAddress } from 'viem';
 import type { Db, Queryable } from '../db/index.ts';
-import { InvalidInput, NotFound, Conflict } from '../errors.ts';
+import { InvalidInput, NotFound, Conflict, Forbidden } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { FUNDING_ACCOUNT_ID, findAccount, findAccountByWallet, insertAccount, type Account, type AccountKind } from '../store/accounts.ts';
+import { FUNDING_ACCOUNT_ID, findAccount, findAccountByWallet, insertAccount, setAccountDisabled, type Account, type AccountKind } from '../store/accounts.ts';
 import { postTransaction } from '../store/ledger.ts';
 import { issueKey, type KeyMode } from './api-keys.ts';
 
@@ -66,4 +66,15 @@ export async function requireAccount(db: Queryable, id: string, kind?: AccountKi
   if (!account || account.kind === 'system') throw new NotFound(`no account ${id}`, 'account', id);
   if (kind && account.kind !== kind) throw new InvalidInput(`account ${id} is a ${account.kind}, not a ${kind}`, 'kind');
   return account;
+}
+
+/**
+ * Disables a consumer or contributor account (or enables it again). Disabled: its keys are refused
+ * (authenticate), its dashboard sessions are deleted in the same statement (trigger, migration 0050)
+ * and refused if any remained, and its wallet cannot sign in with Ethereum.
+ */
+export async function setAccountDisabledAs(db: Queryable, id: string, disabled: boolean): Promise<Account> {
+  const account = await requireAccount(db, id);
+  if (account.kind === 'admin') throw new Forbidden('admin accounts cannot be disabled: revoke their keys instead');
+  return (await setAccountDisabled(db, id, disabled))!;
 }

@@ -9,6 +9,7 @@ import { QueueUnavailableError } from '../job-queue/index.ts';
 import { findAdapter, type Adapter } from '../store/adapters.ts';
 import { closeAnswer, findAnswer, insertAnswer, type AnswerRecord, type ShownSource } from '../store/answers.ts';
 import { lockAccount } from '../store/ledger.ts';
+import { requireReachable } from './test-mode.ts';
 import type { Principal } from './api-keys.ts';
 import { assertCanPay, assertCovered } from './billing.ts';
 import { assertAnswerSlot } from './rate-limits.ts';
@@ -137,6 +138,7 @@ export async function createAnswer(
 export async function getAnswer(services: Services, principal: Principal, id: string): Promise<AnswerRecord> {
   const answer = await findAnswer(services.db, id);
   if (!answer || (principal.role !== 'admin' && answer.accountId !== principal.accountId)) throw new NotFound(`no answer ${id}`, 'answer', id);
+  requireReachable(principal, answer, 'answer', id); // a test key never reads a live answer or its query
   return answer;
 }
 

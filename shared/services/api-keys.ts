@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 import { randomBase62 } from '../ids.ts';
-import { findApiKeyByHash, insertApiKey, type ApiKeyRecord, type Role } from '../store/accounts.ts';
+import { NotFound } from '../errors.ts';
+import { findApiKey, findApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord, type Role } from '../store/accounts.ts';
+import { reachableOnly, requireReachable } from './test-mode.ts';
 
 export type KeyMode = 'live' | 'test';
 
@@ -56,7 +58,24 @@ export async function authenticate(db: Queryable, presented: string): Promise<Pr
   if (!KEY_PATTERN.test(presented)) return null;
   const hash = hashKey(presented);
   const record = await findApiKeyByHash(db, hash);
-  if (!record || record.revokedAt) return null;
+  if (!record || record.revokedAt || record.accountDisabled) return null;
   if (!timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
   return { accountId: record.accountId, keyId: record.id, role: record.role, livemode: record.livemode };
+}
+
+/** The caller's own keys, as far as its mode reaches (a cp_test_ key sees the account's test keys only). */
+export async function ownKeys(db: Queryable, actor: Pick<Principal, 'accountId' | 'livemode'>): Promise<ApiKeyRecord[]> {
+  return reachableOnly(actor, await listApiKeys(db, actor.accountId));
+}
+
+/**
+ * Revokes a key: an admin any key, anyone else only their account's, and a test actor only test
+ * keys (anything else is 404, as another tenant's key). Revoking ends the dashboard sessions the
+ * key opened, in the same statement (migration 0050).
+ */
+export async function revokeKeyAs(db: Queryable, actor: Pick<Principal, 'accountId' | 'role' | 'livemode'>, id: string): Promise<ApiKeyRecord> {
+  const key = await findApiKey(db, id);
+  if (!key || (actor.role !== 'admin' && key.accountId !== actor.accountId)) throw new NotFound(`no key ${id}`, 'key', id);
+  requireReachable(actor, key, 'key', id);
+  return (await revokeApiKey(db, id))!;
 }

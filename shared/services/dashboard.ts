@@ -5,8 +5,11 @@ import {
   type FunnelLevel, type FunnelSort,
 } from '../store/dashboard.ts';
 import type { Account } from '../store/accounts.ts';
+import { findDatanet } from '../store/datanets.ts';
+import { findDocument } from '../store/documents.ts';
 import type { Services } from './container.ts';
 import { receiptFor, settledPayoutOf } from './payouts.ts';
+import { reachableOnly } from './test-mode.ts';
 
 // What the dashboard pages show, read through the same stores and services as the API, so
 // every figure equals the API's (/v1/earnings, /v1/payouts/{wallet}, /v1/usage).
@@ -27,14 +30,17 @@ export function chainIdOf(services: Services): Promise<number | null> {
   return id;
 }
 
+/** What a test-mode session sees of settlement: nothing (test earnings never settle; live payouts are live things). */
+const noSettlement = (wallet: Address): Awaited<ReturnType<typeof settledPayoutOf>> => ({ wallet, epoch: null, cumulative: 0n, claimed: 0n, claimable: 0n, proof: [], payoutRoot: null });
+
 export async function ownerOverview(services: Services, account: Account, livemode: boolean) {
   const wallet = account.wallet! as Address;
   const upto = await refreshRollups(services.db);
   const [earnings, payout, byDay, epochs] = await Promise.all([
     earningsSummary(services.db, upto, account.id, livemode),
-    settledPayoutOf(services, wallet),
+    livemode ? settledPayoutOf(services, wallet) : noSettlement(wallet),
     ownerEarningsByDay(services.db, upto, wallet, livemode, CHART_DAYS),
-    ownerEpochs(services.db, wallet),
+    livemode ? ownerEpochs(services.db, wallet) : [],
   ]);
   // What the chain says now, for the browser's proof check (the database's copy is not the authority).
   const chainRoot = services.chain && payout.epoch !== null ? await services.chain.readState().then((s) => s.payoutRoot, () => null) : null;
@@ -53,6 +59,19 @@ export async function ownerOverview(services: Services, account: Account, livemo
 export async function ownerStatement(services: Services, account: Account, livemode: boolean) {
   const upto = await refreshRollups(services.db);
   return Promise.all([earningsSummary(services.db, upto, account.id, livemode), settledPayoutOf(services, account.wallet! as Address)]);
+}
+
+/**
+ * The funnel's parent, named only when it is this owner's: a datanet it owns, or a live (not
+ * deleted) document in one. Anything else is 404, so the page never names another owner's document.
+ */
+export async function ownedFunnelParent(services: Services, account: Account, level: 'document' | 'passage', parent: string) {
+  const notFound = new NotFound(`no ${level === 'document' ? 'datanet' : 'document'} ${parent}`, level === 'document' ? 'datanet' : 'document', parent);
+  const doc = level === 'passage' ? await findDocument(services.db, parent) : null;
+  if (level === 'passage' && (!doc || doc.deletedAt)) throw notFound;
+  const datanet = await findDatanet(services.db, doc?.datanetId ?? parent);
+  if (!datanet || datanet.ownerAccountId !== account.id) throw notFound;
+  return { datanet: { id: datanet.id, name: datanet.name }, parentName: doc?.title ?? datanet.name };
 }
 
 export async function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number; livemode: boolean }) {
@@ -81,11 +100,12 @@ export async function consumerOverview(services: Services, account: Account, liv
     consumerByDatanet(services.db, upto, account.id, livemode),
     keysWithLastUse(services.db, account.id),
   ]);
-  return { usage, byDay, split, byDatanet, keys };
+  return { usage, byDay, split, byDatanet, keys: reachableOnly({ livemode }, keys) };
 }
 
-export async function requireOwnKey(services: Services, account: Account, keyId: string) {
-  const keys = await keysWithLastUse(services.db, account.id);
+/** One of the account's keys that the session's mode reaches (a test session: test keys only), or 404. */
+export async function requireOwnKey(services: Services, account: Account, livemode: boolean, keyId: string) {
+  const keys = reachableOnly({ livemode }, await keysWithLastUse(services.db, account.id));
   const key = keys.find((k) => k.id === keyId);
   if (!key) throw new NotFound(`no key ${keyId}`, 'key', keyId);
   return key;

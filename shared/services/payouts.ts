@@ -7,6 +7,7 @@ import { findReceipt, type StoredReceipt } from '../store/receipts.ts';
 import { findEpoch, latestConfirmedEpoch, payoutTreeOf, receiptsTreeOf, settledFor, type EpochRecord } from '../store/settlement.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
+import { requireReachable } from './test-mode.ts';
 
 // Reading what settlement published: a wallet's cumulative amount and proof, a receipt's
 // inclusion proof, and relaying a claim on the wallet's behalf.
@@ -118,6 +119,7 @@ export async function receiptFor(services: Services, principal: Principal, id: s
     const paid = [...stored.receipt.sources.map((s) => s.wallet), stored.receipt.adapter?.wallet];
     if (!wallet || !paid.includes(wallet)) throw notFound;
   }
+  requireReachable(principal, stored, 'receipt', id); // a test key or session never reads a live receipt
   if (stored.epoch === null) return { stored, settlement: null };
   const epoch = (await findEpoch(db, stored.epoch))!;
   let proof: Hex[] | null = null;

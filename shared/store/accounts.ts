@@ -10,6 +10,8 @@ export interface Account {
   name: string;
   wallet: string | null;
   createdAt: Date;
+  /** set by an admin: the account's keys are refused and its dashboard sessions end */
+  disabledAt: Date | null;
 }
 
 export interface ApiKeyRecord {
@@ -30,8 +32,8 @@ export const FUNDING_ACCOUNT_ID = 'acct_funding';
 /** Earnings that settlement moved on chain (held by the distributor until claimed). */
 export const SETTLED_ACCOUNT_ID = 'acct_settled';
 
-type AccountRow = { id: string; kind: Account['kind']; name: string; wallet: string | null; created_at: Date };
-const toAccount = (r: AccountRow): Account => ({ id: r.id, kind: r.kind, name: r.name, wallet: r.wallet, createdAt: r.created_at });
+type AccountRow = { id: string; kind: Account['kind']; name: string; wallet: string | null; created_at: Date; disabled_at: Date | null };
+const toAccount = (r: AccountRow): Account => ({ id: r.id, kind: r.kind, name: r.name, wallet: r.wallet, createdAt: r.created_at, disabledAt: r.disabled_at });
 
 export async function insertAccount(db: Queryable, a: { kind: AccountKind; name: string; wallet?: string | null }): Promise<Account> {
   const r = await db.query<AccountRow>(
@@ -87,9 +89,13 @@ export async function insertApiKey(
   return toKey(r.rows[0]!);
 }
 
-export async function findApiKeyByHash(db: Queryable, secretHash: string): Promise<ApiKeyRecord | null> {
-  const r = await db.query<KeyRow>(`SELECT * FROM api_keys WHERE secret_hash = $1`, [secretHash]);
-  return r.rows[0] ? toKey(r.rows[0]) : null;
+/** The key with that hash, and whether its account is disabled (a disabled account's keys are refused). */
+export async function findApiKeyByHash(db: Queryable, secretHash: string): Promise<(ApiKeyRecord & { accountDisabled: boolean }) | null> {
+  const r = await db.query<KeyRow & { account_disabled: boolean }>(
+    `SELECT k.*, a.disabled_at IS NOT NULL AS account_disabled FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.secret_hash = $1`,
+    [secretHash],
+  );
+  return r.rows[0] ? { ...toKey(r.rows[0]), accountDisabled: r.rows[0].account_disabled } : null;
 }
 
 export async function findApiKey(db: Queryable, id: string): Promise<ApiKeyRecord | null> {
@@ -102,6 +108,16 @@ export async function listApiKeys(db: Queryable, accountId: string): Promise<Api
   return r.rows.map(toKey);
 }
 
+/** Disables (or enables again) an account; disabling ends its dashboard sessions (trigger, migration 0050). */
+export async function setAccountDisabled(db: Queryable, id: string, disabled: boolean): Promise<Account | null> {
+  const r = await db.query<AccountRow>(
+    `UPDATE accounts SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END WHERE id = $1 AND kind <> 'system' RETURNING *`,
+    [id, disabled],
+  );
+  return r.rows[0] ? toAccount(r.rows[0]) : null;
+}
+
+/** Revoking ends the dashboard sessions the key opened, in the same statement (trigger, migration 0050). */
 export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKeyRecord | null> {
   const r = await db.query<KeyRow>(
     `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *`,

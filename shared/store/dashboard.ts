@@ -9,32 +9,97 @@ import type { EarningsSummary, UsageSummary } from './ledger.ts';
 // ---- sessions and sign-in nonces -------------------------------------------------------------
 
 export interface SessionRecord {
+  /** public id (ses_…), to list and end a session; the cookie's token is never stored */
+  id: string;
   accountId: string;
   method: 'siwe' | 'api_key';
   /** a cp_test_ key's session shows test money; a wallet's is live */
   livemode: boolean;
+  /** the key that opened it (api_key): revoking the key ends the session */
+  keyId: string | null;
   wallet: string | null;
   csrf: string;
+  createdAt: Date;
   expiresAt: Date;
 }
 
+/** A session as the sessions page lists it. */
+export interface SessionListing extends Omit<SessionRecord, 'csrf'> {
+  keyName: string | null;
+  keyPrefix: string | null;
+}
+
+type SessionRow = { id: string; account_id: string; method: SessionRecord['method']; livemode: boolean; key_id: string | null; wallet: string | null; csrf: string; created_at: Date; expires_at: Date };
+const toSession = (r: SessionRow): SessionRecord => ({
+  id: r.id, accountId: r.account_id, method: r.method, livemode: r.livemode, keyId: r.key_id, wallet: r.wallet, csrf: r.csrf, createdAt: r.created_at, expiresAt: r.expires_at,
+});
+
 export async function insertSession(db: Queryable, tokenHash: string, s: SessionRecord): Promise<void> {
   await db.query(`DELETE FROM dashboard_sessions WHERE expires_at < now()`);
-  await db.query(`INSERT INTO dashboard_sessions (token_hash, account_id, method, livemode, wallet, csrf, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-    tokenHash, s.accountId, s.method, s.livemode, s.wallet, s.csrf, s.expiresAt,
+  await db.query(`INSERT INTO dashboard_sessions (token_hash, id, account_id, method, livemode, key_id, wallet, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+    tokenHash, s.id, s.accountId, s.method, s.livemode, s.keyId, s.wallet, s.csrf, s.createdAt, s.expiresAt,
   ]);
 }
 
+/**
+ * The session, only while its credential still holds: unexpired, its account not disabled, the key
+ * that opened it not revoked, the wallet that signed in still the account's. (Revoking a key or
+ * disabling an account also deletes the rows: migration 0050. This check is the second lock.)
+ */
 export async function findSession(db: Queryable, tokenHash: string): Promise<SessionRecord | null> {
-  const r = await db.query<{ account_id: string; method: SessionRecord['method']; livemode: boolean; wallet: string | null; csrf: string; expires_at: Date }>(
-    `SELECT account_id, method, livemode, wallet, csrf, expires_at FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > now()`, [tokenHash],
+  const r = await db.query<SessionRow>(
+    `SELECT s.id, s.account_id, s.method, s.livemode, s.key_id, s.wallet, s.csrf, s.created_at, s.expires_at
+       FROM dashboard_sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN api_keys k ON k.id = s.key_id
+      WHERE s.token_hash = $1 AND s.expires_at > now() AND a.disabled_at IS NULL
+        AND CASE s.method WHEN 'api_key' THEN k.revoked_at IS NULL AND k.account_id = s.account_id ELSE a.wallet = s.wallet END`,
+    [tokenHash],
   );
-  const row = r.rows[0];
-  return row ? { accountId: row.account_id, method: row.method, livemode: row.livemode, wallet: row.wallet, csrf: row.csrf, expiresAt: row.expires_at } : null;
+  return r.rows[0] ? toSession(r.rows[0]) : null;
 }
 
 export async function deleteSession(db: Queryable, tokenHash: string): Promise<void> {
   await db.query(`DELETE FROM dashboard_sessions WHERE token_hash = $1`, [tokenHash]);
+}
+
+/** An account's unexpired sessions, newest first. */
+export async function listSessions(db: Queryable, accountId: string): Promise<SessionListing[]> {
+  const r = await db.query<SessionRow & { key_name: string | null; key_prefix: string | null }>(
+    `SELECT s.id, s.account_id, s.method, s.livemode, s.key_id, s.wallet, s.csrf, s.created_at, s.expires_at, k.name AS key_name, k.prefix AS key_prefix
+       FROM dashboard_sessions s LEFT JOIN api_keys k ON k.id = s.key_id
+      WHERE s.account_id = $1 AND s.expires_at > now() ORDER BY s.created_at DESC, s.id`,
+    [accountId],
+  );
+  return r.rows.map((x) => {
+    const { csrf: _csrf, ...rest } = toSession(x);
+    return { ...rest, keyName: x.key_name, keyPrefix: x.key_prefix };
+  });
+}
+
+/** Ends one of the account's sessions by its public id; false when it has none by that id. */
+export async function deleteSessionById(db: Queryable, accountId: string, id: string): Promise<boolean> {
+  const r = await db.query(`DELETE FROM dashboard_sessions WHERE account_id = $1 AND id = $2 RETURNING id`, [accountId, id]);
+  return r.rows.length === 1;
+}
+
+/** Ends every session of the account ("sign out everywhere"); returns how many. */
+export async function deleteAccountSessions(db: Queryable, accountId: string): Promise<number> {
+  const r = await db.query(`DELETE FROM dashboard_sessions WHERE account_id = $1 RETURNING id`, [accountId]);
+  return r.rows.length;
+}
+
+/** Leaves a notice for the session's next page (server text, never from a URL). */
+export async function setSessionNotice(db: Queryable, id: string, notice: string): Promise<void> {
+  await db.query(`UPDATE dashboard_sessions SET notice = $2 WHERE id = $1`, [id, notice]);
+}
+
+/** The session's notice, once: read and cleared in one statement. */
+export async function takeSessionNotice(db: Queryable, id: string): Promise<string | null> {
+  const r = await db.query<{ notice: string }>(
+    `UPDATE dashboard_sessions s SET notice = NULL FROM (SELECT id, notice FROM dashboard_sessions WHERE id = $1 AND notice IS NOT NULL FOR UPDATE) old
+      WHERE s.id = old.id RETURNING old.notice`,
+    [id],
+  );
+  return r.rows[0]?.notice ?? null;
 }
 
 export async function insertNonce(db: Queryable, nonce: string, expiresAt: Date): Promise<void> {

@@ -82,6 +82,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
       server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
     });
     base = `http://127.0.0.1:${port}`;
+    // What npm start does: its public URL is its listen address, and its own anvil offers the dev wallets.
+    services.config = { ...services.config, publicUrl: base, chain: { ...services.config.chain, devAccounts: true } };
     // A short TMPDIR for Chromium: its singleton socket lives there, and a unix socket path is capped
     // at 108 bytes (the test run's nested temporary folders exceed it).
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], env: { ...process.env, TMPDIR: '/tmp' } });
@@ -143,7 +145,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     const before = BigInt(payout.claimable);
     expect(before).toBeGreaterThan(0n);
     await page.click('#settlement form button[type=submit]');
-    await page.waitForURL(/claimed=/);
+    await page.waitForURL(`${base}/dashboard/owner#settlement`);
+    expect(await page.textContent('.flash[role=status]')).toMatch(/^Claimed \d+ micro-units: transaction 0x[0-9a-f]{64}\.$/);
     const after = (await client.call('GET', `/v1/payouts/${WALLETS.ada}`)).body;
     expect(after.claimed).toBe(payout.cumulative);
     expect(await micros(page, 'claimed')).toBe(after.claimed);
@@ -183,8 +186,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     expect(await page.content()).not.toContain(key);
     const row = page.locator('tr', { hasText: 'browser test' });
     await row.locator('button:text("Revoke")').click();
-    await page.waitForURL(/revoked=/);
+    await page.waitForURL(`${base}/dashboard/consumer#keys`);
+    expect(await page.textContent('.flash[role=status]')).toContain('“browser test”');
     expect(await page.locator('tr', { hasText: 'browser test' }).textContent()).toContain('revoked');
+
+    // The sessions page lists this browser's session; "sign out everywhere" ends it.
+    await page.goto(`${base}/dashboard/sessions`);
+    expect(await page.textContent('table')).toContain('(this browser)');
+    await checkPage(page, 'sessions');
+    await page.click('button:text("Sign out everywhere")');
+    await page.waitForURL(`${base}/dashboard/sign-in`);
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
     expect(cspErrors).toEqual([]);
   });

@@ -18,7 +18,7 @@ let client: Client;
 let world: Awaited<ReturnType<typeof createWorld>>;
 
 beforeAll(async () => {
-  services = await createTestServices();
+  services = await createTestServices({ CHAIN_ID: '1' }); // no chain here: wallets sign for the configured id
   client = httpClient(services);
   world = await createWorld(services, { credits: '100000000', price: '10000' });
   await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });

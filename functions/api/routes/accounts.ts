@@ -1,11 +1,12 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { Forbidden, InvalidInput, NotFound } from '../../../shared/errors.ts';
+import { Forbidden, InvalidInput } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
-import { createAccount, grantCreditsIn, requireAccount } from '../../../shared/services/accounts.ts';
-import { issueKey, type Principal } from '../../../shared/services/api-keys.ts';
-import { findApiKey, listApiKeys, revokeApiKey, type Account, type ApiKeyRecord } from '../../../shared/store/accounts.ts';
+import { createAccount, grantCreditsIn, requireAccount, setAccountDisabledAs } from '../../../shared/services/accounts.ts';
+import { issueKey, ownKeys, revokeKeyAs, type Principal } from '../../../shared/services/api-keys.ts';
+import { reachableOnly } from '../../../shared/services/test-mode.ts';
+import { listApiKeys, type Account, type ApiKeyRecord } from '../../../shared/store/accounts.ts';
 import { balanceOf } from '../../../shared/store/ledger.ts';
-import { requireRole, anyRole } from '../auth.ts';
+import { requireRole, anyRole, requireLiveKey } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
 import { Micros, idParam, iso, security } from '../schemas.ts';
@@ -17,6 +18,7 @@ const AccountView = z
     name: z.string(),
     wallet: z.string().nullable(),
     createdAt: z.string(),
+    disabledAt: z.string().nullable().openapi({ description: "set: the account's keys are refused, its dashboard sessions ended, its wallet cannot sign in" }),
   })
   .openapi('Account');
 
@@ -32,7 +34,7 @@ const NewKeyView = z
   .object({ id: z.string(), key: z.string().openapi({ description: 'shown once; store it now' }) })
   .openapi('NewApiKey');
 
-const accountView = (a: Account) => ({ id: a.id, kind: a.kind as 'admin', name: a.name, wallet: a.wallet, createdAt: a.createdAt.toISOString() });
+const accountView = (a: Account) => ({ id: a.id, kind: a.kind as 'admin', name: a.name, wallet: a.wallet, createdAt: a.createdAt.toISOString(), disabledAt: iso(a.disabledAt) });
 const keyView = (k: ApiKeyRecord) => ({
   id: k.id, role: k.role, name: k.name, prefix: k.prefix, livemode: k.livemode, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
 });
@@ -89,7 +91,7 @@ const getAccountRoute = createRoute({
       description: 'OK',
       content: {
         'application/json': {
-          schema: z.object({ account: AccountView, balance: Micros.openapi({ description: 'live' }), testBalance: Micros.openapi({ description: 'test credits (cp_test_ keys)' }), keys: z.array(KeyView) }),
+          schema: z.object({ account: AccountView, balance: Micros.nullable().openapi({ description: 'live; null for a cp_test_ admin key, which sees test things only' }), testBalance: Micros.openapi({ description: 'test credits (cp_test_ keys)' }), keys: z.array(KeyView) }),
         },
       },
     },
@@ -138,6 +140,19 @@ const createKeyRoute = createRoute({
   responses: { 201: { description: 'Created', content: { 'application/json': { schema: NewKeyView } } }, ...errorResponses },
 });
 
+const disableRoute = (action: 'disable' | 'enable') => createRoute({
+  method: 'post',
+  path: `/v1/admin/accounts/{id}/${action}`,
+  tags: ['admin'],
+  summary: action === 'disable'
+    ? 'Disable an account: its keys are refused and its dashboard sessions end at once; its wallet cannot sign in (live admin key)'
+    : 'Enable a disabled account again (its keys work again; sessions must be opened anew)',
+  security,
+  middleware: [requireRole('admin'), requireLiveKey()] as const,
+  request: { params: idParam('acct') },
+  responses: { 200: { description: 'The account', content: { 'application/json': { schema: AccountView } } }, ...errorResponses },
+});
+
 const revokeKeyRoute = createRoute({
   method: 'delete',
   path: '/v1/keys/{id}',
@@ -177,8 +192,12 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
   .openapi(getAccountRoute, async (c) => {
     const { db } = c.get('services');
     const account = await requireAccount(db, c.req.valid('param').id);
-    const [balance, testBalance, keys] = await Promise.all([balanceOf(db, account.id, true), balanceOf(db, account.id, false), listApiKeys(db, account.id)]);
-    return c.json({ account: accountView(account), balance: balance.toString(), testBalance: testBalance.toString(), keys: keys.map(keyView) }, 200);
+    const principal = c.get('principal');
+    // A cp_test_ admin key sees test things only: no live balance, no live keys.
+    const [balance, testBalance, keys] = await Promise.all([
+      principal.livemode ? balanceOf(db, account.id, true) : null, balanceOf(db, account.id, false), listApiKeys(db, account.id),
+    ]);
+    return c.json({ account: accountView(account), balance: balance?.toString() ?? null, testBalance: testBalance.toString(), keys: reachableOnly(principal, keys).map(keyView) }, 200);
   })
   .openapi(grantCreditsRoute, async (c) => {
     const { db } = c.get('services');
@@ -202,15 +221,13 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
     const { key, record } = await issueKey(db, { accountId: account.id, role: account.kind as 'consumer', name: body.name ?? null, mode: body.mode });
     return c.json({ id: record.id, key }, 201);
   })
+  .openapi(disableRoute('disable'), async (c) => c.json(accountView(await setAccountDisabledAs(c.get('services').db, c.req.valid('param').id, true)), 200))
+  .openapi(disableRoute('enable'), async (c) => c.json(accountView(await setAccountDisabledAs(c.get('services').db, c.req.valid('param').id, false)), 200))
   .openapi(listKeysRoute, async (c) => {
-    const keys = await listApiKeys(c.get('services').db, c.get('principal').accountId);
+    const keys = await ownKeys(c.get('services').db, c.get('principal'));
     return c.json({ data: keys.map(keyView) }, 200);
   })
   .openapi(revokeKeyRoute, async (c) => {
-    const { db } = c.get('services');
-    const principal = c.get('principal');
-    const id = c.req.valid('param').id;
-    const key = await findApiKey(db, id);
-    if (!key || (principal.role !== 'admin' && key.accountId !== principal.accountId)) throw new NotFound(`no key ${id}`, 'key', id);
-    return c.json(keyView((await revokeApiKey(db, id))!), 200);
+    return c.json(keyView(await revokeKeyAs(c.get('services').db, c.get('principal'), c.req.valid('param').id)), 200);
   });
+

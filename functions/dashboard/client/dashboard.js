@@ -15,9 +15,12 @@ function say(el, text, ok) {
 
 async function signIn(status, address, sign) {
   say(status, 'Asking the server for a nonce…');
-  const nonce = await (await fetch('/dashboard/sign-in/nonce', { credentials: 'same-origin' })).json();
+  const res0 = await fetch('/dashboard/sign-in/nonce', { credentials: 'same-origin' });
+  const nonce = await res0.json().catch(() => ({}));
+  if (!res0.ok) return say(status, nonce.error?.message ?? `sign-in is unavailable (${res0.status})`, false);
+  // Domain, URI and chain come from the server's configuration (PUBLIC_URL, CHAIN_ID), as it will check them.
   const message = createSiweMessage({
-    address, chainId: nonce.chainId, domain: location.host, nonce: nonce.nonce, uri: location.origin, version: '1',
+    address, chainId: nonce.chainId, domain: nonce.domain, nonce: nonce.nonce, uri: nonce.uri, version: '1',
     issuedAt: new Date(), statement: 'Sign in to the citepay dashboard.',
   });
   say(status, 'Signing…');

@@ -29,6 +29,7 @@ export const Layout = (p: LayoutProps) => (
         {p.account ? (
           <nav aria-label="Account">
             <span class="who">{p.account.name} <span class="muted">({p.account.kind})</span></span>
+            <a href="/dashboard/sessions">Sessions</a>
             <form method="post" action="/dashboard/sign-out" class="inline">
               <input type="hidden" name="_csrf" value={p.csrf} />
               <button type="submit" class="link">Sign out</button>

@@ -2,9 +2,10 @@ import { Layout } from './layout.tsx';
 
 export interface DevWallet { address: string; privateKey: string; label: string }
 
-export const SignInPage = (p: { csrf: string; error?: string; devWallets: DevWallet[]; chainId: number | null }) => (
+export const SignInPage = (p: { csrf: string; error?: string | undefined; notice?: string | undefined; devWallets: DevWallet[]; chainId: number | null }) => (
   <Layout title="Sign in" csrf={p.csrf} script>
     {p.error ? <p class="flash error" role="alert">{p.error}</p> : null}
+    {p.notice ? <p class="flash" role="status">{p.notice}</p> : null}
     <div class="panels">
       <section class="panel" aria-labelledby="key-h">
         <h2 id="key-h">With an API key</h2>
