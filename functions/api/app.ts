@@ -26,6 +26,8 @@ import { reembedRoutes } from './routes/reembed.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { limitRoutes } from './routes/limits.ts';
 import { dashboardRoutes } from '../dashboard/app.tsx';
+import { mcpRoutes } from './routes/mcp.ts';
+import { TOOL_NAMES } from './mcp/tools.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
@@ -37,6 +39,9 @@ const ALL_ROUTES = [
 export const EDGE_ROUTES = [healthRoutes, retrieveRoutes, usageRoutes];
 
 type RouteGroup = (typeof ALL_ROUTES)[number];
+
+/** Each MCP tool calls one route group; an app offers the tools whose routes it serves. */
+const TOOL_ROUTES = { search: retrieveRoutes, answer: answerRoutes, get_receipt: settlementRoutes, list_datanets: datanetRoutes } as const;
 
 /**
  * Services for one request. Node and Lambda hand every request the same container; the edge
@@ -73,6 +78,9 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   app.use('*', inputGuard());
 
   for (const group of routes) app.route('/', group);
+  // MCP over the same routes (and so the same auth, limits, billing and errors).
+  const tools = TOOL_NAMES.filter((t) => routes.includes(TOOL_ROUTES[t]));
+  app.route('/', mcpRoutes((request, env, ctx) => app.fetch(request, env, ctx), tools));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
