@@ -28,6 +28,7 @@ import { limitRoutes } from './routes/limits.ts';
 import { dashboardRoutes } from '../dashboard/app.tsx';
 import { mcpRoutes } from './routes/mcp.ts';
 import { TOOL_NAMES } from './mcp/tools.ts';
+import { X402_PATHS, x402Payment } from './x402.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
@@ -77,6 +78,8 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   // NUL and lone surrogates, deep JSON, long query values: a 400 naming the field, before any work.
   app.use('*', inputGuard());
 
+  // Pay per call: a caller without an API key may pay the paid routes with x402.
+  for (const path of X402_PATHS) app.use(path, x402Payment());
   for (const group of routes) app.route('/', group);
   // MCP over the same routes (and so the same auth, limits, billing and errors).
   const tools = TOOL_NAMES.filter((t) => routes.includes(TOOL_ROUTES[t]));

@@ -13,6 +13,7 @@ import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
+import { startLocalPayments, type LocalPayments } from './payments.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
@@ -25,6 +26,9 @@ async function main() {
   // contracts deployed, as the cloud's stand-ins — or join those of another process on this database.
   const local = await provideLocalServices(config, db, log);
   config = local.config;
+  // x402: a facilitator (local, or X402_FACILITATOR_URL) and on the local chain a funded agent wallet
+  const payments = await startLocalPayments(config, log);
+  config = payments.config;
   const services = await createServices(config, { db, log });
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
@@ -42,6 +46,7 @@ async function main() {
     const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
     services.log.info('citepay listening', { url, docs: `${url}/docs`, dataDir: config.dataDir, database: services.db.kind });
     if (keys) printKeysOnce(keys, url);
+    if (payments.agent) printAgentWallet(payments.agent);
   });
 
   let stopping = false;
@@ -54,6 +59,7 @@ async function main() {
       await results?.stop();
       await listener?.close();
       await settlement?.stop();
+      await payments.stop();
       await local.stop();
       await services.db.close();
       process.exit(0);
@@ -76,6 +82,11 @@ function printKeysOnce(keys: BootstrapKeys, url: string) {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The demo agent's wallet: anvil's public development account 6, funded with test dollars on the local chain only. */
+function printAgentWallet(agent: NonNullable<LocalPayments['agent']>) {
+  process.stdout.write(`  x402 demo agent wallet  ${agent.address}  (PUBLIC dev key ${agent.privateKey}: local chain only)\n`);
 }
 
 main().catch((err) => {

@@ -17,7 +17,7 @@ const open: Client[] = [];
 async function connect(key?: string): Promise<Client> {
   const client = new Client({ name: 'citepay-test', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL('http://citepay.test/mcp'), {
-    fetch: (url, init) => http.app.request(String(url), init as RequestInit),
+    fetch: async (url, init) => http.app.request(String(url), init as RequestInit),
     requestInit: key ? { headers: { authorization: `Bearer ${key}` } } : {},
   });
   await client.connect(transport);
