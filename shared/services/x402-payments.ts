@@ -4,7 +4,7 @@ import { newId } from '../ids.ts';
 import { createX402Gateway, type X402Gateway } from '../payments/x402.ts';
 import { insertAccount } from '../store/accounts.ts';
 import { postTransaction } from '../store/ledger.ts';
-import { findPayer, finishPayment, insertPayer, insertPayment, type X402Payer } from '../store/x402.ts';
+import { X402_ACCOUNT_ID, findPayer, finishPayment, insertPayer, insertPayment, type X402Payer } from '../store/x402.ts';
 import { issueKey, type Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
@@ -12,9 +12,6 @@ import type { Services } from './container.ts';
 // consumer account before the call runs (the call then charges that account exactly as a key's
 // call is charged: the same services, receipts and contributor credits); it is settled on chain
 // only after the call succeeded, and a failed call's credit is reversed, so nothing moves.
-
-/** The ledger account that on-chain x402 inflows come from (migration 0060). */
-export const X402_ACCOUNT_ID = 'acct_x402';
 
 const gateways = new WeakMap<Services, X402Gateway | null>();
 

@@ -2,6 +2,9 @@ import type { Queryable } from '../db/index.ts';
 
 // x402 payers (a wallet's own consumer account) and payments (migration 0060).
 
+/** The ledger account on-chain x402 inflows come from: like the funding account, the outside world. */
+export const X402_ACCOUNT_ID = 'acct_x402';
+
 export interface X402Payer {
   wallet: string;
   accountId: string;
