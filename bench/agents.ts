@@ -22,7 +22,7 @@ import { printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '8' }, requests: { type: 'string', default: '100' }, paid: { type: 'string', default: '40' } } });
 const ADMIN = 'cp_live_benchagentsadminkey0000000000001';
-const api = await startApiProcess({ CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', ...BENCH_RATE_LIMITS });
+const api = await startApiProcess({ CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', ...BENCH_RATE_LIMITS }, 600_000);
 try {
   const post = jsonPoster(api.url);
   const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, ADMIN);
