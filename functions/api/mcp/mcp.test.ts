@@ -118,6 +118,20 @@ describe('MCP at /mcp', () => {
     expect((await services.db.query(`SELECT 1 FROM ledger_entries WHERE account_id = $1`, [poor.body.account.id])).rows).toHaveLength(0);
   });
 
+  it('rate limits and test keys apply as for REST', async () => {
+    const limited = await http.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Limited', credits: '10000' } });
+    await http.call('PUT', `/v1/admin/accounts/${limited.body.account.id}/limits`, { key: world.admin, json: { keyRequestsPerMinute: 1 } });
+    const client = await connect(limited.body.apiKey.key);
+    expect((await client.callTool({ name: 'search', arguments: { query: 'bread', topK: 1 } })).isError).toBeFalsy();
+    const refused = await client.callTool({ name: 'search', arguments: { query: 'bread', topK: 1 } });
+    expect(refused.isError).toBe(true);
+    expect((refused.content as { text: string }[])[0]!.text).toMatch(/^RATE_LIMITED: /);
+
+    const trial = await http.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Trial', credits: '5000', keyMode: 'test' } });
+    const r = await (await connect(trial.body.apiKey.key)).callTool({ name: 'search', arguments: { query: 'bread', topK: 1 } });
+    expect(r.structuredContent).toMatchObject({ livemode: false });
+  });
+
   it('GET and DELETE are 405 (stateless: no session stream), and a non-JSON body a JSON-RPC parse error', async () => {
     expect((await http.app.request('/mcp')).status).toBe(405);
     const res = await http.app.request('/mcp', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{' });
