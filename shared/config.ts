@@ -69,6 +69,13 @@ const EnvSchema = z.object({
   SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
   DISTRIBUTOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
   TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
+  // x402 pay-per-call (issue 20): a hosted facilitator by URL; without one, `npm start` runs a local one
+  X402_FACILITATOR_URL: z.string().url().optional(),
+  X402_FACILITATOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  X402_CHAIN_ID: z.coerce.number().int().positive().optional(),
+  X402_PAY_TO: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
+  X402_ASSET_NAME: z.string().min(1).default('Citepay Test USD'),
+  X402_ASSET_VERSION: z.string().min(1).default('1'),
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
@@ -151,6 +158,19 @@ export type Config = {
     settlerKey: `0x${string}` | undefined;
     distributor: `0x${string}` | undefined;
     token: `0x${string}` | undefined;
+  };
+  /** x402 pay-per-call; off until both a facilitator URL and the chain id are known */
+  x402: {
+    facilitatorUrl: string | undefined;
+    /** local runs: port for the local facilitator (0 = any free port) */
+    facilitatorPort: number;
+    /** the chain payments are made on (CAIP-2 eip155:<chainId>) */
+    chainId: number | undefined;
+    /** the treasury; default: the settler's address */
+    payTo: `0x${string}` | undefined;
+    /** the stablecoin's EIP-712 domain (EIP-3009 signatures are made over it) */
+    assetName: string;
+    assetVersion: string;
   };
   /** defaults for every consumer and contributor account (0 = no limit); admins may override per account */
   rateLimits: { windowSeconds: number; defaults: Limits };
@@ -240,6 +260,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       settlerKey: e.SETTLER_PRIVATE_KEY as `0x${string}` | undefined,
       distributor: e.DISTRIBUTOR_ADDRESS as `0x${string}` | undefined,
       token: e.TOKEN_ADDRESS as `0x${string}` | undefined,
+    },
+    x402: {
+      facilitatorUrl: e.X402_FACILITATOR_URL, facilitatorPort: e.X402_FACILITATOR_PORT, chainId: e.X402_CHAIN_ID,
+      payTo: e.X402_PAY_TO as `0x${string}` | undefined, assetName: e.X402_ASSET_NAME, assetVersion: e.X402_ASSET_VERSION,
     },
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,

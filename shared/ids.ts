@@ -15,6 +15,7 @@ export const ID_PREFIXES = {
   answer: 'ans',
   adapter: 'ad',
   session: 'ses',
+  payment: 'pay',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -27,6 +27,9 @@ import { reembedRoutes } from './routes/reembed.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { limitRoutes } from './routes/limits.ts';
 import { dashboardRoutes } from '../dashboard/app.tsx';
+import { mcpRoutes } from './routes/mcp.ts';
+import { TOOL_NAMES } from './mcp/tools.ts';
+import { X402_PATHS, x402Payment } from './x402.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
@@ -38,6 +41,9 @@ const ALL_ROUTES = [
 export const EDGE_ROUTES = [healthRoutes, retrieveRoutes, usageRoutes];
 
 type RouteGroup = (typeof ALL_ROUTES)[number];
+
+/** Each MCP tool calls one route group; an app offers the tools whose routes it serves. */
+const TOOL_ROUTES = { search: retrieveRoutes, answer: answerRoutes, get_receipt: settlementRoutes, list_datanets: datanetRoutes } as const;
 
 /**
  * Services for one request. Node and Lambda hand every request the same container; the edge
@@ -74,7 +80,12 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   // NUL and lone surrogates, deep JSON, long query values: a 400 naming the field, before any work.
   app.use('*', inputGuard());
 
+  // Pay per call: a caller without an API key may pay the paid routes with x402.
+  for (const path of X402_PATHS) app.use(path, x402Payment());
   for (const group of routes) app.route('/', group);
+  // MCP over the same routes (and so the same auth, limits, billing and errors).
+  const tools = TOOL_NAMES.filter((t) => routes.includes(TOOL_ROUTES[t]));
+  app.route('/', mcpRoutes((request, env, ctx) => app.fetch(request, env, ctx), tools));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

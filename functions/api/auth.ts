@@ -13,8 +13,10 @@ export const requireRole = (...roles: Role[]) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header('authorization');
     const presented = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('x-api-key');
-    if (!presented) throw new Unauthorized('missing API key: send "Authorization: Bearer cp_live_…"');
-    const principal = await authenticate(c.get('services').db, presented);
+    // a verified x402 payment (functions/api/x402.ts) has set its payer wallet's account instead
+    const paid = presented ? undefined : c.get('principal');
+    if (!presented && !paid) throw new Unauthorized('missing API key: send "Authorization: Bearer cp_live_…"');
+    const principal = paid ?? (await authenticate(c.get('services').db, presented!));
     if (!principal) throw new Unauthorized('invalid or revoked API key');
     if (!roles.includes(principal.role))
       throw new Forbidden(`this route needs a ${roles.join(' or ')} key; this key is a ${principal.role} key`);

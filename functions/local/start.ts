@@ -14,6 +14,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
 import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
+import { startLocalPayments, type LocalPayments } from './payments.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
@@ -27,6 +28,9 @@ async function main() {
   // contracts deployed, as the cloud's stand-ins — or join those of another process on this database.
   const local = await provideLocalServices(config, db, log);
   config = local.config;
+  // x402: a facilitator (local, or X402_FACILITATOR_URL) and on the local chain a funded agent wallet
+  const payments = await startLocalPayments(config, log);
+  config = payments.config;
   const services = await createServices(config, { db, log });
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
@@ -47,6 +51,7 @@ async function main() {
     if (!services.config.publicUrl) services.config = { ...services.config, publicUrl: url };
     services.log.info('citepay listening', { url, publicUrl: services.config.publicUrl, docs: `${url}/docs`, dashboard: `${url}/dashboard`, dataDir: config.dataDir, database: services.db.kind });
     if (keys) printKeysOnce(keys, url);
+    if (payments.agent) printAgentWallet(payments.agent);
   });
   // Taken between the check above and now (a race): say so in one line, and never lose the keys.
   server.once('error', (err: NodeJS.ErrnoException) => {
@@ -65,6 +70,7 @@ async function main() {
       await results?.stop();
       await listener?.close();
       await settlement?.stop();
+      await payments.stop();
       await local.stop();
       await services.db.close();
       process.exit(0);
@@ -88,6 +94,11 @@ function printKeysOnce(keys: BootstrapKeys, url: string) {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The demo agent's wallet: anvil's public development account 6, funded with test dollars on the local chain only. */
+function printAgentWallet(agent: NonNullable<LocalPayments['agent']>) {
+  process.stdout.write(`  x402 demo agent wallet  ${agent.address}  (PUBLIC dev key ${agent.privateKey}: local chain only)\n`);
 }
 
 main().catch((err) => {

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
+import { X402_ACCOUNT_ID } from '../store/x402.ts';
 
 // Whole-database money invariants, for `npm run check:ledger`, the multi-process and fault tests,
 // and operators after an incident. Each check is one query that lists offenders (a few, for the
@@ -42,13 +43,14 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
     `SELECT livemode, sum(amount)::text AS total FROM ledger_entries GROUP BY livemode HAVING sum(amount) <> 0`,
   );
   // Balances are derived from entries (never stored), so "balance = entries" holds by construction;
-  // what can go wrong is an account spent below zero. Only the outside world's funding account may be.
+  // what can go wrong is an account spent below zero. Only the outside world's accounts may be:
+  // admin funding, and stablecoin paid in with x402.
   await add(
     'no account below zero but the funding account',
     async () => `${await count(`SELECT count(*)::bigint AS n FROM accounts`)} accounts`,
-    `SELECT account_id, livemode, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> $1
+    `SELECT account_id, livemode, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> ALL($1::text[])
       GROUP BY account_id, livemode HAVING sum(amount) < 0`,
-    [FUNDING_ACCOUNT_ID],
+    [[FUNDING_ACCOUNT_ID, X402_ACCOUNT_ID]],
   );
   await add(
     'test and live never in one transaction',
@@ -105,6 +107,22 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
     `SELECT e.epoch, count(t.id) AS payouts FROM settlement_epochs e
        LEFT JOIN ledger_transactions t ON t.request_id = 'settlement-epoch-' || e.epoch
       WHERE e.status = 'confirmed' AND e.amount > 0 GROUP BY e.epoch HAVING count(t.id) <> 1`,
+  );
+  // x402 (migration 0060): what the ledger took in equals the payments it kept (a refused payment
+  // was reversed and never settled); unsettled ones are receivables, listed until settled.
+  await add(
+    'x402 inflows equal the payments not refused',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM x402_payments`)} x402 payments`,
+    `SELECT ledger::text, payments::text FROM (
+       SELECT (SELECT -coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1) AS ledger,
+              (SELECT coalesce(sum(amount), 0) FROM x402_payments WHERE status <> 'refused') AS payments) x
+      WHERE ledger <> payments`,
+    [X402_ACCOUNT_ID],
+  );
+  await add(
+    'no x402 payment left unsettled after a successful call',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE status = 'settled'`)} settled on chain`,
+    `SELECT id, payer, amount::text, error FROM x402_payments WHERE status = 'unsettled'`,
   );
   return checks;
 }

@@ -21,7 +21,7 @@ const chainView = (services: Services) =>
 
 // ---- receipts ---------------------------------------------------------------------------
 
-const ReceiptResponse = z
+export const ReceiptResponse = z
   .object({
     object: z.literal('receipt'),
     id: z.string(),

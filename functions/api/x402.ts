@@ -1,0 +1,89 @@
+import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
+import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
+import type { Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
+import type { X402Gateway } from '../../shared/payments/x402.ts';
+import { acceptPayment, paymentSettled, paymentUnsettled, refundPayment, x402GatewayOf } from '../../shared/services/x402-payments.ts';
+import { quoteMaxCost } from '../../shared/services/x402-quote.ts';
+import type { AppEnv } from './env.ts';
+import { errorJson } from './errors.ts';
+
+/** The paid routes that take an x402 payment in place of an API key. */
+export const X402_PATHS = ['/v1/retrieve', '/v1/answers', '/v1/chat/completions'] as const;
+
+const presentsApiKey = (c: Context<AppEnv>) => Boolean(c.req.header('authorization') || c.req.header('x-api-key'));
+
+/**
+ * x402 v2 pay-per-call on a paid route, for a caller without an API key: no PAYMENT-SIGNATURE →
+ * 402 with PAYMENT-REQUIRED (the most the call can cost, in the stablecoin, to the treasury);
+ * with one → verified by the facilitator before any work, credited to the payer wallet's
+ * account, the call runs as that account (requireRole takes the principal set here), then
+ * settled on chain only if the call succeeded (PAYMENT-RESPONSE), else the credit is reversed.
+ */
+export const x402Payment = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const services = c.get('services');
+    const gateway = c.req.method === 'POST' && !presentsApiKey(c) ? x402GatewayOf(services) : null;
+    if (!gateway) return next();
+    const body: unknown = await c.req.json().catch(() => undefined);
+    // malformed JSON: the route's own 400 (after requireRole's 401: no key, no payment)
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return next();
+    const amount = await quoteMaxCost(services, c.req.path, body as Record<string, unknown>);
+    const requirements = await gateway.requirements(amount > 0n ? amount : 1n);
+
+    const header = c.req.header('payment-signature');
+    if (!header) return paymentRequired(c, gateway, requirements, `this call costs at most ${amount} micro-USD: pay it with x402 (PAYMENT-REQUIRED) or send an API key`);
+    let payload: PaymentPayload;
+    try {
+      payload = decodePaymentSignatureHeader(header);
+    } catch {
+      return paymentRequired(c, gateway, requirements, 'PAYMENT-SIGNATURE is not a base64 JSON x402 payment payload');
+    }
+    const matched = gateway.match(requirements, payload);
+    if (!matched) return paymentRequired(c, gateway, requirements, 'the payment does not match this call\'s requirements (scheme, network, asset, amount or payTo)');
+    const verdict = await gateway.verify(payload, matched); // facilitator unreachable: 503, nothing done
+    if (!verdict.ok) return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
+
+    const payment = await acceptPayment(services, {
+      payer: verdict.payer, nonce: nonceOf(payload), network: matched.network, asset: matched.asset, payTo: matched.payTo,
+      amount: BigInt(matched.amount), route: c.req.path, requestId: c.get('requestId'),
+    });
+    if (!payment) return paymentRequired(c, gateway, requirements, 'this payment was already used');
+    c.set('principal', payment.principal);
+    await next();
+
+    if (c.res.status >= 400) {
+      await refundPayment(services, payment, `the call failed with ${c.res.status}`);
+      return;
+    }
+    const settled = await settle(gateway, payload, matched);
+    if (settled.ok) {
+      await paymentSettled(services, payment, settled.response.transaction);
+      c.res.headers.set('PAYMENT-RESPONSE', encodePaymentResponseHeader(settled.response));
+    } else {
+      services.log.error('x402 settlement failed after a successful call', { requestId: c.get('requestId'), paymentId: payment.paymentId, error: settled.error });
+      await paymentUnsettled(services, payment, settled.error);
+    }
+  });
+
+async function settle(gateway: X402Gateway, payload: PaymentPayload, requirements: PaymentRequirements) {
+  try {
+    const response = await gateway.settle(payload, requirements);
+    if (response.success) return { ok: true as const, response };
+    return { ok: false as const, error: response.errorReason ?? 'settle failed' };
+  } catch (err) {
+    return { ok: false as const, error: err instanceof Error ? err.message.split('\n')[0]! : String(err) };
+  }
+}
+
+/** EIP-3009's random nonce; for other payloads, the signature itself names the payment. */
+function nonceOf(payload: PaymentPayload): string {
+  const p = payload.payload as { authorization?: { nonce?: string }; signature?: string };
+  return p.authorization?.nonce ?? p.signature ?? JSON.stringify(payload.payload);
+}
+
+async function paymentRequired(c: Context<AppEnv>, gateway: X402Gateway, requirements: PaymentRequirements[], message: string) {
+  const required = await gateway.paymentRequired(requirements, c.req.url, message);
+  c.header('PAYMENT-REQUIRED', encodePaymentRequiredHeader(required));
+  return errorJson(c, 'PAYMENT_REQUIRED', message, { x402: required });
+}

@@ -1,0 +1,58 @@
+import { createPublicClient, createWalletClient, getAddress, http, toHex, type Hex } from 'viem';
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
+import { testUsdAbi } from '../../contracts/artifacts/TestUSD.ts';
+import { ANVIL_CHAIN_ID, ANVIL_DEPLOYER_KEY } from '../../shared/chain/anvil.ts';
+import type { Config } from '../../shared/config.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { createLocalFacilitator } from '../../shared/payments/local-facilitator.ts';
+import { startFacilitatorServer } from './facilitator-server.ts';
+
+// `npm start`'s x402 side: without X402_FACILITATOR_URL, a local facilitator (the x402 packages'
+// own code) against the chain, and on the local anvil chain a demo agent wallet with test dollars.
+// Both keys are anvil's PUBLIC development accounts 5 and 6 (the well-known test mnemonic); they
+// hold money only on a local dev chain. Chain transactions here (the facilitator's settlements,
+// the agent's top-up minted by the deployer) never use the settler's key.
+const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+const FACILITATOR_INDEX = 5;
+const AGENT_INDEX = 6;
+const AGENT_FUNDING = 100n * 1_000_000n; // $100 of test dollars
+const devKey = (index: number): Hex => toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey!);
+
+export interface LocalPayments {
+  config: Config;
+  /** the demo agent wallet (local chain only) */
+  agent: { address: `0x${string}`; privateKey: Hex } | null;
+  stop(): Promise<void>;
+}
+
+export async function startLocalPayments(config: Config, log: Logger): Promise<LocalPayments> {
+  const rpcUrl = config.chain.rpcUrl;
+  if (!rpcUrl || !config.chain.token) return { config, agent: null, stop: async () => {} };
+  const chainId = config.x402.chainId ?? (await createPublicClient({ transport: http(rpcUrl) }).getChainId());
+  const local = chainId === ANVIL_CHAIN_ID;
+  let facilitatorUrl = config.x402.facilitatorUrl;
+  let stop = async () => {};
+  if (!facilitatorUrl && local) {
+    const server = await startFacilitatorServer(createLocalFacilitator({ rpcUrl, chainId, privateKey: devKey(FACILITATOR_INDEX) }), config.x402.facilitatorPort);
+    facilitatorUrl = server.url;
+    stop = server.stop;
+    log.info('x402: local facilitator ready (exact scheme, EIP-3009)', { url: facilitatorUrl, network: `eip155:${chainId}` });
+  }
+  const agent = local ? await fundAgent(rpcUrl, config.chain.token, log) : null;
+  return { config: { ...config, x402: { ...config.x402, facilitatorUrl, chainId } }, agent, stop };
+}
+
+/** Tops the demo agent up to $100 of test dollars (minted by the TestUSD owner, the local deployer). */
+async function fundAgent(rpcUrl: string, token: `0x${string}`, log: Logger): Promise<LocalPayments['agent']> {
+  const privateKey = devKey(AGENT_INDEX);
+  const address = getAddress(privateKeyToAccount(privateKey).address);
+  const reader = createPublicClient({ transport: http(rpcUrl), pollingInterval: 100 });
+  const balance = await reader.readContract({ address: token, abi: testUsdAbi, functionName: 'balanceOf', args: [address] });
+  if (balance < AGENT_FUNDING) {
+    const deployer = createWalletClient({ account: privateKeyToAccount(ANVIL_DEPLOYER_KEY), transport: http(rpcUrl) });
+    const hash = await deployer.writeContract({ address: token, abi: testUsdAbi, functionName: 'mint', args: [address, AGENT_FUNDING - balance], chain: null });
+    await reader.waitForTransactionReceipt({ hash });
+    log.info('x402: demo agent wallet funded', { address, balance: AGENT_FUNDING.toString() });
+  }
+  return { address, privateKey };
+}

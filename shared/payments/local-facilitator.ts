@@ -1,0 +1,35 @@
+import { x402Facilitator } from '@x402/core/facilitator';
+import { toFacilitatorEvmSigner } from '@x402/evm';
+import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
+import { createPublicClient, createWalletClient, http, nonceManager, publicActions, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+
+// A facilitator for the local chain from the x402 packages' own code: @x402/core's
+// x402Facilitator with @x402/evm's `exact` scheme (EIP-3009 transferWithAuthorization), signing
+// with its own key (never the settler's: the two would race for nonces). `npm start` serves it
+// over HTTP (functions/local/facilitator-server.ts); a deployment uses a hosted one by URL.
+
+export interface LocalFacilitatorParameters {
+  rpcUrl: string;
+  chainId: number;
+  /** pays the gas of each settlement */
+  privateKey: Hex;
+}
+
+export function createLocalFacilitator(params: LocalFacilitatorParameters): x402Facilitator {
+  // concurrent settlements from one key: viem's nonce manager hands out nonces in order
+  const account = privateKeyToAccount(params.privateKey, { nonceManager });
+  const chain = { id: params.chainId, name: 'local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [params.rpcUrl] } } };
+  const wallet = createWalletClient({ account, chain, transport: http(params.rpcUrl) }).extend(publicActions);
+  const reader = createPublicClient({ chain, transport: http(params.rpcUrl), pollingInterval: 100 });
+  const signer = toFacilitatorEvmSigner({
+    address: account.address,
+    readContract: (args) => reader.readContract(args as never),
+    verifyTypedData: (args) => reader.verifyTypedData(args as never),
+    writeContract: (args) => wallet.writeContract({ ...(args as object), account, chain } as never),
+    sendTransaction: (args) => wallet.sendTransaction({ ...(args as object), account, chain } as never),
+    waitForTransactionReceipt: (args) => reader.waitForTransactionReceipt(args as never),
+    getCode: (args) => reader.getCode(args),
+  } as Parameters<typeof toFacilitatorEvmSigner>[0]);
+  return new x402Facilitator().register(`eip155:${params.chainId}`, new ExactEvmScheme(signer));
+}

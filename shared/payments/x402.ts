@@ -1,0 +1,80 @@
+import { HTTPFacilitatorClient, x402ResourceServer } from '@x402/core/server';
+import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types';
+import { ExactEvmScheme } from '@x402/evm/exact/server';
+import { Unavailable } from '../errors.ts';
+
+// The payments-in port: x402 v2 through a facilitator reached by URL (the local one `npm start`
+// runs, or a hosted one). @x402/core's resource server builds the requirements and talks to the
+// facilitator; @x402/evm's `exact` scheme (EIP-3009) is the one the local stablecoin takes.
+
+export interface X402Parameters {
+  facilitatorUrl: string;
+  chainId: number;
+  /** the stablecoin (6 decimals: 1 unit = 1 micro-USD) and its EIP-712 domain */
+  asset: `0x${string}`;
+  assetName: string;
+  assetVersion: string;
+  /** the treasury: every payment goes here */
+  payTo: `0x${string}`;
+  /** how long a signed payment stays valid */
+  maxTimeoutSeconds?: number;
+}
+
+export type VerifyOutcome = { ok: true; payer: `0x${string}` } | { ok: false; reason: string };
+
+export interface X402Gateway {
+  readonly network: `eip155:${number}`;
+  readonly payTo: `0x${string}`;
+  readonly asset: `0x${string}`;
+  /** What a call of at most `amount` micro-USD costs to pay for. */
+  requirements(amount: bigint): Promise<PaymentRequirements[]>;
+  paymentRequired(requirements: PaymentRequirements[], resourceUrl: string, error?: string): Promise<PaymentRequired>;
+  match(requirements: PaymentRequirements[], payload: PaymentPayload): PaymentRequirements | undefined;
+  verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyOutcome>;
+  settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse>;
+}
+
+const unreachable = (what: string, _err: unknown) =>
+  new Unavailable(`the x402 facilitator is unreachable (${what}); nothing was charged, retry shortly`, 'facilitator', 5);
+
+export function createX402Gateway(p: X402Parameters): X402Gateway {
+  const network = `eip155:${p.chainId}` as const;
+  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: p.facilitatorUrl, timeoutMs: 10_000 })).register(network, new ExactEvmScheme());
+  let ready: Promise<void> | undefined;
+  const initialized = () => {
+    // a failed start (facilitator down) is retried by the next request, not cached
+    ready ??= server.initialize().catch((err) => {
+      ready = undefined;
+      throw unreachable('supported', err);
+    });
+    return ready;
+  };
+  return {
+    network, payTo: p.payTo, asset: p.asset,
+    async requirements(amount) {
+      await initialized();
+      return server.buildPaymentRequirements({
+        scheme: 'exact', network, payTo: p.payTo, maxTimeoutSeconds: p.maxTimeoutSeconds ?? 300,
+        price: { amount: amount.toString(), asset: p.asset, extra: { name: p.assetName, version: p.assetVersion } },
+      });
+    },
+    paymentRequired: (requirements, url, error) => server.createPaymentRequiredResponse(requirements, { url, mimeType: 'application/json', serviceName: 'citepay' }, error),
+    match: (requirements, payload) => server.findMatchingRequirements(requirements, payload),
+    async verify(payload, requirements) {
+      await initialized();
+      let result;
+      try {
+        result = await server.verifyPayment(payload, requirements);
+      } catch (err) {
+        // VerifyError carries the facilitator's verdict (a 4xx with isValid false); anything else is unreachable
+        const verdict = (err as { invalidReason?: string }).invalidReason;
+        if (verdict) return { ok: false, reason: verdict.split('\n')[0]!.slice(0, 200) };
+        throw unreachable('verify', err);
+      }
+      // the reason code, and the first line of the facilitator's message (it may quote a whole revert)
+      if (!result.isValid) return { ok: false, reason: [result.invalidReason, result.invalidMessage?.split('\n')[0]?.slice(0, 200)].filter(Boolean).join(': ') || 'invalid payment' };
+      return { ok: true, payer: result.payer as `0x${string}` };
+    },
+    settle: (payload, requirements) => server.settlePayment(payload, requirements),
+  };
+}

@@ -1,0 +1,110 @@
+import { getAddress } from 'viem';
+import type { Queryable } from '../db/index.ts';
+import { newId } from '../ids.ts';
+import { createX402Gateway, type X402Gateway } from '../payments/x402.ts';
+import { insertAccount } from '../store/accounts.ts';
+import { postTransaction } from '../store/ledger.ts';
+import { X402_ACCOUNT_ID, findPayer, finishPayment, insertPayer, insertPayment, type X402Payer } from '../store/x402.ts';
+import { issueKey, type Principal } from './api-keys.ts';
+import type { Services } from './container.ts';
+
+// Pay per call with x402 (issue 20). A verified payment is credited to the paying wallet's own
+// consumer account before the call runs (the call then charges that account exactly as a key's
+// call is charged: the same services, receipts and contributor credits); it is settled on chain
+// only after the call succeeded, and a failed call's credit is reversed, so nothing moves.
+
+const gateways = new WeakMap<Services, X402Gateway | null>();
+
+/** The process's x402 gateway, or null where x402 is not configured (no facilitator, chain id or token). */
+export function x402GatewayOf(services: Services): X402Gateway | null {
+  if (gateways.has(services)) return gateways.get(services)!;
+  const { x402, chain } = services.config;
+  const payTo = x402.payTo ?? services.chain?.settler;
+  const gateway =
+    x402.facilitatorUrl && x402.chainId && chain.token && payTo
+      ? createX402Gateway({ facilitatorUrl: x402.facilitatorUrl, chainId: x402.chainId, asset: chain.token, assetName: x402.assetName, assetVersion: x402.assetVersion, payTo })
+      : null;
+  gateways.set(services, gateway);
+  return gateway;
+}
+
+export interface AcceptedPayment {
+  paymentId: string;
+  amount: bigint;
+  /** the payer wallet's account, as the call's caller */
+  principal: Principal;
+}
+
+export interface PaymentFacts {
+  payer: string;
+  nonce: string;
+  network: string;
+  asset: string;
+  payTo: string;
+  amount: bigint;
+  route: string;
+  requestId: string;
+}
+
+class ReplayedPayment extends Error {}
+
+/** Credits a verified payment to its wallet's account (made on its first payment); null: a replay. */
+export async function acceptPayment(services: Services, facts: PaymentFacts): Promise<AcceptedPayment | null> {
+  const wallet = getAddress(facts.payer);
+  const paymentId = newId('payment');
+  try {
+    return await services.db.transaction(async (tx) => {
+      const payer = await payerAccount(tx, wallet);
+      const creditTransactionId = newId('transaction');
+      await postTransaction(tx, {
+        id: creditTransactionId, kind: 'credit_grant', requestId: null, keyId: payer.keyId, livemode: true,
+        entries: [
+          { accountId: X402_ACCOUNT_ID, amount: -facts.amount },
+          { accountId: payer.accountId, amount: facts.amount },
+        ],
+      });
+      // the database refuses a second (payer, nonce): the whole credit rolls back
+      if (!(await insertPayment(tx, { ...facts, payer: wallet, id: paymentId, creditTransactionId }))) throw new ReplayedPayment();
+      return { paymentId, amount: facts.amount, principal: { accountId: payer.accountId, keyId: payer.keyId, role: 'consumer', livemode: true } };
+    });
+  } catch (err) {
+    if (err instanceof ReplayedPayment) return null;
+    throw err;
+  }
+}
+
+/** The wallet's consumer account and its (never shown) key; concurrent first payments make one. */
+async function payerAccount(tx: Queryable, wallet: string): Promise<X402Payer> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`x402:${wallet}`]);
+  const found = await findPayer(tx, wallet);
+  if (found) return found;
+  const account = await insertAccount(tx, { kind: 'consumer', name: `x402 ${wallet}`, wallet: null });
+  const { record } = await issueKey(tx, { accountId: account.id, role: 'consumer', name: 'x402 payments' });
+  const payer = { wallet, accountId: account.id, keyId: record.id };
+  await insertPayer(tx, payer);
+  return payer;
+}
+
+/** The call failed: reverse the credit; the payment is never settled, so nothing moves on chain. */
+export async function refundPayment(services: Services, payment: AcceptedPayment, error: string): Promise<void> {
+  await services.db.transaction(async (tx) => {
+    const refundTransactionId = newId('transaction');
+    await postTransaction(tx, {
+      id: refundTransactionId, kind: 'x402_refund', requestId: null, keyId: payment.principal.keyId, livemode: true,
+      entries: [
+        { accountId: payment.principal.accountId, amount: -payment.amount },
+        { accountId: X402_ACCOUNT_ID, amount: payment.amount },
+      ],
+    });
+    await finishPayment(tx, payment.paymentId, { status: 'refused', refundTransactionId, error });
+  });
+}
+
+export async function paymentSettled(services: Services, payment: AcceptedPayment, txHash: string): Promise<void> {
+  await finishPayment(services.db, payment.paymentId, { status: 'settled', txHash });
+}
+
+/** The call succeeded but the facilitator could not settle: kept as a receivable (check:ledger lists it). */
+export async function paymentUnsettled(services: Services, payment: AcceptedPayment, error: string): Promise<void> {
+  await finishPayment(services.db, payment.paymentId, { status: 'unsettled', error });
+}
