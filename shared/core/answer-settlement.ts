@@ -53,6 +53,7 @@ export function settleAnswer(input: AnswerSettlementInput): AnswerSettlement {
     duplicateOf: sources.map((s) => s.duplicateOf),
     sentences: Array.from({ length: input.sentenceCount }, (_, i) => ({ sources: checks.filter((c) => c.sentence === i) })),
     causal: input.causal,
+    documentIds: sources.map((s) => s.documentId),
     formula: input.formula,
   });
   const weightsPpm = weightsInPpm(attribution.weights);

@@ -43,6 +43,8 @@ export interface AttributionInput {
   /** answers only: the answer's sentences and what they cite */
   sentences?: readonly CitedSentence[];
   causal?: CausalScores | null;
+  /** document of each source: under answer-v2 an answer uses a document at most once */
+  documentIds?: readonly string[];
   /** the formula to apply; the current one for this kind of call when left out */
   formula?: FormulaVersion;
 }
@@ -85,7 +87,7 @@ export function attribute(input: AttributionInput): Attribution {
   const duplicateOf = input.duplicateOf ?? new Array<number | null>(n).fill(null);
 
   const { weights, used } = isPerUse(formula)
-    ? perUseWeights(retrieval, citationShares?.shares ?? null, causal, duplicateOf)
+    ? perUseWeights(retrieval, citationShares?.shares ?? null, causal, isAnswer ? sameDocumentAs(duplicateOf, input.documentIds) : duplicateOf)
     : { weights: blendedWeights(retrieval, citationShares, causal, duplicateOf), used: null };
   return {
     formulaVersion: formula,
@@ -136,6 +138,20 @@ function perUseWeights(retrieval: number[], citation: number[] | null, causal: n
   // A retrieval whose scores are all 0 still used its sources: even weights over them.
   const weights = collapsed.some((w) => w > 0) ? normalise(collapsed) : used.some(Boolean) ? normalise(used.map((u) => (u ? 1 : 0))) : collapsed;
   return { weights, used };
+}
+
+/**
+ * For an answer's uses: each source's near-duplicate mark, or else the first source of the same
+ * document (quoting two passages of one document is one use of it, paid to its first passage).
+ */
+function sameDocumentAs(duplicateOf: readonly (number | null)[], documentIds: readonly string[] | undefined): (number | null)[] {
+  if (!documentIds) return [...duplicateOf];
+  return duplicateOf.map((d, i) => {
+    if (d !== null && d !== undefined) return d;
+    // the document's first passage that is no copy of another upload (i itself at the latest)
+    const first = documentIds.findIndex((doc, j) => doc === documentIds[i] && (duplicateOf[j] ?? null) === null);
+    return first >= 0 && first < i ? first : null;
+  });
 }
 
 /** The earliest upload of a near-duplicate group (following marks, in case one points at another copy). */

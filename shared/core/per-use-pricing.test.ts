@@ -45,14 +45,17 @@ const answerInput = fc.integer({ min: 0, max: 6 }).chain((n) =>
   }),
 ) satisfies fc.Arbitrary<AnswerSettlementInput>;
 
-/** Index of the source that takes a use of source i: itself, or the original it copies. */
+/** Index of the source that takes a use of source i in a retrieval: itself, or the original it copies. */
 const owner = (i: number, sources: AnswerSettlementInput['sources']) => sources[i]!.duplicateOf ?? i;
+/** In an answer a document is used at most once: a copy's use goes to the original, a passage's to its document's first passage. */
+const answerOwner = (i: number, sources: AnswerSettlementInput['sources']) =>
+  sources[i]!.duplicateOf ?? sources.findIndex((s) => s.documentId === sources[i]!.documentId && s.duplicateOf === null);
 
 /** The sources an answer used, from the support checks alone: supported in a sentence the answer has. */
 function usedFromChecks(i: AnswerSettlementInput): Set<number> {
   const used = new Set<number>();
   for (const c of i.checks)
-    if (c.supported && c.sentence < i.sentenceCount && c.number >= 1 && c.number <= i.sources.length) used.add(owner(c.number - 1, i.sources));
+    if (c.supported && c.sentence < i.sentenceCount && c.number >= 1 && c.number <= i.sources.length) used.add(answerOwner(c.number - 1, i.sources));
   return used;
 }
 
@@ -99,6 +102,20 @@ describe('answer-v2: pay per use', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('quoting two passages of one document is one use of it', () => {
+    const passage = (documentId: string) => ({ score: 0.5, duplicateOf: null, datanetId: 'dn', documentId, contributorAccountId: 'acct_a', pricePerSource: 1_000n });
+    const settled = settleAnswer({
+      sources: [passage('doc_1'), passage('doc_2'), passage('doc_1')],
+      sentenceCount: 2,
+      checks: [{ sentence: 0, number: 1, supported: true }, { sentence: 1, number: 3, supported: true }],
+      tokens: { prompt: 0, completion: 0, attribution: 0 },
+      prices: { inputPerMillion: 0n, outputPerMillion: 0n },
+      consumerAccountId: CONSUMER, protocolAccountId: PROTOCOL, feeBps: 1_000, cap: 1_000_000n, adapter: null,
+    });
+    expect(settled.charge.credits).toEqual([900n, 0n, 0n]);
+    expect(settled.charge.total).toBe(1_000n);
   });
 
   it('a sentence several sources support is a use of each, at each one’s own price', () => {
