@@ -6,7 +6,8 @@ import { proseSentences } from './prose.ts';
 
 // The answer without an LLM, query-focused: the prose sentences of the sources (never front
 // matter, code, tables, headings, link lists or questions: see prose.ts) ranked by relevance to
-// the question — embedding similarity plus the share of the question's words they state — chosen
+// the question — embedding similarity plus the share of the question's words they state, plus a
+// little for retrieval's order — chosen
 // greedily without repeating each other, each quoted verbatim with its source's marker, and no
 // more once the question's words are covered. Below a relevance floor the answer says that the
 // datanets do not cover the question and cites nothing (so no data fee is charged).
@@ -22,6 +23,10 @@ const LEXICAL_WEIGHT = 0.35;
 const MIN_RELEVANCE = 0.42;
 /** Each further sentence must come close to the best one, and must state a question word not yet stated. */
 const RELATIVE_CUTOFF = 0.8;
+/** A further sentence from a source not yet quoted must come closer still: each new source is one more use to pay. */
+const NEW_SOURCE_CUTOFF = 0.92;
+/** Retrieval's order counts too: the first source gets this much relevance more than the last. */
+const RANK_PRIOR = 0.1;
 /** Near-repeats of a sentence already chosen (cosine) add nothing. */
 const MAX_REDUNDANCY = 0.85;
 
@@ -69,15 +74,21 @@ function choose(question: string, vectors: Float32Array[], candidates: Candidate
   const [q, ...rest] = vectors;
   if (!q || candidates.length === 0) return [];
   const lexical = lexicalScorer(question, candidates);
-  const relevance = rest.map((v, i) => dot(q, v) + LEXICAL_WEIGHT * lexical.score(candidates[i]!));
+  const lastRank = Math.max(1, ...candidates.map((c) => c.number)) - 1 || 1;
+  const prior = (c: Candidate) => RANK_PRIOR * (1 - (c.number - 1) / lastRank);
+  // The floor applies to what a sentence says (content), not to where its source ranked.
+  const content = rest.map((v, i) => dot(q, v) + LEXICAL_WEIGHT * lexical.score(candidates[i]!));
+  const relevance = content.map((r, i) => (r >= MIN_RELEVANCE ? r + prior(candidates[i]!) : -Infinity));
   const order = relevance.map((_, i) => i).sort((a, b) => relevance[b]! - relevance[a]! || a - b); // ties keep source order
   const best = order[0]!;
-  if (relevance[best]! < MIN_RELEVANCE) return [];
+  if (relevance[best] === -Infinity) return [];
   const chosen = [best];
   const stated = new Set([...candidates[best]!.words].filter((w) => lexical.terms.has(w)));
   for (const i of order.slice(1)) {
     if (chosen.length >= MAX_SENTENCES || stated.size >= lexical.terms.size) break; // the question is covered
-    if (relevance[i]! < Math.max(MIN_RELEVANCE, RELATIVE_CUTOFF * relevance[best]!)) break;
+    if (relevance[i]! < RELATIVE_CUTOFF * relevance[best]!) break;
+    const newSource = !chosen.some((j) => candidates[j]!.number === candidates[i]!.number);
+    if (newSource && relevance[i]! < NEW_SOURCE_CUTOFF * relevance[best]!) continue;
     const adds = [...candidates[i]!.words].filter((w) => lexical.terms.has(w) && !stated.has(w));
     if (adds.length === 0) continue;
     if (chosen.some((j) => dot(rest[i]!, rest[j]!) >= MAX_REDUNDANCY)) continue;
