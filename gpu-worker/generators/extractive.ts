@@ -1,26 +1,39 @@
-import { markerPattern } from '../../shared/core/citation-markers.ts';
-import { splitSentences } from '../../shared/core/sentences.ts';
+import { contentTokens } from '../../shared/core/citations.ts';
 import { estimateTokens } from '../../shared/core/prompt.ts';
 import type { Embedder } from '../../shared/embedder/index.ts';
 import type { Generator } from './index.ts';
+import { proseSentences } from './prose.ts';
 
-// The answer without an LLM: the source sentences closest to the question, chosen by
-// maximal marginal relevance so they do not repeat each other, each quoted verbatim
-// with its source marker. Deterministic, CPU-only, and every claim is supported by
-// construction — the default when no engine is configured.
-export const NO_ANSWER = 'The provided sources do not contain an answer to this question.';
-const MAX_SENTENCES = 4;
-const LAMBDA = 0.7; // relevance vs. novelty
-/** USE-lite scores unrelated text ~0.0–0.2 (as SUPPORT_THRESHOLD notes): below this a sentence answers nothing. */
-const MIN_SIMILARITY = 0.3;
-/** Far below the best match a sentence is filler that MMR's novelty term would otherwise favour. */
-const RELATIVE_CUTOFF = 0.75;
-/** Headings and list labels ("Baking", "Step two") carry no answer. */
-const MIN_WORDS = 4;
+// The answer without an LLM, query-focused: the prose sentences of the sources (never front
+// matter, code, tables, headings, link lists or questions: see prose.ts) ranked by relevance to
+// the question — embedding similarity plus the share of the question's words they state, plus a
+// little for retrieval's order — chosen
+// greedily without repeating each other, each quoted verbatim with its source's marker, and no
+// more once the question's words are covered. Below a relevance floor the answer says that the
+// datanets do not cover the question and cites nothing (so no data fee is charged).
+// Deterministic, CPU-only, and every claim is supported by construction.
+export const NO_ANSWER = 'The datanets searched do not cover this question, so there is no answer to cite.';
+const MAX_SENTENCES = 3;
+/** Relevance = dense similarity + LEXICAL_WEIGHT × the idf-weighted share of question words stated. */
+const LEXICAL_WEIGHT = 0.35;
+/**
+ * The relevance floor: USE-lite scores unrelated text ~0.0–0.2 (as SUPPORT_THRESHOLD notes) and
+ * a sentence sharing no rare question word gets no lexical part. Below this nothing answers.
+ */
+const MIN_RELEVANCE = 0.42;
+/** Each further sentence must come close to the best one, and must state a question word not yet stated. */
+const RELATIVE_CUTOFF = 0.8;
+/** A further sentence from a source not yet quoted must come closer still: each new source is one more use to pay. */
+const NEW_SOURCE_CUTOFF = 0.92;
+/** Retrieval's order counts too: the first source gets this much relevance more than the last. */
+const RANK_PRIOR = 0.1;
+/** Near-repeats of a sentence already chosen (cosine) add nothing. */
+const MAX_REDUNDANCY = 0.85;
 
 interface Candidate {
   number: number;
   text: string;
+  words: Set<string>;
 }
 
 export function createExtractiveGenerator(embedder: Embedder): Generator {
@@ -28,7 +41,7 @@ export function createExtractiveGenerator(embedder: Embedder): Generator {
     async generate(job, onDelta, signal) {
       const candidates = candidateSentences(job.sources);
       const vectors = candidates.length > 0 ? await embedder.embed([job.question, ...candidates.map((c) => c.text)]) : [];
-      const picked = mmr(vectors, candidates);
+      const picked = choose(job.question, vectors, candidates);
       const { text, finishReason } = compose(picked.length > 0 ? picked : [{ text: NO_ANSWER, number: null }], job.maxTokens, onDelta, signal);
       return {
         text,
@@ -42,10 +55,70 @@ export function createExtractiveGenerator(embedder: Embedder): Generator {
 }
 
 function candidateSentences(sources: readonly { number: number; text: string }[]): Candidate[] {
-  const seen = new Set<string>(); // a sentence repeated across sources is offered once
-  return sources
-    .flatMap((s) => splitSentences(s.text).map((x) => ({ number: s.number, text: clean(x.text) })))
-    .filter((c) => (c.text.match(/\S+/g)?.length ?? 0) >= MIN_WORDS && !seen.has(c.text) && seen.add(c.text));
+  const seen = new Set<string>(); // a sentence repeated across sources is offered once, from the best-ranked source
+  const out: Candidate[] = [];
+  for (const s of sources)
+    for (const text of proseSentences(s.text)) {
+      if (seen.has(text)) continue;
+      seen.add(text);
+      out.push({ number: s.number, text, words: contentTokens(text) });
+    }
+  return out;
+}
+
+/**
+ * Greedy query-focused selection. vectors[0] is the question; vectors[i + 1] belongs to
+ * candidates[i]; all unit length. Returns the chosen sentences, best source first.
+ */
+function choose(question: string, vectors: Float32Array[], candidates: Candidate[]): Candidate[] {
+  const [q, ...rest] = vectors;
+  if (!q || candidates.length === 0) return [];
+  const lexical = lexicalScorer(question, candidates);
+  const lastRank = Math.max(1, ...candidates.map((c) => c.number)) - 1 || 1;
+  const prior = (c: Candidate) => RANK_PRIOR * (1 - (c.number - 1) / lastRank);
+  // The floor applies to what a sentence says (content), not to where its source ranked.
+  const content = rest.map((v, i) => dot(q, v) + LEXICAL_WEIGHT * lexical.score(candidates[i]!));
+  const relevance = content.map((r, i) => (r >= MIN_RELEVANCE ? r + prior(candidates[i]!) : -Infinity));
+  const order = relevance.map((_, i) => i).sort((a, b) => relevance[b]! - relevance[a]! || a - b); // ties keep source order
+  const best = order[0]!;
+  if (relevance[best] === -Infinity) return [];
+  const chosen = [best];
+  const stated = new Set([...candidates[best]!.words].filter((w) => lexical.terms.has(w)));
+  for (const i of order.slice(1)) {
+    if (chosen.length >= MAX_SENTENCES || stated.size >= lexical.terms.size) break; // the question is covered
+    if (relevance[i]! < RELATIVE_CUTOFF * relevance[best]!) break;
+    const newSource = !chosen.some((j) => candidates[j]!.number === candidates[i]!.number);
+    if (newSource && relevance[i]! < NEW_SOURCE_CUTOFF * relevance[best]!) continue;
+    const adds = [...candidates[i]!.words].filter((w) => lexical.terms.has(w) && !stated.has(w));
+    if (adds.length === 0) continue;
+    if (chosen.some((j) => dot(rest[i]!, rest[j]!) >= MAX_REDUNDANCY)) continue;
+    chosen.push(i);
+    for (const w of adds) stated.add(w);
+  }
+  // Best source first: group by source, in the order each source's best sentence was chosen.
+  const sourceOrder = [...new Set(chosen.map((i) => candidates[i]!.number))];
+  return sourceOrder.flatMap((n) => chosen.filter((i) => candidates[i]!.number === n).map((i) => candidates[i]!));
+}
+
+/**
+ * How much of the question a sentence states: the idf-weighted share of the question's content
+ * words it contains, idf over the candidate sentences. `terms`: the question words some candidate states.
+ */
+function lexicalScorer(question: string, candidates: readonly Candidate[]) {
+  const df = new Map<string, number>();
+  for (const c of candidates) for (const w of c.words) df.set(w, (df.get(w) ?? 0) + 1);
+  const idf = new Map<string, number>();
+  for (const w of contentTokens(question)) if (df.has(w)) idf.set(w, Math.log(1 + candidates.length / df.get(w)!));
+  const total = [...idf.values()].reduce((a, b) => a + b, 0);
+  return {
+    terms: new Set(idf.keys()),
+    score(c: Candidate): number {
+      if (total === 0) return 0;
+      let s = 0;
+      for (const [w, weight] of idf) if (c.words.has(w)) s += weight;
+      return s / total;
+    },
+  };
 }
 
 /** The sentences with their markers, one delta each, within maxTokens. */
@@ -78,33 +151,6 @@ function compose(pieces: { text: string; number: number | null }[], maxTokens: n
 function withMarker(sentence: string, number: number | null): string {
   if (number === null) return sentence;
   return `${sentence}${/[.!?…。！？"'”’»)）]$/u.test(sentence) ? '' : ' '}[${number}]`;
-}
-
-/** Markers inside a source ("as shown in [3]") would be read as citations of our own numbering. */
-function clean(sentence: string): string {
-  return sentence.replace(markerPattern(), '').replace(/\s+/g, ' ').replace(/\s+(?=[.,;:!?])/g, '').trim();
-}
-
-/** vectors[0] is the question; vectors[i + 1] belongs to candidates[i]. All unit length. */
-function mmr(vectors: Float32Array[], candidates: Candidate[]): Candidate[] {
-  const [question, ...rest] = vectors;
-  if (!question) return [];
-  const relevance = rest.map((v) => dot(question, v));
-  const floor = Math.max(MIN_SIMILARITY, RELATIVE_CUTOFF * Math.max(...relevance));
-  const chosen: number[] = [];
-  while (chosen.length < MAX_SENTENCES) {
-    let best = -1;
-    let bestScore = -Infinity;
-    relevance.forEach((rel, i) => {
-      if (rel < floor || chosen.includes(i)) return;
-      const redundancy = Math.max(0, ...chosen.map((j) => dot(rest[i]!, rest[j]!)));
-      const score = LAMBDA * rel - (1 - LAMBDA) * redundancy;
-      if (score > bestScore) [best, bestScore] = [i, score]; // strict: ties keep source order
-    });
-    if (best < 0) break;
-    chosen.push(best);
-  }
-  return chosen.map((i) => candidates[i]!);
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

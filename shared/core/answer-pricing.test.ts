@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { priceAnswer } from './answer-pricing.ts';
 import { sumEntries } from './ledger.ts';
 
-describe('priceAnswer', () => {
-  const base = { consumerAccountId: 'c', protocolAccountId: 'p', feeBps: 1000 };
-  const src = (i: number, price: bigint, weightPpm: bigint) => ({ contributorAccountId: `k${i}`, datanetId: 'dn', documentId: `d${i}`, pricePerSource: price, weightPpm });
+describe('priceAnswer (answer-v1, kept to recompute old receipts)', () => {
+  const base = { consumerAccountId: 'c', protocolAccountId: 'p', feeBps: 1000, formula: 'answer-v1' };
+  const src = (i: number, price: bigint, weightPpm: bigint) => ({ contributorAccountId: `k${i}`, datanetId: 'dn', documentId: `d${i}`, pricePerSource: price, weightPpm, used: weightPpm > 0n });
 
   it('splits tokens, data fee, adapter share and protocol fee', () => {
     const c = priceAnswer({ ...base, tokenCharge: 100n, cap: 10_000n, adapter: { ownerAccountId: 'a', shareBps: 3000 }, sources: [src(0, 1000n, 750_000n), src(1, 1000n, 250_000n)] });

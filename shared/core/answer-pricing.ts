@@ -1,4 +1,5 @@
-import { splitDataFee } from './data-fee.ts';
+import { ANSWER_FORMULA } from './attribution.ts';
+import { dataFeeFor } from './data-fee.ts';
 import { bpsOf } from './money.ts';
 import type { LedgerEntry } from './ledger.ts';
 
@@ -8,6 +9,8 @@ export interface AnswerSource {
   documentId: string;
   pricePerSource: bigint;
   weightPpm: bigint;
+  /** answer-v2: the answer used this source (cited and supported): one use at its listed price */
+  used: boolean;
 }
 
 export interface AnswerCharge {
@@ -22,9 +25,10 @@ export interface AnswerCharge {
 }
 
 /**
- * One answer's money as one balanced transaction: the consumer pays the token charge
- * plus the listed price of each source shown that credits someone (core/data-fee.ts);
- * contributors share those prices (less the protocol fee) by attribution weight; an adapter
+ * One answer's money as one balanced transaction: the consumer pays the token charge plus,
+ * under answer-v2, the listed price of each source the answer used, each credited to its owner
+ * less the protocol fee (answer-v1: each source shown that credits someone, the pool split by
+ * weight; core/data-fee.ts); an adapter
  * owner gets its share of the token charge; the protocol keeps the rest. So
  * total == dataFee + adapterFee + protocolFee, and dataFee == Σ credits. The total never
  * exceeds `cap` (the amount held when the answer was accepted): token charge is reduced first.
@@ -37,8 +41,9 @@ export function priceAnswer(params: {
   cap: bigint;
   sources: readonly AnswerSource[];
   adapter: { ownerAccountId: string; shareBps: number } | null;
+  formula?: string;
 }): AnswerCharge {
-  const { gross, protocolFee: dataProtocolFee, dataFee, credits } = splitDataFee(params.sources, params.feeBps);
+  const { gross, protocolFee: dataProtocolFee, dataFee, credits } = dataFeeFor(params.formula ?? ANSWER_FORMULA, params.sources, params.feeBps);
   const tokenCharge = minBig(params.tokenCharge, maxBig(0n, params.cap - gross));
   const adapterFee = params.adapter ? bpsOf(tokenCharge, params.adapter.shareBps) : 0n;
   const protocolFee = dataProtocolFee + tokenCharge - adapterFee;

@@ -37,11 +37,14 @@ const input = fc
     }),
   ) satisfies fc.Arbitrary<AnswerSettlementInput>;
 
+const v1 = (i: AnswerSettlementInput): AnswerSettlementInput => ({ ...i, formula: 'answer-v1' });
+
 describe('settleAnswer', () => {
   it('posts lines that sum to zero, with the consumer debited exactly the charge and nobody else negative', () => {
     fc.assert(
       fc.property(input, (i) => {
         const { charge } = settleAnswer(i);
+        expect(settleAnswer(v1(i)).charge.entries.reduce((a, e) => a + e.amount, 0n)).toBe(0n);
         expect(sumEntries(charge.entries)).toBe(0n);
         const debits = charge.entries.filter((e) => e.amount < 0n);
         if (charge.total === 0n) expect(charge.entries).toEqual([]);
@@ -53,9 +56,9 @@ describe('settleAnswer', () => {
     );
   });
 
-  it('charges the sources’ prices plus tokens up to the hold, and pays contributors by weight', () => {
+  it('answer-v1: charges the sources’ prices plus tokens up to the hold, and pays contributors by weight', () => {
     fc.assert(
-      fc.property(input, (i) => {
+      fc.property(input.map(v1), (i) => {
         const { charge, weightsPpm, attribution } = settleAnswer(i);
         // Only sources that credit someone are charged (core/data-fee.ts).
         const listed = i.sources.reduce((a, s, k) => (charge.credits[k]! > 0n ? a + s.pricePerSource : a), 0n);
@@ -70,9 +73,10 @@ describe('settleAnswer', () => {
     );
   });
 
-  it('on every answer the data fee charged equals the sum credited to contributors; a source of weight 0 is not charged (property)', () => {
+  it('on every answer the data fee charged equals the sum credited to contributors; a source of weight 0 is not charged (property, both formulas)', () => {
     fc.assert(
-      fc.property(input, (i) => {
+      fc.property(input, fc.boolean(), (generated, old) => {
+        const i = old ? v1(generated) : generated;
         const { charge, weightsPpm } = settleAnswer(i);
         const toContributors = charge.entries.filter((e) => e.documentId !== undefined).reduce((a, e) => a + e.amount, 0n);
         expect(toContributors).toBe(charge.dataFee);
@@ -95,9 +99,10 @@ describe('settleAnswer', () => {
       }), { numRuns: 200 });
   });
 
-  it('gives a supported citation the weight and an unsupported one none of the citation share', () => {
+  it('answer-v1: gives a supported citation the weight and an unsupported one none of the citation share', () => {
     const source = { score: 0.5, duplicateOf: null, datanetId: 'dn', documentId: 'doc', pricePerSource: 1_000n };
     const settled = settleAnswer({
+      formula: 'answer-v1',
       sources: [{ ...source, contributorAccountId: 'acct_a' }, { ...source, contributorAccountId: 'acct_b' }],
       sentenceCount: 1,
       checks: [{ sentence: 0, number: 1, supported: true }, { sentence: 0, number: 2, supported: false }],

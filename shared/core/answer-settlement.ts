@@ -1,7 +1,6 @@
 import { priceAnswer, type AnswerCharge } from './answer-pricing.ts';
-import { attribute, type Attribution, type CausalScores } from './attribution.ts';
-import { toPpmWeights } from './money.ts';
-import { tokenCost } from './pricing.ts';
+import { attribute, type Attribution, type CausalScores, type FormulaVersion } from './attribution.ts';
+import { tokenCost, weightsInPpm } from './pricing.ts';
 
 // An answer's money from its plain facts: support-check results → attribution weights → prices →
 // one balanced set of ledger lines. No I/O; finalizeAnswer reads the facts and writes the result.
@@ -37,6 +36,8 @@ export interface AnswerSettlementInput {
   /** the amount held when the answer was accepted: the charge never exceeds it */
   cap: bigint;
   adapter: { ownerAccountId: string; shareBps: number } | null;
+  /** the current formula when left out; `answer-v1` recomputes a receipt written under it */
+  formula?: FormulaVersion;
 }
 
 export interface AnswerSettlement {
@@ -52,8 +53,10 @@ export function settleAnswer(input: AnswerSettlementInput): AnswerSettlement {
     duplicateOf: sources.map((s) => s.duplicateOf),
     sentences: Array.from({ length: input.sentenceCount }, (_, i) => ({ sources: checks.filter((c) => c.sentence === i) })),
     causal: input.causal,
+    documentIds: sources.map((s) => s.documentId),
+    formula: input.formula,
   });
-  const weightsPpm = toPpmWeights(attribution.weights);
+  const weightsPpm = weightsInPpm(attribution.weights);
   const charge = priceAnswer({
     consumerAccountId: input.consumerAccountId,
     protocolAccountId: input.protocolAccountId,
@@ -61,9 +64,10 @@ export function settleAnswer(input: AnswerSettlementInput): AnswerSettlement {
     tokenCharge: tokenCost(input.tokens.prompt + input.tokens.attribution, input.prices.inputPerMillion) + tokenCost(input.tokens.completion, input.prices.outputPerMillion),
     cap: input.cap,
     adapter: input.adapter,
+    formula: attribution.formulaVersion,
     sources: sources.map((s, i) => ({
       contributorAccountId: s.contributorAccountId, datanetId: s.datanetId, documentId: s.documentId,
-      pricePerSource: s.pricePerSource, weightPpm: weightsPpm[i]!,
+      pricePerSource: s.pricePerSource, weightPpm: weightsPpm[i]!, used: attribution.signals[i]!.used ?? false,
     })),
   });
   return { attribution, weightsPpm, charge };

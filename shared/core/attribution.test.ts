@@ -1,21 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ANSWER_FORMULA, MIX, RETRIEVAL_FORMULA, attribute } from './attribution.ts';
+import { ANSWER_FORMULA_V1, MIX, RETRIEVAL_FORMULA_V1, attribute, type AttributionInput } from './attribution.ts';
 import { findNearDuplicates } from './near-duplicates.ts';
 import { splitByWeights, toPpmWeights } from './money.ts';
 
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
-describe('attribute', () => {
+/** The v1 blend, kept so receipts written under it can be recomputed. */
+const v1 = (input: AttributionInput) => attribute({ ...input, formula: input.sentences ? ANSWER_FORMULA_V1 : RETRIEVAL_FORMULA_V1 });
+
+describe('attribute (v1 formulas)', () => {
   it('a retrieval is weighed by normalised retrieval scores', () => {
-    const a = attribute({ retrievalScores: [3, 1] });
-    expect(a.formulaVersion).toBe(RETRIEVAL_FORMULA);
+    const a = v1({ retrievalScores: [3, 1] });
+    expect(a.formulaVersion).toBe(RETRIEVAL_FORMULA_V1);
     expect(a.weights).toEqual([0.75, 0.25]);
     expect(a.signals[0]).toEqual({ retrieval: 0.75, citation: null, unsupported: false, causal: null, duplicateOf: null });
   });
 
   it('follows supported citations, keeps a retrieval share, and pays nothing for an unsupported citation', () => {
-    const a = attribute({
+    const a = v1({
       retrievalScores: [1, 1, 1],
       sentences: [
         { sources: [{ number: 1, supported: true }] },
@@ -23,7 +26,7 @@ describe('attribute', () => {
         { sources: [{ number: 3, supported: false }] },
       ],
     });
-    expect(a.formulaVersion).toBe(ANSWER_FORMULA);
+    expect(a.formulaVersion).toBe(ANSWER_FORMULA_V1);
     expect(a.signals.map((s) => s.citation)).toEqual([0.75, 0.25, 0]);
     expect(a.signals.map((s) => s.unsupported)).toEqual([false, false, true]);
     expect(a.weights[0]).toBeCloseTo(MIX.cited.retrieval / 3 + MIX.cited.citation * 0.75, 12);
@@ -31,31 +34,31 @@ describe('attribute', () => {
   });
 
   it('falls back to retrieval scores when nothing supported is cited', () => {
-    expect(attribute({ retrievalScores: [3, 1], sentences: [] }).weights).toEqual([0.75, 0.25]);
-    expect(attribute({ retrievalScores: [3, 1], sentences: [{ sources: [{ number: 9, supported: true }] }] }).weights).toEqual([0.75, 0.25]);
+    expect(v1({ retrievalScores: [3, 1], sentences: [] }).weights).toEqual([0.75, 0.25]);
+    expect(v1({ retrievalScores: [3, 1], sentences: [{ sources: [{ number: 9, supported: true }] }] }).weights).toEqual([0.75, 0.25]);
   });
 
   it('blends in the leave-one-out signal: a source the answer depends on gains weight', () => {
     const sentences = [{ sources: [{ number: 1, supported: true }, { number: 2, supported: true }] }];
-    const without = attribute({ retrievalScores: [1, 1], sentences });
-    const withCausal = attribute({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-30, -10.5] } });
+    const without = v1({ retrievalScores: [1, 1], sentences });
+    const withCausal = v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-30, -10.5] } });
     expect(without.weights).toEqual([0.5, 0.5]);
     expect(withCausal.signals.map((s) => s.causal)).toEqual([20 / 20.5, 0.5 / 20.5]);
     expect(withCausal.weights[0]).toBeGreaterThan(0.6);
     // Log-probabilities that do not drop, or do not match the sources, are no signal at all.
-    expect(attribute({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-9, -10] } }).signals[0]!.causal).toBeNull();
-    expect(attribute({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-20] } }).signals[0]!.causal).toBeNull();
+    expect(v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-9, -10] } }).signals[0]!.causal).toBeNull();
+    expect(v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-20] } }).signals[0]!.causal).toBeNull();
   });
 
   it('near-duplicates share one source weight, which goes to the earliest upload', () => {
-    const plain = attribute({ retrievalScores: [2, 2, 1] });
-    const deduped = attribute({ retrievalScores: [2, 2, 1], duplicateOf: [null, 0, null] });
+    const plain = v1({ retrievalScores: [2, 2, 1] });
+    const deduped = v1({ retrievalScores: [2, 2, 1], duplicateOf: [null, 0, null] });
     expect(plain.weights).toEqual([0.4, 0.4, 0.2]);
     // Without the copy the same call would weigh [2, 1]: the copy adds nothing for anyone.
     expect(deduped.weights).toEqual([2 / 3, 0, 1 / 3]);
     expect(deduped.signals[1]!.duplicateOf).toBe(0);
     // A copy ranked above the original still pays the original.
-    expect(attribute({ retrievalScores: [3, 1], duplicateOf: [1, null] }).weights).toEqual([0, 1]);
+    expect(v1({ retrievalScores: [3, 1], duplicateOf: [1, null] }).weights).toEqual([0, 1]);
   });
 
   it('weights are a distribution, copies earn nothing, and the exact split sums to the whole (property)', () => {
@@ -67,7 +70,7 @@ describe('attribute', () => {
         (rows, total, withCausal) => {
           const n = rows.length;
           const duplicateOf = rows.map((_, i) => (i > 0 && rows[i]![1] ? 0 : null));
-          const a = attribute({
+          const a = v1({
             retrievalScores: rows.map((r) => r[0]),
             duplicateOf,
             sentences: rows.map((r, i) => ({ sources: [{ number: i + 1, supported: r[2] }] })),

@@ -1,8 +1,20 @@
 // Who contributed to a call, pure. Every weight is recorded with its formula version and
 // the signals behind it, so any recorded split can be recomputed from the receipt.
 
-export const RETRIEVAL_FORMULA = 'retrieval-v1';
-export const ANSWER_FORMULA = 'answer-v1';
+// v2 (current) prices per use: a source is charged its listed price once when it was used
+// (returned by a retrieval; cited and supported by an answer) and nothing otherwise. v1 charged
+// every source shown with a weight and split the pool by weight; it stays computable so receipts
+// written under it can be recomputed (pass `formula`).
+export const RETRIEVAL_FORMULA = 'retrieval-v2';
+export const ANSWER_FORMULA = 'answer-v2';
+export const RETRIEVAL_FORMULA_V1 = 'retrieval-v1';
+export const ANSWER_FORMULA_V1 = 'answer-v1';
+export type FormulaVersion = typeof RETRIEVAL_FORMULA | typeof ANSWER_FORMULA | typeof RETRIEVAL_FORMULA_V1 | typeof ANSWER_FORMULA_V1;
+
+/** Whether a formula charges per use (v2) rather than splitting the prices shown by weight (v1). */
+export function isPerUse(formula: string): boolean {
+  return formula === RETRIEVAL_FORMULA || formula === ANSWER_FORMULA;
+}
 
 /** Blend of the signals for an answer; the retrieval share keeps paying for context even when the answer cites. */
 export const MIX = {
@@ -31,6 +43,10 @@ export interface AttributionInput {
   /** answers only: the answer's sentences and what they cite */
   sentences?: readonly CitedSentence[];
   causal?: CausalScores | null;
+  /** document of each source: under answer-v2 an answer uses a document at most once */
+  documentIds?: readonly string[];
+  /** the formula to apply; the current one for this kind of call when left out */
+  formula?: FormulaVersion;
 }
 
 export interface SourceSignals {
@@ -43,41 +59,38 @@ export interface SourceSignals {
   causal: number | null;
   /** index of the earlier upload this source duplicates: its weight went there */
   duplicateOf: number | null;
+  /** v2: this source counts as one use in the call (charged its listed price); absent under v1 */
+  used?: boolean;
 }
 
 export interface Attribution {
   formulaVersion: string;
-  /** non-negative, sum to 1 (empty for no sources) */
+  /** non-negative, sum to 1 (empty for no sources; all 0 under answer-v2 when no source was used) */
   weights: number[];
   signals: SourceSignals[];
 }
 
 /**
  * Weights = a blend of normalised retrieval scores, supported-citation shares and (when the
- * generator measured it) the leave-one-out causal signal. A cited source that fails the
- * support check earns nothing from that sentence. A group of near-duplicates counts as ONE
- * source: the group's weight is the largest of its members' and goes to the earliest upload.
+ * generator measured it) the leave-one-out causal signal (v1), or, under answer-v2, each used
+ * source's share of the answer's supported sentences. A cited source that fails the support
+ * check earns nothing from that sentence. A group of near-duplicates counts as ONE source: the
+ * group's weight (and, under v2, its use) goes to the earliest upload.
  */
 export function attribute(input: AttributionInput): Attribution {
   const n = input.retrievalScores.length;
   const isAnswer = input.sentences !== undefined;
+  const formula = input.formula ?? (isAnswer ? ANSWER_FORMULA : RETRIEVAL_FORMULA);
   const retrieval = normalise(input.retrievalScores.map((s) => Math.max(0, s)));
   const citationShares = isAnswer ? citationSignal(n, input.sentences!) : null;
   const causal = input.causal ? causalSignal(n, input.causal) : null;
-
-  const mix = citationShares?.counted
-    ? causal ? MIX.citedWithCausal : MIX.cited
-    : causal ? MIX.uncitedWithCausal : null;
-  const blended = mix
-    ? retrieval.map((r, i) => mix.retrieval * r + mix.citation * (citationShares?.shares[i] ?? 0) + mix.causal * (causal?.[i] ?? 0))
-    : retrieval;
-
   const duplicateOf = input.duplicateOf ?? new Array<number | null>(n).fill(null);
-  const collapsed = collapseDuplicates(blended, duplicateOf);
-  // All-zero signals split evenly, but still over distinct sources only.
-  const weights = normalise(collapsed.every((w) => w === 0) ? duplicateOf.map((d, i) => (d === null || d === i ? 1 : 0)) : collapsed);
+
+  const { weights, used } = isPerUse(formula)
+    ? perUseWeights(retrieval, citationShares?.shares ?? null, causal, isAnswer ? sameDocumentAs(duplicateOf, input.documentIds) : duplicateOf)
+    : { weights: blendedWeights(retrieval, citationShares, causal, duplicateOf), used: null };
   return {
-    formulaVersion: isAnswer ? ANSWER_FORMULA : RETRIEVAL_FORMULA,
+    formulaVersion: formula,
     weights,
     signals: retrieval.map((r, i) => ({
       retrieval: r,
@@ -85,8 +98,71 @@ export function attribute(input: AttributionInput): Attribution {
       unsupported: citationShares ? citationShares.unsupported.has(i) : false,
       causal: causal ? causal[i]! : null,
       duplicateOf: duplicateOf[i] ?? null,
+      ...(used ? { used: used[i]! } : {}),
     })),
   };
+}
+
+/** v1: the signals blended into weights over every source shown. */
+function blendedWeights(retrieval: number[], citationShares: ReturnType<typeof citationSignal> | null, causal: number[] | null, duplicateOf: readonly (number | null)[]): number[] {
+  const mix = citationShares?.counted
+    ? causal ? MIX.citedWithCausal : MIX.cited
+    : causal ? MIX.uncitedWithCausal : null;
+  const blended = mix
+    ? retrieval.map((r, i) => mix.retrieval * r + mix.citation * (citationShares?.shares[i] ?? 0) + mix.causal * (causal?.[i] ?? 0))
+    : retrieval;
+  const collapsed = collapseDuplicates(blended, duplicateOf);
+  // All-zero signals split evenly, but still over distinct sources only.
+  return normalise(collapsed.every((w) => w === 0) ? duplicateOf.map((d, i) => (d === null || d === i ? 1 : 0)) : collapsed);
+}
+
+/**
+ * v2: which sources count as a use, and their weights. A retrieval uses every source it returns
+ * (near-duplicates collapse into the earliest upload). An answer uses a source that supports at
+ * least one of its sentences and, where the causal signal was measured, whose removal made the
+ * answer less likely; a passage only shown is not used. Weights: each used source's share of the
+ * supported sentences (retrieval: of the normalised scores), for the record — the money is per use.
+ */
+function perUseWeights(retrieval: number[], citation: number[] | null, causal: number[] | null, duplicateOf: readonly (number | null)[]) {
+  // A retrieval uses what it returns; its weights record the (normalised) scores.
+  const contribution = citation ? citation.map((c, i) => (c > 0 && (causal === null || causal[i]! > 0) ? c : 0)) : retrieval;
+  const usedHere = citation ? contribution.map((c) => c > 0) : retrieval.map(() => true);
+  const used = usedHere.map(() => false);
+  const collapsed = contribution.map(() => 0);
+  usedHere.forEach((u, i) => {
+    if (!u) return;
+    const c = canonicalOf(i, duplicateOf);
+    used[c] = true;
+    collapsed[c] = Math.max(collapsed[c]!, contribution[i]!);
+  });
+  // A retrieval whose scores are all 0 still used its sources: even weights over them.
+  const weights = collapsed.some((w) => w > 0) ? normalise(collapsed) : used.some(Boolean) ? normalise(used.map((u) => (u ? 1 : 0))) : collapsed;
+  return { weights, used };
+}
+
+/**
+ * For an answer's uses: each source's near-duplicate mark, or else the first source of the same
+ * document (quoting two passages of one document is one use of it, paid to its first passage).
+ */
+function sameDocumentAs(duplicateOf: readonly (number | null)[], documentIds: readonly string[] | undefined): (number | null)[] {
+  if (!documentIds) return [...duplicateOf];
+  return duplicateOf.map((d, i) => {
+    if (d !== null && d !== undefined) return d;
+    // the document's first passage that is no copy of another upload (i itself at the latest)
+    const first = documentIds.findIndex((doc, j) => doc === documentIds[i] && (duplicateOf[j] ?? null) === null);
+    return first >= 0 && first < i ? first : null;
+  });
+}
+
+/** The earliest upload of a near-duplicate group (following marks, in case one points at another copy). */
+function canonicalOf(i: number, duplicateOf: readonly (number | null)[]): number {
+  let at = i;
+  for (let steps = 0; steps < duplicateOf.length; steps++) {
+    const next = duplicateOf[at];
+    if (next === null || next === undefined || next === at || next < 0 || next >= duplicateOf.length) return at;
+    at = next;
+  }
+  return at;
 }
 
 /** Each sentence with a supported citation weighs the same and splits over the sources that support it. */

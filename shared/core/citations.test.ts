@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  MIN_WORD_COVERAGE,
   SUPPORT_THRESHOLD,
   bestSupportingSpan,
+  supports,
+  wordCoverage,
   dedupeSources,
   isSupported,
   markerPattern,
@@ -425,5 +428,28 @@ describe('dedupeSources', () => {
         });
       }),
     );
+  });
+});
+
+describe('a heading without a full stop never merges with the next sentence', () => {
+  it('splits at markers followed by a sentence start, so each claim keeps its own source', () => {
+    const parsed = parseAnswer('Restoring a deleted branch [1] To undo the last commit, run git reset --soft HEAD~1.[2]', 2);
+    expect(parsed.citations.map((c) => [c.sentence.text, c.sourceNumbers])).toEqual([
+      ['Restoring a deleted branch', [1]],
+      ['To undo the last commit, run git reset --soft HEAD~1.', [2]],
+    ]);
+    expect(parsed.text).toBe('Restoring a deleted branch [1] To undo the last commit, run git reset --soft HEAD~1.[2]');
+    // A lowercase continuation is still one sentence.
+    expect(parseAnswer('Paris [1] is the capital of France.', 1).citations).toHaveLength(1);
+  });
+
+  it('the support check does not credit a passage on the same topic for a sentence it does not state', () => {
+    const sentence = 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.';
+    expect(wordCoverage(sentence, 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.')).toBe(1);
+    const otherPassage = 'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch.';
+    expect(wordCoverage(sentence, otherPassage)).toBeLessThan(MIN_WORD_COVERAGE);
+    expect(supports(0.69, wordCoverage(sentence, otherPassage))).toBe(false);
+    expect(supports(0.69, 1)).toBe(true);
+    expect(supports(0.2, 1)).toBe(false);
   });
 });

@@ -205,6 +205,27 @@ export function isSupported(similarity: number, threshold: number = SUPPORT_THRE
   return Number.isFinite(similarity) && similarity >= threshold;
 }
 
+/**
+ * Share of the sentence's content words the source passage contains. Embedding similarity alone
+ * credits a passage on the same topic for a sentence taken from another one (USE-lite scores two
+ * git passages ≥ 0.3 whatever they say); a supporting passage also states most of its words.
+ */
+export const MIN_WORD_COVERAGE = 0.5;
+
+export function wordCoverage(sentence: string, sourceText: string): number {
+  const words = contentTokens(sentence.replace(MARKER_GROUP, ' '));
+  if (words.size === 0) return 0;
+  const source = contentTokens(sourceText);
+  let shared = 0;
+  for (const w of words) if (source.has(w)) shared++;
+  return shared / words.size;
+}
+
+/** The support check: close in meaning to the passage's best-matching sentence, and mostly its words. */
+export function supports(similarity: number, coverage: number): boolean {
+  return isSupported(similarity) && coverage >= MIN_WORD_COVERAGE;
+}
+
 // A small stopword list: enough to stop "the"/"is" from making any two
 // sentences look related, short enough to keep negations' neighbours.
 const STOPWORDS = new Set([
@@ -216,7 +237,7 @@ const STOPWORDS = new Set([
 ]);
 
 /** Lowercased content words, with a naive plural "s" stripped so "capitals" meets "capital". */
-function contentTokens(text: string): Set<string> {
+export function contentTokens(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:['’]\p{L}+)?/gu)) {
     const w = m[0];

@@ -10,11 +10,14 @@ const source = (i: number, price: bigint, weightPpm: bigint) => ({
   documentId: `doc_${i}`,
   pricePerSource: price,
   weightPpm,
+  used: true,
 });
+const V1 = 'retrieval-v1' as const;
 
-describe('priceRetrieval', () => {
+describe('priceRetrieval (retrieval-v1, kept to recompute old receipts)', () => {
   it('charges listed prices, keeps the fee, splits the rest by score', () => {
     const charge = priceRetrieval({
+      formula: V1,
       consumerAccountId: 'acct_consumer',
       protocolAccountId: 'acct_protocol',
       feeBps: 1000,
@@ -43,6 +46,7 @@ describe('priceRetrieval', () => {
         fc.integer({ min: 0, max: 10_000 }),
         (rows, feeBps) => {
           const charge = priceRetrieval({
+            formula: V1,
             consumerAccountId: 'acct_consumer',
             protocolAccountId: 'acct_protocol',
             feeBps,
@@ -57,7 +61,7 @@ describe('priceRetrieval', () => {
   });
 });
 
-describe('settleRetrieval', () => {
+describe('settleRetrieval (retrieval-v1)', () => {
   const sources = fc.array(
     fc.record({
       score: fc.double({ min: -1, max: 1, noNaN: true }),
@@ -73,7 +77,7 @@ describe('settleRetrieval', () => {
   it('weighs by retrieval score and posts balanced lines: the consumer pays the prices, nobody else goes negative, same input same result', () => {
     fc.assert(
       fc.property(sources, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
-        const params = { consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list };
+        const params = { formula: V1, consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list };
         const { charge, weightsPpm } = settleRetrieval(params);
         expect(sumEntries(charge.entries)).toBe(0n);
         expect(charge.total).toBe(list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n));
@@ -101,7 +105,7 @@ describe('settleRetrieval', () => {
     );
     fc.assert(
       fc.property(withDuplicates, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
-        const { charge, weightsPpm } = settleRetrieval({ consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list });
+        const { charge, weightsPpm } = settleRetrieval({ formula: V1, consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list });
         const toContributors = charge.entries.filter((e) => e.documentId !== undefined).reduce((a, e) => a + e.amount, 0n);
         expect(toContributors).toBe(charge.dataShare);
         expect(charge.dataShare + charge.protocolFee).toBe(charge.total);

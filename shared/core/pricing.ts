@@ -1,5 +1,5 @@
-import { attribute, type Attribution } from './attribution.ts';
-import { splitDataFee } from './data-fee.ts';
+import { attribute, RETRIEVAL_FORMULA, type Attribution, type FormulaVersion } from './attribution.ts';
+import { dataFeeFor } from './data-fee.ts';
 import { toPpmWeights } from './money.ts';
 import type { LedgerEntry } from './ledger.ts';
 
@@ -10,6 +10,8 @@ export interface BillableSource {
   pricePerSource: bigint;
   /** attribution weight (core/attribution.ts) in parts per million */
   weightPpm: bigint;
+  /** v2: the call used this source (one use, charged its listed price); ignored by v1 */
+  used: boolean;
 }
 
 export interface SourceAttribution {
@@ -29,18 +31,20 @@ export interface RetrievalCharge {
 }
 
 /**
- * The consumer pays the listed price of every returned source that credits someone
- * (core/data-fee.ts); the protocol keeps its fee; the rest is split over those sources by
- * normalized retrieval score (largest remainder), so the entries always sum to zero.
+ * retrieval-v2: the consumer pays the listed price of each returned source (one use each; a
+ * near-duplicate's use goes to the earliest upload) and each owner is credited that price less
+ * the protocol fee. retrieval-v1: every returned source that credits someone is charged and the
+ * pool is split by normalized retrieval score (core/data-fee.ts). The entries always sum to zero.
  */
 export function priceRetrieval(params: {
   consumerAccountId: string;
   protocolAccountId: string;
   feeBps: number;
   sources: readonly BillableSource[];
+  formula?: string;
 }): RetrievalCharge {
   const { sources } = params;
-  const split = splitDataFee(sources, params.feeBps);
+  const split = dataFeeFor(params.formula ?? RETRIEVAL_FORMULA, sources, params.feeBps);
   const { gross: total, protocolFee, dataFee: dataShare, credits } = split;
   const entries: LedgerEntry[] = [];
   if (total > 0n) {
@@ -64,16 +68,27 @@ export function priceRetrieval(params: {
  * A retrieval's money from its plain facts: retrieval scores (and near-duplicate marks) →
  * attribution weights → the charge and its balanced ledger lines. No I/O; billing posts it.
  */
-export function settleRetrieval<S extends Omit<BillableSource, 'weightPpm'> & { score: number; duplicateOf: number | null }>(params: {
+export function settleRetrieval<S extends Omit<BillableSource, 'weightPpm' | 'used'> & { score: number; duplicateOf: number | null }>(params: {
   consumerAccountId: string;
   protocolAccountId: string;
   feeBps: number;
   sources: readonly S[];
+  /** the current formula when left out; `retrieval-v1` recomputes a receipt written under it */
+  formula?: FormulaVersion;
 }): { attribution: Attribution; weightsPpm: bigint[]; charge: RetrievalCharge } {
-  const attribution = attribute({ retrievalScores: params.sources.map((s) => s.score), duplicateOf: params.sources.map((s) => s.duplicateOf) });
-  const weightsPpm = toPpmWeights(attribution.weights);
-  const charge = priceRetrieval({ ...params, sources: params.sources.map((s, i) => ({ ...s, weightPpm: weightsPpm[i]! })) });
+  const attribution = attribute({ retrievalScores: params.sources.map((s) => s.score), duplicateOf: params.sources.map((s) => s.duplicateOf), formula: params.formula });
+  const weightsPpm = weightsInPpm(attribution.weights);
+  const charge = priceRetrieval({
+    ...params,
+    formula: attribution.formulaVersion,
+    sources: params.sources.map((s, i) => ({ ...s, weightPpm: weightsPpm[i]!, used: attribution.signals[i]!.used ?? false })),
+  });
   return { attribution, weightsPpm, charge };
+}
+
+/** Weights as ppm summing to 1e6; all zero stays all zero (an answer-v2 that used no source). */
+export function weightsInPpm(weights: readonly number[]): bigint[] {
+  return weights.every((w) => w === 0) ? weights.map(() => 0n) : toPpmWeights(weights);
 }
 
 /** Token charge, rounded up to the next micro-unit so a call is never free by rounding. */

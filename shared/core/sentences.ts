@@ -46,7 +46,10 @@ const LOWERCASE = /\p{Ll}/u;
 export const ANSWER_RULES: SentenceRules = {
   // Terminal punctuation, closing quotes/brackets, then any citation markers the writer put
   // after the period: "… end. [2] Next" — the marker belongs to "end.".
-  end: new RegExp(String.raw`[.?!…。！？]+["'”’»)）]*((?:\s*(?:[,;]\s*)?(?:${BRACKET}))*)`, 'giu'),
+  // Markers after a claim with no full stop also end it when the next word may start a sentence
+  // (startsSentence): "Restoring a branch [1] To undo … [2]" is two claims, each citing its own
+  // source (group 2), while "Paris [1] is" stays one.
+  end: new RegExp(String.raw`[.?!…。！？]+["'”’»)）]*((?:\s*(?:[,;]\s*)?(?:${BRACKET}))*)|(?<=\S[ \t]*)((?:${BRACKET})(?:\s*(?:[,;]\s*)?(?:${BRACKET}))*)(?=\s+[^\s[【.,;:!?…。！？])`, 'giu'),
   // CJK full stops are not followed by a space, so they end a sentence without one.
   endsWithoutSpace: /[。！？]$/u,
   // A lowercase continuation means the punctuation was not a full stop ("et al. [3] found",
@@ -157,7 +160,7 @@ export function sentenceSpans(text: string, start: number, end: number, rules: S
   for (let m = re.exec(sub); m; m = re.exec(sub)) {
     const cut = m.index + m[0].length;
     if (cut >= sub.length) break; // the range's end closes the last sentence anyway
-    const markers = m[1] ?? '';
+    const markers = m[1] ?? m[2] ?? '';
     const term = m[0].slice(0, m[0].length - markers.length);
     // "3.5", "e.g.," and "end.Next" are not boundaries; CJK full stops need no space.
     if (!isSpace(sub[cut]) && !rules.endsWithoutSpace?.test(term)) continue;

@@ -1,5 +1,5 @@
 import { settleAnswer } from '../core/answer-settlement.ts';
-import { SUPPORT_THRESHOLD, bestSupportingSpan, isSupported, parseAnswer } from '../core/citations.ts';
+import { SUPPORT_THRESHOLD, bestSupportingSpan, parseAnswer, supports, wordCoverage } from '../core/citations.ts';
 import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { GenerationResultSchema, type GenerationEvent, type GenerationResult } from '../generation/messages.ts';
 import { newId } from '../ids.ts';
@@ -52,7 +52,7 @@ interface Cited {
   quote: { start: number; end: number; text: string } | null;
 }
 
-/** Support check: the answer sentence against the source passage most like it. */
+/** Support check: the answer sentence against the source passage's sentence most like it, and the passage's words. */
 async function checkSupport(services: Services, sentences: string[], cited: { sentence: number; source: ShownSource }[]): Promise<Cited[]> {
   const quotes = cited.map((c) => bestSupportingSpan(sentences[c.sentence]!, c.source.text));
   const texts = [...sentences, ...cited.map((c, i) => quotes[i]?.text ?? c.source.text)];
@@ -62,7 +62,8 @@ async function checkSupport(services: Services, sentences: string[], cited: { se
     const b = vectors[sentences.length + i]!;
     let similarity = 0;
     for (let k = 0; k < a.length; k++) similarity += a[k]! * b[k]!;
-    return { number: c.source.number, supported: isSupported(similarity), similarity, quote: quotes[i] ?? null };
+    const supported = supports(similarity, wordCoverage(sentences[c.sentence]!, c.source.text));
+    return { number: c.source.number, supported, similarity, quote: quotes[i] ?? null };
   });
 }
 

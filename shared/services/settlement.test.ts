@@ -112,7 +112,7 @@ describe('settlement', () => {
     expect(before.status).toBe(200);
     expect(before.body.settlement).toBeNull();
     expect(before.body.hash).toBe(hashCanonical(before.body.canonical));
-    expect(before.body.receipt).toMatchObject({ requestId: r.body.requestId, formulaVersion: 'retrieval-v1', charged: r.body.usage.charged });
+    expect(before.body.receipt).toMatchObject({ requestId: r.body.requestId, formulaVersion: 'retrieval-v2', charged: r.body.usage.charged });
     expect(before.body.receipt.sources.map((s: { amount: string }) => s.amount)).toEqual(r.body.attribution.sources.map((s: { amount: string }) => s.amount));
 
     const outcome = await settleOnce(e.deps());

@@ -103,7 +103,7 @@ describe('answers from an engine model', () => {
     });
     expect(r.status).toBe(200);
     const { attribution, usage } = r.body;
-    expect(attribution.formulaVersion).toBe('answer-v1');
+    expect(attribution.formulaVersion).toBe('answer-v2');
     expect(attribution.causal).toMatchObject({ method: 'leave-one-out' });
     expect(usage.attributionTokens).toBe(attribution.causal.promptTokens);
     expect(usage.attributionTokens).toBeGreaterThan(0);

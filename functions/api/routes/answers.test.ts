@@ -63,7 +63,7 @@ describe('POST /v1/answers', () => {
     expect(a.attribution.sources.reduce((s: bigint, x: { amount: string }) => s + BigInt(x.amount), 0n)).toBe(BigInt(u.dataFee));
     const creditedSources = a.attribution.sources.filter((x: { amount: string }) => x.amount !== '0').length;
     expect(BigInt(u.charged) - BigInt(u.tokenCharge)).toBe(1000n * BigInt(creditedSources));
-    expect(a.attribution.formulaVersion).toBe('answer-v1');
+    expect(a.attribution.formulaVersion).toBe('answer-v2');
     expect(a.attribution.receiptId).toMatch(/^rcpt_/);
     expect(a.attribution.sources.reduce((s: number, x: { weightPpm: number }) => s + x.weightPpm, 0)).toBe(1_000_000);
     const txs = await ledgerFor(a.requestId);
@@ -101,7 +101,7 @@ describe('POST /v1/answers', () => {
     expect(names.filter((n) => n === 'delta').length).toBeGreaterThan(0);
     const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
     const final = events.find((e) => e.event === 'citations')!.data;
-    expect(streamed.replace(/\s+/g, ' ').trim()).toBe(final.text.replace(/\s+/g, ' ').trim());
+    expect(streamed).toBe(final.text); // exactly: what streams is what the answer says
     expect(final.citations.length).toBeGreaterThan(0);
     const done = events.at(-1)!.data;
     expect(BigInt(done.usage.charged)).toBeGreaterThan(0n);
@@ -138,6 +138,49 @@ describe('POST /v1/answers', () => {
     const r = await ask(json);
     expect(r.status).toBe(status);
     expect(r.body.error.message).toMatch(message);
+  });
+
+  it('answers outside the datanets honestly, citing nothing and charging no data fee', async () => {
+    const r = await ask({ query: 'Who won the 1998 football world cup final in Paris?', topK: 3 });
+    expect(r.body.status).toBe('succeeded');
+    expect(r.body.citations).toEqual([]);
+    expect(r.body.text).toMatch(/do not cover this question/);
+    expect(r.body.usage.dataFee).toBe('0');
+    expect(BigInt(r.body.usage.charged)).toBe(BigInt(r.body.usage.tokenCharge));
+    expect(r.body.attribution.sources.every((s: { amount: string; signals: { used: boolean } }) => s.amount === '0' && s.signals.used === false)).toBe(true);
+  });
+
+  it('streams exactly the final text when a source opens with a heading that has no full stop, and pays only the source quoted', async () => {
+    const texts: Record<string, string> = {
+      Branches: 'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch and the old commit id.',
+      Undo: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.',
+    };
+    const doc = (title: string) => ({ title, content: texts[title], contentType: 'text/plain' });
+    await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: doc('Branches') });
+    await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc('Undo') });
+    const res = await client.app.request('/v1/answers', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${world.consumer.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'How do I undo my last git commit and keep my changes?', mode: 'stream', topK: 3 }),
+    });
+    const events = [...(await res.text()).matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    const final = events.find((e) => e.event === 'citations')!.data;
+    expect(streamed).toBe(final.text);
+    expect(final.text).not.toMatch(/Restoring a deleted branch/);
+    expect(final.citations[0].sentence.text).toBe('To undo the last commit but keep your changes, run git reset --soft HEAD~1.');
+    // Each sentence is quoted from, cited to and supported by the one source whose text holds it.
+    const usedTitles = new Set<string>();
+    for (const c of final.citations)
+      for (const s of c.sources) {
+        expect(s.supported).toBe((texts[s.title] ?? '').includes(c.sentence.text));
+        if (s.supported) usedTitles.add(s.title);
+      }
+    const done = events.at(-1)!.data;
+    const paid = done.attribution.sources.filter((s: { amount: string }) => s.amount !== '0');
+    expect(paid).toHaveLength(usedTitles.size);
+    for (const p of paid) expect(p.amount).toBe('900'); // one use of a 1000 source at the 10 % protocol fee
+    expect(BigInt(done.usage.dataFee)).toBe(900n * BigInt(usedTitles.size));
   });
 
   it('answers 402 before queueing when credits cannot cover the most the answer may cost', async () => {

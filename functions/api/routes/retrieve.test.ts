@@ -42,15 +42,15 @@ describe('POST /v1/retrieve', () => {
     expect(r.body.sources).toHaveLength(3);
 
     const { usage, attribution } = r.body;
-    // Only sources that credit someone are charged (README, pricing rule): here the third ranks with weight 0.
-    const credited = attribution.sources.filter((s: { amount: string }) => s.amount !== '0');
-    expect(attribution.sources.filter((s: { weightPpm: number }) => s.weightPpm === 0).map((s: { amount: string }) => s.amount)).toEqual(['0']);
-    expect(credited).toHaveLength(2);
-    expect(usage).toMatchObject({ charged: '2000', protocolFee: '200', dataFee: '1800', balance: '98000' });
-    expect(attribution.formulaVersion).toBe('retrieval-v1');
+    // retrieval-v2 (README, pricing rule): each returned source is one use at its listed price (1000),
+    // earning its owner 900 after the 10 % protocol fee, whatever its weight.
+    const returned = BigInt(r.body.sources.length);
+    for (const s of attribution.sources) expect([s.amount, s.signals.used]).toEqual(['900', true]);
+    expect(usage).toMatchObject({ charged: String(1000n * returned), protocolFee: String(100n * returned), dataFee: String(900n * returned), balance: String(100_000n - 1000n * returned) });
+    expect(attribution.formulaVersion).toBe('retrieval-v2');
     expect(attribution.receiptId).toMatch(/^rcpt_/);
     expect(attribution.sources.reduce((a: number, s: { weightPpm: number }) => a + s.weightPpm, 0)).toBe(1_000_000);
-    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(1800n);
+    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(900n * returned);
 
     const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [r.body.requestId]);
     expect(txs.rows).toHaveLength(1);

@@ -6,6 +6,7 @@ import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
 import { Micros, security } from '../schemas.ts';
+import { ANSWER_FORMULA, RETRIEVAL_FORMULA } from '../../../shared/core/attribution.ts';
 
 const accountQuery = z.object({
   accountId: z.string().max(100).optional().openapi({ description: 'admins only: whose figures to show' }),
@@ -59,6 +60,11 @@ const earningsRoute = createRoute({
             unsettled: Micros.openapi({ description: 'credited, waiting for the next settlement epoch (and the minimum payout)' }),
             byDatanet: z.array(z.object({ datanetId: z.string(), name: z.string(), earned: Micros, calls: z.number().int() })),
             byDocument: z.array(z.object({ documentId: z.string(), datanetId: z.string(), title: z.string(), deleted: z.boolean(), earned: Micros, calls: z.number().int() })),
+            pricing: z.object({
+              retrievalFormula: z.string(), answerFormula: z.string(),
+              protocolFeeBps: z.number().int(),
+              perUse: z.string().openapi({ description: 'what one use of a source earns under the current formulas' }),
+            }).openapi({ description: 'the formulas new calls are charged under (receipts name the one each call used)' }),
           }).openapi('Earnings'),
         },
       },
@@ -98,5 +104,14 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
       accountId: account.id, wallet: account.wallet!, livemode, total: e.total.toString(), settled: e.settled.toString(), unsettled: e.unsettled.toString(),
       byDatanet: e.byDatanet.map((d) => ({ ...d, earned: d.earned.toString() })),
       byDocument: e.byDocument.map((d) => ({ ...d, earned: d.earned.toString() })),
+      pricing: pricingTerms(c.get('services').config.protocolFeeBps),
     }, 200);
   });
+
+/** The per-use rule in words, so an owner can compute what one use of a document earns. */
+function pricingTerms(protocolFeeBps: number) {
+  return {
+    retrievalFormula: RETRIEVAL_FORMULA, answerFormula: ANSWER_FORMULA, protocolFeeBps,
+    perUse: `one use = a source returned by a retrieval, or cited and supported by an answer; it earns pricePerSource − floor(pricePerSource × ${protocolFeeBps} / 10000)`,
+  };
+}

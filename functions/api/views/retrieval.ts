@@ -28,7 +28,7 @@ export const UsageView = z
 
 export const AttributionView = z
   .object({
-    formulaVersion: z.string().openapi({ description: 'retrieval-v1 or answer-v1 (see README, Attribution)' }),
+    formulaVersion: z.string().openapi({ description: 'retrieval-v2 or answer-v2: each source used is one use at its listed price (v1 on receipts written before; see README, Pricing)' }),
     receiptId: z.string().openapi({ description: 'GET /v1/receipts/{id}: the canonical receipt, its hash and, once settled, its Merkle proof' }),
     sources: z.array(
       z.object({
@@ -44,6 +44,7 @@ export const AttributionView = z
           unsupported: z.boolean().openapi({ description: 'cited, but failed the support check everywhere it was cited' }),
           causal: z.number().nullable().openapi({ description: 'leave-one-out drop in answer log-probability, normalised (when measured)' }),
           duplicateOf: z.string().nullable().openapi({ description: 'the earlier upload this source copies; its weight went there' }),
+          used: z.boolean().optional().openapi({ description: 'v2: the call used this source — one use, charged its listed price and credited it less the protocol fee' }),
         }),
       }),
     ),

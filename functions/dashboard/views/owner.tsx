@@ -116,7 +116,7 @@ export function OwnerPage(p: OwnerPageProps) {
                 <tr>
                   <td>{when(c.createdAt)}</td><td>{c.title}</td><td class="hide-sm">{c.kind}</td>
                   <td class="num">{(c.weightPpm / 10_000).toFixed(2)}%</td><td class="num"><Money micros={c.amount} /></td>
-                  <td class="hide-sm"><code>{c.formulaVersion}</code></td>
+                  <td class="hide-sm"><code title={c.formulaVersion.endsWith('-v1') ? 'v1: every source shown was charged, the pool split by weight' : 'per use: each source used earns its price less the protocol fee'}>{c.formulaVersion}</code></td>
                   <td><a href={`/dashboard/owner/receipts/${c.receiptId}`}>{c.receiptId}</a></td>
                 </tr>
               ))}
