@@ -116,7 +116,7 @@ const started = performance.now();
 const since = () => (performance.now() - started) / 1000;
 const restart = async (which: 'a' | 'b', signal: NodeJS.Signals) => {
   const p = procs[which];
-  const exited = new Promise((r) => (p.child.exitCode !== null ? r(null) : p.child.once('exit', r)));
+  const exited = new Promise((r) => (p.child.exitCode !== null || p.child.signalCode !== null ? r(null) : p.child.once('exit', r)));
   p.child.kill(signal);
   await exited;
   procs[which] = await startApiProcess(which === 'a' ? env : { ...env, START_WORKER: 'false' });
@@ -230,8 +230,7 @@ console.log(`\nsaved ${file}`);
 
 // ---- stop everything this bench started --------------------------------------------------------
 const dir = await chainDir();
-await procs.b.stop();
-await procs.a.stop();
+for (const p of [procs.b, procs.a]) if (p.child.exitCode === null && p.child.signalCode === null) await p.stop();
 try {
   const pid = (JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { pid: number }).pid;
   if (isAlive(pid)) process.kill(pid, 'SIGTERM');

@@ -8,6 +8,7 @@ import {
   createWalletClient,
   erc20Abi,
   http,
+  parseEventLogs,
   type Address,
   type Chain,
   type Hex,
@@ -30,6 +31,8 @@ export interface TxOutcome {
   status: 'success' | 'reverted';
   gasUsed: bigint;
   blockNumber: bigint;
+  /** what this transaction's Claimed events paid (0 for a publish, or a claim with nothing due) */
+  paid: bigint;
 }
 
 export interface PublishParameters {
@@ -165,7 +168,9 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
 
     async waitForReceipt(hash, timeoutMs = 60_000) {
       const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: timeoutMs });
-      return { status: receipt.status, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber };
+      const claims = parseEventLogs({ abi: citepayDistributorAbi, logs: receipt.logs, eventName: 'Claimed' });
+      const paid = claims.filter((l) => l.address.toLowerCase() === distributor.toLowerCase()).reduce((sum, l) => sum + l.args.paid, 0n);
+      return { status: receipt.status, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, paid };
     },
 
     claimed: (who) => publicClient.readContract({ address: distributor, abi, functionName: 'claimed', args: [who] }),

@@ -101,8 +101,8 @@ export async function relayClaim(services: Services, wallet: Address): Promise<C
     const outcome = await chain.waitForReceipt(txHash, 60_000);
     await recordClaimOutcome(services.db, record, { status: outcome.status === 'success' ? 'mined' : 'reverted', txHash, blockNumber: outcome.blockNumber });
     if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
-    const after = await payoutOf(services, wallet);
-    return { view: after, paid: (after.claimed ?? before.claimed) - before.claimed, txHash };
+    // What THIS transaction paid (its Claimed event): a claim racing another for the same wallet pays 0.
+    return { view: await payoutOf(services, wallet), paid: outcome.paid, txHash };
   } catch (err) {
     if (err instanceof DomainError) throw err;
     if (err instanceof ChainBusy) throw new Unavailable(err.message, 'chain', err.retryAfterSeconds);
