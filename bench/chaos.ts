@@ -53,10 +53,29 @@ const pg = await startPostgres();
 const url = await createDatabase(pg.url, 'citepay_chaos');
 const env = { DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', CHAIN_RECONCILE_SECONDS: '10', ...BENCH_RATE_LIMITS };
 const procs: { a: ApiProcess; b: ApiProcess } = {
-  a: await startApiProcess(env),
-  b: await startApiProcess({ ...env, START_WORKER: 'false' }),
+  a: await startApiProcess(env, 600_000),
+  b: await startApiProcess({ ...env, START_WORKER: 'false' }, 600_000),
 };
+// Whatever happens below, stop what this bench started (processes, the chain node, PostgreSQL).
+let chainDirForCleanup: string | undefined;
+const cleanUp = async () => {
+  for (const p of [procs.b, procs.a]) if (p.child.exitCode === null && p.child.signalCode === null) await p.stop();
+  try {
+    if (chainDirForCleanup) {
+      const pid = (JSON.parse(readFileSync(join(chainDirForCleanup, 'node.json'), 'utf8')) as { pid: number }).pid;
+      if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    }
+  } catch {
+    /* stopped with its owner */
+  }
+  await pg.stop();
+};
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  void cleanUp().finally(() => process.exit(2));
+});
 const db = openPg(url, { max: 3 });
+chainDirForCleanup = (await readSetting<{ dir: string }>(db, 'local.chain'))?.dir;
 const live = () => [procs.a, procs.b].filter((p) => p.child.exitCode === null && p.child.signalCode === null);
 const base = () => {
   const l = live();
@@ -74,7 +93,7 @@ for (let i = 0; i < 4; i++) {
   const acct = await http(procs.a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: `chaos ${i}`, wallet } });
   const key = acct.body.apiKey.key as string;
   const dn = await http(procs.a.url, 'POST', '/v1/datanets', { key, json: { name: `chaos ${i}`, pricePerSource: '2000' } });
-  for (const doc of corpus.slice(i * 3, i * 3 + 3)) await http(procs.a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key, json: { title: doc.title, content: doc.text } });
+  for (const doc of corpus.slice(i, i + 1)) await http(procs.a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key, json: { title: doc.title, content: doc.text } });
 }
 
 // ---- traffic ----------------------------------------------------------------------------------
@@ -119,7 +138,15 @@ const restart = async (which: 'a' | 'b', signal: NodeJS.Signals) => {
   const exited = new Promise((r) => (p.child.exitCode !== null || p.child.signalCode !== null ? r(null) : p.child.once('exit', r)));
   p.child.kill(signal);
   await exited;
-  procs[which] = await startApiProcess(which === 'a' ? env : { ...env, START_WORKER: 'false' });
+  // Under load a start can take minutes: wait for it, and try again if it gave up.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      procs[which] = await startApiProcess(which === 'a' ? env : { ...env, START_WORKER: 'false' }, 600_000);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 };
 const chainDir = async () => (await readSetting<{ dir: string }>(db, 'local.chain'))!.dir;
 const anvilPid = async () => (JSON.parse(readFileSync(join(await chainDir(), 'node.json'), 'utf8')) as { pid: number }).pid;
@@ -184,10 +211,10 @@ for (let i = 0; i < 600; i++) {
   if (Number(r.rows[0]!.n) === 0) break;
   await new Promise((res) => setTimeout(res, 500));
 }
-let final = await http(procs.a.url, 'POST', '/v1/admin/settlements', { key: ADMIN });
-for (let i = 0; i < 20 && final.body?.status !== 'confirmed' && final.body?.status !== 'idle'; i++) {
-  await new Promise((res) => setTimeout(res, 1000));
-  final = await http(procs.a.url, 'POST', '/v1/admin/settlements', { key: ADMIN });
+let final: { status: number; body: any } = { status: 0, body: null };
+for (let i = 0; i < 30 && final.body?.status !== 'confirmed' && final.body?.status !== 'idle'; i++) {
+  if (i > 0) await new Promise((res) => setTimeout(res, 1000));
+  final = await http(base(), 'POST', '/v1/admin/settlements', { key: ADMIN }).catch(() => ({ status: 0, body: null }));
 }
 // Answers the client saw succeed asynchronously (202 → later charged): their request ids.
 const answered = await db.query<{ request_id: string }>(`SELECT request_id FROM answers WHERE status = 'succeeded'`);
@@ -229,14 +256,7 @@ const file = saveResults('chaos', {
 console.log(`\nsaved ${file}`);
 
 // ---- stop everything this bench started --------------------------------------------------------
-const dir = await chainDir();
-for (const p of [procs.b, procs.a]) if (p.child.exitCode === null && p.child.signalCode === null) await p.stop();
-try {
-  const pid = (JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { pid: number }).pid;
-  if (isAlive(pid)) process.kill(pid, 'SIGTERM');
-} catch {
-  /* stopped with its owner */
-}
+chainDirForCleanup = await chainDir();
 await db.close();
-await pg.stop();
+await cleanUp();
 process.exit(summary.discrepancies === 0 ? 0 : 1);

@@ -70,7 +70,7 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
       expect(doc.status).toBe(201);
       contributors.push({ key, datanet: dn.body.id, topic });
     }
-  });
+  }, 900_000);
   afterAll(async () => {
     const dir = db ? (await readSetting<RecordedChain>(db, 'local.chain').catch(() => null))?.dir : undefined;
     // (stop() waits for an exit event, which a process killed earlier already emitted)
@@ -81,7 +81,7 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
       if (isAlive(pid)) process.kill(pid, 'SIGTERM');
     }
     await db?.close();
-  });
+  }, 300_000);
 
   it('claims relayed on both processes at once: no nonce error, every reply 200, each wallet paid once', async () => {
     await earnAll(a.url);
@@ -99,7 +99,7 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
     const paid = replies.reduce((sum, r) => sum + BigInt(r.body.paid), 0n);
     expect(paid).toBe([...due.values()].reduce((x, y) => x + y, 0n)); // paid once in total, whichever reply did it
     await expectLedgerGreen();
-  });
+  }, 900_000);
 
   it('kill -9 of the process that started the chain: the chain lives on, the other process keeps relaying, a restart adopts it', async () => {
     const before = await recorded();
@@ -113,11 +113,11 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
     expect(claim.status).toBe(200);
     expect(BigInt(claim.body.paid)).toBeGreaterThan(0n);
 
-    a = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' });
+    a = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' }, 600_000);
     expect(a.lines.some((l) => l.includes('its owner is gone'))).toBe(true);
     expect((await recorded()).rpcUrl).toBe(before.rpcUrl);
     await expectLedgerGreen();
-  });
+  }, 900_000);
 
   it('kill -9 of the chain itself and of its owner right after a settlement and a claim: a restart brings back every epoch and claim', async () => {
     await earnAll(a.url);
@@ -133,7 +133,7 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
     await new Promise((r) => a.child.once('exit', r));
     await b.stop();
 
-    const c = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' });
+    const c = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' }, 600_000);
     others.push(c);
     const chain = chainOf(await recorded());
     const state = await chain.readState();
@@ -145,5 +145,5 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
     await settle(c.url);
     expect((await http(c.url, 'POST', `/v1/payouts/${wallets[2]}/claim`, { key: consumerKey })).status).toBe(200);
     await expectLedgerGreen();
-  });
+  }, 900_000);
 });
