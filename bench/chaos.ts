@@ -181,11 +181,13 @@ let next = 0;
 const callers = Array.from({ length: CONCURRENCY }, async () => {
   while (performance.now() < deadline) await call(pickOp(), next++);
 });
+const faultOffset = Math.floor(rnd() * FAULTS.length);
+let faultCount = 0;
 const faulter = (async () => {
   while (performance.now() + FAULT_EVERY_S * 1000 < deadline) {
     await new Promise((r) => setTimeout(r, FAULT_EVERY_S * 1000 * (0.5 + rnd())));
     if (performance.now() >= deadline) break;
-    const fault = FAULTS[Math.floor(rnd() * FAULTS.length)]!;
+    const fault = FAULTS[(faultOffset + faultCount++) % FAULTS.length]!; // every kind comes up, from a random start
     const at = since();
     const t = performance.now();
     const note = await injectFault(fault).catch((err: Error) => `fault failed: ${err.message.slice(0, 200)}`);
@@ -233,11 +235,17 @@ printTable(`bench:chaos — ${SECONDS} s, ${CONCURRENCY} callers, 2 npm start pr
   call: op, total: Object.values(statuses[op]).reduce((a, b) => a + b, 0), ...Object.fromEntries(Object.entries(statuses[op]).sort()),
 })));
 printTable('faults', faults.map((f) => ({ at_s: f.at, fault: f.fault, recovered_in_s: f.recoveredInS, note: f.note ?? '' })));
+const succeededIds = new Set([...succeeded, ...answerIdsSucceeded]);
+const chargedIds = new Set(charges.rows.map((c) => c.request_id));
 const summary = {
   calls: Object.values(statuses).flatMap((s) => Object.values(s)).reduce((a, b) => a + b, 0),
-  successfulChargeableCalls: succeeded.size + answerIdsSucceeded.size,
+  /** distinct paid calls that answered 200/202 (retries of one Idempotency-Key are one call; answers that finished later count) */
+  succeededPaidCalls: succeededIds.size,
   charges: charges.rows.length,
+  /** must be 0: a call answered with an error charged nothing */
   chargedButAnsweredWithAnError: chargedNotSucceeded.length,
+  /** succeeded calls with no ledger transaction: those whose sources cost 0 (a receipt of 0, nothing to charge) */
+  succeededWithoutCharge: [...succeededIds].filter((id) => !chargedIds.has(id)).length,
   fiveHundreds: Object.values(statuses).reduce((n, s) => n + Object.entries(s).filter(([k]) => k.startsWith('5') && k !== '503').reduce((a, [, v]) => a + v, 0), 0),
   servicesUnavailableWithoutRetryAfter: missingRetryAfter.length,
   nonceErrors: nonceErrors.length,

@@ -53,8 +53,8 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
   beforeAll(async () => {
     dbUrl = await testDatabaseUrl();
     db = openPg(dbUrl, { max: 2 });
-    a = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' });
-    b = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' });
+    a = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' }, 600_000);
+    b = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' }, 600_000);
     const consumer = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'consumer', name: 'Acme', credits: '100000000' } });
     consumerKey = consumer.body.apiKey.key;
     const topics = ['glacier', 'volcano', 'lighthouse', 'orchard', 'telescope', 'submarine'];
