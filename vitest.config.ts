@@ -10,6 +10,7 @@ const ON_BOTH_DATABASES = [
   'shared/db/db.test.ts',
   'shared/store/answer-deltas.test.ts',
   'shared/services/settlement.test.ts',
+  'shared/services/chain-repair.test.ts',
   'shared/services/ledger-check.test.ts',
   'shared/services/reembed.test.ts',
   'shared/vector-index/conformance.test.ts',

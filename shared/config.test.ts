@@ -18,4 +18,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_POOL_MAX: '1' })).toThrow(/DATABASE_POOL_MAX: at least 2/);
     expect(loadConfig({ DATABASE_POOL_MAX: '4' }).databasePoolMax).toBe(4);
   });
+
+  it('reads SETTLEMENT_FINALITY as confirmations or an OP-Stack block tag, and refuses anything else', () => {
+    expect(loadConfig({}).chain.finality).toEqual({ kind: 'confirmations', confirmations: 1 });
+    expect(loadConfig({ SETTLEMENT_FINALITY: '12' }).chain.finality).toEqual({ kind: 'confirmations', confirmations: 12 });
+    expect(loadConfig({ SETTLEMENT_FINALITY: 'safe' }).chain.finality).toEqual({ kind: 'tag', tag: 'safe' });
+    expect(loadConfig({ SETTLEMENT_FINALITY: 'finalized' }).chain.finality).toEqual({ kind: 'tag', tag: 'finalized' });
+    for (const bad of ['0', 'latest', '-1', '1.5']) expect(() => loadConfig({ SETTLEMENT_FINALITY: bad })).toThrow(/SETTLEMENT_FINALITY/);
+  });
 });

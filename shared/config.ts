@@ -78,6 +78,13 @@ const EnvSchema = z.object({
   X402_ASSET_VERSION: z.string().min(1).default('1'),
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
+  // When a published epoch counts as final: a number of confirmations (1 = its own block), or the
+  // block tag an OP-Stack node serves (`safe`: derived from data posted to L1; `finalized`: that L1 block is final).
+  SETTLEMENT_FINALITY: z
+    .string()
+    .regex(/^(safe|finalized|[1-9]\d{0,5})$/, 'a number of confirmations (1 or more), or safe, or finalized')
+    .default('1'),
+  CHAIN_RECONCILE_SECONDS: z.coerce.number().int().min(0).default(60),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   RATE_LIMIT_ACCOUNT_REQUESTS: z.coerce.number().int().min(0).default(1200),
   RATE_LIMIT_KEY_REQUESTS: z.coerce.number().int().min(0).default(600),
@@ -158,6 +165,12 @@ export type Config = {
     settlerKey: `0x${string}` | undefined;
     distributor: `0x${string}` | undefined;
     token: `0x${string}` | undefined;
+    /** when a publish counts as final (settlement confirms an epoch only then) */
+    finality: ChainFinality;
+    /** how often the reconciler compares the chain with the database (0 = only at start) */
+    reconcileSeconds: number;
+    /** set by `npm start` for its local chain (not from env): where the chain's state is saved after each write */
+    localStatePath?: string | undefined;
   };
   /** x402 pay-per-call; off until both a facilitator URL and the chain id are known */
   x402: {
@@ -197,6 +210,9 @@ export type Config = {
     threads: number;
   };
 };
+
+/** N confirmations (1 = the receipt's own block), or an OP-Stack block tag. */
+export type ChainFinality = { kind: 'confirmations'; confirmations: number } | { kind: 'tag'; tag: 'safe' | 'finalized' };
 
 export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -260,6 +276,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       settlerKey: e.SETTLER_PRIVATE_KEY as `0x${string}` | undefined,
       distributor: e.DISTRIBUTOR_ADDRESS as `0x${string}` | undefined,
       token: e.TOKEN_ADDRESS as `0x${string}` | undefined,
+      finality: /^\d+$/.test(e.SETTLEMENT_FINALITY)
+        ? { kind: 'confirmations', confirmations: Number(e.SETTLEMENT_FINALITY) }
+        : { kind: 'tag', tag: e.SETTLEMENT_FINALITY as 'safe' | 'finalized' },
+      reconcileSeconds: e.CHAIN_RECONCILE_SECONDS,
     },
     x402: {
       facilitatorUrl: e.X402_FACILITATOR_URL, facilitatorPort: e.X402_FACILITATOR_PORT, chainId: e.X402_CHAIN_ID,

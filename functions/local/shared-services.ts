@@ -6,7 +6,8 @@ import { ANVIL_SETTLER_KEY } from '../../shared/chain/anvil.ts';
 import { ANVIL_CHAIN_ID } from '../../shared/chain/dev-accounts.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { readSetting, recordSettingOnce, writeSetting } from '../../shared/store/deployment.ts';
-import { startLocalChain } from './chain.ts';
+import { adoptOrphanedChain, startLocalChain } from './chain.ts';
+import { join } from 'node:path';
 import { startLocalQueues } from './queue-server.ts';
 
 // `npm start` runs the cloud's services itself when none is configured: an SQS-compatible queue
@@ -52,8 +53,14 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
         const recorded = shared ? await readSetting<RecordedChain>(db, 'local.chain') : null;
         if (recorded && (await chainHasDistributor(recorded.rpcUrl, recorded.distributor))) {
           const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
-          config = { ...config, chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token, ...localChainIdentity(config) } };
+          config = {
+            ...config,
+            chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token, localStatePath: join(recorded.dir, 'state.json'), ...localChainIdentity(config) },
+          };
           joined.push(`chain at ${recorded.rpcUrl}`);
+          // Its owner was killed (the node outlives it): this process saves its state and stops it from now on.
+          const adopted = await adoptOrphanedChain(recorded.dir, log);
+          if (adopted) stops.push(adopted.stop);
         } else {
           const chain = await startLocalChain(config, log, recorded?.dir);
           config = { ...chain.config, chain: { ...chain.config.chain, ...localChainIdentity(config) } };

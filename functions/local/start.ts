@@ -12,6 +12,7 @@ import { provideLocalServices } from './shared-services.ts';
 import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
+import { startChainReconciler } from '../../shared/services/chain-repair.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
 import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
 import { startLocalPayments, type LocalPayments } from './payments.ts';
@@ -43,6 +44,8 @@ async function main() {
     : null;
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
+  // At start and on a schedule: the chain still holds every confirmed epoch and relayed claim (re-sent if not).
+  const reconciler = services.chain ? startChainReconciler({ db: services.db, chain: services.chain, log: services.log }, config.chain.reconcileSeconds) : null;
   const app = createApp(services);
   const server = serveApi(app.fetch, { port: config.port, hostname: config.host }, (info) => {
     const url = `http://${['::1', '127.0.0.1', '0.0.0.0', '::'].includes(info.address) ? 'localhost' : info.address}:${info.port}`;
@@ -71,6 +74,7 @@ async function main() {
       await listener?.close();
       await settlement?.stop();
       await payments.stop();
+      await reconciler?.stop();
       await local.stop();
       await services.db.close();
       process.exit(0);

@@ -1,7 +1,10 @@
 // A local OP-Stack dev chain: the anvil binary shipped by npm (@foundry-rs/anvil), never a download.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Address, Hex } from 'viem';
 import { ANVIL_DEV_ACCOUNTS } from './dev-accounts.ts';
 
@@ -23,10 +26,19 @@ export interface StartAnvilOptions {
   chainId?: number;
   /** Do not forward anvil's (per-request) log to this process's stdout/stderr. */
   silent?: boolean;
+  /**
+   * Run anvil as a process of its own that outlives this one (a `kill -9` here leaves the chain
+   * running for the processes sharing it): its output goes to this file, not to a pipe (a pipe
+   * whose reader died would take anvil down with it), and nothing kills it when this process exits.
+   */
+  detachedLogFile?: string;
+  /** Load this state file (written by dumpAnvilState) at start; nothing is dumped by anvil itself. */
+  loadStatePath?: string;
 }
 
 export interface AnvilInstance {
   rpcUrl: string;
+  pid: number;
   /** SIGTERM, then wait for exit (anvil writes its state dump on the way out). */
   stop(): Promise<void>;
 }
@@ -52,6 +64,8 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   const args = ['--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--network', 'optimism'];
   if (opts.chainId !== undefined) args.push('--chain-id', String(opts.chainId));
   if (opts.statePath) args.push('--state', opts.statePath, '--state-interval', String(opts.stateIntervalSeconds ?? 10));
+  if (opts.loadStatePath) args.push('--load-state', opts.loadStatePath);
+  if (opts.detachedLogFile) return startDetached(args, opts.detachedLogFile);
 
   const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdoutTail = '';
@@ -95,7 +109,11 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
     await sleep(25);
   }
   const rpcUrl = `http://${address}`;
+  await waitForRpc(rpcUrl, deadline, () => hasExited, fail);
+  return { rpcUrl, pid: child.pid!, stop };
+}
 
+async function waitForRpc(rpcUrl: string, deadline: number, hasExited: () => boolean, fail: (why: string) => Promise<never>): Promise<void> {
   let lastError = '';
   for (;;) {
     try {
@@ -110,11 +128,78 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
     } catch (err) {
       lastError = (err as Error).message;
     }
-    if (hasExited) return fail('the process exited');
-    if (Date.now() > deadline) return fail(`eth_chainId at ${rpcUrl} did not answer within ${STARTUP_TIMEOUT_MS} ms (${lastError})`);
+    if (hasExited()) return void (await fail('the process exited'));
+    if (Date.now() > deadline) return void (await fail(`eth_chainId at ${rpcUrl} did not answer within ${STARTUP_TIMEOUT_MS} ms (${lastError})`));
     await sleep(50);
   }
-  return { rpcUrl, stop };
+}
+
+async function startDetached(args: string[], logFile: string): Promise<AnvilInstance> {
+  const fd = openSync(logFile, 'w');
+  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  child.unref();
+  let hasExited = false;
+  child.once('exit', () => (hasExited = true));
+  const instance = (rpcUrl: string) => adoptAnvil(child.pid!, rpcUrl);
+  const fail = async (why: string): Promise<never> => {
+    if (!hasExited) process.kill(child.pid!, 'SIGKILL');
+    throw new Error(`anvil did not start: ${why}\nlog: ${readFileSync(logFile, 'utf8').slice(-KEEP_LOG_CHARS)}`);
+  };
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let address: string | undefined;
+  while (!address) {
+    if (hasExited) return fail('the process exited');
+    if (Date.now() > deadline) return fail(`no "Listening on" line within ${STARTUP_TIMEOUT_MS} ms`);
+    await sleep(25);
+    address = /Listening on (\S+)/.exec(readFileSync(logFile, 'utf8'))?.[1];
+  }
+  const rpcUrl = `http://${address}`;
+  await waitForRpc(rpcUrl, deadline, () => hasExited, fail);
+  return instance(rpcUrl);
+}
+
+/** An anvil already running (started detached, perhaps by a process since gone): stop() ends it by pid. */
+export function adoptAnvil(pid: number, rpcUrl: string): AnvilInstance {
+  return {
+    rpcUrl, pid,
+    async stop() {
+      if (!isAlive(pid)) return;
+      process.kill(pid, 'SIGTERM');
+      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      while (isAlive(pid) && Date.now() < deadline) await sleep(25);
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    },
+  };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Writes the chain's whole state (anvil_dumpState) to `path`, atomically (a temporary file renamed
+ * over it), so a kill at any moment leaves either the previous state or this one, never half a file.
+ * Returns the block number the state is at.
+ */
+export async function dumpAnvilState(rpcUrl: string, path: string): Promise<bigint> {
+  const res = await fetch(rpcUrl, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_dumpState', params: [] }),
+  });
+  const body = (await res.json()) as { result?: string; error?: { message: string } };
+  if (!body.result) throw new Error(`anvil_dumpState failed: ${body.error?.message ?? res.status}`);
+  const json = gunzipSync(Buffer.from(body.result.slice(2), 'hex'));
+  const block = BigInt((JSON.parse(json.toString('utf8')) as { block?: { number?: string } }).block?.number ?? 0);
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, json);
+  await rename(tmp, path);
+  return block;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -8,6 +8,7 @@ import {
   createWalletClient,
   erc20Abi,
   http,
+  parseEventLogs,
   type Address,
   type Chain,
   type Hex,
@@ -15,6 +16,8 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { citepayDistributorAbi } from '../../contracts/artifacts/CitepayDistributor.ts';
 import { testUsdAbi } from '../../contracts/artifacts/TestUSD.ts';
+import type { ChainFinality } from '../config.ts';
+import { ChainBusy, createSerialSender, type SerialSender } from './serial-sender.ts';
 
 export interface ChainEpochState {
   /** the chain the distributor was read on (a settler refuses any other than the deployment's) */
@@ -28,6 +31,8 @@ export interface TxOutcome {
   status: 'success' | 'reverted';
   gasUsed: bigint;
   blockNumber: bigint;
+  /** what this transaction's Claimed events paid (0 for a publish, or a claim with nothing due) */
+  paid: bigint;
 }
 
 export interface PublishParameters {
@@ -48,8 +53,10 @@ export interface SettlementChain {
   readonly settler: Address;
   readonly distributor: Address;
   readonly token: Address;
-  /** Current epoch, payout root and total, read at one block. */
-  readState(): Promise<ChainEpochState>;
+  /** Epoch, payout root and total, read at one block: the latest, or `blockNumber` (e.g. the final one). */
+  readState(blockNumber?: bigint): Promise<ChainEpochState>;
+  /** The newest block at the configured finality (N confirmations below the head, or the safe/finalized tag). */
+  finalBlockNumber(): Promise<bigint>;
   receiptsRootOf(epoch: bigint): Promise<Hex>;
   /** simulate then write; returns the tx hash without waiting */
   publish(p: PublishParameters): Promise<Hex>;
@@ -70,6 +77,15 @@ export interface CreateSettlementChainParameters {
   chain?: Chain;
   /** Receipt polling interval in ms (viem's default otherwise). */
   pollingInterval?: number;
+  /** Serialises this key's transactions (default: within this process only). */
+  sender?: SerialSender;
+  /** When a block counts as final (default: 1 confirmation, i.e. mined). */
+  finality?: ChainFinality;
+  /**
+   * A local dev chain's durability: called, still holding the signer's lock, once each transaction
+   * is mined (e.g. dumpAnvilState), so the saved state never misses a write this key made. Must not throw.
+   */
+  persist?: () => Promise<void>;
 }
 
 /** A contract call reverted; `errorName` is the custom error (e.g. `EpochNotIncreasing`). */
@@ -96,6 +112,25 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
   const publicClient = createPublicClient({ chain, transport, pollingInterval: params.pollingInterval });
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval: params.pollingInterval });
 
+  const sender = params.sender ?? createSerialSender();
+  const finality = params.finality ?? { kind: 'confirmations', confirmations: 1 };
+  /** simulate first (outside the signer's lock: a revert never holds it), then send at a nonce read under the lock */
+  const send = (request: Parameters<typeof walletClient.writeContract>[0]) =>
+    sender
+      .send({
+        address: account.address,
+        pendingNonce: () => publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' }),
+        sendWithNonce: async (nonce) => {
+          const hash = await walletClient.writeContract({ ...request, nonce } as typeof request);
+          if (params.persist) {
+            await publicClient.waitForTransactionReceipt({ hash, timeout: 30_000 }).catch(() => null);
+            await params.persist();
+          }
+          return hash;
+        },
+      })
+      .catch((err: unknown) => Promise.reject(err instanceof ChainBusy ? err : toRevertError(String(request.functionName), err)));
+
   const read = <T>(functionName: string, call: () => Promise<T>) => call().catch((err: unknown) => Promise.reject(toRevertError(functionName, err)));
 
   return {
@@ -103,8 +138,8 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
     distributor,
     token,
 
-    async readState() {
-      const blockNumber = await publicClient.getBlockNumber({ cacheTime: 0 }); // viem caches it otherwise
+    async readState(atBlock) {
+      const blockNumber = atBlock ?? (await publicClient.getBlockNumber({ cacheTime: 0 })); // viem caches it otherwise
       const at = { address: distributor, abi, blockNumber } as const;
       const [chainId, epoch, payoutRoot, totalCumulative] = await Promise.all([
         publicClient.getChainId(),
@@ -115,18 +150,27 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
       return { chainId, epoch, payoutRoot, totalCumulative };
     },
 
+    async finalBlockNumber() {
+      if (finality.kind === 'tag') return (await publicClient.getBlock({ blockTag: finality.tag })).number;
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+      const final = head - BigInt(finality.confirmations - 1);
+      return final < 0n ? 0n : final;
+    },
+
     receiptsRootOf: (epoch) => read('receiptsRootOf', () => publicClient.readContract({ address: distributor, abi, functionName: 'receiptsRootOf', args: [epoch] })),
 
     async publish({ epoch, payoutRoot, receiptsRoot, totalCumulative }) {
       const { request } = await read('publish', () =>
         publicClient.simulateContract({ account, address: distributor, abi, functionName: 'publish', args: [epoch, payoutRoot, receiptsRoot, totalCumulative] }),
       );
-      return walletClient.writeContract(request);
+      return send(request);
     },
 
     async waitForReceipt(hash, timeoutMs = 60_000) {
       const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: timeoutMs });
-      return { status: receipt.status, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber };
+      const claims = parseEventLogs({ abi: citepayDistributorAbi, logs: receipt.logs, eventName: 'Claimed' });
+      const paid = claims.filter((l) => l.address.toLowerCase() === distributor.toLowerCase()).reduce((sum, l) => sum + l.args.paid, 0n);
+      return { status: receipt.status, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, paid };
     },
 
     claimed: (who) => publicClient.readContract({ address: distributor, abi, functionName: 'claimed', args: [who] }),
@@ -135,7 +179,7 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
       const { request } = await read('claim', () =>
         publicClient.simulateContract({ account, address: distributor, abi, functionName: 'claim', args: [wallet, cumulative, proof] }),
       );
-      return walletClient.writeContract(request);
+      return send(request);
     },
 
     tokenBalance: (who) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] }),

@@ -71,11 +71,19 @@ export async function openJobQueue(config: Config): Promise<JobQueue | undefined
   return createSqsQueue(createSqsClient(config.queue), config.queue.jobsUrl);
 }
 
-export async function openChain(config: Config): Promise<SettlementChain | undefined> {
-  const { rpcUrl, settlerKey, distributor, token } = config.chain;
+/** With `db`, the settler key's transactions are serialised across every process on that database (one signer). */
+export async function openChain(config: Config, db?: Db): Promise<SettlementChain | undefined> {
+  const { rpcUrl, settlerKey, distributor, token, finality, localStatePath } = config.chain;
   if (!rpcUrl || !settlerKey || !distributor || !token) return undefined;
-  const { createSettlementChain } = await import('../chain/distributor.ts');
-  return createSettlementChain({ rpcUrl, settlerKey, distributor, token });
+  const [{ createSettlementChain }, { createSerialSender }, { createDbSignerLock }, { privateKeyToAccount }] = await Promise.all([
+    import('../chain/distributor.ts'), import('../chain/serial-sender.ts'), import('./signer-lock.ts'), import('viem/accounts'),
+  ]);
+  const sender = createSerialSender(db ? createDbSignerLock(db, privateKeyToAccount(settlerKey).address) : undefined);
+  // A local anvil: its state is saved after every settler transaction (the reconciler covers the rest).
+  const persist = localStatePath
+    ? async () => { await (await import('../chain/anvil.ts')).dumpAnvilState(rpcUrl, localStatePath).catch(() => {}); }
+    : undefined;
+  return createSettlementChain({ rpcUrl, settlerKey, distributor, token, finality, sender, ...(persist ? { persist } : {}) });
 }
 
 /**
@@ -83,9 +91,9 @@ export async function openChain(config: Config): Promise<SettlementChain | undef
  * the migrated database, the chain and settleOnce's dependencies; no embedder, no queues.
  */
 export async function openSettlement(config: Config, receiptTimeoutMs: number): Promise<SettlementDeps> {
-  const chain = await openChain(config);
-  if (!chain) throw new Error('settlement needs CHAIN_RPC_URL, DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY');
+  if (!config.chain.rpcUrl) throw new Error('settlement needs CHAIN_RPC_URL, DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY');
   const db = await openDatabase(config);
+  const chain = (await openChain(config, db))!;
   await migrate(db);
   return { db, chain, log: createLogger(config.logLevel), minPayout: config.settlement.minPayout, receiptTimeoutMs };
 }
@@ -113,7 +121,7 @@ export async function createServices(config: Config, overrides: Partial<Services
     log: overrides.log ?? createLogger(config.logLevel),
     jobQueue,
     answerHub: overrides.answerHub ?? new AnswerHub(),
-    chain: 'chain' in overrides ? overrides.chain : await openChain(config),
+    chain: 'chain' in overrides ? overrides.chain : await openChain(config, db),
     metrics,
   };
 }

@@ -1,6 +1,10 @@
+import type { Address } from 'viem';
+import type { SettlementChain } from '../chain/distributor.ts';
 import type { Queryable } from '../db/index.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { X402_ACCOUNT_ID } from '../store/x402.ts';
+import { balanceOf } from '../store/ledger.ts';
+import { confirmedEpochs, epochPayouts, findEpoch, inFlightEpoch, paidWallets, relayedClaimTotals } from '../store/settlement.ts';
 
 // Whole-database money invariants, for `npm run check:ledger`, the multi-process and fault tests,
 // and operators after an incident. Each check is one query that lists offenders (a few, for the
@@ -16,7 +20,13 @@ export interface LedgerCheck {
 
 const LIMIT = 5;
 
-export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
+/** With `chain`, the distributor is read too (checkChain): roots, funding and claims against the ledger. */
+export async function checkLedger(db: Queryable, opts: { chain?: SettlementChain | undefined } = {}): Promise<LedgerCheck[]> {
+  const checks = await checkDatabase(db);
+  return opts.chain ? [...checks, ...(await checkChain(db, opts.chain))] : checks;
+}
+
+async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   const checks: LedgerCheck[] = [];
   const add = async (name: string, checked: () => Promise<string>, sql: string, params: unknown[] = []) => {
     const r = await db.query<Record<string, unknown>>(`${sql} LIMIT ${LIMIT}`, params);
@@ -125,4 +135,68 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
     `SELECT id, payer, amount::text, error FROM x402_payments WHERE status = 'unsettled'`,
   );
   return checks;
+}
+
+/**
+ * The chain against the ledger: the distributor holds every confirmed epoch with its roots; its
+ * total is what the ledger settled (or, while an epoch awaits finality, that epoch's); its token
+ * balance is that total minus every wallet's claims; every claim this deployment relayed is there;
+ * and no wallet claimed more than it was settled.
+ */
+export async function checkChain(db: Queryable, chain: SettlementChain): Promise<LedgerCheck[]> {
+  const state = await chain.readState();
+  const confirmed = await confirmedEpochs(db);
+  const last = confirmed.at(-1) ?? null;
+  const inFlight = await inFlightEpoch(db);
+  const checks: LedgerCheck[] = [];
+  const add = (name: string, checked: string, offenders: string[]) => checks.push({ name, ok: offenders.length === 0, checked, offenders: offenders.slice(0, LIMIT) });
+
+  add('chain: the distributor holds every confirmed epoch', `${confirmed.length} confirmed epochs, chain at epoch ${state.epoch}`,
+    confirmed.filter((e) => BigInt(e.epoch) > state.epoch).map((e) => `epoch=${e.epoch} missing (chain at ${state.epoch})`));
+
+  const roots: string[] = [];
+  for (const e of confirmed.filter((x) => BigInt(x.epoch) <= state.epoch)) {
+    const onChain = await chain.receiptsRootOf(BigInt(e.epoch));
+    if (onChain.toLowerCase() !== e.receiptsRoot.toLowerCase()) roots.push(`epoch=${e.epoch} receiptsRoot=${e.receiptsRoot} chain=${onChain}`);
+  }
+  add("chain: each confirmed epoch's receipts root is on chain", `${confirmed.length} epochs`, roots);
+
+  // The epoch the chain is at: the last confirmed one, or the one in flight (published, awaiting finality).
+  const current = state.epoch === 0n ? null : (await findEpoch(db, Number(state.epoch)));
+  const settled = await balanceOf(db, SETTLED_ACCOUNT_ID, true);
+  const expectedTotal = current && (current.status === 'confirmed' || current.epoch === inFlight?.epoch) ? current.totalCumulative : null;
+  const head: string[] = [];
+  if (state.epoch > 0n && !current) head.push(`chain epoch=${state.epoch} is unknown to this database`);
+  if (current && current.payoutRoot.toLowerCase() !== state.payoutRoot.toLowerCase()) head.push(`epoch=${current.epoch} root=${current.payoutRoot} chain=${state.payoutRoot}`);
+  if (expectedTotal !== null && expectedTotal !== state.totalCumulative) head.push(`epoch=${current!.epoch} total=${expectedTotal} chain=${state.totalCumulative}`);
+  if (current?.status === 'confirmed' && state.totalCumulative !== settled) head.push(`ledger settled=${settled} chain total=${state.totalCumulative}`);
+  if (!current && last === null && state.totalCumulative !== 0n) head.push(`nothing settled but chain total=${state.totalCumulative}`);
+  add("chain: the distributor's root and total are the ledger's settled amount", `settled ${settled}, chain total ${state.totalCumulative}`, head);
+
+  // Claims: read per wallet any epoch paid (the only wallets a proof can exist for).
+  const wallets = await paidWallets(db);
+  const claimed = new Map<string, bigint>();
+  for (let i = 0; i < wallets.length; i += 20)
+    await Promise.all(wallets.slice(i, i + 20).map(async (w) => claimed.set(w, await chain.claimed(w as Address))));
+  const totalClaimed = [...claimed.values()].reduce((a, b) => a + b, 0n);
+  const balance = await chain.tokenBalance(chain.distributor);
+  add('chain: distributor balance = settled − claimed', `balance ${balance}, total ${state.totalCumulative}, claimed ${totalClaimed} by ${wallets.length} wallets`,
+    balance === state.totalCumulative - totalClaimed ? [] : [`balance=${balance} expected=${state.totalCumulative - totalClaimed}`]);
+
+  const relayed = await relayedClaimTotals(db);
+  add('chain: every relayed claim is on chain', `${relayed.length} wallets with relayed claims`,
+    relayed.filter((r) => (claimed.get(r.wallet) ?? 0n) < r.cumulative).map((r) => `wallet=${r.wallet} relayed=${r.cumulative} chain=${claimed.get(r.wallet) ?? 0n}`));
+
+  const over: string[] = [];
+  const tree = current ? new Map((await epochPayoutsUpTo(db, current.epoch)).map((p) => [p.wallet, p.cumulative])) : new Map<string, bigint>();
+  for (const [w, c] of claimed) if (c > (tree.get(w) ?? 0n)) over.push(`wallet=${w} claimed=${c} settled=${tree.get(w) ?? 0n}`);
+  add('chain: no wallet claimed more than it was settled', `${wallets.length} wallets`, over);
+  return checks;
+}
+
+/** Every wallet's cumulative amount as of `epoch` (its latest payout at or before it). */
+async function epochPayoutsUpTo(db: Queryable, epoch: number): Promise<{ wallet: string; cumulative: bigint }[]> {
+  const byWallet = new Map<string, bigint>();
+  for (let e = 1; e <= epoch; e++) for (const p of await epochPayouts(db, e)) byWallet.set(p.wallet, p.cumulative);
+  return [...byWallet].map(([wallet, cumulative]) => ({ wallet, cumulative }));
 }

@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.ts';
 import type { Embedder } from '../embedder/index.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import { FUNDING_ACCOUNT_ID, PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
+import { chainRepairCounts } from '../store/settlement.ts';
 
 // Prometheus metrics for one services container (prom-client). Two kinds:
 // - observed in this process as things happen: HTTP requests and latency, embedder latency;
@@ -117,6 +118,14 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     async collect() {
       const r = await db.query<{ age: number | null }>(`SELECT extract(epoch FROM now() - max(confirmed_at))::float8 AS age FROM settlement_epochs WHERE status = 'confirmed'`);
       this.set(r.rows[0]?.age ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'citepay_chain_repairs_total', help: 'Repairs the chain reconciler made (lost epochs re-published, lost claims re-relayed), deployment-wide', labelNames: ['kind'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const k of ['epoch', 'claim']) this.set({ kind: k }, 0);
+      for (const row of await chainRepairCounts(db)) this.set({ kind: row.kind }, row.n);
     },
   });
 }

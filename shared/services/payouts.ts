@@ -1,10 +1,13 @@
 import { getAddress, type Address, type Hex } from 'viem';
 import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../core/merkle.ts';
-import { InvalidInput, NotFound, Conflict, Unavailable } from '../errors.ts';
+import { Conflict, DomainError, InvalidInput, NotFound, Unavailable } from '../errors.ts';
 import { findAccount, findAccountByWallet } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';
 import { findReceipt, type StoredReceipt } from '../store/receipts.ts';
-import { findEpoch, latestConfirmedEpoch, payoutTreeOf, receiptsTreeOf, settledFor, type EpochRecord } from '../store/settlement.ts';
+import {
+  findEpoch, latestConfirmedEpoch, payoutTreeOf, receiptsTreeOf, recordClaimOutcome, recordClaimSending, settledFor, type EpochRecord,
+} from '../store/settlement.ts';
+import { ChainBusy } from '../chain/serial-sender.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
 import { requireReachable } from './test-mode.ts';
@@ -81,18 +84,32 @@ export interface ClaimOutcome {
   txHash: Hex | null;
 }
 
-/** Relayer: submit the wallet's claim with the settler key paying gas; the tokens go to the wallet. */
+/**
+ * Relayer: submit the wallet's claim with the settler key paying gas; the tokens go to the wallet.
+ * The claim is recorded before it is sent, so the reconciler can re-relay it if the chain loses it
+ * (safe: a claim pays only `cumulative − already claimed`). Any chain failure is a 503 with Retry-After.
+ */
 export async function relayClaim(services: Services, wallet: Address): Promise<ClaimOutcome> {
   const chain = services.chain;
   if (!chain) throw new Unavailable('claims need a chain: set CHAIN_RPC_URL (npm start runs a local one)', 'chain');
-  const before = await payoutOf(services, wallet);
-  if (before.claimed === null) throw new Unavailable('the chain cannot be reached right now: try again shortly', 'chain');
-  if (before.claimable === 0n) return { view: before, paid: 0n, txHash: null };
-  const txHash = await chain.claim({ account: wallet, cumulative: before.cumulative, proof: before.proof });
-  const outcome = await chain.waitForReceipt(txHash, 60_000);
-  if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
-  const after = await payoutOf(services, wallet);
-  return { view: after, paid: (after.claimed ?? before.claimed) - before.claimed, txHash };
+  try {
+    const before = await payoutOf(services, wallet);
+    if (before.claimed === null) throw new Unavailable('the chain cannot be reached right now: try again shortly', 'chain', 5);
+    if (before.claimable === 0n) return { view: before, paid: 0n, txHash: null };
+    const record = await recordClaimSending(services.db, wallet, before.cumulative);
+    const txHash = await chain.claim({ account: wallet, cumulative: before.cumulative, proof: before.proof });
+    await recordClaimOutcome(services.db, record, { status: 'sent', txHash });
+    const outcome = await chain.waitForReceipt(txHash, 60_000);
+    await recordClaimOutcome(services.db, record, { status: outcome.status === 'success' ? 'mined' : 'reverted', txHash, blockNumber: outcome.blockNumber });
+    if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
+    // What THIS transaction paid (its Claimed event): a claim racing another for the same wallet pays 0.
+    return { view: await payoutOf(services, wallet), paid: outcome.paid, txHash };
+  } catch (err) {
+    if (err instanceof DomainError) throw err;
+    if (err instanceof ChainBusy) throw new Unavailable(err.message, 'chain', err.retryAfterSeconds);
+    services.log.warn('relayed claim failed', { wallet, error: (err as Error).message.split('\n')[0] });
+    throw new Unavailable(`the claim could not be relayed: ${(err as Error).message.split('\n')[0]}`, 'chain', 5);
+  }
 }
 
 export interface ReceiptView {

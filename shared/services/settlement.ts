@@ -11,8 +11,9 @@ import { recordSettingOnce } from '../store/deployment.ts';
 import { withExclusiveLock } from '../db/lock.ts';
 import {
   epochPayouts, findEpoch, inFlightEpoch, insertEpoch, lastEpochNumber, markConfirmed, markSubmitted, openReceipts,
-  payableBalances, recordFailure, settledCumulatives, type EpochRecord,
+  payableBalances, recordFailure, settledCumulatives, waitForFinality, type EpochRecord,
 } from '../store/settlement.ts';
+import { republishLostEpochs } from './chain-repair.ts';
 
 // Settlement, one epoch at a time: open (receipts accumulate) → built (tree and amounts frozen
 // in the database) → submitted (publish tx sent) → confirmed (the chain has the root AND the
@@ -36,7 +37,8 @@ export type SettleOutcome =
   | { status: 'idle'; reason: string }
   /** another process is settling right now (one settler at a time, held by the database) */
   | { status: 'busy'; reason: string }
-  | { status: 'waiting'; epoch: number; nextAttemptAt: Date }
+  /** retrying after a failure, or (`finality`) published and waiting for the configured finality */
+  | { status: 'waiting'; epoch: number; nextAttemptAt: Date; finality?: true }
   | { status: 'confirmed'; epoch: number; amount: bigint; payees: number; receipts: number; txHash: Hex | null };
 
 export class SettlementConflictError extends Error {
@@ -79,8 +81,11 @@ async function settleHoldingLock(deps: SettlementDeps, opts: { force?: boolean }
     return { status: 'waiting', epoch: epoch.epoch, nextAttemptAt: epoch.nextAttemptAt };
   try {
     // Read the chain before closing anything: with the RPC down the epoch simply stays open.
-    const onChain = await deps.chain.readState();
+    let onChain = await deps.chain.readState();
     await assertRecordedTarget(deps, onChain.chainId);
+    // A chain that lost confirmed epochs (a node restored from an older state) gets them back first,
+    // each with its own receipts root; the next epoch then funds only its own growth.
+    onChain = await republishLostEpochs(deps, onChain);
     if (!epoch) {
       if (BigInt(await lastEpochNumber(db)) < onChain.epoch)
         throw new SettlementConflictError(`the distributor is at epoch ${onChain.epoch} but this database never built it: is another deployment publishing to it?`);
@@ -140,17 +145,22 @@ async function buildEpoch(deps: SettlementDeps): Promise<EpochRecord | null> {
   return epoch;
 }
 
-/** `onChain`: the distributor's state read at the start of this pass (building touches only the database). */
+/**
+ * `onChain`: the distributor's state read at the start of this pass (building touches only the
+ * database). The epoch is confirmed only once the chain carries it at the configured finality
+ * (SETTLEMENT_FINALITY); published but not yet final, it stays submitted and the pass says `waiting`.
+ */
 async function finishEpoch(deps: SettlementDeps, epoch: EpochRecord, onChain: ChainEpochState): Promise<SettleOutcome> {
   const { chain } = deps;
-  if (isPublished(onChain, epoch)) return confirm(deps, epoch, null);
+  if (await publishedAtFinality(chain, epoch)) return confirm(deps, epoch, epoch.blockNumber);
+  if (isPublished(onChain, epoch)) return awaitFinality(deps, epoch);
 
   if (epoch.status === 'submitted' && epoch.txHash) {
     // Sent before a crash or a timeout: its receipt settles it; a revert or a lost tx means send again.
     const outcome = await chain.waitForReceipt(epoch.txHash, deps.receiptTimeoutMs).catch(() => null);
     if (outcome?.status === 'success' || (await publishedOnChain(chain, epoch))) {
       await deps.afterStep?.('mined');
-      return confirm(deps, epoch, outcome?.blockNumber ?? null);
+      return (await publishedAtFinality(chain, epoch)) ? confirm(deps, epoch, outcome?.blockNumber ?? null) : awaitFinality(deps, epoch);
     }
   }
 
@@ -164,7 +174,23 @@ async function finishEpoch(deps: SettlementDeps, epoch: EpochRecord, onChain: Ch
   if (outcome.status !== 'success' && !(await publishedOnChain(chain, epoch)))
     throw new Error(`publish of epoch ${epoch.epoch} reverted in block ${outcome.blockNumber}`);
   await deps.afterStep?.('mined');
+  if (!(await publishedAtFinality(chain, epoch))) return awaitFinality(deps, { ...epoch, txHash });
   return confirm(deps, { ...epoch, txHash }, outcome.blockNumber);
+}
+
+/** The distributor carries this epoch in the newest final block (N confirmations deep, or safe/finalized). */
+async function publishedAtFinality(chain: SettlementChain, epoch: EpochRecord): Promise<boolean> {
+  return isPublished(await chain.readState(await chain.finalBlockNumber()), epoch);
+}
+
+const FINALITY_POLL_MS = 2_000;
+
+/** Published, not yet final: look again shortly (not a failure, so no backoff). */
+async function awaitFinality(deps: SettlementDeps, epoch: EpochRecord): Promise<SettleOutcome> {
+  const nextAttemptAt = new Date(Date.now() + FINALITY_POLL_MS);
+  await waitForFinality(deps.db, epoch.epoch, nextAttemptAt);
+  deps.log.info('settlement epoch published; waiting for finality', { epoch: epoch.epoch, txHash: epoch.txHash });
+  return { status: 'waiting', epoch: epoch.epoch, nextAttemptAt, finality: true };
 }
 
 /** True when the distributor already carries this epoch; a different root there is a conflict, never overwritten. */

@@ -172,3 +172,57 @@ export async function settledFor(db: Queryable, wallet: string): Promise<{ epoch
   );
   return r.rows[0] ?? null;
 }
+
+/** Confirmed epochs, oldest first (what the chain must hold). */
+export async function confirmedEpochs(db: Queryable): Promise<EpochRecord[]> {
+  return (await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs WHERE status = 'confirmed' ORDER BY epoch`)).rows.map(toEpoch);
+}
+
+/** A confirmed epoch published again (the chain had lost it): its new transaction. */
+export async function markRepublished(db: Queryable, epoch: number, txHash: `0x${string}`, blockNumber: bigint): Promise<void> {
+  await db.query(`UPDATE settlement_epochs SET tx_hash = $2, block_number = $3 WHERE epoch = $1 AND status = 'confirmed'`, [epoch, txHash, blockNumber]);
+}
+
+/** Every wallet any epoch paid (the distributor's possible claimants). */
+export async function paidWallets(db: Queryable): Promise<string[]> {
+  return (await db.query<{ wallet: string }>(`SELECT DISTINCT wallet FROM epoch_payouts ORDER BY wallet`)).rows.map((r) => r.wallet);
+}
+
+// relayed_claims (migration 0030): the claims this deployment relayed, recorded before sending.
+export async function recordClaimSending(db: Queryable, wallet: string, cumulative: bigint): Promise<number> {
+  const r = await db.query<{ id: string }>(`INSERT INTO relayed_claims (wallet, cumulative) VALUES ($1, $2) RETURNING id`, [wallet, cumulative]);
+  return Number(r.rows[0]!.id);
+}
+
+export async function recordClaimOutcome(db: Queryable, id: number, outcome: { status: 'sent' | 'mined' | 'reverted'; txHash: string; blockNumber?: bigint }): Promise<void> {
+  await db.query(`UPDATE relayed_claims SET status = $2, tx_hash = $3, block_number = coalesce($4, block_number), updated_at = now() WHERE id = $1`, [
+    id, outcome.status, outcome.txHash, outcome.blockNumber ?? null,
+  ]);
+}
+
+/**
+ * Per wallet, the highest cumulative amount a relayed claim paid it up to: mined claims, and (with
+ * `settledForSeconds`) claims still unfinished after that long (their process died mid-way).
+ */
+export async function relayedClaimTotals(db: Queryable, opts: { settledForSeconds?: number } = {}): Promise<{ wallet: string; cumulative: bigint }[]> {
+  const r = await db.query<{ wallet: string; cumulative: bigint }>(
+    `SELECT wallet, max(cumulative)::bigint AS cumulative FROM relayed_claims
+      WHERE status = 'mined' OR (status IN ('sending', 'sent') AND created_at < now() - make_interval(secs => $1))
+      GROUP BY wallet ORDER BY wallet`,
+    [opts.settledForSeconds ?? 1e9],
+  );
+  return r.rows.map((row) => ({ wallet: row.wallet, cumulative: row.cumulative }));
+}
+
+export async function recordChainRepair(db: Queryable, repair: { kind: 'epoch' | 'claim'; subject: string; detail: string; txHash: string | null }): Promise<void> {
+  await db.query(`INSERT INTO chain_repairs (kind, subject, detail, tx_hash) VALUES ($1, $2, $3, $4)`, [repair.kind, repair.subject, repair.detail, repair.txHash]);
+}
+
+export async function chainRepairCounts(db: Queryable): Promise<{ kind: string; n: number }[]> {
+  return (await db.query<{ kind: string; n: string }>(`SELECT kind, count(*) AS n FROM chain_repairs GROUP BY kind`)).rows.map((r) => ({ kind: r.kind, n: Number(r.n) }));
+}
+
+/** Published but not yet final: no failure, just the next look. */
+export async function waitForFinality(db: Queryable, epoch: number, nextAttemptAt: Date): Promise<void> {
+  await db.query(`UPDATE settlement_epochs SET next_attempt_at = $2 WHERE epoch = $1 AND status <> 'confirmed'`, [epoch, nextAttemptAt]);
+}

@@ -190,7 +190,7 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
     const services = c.get('services');
     const outcome = await relayClaim(services, parseWallet(c.req.valid('param').wallet)).catch((err: Error) => {
       if (err instanceof DomainError) throw err;
-      throw new Unavailable(`the claim could not be relayed: ${err.message.split('\n')[0]}`, 'chain');
+      throw new Unavailable(`the claim could not be relayed: ${err.message.split('\n')[0]}`, 'chain', 5);
     });
     return c.json({ paid: outcome.paid.toString(), txHash: outcome.txHash, payout: payoutView(services, outcome.view) }, 200);
   })
@@ -199,7 +199,7 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
     const services = c.get('services');
     const outcome = await runSettlement(services, { force: true }).catch((err: Error) => {
       if (err instanceof DomainError) throw err;
-      throw new Unavailable(`settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`, 'chain');
+      throw new Unavailable(`settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`, 'chain', 5);
     });
     const epochs = await listEpochs(services.db, 1);
     const latest = outcome.status === 'idle' || outcome.status === 'busy' ? null : (epochs[0] ?? null);
