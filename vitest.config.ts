@@ -16,6 +16,7 @@ const ON_BOTH_DATABASES = [
   'functions/api/app.test.ts',
   'functions/api/routes/accounts.test.ts',
   'functions/api/routes/documents.test.ts',
+  'functions/api/routes/documents-files.test.ts',
   'functions/api/routes/retrieve.test.ts',
   'functions/api/routes/answers.test.ts',
   'functions/api/input-guard.test.ts',
