@@ -6,7 +6,7 @@ import { DomainError, Forbidden, InvalidInput, Unauthorized, type AnyDomainError
 import { issueKey } from '../../shared/services/api-keys.ts';
 import { endSession, issueSiweNonce, signInWithEthereum, signInWithKey } from '../../shared/services/dashboard-auth.ts';
 import {
-  chainIdOf, consumerOverview, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, ownerStatement, requireOwnKey,
+  chainIdOf, consumerOverview, ownerPageData, ownerReceipt, ownerStatement, requireOwnKey,
 } from '../../shared/services/dashboard.ts';
 import { relayClaim } from '../../shared/services/payouts.ts';
 import { cursorFromString, cursorToString, renameKey, type FunnelLevel, type FunnelSort } from '../../shared/store/dashboard.ts';
@@ -18,7 +18,9 @@ import { dashboardScript } from './assets.ts';
 import { statementCsv } from './statement.ts';
 import { DASHBOARD_CSS } from './styles.ts';
 import { SESSION_COOKIE, clearSessionCookie, csrfProtection, loadSession, loginToken, securityHeaders, setSessionCookie, type DashEnv } from './security.ts';
-import { ConsumerPage } from './views/consumer.tsx';
+import { ConsumerPage, RevokeKeyPage, keyLabel } from './views/consumer.tsx';
+import { holdNewKey, takeNewKey } from './new-key-flash.ts';
+import { FAVICON_SVG, usd } from './views/parts.tsx';
 import { Layout } from './views/layout.tsx';
 import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
 import { SignInPage, type DevWallet } from './views/sign-in.tsx';
@@ -57,6 +59,10 @@ export function dashboardRoutes() {
   app.get('/dashboard/assets/dashboard.css', (c) => c.body(DASHBOARD_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300' }));
   app.get('/dashboard/assets/dashboard.js', async (c) =>
     c.body(dashboardScript(), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }));
+
+  const favicon = (c: Context) => c.body(FAVICON_SVG, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' });
+  app.get('/dashboard/assets/favicon.svg', favicon);
+  app.get('/favicon.ico', favicon);
 
   app.get('/dashboard', (c) => {
     const session = c.get('session');
@@ -114,11 +120,7 @@ export function dashboardRoutes() {
     if (level !== 'datanet' && !parent) throw new InvalidInput('parent: required below the datanet level');
     const page = pageParam(q.page);
     const after = cursorFromString(q.after);
-    const [o, funnel, calls] = await Promise.all([
-      ownerOverview(services, account, livemode),
-      ownerFunnelPage(services, account, { level, parent, sort, page, pageSize: PAGE_SIZE, livemode }),
-      ownerCallsPage(services, account, livemode, after, PAGE_SIZE + 1),
-    ]);
+    const { overview: o, funnel, calls } = await ownerPageData(services, account, livemode, { level, parent, sort, page, pageSize: PAGE_SIZE }, { after, pageSize: PAGE_SIZE + 1 });
     const f: FunnelView = { level, parent, sort, page, total: funnel.total, pages: Math.max(1, Math.ceil(funnel.total / PAGE_SIZE)), rows: funnel.rows };
     if (level === 'document' && parent) {
       const dn = await findDatanet(services.db, parent);
@@ -129,7 +131,8 @@ export function dashboardRoutes() {
       f.parentName = doc?.title ?? parent;
       if (doc) f.datanet = { id: doc.datanetId, name: (await findDatanet(services.db, doc.datanetId))?.name ?? doc.datanetId };
     }
-    const flash = q.claimed !== undefined ? { text: q.claimed === '0' ? 'Nothing was due.' : `Claimed ${q.claimed} micro-units: transaction ${q.tx ?? ''}.` } : undefined;
+    const claimed = q.claimed !== undefined && /^\d{1,30}$/.test(q.claimed) ? BigInt(q.claimed) : null;
+    const flash = claimed !== null ? { text: claimed === 0n ? 'Nothing was due.' : `Claimed ${usd(claimed)}: transaction ${/^0x[0-9a-fA-F]{64}$/.test(q.tx ?? '') ? q.tx : '(unknown)'}.` } : undefined;
     return c.html(
       <OwnerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} funnel={f} flash={flash}
         calls={{ first: after === null, next: calls.length > PAGE_SIZE ? cursorToString(calls[PAGE_SIZE - 1]!) : null, rows: calls.slice(0, PAGE_SIZE) }} />,
@@ -155,14 +158,23 @@ export function dashboardRoutes() {
   });
 
   // ---- consumer ------------------------------------------------------------------------------
-  const consumerPage = async (c: Context<DashEnv>, extra: { newKey?: { id: string; key: string; name: string | null }; flash?: { text: string; error?: boolean } } = {}) => {
+  // Every form posts, then redirects here (Post/Redirect/Get): a reload repeats nothing.
+  app.get('/dashboard/consumer', async (c) => {
     const { account, livemode } = signedIn(c, 'consumer');
     const o = await consumerOverview(c.get('services'), account, livemode);
-    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} {...extra} />);
-  };
-  app.get('/dashboard/consumer', (c) => {
-    const q = c.req.query('revoked');
-    return consumerPage(c, q ? { flash: { text: `Key ${q} revoked: it is refused from now on.` } } : {});
+    const byId = new Map(o.keys.map((k) => [k.id, k]));
+    const made = takeNewKey(c, new Set(byId.keys()));
+    const newKey = made ? { ...made, name: byId.get(made.id)!.name } : undefined;
+    const { revoked, renamed } = c.req.query();
+    const named = (id: string | undefined) => (id && byId.get(id) ? keyLabel(byId.get(id)!) : null);
+    const flash = named(revoked) ? { text: `Key ${named(revoked)} revoked: it is refused from now on.` }
+      : named(renamed) ? { text: `Key renamed to ${named(renamed)}.` } : undefined;
+    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} newKey={newKey} flash={flash} />);
+  });
+  app.get('/dashboard/consumer/keys/:id/revoke', async (c) => {
+    const { account, livemode } = signedIn(c, 'consumer');
+    const k = await requireOwnKey(c.get('services'), account, c.req.param('id'));
+    return c.html(<RevokeKeyPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} k={k} />);
   });
   const keyName = async (c: Context<DashEnv>) => {
     const name = (await c.req.parseBody()).name;
@@ -174,14 +186,15 @@ export function dashboardRoutes() {
     const name = await keyName(c);
     // A key of the session's mode: a test session makes cp_test_ keys.
     const { key, record } = await issueKey(c.get('services').db, { accountId: account.id, role: 'consumer', name, mode: livemode ? 'live' : 'test' });
-    // Rendered in this response, never stored or put in a URL: shown once.
-    return consumerPage(c, { newKey: { id: record.id, key, name } });
+    // Shown once, by the GET this redirects to (never stored or put in a URL).
+    holdNewKey(c, { id: record.id, key });
+    return c.redirect('/dashboard/consumer#new-key', 303);
   });
   app.post('/dashboard/consumer/keys/:id/rename', async (c) => {
     const { account } = signedIn(c, 'consumer');
     const key = await requireOwnKey(c.get('services'), account, c.req.param('id'));
     await renameKey(c.get('services').db, account.id, key.id, await keyName(c));
-    return c.redirect('/dashboard/consumer#keys', 303);
+    return c.redirect(`/dashboard/consumer?renamed=${key.id}#keys`, 303);
   });
   app.post('/dashboard/consumer/keys/:id/revoke', async (c) => {
     const { account } = signedIn(c, 'consumer');

@@ -27,9 +27,10 @@ export function chainIdOf(services: Services): Promise<number | null> {
   return id;
 }
 
-export async function ownerOverview(services: Services, account: Account, livemode: boolean) {
+/** `upto`: a rollup bound this page view already refreshed (see ownerPageData). */
+export async function ownerOverview(services: Services, account: Account, livemode: boolean, bound?: Date) {
   const wallet = account.wallet! as Address;
-  const upto = await refreshRollups(services.db);
+  const upto = bound ?? (await refreshRollups(services.db));
   const [earnings, payout, byDay, epochs] = await Promise.all([
     earningsSummary(services.db, upto, account.id, livemode),
     settledPayoutOf(services, wallet),
@@ -53,10 +54,6 @@ export async function ownerOverview(services: Services, account: Account, livemo
 export async function ownerStatement(services: Services, account: Account, livemode: boolean) {
   const upto = await refreshRollups(services.db);
   return Promise.all([earningsSummary(services.db, upto, account.id, livemode), settledPayoutOf(services, account.wallet! as Address)]);
-}
-
-export async function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number; livemode: boolean }) {
-  return ownerFunnel(services.db, await refreshRollups(services.db), account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize, livemode: q.livemode });
 }
 
 export function ownerCallsPage(services: Services, account: Account, livemode: boolean, after: CallCursor | null, pageSize: number) {
@@ -89,4 +86,22 @@ export async function requireOwnKey(services: Services, account: Account, keyId:
   const key = keys.find((k) => k.id === keyId);
   if (!key) throw new NotFound(`no key ${keyId}`, 'key', keyId);
   return key;
+}
+
+/**
+ * Everything the owner page shows, over ONE rollup refresh (a write): overview, funnel and the
+ * recent calls of a page view read the same bound.
+ */
+export async function ownerPageData(
+  services: Services, account: Account, livemode: boolean,
+  funnel: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number },
+  calls: { after: CallCursor | null; pageSize: number },
+) {
+  const upto = await refreshRollups(services.db);
+  const [overview, funnelPage, recent] = await Promise.all([
+    ownerOverview(services, account, livemode, upto),
+    ownerFunnel(services.db, upto, account.wallet!, { level: funnel.level, parent: funnel.parent, sort: funnel.sort, limit: funnel.pageSize, offset: (funnel.page - 1) * funnel.pageSize, livemode }),
+    ownerCallsPage(services, account, livemode, calls.after, calls.pageSize),
+  ]);
+  return { overview, funnel: funnelPage, calls: recent };
 }

@@ -41,11 +41,35 @@ async function axeViolations(page: Page) {
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** axe at both widths, and a screenshot of each. */
+/** Elements wider than the viewport, at the current size (an empty list: nothing scrolls sideways). */
+async function overflow(page: Page): Promise<string[]> {
+  // A string, as the other in-page scripts here: the test project compiles without the DOM library.
+  return page.evaluate<string[]>(`(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    return [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .slice(0, 5)
+      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].join('.') + ' right=' + Math.round(el.getBoundingClientRect().right) + ' of ' + width);
+  })()`);
+}
+
+/** The page as it stands after an action, at 390 px: no horizontal overflow. */
+async function fitsPhone(page: Page, name: string) {
+  await page.setViewportSize(VIEWPORTS.phone);
+  expect(await overflow(page), `${name}: horizontal overflow at 390 px`).toEqual([]);
+  await page.setViewportSize(VIEWPORTS.desktop);
+}
+
+/** axe at both widths, no horizontal overflow at either, and a screenshot of each. */
 async function checkPage(page: Page, name: string) {
   for (const [width, size] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(size);
     expect(await axeViolations(page), `${name} at ${width}`).toEqual([]);
+    expect(await overflow(page), `${name}: horizontal overflow at ${width}`).toEqual([]);
+    // Short code (GET, retrieval-v1, key prefixes) never wraps mid-word; only long hashes may break.
+    const wrapped = await page.evaluate<string[]>(`[...document.querySelectorAll('code')].filter((el) => el.textContent.length <= 24 && el.getClientRects().length > 1).map((el) => el.textContent)`);
+    expect(wrapped, `${name}: short code wrapped at ${width}`).toEqual([]);
     await page.screenshot({ path: `${SHOTS}${name}-${width}.png`, fullPage: true });
   }
   await page.setViewportSize(VIEWPORTS.desktop);
@@ -113,12 +137,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     // The payout proof, checked in the browser against the root read from the chain; then tampered.
     await page.click('button[data-kind=payout]');
     await expect.poll(() => page.textContent('#payout-result')).toMatch(/^Valid/);
+    await checkPage(page, 'owner-proof-verified');
     await page.$eval('button[data-kind=payout]', (b) => b.setAttribute('data-cumulative', String(BigInt(b.getAttribute('data-cumulative')!) + 1n)));
     await page.click('button[data-kind=payout]');
     await expect.poll(() => page.textContent('#payout-result')).toMatch(/^INVALID/);
+    await fitsPhone(page, 'owner, proof tampered');
 
     // Drill-down datanet → document → passage.
     await page.click('#funnel tbody a:text("Ada notes")');
+    await checkPage(page, 'owner-documents');
     await page.click('#funnel tbody a:text("Baking sourdough bread")');
     expect(await page.locator('#funnel tbody tr').count()).toBeGreaterThan(0);
     await checkPage(page, 'owner-passages');
@@ -131,6 +158,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.$eval('#canonical', (el) => (el.textContent = el.textContent!.replace('"kind":"retrieve"', '"kind":"answer"')));
     await page.click('button[data-kind=receipt]');
     await expect.poll(() => page.textContent('#receipt-result')).toMatch(/^INVALID/);
+    await fitsPhone(page, 'receipt, tampered');
 
     // CSV equals the API.
     await page.goto(`${base}/dashboard/owner`);
@@ -150,6 +178,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     expect(await micros(page, 'unclaimed')).toBe('0');
     expect(await tc.chain.tokenBalance(WALLETS.ada)).toBe(before);
     await checkPage(page, 'owner-claimed');
+    // Nothing left to claim: the button is disabled and looks it.
+    const claim = page.locator('#settlement form button[type=submit]');
+    expect(await claim.isDisabled()).toBe(true);
+    const style = await page.evaluate<{ bg: string; cursor: string }>(`(() => { const s = getComputedStyle(document.querySelector('#settlement form button[type=submit]')); return { bg: s.backgroundColor, cursor: s.cursor }; })()`);
+    expect(style.bg).not.toBe('rgb(11, 87, 208)'); // the enabled accent
+    expect(style.cursor).toBe('not-allowed');
 
     await page.click('button:text("Sign out")');
     await page.waitForURL(`${base}/dashboard/sign-in`);
@@ -175,16 +209,32 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
 
     await page.fill('#new-key-name', 'browser test');
     await page.click('form[action="/dashboard/consumer/keys"] button');
+    await page.waitForURL(`${base}/dashboard/consumer#new-key`);
     const key = (await page.textContent('#new-key'))!;
     expect(key).toMatch(/^cp_live_/);
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(200);
     await checkPage(page, 'consumer-new-key');
-    await page.goto(`${base}/dashboard/consumer`);
+    // A reload after Post/Redirect/Get shows the key no more and creates no second key.
+    const keyRows = await page.locator('tr[data-key-row]').count();
+    await page.reload();
     expect(await page.content()).not.toContain(key);
+    expect(await page.locator('tr[data-key-row]').count()).toBe(keyRows);
+    // Rename, with feedback.
     const row = page.locator('tr', { hasText: 'browser test' });
-    await row.locator('button:text("Revoke")').click();
+    await row.locator('input[name=name]').fill('browser test key');
+    await row.locator('button:text("Rename")').click();
+    await page.waitForURL(/renamed=/);
+    expect(await page.textContent('.flash')).toContain('Key renamed to “browser test key”');
+    await checkPage(page, 'consumer-renamed');
+    // Revoke asks first, naming the key.
+    await page.locator('tr', { hasText: 'browser test key' }).locator('a:text("Revoke")').click();
+    expect(await page.textContent('main')).toContain('Revoke the key “browser test key”');
+    await checkPage(page, 'consumer-revoke-confirm');
+    await page.click('button:text("Revoke “browser test key”")');
     await page.waitForURL(/revoked=/);
-    expect(await page.locator('tr', { hasText: 'browser test' }).textContent()).toContain('revoked');
+    expect(await page.textContent('.flash')).toContain('“browser test key”');
+    await checkPage(page, 'consumer-revoked');
+    expect(await page.locator('tr[data-key-row]', { hasText: 'browser test' }).textContent()).toContain('revoked');
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
     expect(cspErrors).toEqual([]);
   });
