@@ -60,7 +60,7 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   app.use('*', requestContext(scope));
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
-    const isUpload = c.req.method === 'POST' && /^\/v1\/datanets\/[^/]+\/documents$/.test(c.req.path);
+    const isUpload = c.req.method === 'POST' && /^\/(?:v1|dashboard\/owner)\/datanets\/[^/]+\/documents$/.test(c.req.path);
     const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : LIMITS.jsonBodyBytes;
     return bodyLimit({
       maxSize,

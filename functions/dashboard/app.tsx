@@ -20,6 +20,7 @@ import { DASHBOARD_CSS } from './styles.ts';
 import { SESSION_COOKIE, clearSessionCookie, csrfProtection, loadSession, loginToken, securityHeaders, setSessionCookie, type DashEnv } from './security.ts';
 import { ConsumerPage, RevokeKeyPage, keyLabel } from './views/consumer.tsx';
 import { holdNewKey, takeNewKey } from './new-key-flash.ts';
+import { registerDatanetPages } from './datanets.tsx';
 import { FAVICON_SVG, usd } from './views/parts.tsx';
 import { Layout } from './views/layout.tsx';
 import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
@@ -138,6 +139,7 @@ export function dashboardRoutes() {
         calls={{ first: after === null, next: calls.length > PAGE_SIZE ? cursorToString(calls[PAGE_SIZE - 1]!) : null, rows: calls.slice(0, PAGE_SIZE) }} />,
     );
   });
+  registerDatanetPages(app);
   app.get('/dashboard/owner/receipts/:id', async (c) => {
     const { account, livemode } = signedIn(c, 'contributor');
     const r = await ownerReceipt(c.get('services'), account, livemode, c.req.param('id'));

@@ -101,3 +101,12 @@ export async function softDeleteDocument(db: Queryable, id: string): Promise<boo
   await db.query(`DELETE FROM chunks WHERE document_id = $1`, [id]);
   return true;
 }
+
+/** Live documents per datanet. */
+export async function countLiveDocuments(db: Queryable, datanetIds: readonly string[]): Promise<Map<string, number>> {
+  const r = await db.query<{ datanet_id: string; n: bigint }>(
+    `SELECT datanet_id, count(*)::bigint AS n FROM documents WHERE datanet_id = ANY($1::text[]) AND deleted_at IS NULL GROUP BY datanet_id`,
+    [datanetIds],
+  );
+  return new Map(r.rows.map((x) => [x.datanet_id, Number(x.n)]));
+}

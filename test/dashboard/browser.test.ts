@@ -11,6 +11,7 @@ import { deployTestChain, type TestChain } from '../chain.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../http.ts';
 import { createTestServices } from '../services.ts';
+import { makeDocx, makeEncryptedPdf, makePdf } from '../document-files.ts';
 
 // End to end in Debian's Chromium (playwright-core, headless): the dashboards served by the real
 // app over HTTP, settling on a real anvil. Sign-in both ways, figures equal to the API's, proof
@@ -187,6 +188,49 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
 
     await page.click('button:text("Sign out")');
     await page.waitForURL(`${base}/dashboard/sign-in`);
+    expect(cspErrors).toEqual([]);
+  });
+
+  it('data owner: creates a datanet, uploads PDF and Word files with progress, sees statuses, deletes one', async () => {
+    const { page, cspErrors } = await newPage();
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.fill('#api-key', world.ada.key);
+    await page.click('form[action="/dashboard/sign-in/key"] button');
+    await page.waitForURL(`${base}/dashboard/owner`);
+    await page.click('a:text("Datanets and documents")');
+    await checkPage(page, 'datanets');
+    await page.fill('#dn-name', 'Field guides');
+    await page.fill('#dn-price', '0.002');
+    await page.click('button:text("Create datanet")');
+    await page.waitForURL(/datanets\/dn_[A-Za-z0-9]+\?created=1/);
+    await checkPage(page, 'datanet-new');
+
+    const pages = [['Alpine flora', 'Edelweiss grows on limestone ridges above the tree line.'], ['Gentians flower blue in late summer meadows.']];
+    await page.setInputFiles('#upload-files', [
+      { name: 'alpine-flora.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makePdf(pages, { title: 'Alpine flora' })) },
+      { name: 'greenhouse.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: Buffer.from(await makeDocx()) },
+      { name: 'locked.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makeEncryptedPdf()) },
+    ]);
+    await page.click('button:text("Upload and index")');
+    await page.waitForSelector('#uploads-done');
+    expect(await page.locator('#upload-progress li[data-state=indexed]').count()).toBe(2);
+    expect(await page.textContent('#upload-progress li[data-state=refused]')).toMatch(/locked\.pdf: refused: the PDF is encrypted/);
+    expect(await page.locator('#upload-progress progress').count()).toBe(3);
+    await checkPage(page, 'datanet-uploaded');
+    await page.click('#uploads-done');
+    await page.waitForSelector('tr[data-document]');
+    expect(await page.locator('tr[data-document]').count()).toBe(2);
+    expect(await page.textContent('#documents')).toContain('Alpine flora');
+    await checkPage(page, 'datanet-documents');
+
+    await page.locator('tr', { hasText: 'greenhouse' }).locator('a:text("Delete")').click();
+    expect(await page.textContent('main')).toContain('Delete “greenhouse”?');
+    await checkPage(page, 'document-delete-confirm');
+    await page.click('button:text("Delete “greenhouse”")');
+    await page.waitForURL(/deleted=/);
+    expect(await page.textContent('.flash')).toContain('Deleted “greenhouse”');
+    expect(await page.locator('tr[data-document]').count()).toBe(1);
+    await checkPage(page, 'datanet-deleted');
     expect(cspErrors).toEqual([]);
   });
 
