@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   epoch: 'ep',
   answer: 'ans',
   adapter: 'ad',
+  webhook: 'whe',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,3 +1,4 @@
+import { emitForWallet } from '../store/webhooks.ts';
 import { getAddress, type Address, type Hex } from 'viem';
 import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../core/merkle.ts';
 import { InvalidInput, NotFound, Conflict, Unavailable } from '../errors.ts';
@@ -91,7 +92,10 @@ export async function relayClaim(services: Services, wallet: Address): Promise<C
   const outcome = await chain.waitForReceipt(txHash, 60_000);
   if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
   const after = await payoutOf(services, wallet);
-  return { view: after, paid: (after.claimed ?? before.claimed) - before.claimed, txHash };
+  const paid = (after.claimed ?? before.claimed) - before.claimed;
+  // payout.claimed webhooks, once the claim is final on chain (the chain, not this database, holds claims).
+  if (paid > 0n) await emitForWallet(services.db, wallet, 'payout.claimed', { wallet, paid: paid.toString(), cumulative: after.cumulative.toString(), txHash, currency: 'USD', unit: 'micro' });
+  return { view: after, paid, txHash };
 }
 
 export interface ReceiptView {

@@ -118,7 +118,7 @@ function uploadOne(form, file, item) {
       const ok = xhr.status === 200 || xhr.status === 201;
       item.dataset.state = ok ? (body.duplicate ? 'duplicate' : 'indexed') : 'refused';
       text.textContent = ok
-        ? ` ${file.name}: ${body.duplicate ? 'already in this datanet (same content)' : `indexed, ${body.document.chunkCount} passages`}`
+        ? ` ${file.name}: ${body.duplicate ? 'already in this datanet (same content)' : `indexed, ${body.document.chunkCount} passage${body.document.chunkCount === 1 ? '' : 's'}`}`
         : ` ${file.name}: refused: ${body.error?.message ?? `HTTP ${xhr.status}`}`;
       text.className = ok ? 'status-indexed' : 'status-failed';
       resolve(ok);

@@ -80,7 +80,7 @@ export function DatanetPage(p: { csrf: string; account: Account; testmode?: bool
 
       <section aria-labelledby="docs-h" id="documents">
         <h2 id="docs-h">Documents</h2>
-        <div class="table-wrap">
+        <div class="table-wrap" hidden={documents.length === 0}>
           <table class="stack">
             <caption class="muted">{plural(documents.length, 'document')}{p.d.next ? ' on this page' : ''}</caption>
             <thead><tr><th scope="col">Title</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col" class="num">Earned</th><th scope="col" class="hide-sm">Uploaded</th><th scope="col">Actions</th></tr></thead>
@@ -88,9 +88,9 @@ export function DatanetPage(p: { csrf: string; account: Account; testmode?: bool
               {documents.map(({ document: d, earned, calls }) => (
                 <tr data-document={d.id}>
                   <td data-label="Title">{d.title}</td>
-                  <td data-label="Type">{TYPE_LABEL[d.contentType] ?? d.contentType} · {kib(d.byteLength)}</td>
-                  <td data-label="Status"><span class="status-indexed">Indexed</span> · {plural(d.chunkCount, 'passage')}</td>
-                  <td class="num" data-label="Earned"><Money micros={earned} /> <span class="muted">({plural(calls, 'call')})</span></td>
+                  <td data-label="Type"><span>{`${TYPE_LABEL[d.contentType] ?? d.contentType} · ${kib(d.byteLength)}`}</span></td>
+                  <td data-label="Status"><span><span class="status-indexed">Indexed</span> · {plural(d.chunkCount, 'passage')}</span></td>
+                  <td class="num" data-label="Earned"><span><Money micros={earned} /> <span class="muted">({plural(calls, 'call')})</span></span></td>
                   <td class="hide-sm" data-label="Uploaded">{when(d.createdAt)}</td>
                   <td data-label="Actions"><a href={`/dashboard/owner/documents/${d.id}/delete`} class="button danger-link" aria-label={`Delete “${d.title}”…`}>Delete…</a></td>
                 </tr>
