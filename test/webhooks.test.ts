@@ -54,7 +54,8 @@ afterAll(async () => {
   await services.db.close();
 });
 
-const FAST = { timeoutMs: 300, retryBaseMs: 20, leaseMs: 2000 };
+// A short timeout ends the hanging request; generous enough that a loaded machine's 503 still arrives.
+const FAST = { timeoutMs: 3000, retryBaseMs: 20, leaseMs: 10_000 };
 
 describe('webhooks', () => {
   it('refuses events of the other account kind, and balance.low without a threshold', async () => {
@@ -105,6 +106,7 @@ describe('webhooks', () => {
     expect(log.find((d) => d.eventId === order[0])).toMatchObject({ attempts: 3, lastStatus: 204 });
     const attempts = await services.db.query<{ status_code: number | null; error: string | null }>(`SELECT status_code, error FROM webhook_attempts WHERE event_id = $1 ORDER BY id`, [order[0]]);
     expect(attempts.rows.map((a) => a.status_code)).toEqual([503, null, 204]);
+    expect(attempts.rows[0]!.error).toBe('HTTP 503');
     expect(attempts.rows[1]!.error).toMatch(/no answer within/);
   });
 
@@ -123,5 +125,31 @@ describe('webhooks', () => {
     const bob = { account: (await findAccount(services.db, world.bob.id))!, livemode: true };
     await expect(replayWebhook(services, bob, endpoint, target)).rejects.toThrow(/no webhook endpoint/);
     await expect(webhookDeliveries(services, bob, endpoint)).rejects.toThrow(/no webhook endpoint/);
+  });
+
+  it('manages endpoints over the API: secret once, the owner only, delivery log and replay', async () => {
+    const create = await client.call('POST', '/v1/webhooks', { key: world.ada.key, json: { url: 'https://owner.example/hooks', events: ['earnings.settled', 'payout.claimed'] } });
+    expect(create.status).toBe(201);
+    expect(create.body.secret).toMatch(/^whsec_/);
+    const id = create.body.id;
+    const list = await client.call('GET', '/v1/webhooks', { key: world.ada.key });
+    expect(list.body.data.map((e: { id: string }) => e.id)).toEqual([id]);
+    expect(JSON.stringify(list.body)).not.toContain('whsec_');
+    const wrong = await client.call('POST', '/v1/webhooks', { key: world.ada.key, json: { url: 'https://owner.example/h', events: ['balance.low'], balanceLowThreshold: '5' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.message).toMatch(/not an event for contributor/);
+    expect((await client.call('GET', `/v1/webhooks/${id}/deliveries`, { key: world.bob.key })).status).toBe(404);
+    expect((await client.call('DELETE', `/v1/webhooks/${id}`, { key: world.bob.key })).status).toBe(404);
+    expect((await client.call('GET', `/v1/webhooks/${id}/deliveries`, { key: world.ada.key })).body).toEqual({ data: [] });
+    // The consumer's endpoint from above: its log and a replay through the API.
+    const mine = (await client.call('GET', '/v1/webhooks', { key: world.consumer.key })).body.data[0].id;
+    const log = (await client.call('GET', `/v1/webhooks/${mine}/deliveries`, { key: world.consumer.key })).body.data;
+    expect(log.length).toBe(4);
+    expect(log.every((d: { status: string }) => d.status === 'delivered')).toBe(true);
+    const replay = await client.call('POST', `/v1/webhooks/${mine}/deliveries/${log[1].eventId}/replay`, { key: world.consumer.key });
+    expect(replay.status).toBe(202);
+    expect((await client.call('GET', `/v1/webhooks/${mine}/deliveries`, { key: world.consumer.key })).body.data[1]).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await client.call('DELETE', `/v1/webhooks/${id}`, { key: world.ada.key })).status).toBe(204);
+    expect((await client.call('GET', '/v1/webhooks', { key: world.ada.key })).body.data).toEqual([]);
   });
 });

@@ -26,11 +26,12 @@ import { reembedRoutes } from './routes/reembed.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { limitRoutes } from './routes/limits.ts';
 import { dashboardRoutes } from '../dashboard/app.tsx';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
   healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
-  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, limitRoutes, metricsRoutes, docsRoutes,
+  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, webhookRoutes, limitRoutes, metricsRoutes, docsRoutes,
 ];
 
 /** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */

@@ -21,6 +21,7 @@ import { SESSION_COOKIE, clearSessionCookie, csrfProtection, loadSession, loginT
 import { ConsumerPage, RevokeKeyPage, keyLabel } from './views/consumer.tsx';
 import { holdNewKey, takeNewKey } from './new-key-flash.ts';
 import { registerDatanetPages } from './datanets.tsx';
+import { registerWebhookPages } from './webhooks.tsx';
 import { FAVICON_SVG, usd } from './views/parts.tsx';
 import { Layout } from './views/layout.tsx';
 import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
@@ -140,6 +141,7 @@ export function dashboardRoutes() {
     );
   });
   registerDatanetPages(app);
+  registerWebhookPages(app);
   app.get('/dashboard/owner/receipts/:id', async (c) => {
     const { account, livemode } = signedIn(c, 'contributor');
     const r = await ownerReceipt(c.get('services'), account, livemode, c.req.param('id'));

@@ -42,7 +42,7 @@ button:disabled, button:disabled:hover { background: #e0e0e0; border-color: #bdb
 .actions { display: flex; gap: 12px; flex-wrap: wrap; align-items: center; } a.button { display: inline-block; padding: 8px 14px; border-radius: 6px; border: 1px solid var(--accent); text-decoration: none; margin-top: 8px; }
 .panels > *, .cards > * { min-width: 0; }
 progress { width: 100%; max-width: 420px; } .status-indexed { color: var(--ok); font-weight: 600; } .status-failed { color: var(--bad); font-weight: 600; }
-ul.uploads { list-style: none; padding: 0; } ul.uploads li { margin: 6px 0; overflow-wrap: anywhere; }
+ul.uploads { list-style: none; padding: 0; } fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0; } label.check { font-weight: 400; display: flex; gap: 8px; align-items: center; } ul.uploads li { margin: 6px 0; overflow-wrap: anywhere; }
 .panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 24px; }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: 16px; }
 .result[data-state=valid] { color: var(--ok); font-weight: 600; } .result[data-state=invalid] { color: var(--bad); font-weight: 600; }

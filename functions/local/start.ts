@@ -12,6 +12,7 @@ import { provideLocalServices } from './shared-services.ts';
 import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
+import { startWebhookWorker } from '../../shared/services/webhooks.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
@@ -37,6 +38,8 @@ async function main() {
     : null;
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
+  // Signed webhooks from the outbox (on AWS: functions/webhooks/deliver.ts on a schedule).
+  const webhooks = startWebhookWorker(services);
   const app = createApp(services);
   const server = serveApi(app.fetch, { port: config.port, hostname: config.host }, (info) => {
     const url = `http://${info.address === '::1' || info.address === '127.0.0.1' ? 'localhost' : info.address}:${info.port}`;
@@ -54,6 +57,7 @@ async function main() {
       await results?.stop();
       await listener?.close();
       await settlement?.stop();
+      await webhooks.stop();
       await local.stop();
       await services.db.close();
       process.exit(0);

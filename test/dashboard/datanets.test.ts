@@ -131,3 +131,44 @@ describe('owner datanet pages', () => {
     expect((await consumer.get('/dashboard/owner/datanets')).status).toBe(403);
   });
 });
+
+describe('webhooks page', () => {
+  it('adds an endpoint (secret shown once after the redirect), lists deliveries, replays one, removes it', async () => {
+    const s = browserSession(client.app);
+    await s.signInWithKey(world.consumer.key);
+    const page = await s.get('/dashboard/webhooks');
+    expect(page.text).toContain('value="balance.low"');
+    expect(page.text).not.toContain('value="earnings.settled"');
+    const csrf = s.csrfOf(page.text);
+    // The threshold is today's balance, in dollars: the next charge crosses it.
+    const balance = BigInt((await client.call('GET', '/v1/usage', { key: world.consumer.key })).body.balance);
+    const dollars = `${balance / 1_000_000n}.${(balance % 1_000_000n).toString().padStart(6, '0')}`;
+    const form = new URLSearchParams([['_csrf', csrf], ['url', 'https://consumer.example/hooks'], ['events', 'balance.low'], ['events', 'answer.completed'], ['threshold', dollars]]);
+    const created = await client.app.request('http://localhost/dashboard/webhooks', {
+      method: 'POST', body: form.toString(), redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: [...s.jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    expect(created.status).toBe(303);
+    for (const c of created.headers.getSetCookie()) s.jar.set(c.split(';')[0]!.split('=')[0]!, c.split(';')[0]!.split('=').slice(1).join('='));
+    const shown = await s.get('/dashboard/webhooks');
+    expect(shown.text).toMatch(/id="new-secret">whsec_/);
+    expect((await s.get('/dashboard/webhooks')).text).not.toMatch(/whsec_/);
+    const api = (await client.call('GET', '/v1/webhooks', { key: world.consumer.key })).body.data;
+    expect(api).toHaveLength(1);
+    expect(api[0]).toMatchObject({ events: ['balance.low', 'answer.completed'], balanceLowThreshold: balance.toString() });
+    // A charge takes the balance below it: one balance.low delivery in the log, replayable.
+    expect((await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'alpine flowers', topK: 1 } })).status).toBe(200);
+    const log = await s.get('/dashboard/webhooks');
+    const event = log.text.match(/data-event="(msg_[0-9a-f]{32})"/)![1]!;
+    expect(log.text).toContain('balance.low');
+    const replay = await s.submit('/dashboard/webhooks', `/dashboard/webhooks/${api[0].id}/deliveries/${event}/replay`, {});
+    expect(replay.status).toBe(303);
+    expect((await s.get(replay.location!)).text).toContain('Replay queued');
+    const bob = browserSession(client.app);
+    await bob.signInWithKey(world.bob.key);
+    expect((await bob.submit('/dashboard/webhooks', `/dashboard/webhooks/${api[0].id}/delete`, {})).status).toBe(404);
+    const removed = await s.submit('/dashboard/webhooks', `/dashboard/webhooks/${api[0].id}/delete`, {});
+    expect(removed.status).toBe(303);
+    expect((await client.call('GET', '/v1/webhooks', { key: world.consumer.key })).body.data).toEqual([]);
+  });
+});

@@ -44,6 +44,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
           <Card label="Calls" note="Paid API calls: retrievals, answers, embeddings."><span data-field="calls">{u.calls}</span></Card>
           <Card label="Spend"><Money micros={u.spend} field="spend" /></Card>
         </div>
+        <p class="actions"><a href="/dashboard/webhooks" class="button">Webhooks</a><span class="note">balance.low and answer.completed, signed</span></p>
         <p class="note">The same figures as <code class="nowrap">GET /v1/usage</code>. Amounts are US dollars, exact to the micro-dollar; hover one for its micro-units.</p>
       </section>
 

@@ -48,7 +48,7 @@ export function OwnerPage(p: OwnerPageProps) {
       {p.flash ? <p class={p.flash.error ? 'flash error' : 'flash'} role="status">{p.flash.text}</p> : null}
       <p class="note">Wallet <code>{o.wallet}</code>. Amounts are US dollars, exact to the micro-dollar (6 decimals; hover one for its micro-units, or download the CSV), and equal <code class="nowrap">GET /v1/earnings</code> and <code class="nowrap">GET /v1/payouts/{'{wallet}'}</code>.</p>
 
-      <p class="actions"><a href="/dashboard/owner/datanets" class="button">Datanets and documents</a><span class="note">create a datanet, upload PDF, Word, Markdown, HTML or text files, delete documents</span></p>
+      <p class="actions"><a href="/dashboard/owner/datanets" class="button">Datanets and documents</a><a href="/dashboard/webhooks" class="button">Webhooks</a><span class="note">create a datanet, upload PDF, Word, Markdown, HTML or text files, delete documents</span></p>
       <section aria-labelledby="status-h">
         <h2 id="status-h">By status</h2>
         <div class="cards">
