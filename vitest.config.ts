@@ -26,6 +26,8 @@ const ON_BOTH_DATABASES = [
   'test/rate-limits.test.ts',
   'test/dashboard/dashboard.test.ts',
   'test/dashboard/rollups.test.ts',
+  'test/dashboard/datanets.test.ts',
+  'test/webhooks.test.ts',
 ];
 
 export default defineConfig({

@@ -278,6 +278,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.waitForURL(/revoked=/);
     expect(await page.textContent('.flash')).toContain('“browser test key”');
     await checkPage(page, 'consumer-revoked');
+
+    // Webhooks: add an endpoint (secret once), see it listed.
+    await page.click('a:text("Webhooks")');
+    await page.fill('#wh-url', 'https://consumer.example/citepay');
+    await page.fill('#wh-threshold', '5.00');
+    await page.click('button:text("Add endpoint")');
+    await page.waitForURL(`${base}/dashboard/webhooks#new-secret`);
+    expect(await page.textContent('#new-secret')).toMatch(/^whsec_/);
+    await checkPage(page, 'webhooks');
     expect(await page.locator('tr[data-key-row]', { hasText: 'browser test' }).textContent()).toContain('revoked');
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
     expect(cspErrors).toEqual([]);
