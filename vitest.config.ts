@@ -17,6 +17,7 @@ const ON_BOTH_DATABASES = [
   'functions/api/app.test.ts',
   'functions/api/routes/accounts.test.ts',
   'functions/api/routes/documents.test.ts',
+  'functions/api/routes/documents-files.test.ts',
   'functions/api/routes/retrieve.test.ts',
   'functions/api/routes/answers.test.ts',
   'functions/api/input-guard.test.ts',
@@ -27,6 +28,8 @@ const ON_BOTH_DATABASES = [
   'test/dashboard/dashboard.test.ts',
   'test/dashboard/rollups.test.ts',
   'test/dashboard/security.test.ts',
+  'test/dashboard/datanets.test.ts',
+  'test/webhooks.test.ts',
 ];
 
 export default defineConfig({

@@ -74,6 +74,14 @@ export class UnsupportedMediaType extends DomainError {
   }
 }
 
+/** An uploaded file of a supported type whose text cannot be read; nothing was stored. */
+export class UnreadableDocument extends DomainError {
+  readonly kind = 'unreadable_document';
+  constructor(message: string, readonly reason: 'encrypted' | 'no_text_layer' | 'malformed') {
+    super(message);
+  }
+}
+
 /** An Idempotency-Key already used for a different request. */
 export class IdempotencyMismatch extends DomainError {
   readonly kind = 'idempotency_mismatch';
@@ -128,5 +136,5 @@ export class GenerationFailed extends DomainError {
 }
 
 export type AnyDomainError =
-  | InvalidInput | Unauthorized | Forbidden | NotFound | Conflict | InsufficientCredits | PayloadTooLarge | UnsupportedMediaType
+  | InvalidInput | Unauthorized | Forbidden | NotFound | Conflict | InsufficientCredits | PayloadTooLarge | UnsupportedMediaType | UnreadableDocument
   | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed | RateLimited;

@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   adapter: 'ad',
   session: 'ses',
   payment: 'pay',
+  webhook: 'whe',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

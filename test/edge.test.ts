@@ -69,6 +69,9 @@ describe.skipIf(!inject('postgresUrl')).each(['pgvector', 'pinecone'] as const)(
 
   it('stays within Cloudflare limits (10 MB gzipped) and answers /healthz with the remote embedder', async () => {
     expect(built.gzipBytes).toBeLessThan(10 * 1024 * 1024);
+    // The edge ingests nothing: PDF and Word readers (pdf.js, mammoth) stay out of its bundle.
+    expect(built.inputs.some((f) => f.startsWith('shared/services/'))).toBe(true);
+    expect(built.inputs.filter((f) => /unpdf|pdfjs|mammoth|document-readers\/(?!index)/.test(f))).toEqual([]);
     const health = await viaEdge('GET', '/healthz');
     expect(health.status).toBe(200);
     expect(health.body.checks).toMatchObject({ database: 'ok (pg)', embedder: `${services.embedder.modelId} (512d)`, vectorIndex });

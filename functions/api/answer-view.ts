@@ -5,6 +5,9 @@ import type { AnswerRecord, ShownSource } from '../../shared/store/answers.ts';
 import { Metadata } from './schemas.ts';
 
 // The answer as the API shows it, shared by /v1/answers and /v1/chat/completions.
+const Span = z
+  .object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable().optional() })
+  .openapi({ description: 'character offsets in the document (extracted text for HTML, PDF, DOCX); page: the 1-based PDF page the span starts on' });
 const Quote = z.object({ text: z.string(), start: z.number().int(), end: z.number().int() });
 
 export const CitationView = z
@@ -14,7 +17,7 @@ export const CitationView = z
       z.object({
         number: z.number().int(), sourceId: z.string(), documentId: z.string(), title: z.string(), datanetId: z.string(),
         contributor: z.object({ accountId: z.string(), wallet: z.string() }),
-        span: z.object({ start: z.number().int(), end: z.number().int() }),
+        span: Span,
         quote: Quote.nullable().openapi({ description: 'the source passage that best supports the sentence; offsets in the document' }),
         supported: z.boolean(), similarity: z.number(),
       }),
@@ -35,7 +38,7 @@ export const AnswerView = z
     text: z.string().nullable(),
     citations: z.array(CitationView),
     invalidMarkers: z.array(z.object({ marker: z.string(), number: z.number(), reason: z.string() })),
-    sources: z.array(z.object({ number: z.number().int(), id: z.string(), documentId: z.string(), title: z.string(), metadata: Metadata, datanetId: z.string(), contributor: z.object({ accountId: z.string(), wallet: z.string() }), text: z.string(), span: z.object({ start: z.number().int(), end: z.number().int() }), score: z.number() })),
+    sources: z.array(z.object({ number: z.number().int(), id: z.string(), documentId: z.string(), title: z.string(), metadata: Metadata, datanetId: z.string(), contributor: z.object({ accountId: z.string(), wallet: z.string() }), text: z.string(), span: Span, score: z.number() })),
     usage: z.record(z.string(), z.unknown()).nullable(),
     attribution: z.record(z.string(), z.unknown()).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
@@ -57,7 +60,7 @@ interface StoredResponse {
 
 export const shownSourceView = (s: ShownSource) => ({
   number: s.number, id: s.chunkId, documentId: s.documentId, title: s.title, metadata: s.metadata, datanetId: s.datanetId,
-  contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet }, text: s.text, span: { start: s.start, end: s.end }, score: s.score,
+  contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet }, text: s.text, span: { start: s.start, end: s.end, page: s.page ?? null }, score: s.score,
 });
 
 export function answerView(a: AnswerRecord): AnswerViewType {

@@ -30,11 +30,12 @@ import { dashboardRoutes } from '../dashboard/app.tsx';
 import { mcpRoutes } from './routes/mcp.ts';
 import { TOOL_NAMES } from './mcp/tools.ts';
 import { X402_PATHS, x402Payment } from './x402.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
   healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
-  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, limitRoutes, metricsRoutes, docsRoutes,
+  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, webhookRoutes, limitRoutes, metricsRoutes, docsRoutes,
 ];
 
 /** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */
@@ -68,7 +69,7 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   app.use('*', transportSecurity);
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
-    const isUpload = c.req.method === 'POST' && /^\/v1\/datanets\/[^/]+\/documents$/.test(c.req.path);
+    const isUpload = c.req.method === 'POST' && /^\/(?:v1|dashboard\/owner)\/datanets\/[^/]+\/documents$/.test(c.req.path);
     const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : LIMITS.jsonBodyBytes;
     return bodyLimit({
       maxSize,

@@ -51,7 +51,7 @@ export const errorResponses = {
   409: json('Conflicts with existing state (e.g. a wallet already registered), or a request with the same Idempotency-Key is still in progress (retry after Retry-After seconds)'),
   413: json('Request body too large'),
   415: json('Unsupported content type'),
-  422: json('Idempotency-Key reused with a different request'),
+  422: json('Idempotency-Key reused with a different request, or an uploaded file whose text cannot be read (`details.reason`: encrypted, no_text_layer, malformed)'),
   429: json('A rate limit of the key or the account is used up (RateLimit and Retry-After say when it resets); nothing was done'),
   503: json('A dependency (queue, engine) is unavailable; retry after Retry-After seconds; nothing was charged'),
   500: json('Unexpected server error (details are logged, never returned)'),
@@ -98,6 +98,8 @@ export function toHttpError(err: AnyDomainError): HttpError {
       return { code: 'PAYLOAD_TOO_LARGE', message };
     case 'unsupported_media_type':
       return { code: 'UNSUPPORTED_MEDIA_TYPE', message };
+    case 'unreadable_document':
+      return { code: 'UNPROCESSABLE', message, details: { reason: err.reason } };
     case 'idempotency_mismatch':
       return { code: 'UNPROCESSABLE', message };
     case 'idempotency_in_progress':

@@ -4,7 +4,7 @@ import { DomainError, Forbidden, InvalidInput, Unauthorized, type AnyDomainError
 import { issueKey } from '../../shared/services/api-keys.ts';
 import { FRESH_SIGN_IN_MS, leaveNotice, takeNotice } from '../../shared/services/dashboard-auth.ts';
 import {
-  consumerOverview, ownedFunnelParent, ownerCallsPage, ownerFunnelPage, ownerOverview, ownerReceipt, ownerStatement, requireOwnKey,
+  consumerOverview, ownedFunnelParent, ownerPageData, ownerReceipt, ownerStatement, requireOwnKey,
 } from '../../shared/services/dashboard.ts';
 import { requireLive } from '../../shared/services/test-mode.ts';
 import { relayClaim } from '../../shared/services/payouts.ts';
@@ -17,7 +17,11 @@ import { statementCsv } from './statement.ts';
 import { DASHBOARD_CSS } from './styles.ts';
 import { csrfProtection, loadSession, securityHeaders, type DashEnv } from './security.ts';
 import { home, sessionRoutes } from './session-routes.tsx';
-import { ConsumerPage } from './views/consumer.tsx';
+import { ConsumerPage, RevokeKeyPage } from './views/consumer.tsx';
+import { holdNewKey, takeNewKey } from './new-key-flash.ts';
+import { registerDatanetPages } from './datanets.tsx';
+import { registerWebhookPages } from './webhooks.tsx';
+import { FAVICON_SVG, usd } from './views/parts.tsx';
 import { Layout } from './views/layout.tsx';
 import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
 
@@ -46,6 +50,10 @@ export function dashboardRoutes() {
   app.get('/dashboard/assets/dashboard.js', async (c) =>
     c.body(dashboardScript(), 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }));
 
+  const favicon = (c: Context) => c.body(FAVICON_SVG, 200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' });
+  app.get('/dashboard/assets/favicon.svg', favicon);
+  app.get('/favicon.ico', favicon);
+
   app.get('/dashboard', (c) => {
     const session = c.get('session');
     return c.redirect(session ? home(session.account) : '/dashboard/sign-in');
@@ -64,11 +72,7 @@ export function dashboardRoutes() {
     if (level !== 'datanet' && !parent) throw new InvalidInput('parent: required below the datanet level');
     const page = pageParam(q.page);
     const after = cursorFromString(q.after);
-    const [o, funnel, calls] = await Promise.all([
-      ownerOverview(services, account, livemode),
-      ownerFunnelPage(services, account, { level, parent, sort, page, pageSize: PAGE_SIZE, livemode }),
-      ownerCallsPage(services, account, livemode, after, PAGE_SIZE + 1),
-    ]);
+    const { overview: o, funnel, calls } = await ownerPageData(services, account, livemode, { level, parent, sort, page, pageSize: PAGE_SIZE }, { after, pageSize: PAGE_SIZE + 1 });
     const f: FunnelView = { level, parent, sort, page, total: funnel.total, pages: Math.max(1, Math.ceil(funnel.total / PAGE_SIZE)), rows: funnel.rows };
     if (level !== 'datanet' && parent) {
       // Named only when it is this owner's (another owner's or a deleted document: 404).
@@ -83,6 +87,8 @@ export function dashboardRoutes() {
         calls={{ first: after === null, next: calls.length > PAGE_SIZE ? cursorToString(calls[PAGE_SIZE - 1]!) : null, rows: calls.slice(0, PAGE_SIZE) }} />,
     );
   });
+  registerDatanetPages(app);
+  registerWebhookPages(app);
   app.get('/dashboard/owner/receipts/:id', async (c) => {
     const { account, livemode } = signedIn(c, 'contributor');
     const r = await ownerReceipt(c.get('services'), account, livemode, c.req.param('id'));
@@ -93,7 +99,7 @@ export function dashboardRoutes() {
     requireLive(session, 'claim');
     const outcome = await relayClaim(c.get('services'), session.account.wallet! as Hex);
     // The notice is written here, from the claim's outcome, and shown once: never read from the URL.
-    await leaveNotice(c.get('services').db, session, outcome.paid === 0n ? 'Nothing was due.' : `Claimed ${outcome.paid} micro-units: transaction ${outcome.txHash ?? ''}.`);
+    await leaveNotice(c.get('services').db, session, outcome.paid === 0n ? 'Nothing was due.' : `Claimed ${usd(outcome.paid)}: transaction ${outcome.txHash ?? ''}.`);
     return c.redirect('/dashboard/owner#settlement', 303);
   });
   app.get('/dashboard/owner/statement.csv', async (c) => {
@@ -106,14 +112,21 @@ export function dashboardRoutes() {
   });
 
   // ---- consumer ------------------------------------------------------------------------------
-  const consumerPage = async (c: Context<DashEnv>, extra: { newKey?: { id: string; key: string; name: string | null }; flash?: { text: string; error?: boolean } } = {}) => {
+  // Every form posts, then redirects here (Post/Redirect/Get): a reload repeats nothing.
+  app.get('/dashboard/consumer', async (c) => {
     const { account, livemode } = signedIn(c, 'consumer');
     const o = await consumerOverview(c.get('services'), account, livemode);
-    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} {...extra} />);
-  };
-  app.get('/dashboard/consumer', async (c) => {
-    const notice = await takeNotice(c.get('services').db, signedIn(c, 'consumer'));
-    return consumerPage(c, notice ? { flash: { text: notice } } : {});
+    // Notices are written by the POST that redirected here and shown once (never read from the URL).
+    const notice = await takeNotice(c.get('services').db, c.get('session')!);
+    const byId = new Map(o.keys.map((k) => [k.id, k]));
+    const made = takeNewKey(c, new Set(byId.keys()));
+    const newKey = made ? { ...made, name: byId.get(made.id)!.name } : undefined;
+    return c.html(<ConsumerPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} o={o} newKey={newKey} flash={notice ? { text: notice } : undefined} />);
+  });
+  app.get('/dashboard/consumer/keys/:id/revoke', async (c) => {
+    const { account, livemode } = signedIn(c, 'consumer');
+    const k = await requireOwnKey(c.get('services'), account, livemode, c.req.param('id'));
+    return c.html(<RevokeKeyPage csrf={c.get('session')!.csrf} account={account} testmode={!livemode} k={k} />);
   });
   const keyName = async (c: Context<DashEnv>) => {
     const name = (await c.req.parseBody()).name;
@@ -128,13 +141,16 @@ export function dashboardRoutes() {
     const name = await keyName(c);
     // A key of the session's mode: a test session makes cp_test_ keys.
     const { key, record } = await issueKey(c.get('services').db, { accountId: account.id, role: 'consumer', name, mode: livemode ? 'live' : 'test' });
-    // Rendered in this response, never stored or put in a URL: shown once.
-    return consumerPage(c, { newKey: { id: record.id, key, name } });
+    // Shown once, by the GET this redirects to (never stored or put in a URL).
+    holdNewKey(c, { id: record.id, key });
+    return c.redirect('/dashboard/consumer#new-key', 303);
   });
   app.post('/dashboard/consumer/keys/:id/rename', async (c) => {
     const { account, livemode } = signedIn(c, 'consumer');
     const key = await requireOwnKey(c.get('services'), account, livemode, c.req.param('id'));
-    await renameKey(c.get('services').db, account.id, key.id, await keyName(c));
+    const name = await keyName(c);
+    await renameKey(c.get('services').db, account.id, key.id, name);
+    await leaveNotice(c.get('services').db, c.get('session')!, `Key renamed to “${name}” (${key.prefix}…).`);
     return c.redirect('/dashboard/consumer#keys', 303);
   });
   app.post('/dashboard/consumer/keys/:id/revoke', async (c) => {

@@ -20,12 +20,14 @@ h1 { font-size: 1.6rem; margin: 8px 0 16px; } h2 { font-size: 1.25rem; margin: 3
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .9rem; } .num { text-align: right; white-space: nowrap; }
-code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; word-break: break-all; }
-pre { white-space: pre-wrap; word-break: break-all; background: var(--card); padding: 8px; border: 1px solid var(--line); border-radius: 6px; }
+/* Long hashes break anywhere, but only when they would not fit: short words (GET, retrieval-v1) never break mid-word. */
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; overflow-wrap: anywhere; }
+dd, .result, .flash, .card-value { overflow-wrap: anywhere; min-width: 0; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--card); padding: 8px; border: 1px solid var(--line); border-radius: 6px; }
 .chart svg { width: 100%; height: 160px; display: block; }
 .chart .ticks { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); }
 .sr-label { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-.nowrap { white-space: nowrap; word-break: normal; }
+.nowrap { white-space: nowrap; overflow-wrap: normal; }
 .chart .bar { fill: var(--accent); } .chart .axis { stroke: var(--muted); } .chart .tick { font-size: 11px; fill: var(--muted); } .chart .end { text-anchor: end; }
 figcaption { font-weight: 600; margin-bottom: 4px; } figure { margin: 0; }
 .pager { display: flex; gap: 16px; align-items: center; margin: 8px 0; }
@@ -35,7 +37,12 @@ label { display: block; font-weight: 600; margin: 8px 0 4px; }
 input[type=text], input[type=password], select { font: inherit; padding: 8px; border: 1px solid #767676; border-radius: 6px; width: 100%; max-width: 420px; }
 button { font: inherit; padding: 8px 14px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; margin-top: 8px; }
 button.secondary { background: #fff; color: var(--accent); } button.link { background: none; border: 0; color: var(--accent); text-decoration: underline; padding: 0; margin: 0; }
-button.danger { background: var(--bad); border-color: var(--bad); }
+button.danger { background: var(--bad); border-color: var(--bad); } a.danger-link { color: var(--bad); border: 1px solid var(--bad); padding: 4px 10px; border-radius: 6px; text-decoration: none; }
+button:disabled, button:disabled:hover { background: #e0e0e0; border-color: #bdbdbd; color: #595959; cursor: not-allowed; }
+.actions { display: flex; gap: 12px; flex-wrap: wrap; align-items: center; } a.button { display: inline-block; padding: 8px 14px; border-radius: 6px; border: 1px solid var(--accent); text-decoration: none; margin-top: 8px; }
+.panels > *, .cards > * { min-width: 0; }
+progress { width: 100%; max-width: 420px; } .status-indexed { color: var(--ok); font-weight: 600; } .status-failed { color: var(--bad); font-weight: 600; }
+ul.uploads { list-style: none; padding: 0; } fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 8px 0; } label.check { font-weight: 400; display: flex; gap: 8px; align-items: center; } ul.uploads li { margin: 6px 0; overflow-wrap: anywhere; }
 .panels { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 24px; }
 .panel { border: 1px solid var(--line); border-radius: 8px; padding: 16px; }
 .result[data-state=valid] { color: var(--ok); font-weight: 600; } .result[data-state=invalid] { color: var(--bad); font-weight: 600; }
@@ -48,5 +55,15 @@ button.danger { background: var(--bad); border-color: var(--bad); }
 @media (max-width: 600px) {
   main { padding: 12px; } h1 { font-size: 1.35rem; } th, td { padding: 5px 4px; font-size: .9rem; } .hide-sm { display: none; }
   .row-actions { flex-direction: column; align-items: stretch; } .row-actions input[type=text] { width: 100%; }
+  /* Wide tables become one block per row, each cell labelled, so nothing scrolls sideways at 390 px. */
+  table.stack thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+  table.stack caption { display: block; text-align: left; }
+  table.stack tr { border-bottom: 1px solid var(--line); padding: 6px 0; }
+  table.stack td { border: 0; padding: 2px 0; display: flex; gap: 12px; justify-content: space-between; text-align: right; white-space: normal; }
+  table.stack td.hide-sm { display: none; }
+  table.stack td::before { content: attr(data-label); font-weight: 600; color: var(--muted); text-align: left; flex: none; }
+  table.stack td > * { min-width: 0; }
+  table.stack td .row-actions { width: 100%; }
 }
 `;

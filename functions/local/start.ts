@@ -13,6 +13,7 @@ import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
 import { startChainReconciler } from '../../shared/services/chain-repair.ts';
+import { startWebhookWorker } from '../../shared/services/webhooks.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
 import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
 import { startLocalPayments, type LocalPayments } from './payments.ts';
@@ -46,6 +47,8 @@ async function main() {
   const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   // At start and on a schedule: the chain still holds every confirmed epoch and relayed claim (re-sent if not).
   const reconciler = services.chain ? startChainReconciler({ db: services.db, chain: services.chain, log: services.log }, config.chain.reconcileSeconds) : null;
+  // Signed webhooks from the outbox (on AWS: functions/webhooks/deliver.ts on a schedule).
+  const webhooks = startWebhookWorker(services);
   const app = createApp(services);
   const server = serveApi(app.fetch, { port: config.port, hostname: config.host }, (info) => {
     const url = `http://${['::1', '127.0.0.1', '0.0.0.0', '::'].includes(info.address) ? 'localhost' : info.address}:${info.port}`;
@@ -75,6 +78,7 @@ async function main() {
       await settlement?.stop();
       await payments.stop();
       await reconciler?.stop();
+      await webhooks.stop();
       await local.stop();
       await services.db.close();
       process.exit(0);

@@ -12,6 +12,8 @@ export interface RetrievedSource {
   start: number;
   end: number;
   headingPath: string[];
+  /** 1-based page the span starts on (PDF documents); null for formats without pages */
+  page: number | null;
   /** Fused score normalised to [0, 1] (1 = ranked first by every retriever). */
   score: number;
   similarity: number | null;

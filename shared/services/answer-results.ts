@@ -155,7 +155,8 @@ function citedSourceView(s: ShownSource, check: Cited) {
   return {
     number: s.number, sourceId: s.chunkId, documentId: s.documentId, title: s.title, datanetId: s.datanetId,
     contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet },
-    span: { start: s.start, end: s.end },
+    // Answers stored before PDF ingestion have no page.
+    span: { start: s.start, end: s.end, page: s.page ?? null },
     // The quote's offsets are in the document, like the source span.
     quote: check.quote ? { text: check.quote.text, start: s.start + check.quote.start, end: s.start + check.quote.end } : null,
     supported: check.supported,

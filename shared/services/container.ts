@@ -9,6 +9,7 @@ import type { AnswerHub } from './answer-hub.ts';
 import type { SettlementChain } from '../chain/distributor.ts';
 import type { EmbedderRegistry } from './embedders.ts';
 import type { Metrics } from './metrics.ts';
+import type { DocumentReaders } from '../document-readers/index.ts';
 
 // The ports one process works with, built once by its composition root.
 export interface Services {
@@ -28,4 +29,6 @@ export interface Services {
   chain: SettlementChain | undefined;
   /** Prometheus metrics of this container (GET /metrics); absent at the edge */
   metrics: Metrics | undefined;
+  /** PDF and DOCX text extraction; absent at the edge, which ingests nothing (the libraries stay out of its bundle). */
+  documentReaders?: DocumentReaders | undefined;
 }

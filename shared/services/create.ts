@@ -123,5 +123,7 @@ export async function createServices(config: Config, overrides: Partial<Services
     answerHub: overrides.answerHub ?? new AnswerHub(),
     chain: 'chain' in overrides ? overrides.chain : await openChain(config, db),
     metrics,
+    // Loaded on demand, like the other heavy adapters: pdf.js and mammoth are megabytes.
+    documentReaders: overrides.documentReaders ?? (await import('../document-readers/node.ts')).documentReaders,
   };
 }

@@ -33,9 +33,10 @@ export function chainIdOf(services: Services): Promise<number | null> {
 /** What a test-mode session sees of settlement: nothing (test earnings never settle; live payouts are live things). */
 const noSettlement = (wallet: Address): Awaited<ReturnType<typeof settledPayoutOf>> => ({ wallet, epoch: null, cumulative: 0n, claimed: 0n, claimable: 0n, proof: [], payoutRoot: null });
 
-export async function ownerOverview(services: Services, account: Account, livemode: boolean) {
+/** `upto`: a rollup bound this page view already refreshed (see ownerPageData). */
+export async function ownerOverview(services: Services, account: Account, livemode: boolean, bound?: Date) {
   const wallet = account.wallet! as Address;
-  const upto = await refreshRollups(services.db);
+  const upto = bound ?? (await refreshRollups(services.db));
   const [earnings, payout, byDay, epochs] = await Promise.all([
     earningsSummary(services.db, upto, account.id, livemode),
     livemode ? settledPayoutOf(services, wallet) : noSettlement(wallet),
@@ -74,10 +75,6 @@ export async function ownedFunnelParent(services: Services, account: Account, le
   return { datanet: { id: datanet.id, name: datanet.name }, parentName: doc?.title ?? datanet.name };
 }
 
-export async function ownerFunnelPage(services: Services, account: Account, q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number; livemode: boolean }) {
-  return ownerFunnel(services.db, await refreshRollups(services.db), account.wallet!, { level: q.level, parent: q.parent, sort: q.sort, limit: q.pageSize, offset: (q.page - 1) * q.pageSize, livemode: q.livemode });
-}
-
 export function ownerCallsPage(services: Services, account: Account, livemode: boolean, after: CallCursor | null, pageSize: number) {
   return ownerRecentCalls(services.db, account.wallet!, livemode, pageSize, after);
 }
@@ -109,4 +106,22 @@ export async function requireOwnKey(services: Services, account: Account, livemo
   const key = keys.find((k) => k.id === keyId);
   if (!key) throw new NotFound(`no key ${keyId}`, 'key', keyId);
   return key;
+}
+
+/**
+ * Everything the owner page shows, over ONE rollup refresh (a write): overview, funnel and the
+ * recent calls of a page view read the same bound.
+ */
+export async function ownerPageData(
+  services: Services, account: Account, livemode: boolean,
+  funnel: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number },
+  calls: { after: CallCursor | null; pageSize: number },
+) {
+  const upto = await refreshRollups(services.db);
+  const [overview, funnelPage, recent] = await Promise.all([
+    ownerOverview(services, account, livemode, upto),
+    ownerFunnel(services.db, upto, account.wallet!, { level: funnel.level, parent: funnel.parent, sort: funnel.sort, limit: funnel.pageSize, offset: (funnel.page - 1) * funnel.pageSize, livemode }),
+    ownerCallsPage(services, account, livemode, calls.after, calls.pageSize),
+  ]);
+  return { overview, funnel: funnelPage, calls: recent };
 }

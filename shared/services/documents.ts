@@ -1,9 +1,11 @@
 import { latestReembedJob } from '../store/reembed.ts';
 import { createHash } from 'node:crypto';
-import { chunkDocument } from '../core/chunking.ts';
+import { chunkDocument, type Chunk } from '../core/chunking.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
 import { htmlToMarkdownText } from '../core/html-text.ts';
-import { InvalidInput, NotFound, UnsupportedMediaType } from '../errors.ts';
+import { InvalidInput, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaType } from '../errors.ts';
+import { DOCX, PDF, type BinaryContentType } from '../document-readers/index.ts';
+import { pageAt } from '../core/pages.ts';
 import { newId } from '../ids.ts';
 import { findDatanet, type Datanet } from '../store/datanets.ts';
 import { deleteDocumentTerms, insertDocumentTerms, updateLexicalStats } from '../store/lexical.ts';
@@ -14,14 +16,18 @@ import {
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
 
-export const CONTENT_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
+export const TEXT_CONTENT_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
+export const CONTENT_TYPES = [...TEXT_CONTENT_TYPES, PDF, DOCX] as const;
 export type ContentType = (typeof CONTENT_TYPES)[number];
+type TextContentType = (typeof TEXT_CONTENT_TYPES)[number];
 
 const ALIASES: Record<string, ContentType> = {
   'text/plain': 'text/plain', 'text/markdown': 'text/markdown', 'text/x-markdown': 'text/markdown',
-  'text/html': 'text/html', 'application/xhtml+xml': 'text/html',
+  'text/html': 'text/html', 'application/xhtml+xml': 'text/html', [PDF]: PDF, 'application/x-pdf': PDF, [DOCX]: DOCX,
 };
-const EXTENSIONS: Record<string, ContentType> = { txt: 'text/plain', text: 'text/plain', md: 'text/markdown', markdown: 'text/markdown', html: 'text/html', htm: 'text/html' };
+const EXTENSIONS: Record<string, ContentType> = {
+  txt: 'text/plain', text: 'text/plain', md: 'text/markdown', markdown: 'text/markdown', html: 'text/html', htm: 'text/html', pdf: PDF, docx: DOCX,
+};
 
 /** Media type from a declared type (parameters ignored) or, failing that, a file name. */
 export function resolveContentType(declared: string | undefined, fileName?: string): ContentType {
@@ -32,10 +38,39 @@ export function resolveContentType(declared: string | undefined, fileName?: stri
   throw new UnsupportedMediaType(`unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`, declared ?? null);
 }
 
-/** The indexed text of a document (HTML as Markdown-like text) and the chunks cut from it, as ingestion stores them. */
-export function parseContent(contentType: ContentType, raw: string) {
+export const isBinaryContentType = (t: ContentType): t is BinaryContentType => t === PDF || t === DOCX;
+
+/** A chunk as ingestion stores it: its span in the extracted text and, for paged formats, the page it starts on. */
+export type PagedChunk = Chunk & { page: number | null };
+
+/** The indexed text of a text document (HTML as Markdown-like text) and the chunks cut from it. */
+export function parseContent(contentType: TextContentType, raw: string) {
   const { text, title } = contentType === 'text/html' ? htmlToMarkdownText(raw) : { text: raw, title: null };
-  return { text, htmlTitle: title, chunks: chunkDocument(text, contentType === 'text/plain' ? 'text/plain' : 'text/markdown') };
+  const chunks: PagedChunk[] = chunkDocument(text, contentType === 'text/plain' ? 'text/plain' : 'text/markdown').map((c) => ({ ...c, page: null }));
+  return { text, htmlTitle: title, chunks };
+}
+
+/**
+ * Any stored or uploaded bytes → the text that spans index, a title the file declares, and its
+ * chunks. Binary formats go through the DocumentReaders port (absent where nothing is ingested).
+ */
+export async function readContent(services: Pick<Services, 'documentReaders'>, contentType: ContentType, bytes: Uint8Array) {
+  if (!isBinaryContentType(contentType)) {
+    let raw: string;
+    try {
+      raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new InvalidInput('document content is not valid UTF-8 text', 'content');
+    }
+    // PostgreSQL text cannot hold U+0000 (and no text format needs it).
+    if (raw.includes('\u0000')) throw new InvalidInput('content: must not contain U+0000 (NUL) characters', 'content');
+    return parseContent(contentType, raw);
+  }
+  const read = services.documentReaders?.[contentType];
+  if (!read) throw new Unavailable(`${contentType} documents are ingested by the API on Node or Lambda, not here`, 'documentReaders');
+  const doc = await read(bytes);
+  const chunks: PagedChunk[] = chunkDocument(doc.text, doc.markup).map((c) => ({ ...c, page: doc.pageStarts ? pageAt(doc.pageStarts, c.start) : null }));
+  return { text: doc.text, htmlTitle: doc.title, chunks };
 }
 
 export interface NewDocument {
@@ -72,6 +107,8 @@ export async function requireManagedDatanet(services: Services, principal: Princ
 export async function addDocument(services: Services, principal: Principal, datanetId: string, input: NewDocument): Promise<AddedDocument> {
   const { db, objectStore, vectorIndex } = services;
   const datanet = await requireManagedDatanet(services, principal, datanetId);
+  const max = services.config.maxDocumentBytes;
+  if (input.content.byteLength > max) throw new PayloadTooLarge(`document content is limited to ${max} bytes`);
   // The datanet's own model; a re-embed in progress picks up new chunks before it switches.
   const embedder = await services.embedders.get(datanet.embeddingModel);
 
@@ -79,15 +116,11 @@ export async function addDocument(services: Services, principal: Principal, data
   const existing = await findLiveDocumentByHash(db, datanetId, contentHash);
   if (existing) return { document: existing, duplicate: true };
 
-  let raw: string;
-  try {
-    raw = new TextDecoder('utf-8', { fatal: true }).decode(input.content);
-  } catch {
-    throw new InvalidInput('document content is not valid UTF-8 text', 'content');
-  }
-  // PostgreSQL text cannot hold U+0000 (and no text format needs it).
-  if (raw.includes('\u0000')) throw new InvalidInput('content: must not contain U+0000 (NUL) characters', 'content');
-  const { text, htmlTitle, chunks } = parseContent(input.contentType, raw);
+  // Everything is read and checked before a byte is stored: a refused file leaves nothing behind.
+  const { text, htmlTitle, chunks } = await readContent(services, input.contentType, input.content);
+  // Compressed PDF streams can inflate far beyond the upload: bound what gets chunked and embedded.
+  const maxText = MAX_TEXT_PER_BYTE * services.config.maxDocumentBytes;
+  if (text.length > maxText) throw new PayloadTooLarge(`the document's extracted text is limited to ${maxText} characters`);
   const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
   if (!title) throw new InvalidInput('title is required (HTML documents may take it from <title>)', 'title');
   if (chunks.length === 0) throw new InvalidInput('document has no text to index', 'content');
@@ -142,6 +175,9 @@ async function removeUnusedObject(services: Services, objectKey: string): Promis
 }
 
 class ModelSwitchedError extends Error {}
+
+/** Extracted text may be this many characters per allowed upload byte (plain text is 1:1). */
+const MAX_TEXT_PER_BYTE = 4;
 
 export async function getManagedDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
   const doc = await findDocument(services.db, id);

@@ -1,3 +1,4 @@
+import { emitForWallet } from '../store/webhooks.ts';
 import { getAddress, type Address, type Hex } from 'viem';
 import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../core/merkle.ts';
 import { Conflict, DomainError, InvalidInput, NotFound, Unavailable } from '../errors.ts';
@@ -103,7 +104,11 @@ export async function relayClaim(services: Services, wallet: Address): Promise<C
     await recordClaimOutcome(services.db, record, { status: outcome.status === 'success' ? 'mined' : 'reverted', txHash, blockNumber: outcome.blockNumber });
     if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
     // What THIS transaction paid (its Claimed event): a claim racing another for the same wallet pays 0.
-    return { view: await payoutOf(services, wallet), paid: outcome.paid, txHash };
+    const after = await payoutOf(services, wallet);
+    // payout.claimed webhooks, once the claim is final on chain (the chain, not this database, holds claims).
+    if (outcome.paid > 0n)
+      await emitForWallet(services.db, wallet, 'payout.claimed', { wallet, paid: outcome.paid.toString(), cumulative: after.cumulative.toString(), txHash, currency: 'USD', unit: 'micro' });
+    return { view: after, paid: outcome.paid, txHash };
   } catch (err) {
     if (err instanceof DomainError) throw err;
     if (err instanceof ChainBusy) throw new Unavailable(err.message, 'chain', err.retryAfterSeconds);

@@ -8,7 +8,7 @@ import {
 import type { Embedder } from '../embedder/index.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
-import { parseContent, requireManagedDatanet, type ContentType } from './documents.ts';
+import { readContent, requireManagedDatanet, type ContentType } from './documents.ts';
 import { listDatanets, type Datanet } from '../store/datanets.ts';
 
 // Switching a datanet's embedding model without a gap: the job embeds every live chunk with
@@ -161,7 +161,7 @@ async function embedDocumentVectors(services: Services, job: ReembedJob, embedde
     docs.map(async (d) => {
       const raw = await services.objectStore.get(d.objectKey);
       if (!raw) return d.title;
-      const { text, chunks } = parseContent(d.contentType as ContentType, new TextDecoder().decode(raw));
+      const { text, chunks } = await readContent(services, d.contentType as ContentType, raw);
       return documentVectorText(documentFields(d.title, text, chunks));
     }),
   );

@@ -223,10 +223,10 @@ type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'dup
 async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, HydratedRow>> {
   const r = await db.query<{
     id: string; document_id: string; datanet_id: string; title: string; metadata: Record<string, unknown>;
-    owner_account_id: string; wallet: string; price_per_source: bigint; text: string; start_char: number; end_char: number; heading_path: string[];
+    owner_account_id: string; wallet: string; price_per_source: bigint; text: string; start_char: number; end_char: number; heading_path: string[]; page: number | null;
   }>(
     `SELECT c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet, n.price_per_source,
-            c.text, c.start_char, c.end_char, c.heading_path
+            c.text, c.start_char, c.end_char, c.heading_path, c.page
        FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
        JOIN accounts a ON a.id = n.owner_account_id
       WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
@@ -238,7 +238,7 @@ async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<
       {
         chunkId: row.id, documentId: row.document_id, datanetId: row.datanet_id, title: row.title, metadata: row.metadata,
         contributorAccountId: row.owner_account_id, contributorWallet: row.wallet, pricePerSource: row.price_per_source,
-        text: row.text, start: row.start_char, end: row.end_char, headingPath: row.heading_path,
+        text: row.text, start: row.start_char, end: row.end_char, headingPath: row.heading_path, page: row.page,
       },
     ]),
   );

@@ -291,7 +291,7 @@ export async function ownerRecentCalls(db: Queryable, wallet: string, livemode: 
   const cursor = after ? `AND s.created_at <= $4 AND (s.created_at, s.receipt_id, s.ordinal) < ($4::timestamptz, $5::text, $6::int)` : '';
   const r = await db.query<{ receipt_id: string; ordinal: number; request_id: string; created_at: Date; kind: string; document_id: string; title: string | null; weight_ppm: number; amount: bigint; formula_version: string }>(
     `SELECT s.receipt_id, s.ordinal, s.request_id, s.created_at, c.kind, s.document_id, d.title, s.weight_ppm, s.amount, c.formula_version
-       FROM (SELECT * FROM receipt_sources s WHERE s.wallet = lower($1) AND s.livemode = $3 ${cursor}
+       FROM (SELECT * FROM receipt_sources s WHERE s.wallet = lower($1) AND s.livemode = $3 AND s.amount > 0 ${cursor}
               ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC LIMIT $2) s
        JOIN receipt_calls c ON c.receipt_id = s.receipt_id LEFT JOIN documents d ON d.id = s.document_id
       ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC`,

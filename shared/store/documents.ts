@@ -22,6 +22,8 @@ export interface ChunkRow {
   end: number;
   headingPath: string[];
   text: string;
+  /** 1-based page the chunk starts on (PDF); null for formats without pages */
+  page: number | null;
 }
 
 type Row = {
@@ -48,18 +50,18 @@ export async function insertDocument(db: Queryable, d: Omit<DocumentRecord, 'cre
 export async function insertChunks(db: Queryable, documentId: string, datanetId: string, title: string, chunks: readonly ChunkRow[]) {
   if (chunks.length === 0) return;
   await db.query(
-    `INSERT INTO chunks (id, document_id, datanet_id, ordinal, start_char, end_char, heading_path, text, text_hash, tsv)
+    `INSERT INTO chunks (id, document_id, datanet_id, ordinal, start_char, end_char, heading_path, text, text_hash, tsv, page)
      SELECT c.id, $1, $2, c.ordinal, c.start_char, c.end_char, string_to_array(c.headings, E'\\x1f'), c.text,
             md5(lower(regexp_replace(c.text, '\\s+', ' ', 'g'))),
             setweight(to_tsvector('english', $3), 'B') ||
             setweight(to_tsvector('english', replace(c.headings, E'\\x1f', ' ')), 'B') ||
-            to_tsvector('english', c.text)
-       FROM unnest($4::text[], $5::int[], $6::int[], $7::int[], $8::text[], $9::text[])
-            AS c(id, ordinal, start_char, end_char, headings, text)`,
+            to_tsvector('english', c.text), c.page
+       FROM unnest($4::text[], $5::int[], $6::int[], $7::int[], $8::text[], $9::text[], $10::int[])
+            AS c(id, ordinal, start_char, end_char, headings, text, page)`,
     [
       documentId, datanetId, title,
       chunks.map((c) => c.id), chunks.map((c) => c.ordinal), chunks.map((c) => c.start), chunks.map((c) => c.end),
-      chunks.map((c) => c.headingPath.join('\x1f')), chunks.map((c) => c.text),
+      chunks.map((c) => c.headingPath.join('\x1f')), chunks.map((c) => c.text), chunks.map((c) => c.page),
     ],
   );
 }
@@ -98,4 +100,13 @@ export async function softDeleteDocument(db: Queryable, id: string): Promise<boo
   if (r.affectedRows === 0) return false;
   await db.query(`DELETE FROM chunks WHERE document_id = $1`, [id]);
   return true;
+}
+
+/** Live documents per datanet. */
+export async function countLiveDocuments(db: Queryable, datanetIds: readonly string[]): Promise<Map<string, number>> {
+  const r = await db.query<{ datanet_id: string; n: bigint }>(
+    `SELECT datanet_id, count(*)::bigint AS n FROM documents WHERE datanet_id = ANY($1::text[]) AND deleted_at IS NULL GROUP BY datanet_id`,
+    [datanetIds],
+  );
+  return new Map(r.rows.map((x) => [x.datanet_id, Number(x.n)]));
 }

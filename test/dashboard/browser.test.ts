@@ -11,6 +11,7 @@ import { deployTestChain, type TestChain } from '../chain.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../http.ts';
 import { createTestServices } from '../services.ts';
+import { makeDocx, makeEncryptedPdf, makePdf } from '../document-files.ts';
 
 // End to end in Debian's Chromium (playwright-core, headless): the dashboards served by the real
 // app over HTTP, settling on a real anvil. Sign-in both ways, figures equal to the API's, proof
@@ -41,11 +42,35 @@ async function axeViolations(page: Page) {
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-/** axe at both widths, and a screenshot of each. */
+/** Elements wider than the viewport, at the current size (an empty list: nothing scrolls sideways). */
+async function overflow(page: Page): Promise<string[]> {
+  // A string, as the other in-page scripts here: the test project compiles without the DOM library.
+  return page.evaluate<string[]>(`(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    return [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .slice(0, 5)
+      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + [...el.classList].join('.') + ' right=' + Math.round(el.getBoundingClientRect().right) + ' of ' + width);
+  })()`);
+}
+
+/** The page as it stands after an action, at 390 px: no horizontal overflow. */
+async function fitsPhone(page: Page, name: string) {
+  await page.setViewportSize(VIEWPORTS.phone);
+  expect(await overflow(page), `${name}: horizontal overflow at 390 px`).toEqual([]);
+  await page.setViewportSize(VIEWPORTS.desktop);
+}
+
+/** axe at both widths, no horizontal overflow at either, and a screenshot of each. */
 async function checkPage(page: Page, name: string) {
   for (const [width, size] of Object.entries(VIEWPORTS)) {
     await page.setViewportSize(size);
     expect(await axeViolations(page), `${name} at ${width}`).toEqual([]);
+    expect(await overflow(page), `${name}: horizontal overflow at ${width}`).toEqual([]);
+    // Short code (GET, retrieval-v1, key prefixes) never wraps mid-word; only long hashes may break.
+    const wrapped = await page.evaluate<string[]>(`[...document.querySelectorAll('code')].filter((el) => el.textContent.length <= 24 && el.getClientRects().length > 1).map((el) => el.textContent)`);
+    expect(wrapped, `${name}: short code wrapped at ${width}`).toEqual([]);
     await page.screenshot({ path: `${SHOTS}${name}-${width}.png`, fullPage: true });
   }
   await page.setViewportSize(VIEWPORTS.desktop);
@@ -115,12 +140,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     // The payout proof, checked in the browser against the root read from the chain; then tampered.
     await page.click('button[data-kind=payout]');
     await expect.poll(() => page.textContent('#payout-result')).toMatch(/^Valid/);
+    await checkPage(page, 'owner-proof-verified');
     await page.$eval('button[data-kind=payout]', (b) => b.setAttribute('data-cumulative', String(BigInt(b.getAttribute('data-cumulative')!) + 1n)));
     await page.click('button[data-kind=payout]');
     await expect.poll(() => page.textContent('#payout-result')).toMatch(/^INVALID/);
+    await fitsPhone(page, 'owner, proof tampered');
 
     // Drill-down datanet → document → passage.
     await page.click('#funnel tbody a:text("Ada notes")');
+    await checkPage(page, 'owner-documents');
     await page.click('#funnel tbody a:text("Baking sourdough bread")');
     expect(await page.locator('#funnel tbody tr').count()).toBeGreaterThan(0);
     await checkPage(page, 'owner-passages');
@@ -133,6 +161,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.$eval('#canonical', (el) => (el.textContent = el.textContent!.replace('"kind":"retrieve"', '"kind":"answer"')));
     await page.click('button[data-kind=receipt]');
     await expect.poll(() => page.textContent('#receipt-result')).toMatch(/^INVALID/);
+    await fitsPhone(page, 'receipt, tampered');
 
     // CSV equals the API.
     await page.goto(`${base}/dashboard/owner`);
@@ -153,9 +182,58 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     expect(await micros(page, 'unclaimed')).toBe('0');
     expect(await tc.chain.tokenBalance(WALLETS.ada)).toBe(before);
     await checkPage(page, 'owner-claimed');
+    // Nothing left to claim: the button is disabled and looks it.
+    const claim = page.locator('#settlement form button[type=submit]');
+    expect(await claim.isDisabled()).toBe(true);
+    const style = await page.evaluate<{ bg: string; cursor: string }>(`(() => { const s = getComputedStyle(document.querySelector('#settlement form button[type=submit]')); return { bg: s.backgroundColor, cursor: s.cursor }; })()`);
+    expect(style.bg).not.toBe('rgb(11, 87, 208)'); // the enabled accent
+    expect(style.cursor).toBe('not-allowed');
 
     await page.click('button:text("Sign out")');
     await page.waitForURL(`${base}/dashboard/sign-in`);
+    expect(cspErrors).toEqual([]);
+   }, 300_000); // many pages at two widths on a shared machine: a limit, not a timing
+
+  it('data owner: creates a datanet, uploads PDF and Word files with progress, sees statuses, deletes one', { timeout: 300_000 }, async () => {
+    const { page, cspErrors } = await newPage();
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.fill('#api-key', world.ada.key);
+    await page.click('form[action="/dashboard/sign-in/key"] button');
+    await page.waitForURL(`${base}/dashboard/owner`);
+    await page.click('a:text("Datanets and documents")');
+    await checkPage(page, 'datanets');
+    await page.fill('#dn-name', 'Field guides');
+    await page.fill('#dn-price', '0.002');
+    await page.click('button:text("Create datanet")');
+    await page.waitForURL(/datanets\/dn_[A-Za-z0-9]+\?created=1/);
+    await checkPage(page, 'datanet-new');
+
+    const pages = [['Alpine flora', 'Edelweiss grows on limestone ridges above the tree line.'], ['Gentians flower blue in late summer meadows.']];
+    await page.setInputFiles('#upload-files', [
+      { name: 'alpine-flora.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makePdf(pages, { title: 'Alpine flora' })) },
+      { name: 'greenhouse.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: Buffer.from(await makeDocx()) },
+      { name: 'locked.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makeEncryptedPdf()) },
+    ]);
+    await page.click('button:text("Upload and index")');
+    await page.waitForSelector('#uploads-done');
+    expect(await page.locator('#upload-progress li[data-state=indexed]').count()).toBe(2);
+    expect(await page.textContent('#upload-progress li[data-state=refused]')).toMatch(/locked\.pdf: refused: the PDF is encrypted/);
+    expect(await page.locator('#upload-progress progress').count()).toBe(3);
+    await checkPage(page, 'datanet-uploaded');
+    await page.click('#uploads-done');
+    await page.waitForSelector('tr[data-document]');
+    expect(await page.locator('tr[data-document]').count()).toBe(2);
+    expect(await page.textContent('#documents')).toContain('Alpine flora');
+    await checkPage(page, 'datanet-documents');
+
+    await page.locator('tr', { hasText: 'greenhouse' }).locator('a:text("Delete")').click();
+    expect(await page.textContent('main')).toContain('Delete “greenhouse”?');
+    await checkPage(page, 'document-delete-confirm');
+    await page.click('button:text("Delete “greenhouse”")');
+    await page.waitForURL(/deleted=/);
+    expect(await page.textContent('.flash')).toContain('Deleted “greenhouse”');
+    expect(await page.locator('tr[data-document]').count()).toBe(1);
+    await checkPage(page, 'datanet-deleted');
     expect(cspErrors).toEqual([]);
   });
 
@@ -178,17 +256,42 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
 
     await page.fill('#new-key-name', 'browser test');
     await page.click('form[action="/dashboard/consumer/keys"] button');
+    await page.waitForURL(`${base}/dashboard/consumer#new-key`);
     const key = (await page.textContent('#new-key'))!;
     expect(key).toMatch(/^cp_live_/);
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(200);
     await checkPage(page, 'consumer-new-key');
-    await page.goto(`${base}/dashboard/consumer`);
+    // A reload after Post/Redirect/Get shows the key no more and creates no second key.
+    const keyRows = await page.locator('tr[data-key-row]').count();
+    await page.reload();
     expect(await page.content()).not.toContain(key);
+    expect(await page.locator('tr[data-key-row]').count()).toBe(keyRows);
+    // Rename, with feedback.
     const row = page.locator('tr', { hasText: 'browser test' });
-    await row.locator('button:text("Revoke")').click();
+    await row.locator('input[name=name]').fill('browser test key');
+    await row.locator('button:text("Rename")').click();
     await page.waitForURL(`${base}/dashboard/consumer#keys`);
-    expect(await page.textContent('.flash[role=status]')).toContain('“browser test”');
-    expect(await page.locator('tr', { hasText: 'browser test' }).textContent()).toContain('revoked');
+    expect(await page.textContent('.flash')).toContain('Key renamed to “browser test key”');
+    await checkPage(page, 'consumer-renamed');
+    // Revoke asks first, naming the key.
+    await page.locator('tr', { hasText: 'browser test key' }).locator('a:text("Revoke")').click();
+    expect(await page.textContent('main')).toContain('Revoke the key “browser test key”');
+    await checkPage(page, 'consumer-revoke-confirm');
+    await page.click('button:text("Revoke “browser test key”")');
+    await page.waitForURL(`${base}/dashboard/consumer#keys`);
+    expect(await page.textContent('.flash')).toContain('“browser test key”');
+    await checkPage(page, 'consumer-revoked');
+    expect(await page.locator('tr[data-key-row]', { hasText: 'browser test' }).textContent()).toContain('revoked');
+    expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
+
+    // Webhooks: add an endpoint (secret once), see it listed.
+    await page.click('a:text("Webhooks")');
+    await page.fill('#wh-url', 'https://consumer.example/citepay');
+    await page.fill('#wh-threshold', '5.00');
+    await page.click('button:text("Add endpoint")');
+    await page.waitForURL(`${base}/dashboard/webhooks#new-secret`);
+    expect(await page.textContent('#new-secret')).toMatch(/^whsec_/);
+    await checkPage(page, 'webhooks');
 
     // The sessions page lists this browser's session; "sign out everywhere" ends it.
     await page.goto(`${base}/dashboard/sessions`);
@@ -196,7 +299,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await checkPage(page, 'sessions');
     await page.click('button:text("Sign out everywhere")');
     await page.waitForURL(`${base}/dashboard/sign-in`);
-    expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
     expect(cspErrors).toEqual([]);
-  });
+  }, 300_000);
 });

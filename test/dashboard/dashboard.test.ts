@@ -151,20 +151,63 @@ describe('dashboard figures', () => {
   });
 });
 
+describe('page details', () => {
+  it('serves a favicon and links it from every page', async () => {
+    for (const path of ['/favicon.ico', '/dashboard/assets/favicon.svg']) {
+      const r = await client.app.request(path);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('image/svg+xml');
+    }
+    expect((await browserSession(client.app).get('/dashboard/sign-in')).text).toContain('rel="icon" href="/dashboard/assets/favicon.svg"');
+  });
+
+  it('labels passages without Markdown marks, cut at a word boundary, and shows amounts in dollars with micro-units on hover', async () => {
+    const s = browserSession(client.app);
+    await s.signInWithKey(world.ada.key);
+    const earnings = (await client.call('GET', '/v1/earnings', { key: world.ada.key })).body;
+    const page = (await s.get(`/dashboard/owner?level=passage&parent=${earnings.byDocument[0].documentId}`)).text;
+    const labels = [...page.matchAll(/<span title="chk_[A-Za-z0-9]+">([^<]*)<\/span>/g)].map((m) => m[1]!);
+    expect(labels.length).toBeGreaterThan(0);
+    for (const label of labels) {
+      expect(label).not.toMatch(/#/);
+      if (label.endsWith('…')) expect(DOCS.bread.content.replace(/#+ /g, '').replace(/\s+/g, ' ')).toMatch(new RegExp(`${label.slice(0, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ ,.;:]`));
+    }
+    expect(page).not.toMatch(/micro-units</);
+    expect(page).toMatch(/title="\d+ micro-USD">\$\d/);
+  });
+});
+
 describe('keys and isolation', () => {
   it('creates a key shown once, renames it, revokes it, and the API refuses it', async () => {
     const s = browserSession(client.app);
     await s.signInWithKey(world.consumer.key);
+    const keysOf = async () => Number((await services.db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM api_keys WHERE account_id = $1`, [world.consumer.id])).rows[0]!.n);
+    const before = await keysOf();
+    // Post/Redirect/Get: the POST redirects; the GET it leads to shows the key once.
     const created = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'ci runner' });
-    const key = created.text.match(/id="new-key">(cp_live_[A-Za-z0-9]+)</)![1]!;
+    expect(created.status).toBe(303);
+    expect(created.location).toBe('/dashboard/consumer#new-key');
+    expect(created.text).not.toMatch(/cp_live_/);
+    const shown = await s.get('/dashboard/consumer');
+    const key = shown.text.match(/id="new-key">(cp_live_[A-Za-z0-9]+)</)![1]!;
+    expect(shown.text).toContain('“ci runner”');
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(200);
+    // A reload shows it no more and creates nothing.
     const again = (await s.get('/dashboard/consumer')).text;
     expect(again).not.toContain(key);
+    expect(await keysOf()).toBe(before + 1);
     const keyId = again.match(/data-key-row="(key_[A-Za-z0-9]+)"/g)!.map((m) => m.slice(14, -1)).pop()!;
-    await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${keyId}/rename`, { name: 'renamed runner' });
-    expect((await s.get('/dashboard/consumer')).text).toContain('renamed runner');
-    const revoked = await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${keyId}/revoke`, {});
+    const renamed = await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${keyId}/rename`, { name: 'renamed runner' });
+    expect(renamed.status).toBe(303);
+    expect((await s.get(renamed.location!)).text).toMatch(/Key renamed to “renamed runner” \(cp_live_/);
+    // Revoke asks first, naming the key; the confirmation's form does the POST.
+    const confirm = await s.get(`/dashboard/consumer/keys/${keyId}/revoke`);
+    expect(confirm.status).toBe(200);
+    expect(confirm.text).toMatch(/Revoke the key <strong>“renamed runner” \(cp_live_/);
+    expect(confirm.text).toContain(`action="/dashboard/consumer/keys/${keyId}/revoke"`);
+    const revoked = await s.submit(`/dashboard/consumer/keys/${keyId}/revoke`, `/dashboard/consumer/keys/${keyId}/revoke`, {});
     expect(revoked.status).toBe(303);
+    expect((await s.get(revoked.location!)).text).toMatch(/Key “renamed runner” \(cp_live_[A-Za-z0-9]+…\) revoked/);
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
     // A revoked key no longer opens a dashboard session either.
     await expect(browserSession(client.app).signInWithKey(key)).rejects.toThrow();
@@ -184,10 +227,15 @@ describe('keys and isolation', () => {
     await bob.signInWithKey(world.bob.key);
     const adaPage = browserSession(client.app);
     await adaPage.signInWithKey(world.ada.key);
-    const rcpt = (await adaPage.get('/dashboard/owner')).text.match(/receipts\/(rcpt_[A-Za-z0-9]+)/)![1]!;
-    const bobReceipts = (await bob.get('/dashboard/owner')).text.match(/receipts\/(rcpt_[A-Za-z0-9]+)/g) ?? [];
-    if (!bobReceipts.some((m) => m.endsWith(rcpt))) expect((await bob.get(`/dashboard/owner/receipts/${rcpt}`)).status).toBe(404);
-    expect((await adaPage.get(`/dashboard/owner/receipts/${rcpt}`)).status).toBe(200);
+    // Bob may open a receipt of Ada's only when a source of his was in it (even at $0), exactly as the API decides.
+    const adas = [...new Set([...(await adaPage.get('/dashboard/owner')).text.matchAll(/receipts\/(rcpt_[A-Za-z0-9]+)/g)].map((m) => m[1]!))];
+    const adaOnly = (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'bread dough', datanets: [world.ada.datanet], topK: 1 } })).body.attribution.receiptId;
+    for (const rcpt of [...adas, adaOnly]) {
+      expect((await adaPage.get(`/dashboard/owner/receipts/${rcpt}`)).status).toBe(200);
+      const api = (await client.call('GET', `/v1/receipts/${rcpt}`, { key: world.bob.key })).status;
+      expect((await bob.get(`/dashboard/owner/receipts/${rcpt}`)).status).toBe(api === 404 ? 404 : 200);
+    }
+    expect((await bob.get(`/dashboard/owner/receipts/${adaOnly}`)).status).toBe(404);
   });
 });
 
@@ -207,6 +255,7 @@ describe('test mode', () => {
     expect(field(page, 'balance')).toBe('777');
     // Keys made in a test session are test keys.
     const made = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'another test key' });
-    expect(made.text).toMatch(/id="new-key">cp_test_/);
+    expect(made.status).toBe(303);
+    expect((await s.get('/dashboard/consumer')).text).toMatch(/id="new-key">cp_test_/);
   });
 });

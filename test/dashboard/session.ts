@@ -3,11 +3,13 @@ import type { App } from '../../functions/api/app.ts';
 /** A browser-like client for in-process tests: keeps cookies, reads the CSRF token from pages. */
 export function browserSession(app: App, origin = 'http://localhost') {
   const jar = new Map<string, string>();
-  const request = async (method: string, path: string, init: { form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}) => {
+  const request = async (method: string, path: string, init: { form?: Record<string, string>; json?: unknown; multipart?: FormData; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body: string | undefined;
-    if (init.form) {
+    let body: string | FormData | undefined;
+    if (init.multipart) {
+      body = init.multipart; // the runtime sets the multipart boundary
+    } else if (init.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(init.form).toString();
     } else if (init.json !== undefined) {

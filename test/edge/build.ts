@@ -20,6 +20,8 @@ export interface BuiltWorker {
   bytes: number;
   gzipBytes: number;
   buildMs: number;
+  /** every source file esbuild put in the bundle (relative to the repository root) */
+  inputs: string[];
 }
 
 export async function buildEdgeWorker(outDir: string): Promise<BuiltWorker> {
@@ -59,5 +61,5 @@ export async function buildEdgeWorker(outDir: string): Promise<BuiltWorker> {
   });
   if (result.errors.length) throw new Error(`esbuild failed for the edge Worker: ${result.errors.map((e) => e.text).join('; ')}`);
   const code = await readFile(file);
-  return { file, bytes: code.length, gzipBytes: gzipSync(code).length, buildMs: performance.now() - started };
+  return { file, bytes: code.length, gzipBytes: gzipSync(code).length, buildMs: performance.now() - started, inputs: Object.keys(result.metafile.inputs) };
 }

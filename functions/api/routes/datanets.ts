@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { InvalidInput, Forbidden, NotFound } from '../../../shared/errors.ts';
+import { NotFound } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
-import { requireAccount } from '../../../shared/services/accounts.ts';
-import { findDatanet, insertDatanet, listDatanets, type Datanet } from '../../../shared/store/datanets.ts';
+import { createDatanet } from '../../../shared/services/datanets.ts';
+import { findDatanet, listDatanets, type Datanet } from '../../../shared/store/datanets.ts';
 import { findAccount, walletsOf } from '../../../shared/store/accounts.ts';
 import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
@@ -79,22 +79,8 @@ const getDatanetRoute = createRoute({
 
 export const datanetRoutes = new OpenAPIHono<AppEnv>()
   .openapi(createDatanetRoute, async (c) => {
-    const { db, embedders } = c.get('services');
-    const principal = c.get('principal');
     const body = c.req.valid('json');
-    let ownerId = principal.accountId;
-    if (principal.role === 'admin') {
-      if (!body.ownerAccountId) throw new InvalidInput('ownerAccountId: required when an admin creates a datanet');
-      ownerId = body.ownerAccountId;
-    } else if (body.ownerAccountId && body.ownerAccountId !== principal.accountId) {
-      throw new Forbidden('contributors create datanets for themselves only');
-    }
-    const owner = await requireAccount(db, ownerId, 'contributor');
-    const embedder = await embedders.get(body.embeddingModel ?? embedders.defaultModel);
-    const datanet = await insertDatanet(db, {
-      ownerAccountId: owner.id, name: body.name, description: body.description ?? null, pricePerSource: parseMicros(body.pricePerSource),
-      embeddingModel: embedder.modelId, embeddingDim: embedder.dimension,
-    });
+    const { datanet, owner } = await createDatanet(c.get('services'), c.get('principal'), { ...body, pricePerSource: parseMicros(body.pricePerSource) });
     return c.json(datanetView(datanet, owner.wallet!), 201);
   })
   .openapi(listDatanetsRoute, async (c) => {

@@ -70,7 +70,7 @@ describe('POST /v1/datanets/{id}/documents', () => {
     ['an empty body', undefined, 400, /send JSON/],
     ['a wrong type', { title: 'x', content: 42 }, 400, /content/],
     ['an unknown field', { title: 'x', content: 'y', colour: 'red' }, 400, /colour|Unrecognized/i],
-    ['an unsupported content type', { title: 'x', content: 'y', contentType: 'application/pdf' }, 415, /unsupported content type/],
+    ['an unsupported content type', { title: 'x', content: 'y', contentType: 'application/zip' }, 415, /unsupported content type/],
     ['metadata that is not an object', { title: 'x', content: 'y', metadata: [1] }, 400, /metadata/],
     ['no title', { content: 'plain words' }, 400, /title is required/],
     ['only whitespace', { title: 'x', content: '   \n  ' }, 400, /no text/],

@@ -1,7 +1,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { InvalidInput, NotFound, PayloadTooLarge } from '../../../shared/errors.ts';
+import { InvalidInput, NotFound, UnsupportedMediaType } from '../../../shared/errors.ts';
 import {
-  CONTENT_TYPES, addDocument, deleteDocument, getManagedDocument, requireManagedDatanet, resolveContentType, type NewDocument,
+  CONTENT_TYPES, addDocument, isBinaryContentType, deleteDocument, getManagedDocument, requireManagedDatanet, resolveContentType, type ContentType, type NewDocument,
 } from '../../../shared/services/documents.ts';
 import { listDocuments, type DocumentRecord } from '../../../shared/store/documents.ts';
 import { requireRole } from '../auth.ts';
@@ -55,7 +55,7 @@ const uploadRoute = createRoute({
   method: 'post',
   path: '/v1/datanets/{id}/documents',
   tags: ['documents'],
-  summary: 'Upload a document (plain text, Markdown or HTML) as JSON or a multipart file; identical content is stored once',
+  summary: 'Upload a document (plain text, Markdown, HTML as JSON or a file; PDF, DOCX as a multipart file); identical content is stored once. A PDF or DOCX whose text cannot be read (encrypted, image-only, malformed) is refused with 422 and nothing is stored',
   security,
   middleware: [requireRole('admin', 'contributor')] as const,
   request: {
@@ -143,9 +143,11 @@ async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> 
 function fromJson(body: Partial<z.infer<typeof JsonUpload>>): NewDocument {
   if (body.content === undefined)
     throw new InvalidInput('body: send JSON {title, content, contentType, metadata} or a multipart file upload');
+  const contentType = resolveContentType(body.contentType ?? 'text/plain');
+  if (isBinaryContentType(contentType)) throw new UnsupportedMediaType(`${contentType}: upload the file as multipart/form-data (part "file"); JSON content is text`, contentType);
   return {
     title: body.title,
-    contentType: resolveContentType(body.contentType ?? 'text/plain'),
+    contentType,
     content: new TextEncoder().encode(body.content),
     metadata: body.metadata ?? {},
   };
@@ -158,8 +160,6 @@ documentRoutes
     const upload = isForm
       ? await fromForm(c.req.valid('form') as z.infer<typeof FormUpload>)
       : fromJson(c.req.valid('json') as Partial<z.infer<typeof JsonUpload>>);
-    const max = c.get('services').config.maxDocumentBytes;
-    if (upload.content.byteLength > max) throw new PayloadTooLarge(`document content is limited to ${max} bytes`);
     const { document, duplicate } = await addDocument(c.get('services'), c.get('principal'), c.req.valid('param').id, upload);
     return duplicate
       ? c.json({ document: documentView(document), duplicate: true as const }, 200)
@@ -180,7 +180,8 @@ documentRoutes
     const doc = await getManagedDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
     const bytes = doc.deletedAt ? null : await c.get('services').objectStore.get(doc.objectKey);
     if (!bytes) throw new NotFound(`document ${doc.id} has no stored content (deleted)`, 'document content', doc.id);
-    return c.body(new Uint8Array(bytes), 200, { 'content-type': `${doc.contentType}; charset=utf-8` }) as never;
+    const type = isBinaryContentType(doc.contentType as ContentType) ? doc.contentType : `${doc.contentType}; charset=utf-8`;
+    return c.body(new Uint8Array(bytes), 200, { 'content-type': type }) as never;
   })
   .openapi(deleteRoute, async (c) => {
     const doc = await deleteDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);

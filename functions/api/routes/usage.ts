@@ -2,6 +2,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { InvalidInput, Forbidden } from '../../../shared/errors.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
 import { earningsOf, usageOf } from '../../../shared/store/ledger.ts';
+import { usageSplitOf } from '../../../shared/store/usage-split.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
@@ -31,6 +32,14 @@ const usageRoute = createRoute({
             balance: Micros, credited: Micros, calls: z.number().int(), spend: Micros,
             byKind: z.array(z.object({ kind: z.string(), calls: z.number().int(), spend: Micros })),
             byKey: z.array(z.object({ keyId: z.string().nullable(), calls: z.number().int(), spend: Micros })),
+            split: z.object({
+              calls: z.number().int().openapi({ description: 'retrievals and answers (calls with a receipt); embeddings are token charges outside the split' }),
+              charged: Micros.openapi({ description: 'their total: dataFees + modelTokens + adapterFees + protocolFee' }),
+              dataFees: Micros.openapi({ description: 'credited to the contributors of the sources' }),
+              modelTokens: Micros.openapi({ description: "answers' token charge (usage.tokenCharge), less the adapter's share" }),
+              adapterFees: Micros.openapi({ description: "the LoRA adapter owners' share of the token charge" }),
+              protocolFee: Micros.openapi({ description: "citepay's cut of the data fee" }),
+            }).openapi({ description: 'where the money of receipted calls went; the dashboard shows the same split' }),
           }).openapi('Usage'),
         },
       },
@@ -88,11 +97,15 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
     const { db } = c.get('services');
     const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'consumer');
     const { livemode } = c.get('principal');
-    const u = await usageOf(db, account.id, livemode);
+    const [u, split] = await Promise.all([usageOf(db, account.id, livemode), usageSplitOf(db, account.id, livemode)]);
     return c.json({
       accountId: account.id, livemode, balance: u.balance.toString(), credited: u.credited.toString(), calls: u.calls, spend: u.spend.toString(),
       byKind: u.byKind.map((k) => ({ ...k, spend: k.spend.toString() })),
       byKey: u.byKey.map((k) => ({ ...k, spend: k.spend.toString() })),
+      split: {
+        calls: split.calls, charged: split.charged.toString(), dataFees: split.dataFees.toString(), modelTokens: split.modelTokens.toString(),
+        adapterFees: split.adapterFees.toString(), protocolFee: split.protocolFee.toString(),
+      },
     }, 200);
   })
   .openapi(earningsRoute, async (c) => {

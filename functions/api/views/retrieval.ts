@@ -14,7 +14,7 @@ export const SourceView = z
     datanetId: z.string(),
     contributor: z.object({ accountId: z.string(), wallet: z.string() }),
     text: z.string(),
-    span: z.object({ start: z.number().int(), end: z.number().int() }).openapi({ description: 'character offsets of text in the document (HTML: in its extracted text)' }),
+    span: z.object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable() }).openapi({ description: 'character offsets of text in the document (HTML, PDF, DOCX: in its extracted text); page: the 1-based PDF page the span starts on, null for formats without pages' }),
     headingPath: z.array(z.string()),
     score: z.number().openapi({ description: 'fused rank score in [0, 1]' }),
     similarity: z.number().nullable().openapi({ description: 'cosine similarity to the query, when the dense retriever found it' }),
@@ -63,7 +63,7 @@ export const RetrieveResponse = z
 export function sourceView(s: RetrievedSource, i: number) {
   return {
     id: s.chunkId, index: i + 1, documentId: s.documentId, title: s.title, metadata: s.metadata, datanetId: s.datanetId,
-    contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet }, text: s.text, span: { start: s.start, end: s.end },
+    contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet }, text: s.text, span: { start: s.start, end: s.end, page: s.page ?? null },
     headingPath: s.headingPath, score: s.score, similarity: s.similarity, ranks: s.ranks,
   };
 }

@@ -93,5 +93,79 @@ function wireProofs() {
   }
 }
 
+/** One file per request, so each shows its own progress and result; the form still works without this. */
+function uploadOne(form, file, item) {
+  const bar = document.createElement('progress');
+  bar.max = 100;
+  bar.value = 0;
+  bar.setAttribute('aria-label', `Upload of ${file.name}`);
+  const text = document.createElement('span');
+  text.textContent = ` ${file.name}: uploading…`;
+  item.append(bar, text);
+  return new Promise((resolve) => {
+    const body = new FormData();
+    body.set('_csrf', csrf());
+    body.set('file', file);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', form.action);
+    xhr.setRequestHeader('accept', 'application/json');
+    xhr.upload.addEventListener('progress', (e) => {
+      if (!e.lengthComputable) return;
+      bar.value = Math.round((e.loaded / e.total) * 100);
+      if (e.loaded === e.total) text.textContent = ` ${file.name}: indexing (chunking and embedding)…`;
+    });
+    xhr.addEventListener('load', () => {
+      bar.value = 100;
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch {}
+      const ok = xhr.status === 200 || xhr.status === 201;
+      item.dataset.state = ok ? (body.duplicate ? 'duplicate' : 'indexed') : 'refused';
+      text.textContent = ok
+        ? ` ${file.name}: ${body.duplicate ? 'already in this datanet (same content)' : `indexed, ${body.document.chunkCount} passage${body.document.chunkCount === 1 ? '' : 's'}`}`
+        : ` ${file.name}: refused: ${body.error?.message ?? `HTTP ${xhr.status}`}`;
+      text.className = ok ? 'status-indexed' : 'status-failed';
+      resolve(ok);
+    });
+    xhr.addEventListener('error', () => {
+      item.dataset.state = 'refused';
+      text.textContent = ` ${file.name}: the upload failed (network)`;
+      text.className = 'status-failed';
+      resolve(false);
+    });
+    xhr.send(body);
+  });
+}
+
+function wireUploads() {
+  const form = $('form[data-upload]');
+  if (!form) return;
+  const list = $('#upload-progress', form);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const input = $('input[type=file]', form);
+    const files = [...input.files];
+    if (!files.length) return;
+    const button = $('button[type=submit]', form);
+    button.disabled = true;
+    list.replaceChildren();
+    const items = files.map(() => list.appendChild(document.createElement('li')));
+    // Two at a time: progress stays visible per file without flooding the server.
+    let next = 0;
+    const worker = async () => { while (next < files.length) { const i = next++; await uploadOne(form, files[i], items[i]); } };
+    await Promise.all([worker(), worker()]);
+    button.disabled = false;
+    input.value = '';
+    const done = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = `${location.pathname}#documents`;
+    link.textContent = 'Show the updated document list';
+    link.id = 'uploads-done';
+    link.addEventListener('click', (e) => { e.preventDefault(); location.reload(); });
+    done.append(link);
+    list.append(done);
+  });
+}
+
 wireSignIn();
 wireProofs();
+wireUploads();

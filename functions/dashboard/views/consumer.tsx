@@ -1,7 +1,8 @@
 import type { Account } from '../../../shared/store/accounts.ts';
 import type { consumerOverview } from '../../../shared/services/dashboard.ts';
 import { Layout } from './layout.tsx';
-import { Card, DayChart, Money, when } from './parts.tsx';
+import { Card, DayChart, Money, plural, when } from './parts.tsx';
+import type { KeyRow } from '../../../shared/store/dashboard.ts';
 
 type Overview = Awaited<ReturnType<typeof consumerOverview>>;
 
@@ -20,6 +21,9 @@ export interface ConsumerPageProps {
   flash?: { text: string; error?: boolean };
 }
 
+/** A key as people know it: its name, and the prefix that tells keys apart. */
+export const keyLabel = (k: Pick<KeyRow, 'name' | 'prefix'>) => (k.name ? `“${k.name}” (${k.prefix}…)` : `${k.prefix}…`);
+
 export function ConsumerPage(p: ConsumerPageProps) {
   const { usage: u, split, keys } = p.o;
   const keyName = new Map(keys.map((k) => [k.id, k.name ? `${k.name} (${k.prefix}…)` : `${k.prefix}…`]));
@@ -37,10 +41,11 @@ export function ConsumerPage(p: ConsumerPageProps) {
         <div class="cards">
           <Card label="Balance"><Money micros={u.balance} field="balance" /></Card>
           <Card label="Credits bought"><Money micros={u.credited} field="credited" /></Card>
-          <Card label="Calls"><span data-field="calls">{u.calls}</span></Card>
+          <Card label="Calls" note="Paid API calls: retrievals, answers, embeddings."><span data-field="calls">{u.calls}</span></Card>
           <Card label="Spend"><Money micros={u.spend} field="spend" /></Card>
         </div>
-        <p class="note">The same figures as <code>GET /v1/usage</code>.</p>
+        <p class="actions"><a href="/dashboard/webhooks" class="button">Webhooks</a><span class="note">balance.low and answer.completed, signed</span></p>
+        <p class="note">The same figures as <code class="nowrap">GET /v1/usage</code>. Amounts are US dollars, exact to the micro-dollar; hover one for its micro-units.</p>
       </section>
 
       <section aria-labelledby="day-h">
@@ -50,6 +55,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
 
       <section aria-labelledby="split-h">
         <h2 id="split-h">Where the money went</h2>
+        <p class="note">Retrievals and answers, as their own usage adds up (the <code class="nowrap">split</code> of <code class="nowrap">GET /v1/usage</code>); embeddings are token charges outside it.</p>
         <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
           <table>
             <thead><tr><th scope="col">Part</th><th scope="col" class="num">Amount</th></tr></thead>
@@ -58,7 +64,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
               <tr><td>Model tokens</td><td class="num"><Money micros={split.modelTokens} field="split-tokens" /></td></tr>
               <tr><td>Adapter fees</td><td class="num"><Money micros={split.adapterFees} field="split-adapter" /></td></tr>
               <tr><td>Protocol fee</td><td class="num"><Money micros={split.protocolFee} field="split-protocol" /></td></tr>
-              <tr><th scope="row">Total ({split.calls} calls with receipts)</th><td class="num"><Money micros={split.charged} field="split-total" /></td></tr>
+              <tr><th scope="row">Total ({plural(split.calls, 'call')} with receipts)</th><td class="num"><Money micros={split.charged} field="split-total" /></td></tr>
             </tbody>
           </table>
         </div>
@@ -76,7 +82,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
           <h2 id="bykey-h">By key</h2>
           <table>
             <thead><tr><th scope="col">Key</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Spend</th></tr></thead>
-            <tbody>{u.byKey.map((k) => <tr data-key-id={k.keyId ?? ''}><td>{k.keyId ? keyName.get(k.keyId) ?? k.keyId : '(no key)'}</td><td class="num">{k.calls}</td><td class="num"><Money micros={k.spend} /></td></tr>)}</tbody>
+            <tbody>{u.byKey.map((k) => <tr data-key-id={k.keyId ?? ''}><td><span class="key-name">{k.keyId ? keyName.get(k.keyId) ?? k.keyId : '(no key)'}</span></td><td class="num">{k.calls}</td><td class="num"><Money micros={k.spend} /></td></tr>)}</tbody>
           </table>
         </section>
         <section aria-labelledby="dn-h">
@@ -91,14 +97,14 @@ export function ConsumerPage(p: ConsumerPageProps) {
       <section aria-labelledby="keys-h" id="keys">
         <h2 id="keys-h">API keys</h2>
         <div class="table-wrap" tabindex={0} role="region" aria-label="table (scrolls sideways on small screens)">
-          <table>
+          <table class="stack">
             <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col" class="hide-sm">Created</th><th scope="col">Last used</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
             <tbody>
               {keys.map((k) => (
                 <tr data-key-row={k.id}>
-                  <td>{k.name ?? '—'}</td><td><code class="nowrap">{k.prefix}…</code></td><td class="hide-sm">{when(k.createdAt)}</td><td>{when(k.lastUsedAt)}</td>
-                  <td>{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
-                  <td>
+                  <td data-label="Name">{k.name ?? '—'}</td><td data-label="Key"><code class="nowrap">{k.prefix}…</code></td><td class="hide-sm" data-label="Created">{when(k.createdAt)}</td><td data-label="Last used">{when(k.lastUsedAt)}</td>
+                  <td data-label="Status">{k.revokedAt ? `revoked ${when(k.revokedAt)}` : 'active'}</td>
+                  <td data-label="Actions">
                     {k.revokedAt ? null : (
                       <div class="row-actions">
                         <form method="post" action={`/dashboard/consumer/keys/${k.id}/rename`} class="row-actions">
@@ -107,10 +113,7 @@ export function ConsumerPage(p: ConsumerPageProps) {
                           <input type="text" id={`name-${k.id}`} name="name" value={k.name ?? ''} maxlength={100} required />
                           <button type="submit" class="secondary">Rename</button>
                         </form>
-                        <form method="post" action={`/dashboard/consumer/keys/${k.id}/revoke`}>
-                          <input type="hidden" name="_csrf" value={p.csrf} />
-                          <button type="submit" class="danger" aria-label={`Revoke key ${k.name ?? k.prefix}`}>Revoke</button>
-                        </form>
+                        <a href={`/dashboard/consumer/keys/${k.id}/revoke`} class="button danger-link" aria-label={`Revoke key ${keyLabel(k)}…`}>Revoke…</a>
                       </div>
                     )}
                   </td>
@@ -126,6 +129,21 @@ export function ConsumerPage(p: ConsumerPageProps) {
           <button type="submit">Create key</button>
         </form>
       </section>
+    </Layout>
+  );
+}
+
+/** Revoking asks first, naming the key; the POST comes from this page's form. */
+export function RevokeKeyPage(p: { csrf: string; account: Account; testmode?: boolean; k: KeyRow }) {
+  return (
+    <Layout title="Revoke an API key" csrf={p.csrf} account={p.account} testmode={p.testmode}>
+      <p>Revoke the key <strong>{keyLabel(p.k)}</strong>? Every call made with it is refused from then on; this cannot be undone.</p>
+      <p class="note">Last used {when(p.k.lastUsedAt)}; created {when(p.k.createdAt)}.</p>
+      <form method="post" action={`/dashboard/consumer/keys/${p.k.id}/revoke`} class="actions">
+        <input type="hidden" name="_csrf" value={p.csrf} />
+        <button type="submit" class="danger">Revoke {p.k.name ? `“${p.k.name}”` : 'this key'}</button>
+        <a href="/dashboard/consumer#keys">Cancel</a>
+      </form>
     </Layout>
   );
 }

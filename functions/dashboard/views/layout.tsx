@@ -20,6 +20,7 @@ export const Layout = (p: LayoutProps) => (
       <meta name="csrf-token" content={p.csrf} />
       <title>{`${p.title} · citepay`}</title>
       <link rel="stylesheet" href="/dashboard/assets/dashboard.css" />
+      <link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml" />
       {p.script ? <script type="module" src="/dashboard/assets/dashboard.js" /> : null}
     </head>
     <body>

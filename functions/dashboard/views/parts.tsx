@@ -11,9 +11,25 @@ export function usd(micros: bigint | null | undefined): string {
   return `${neg ? '−' : ''}$${(v / 1_000_000n).toLocaleString('en-US')}.${(v % 1_000_000n).toString().padStart(6, '0')}`;
 }
 
+/** Dollars on the page; the exact micro-amount on hover (title) and in data-micros (tests, scripts). */
 export const Money = (p: { micros: bigint | null | undefined; field?: string }) => (
-  <span class="money" data-field={p.field} data-micros={p.micros?.toString() ?? ''}>{usd(p.micros)}</span>
+  <span class="money" data-field={p.field} data-micros={p.micros?.toString() ?? ''} title={p.micros === null || p.micros === undefined ? undefined : `${p.micros} micro-USD`}>{usd(p.micros)}</span>
 );
+
+/** "1 hash", "3 hashes". */
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * A passage as a label: Markdown heading marks and runs of whitespace dropped, cut at a word
+ * boundary (never mid-word) with an ellipsis.
+ */
+export function passageLabel(text: string, max = 90): string {
+  const flat = text.replace(/^[ \t]*#{1,6}[ \t]+/gm, '').replace(/\s+/g, ' ').trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max + 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : flat.slice(0, max)).replace(/[\s,;:.–-]+$/, '')}…`;
+}
 
 export const when = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
 
@@ -91,3 +107,6 @@ export function SortHeader(p: { label: string; sort: string; current: string; hr
 }
 
 export const Hidden = (p: { name: string; value: string }) => <input type="hidden" name={p.name} value={p.value} />;
+
+/** The site icon, served at /favicon.ico and /dashboard/assets/favicon.svg (a "c" on the accent blue). */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0b57d0"/><path d="M21.5 11.2a7 7 0 1 0 0 9.6" fill="none" stroke="#fff" stroke-width="3.4" stroke-linecap="round"/></svg>`;
