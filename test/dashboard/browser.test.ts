@@ -175,7 +175,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     expect(before).toBeGreaterThan(0n);
     await page.click('#settlement form button[type=submit]');
     await page.waitForURL(`${base}/dashboard/owner#settlement`);
-    expect(await page.textContent('.flash[role=status]')).toMatch(/^Claimed \d+ micro-units: transaction 0x[0-9a-f]{64}\.$/);
+    expect(await page.textContent('.flash[role=status]')).toMatch(/^Claimed \$\d+\.\d{6}: transaction 0x[0-9a-f]{64}\.$/);
     const after = (await client.call('GET', `/v1/payouts/${WALLETS.ada}`)).body;
     expect(after.claimed).toBe(payout.cumulative);
     expect(await micros(page, 'claimed')).toBe(after.claimed);

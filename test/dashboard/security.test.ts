@@ -185,7 +185,8 @@ describe('a session ends with the credential that opened it', () => {
     expect(again.location).toBe('/dashboard/consumer');
     expect(await sessionRows('account_id', fresh.id)).toBe(1);
     const made = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'now' });
-    expect(made.text).toMatch(/id="new-key">cp_live_/);
+    expect(made.location).toBe('/dashboard/consumer#new-key'); // Post/Redirect/Get: the key is shown by the GET
+    expect((await s.get('/dashboard/consumer')).text).toMatch(/id="new-key">cp_live_/);
   });
 });
 
@@ -328,7 +329,8 @@ describe('small leaks', () => {
     expect(spoof.text).not.toContain('999999999');
     expect(spoof.text).not.toContain('evil.example');
 
-    const made = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'to revoke' });
+    await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'to revoke' });
+    const made = await s.get('/dashboard/consumer');
     const keyId = [...made.text.matchAll(/data-key-row="(key_[A-Za-z0-9]+)"/g)].map((m) => m[1]!).pop()!;
     const revoked = await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${keyId}/revoke`, {});
     expect(revoked.location).toBe('/dashboard/consumer#keys');
