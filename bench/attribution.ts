@@ -138,8 +138,9 @@ console.log(`starting ${roots.map((r) => r.label).join(' and ')}; uploading ${co
 const versions = await Promise.all(roots.map((r) => setUp(r.label, r.root, corpora)));
 
 type Kind = 'retrieve' | 'answers' | 'retrieve, all corpora';
-const outcomes = new Map<string, (CallOutcome & Record<string, unknown>)[]>(); // `${version}|${corpus}|${split}|${kind}`
-const push = (key: string, o: CallOutcome & Record<string, unknown>) => outcomes.set(key, [...(outcomes.get(key) ?? []), o]);
+type Outcome = CallOutcome & { foreign?: number; text?: string | null; failed?: string | null; datanets?: string[] };
+const outcomes = new Map<string, Outcome[]>(); // `${version}|${corpus}|${split}|${kind}`
+const push = (key: string, o: Outcome) => outcomes.set(key, [...(outcomes.get(key) ?? []), o]);
 const examples: Record<string, unknown>[] = [];
 try {
   for (const { corpus, questions } of corpora) {

@@ -13,7 +13,7 @@ export interface ApiAt {
 }
 
 /** Start functions/local/start.ts of the checkout at `root`; resolves once it logs "citepay listening". */
-export function startApiAt(root: string, env: Record<string, string>, timeoutMs = 180_000): Promise<ApiAt> {
+export function startApiAt(root: string, env: Record<string, string>, timeoutMs = 900_000): Promise<ApiAt> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'functions/local/start.ts')], {
     cwd: root,
     env: {
