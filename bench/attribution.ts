@@ -34,8 +34,10 @@ const CORPORA: Corpus[] = [
   { name: 'npm-docs', source: () => `npm ${NPM_DOCS_VERSION} docs/content`, documents: loadNpmDocs, questions: loadNpmDocsQuestions },
 ];
 const PRICES = [1000, 1500, 2500];
-const WALLETS = ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', '0x90F79bf6EB2c4f870365E51d6cE7A4F9F6f09f72'];
+const WALLETS = ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', '0x90F79bf6EB2c4f870365E785982E1f101E93b906'];
 const TOP_K = 5;
+const UNRELATED_NAME = 'unrelated (SOTU 2019–2021)';
+const UNRELATED = loadSotu({ fromYear: 2019, toYear: 2021 });
 
 const chosen = args.corpus ? CORPORA.filter((c) => args.corpus!.includes(c.name)) : CORPORA;
 if (chosen.length === 0) throw new Error(`--corpus: one of ${CORPORA.map((c) => c.name).join(', ')}`);
@@ -52,8 +54,9 @@ interface Version {
   datanetsOf: Map<string, string[]>;
 }
 
+/** POST; a dropped keep-alive connection is retried (an upload repeated is the same document: 200 duplicate). */
 async function call(base: string, key: string, path: string, json: unknown) {
-  const r = await http(base, 'POST', path, { key, json });
+  const r = await http(base, 'POST', path, { key, json }).catch(() => http(base, 'POST', path, { key, json }));
   if (r.status >= 300 && r.status !== 202) throw new Error(`${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
   return r.body;
 }
@@ -84,6 +87,16 @@ async function setUp(label: string, root: string, corpora: { corpus: Corpus; doc
     v.datanetsOf.set(corpus.name, ids);
     console.log(`  ${label}: ${corpus.name} uploaded (${docs.length} documents in ${ids.length} datanets)`);
   }
+  // A small datanet no question is about (three recent State of the Union addresses), searched
+  // with every corpus in the "all datanets" retrieve: it must add no source to their questions.
+  const owner = await call(api.url, admin, '/v1/admin/accounts', { kind: 'contributor', name: 'unrelated owner', wallet: WALLETS[0]! });
+  const unrelated = await call(api.url, owner.apiKey.key, '/v1/datanets', { name: 'unrelated', pricePerSource: String(PRICES[0]) });
+  for (const doc of UNRELATED) {
+    const r = await call(api.url, owner.apiKey.key, `/v1/datanets/${unrelated.id}/documents`, { title: doc.title, content: doc.text, metadata: { ...doc.metadata, corpusId: doc.id } });
+    v.corpusOf.set(r.document.id, doc.id);
+  }
+  v.priceOf.set(unrelated.id, PRICES[0]!);
+  v.datanetsOf.set(UNRELATED_NAME, [unrelated.id]);
   return v;
 }
 
@@ -103,7 +116,8 @@ async function retrieveOutcome(v: Version, q: GoldQuestion, datanets: string[]):
 
 async function answerOutcome(v: Version, q: GoldQuestion, datanets: string[]): Promise<CallOutcome & { text: string | null; failed: string | null }> {
   const t = performance.now();
-  const res = await http(v.api.url, 'POST', '/v1/answers', { key: v.consumerKey, json: { query: q.question, datanets, topK: TOP_K } });
+  const res = await http(v.api.url, 'POST', '/v1/answers', { key: v.consumerKey, json: { query: q.question, datanets, topK: TOP_K } })
+    .catch((err: Error) => ({ status: 599, body: { error: { code: `network: ${err.message}` } } as any }));
   let a = res.body;
   while (res.status === 202 && a.status !== 'succeeded' && a.status !== 'failed' && a.status !== 'expired') a = (await http(v.api.url, 'GET', `/v1/answers/${a.id}?wait=30`, { key: v.consumerKey })).body;
   const latencyMs = performance.now() - t;
@@ -152,7 +166,9 @@ try {
         const key = (kind: Kind) => `${v.label}|${corpus.name}|${q.split}|${kind}`;
         push(key('retrieve'), await retrieveOutcome(v, q, own));
         const wide = await retrieveOutcome(v, q, all);
-        push(key('retrieve, all corpora'), { ...wide, foreign: wide.datanets.filter((d) => !own.includes(d)).length });
+        // For the SOTU corpus the unrelated addresses are of the same kind: only other corpora count there.
+        const related = corpus.name.startsWith('sotu') ? [...own, ...v.datanetsOf.get(UNRELATED_NAME)!] : own;
+        push(key('retrieve, all corpora'), { ...wide, foreign: wide.datanets.filter((d) => !related.includes(d)).length });
         if (!args['no-answers']) {
           const a = await answerOutcome(v, q, own);
           push(key('answers'), a);
@@ -192,13 +208,14 @@ const file = saveResults('attribution', {
   machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
   versions: roots,
   corpora: corpora.map((c) => ({ name: c.corpus.name, source: c.corpus.source(), documents: c.docs.length, questions: c.questions.length })),
+  unrelatedDatanet: { name: UNRELATED_NAME, documents: UNRELATED.map((d) => d.id) },
   datanets: { perCorpus: PRICES.length, prices: PRICES, assignment: 'round-robin over sorted corpus ids' },
   topK: TOP_K,
   definitions: {
     recall: 'document level over the distinct documents in the order returned (retrieve) or shown to the generator (answers)',
     payPrecision: 'Σ data fee credited to gold documents ÷ Σ data fee, pooled over the questions',
     feeOverGoldOnly: 'Σ data fee ÷ Σ listed price of the gold sources shown, over calls that showed one',
-    foreignSources: 'share of questions where retrieval over every corpus\'s datanets returned a source of another corpus',
+    foreignSources: 'share of questions where retrieval over every datanet (all corpora and the unrelated one) returned a source of another corpus or the unrelated datanet',
   },
   figures: table,
   examples,
