@@ -1,4 +1,4 @@
-// npm run bench:attribution [-- --corpus git --corpus npm-docs --limit 10 --baseline 861568f --no-answers]
+// npm run bench:attribution [-- --corpus git --corpus npm-docs --limit 10 --baseline 861568f --no-answers --smoke]
 // Does the money reach the sources that answer? Labelled corpora (git manual, SOTU 1961–2000, npm
 // CLI docs), each split round-robin into three datanets with three owners priced 1000/1500/2500
 // micro-USD per source, are uploaded through the public API of two real `npm start` processes
@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { getAddress, keccak256, toHex } from 'viem';
 import { checkGold, type CorpusDocument, type GoldQuestion } from './corpora/corpus.ts';
 import { gitManVersion, loadGitManual, loadGitQuestions } from './corpora/git.ts';
 import { loadNpmDocs, loadNpmDocsQuestions, NPM_DOCS_VERSION } from './corpora/npm-docs.ts';
@@ -23,7 +24,7 @@ import { printTable, saveResults } from './lib/stats.ts';
 const { values: args } = parseArgs({
   options: {
     corpus: { type: 'string', multiple: true }, limit: { type: 'string' }, baseline: { type: 'string', default: '861568f' },
-    'no-answers': { type: 'boolean', default: false }, 'no-baseline': { type: 'boolean', default: false },
+    'no-answers': { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, 'no-baseline': { type: 'boolean', default: false },
   },
 });
 
@@ -34,10 +35,11 @@ const CORPORA: Corpus[] = [
   { name: 'npm-docs', source: () => `npm ${NPM_DOCS_VERSION} docs/content`, documents: loadNpmDocs, questions: loadNpmDocsQuestions },
 ];
 const PRICES = [1000, 1500, 2500];
-const WALLETS = ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', '0x90F79bf6EB2c4f870365E785982E1f101E93b906'];
+/** A wallet per owner (one account per wallet), derived from the owner's name so runs repeat. */
+const walletOf = (owner: string) => getAddress(`0x${keccak256(toHex(owner)).slice(-40)}`);
 const TOP_K = 5;
 const UNRELATED_NAME = 'unrelated (SOTU 2019–2021)';
-const UNRELATED = loadSotu({ fromYear: 2019, toYear: 2021 });
+const UNRELATED = loadSotu({ fromYear: args.smoke ? 2021 : 2019, toYear: 2021 });
 
 const chosen = args.corpus ? CORPORA.filter((c) => args.corpus!.includes(c.name)) : CORPORA;
 if (chosen.length === 0) throw new Error(`--corpus: one of ${CORPORA.map((c) => c.name).join(', ')}`);
@@ -71,7 +73,7 @@ async function setUp(label: string, root: string, corpora: { corpus: Corpus; doc
     const parts = assignDatanets(docs, PRICES.length);
     const ids: string[] = [];
     for (const [i, part] of parts.entries()) {
-      const owner = await call(api.url, admin, '/v1/admin/accounts', { kind: 'contributor', name: `${corpus.name} owner ${i + 1}`, wallet: WALLETS[i]! });
+      const owner = await call(api.url, admin, '/v1/admin/accounts', { kind: 'contributor', name: `${corpus.name} owner ${i + 1}`, wallet: walletOf(`${corpus.name} owner ${i + 1}`) });
       const datanet = await call(api.url, owner.apiKey.key, '/v1/datanets', { name: `${corpus.name} ${i + 1}`, pricePerSource: String(PRICES[i]) });
       ids.push(datanet.id);
       v.priceOf.set(datanet.id, PRICES[i]!);
@@ -89,7 +91,7 @@ async function setUp(label: string, root: string, corpora: { corpus: Corpus; doc
   }
   // A small datanet no question is about (three recent State of the Union addresses), searched
   // with every corpus in the "all datanets" retrieve: it must add no source to their questions.
-  const owner = await call(api.url, admin, '/v1/admin/accounts', { kind: 'contributor', name: 'unrelated owner', wallet: WALLETS[0]! });
+  const owner = await call(api.url, admin, '/v1/admin/accounts', { kind: 'contributor', name: 'unrelated owner', wallet: walletOf('unrelated owner') });
   const unrelated = await call(api.url, owner.apiKey.key, '/v1/datanets', { name: 'unrelated', pricePerSource: String(PRICES[0]) });
   for (const doc of UNRELATED) {
     const r = await call(api.url, owner.apiKey.key, `/v1/datanets/${unrelated.id}/documents`, { title: doc.title, content: doc.text, metadata: { ...doc.metadata, corpusId: doc.id } });
@@ -140,7 +142,9 @@ const corpora = chosen.map((corpus) => {
   if (problems.length > 0) throw new Error(`${corpus.name}: gold labels do not match:\n${problems.join('\n')}`);
   const dev = questions.filter((q) => q.split === 'dev').slice(0, limit);
   const test = questions.filter((q) => q.split === 'test').slice(0, limit);
-  return { corpus, docs, questions: [...dev, ...test] };
+  // --smoke: only the asked questions' gold documents, to check the harness end to end in minutes.
+  const kept = args.smoke ? docs.filter((d) => [...dev, ...test].some((q) => q.gold.includes(d.id))) : docs;
+  return { corpus, docs: kept, questions: [...dev, ...test] };
 });
 const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain', '--', 'shared', 'functions', 'gpu-worker'], { encoding: 'utf8' }).trim() !== '';
