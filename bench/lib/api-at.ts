@@ -31,10 +31,11 @@ export function startApiAt(root: string, env: Record<string, string>, timeoutMs 
         if (tail.length > 20) tail.shift();
         if (!line.includes('"citepay listening"')) continue;
         clearTimeout(timer);
-        child.once('exit', (code, signal) => { if (signal !== 'SIGTERM') console.error(`${root}: start.ts exited (${code ?? signal}):\n${tail.join('\n')}`); });
+        let stopping = false;
+        child.once('exit', (code, signal) => { if (!stopping) console.error(`${root}: start.ts exited (${code ?? signal}):\n${tail.join('\n')}`); });
         done({
           url: (JSON.parse(line) as { url: string }).url,
-          stop: () => new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
+          stop: () => new Promise<void>((r) => { stopping = true; if (child.exitCode !== null) r(); else { child.once('exit', () => r()); child.kill('SIGTERM'); } }),
         });
       }
     };
