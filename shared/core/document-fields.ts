@@ -2,6 +2,8 @@
 // headings. Pure. Used for the document-level field index and vector, and to give each chunk
 // its context (title and heading path) when it is embedded.
 
+import { frontMatter } from './front-matter.ts';
+
 export interface FieldChunk {
   text: string;
   headingPath: readonly string[];
@@ -16,8 +18,7 @@ export interface DocumentFields {
 const SUMMARY_MAX = 400;
 /** Sections that describe the whole document, best first (man pages: NAME). */
 const SUMMARY_SECTIONS = ['name', 'summary', 'abstract', 'tl;dr', 'tldr', 'overview', 'description', 'introduction'];
-const FRONT_MATTER = /^---\r?\n([^]*?)\r?\n(?:---|\.\.\.)\s*(?:\r?\n|$)/;
-const FRONT_MATTER_KEYS = /^(description|summary|abstract)\s*:\s*(.+)$/im;
+const FRONT_MATTER_KEYS = ['description', 'summary', 'abstract'];
 
 export function documentFields(title: string, text: string, chunks: readonly FieldChunk[]): DocumentFields {
   const headings = [...new Set(chunks.flatMap((c) => c.headingPath).map((h) => h.trim()).filter(Boolean))].slice(0, 200);
@@ -25,14 +26,14 @@ export function documentFields(title: string, text: string, chunks: readonly Fie
 }
 
 function summaryOf(text: string, chunks: readonly FieldChunk[]): string {
-  const front = FRONT_MATTER.exec(text)?.[1];
-  const described = front ? FRONT_MATTER_KEYS.exec(front)?.[2]?.trim().replace(/^(['"])(.*)\1$/, '$2') : undefined;
+  const { fields } = frontMatter(text);
+  const described = FRONT_MATTER_KEYS.map((k) => fields[k]).find((v) => v !== undefined && v !== '');
   if (described) return described;
   for (const name of SUMMARY_SECTIONS) {
     const hit = chunks.find((c) => c.headingPath.length > 0 && c.headingPath[c.headingPath.length - 1]!.trim().toLowerCase() === name);
     if (hit) return firstParagraph(hit.text);
   }
-  const first = chunks.find((c) => !FRONT_MATTER.test(c.text));
+  const first = chunks.find((c) => frontMatter(c.text).end === 0);
   return first ? firstParagraph(first.text) : '';
 }
 

@@ -5,7 +5,7 @@ const chunks = (entries: Record<string, Partial<ChunkInfo> & { documentId: strin
   new Map(Object.entries(entries).map(([id, c]) => [id, { copies: 1, chunkCount: 1, ...c }]));
 /** Equal weights, RRF, no down-weighting: each test turns on what it checks (independent of the shipped defaults). */
 const BASE: IndexSettings = {
-  weights: { lexical: 1, dense: 1, fields: 1, docDense: 1 }, method: 'rrf', rrfK: 60, boilerplate: 0, lengthPenalty: 0, evidence: 0, perDocument: 1,
+  weights: { lexical: 1, dense: 1, fields: 1, docDense: 1 }, method: 'rrf', rrfK: 60, boilerplate: 0, lengthPenalty: 0, evidence: 0, adaptive: 0, perDocument: 1, floor: { relative: 0, similarity: 0 },
 };
 const settings = (s: Partial<Omit<IndexSettings, 'weights'>> & { weights?: Partial<IndexSettings['weights']> } = {}): IndexSettings => ({
   ...BASE, ...s, weights: { ...BASE.weights, ...s.weights },
@@ -63,6 +63,18 @@ describe('rankDocuments', () => {
     expect(rankDocuments(empty, settings())).toEqual([]);
   });
 
+  it("gives each document its best cosine similarity from the dense lists (null when none held it), for the relevance floor", () => {
+    const c: Candidates = {
+      ...empty,
+      lexical: [{ chunkId: 'x1', score: 5 }],
+      dense: [[{ chunkId: 'a1', score: 0.41 }, { chunkId: 'a2', score: 0.38 }]],
+      docDense: [[{ documentId: 'A', score: 0.47 }]],
+      chunks: chunks({ a1: { documentId: 'A' }, a2: { documentId: 'A' }, x1: { documentId: 'X' } }),
+    };
+    const bySim = Object.fromEntries(rankDocuments(c, settings()).map((d) => [d.documentId, d.similarity]));
+    expect(bySim).toEqual({ A: 0.47, X: null });
+  });
+
   it('can credit a document for several matching passages (evidence)', () => {
     const c: Candidates = {
       ...empty,
@@ -81,5 +93,7 @@ describe('resolveIndexSettings', () => {
     const s = resolveIndexSettings({ weights: { lexical: 2, dense: -1, fields: 'x' }, method: 'score', rrfK: 0, perDocument: 3.7 });
     expect(s.weights).toEqual({ ...DEFAULT_INDEX_SETTINGS.weights, lexical: 2 });
     expect(s).toMatchObject({ method: 'score', rrfK: DEFAULT_INDEX_SETTINGS.rrfK, perDocument: 3 });
+    expect(resolveIndexSettings({ floor: { relative: 0.4, similarity: 7 } }).floor).toEqual({ relative: 0.4, similarity: 1 });
+    expect(resolveIndexSettings({ floor: { relative: -1 } }).floor).toEqual(DEFAULT_INDEX_SETTINGS.floor);
   });
 });

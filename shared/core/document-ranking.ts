@@ -1,3 +1,5 @@
+import type { RelevanceFloor } from './relevance-floor.ts';
+
 // Document-level ranking for retrieval, pure. The retrievers give chunk lists (BM25, dense per
 // model) and document lists (BM25 over title/summary/headings, a vector per document); chunks
 // whose text recurs in many documents are down-weighted as boilerplate, every chunk list is
@@ -22,8 +24,15 @@ export interface IndexSettings {
   lengthPenalty: number;
   /** plus this share of its next two chunks' scores (several passages on the subject) */
   evidence: number;
+  /**
+   * adaptive fusion: a document list whose top documents stand out from the rest (its best
+   * normalised score far above its fifth) weighs up to (1 + adaptive)×; a flat list, 1× (0 = off)
+   */
+  adaptive: number;
   /** sources returned per document unless the request asks otherwise */
   perDocument: number;
+  /** no document below it is returned (see relevance-floor.ts) */
+  floor: RelevanceFloor;
 }
 
 /**
@@ -37,13 +46,18 @@ export const DEFAULT_INDEX_SETTINGS: IndexSettings = {
   boilerplate: 2,
   lengthPenalty: 0.05,
   evidence: 0,
+  adaptive: 0,
   perDocument: 1,
+  // Set on the git dev candidates (bench/fit-ranking.ts keeps every dev gold document of the top 5):
+  // a gold document in the top 5 scored ≥ 0.63 of the best, its nearest passage ≥ 0.38 cosine.
+  floor: { relative: 0.4, similarity: 0.3 },
 };
 
 /** Stored settings (a datanet's index_settings jsonb) over the defaults; unknown or bad values are ignored. */
 export function resolveIndexSettings(stored: unknown): IndexSettings {
   const s = (stored && typeof stored === 'object' ? stored : {}) as Record<string, unknown>;
   const w = (s.weights && typeof s.weights === 'object' ? s.weights : {}) as Record<string, unknown>;
+  const f = (s.floor && typeof s.floor === 'object' ? s.floor : {}) as Record<string, unknown>;
   const num = (v: unknown, fallback: number, min = 0) => (typeof v === 'number' && Number.isFinite(v) && v >= min ? v : fallback);
   const d = DEFAULT_INDEX_SETTINGS;
   return {
@@ -56,7 +70,9 @@ export function resolveIndexSettings(stored: unknown): IndexSettings {
     boilerplate: num(s.boilerplate, d.boilerplate),
     lengthPenalty: num(s.lengthPenalty, d.lengthPenalty),
     evidence: num(s.evidence, d.evidence),
+    adaptive: num(s.adaptive, d.adaptive),
     perDocument: Math.max(1, Math.floor(num(s.perDocument, d.perDocument, 1))),
+    floor: { relative: Math.min(1, num(f.relative, d.floor.relative)), similarity: Math.min(1, num(f.similarity, d.floor.similarity)) },
   };
 }
 
@@ -102,6 +118,8 @@ export interface RankedDocument {
   score: number;
   /** candidate chunks of this document, best first (may be empty when only document lists found it) */
   chunks: RankedChunk[];
+  /** best cosine similarity of its passages or document vector to the query; null when no dense list held it */
+  similarity: number | null;
 }
 
 interface Scored {
@@ -153,8 +171,14 @@ export function rankDocuments(c: Candidates, settings: IndexSettings): RankedDoc
   docLists.push({ weight: weights.fields, items: c.fields.map((h) => ({ id: h.documentId, score: h.score })) });
   for (const list of c.docDense) docLists.push({ weight: weights.docDense, items: list.map((h) => ({ id: h.documentId, score: h.score })) });
 
-  const docScore = fuse(docLists, settings);
-  const max = maxScore(docLists, settings);
+  // Adaptive fusion: each list's weight for this query grows with how clearly its top stands out.
+  const weighted = settings.adaptive > 0 ? docLists.map((l) => ({ ...l, weight: l.weight * (1 + settings.adaptive * peak(l.items)) })) : docLists;
+  const docScore = fuse(weighted, settings);
+  const similarity = new Map<string, number>();
+  const seen = (doc: string, sim: number) => similarity.set(doc, Math.max(sim, similarity.get(doc) ?? -1));
+  for (const hits of c.dense) for (const h of hits) if (info(h.chunkId)) seen(info(h.chunkId)!.documentId, h.score);
+  for (const hits of c.docDense) for (const h of hits) seen(h.documentId, h.score);
+  const max = maxScore(weighted, settings);
   const byDoc = new Map<string, RankedChunk[]>();
   for (const [id, score] of chunkScore) {
     const doc = info(id)!.documentId;
@@ -167,8 +191,17 @@ export function rankDocuments(c: Candidates, settings: IndexSettings): RankedDoc
       documentId,
       score: max > 0 ? Math.min(1, score / max) : 0,
       chunks: (byDoc.get(documentId) ?? []).sort((a, b) => b.score - a.score || (a.chunkId < b.chunkId ? -1 : 1)),
+      similarity: similarity.get(documentId) ?? null,
     }))
     .sort((a, b) => b.score - a.score || (a.documentId < b.documentId ? -1 : 1));
+}
+
+/** How far a list's best item stands above its fifth, in [0, 1] of the best score (0 for short or flat lists). */
+function peak(items: readonly Scored[]): number {
+  if (items.length < 2) return 0;
+  const top = items[0]!.score;
+  const fifth = items[Math.min(4, items.length - 1)]!.score;
+  return top > 0 ? Math.max(0, Math.min(1, (top - fifth) / top)) : 0;
 }
 
 function sortScored(items: Scored[]): Scored[] {

@@ -3,6 +3,7 @@ import {
   rankDocuments, resolveIndexSettings, type Candidates, type ChunkHit, type ChunkInfo, type IndexSettings, type RankedDocument,
 } from '../core/document-ranking.ts';
 import { findNearDuplicates } from '../core/near-duplicates.ts';
+import { aboveFloor } from '../core/relevance-floor.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
 import type { Queryable } from '../db/index.ts';
@@ -50,7 +51,7 @@ export async function retrieve(services: Services, input: RetrieveInput): Promis
   if (datanets.length === 0) return [];
   const settings = settingsFor(datanets);
   const gathered = await gatherCandidates(services, datanets, input.query, input.metadata);
-  const ranked = rankDocuments(gathered.candidates, settings);
+  const ranked = aboveFloor(rankDocuments(gathered.candidates, settings), settings.floor);
   return selectSources(services, gathered, ranked, input.topK, input.perDocument ?? settings.perDocument);
 }
 

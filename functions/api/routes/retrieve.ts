@@ -11,7 +11,9 @@ const RetrieveRequest = z
   .object({
     query: z.string().trim().min(1, 'must not be empty').max(2000),
     datanets: z.array(z.string().regex(/^dn_[A-Za-z0-9]+$/, 'must be a dn_… id')).max(50).optional().openapi({ description: 'default: every datanet' }),
-    topK: z.number().int().min(1).max(50).default(5),
+    topK: z.number().int().min(1).max(50).default(5).openapi({
+      description: 'the most sources to return: documents below the relevance floor (far below the best one, or not similar enough to the query) are left out, so fewer, or none (200, an empty list, no data fee), can come back. See README, Retrieval quality',
+    }),
     perDocument: z.number().int().min(1).max(50).optional().openapi({ description: 'passages per document (default 1: the best passage of each of the best documents)' }),
     filter: z.object({ metadata: Metadata.optional() }).strict().optional().openapi({ description: 'metadata: JSON containment on document metadata' }),
   })
