@@ -2,8 +2,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Decision } from '../../shared/core/rate-limit.ts';
 import { Unauthorized, Forbidden } from '../../shared/errors.ts';
-import { admitRequest } from '../../shared/services/rate-limits.ts';
-import { authenticate } from '../../shared/services/api-keys.ts';
+import { admitPresentedKey } from '../../shared/services/rate-limits.ts';
 import type { Role } from '../../shared/store/accounts.ts';
 import type { AppEnv } from './env.ts';
 
@@ -13,12 +12,13 @@ export const requireRole = (...roles: Role[]) =>
     const header = c.req.header('authorization');
     const presented = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? c.req.header('x-api-key');
     if (!presented) throw new Unauthorized('missing API key: send "Authorization: Bearer cp_live_…"');
-    const principal = await authenticate(c.get('services').db, presented);
-    if (!principal) throw new Unauthorized('invalid or revoked API key');
+    // Key, rate-limit count and credits in one statement (a round trip saved is latency saved, most on the edge).
+    const admitted = await admitPresentedKey(c.get('services'), presented, roles);
+    if (!admitted) throw new Unauthorized('invalid or revoked API key');
+    const { principal, admission } = admitted;
     if (!roles.includes(principal.role))
       throw new Forbidden(`this route needs a ${roles.join(' or ')} key; this key is a ${principal.role} key`);
     c.set('principal', principal);
-    const admission = await admitRequest(c.get('services'), principal);
     if (admission) {
       setRateLimitHeaders(c, admission.decision); // on admitted and refused requests alike
       if (admission.refused) throw admission.refused;

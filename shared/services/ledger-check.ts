@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
+import { balanceMismatches } from '../store/ledger.ts';
 
 // Whole-database money invariants, for `npm run check:ledger`, the multi-process and fault tests,
 // and operators after an incident. Each check is one query that lists offenders (a few, for the
@@ -106,5 +107,13 @@ export async function checkLedger(db: Queryable): Promise<LedgerCheck[]> {
        LEFT JOIN ledger_transactions t ON t.request_id = 'settlement-epoch-' || e.epoch
       WHERE e.status = 'confirmed' AND e.amount > 0 GROUP BY e.epoch HAVING count(t.id) <> 1`,
   );
+  checks.push(await runningBalancesCheck(db));
   return checks;
+}
+
+/** The running balances (migration 0040) equal what they sum: Σ entries and Σ open holds, per account and mode. */
+async function runningBalancesCheck(db: Queryable): Promise<LedgerCheck> {
+  const offenders = (await balanceMismatches(db, LIMIT)).map((m) => `account_id=${m.accountId} livemode=${m.livemode} stored: ${m.stored}; entries: ${m.derived}`);
+  const n = (await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM account_balances`)).rows[0]!.n;
+  return { name: 'running balances and holds equal their entries and open answers', ok: offenders.length === 0, checked: `${n} account balances`, offenders };
 }
