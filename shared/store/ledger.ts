@@ -112,6 +112,9 @@ export async function balanceMismatches(db: Queryable, limit: number): Promise<{
   return r.rows.map((x) => ({ accountId: x.account_id, livemode: x.livemode, stored: x.stored, derived: x.derived }));
 }
 
+/** A comparator by a string key (code-point order: the same in every locale). */
+export const byName = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+
 export interface UsageSummary {
   balance: bigint;
   credited: bigint;
@@ -121,6 +124,10 @@ export interface UsageSummary {
   byKey: { keyId: string | null; calls: number; spend: bigint }[];
 }
 
+/**
+ * A sum over the account's whole ledger: the reference the rollups are tested against
+ * (test/dashboard/rollups.test.ts). No API path reads it: they read store/dashboard.ts's rollups.
+ */
 export async function usageOf(db: Queryable, accountId: string, livemode: boolean): Promise<UsageSummary> {
   const rows = await db.query<{ kind: string; key_id: string | null; calls: bigint; spend: bigint; credited: bigint }>(
     `SELECT t.kind, t.key_id, count(*)::bigint AS calls,
@@ -149,8 +156,8 @@ export async function usageOf(db: Queryable, accountId: string, livemode: boolea
     credited,
     calls: billable.reduce((a, r) => a + Number(r.calls), 0),
     spend,
-    byKind: [...byKind].map(([kind, v]) => ({ kind, ...v })),
-    byKey: [...byKey].map(([keyId, v]) => ({ keyId, ...v })),
+    byKind: [...byKind].map(([kind, v]) => ({ kind, ...v })).sort(byName((k) => k.kind)),
+    byKey: [...byKey].map(([keyId, v]) => ({ keyId, ...v })).sort(byName((k) => k.keyId ?? '')),
   };
 }
 
@@ -165,6 +172,7 @@ export interface EarningsSummary {
   byDocument: { documentId: string; datanetId: string; title: string; deleted: boolean; earned: bigint; calls: number }[];
 }
 
+/** The reference for store/dashboard.ts earningsSummary (a sum over the whole ledger; no API path reads it). */
 export async function earningsOf(db: Queryable, accountId: string, livemode: boolean): Promise<EarningsSummary> {
   const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
     `SELECT e.document_id, e.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name,
