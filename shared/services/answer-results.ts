@@ -1,16 +1,14 @@
 import { settleAnswer } from '../core/answer-settlement.ts';
 import { SUPPORT_THRESHOLD, bestSupportingSpan, parseAnswer, supports, wordCoverage } from '../core/citations.ts';
-import { attributionSummary, buildReceipt } from '../core/receipts.ts';
+import { attributionSummary, buildReceipt, canonicalReceipt, hashCanonical } from '../core/receipts.ts';
 import { GenerationResultSchema, type GenerationEvent, type GenerationResult } from '../generation/messages.ts';
 import { newId } from '../ids.ts';
 import { findAdapter } from '../store/adapters.ts';
 import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
-import { insertReceipt } from '../store/receipts.ts';
 import { appendDelta, pruneDeltas, settleDeltas } from '../store/answer-deltas.ts';
 import { announce } from './answer-hub.ts';
 import { closeAnswer, expireIfOverdue, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
-import { postTransaction } from '../store/ledger.ts';
-import { availableBalance } from './billing.ts';
+import { chargeCall } from '../store/ledger.ts';
 import type { Services } from './container.ts';
 
 /**
@@ -73,6 +71,9 @@ async function checkSupport(services: Services, sentences: string[], cited: { se
  * was already closed (redelivered result, expired, failed): nothing is charged twice. A result that
  * arrives after the answer's deadline expires it instead (true: it closed) and charges nothing.
  */
+/** A `required` no balance is below: the check always passes. */
+const NEVER_REFUSE = -(2n ** 62n);
+
 export async function finalizeAnswer(services: Services, result: GenerationResult): Promise<boolean> {
   const { db } = services;
   const pending = await findAnswer(db, result.jobId);
@@ -112,16 +113,22 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     if (await expireIfOverdue(tx, answer.id)) return true;
     // Under this row lock no delta can be added: the stored deltas now spell the whole text.
     await settleDeltas(tx, answer.id, result.text);
-    if (charge.entries.length > 0)
-      await postTransaction(tx, { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, livemode: answer.livemode, entries: charge.entries });
     const receipt = buildReceipt({
       id: newId('receipt'), requestId: answer.requestId, kind: 'answer', createdAt: new Date(), attribution, weightsPpm,
       credits: charge.credits, charged: charge.total, dataFee: charge.dataFee, protocolFee: charge.protocolFee, sources,
       adapter: adapter ? { id: adapter.id, wallet: adapterWallet, amount: charge.adapterFee } : null,
     });
-    await insertReceipt(tx, receipt, answer.accountId, answer.livemode);
+    // The ledger transaction and the receipt in one statement (store chargeCall). Completion never
+    // refuses: the hold reserved the charge (capped at it) when the answer was accepted.
+    const canonical = canonicalReceipt(receipt);
+    const charged = await chargeCall(tx, {
+      payer: answer, required: NEVER_REFUSE,
+      transaction: { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries },
+      receipt: { id: receipt.id, kind: 'answer', canonical, hash: hashCanonical(canonical), createdAt: new Date(receipt.createdAt) },
+      idempotency: null,
+    });
     // After the charge; this answer's own hold is released as it closes below. In the answer's mode.
-    const balance = (await availableBalance(tx, answer)) + answer.hold;
+    const balance = charged.balance - charged.held + answer.hold;
     const response = {
       text: parsed.text,
       citations: parsed.citations.map((c, i) => ({

@@ -1,19 +1,17 @@
 import { dedupeSources } from '../core/citations.ts';
 import { PromptTooLargeError, buildPrompt, type ChatMessage } from '../core/prompt.ts';
-import type { Queryable } from '../db/index.ts';
-import { InvalidInput, NotFound, PayloadTooLarge, Unavailable } from '../errors.ts';
+import { InsufficientCredits, InvalidInput, NotFound, PayloadTooLarge, Unavailable } from '../errors.ts';
 import { tokenCost, type ModelSpec } from '../generation/models.ts';
 import type { GenerationJob } from '../generation/messages.ts';
 import { newId } from '../ids.ts';
 import { QueueUnavailableError } from '../job-queue/index.ts';
 import { findAdapter, type Adapter } from '../store/adapters.ts';
-import { closeAnswer, findAnswer, insertAnswer, type AnswerRecord, type ShownSource } from '../store/answers.ts';
-import { lockAccount } from '../store/ledger.ts';
+import { closeAnswer, findAnswer, holdAnswer, type AnswerRecord, type ShownSource } from '../store/answers.ts';
 import { requireReachable } from './test-mode.ts';
 import type { Principal } from './api-keys.ts';
-import { assertCanPay, assertCovered } from './billing.ts';
-import { assertAnswerSlot } from './rate-limits.ts';
-import { findStoredResult, idempotently, storeResult, type IdempotencyContext } from './idempotency.ts';
+import { assertCanPay } from './billing.ts';
+import { answerSlotDefaults, answerSlotRefusal } from './rate-limits.ts';
+import { findStoredResult, idempotently, scopedKey, type IdempotencyContext } from './idempotency.ts';
 import { openFeed, type Feed } from './answer-feed.ts';
 import { announce } from './answer-hub.ts';
 import type { Services } from './container.ts';
@@ -98,18 +96,20 @@ export async function createAnswer(
     sources.reduce((a, s) => a + BigInt(s.pricePerSource), 0n);
 
   const id = options.id ?? newId('answer');
-  const answer = await services.db.transaction(async (tx: Queryable) => {
-    await lockAccount(tx, principal.accountId);
-    await assertAnswerSlot(services, tx, principal);
-    await assertCovered(tx, principal, hold);
-    const created = await insertAnswer(tx, {
+  // One statement: account lock, answer slots, credits, the answer and its Idempotency-Key record.
+  // A retry with this key finds the same answer instead of creating (and charging) another.
+  const held = await holdAnswer(
+    services.db,
+    {
       id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,
       query: input.query, sources, hold, livemode: principal.livemode, deadlineSeconds: services.config.answerDeadlineSeconds,
-    });
-    // A retry with this key finds the same answer instead of creating (and charging) another.
-    await storeResult(tx, principal, options.idempotency, { answerId: id } satisfies AcceptedAnswer);
-    return created;
-  });
+    },
+    answerSlotDefaults(services, principal),
+    options.idempotency ? { key: scopedKey(principal, options.idempotency.key), requestHash: options.idempotency.requestHash, result: { answerId: id } satisfies AcceptedAnswer } : null,
+  );
+  if (held.status === 'insufficient') throw new InsufficientCredits(held.balance, held.held, hold, principal.livemode);
+  if (held.status !== 'ok') throw answerSlotRefusal(held.status, held.open, held.limits);
+  const answer = held.answer;
 
   const job: GenerationJob = {
     jobId: id,

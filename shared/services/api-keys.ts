@@ -17,6 +17,8 @@ export interface Principal {
    * balance read and ledger write; the database refuses a test key's live transaction.
    */
   livemode: boolean;
+  /** balance and holds read with the key at admission: for the early 402 only (charges re-read under the lock) */
+  credits?: { balance: bigint; held: bigint } | undefined;
 }
 
 /** Whose money a call moves: an account's balance in one mode. */
@@ -53,11 +55,14 @@ export async function issueKey(
   return { key, record };
 }
 
-/** Looks the key up by its hash (no secret-dependent branching), then compares in constant time. */
-export async function authenticate(db: Queryable, presented: string): Promise<Principal | null> {
-  if (!KEY_PATTERN.test(presented)) return null;
-  const hash = hashKey(presented);
-  const record = await findApiKeyByHash(db, hash);
+/** The hash a presented key is looked up by; null for something that is not a key at all. */
+export function presentedKeyHash(presented: string): string | null {
+  return KEY_PATTERN.test(presented) ? hashKey(presented) : null;
+}
+
+/** The principal of a key record found by `hash`, or null when it is revoked, its account disabled, or (constant-time) not the same hash. */
+export function principalOf(record: (ApiKeyRecord & { accountDisabled?: boolean }) | null, hash: string): Principal | null {
+  // a disabled account's keys are refused like revoked ones (migration 0050)
   if (!record || record.revokedAt || record.accountDisabled) return null;
   if (!timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
   return { accountId: record.accountId, keyId: record.id, role: record.role, livemode: record.livemode };
@@ -78,4 +83,11 @@ export async function revokeKeyAs(db: Queryable, actor: Pick<Principal, 'account
   if (!key || (actor.role !== 'admin' && key.accountId !== actor.accountId)) throw new NotFound(`no key ${id}`, 'key', id);
   requireReachable(actor, key, 'key', id);
   return (await revokeApiKey(db, id))!;
+}
+
+/** Looks the key up by its hash (no secret-dependent branching), then compares in constant time. */
+export async function authenticate(db: Queryable, presented: string): Promise<Principal | null> {
+  const hash = presentedKeyHash(presented);
+  if (!hash) return null;
+  return principalOf(await findApiKeyByHash(db, hash), hash);
 }

@@ -1,22 +1,21 @@
 import type { Queryable } from '../db/index.ts';
 import { InsufficientCredits } from '../errors.ts';
-import { balanceOf, lockAccount, postTransaction } from '../store/ledger.ts';
-import { heldAmount } from '../store/answers.ts';
+import { chargeCall, creditsOf as storedCredits } from '../store/ledger.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
 import { settleRetrieval } from '../core/pricing.ts';
 import { attributionSummary, buildReceipt } from '../core/receipts.ts';
-import { insertReceipt } from '../store/receipts.ts';
+import { canonicalReceipt, hashCanonical } from '../core/receipts.ts';
 import type { Services } from './container.ts';
 import type { Payer, Principal } from './api-keys.ts';
-import { storeResult, type IdempotencyContext } from './idempotency.ts';
+import { scopedKey, type IdempotencyContext } from './idempotency.ts';
 import type { RetrievedSource } from './retrieval.ts';
 
 // Every figure here is in the payer's mode: a cp_test_ key's calls see and spend test credits only.
 
-/** Ledger balance, and what answers still in flight have reserved of it. */
+/** Ledger balance, and what answers still in flight have reserved of it: one row (running totals). */
 export async function creditsOf(db: Queryable, payer: Payer): Promise<{ balance: bigint; held: bigint }> {
-  return { balance: await balanceOf(db, payer.accountId, payer.livemode), held: await heldAmount(db, payer.accountId, payer.livemode) };
+  return storedCredits(db, payer.accountId, payer.livemode);
 }
 
 /** Ledger balance minus what answers still in flight have reserved. */
@@ -33,9 +32,14 @@ export async function assertCovered(db: Queryable, payer: Payer, required: bigin
   return available;
 }
 
-/** Cheap early refusal before any work is done for an account with nothing left. */
+/**
+ * Cheap early refusal before any work is done for an account with nothing left. Uses the credits
+ * read with the key when the request was admitted (no round trip); the charge checks again under
+ * the account lock.
+ */
 export async function assertCanPay(services: Services, principal: Principal): Promise<void> {
-  await assertCovered(services.db, principal, null);
+  const { balance, held } = principal.credits ?? (await creditsOf(services.db, principal));
+  if (balance - held <= 0n) throw new InsufficientCredits(balance, held, null, principal.livemode);
 }
 
 /** What a paid retrieval produced: enough to render the response again on a replay. */
@@ -52,7 +56,7 @@ export interface RetrievalResult {
 /**
  * Charge the consumer and credit contributors and the protocol as ONE ledger
  * transaction, with its attribution receipt; the result is stored under the
- * Idempotency-Key in the same database transaction, so a retry finds all or nothing.
+ * Idempotency-Key in the same statement (store chargeCall), so a retry finds all or nothing.
  */
 export async function chargeRetrieval(
   services: Services,
@@ -71,20 +75,22 @@ export async function chargeRetrieval(
     credits: charge.sources.map((s) => s.credited), charged: charge.total, dataFee: charge.dataShare, protocolFee: charge.protocolFee,
     sources,
   });
-  return services.db.transaction(async (tx: Queryable) => {
-    await lockAccount(tx, principal.accountId);
-    const available = await assertCovered(tx, principal, charge.total);
-    if (charge.entries.length > 0)
-      await postTransaction(tx, { id: newId('transaction'), kind: 'retrieve', requestId, keyId: principal.keyId, livemode: principal.livemode, entries: charge.entries });
-    await insertReceipt(tx, receipt, principal.accountId, principal.livemode);
-    const result: RetrievalResult = {
-      requestId, sources,
-      charge: { total: charge.total, dataShare: charge.dataShare, protocolFee: charge.protocolFee },
-      balanceAfter: available - charge.total,
-      livemode: principal.livemode,
-      attribution: attributionSummary(receipt),
-    };
-    await storeResult(tx, principal, params.idempotency, result);
-    return result;
+  const canonical = canonicalReceipt(receipt);
+  const result: RetrievalResult = {
+    requestId, sources,
+    charge: { total: charge.total, dataShare: charge.dataShare, protocolFee: charge.protocolFee },
+    balanceAfter: 0n, // known under the account lock: charge_call writes it into the stored result too
+    livemode: principal.livemode,
+    attribution: attributionSummary(receipt),
+  };
+  const { idempotency } = params;
+  const charged = await chargeCall(services.db, {
+    payer: principal,
+    required: charge.total,
+    transaction: { id: newId('transaction'), kind: 'retrieve', requestId, keyId: principal.keyId, entries: charge.entries },
+    receipt: { id: receipt.id, kind: 'retrieve', canonical, hash: hashCanonical(canonical), createdAt: new Date(receipt.createdAt) },
+    idempotency: idempotency ? { key: scopedKey(principal, idempotency.key), requestHash: idempotency.requestHash, result, balancePath: ['balanceAfter'] } : null,
   });
+  if (!charged.ok) throw new InsufficientCredits(charged.balance, charged.held, charge.total, principal.livemode);
+  return { ...result, balanceAfter: charged.balance - charged.held };
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 import { IdempotencyInProgress, IdempotencyMismatch } from '../errors.ts';
 import { claimIdempotencyKey, findIdempotent, releaseIdempotencyKey, renewIdempotencyClaim, storeIdempotent, type StoredResult } from '../store/idempotency.ts';
-import type { Principal } from './api-keys.ts';
+import type { Payer, Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
 // One Idempotency-Key mechanism for every billable POST. The first request claims the key and does
@@ -29,7 +29,8 @@ export interface IdempotencyContext {
 }
 
 /** Keys are per account and per mode: a test call never replays (or blocks) a live one with the same key. */
-const scoped = (principal: Principal, key: string) => (principal.livemode ? key : `test:${key}`);
+export const scopedKey = (principal: Payer, key: string) => (principal.livemode ? key : `test:${key}`);
+const scoped = scopedKey;
 
 export function hashRequest(method: string, path: string, body: unknown): string {
   return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body)}`).digest('hex');

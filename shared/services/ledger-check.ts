@@ -3,7 +3,7 @@ import type { SettlementChain } from '../chain/distributor.ts';
 import type { Queryable } from '../db/index.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { X402_ACCOUNT_ID } from '../store/x402.ts';
-import { balanceOf } from '../store/ledger.ts';
+import { balanceMismatches, balanceOf } from '../store/ledger.ts';
 import { confirmedEpochs, epochPayouts, findEpoch, inFlightEpoch, paidWallets, relayedClaimTotals } from '../store/settlement.ts';
 
 // Whole-database money invariants, for `npm run check:ledger`, the multi-process and fault tests,
@@ -134,6 +134,7 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
     async () => `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE status = 'settled'`)} settled on chain`,
     `SELECT id, payer, amount::text, error FROM x402_payments WHERE status = 'unsettled'`,
   );
+  checks.push(await runningBalancesCheck(db));
   return checks;
 }
 
@@ -199,4 +200,11 @@ async function epochPayoutsUpTo(db: Queryable, epoch: number): Promise<{ wallet:
   const byWallet = new Map<string, bigint>();
   for (let e = 1; e <= epoch; e++) for (const p of await epochPayouts(db, e)) byWallet.set(p.wallet, p.cumulative);
   return [...byWallet].map(([wallet, cumulative]) => ({ wallet, cumulative }));
+}
+
+/** The running balances (migration 0040) equal what they sum: Σ entries and Σ open holds, per account and mode. */
+async function runningBalancesCheck(db: Queryable): Promise<LedgerCheck> {
+  const offenders = (await balanceMismatches(db, LIMIT)).map((m) => `account_id=${m.accountId} livemode=${m.livemode} stored: ${m.stored}; entries: ${m.derived}`);
+  const n = (await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM account_balances`)).rows[0]!.n;
+  return { name: 'running balances and holds equal their entries and open answers', ok: offenders.length === 0, checked: `${n} account balances`, offenders };
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.ts';
 import type { ShownSource } from '../core/sources.ts';
+import { encodeResult } from './idempotency.ts';
 
 export type AnswerStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 export const OPEN_STATUSES: readonly AnswerStatus[] = ['queued', 'running'];
@@ -109,4 +110,42 @@ export async function heldAmount(db: Queryable, accountId: string, livemode: boo
     [accountId, livemode],
   );
   return r.rows[0]!.held;
+}
+
+export type HoldAnswerReturnType =
+  | { status: 'ok'; answer: AnswerRecord }
+  | { status: 'key_answers' | 'account_answers'; open: { account: number; key: number }; limits: { key: number; account: number } }
+  | { status: 'insufficient'; balance: bigint; held: bigint };
+
+/**
+ * Accepts an answer in one statement (migration 0042's hold_answer): under the account lock,
+ * its answer slots, then its credits, then the answer (whose hold the running balance counts)
+ * and the Idempotency-Key record. `slots` null: not limited (admins).
+ */
+export async function holdAnswer(
+  db: Queryable,
+  a: Pick<AnswerRecord, 'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold' | 'livemode'> & { deadlineSeconds: number },
+  slots: { keyAnswers: number; accountAnswers: number } | null,
+  idempotency: { key: string; requestHash: string; result: unknown } | null,
+): Promise<HoldAnswerReturnType> {
+  const r = await db.query<{
+    status: HoldAnswerReturnType['status']; open_account: number; open_key: number; key_limit: number; account_limit: number;
+    balance: bigint; held: bigint; created_at: Date | null; deadline_at: Date | null;
+  }>(
+    `SELECT * FROM hold_answer($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16::jsonb)`,
+    [a.id, a.requestId, a.accountId, a.keyId, a.model, a.adapterId, a.query, JSON.stringify(a.sources), a.hold, a.livemode, a.deadlineSeconds,
+      slots?.keyAnswers ?? null, slots?.accountAnswers ?? null,
+      idempotency?.key ?? null, idempotency?.requestHash ?? null, idempotency ? encodeResult(idempotency.result) : null],
+  );
+  const row = r.rows[0]!;
+  if (row.status === 'ok')
+    return {
+      status: 'ok',
+      answer: {
+        ...a, status: 'queued', response: null, error: null,
+        createdAt: row.created_at!, startedAt: null, finishedAt: null, deadlineAt: row.deadline_at!,
+      },
+    };
+  if (row.status === 'insufficient') return { status: 'insufficient', balance: row.balance, held: row.held };
+  return { status: row.status, open: { account: row.open_account, key: row.open_key }, limits: { key: row.key_limit, account: row.account_limit } };
 }

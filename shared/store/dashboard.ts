@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/index.ts';
-import type { EarningsSummary, UsageSummary } from './ledger.ts';
+import { byName, type EarningsSummary, type UsageSummary } from './ledger.ts';
 
 // Queries behind the dashboards. Each sums a rollup (everything before the rollup bound, moved
 // forward by dashboard_rollup(): see migration 0014) and the live tail after the bound, so a page
@@ -161,8 +161,9 @@ export async function usageSummary(db: Queryable, upto: Date, accountId: string,
   return {
     balance: credited - spend, credited, spend,
     calls: billable.reduce((a, x) => a + Number(x.calls), 0),
-    byKind: [...group((x) => x.kind)].map(([kind, v]) => ({ kind, ...v })),
-    byKey: [...group((x) => x.key_id)].map(([keyId, v]) => ({ keyId: keyId || null, ...v })),
+    // In a stable order (by name), whatever order the database grouped them in.
+    byKind: [...group((x) => x.kind)].map(([kind, v]) => ({ kind, ...v })).sort(byName((k) => k.kind)),
+    byKey: [...group((x) => x.key_id)].map(([keyId, v]) => ({ keyId: keyId || null, ...v })).sort(byName((k) => k.keyId ?? '')),
   };
 }
 

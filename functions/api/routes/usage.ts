@@ -1,8 +1,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { InvalidInput, Forbidden } from '../../../shared/errors.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
-import { earningsOf, usageOf } from '../../../shared/store/ledger.ts';
 import { usageSplitOf } from '../../../shared/store/usage-split.ts';
+import { accountEarnings, accountUsage } from '../../../shared/services/usage.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
@@ -94,10 +94,10 @@ function targetAccount(principal: { role: string; accountId: string }, requested
 
 export const usageRoutes = new OpenAPIHono<AppEnv>()
   .openapi(usageRoute, async (c) => {
-    const { db } = c.get('services');
-    const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'consumer');
+    const services = c.get('services');
+    const account = await requireAccount(services.db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'consumer');
     const { livemode } = c.get('principal');
-    const [u, split] = await Promise.all([usageOf(db, account.id, livemode), usageSplitOf(db, account.id, livemode)]);
+    const [u, split] = await Promise.all([accountUsage(services, account.id, livemode), usageSplitOf(services.db, account.id, livemode)]);
     return c.json({
       accountId: account.id, livemode, balance: u.balance.toString(), credited: u.credited.toString(), calls: u.calls, spend: u.spend.toString(),
       byKind: u.byKind.map((k) => ({ ...k, spend: k.spend.toString() })),
@@ -109,10 +109,10 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
     }, 200);
   })
   .openapi(earningsRoute, async (c) => {
-    const { db } = c.get('services');
-    const account = await requireAccount(db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'contributor');
+    const services = c.get('services');
+    const account = await requireAccount(services.db, targetAccount(c.get('principal'), c.req.valid('query').accountId), 'contributor');
     const { livemode } = c.get('principal');
-    const e = await earningsOf(db, account.id, livemode);
+    const e = await accountEarnings(services, account.id, livemode);
     return c.json({
       accountId: account.id, wallet: account.wallet!, livemode, total: e.total.toString(), settled: e.settled.toString(), unsettled: e.unsettled.toString(),
       byDatanet: e.byDatanet.map((d) => ({ ...d, earned: d.earned.toString() })),

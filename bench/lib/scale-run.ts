@@ -1,0 +1,185 @@
+// One side of `npm run bench:scale`: a single process that imports the API from a source tree
+// (SCALE_ROOT: this checkout, or the baseline's), serves it over HTTP on its database
+// (DATABASE_URL, or PGlite in a temporary folder), and for each history size in SCALE_SIZES seeds
+// prior calls of one consumer and one owner, then times each route and counts its SQL statements.
+// Prints one line `SCALE_RESULT {json}` at the end. Runs from either tree, so it uses only what
+// both have: createApp, createServices, createAccount, issueKey, signInWithKey.
+import { serve } from '@hono/node-server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Db, Queryable } from '../../shared/db/index.ts';
+import { loadSotu, loadSotuQuestions } from '../corpora/sotu.ts';
+import { summarize } from './stats.ts';
+
+const root = process.env.SCALE_ROOT!;
+const sizes = process.env.SCALE_SIZES!.split(',').map(Number);
+const runs = Number(process.env.SCALE_RUNS ?? '40');
+const docCount = Number(process.env.SCALE_DOCS ?? '20');
+const from = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, path)).href) as Promise<T>;
+
+const { createApp } = await from<typeof import('../../functions/api/app.ts')>('functions/api/app.ts');
+const { loadConfig } = await from<typeof import('../../shared/config.ts')>('shared/config.ts');
+const { createServices, openDatabase } = await from<typeof import('../../shared/services/create.ts')>('shared/services/create.ts');
+const { createAccount } = await from<typeof import('../../shared/services/accounts.ts')>('shared/services/accounts.ts');
+const { signInWithKey } = await from<typeof import('../../shared/services/dashboard-auth.ts')>('shared/services/dashboard-auth.ts');
+const { PROTOCOL_ACCOUNT_ID } = await from<typeof import('../../shared/store/accounts.ts')>('shared/store/accounts.ts');
+const { BENCH_RATE_LIMITS } = await from<typeof import('./http.ts')>('bench/lib/http.ts').catch(() => import('./http.ts'));
+
+/** Counts every statement sent (BEGIN and COMMIT of a transaction included: each is a round trip). */
+function countingDb(inner: Db) {
+  const counter = { n: 0, trace: null as string[] | null };
+  const note = (sql: string) => (counter.n++, counter.trace?.push(sql.replace(/\s+/g, ' ').trim().slice(0, 90)));
+  const wrap = (q: Queryable): Queryable => ({
+    query: (sql, params) => (note(sql), q.query(sql, params)),
+    exec: (sql) => (note(sql), q.exec(sql)),
+  });
+  const db: Db = {
+    kind: inner.kind, ...wrap(inner),
+    transaction: (fn) => (note('BEGIN'), note('COMMIT'), inner.transaction((tx) => fn(wrap(tx)))),
+    close: () => inner.close(),
+  };
+  return { db, counter };
+}
+
+// Answers are accepted, never generated: the bench times acceptance (retrieve, hold, enqueue).
+// A named fake for the queue: nothing consumes it here.
+const discardingQueue = {
+  url: 'bench://discard', send: async () => {}, sendBatch: async () => {}, receive: async () => [], delete: async () => {},
+  extendVisibility: async () => {}, depth: async () => ({ visible: 0, inFlight: 0, delayed: 0 }),
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'citepay-bench-scale-'));
+const config = loadConfig({ CITEPAY_DATA_DIR: dir, LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS, ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
+const { db, counter } = countingDb(await openDatabase(config));
+const services = await createServices(config, { db, jobQueue: discardingQueue as never, chain: undefined });
+const app = createApp(services);
+const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+await new Promise((r) => server.once('listening', r));
+// Seeding pauses the traffic for minutes: keep the client's pooled connection open across it (else ECONNRESET).
+(server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 3_600_000;
+const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+async function call(method: string, path: string, auth: { key?: string; cookie?: string }, body?: unknown): Promise<unknown> {
+  const headers: Record<string, string> = auth.cookie ? { cookie: `cp_session=${auth.cookie}` } : { authorization: `Bearer ${auth.key}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+  return text.startsWith('{') ? JSON.parse(text) : text;
+}
+
+try {
+  const consumer = await createAccount(db, { kind: 'consumer', name: 'Scale consumer', credits: 10n ** 15n });
+  const owner = await createAccount(db, { kind: 'contributor', name: 'Scale owner', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+  const consumerKey = consumer.apiKey!.key;
+  const ownerKey = owner.apiKey!.key;
+  const datanet = (await call('POST', '/v1/datanets', { key: ownerKey }, { name: 'State of the Union', pricePerSource: '1000' })) as { id: string };
+  const corpus = loadSotu().slice(0, docCount);
+  const ingestStarted = performance.now();
+  for (const d of corpus) await call('POST', `/v1/datanets/${datanet.id}/documents`, { key: ownerKey }, { title: d.title, content: d.text, metadata: d.metadata });
+  const ingestSeconds = (performance.now() - ingestStarted) / 1000;
+  const chunks = Number((await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM chunks`)).rows[0]!.n);
+  const docs = (await db.query<{ id: string }>(`SELECT id FROM documents WHERE datanet_id = $1 ORDER BY id`, [datanet.id])).rows.map((r) => r.id);
+  const questions = loadSotuQuestions().map((q) => q.question);
+  const consumerSession = ((await signInWithKey(db, consumerKey)) as { token: string }).token;
+  const ownerSession = ((await signInWithKey(db, ownerKey)) as { token: string }).token;
+
+  const routes: { name: string; run: (i: number) => Promise<unknown> }[] = [
+    { name: 'POST /v1/retrieve', run: (i) => call('POST', '/v1/retrieve', { key: consumerKey }, { query: questions[i % questions.length], topK: 5, datanets: [datanet.id] }) },
+    { name: 'POST /v1/answers (accept, async)', run: (i) => call('POST', '/v1/answers', { key: consumerKey }, { query: questions[i % questions.length], topK: 3, datanets: [datanet.id], mode: 'async' }) },
+    { name: 'GET /v1/usage', run: () => call('GET', '/v1/usage', { key: consumerKey }) },
+    { name: 'GET /v1/earnings', run: () => call('GET', '/v1/earnings', { key: ownerKey }) },
+    { name: `GET /v1/payouts/{wallet}`, run: () => call('GET', `/v1/payouts/${owner.account.wallet}`, { key: ownerKey }) },
+    { name: 'dashboard: consumer overview', run: () => call('GET', '/dashboard/consumer', { cookie: consumerSession }) },
+    { name: 'dashboard: owner overview', run: () => call('GET', '/dashboard/owner', { cookie: ownerSession }) },
+  ];
+
+  let seeded = 0;
+  let seedSeconds = 0;
+  const results: Record<string, unknown>[] = [];
+  /** the statements of one call per route (BEGIN and COMMIT where a transaction runs) */
+  const traces: Record<string, string[]> = {};
+  for (const size of sizes) {
+    const t = performance.now();
+    await seedHistory(seeded, size);
+    seedSeconds += (performance.now() - t) / 1000;
+    seeded = size;
+    process.stderr.write(`  [${db.kind} ${process.env.SCALE_LABEL}] ${size} prior calls seeded (${seedSeconds.toFixed(1)} s so far)\n`);
+    for (const r of routes) {
+      for (let i = 0; i < 5; i++) await r.run(i); // warm-up: plans, JIT
+      if (size === sizes[0]) {
+        counter.trace = [];
+        await r.run(5);
+        traces[r.name] = counter.trace;
+        counter.trace = null;
+      }
+      const samples: number[] = [];
+      const statements: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const before = counter.n;
+        const started = performance.now();
+        await r.run(i);
+        samples.push(performance.now() - started);
+        statements.push(counter.n - before);
+      }
+      const s = summarize(samples);
+      results.push({ history: size, route: r.name, p50: s.p50, p99: s.p99, mean: s.mean, runs: s.n, statements: summarize(statements).p50, statementsMax: Math.max(...statements) });
+    }
+  }
+  process.stdout.write(`SCALE_RESULT ${JSON.stringify({ database: db.kind, chunks, documents: docs.length, ingestSeconds, seedSeconds, results, traces })}\n`);
+
+  /**
+   * Prior calls `lo`..`hi` of the consumer, each paying the owner for one source (and the protocol
+   * its fee), spread over the year before today: bulk SQL in batches, every ledger transaction
+   * balanced (the deferred trigger checks each at commit; the running-balance trigger, where the
+   * tree has it, counts them), a receipt per call through the receipts index trigger. Then the
+   * rollups are rebuilt over the whole history and the planner's statistics refreshed.
+   */
+  async function seedHistory(lo: number, hi: number) {
+    const BATCH = 25_000;
+    for (let a = lo; a < hi; a += BATCH) {
+      const b = Math.min(hi, a + BATCH) - 1;
+      const range = [a, b, docs];
+      await db.transaction(async (tx) => {
+        const calls = `SELECT i, CASE WHEN i % 4 = 0 THEN 'answer' ELSE 'retrieve' END AS kind, ($3::text[])[1 + i % cardinality($3::text[])] AS doc,
+                 (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - interval '2 hours' - (i % 365) * interval '1 day' - (i % 3000) * interval '1 second' AS at
+            FROM generate_series($1::int, $2::int) i`;
+        await tx.query(
+          `INSERT INTO ledger_transactions (id, kind, request_id, key_id, created_at, livemode)
+           SELECT 'txn_s' || i, kind, 'req_s' || i, $4, at, true FROM (${calls}) c`,
+          [...range, consumer.apiKey!.id],
+        );
+        await tx.query(
+          `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount, datanet_id, document_id)
+           SELECT 'txn_s' || c.i, true, e.account, e.amount, e.dn, e.doc FROM (${calls}) c,
+             LATERAL (VALUES ($4::text, -1000::bigint, NULL::text, NULL::text), ($5::text, 900::bigint, $7::text, c.doc), ($6::text, 100::bigint, NULL, NULL)) e(account, amount, dn, doc)`,
+          [...range, consumer.account.id, owner.account.id, PROTOCOL_ACCOUNT_ID, datanet.id],
+        );
+        await tx.query(
+          `INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at, livemode)
+           SELECT 'rcpt_s' || c.i, 'req_s' || c.i, c.kind, $4, j::text, '0x' || md5('a' || c.i) || md5('b' || c.i), c.at, true
+             FROM (${calls}) c, LATERAL (SELECT jsonb_build_object(
+               'version', 1, 'id', 'rcpt_s' || c.i, 'requestId', 'req_s' || c.i, 'kind', c.kind, 'createdAt', c.at,
+               'formulaVersion', CASE WHEN c.kind = 'answer' THEN 'answer-v1' ELSE 'retrieval-v1' END,
+               'charged', '1000', 'dataFee', '900', 'protocolFee', '100', 'adapter', NULL,
+               'sources', jsonb_build_array(jsonb_build_object('sourceId', c.doc || ':0', 'documentId', c.doc, 'datanetId', $5::text, 'wallet', $6::text,
+                 'weightPpm', 1000000, 'amount', '900', 'signals', jsonb_build_object('retrieval', 1, 'citation', CASE WHEN c.kind = 'answer' THEN 1 END, 'unsupported', false))))) r(j)`,
+          [...range, consumer.account.id, datanet.id, owner.account.wallet!.toLowerCase()],
+        );
+      });
+      if (hi - lo > BATCH) process.stderr.write(`\r  seeded ${(b + 1).toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
+    }
+    if (hi > lo) process.stderr.write('\n');
+    // Rebuild the rollups over the whole history (seeding wrote behind their bound), as a quiet year's first page view would.
+    await db.exec(`TRUNCATE rollup_ledger, rollup_sources, rollup_owner_days, rollup_payer_days, rollup_payer_datanets;
+                   UPDATE dashboard_rollup_state SET upto = '-infinity'`);
+    await db.query(`SELECT dashboard_rollup()`);
+    await db.exec('ANALYZE');
+  }
+} finally {
+  server.close();
+  await services.db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
