@@ -1,7 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import { postgresInstalled } from './test/postgres-server.ts';
 
-const ALL = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'gpu-worker/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'];
+const ALL = [
+  'shared/**/*.test.ts',
+  'functions/**/*.test.ts',
+  'gpu-worker/**/*.test.ts',
+  'test/**/*.test.ts',
+  'bench/**/*.test.ts',
+];
 
 // The suites that touch the database (migrations, ledger and billing, idempotency, retrieval,
 // documents, settlement, re-embedding) run a second time on the real PostgreSQL server: the
@@ -46,7 +52,12 @@ export default defineConfig({
       // Without PostgreSQL 15 installed (a developer machine; never CI: the global setup fails there),
       // only the embedded half runs.
       ...(postgresInstalled() || process.env.CI
-        ? [{ extends: true as const, test: { name: 'postgres', include: ON_BOTH_DATABASES, env: { CITEPAY_TEST_DB: 'pg' } } }]
+        ? [
+            {
+              extends: true as const,
+              test: { name: 'postgres', include: ON_BOTH_DATABASES, env: { CITEPAY_TEST_DB: 'pg' } },
+            },
+          ]
         : []),
     ],
   },

@@ -20,13 +20,24 @@ import { loadSotu, SOTU_TEST_YEARS } from './corpora/sotu.ts';
 import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
 import { printTable, saveResults, summarize } from './lib/stats.ts';
 
-const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '8' }, requests: { type: 'string', default: '100' }, paid: { type: 'string', default: '40' } } });
+const { values: args } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '8' },
+    requests: { type: 'string', default: '100' },
+    paid: { type: 'string', default: '40' },
+  },
+});
 const ADMIN = 'cp_live_benchagentsadminkey0000000000001';
 const api = await startApiProcess({ CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', ...BENCH_RATE_LIMITS }, 600_000);
 try {
   const post = jsonPoster(api.url);
   const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, ADMIN);
-  for (const doc of loadSotu(SOTU_TEST_YEARS).slice(-Number(args.docs))) await post(`/v1/datanets/${datanetId}/documents`, contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata });
+  for (const doc of loadSotu(SOTU_TEST_YEARS).slice(-Number(args.docs)))
+    await post(`/v1/datanets/${datanetId}/documents`, contributorKey, {
+      title: doc.title,
+      content: doc.text,
+      metadata: doc.metadata,
+    });
   const request = { query: 'what did the president say about the economy and jobs?', topK: 5 };
   const time = async (n: number, call: () => Promise<void>) => {
     const ms: number[] = [];
@@ -43,9 +54,18 @@ try {
   };
 
   // 1. MCP tool vs REST, same request, same key; warm both paths first
-  const rest = () => fetch(`${api.url}/v1/retrieve`, { method: 'POST', headers: { authorization: `Bearer ${consumerKey}`, 'content-type': 'application/json' }, body: JSON.stringify(request) }).then(async (r) => (expectOk(r), void (await r.json())));
+  const rest = () =>
+    fetch(`${api.url}/v1/retrieve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${consumerKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    }).then(async (r) => (expectOk(r), void (await r.json())));
   const mcp = new Client({ name: 'bench', version: '1.0.0' });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${consumerKey}` } } }));
+  await mcp.connect(
+    new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${consumerKey}` } },
+    }),
+  );
   const tool = async () => {
     const r = await mcp.callTool({ name: 'search', arguments: request });
     if (r.isError) throw new Error(`search: ${JSON.stringify(r.content)}`);
@@ -56,20 +76,35 @@ try {
   await mcp.close();
 
   // 2. x402-paid retrieve vs key-paid, with the gas of each settlement
-  const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as { rpcUrl: string; chainId: number };
-  const agentKey = api.lines.find((l) => l.includes('x402 demo agent wallet'))!.match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
+  const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
+    rpcUrl: string;
+    chainId: number;
+  };
+  const agentKey = api.lines
+    .find((l) => l.includes('x402 demo agent wallet'))!
+    .match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
   const reader = createPublicClient({ transport: http(ready.rpcUrl) });
-  const unpaid = await fetch(`${api.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+  const unpaid = await fetch(`${api.url}/v1/retrieve`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
   const { accepts } = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!);
   const network = `eip155:${ready.chainId}` as const;
   const payer = x402Client.fromConfig({
-    schemes: [{ network, client: new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(agentKey), reader as never)) }],
+    schemes: [
+      { network, client: new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(agentKey), reader as never)) },
+    ],
     spendControls: { allowedAssets: [{ network, asset: accepts[0]!.asset }] },
   });
   const paidFetch = wrapFetchWithPayment(fetch, payer);
   const txs: Hex[] = [];
   const paid = async () => {
-    const r = await paidFetch(`${api.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
+    const r = await paidFetch(`${api.url}/v1/retrieve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
     expectOk(r);
     await r.json();
     txs.push(decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as Hex);
@@ -78,18 +113,59 @@ try {
   const m = Number(args.paid);
   const keyStats = await time(m, rest);
   const paidStats = await time(m, paid);
-  const gas = (await Promise.all(txs.map((hash) => reader.getTransactionReceipt({ hash })))).map((r) => Number(r.gasUsed));
+  const gas = (await Promise.all(txs.map((hash) => reader.getTransactionReceipt({ hash })))).map((r) =>
+    Number(r.gasUsed),
+  );
 
   const rows = [
-    { path: 'REST POST /v1/retrieve (API key)', n: restStats.n, p50: restStats.p50, p99: restStats.p99, 'vs REST p50': 1 },
-    { path: 'MCP tools/call search (API key)', n: mcpStats.n, p50: mcpStats.p50, p99: mcpStats.p99, 'vs REST p50': mcpStats.p50 / restStats.p50 },
-    { path: 'REST retrieve, key-paid (baseline for x402)', n: keyStats.n, p50: keyStats.p50, p99: keyStats.p99, 'vs REST p50': keyStats.p50 / restStats.p50 },
-    { path: 'REST retrieve, x402-paid (exact, settled per call)', n: paidStats.n, p50: paidStats.p50, p99: paidStats.p99, 'vs REST p50': paidStats.p50 / keyStats.p50 },
+    {
+      path: 'REST POST /v1/retrieve (API key)',
+      n: restStats.n,
+      p50: restStats.p50,
+      p99: restStats.p99,
+      'vs REST p50': 1,
+    },
+    {
+      path: 'MCP tools/call search (API key)',
+      n: mcpStats.n,
+      p50: mcpStats.p50,
+      p99: mcpStats.p99,
+      'vs REST p50': mcpStats.p50 / restStats.p50,
+    },
+    {
+      path: 'REST retrieve, key-paid (baseline for x402)',
+      n: keyStats.n,
+      p50: keyStats.p50,
+      p99: keyStats.p99,
+      'vs REST p50': keyStats.p50 / restStats.p50,
+    },
+    {
+      path: 'REST retrieve, x402-paid (exact, settled per call)',
+      n: paidStats.n,
+      p50: paidStats.p50,
+      p99: paidStats.p99,
+      'vs REST p50': paidStats.p50 / keyStats.p50,
+    },
   ];
-  printTable(`agents: ${args.docs} SOTU addresses, sequential calls; latency in ms (x402 ratio is against the key-paid baseline)`, rows);
+  printTable(
+    `agents: ${args.docs} SOTU addresses, sequential calls; latency in ms (x402 ratio is against the key-paid baseline)`,
+    rows,
+  );
   const gasStats = summarize(gas);
-  printTable('gas per x402 payment (transferWithAuthorization settled by the facilitator)', [{ scheme: 'exact (EIP-3009)', payments: gas.length, p50: gasStats.p50, mean: gasStats.mean, max: Math.max(...gas) }]);
-  const file = saveResults('agents', { at: new Date().toISOString(), args, request, price: accepts[0]!.amount, rest: restStats, mcp: mcpStats, keyPaid: keyStats, x402Paid: paidStats, gasPerPayment: { exact: gasStats, samples: gas } });
+  printTable('gas per x402 payment (transferWithAuthorization settled by the facilitator)', [
+    { scheme: 'exact (EIP-3009)', payments: gas.length, p50: gasStats.p50, mean: gasStats.mean, max: Math.max(...gas) },
+  ]);
+  const file = saveResults('agents', {
+    at: new Date().toISOString(),
+    args,
+    request,
+    price: accepts[0]!.amount,
+    rest: restStats,
+    mcp: mcpStats,
+    keyPaid: keyStats,
+    x402Paid: paidStats,
+    gasPerPayment: { exact: gasStats, samples: gas },
+  });
   console.log(`\nsaved ${file}`);
 } finally {
   await api.stop();

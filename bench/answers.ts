@@ -19,9 +19,18 @@ import { loadSotu, loadSotuQuestions, SOTU_TEST_YEARS } from './corpora/sotu.ts'
 import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
 import { drive, printTable, saveResults, summarize } from './lib/stats.ts';
 
-const { values: args } = parseArgs({ options: { docs: { type: 'string', default: '8' }, requests: { type: 'string', default: '60' } } });
+const { values: args } = parseArgs({
+  options: { docs: { type: 'string', default: '8' }, requests: { type: 'string', default: '60' } },
+});
 
-const local = await startLocalQueues(loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-answers-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS }));
+const local = await startLocalQueues(
+  loadConfig({
+    CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-answers-')),
+    LOG_LEVEL: 'error',
+    LOG_REQUESTS: 'false',
+    ...BENCH_RATE_LIMITS,
+  }),
+);
 const config = local.config;
 const services = await createServices(config);
 const results = startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!));
@@ -34,14 +43,23 @@ const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 const post = jsonPoster(base);
 const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, keys.adminKey);
 const corpus = loadSotu(SOTU_TEST_YEARS).slice(-Number(args.docs));
-for (const doc of corpus) await post(`/v1/datanets/${datanetId}/documents`, contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata });
+for (const doc of corpus)
+  await post(`/v1/datanets/${datanetId}/documents`, contributorKey, {
+    title: doc.title,
+    content: doc.text,
+    metadata: doc.metadata,
+  });
 
 const questions = loadSotuQuestions().map((q) => q.question);
 const n = Number(args.requests);
 const ask = (i: number) => post('/v1/answers', consumerKey, { query: questions[i % questions.length], topK: 5 });
 for (let i = 0; i < 5; i++) await ask(i); // warm-up: worker model load, JIT
 
-const retrieveRun = await drive(n, 1, async (i) => void (await post('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 })));
+const retrieveRun = await drive(
+  n,
+  1,
+  async (i) => void (await post('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 })),
+);
 const runs = [];
 for (const concurrency of [1, 8]) {
   const queued: number[] = [];
@@ -56,8 +74,24 @@ for (const concurrency of [1, 8]) {
 }
 
 printTable(`POST /v1/answers (extractive backend via SQS and the gpu-worker process), ${corpus.length} documents`, [
-  { run: 'retrieve only (baseline)', concurrency: 1, 'p50 ms': retrieveRun.p50, 'p99 ms': retrieveRun.p99, 'req/s': retrieveRun.rps, 'queue p50 ms': '-', 'generate p50 ms': '-' },
-  ...runs.map((r) => ({ run: 'answer', concurrency: r.concurrency, 'p50 ms': r.p50, 'p99 ms': r.p99, 'req/s': r.rps, 'queue p50 ms': r.queueOverhead.p50, 'generate p50 ms': r.generation.p50 })),
+  {
+    run: 'retrieve only (baseline)',
+    concurrency: 1,
+    'p50 ms': retrieveRun.p50,
+    'p99 ms': retrieveRun.p99,
+    'req/s': retrieveRun.rps,
+    'queue p50 ms': '-',
+    'generate p50 ms': '-',
+  },
+  ...runs.map((r) => ({
+    run: 'answer',
+    concurrency: r.concurrency,
+    'p50 ms': r.p50,
+    'p99 ms': r.p99,
+    'req/s': r.rps,
+    'queue p50 ms': r.queueOverhead.p50,
+    'generate p50 ms': r.generation.p50,
+  })),
 ]);
 console.log(`answer p50 / retrieve p50 at concurrency 1: ${(runs[0]!.p50 / retrieveRun.p50).toFixed(1)}×`);
 

@@ -39,8 +39,16 @@ const MODEL: FleetModel = {
 const VARIANTS: Partial<GpuScalingPolicy>[] = [
   { backlog: 'visible', backlogPerTaskTarget: 10, minTasks: 0 }, // the first stack: AWS's SQS recipe
   { backlog: 'visible', backlogPerTaskTarget: 10, minTasks: 1 },
-  ...[1, 1.5, 2, 3].map((backlogPerTaskTarget) => ({ backlog: 'visible+inFlight' as const, backlogPerTaskTarget, minTasks: 1 })),
-  ...[1, 1.5].map((backlogPerTaskTarget) => ({ backlog: 'visible+inFlight' as const, backlogPerTaskTarget, minTasks: 0 })),
+  ...[1, 1.5, 2, 3].map((backlogPerTaskTarget) => ({
+    backlog: 'visible+inFlight' as const,
+    backlogPerTaskTarget,
+    minTasks: 1,
+  })),
+  ...[1, 1.5].map((backlogPerTaskTarget) => ({
+    backlog: 'visible+inFlight' as const,
+    backlogPerTaskTarget,
+    minTasks: 0,
+  })),
   { backlog: 'visible+inFlight', backlogPerTaskTarget: 1, minTasks: 1, scaleInCooldownS: 900 },
 ];
 const describe = (p: GpuScalingPolicy) =>
@@ -68,24 +76,44 @@ const profiles = Object.entries(PROFILES).map(([profile, shape]) => {
     return {
       name,
       fleet,
-      waitS: { p50: percentile(waits, 50), p95: percentile(waits, 95), p99: percentile(waits, 99), max: waits.at(-1) ?? NaN },
+      waitS: {
+        p50: percentile(waits, 50),
+        p95: percentile(waits, 95),
+        p99: percentile(waits, 99),
+        max: waits.at(-1) ?? NaN,
+      },
       pastDeadline: { perDay: pastDeadline / DAYS, share: pastDeadline / totalJobs },
       pastSyncWaitShare: sum((r) => r.pastSyncWait) / totalJobs,
       gpuHoursPerDay,
       usdPerDay: gpuHoursPerDay * G5_XLARGE_USD_PER_HOUR,
       maxTasks: Math.max(...runs.map((r) => r.maxTasks)),
-      scalingActionsPerDay: { wake: sum((r) => r.actions.wake) / DAYS, scaleOut: sum((r) => r.actions['scale-out']) / DAYS, scaleIn: sum((r) => r.actions['scale-in']) / DAYS },
+      scalingActionsPerDay: {
+        wake: sum((r) => r.actions.wake) / DAYS,
+        scaleOut: sum((r) => r.actions['scale-out']) / DAYS,
+        scaleIn: sum((r) => r.actions['scale-in']) / DAYS,
+      },
       // the first day per hour; minute by minute (end s, desired, running, visible) for the default only
-      firstDay: { hourly: runs[0]!.hourly, timeline: fleet.kind === 'autoscale' && fleet.policy === GPU_SCALING ? runs[0]!.timeline : undefined },
+      firstDay: {
+        hourly: runs[0]!.hourly,
+        timeline: fleet.kind === 'autoscale' && fleet.policy === GPU_SCALING ? runs[0]!.timeline : undefined,
+      },
     };
   });
-  printTable(`${profile} traffic, ${DAYS} seeded days (${Math.round(totalJobs / DAYS).toLocaleString('en')} jobs/day, ${days.reduce((n, d) => n + d.bursts.length, 0)} bursts); wait = enqueue → a worker takes the job; deadline ${MODEL.deadlineS} s`,
+  printTable(
+    `${profile} traffic, ${DAYS} seeded days (${Math.round(totalJobs / DAYS).toLocaleString('en')} jobs/day, ${days.reduce((n, d) => n + d.bursts.length, 0)} bursts); wait = enqueue → a worker takes the job; deadline ${MODEL.deadlineS} s`,
     scenarios.map((r) => ({
       scenario: r.name,
-      'wait p50 s': r.waitS.p50, 'p95 s': r.waitS.p95, 'p99 s': r.waitS.p99,
-      'past deadline /day': r.pastDeadline.perDay, 'past deadline %': r.pastDeadline.share * 100, 'over 30 s %': r.pastSyncWaitShare * 100,
-      'GPU-h/day': r.gpuHoursPerDay, 'USD/day': r.usdPerDay, 'max tasks': r.maxTasks,
-    })));
+      'wait p50 s': r.waitS.p50,
+      'p95 s': r.waitS.p95,
+      'p99 s': r.waitS.p99,
+      'past deadline /day': r.pastDeadline.perDay,
+      'past deadline %': r.pastDeadline.share * 100,
+      'over 30 s %': r.pastSyncWaitShare * 100,
+      'GPU-h/day': r.gpuHoursPerDay,
+      'USD/day': r.usdPerDay,
+      'max tasks': r.maxTasks,
+    })),
+  );
   return { profile, traffic: shape, jobsPerDay: totalJobs / DAYS, bursts: days.map((d) => d.bursts), scenarios };
 });
 const seconds = (performance.now() - started) / 1000;

@@ -51,7 +51,13 @@ const pickOp = (): Op => {
 
 const pg = await startPostgres();
 const url = await createDatabase(pg.url, 'citepay_chaos');
-const env = { DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', CHAIN_RECONCILE_SECONDS: '10', ...BENCH_RATE_LIMITS };
+const env = {
+  DATABASE_URL: url,
+  CITEPAY_ADMIN_KEY: ADMIN,
+  LOG_LEVEL: 'info',
+  CHAIN_RECONCILE_SECONDS: '10',
+  ...BENCH_RATE_LIMITS,
+};
 const procs: { a: ApiProcess; b: ApiProcess } = {
   a: await startApiProcess(env, 600_000),
   b: await startApiProcess({ ...env, START_WORKER: 'false' }, 600_000),
@@ -85,19 +91,37 @@ const base = () => {
 // Accounts: a consumer, four contributors with their own wallets and a few SOTU addresses each.
 const questions = loadSotuQuestions().map((q) => q.question);
 const corpus = loadSotu();
-const consumer = (await http(procs.a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'consumer', name: 'chaos', credits: '1000000000000' } })).body.apiKey.key as string;
+const consumer = (
+  await http(procs.a.url, 'POST', '/v1/admin/accounts', {
+    key: ADMIN,
+    json: { kind: 'consumer', name: 'chaos', credits: '1000000000000' },
+  })
+).body.apiKey.key as string;
 const wallets: Address[] = [];
 for (let i = 0; i < 4; i++) {
   const wallet = privateKeyToAccount(generatePrivateKey()).address;
   wallets.push(wallet);
-  const acct = await http(procs.a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: `chaos ${i}`, wallet } });
+  const acct = await http(procs.a.url, 'POST', '/v1/admin/accounts', {
+    key: ADMIN,
+    json: { kind: 'contributor', name: `chaos ${i}`, wallet },
+  });
   const key = acct.body.apiKey.key as string;
-  const dn = await http(procs.a.url, 'POST', '/v1/datanets', { key, json: { name: `chaos ${i}`, pricePerSource: '2000' } });
-  for (const doc of corpus.slice(i, i + 1)) await http(procs.a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key, json: { title: doc.title, content: doc.text } });
+  const dn = await http(procs.a.url, 'POST', '/v1/datanets', {
+    key,
+    json: { name: `chaos ${i}`, pricePerSource: '2000' },
+  });
+  for (const doc of corpus.slice(i, i + 1))
+    await http(procs.a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
+      key,
+      json: { title: doc.title, content: doc.text },
+    });
 }
 
 // ---- traffic ----------------------------------------------------------------------------------
-const statuses: Record<Op, Record<string, number>> = Object.fromEntries(OPS.map((op) => [op, {}])) as Record<Op, Record<string, number>>;
+const statuses: Record<Op, Record<string, number>> = Object.fromEntries(OPS.map((op) => [op, {}])) as Record<
+  Op,
+  Record<string, number>
+>;
 const count = (op: Op, status: string) => (statuses[op][status] = (statuses[op][status] ?? 0) + 1);
 /** request ids the client saw succeed (200/202), and those it saw fail with a charged-looking id */
 const succeeded = new Set<string>();
@@ -110,18 +134,24 @@ async function call(op: Op, i: number): Promise<void> {
   const target = base();
   const record = (r: { status: number; body: any; headers: Headers }) => {
     count(op, String(r.status));
-    if (r.status === 503 && !r.headers.get('retry-after')) missingRetryAfter.push(`${op}: ${r.body?.error?.message ?? ''}`.slice(0, 200));
-    if (/nonce/i.test(JSON.stringify(r.body ?? ''))) nonceErrors.push(`${op} ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
+    if (r.status === 503 && !r.headers.get('retry-after'))
+      missingRetryAfter.push(`${op}: ${r.body?.error?.message ?? ''}`.slice(0, 200));
+    if (/nonce/i.test(JSON.stringify(r.body ?? '')))
+      nonceErrors.push(`${op} ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
     if (r.status >= 200 && r.status < 300 && r.body?.requestId) succeeded.add(r.body.requestId as string);
   };
   try {
-    if (op === 'retrieve') record(await http(target, 'POST', '/v1/retrieve', { key: consumer, json: { query: q, topK: 3 } }));
+    if (op === 'retrieve')
+      record(await http(target, 'POST', '/v1/retrieve', { key: consumer, json: { query: q, topK: 3 } }));
     else if (op === 'answer') record(await http(target, 'POST', '/v1/answers', { key: consumer, json: { query: q } }));
     else if (op === 'keyed-retry') {
       const headers = { 'idempotency-key': `chaos-${keyed++}` };
-      const replies = await Promise.all(live().map((p) => http(p.url, 'POST', '/v1/retrieve', { key: consumer, json: { query: q, topK: 2 }, headers })));
+      const replies = await Promise.all(
+        live().map((p) => http(p.url, 'POST', '/v1/retrieve', { key: consumer, json: { query: q, topK: 2 }, headers })),
+      );
       replies.forEach(record);
-    } else if (op === 'claim') record(await http(target, 'POST', `/v1/payouts/${wallets[i % wallets.length]}/claim`, { key: consumer }));
+    } else if (op === 'claim')
+      record(await http(target, 'POST', `/v1/payouts/${wallets[i % wallets.length]}/claim`, { key: consumer }));
     else if (op === 'settle') record(await http(target, 'POST', '/v1/admin/settlements', { key: ADMIN }));
     else record(await http(target, 'GET', `/v1/payouts/${wallets[i % wallets.length]}`));
   } catch (err) {
@@ -135,7 +165,9 @@ const started = performance.now();
 const since = () => (performance.now() - started) / 1000;
 const restart = async (which: 'a' | 'b', signal: NodeJS.Signals) => {
   const p = procs[which];
-  const exited = new Promise((r) => (p.child.exitCode !== null || p.child.signalCode !== null ? r(null) : p.child.once('exit', r)));
+  const exited = new Promise((r) =>
+    p.child.exitCode !== null || p.child.signalCode !== null ? r(null) : p.child.once('exit', r),
+  );
   p.child.kill(signal);
   await exited;
   // Under load a start can take minutes: wait for it, and try again if it gave up.
@@ -149,7 +181,8 @@ const restart = async (which: 'a' | 'b', signal: NodeJS.Signals) => {
   }
 };
 const chainDir = async () => (await readSetting<{ dir: string }>(db, 'local.chain'))!.dir;
-const anvilPid = async () => (JSON.parse(readFileSync(join(await chainDir(), 'node.json'), 'utf8')) as { pid: number }).pid;
+const anvilPid = async () =>
+  (JSON.parse(readFileSync(join(await chainDir(), 'node.json'), 'utf8')) as { pid: number }).pid;
 
 async function injectFault(fault: (typeof FAULTS)[number]): Promise<string | undefined> {
   if (fault === 'kill -9 API process') {
@@ -170,8 +203,14 @@ async function injectFault(fault: (typeof FAULTS)[number]): Promise<string | und
     return `anvil pid ${pid}`;
   }
   // The worker: a child of A running gpu-worker/main.ts; its supervisor restarts it.
-  const children = readFileSync(`/proc/${procs.a.child.pid}/task/${procs.a.child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  const worker = children.find((pid) => isAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gpu-worker'));
+  const children = readFileSync(`/proc/${procs.a.child.pid}/task/${procs.a.child.pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  const worker = children.find(
+    (pid) => isAlive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('gpu-worker'),
+  );
   if (worker) process.kill(worker, 'SIGKILL');
   return worker ? `worker pid ${worker}` : 'no worker found';
 }
@@ -193,7 +232,13 @@ const faulter = (async () => {
     const note = await injectFault(fault).catch((err: Error) => `fault failed: ${err.message.slice(0, 200)}`);
     // Recovered: a retrieve answers 200 on every live process.
     for (;;) {
-      const ok = await Promise.all(live().map((p) => http(p.url, 'POST', '/v1/retrieve', { key: consumer, json: { query: 'recovery probe', topK: 1 } }).then((r) => (r.status === 200 ? r.body.requestId : null)).catch(() => null)));
+      const ok = await Promise.all(
+        live().map((p) =>
+          http(p.url, 'POST', '/v1/retrieve', { key: consumer, json: { query: 'recovery probe', topK: 1 } })
+            .then((r) => (r.status === 200 ? r.body.requestId : null))
+            .catch(() => null),
+        ),
+      );
       if (ok.every(Boolean)) {
         for (const id of ok) succeeded.add(id as string);
         break;
@@ -201,7 +246,9 @@ const faulter = (async () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     faults.push({ at: Math.round(at), fault, recoveredInS: (performance.now() - t) / 1000, ...(note ? { note } : {}) });
-    console.log(`[${Math.round(at)} s] ${fault}${note ? ` (${note})` : ''}: recovered in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `[${Math.round(at)} s] ${fault}${note ? ` (${note})` : ''}: recovered in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
 })();
 await Promise.all([...callers, faulter]);
@@ -224,21 +271,40 @@ const answerIdsSucceeded = new Set(answered.rows.map((r) => r.request_id));
 const charges = await db.query<{ request_id: string; kind: string }>(
   `SELECT t.request_id, t.kind FROM ledger_transactions t JOIN api_keys k ON k.id = t.key_id WHERE t.kind IN ('retrieve', 'answer')`,
 );
-const chargedNotSucceeded = charges.rows.filter((c) => !succeeded.has(c.request_id) && !(c.kind === 'answer' && answerIdsSucceeded.has(c.request_id)));
+const chargedNotSucceeded = charges.rows.filter(
+  (c) => !succeeded.has(c.request_id) && !(c.kind === 'answer' && answerIdsSucceeded.has(c.request_id)),
+);
 const recorded = (await readSetting<{ rpcUrl: string; distributor: Address; token: Address }>(db, 'local.chain'))!;
-const chain = createSettlementChain({ rpcUrl: recorded.rpcUrl, settlerKey: ANVIL_SETTLER_KEY, distributor: recorded.distributor, token: recorded.token });
+const chain = createSettlementChain({
+  rpcUrl: recorded.rpcUrl,
+  settlerKey: ANVIL_SETTLER_KEY,
+  distributor: recorded.distributor,
+  token: recorded.token,
+});
 const checks = await checkLedger(db, { chain });
-const repairs = await db.query<{ kind: string; n: string }>(`SELECT kind, count(*) AS n FROM chain_repairs GROUP BY kind`);
+const repairs = await db.query<{ kind: string; n: string }>(
+  `SELECT kind, count(*) AS n FROM chain_repairs GROUP BY kind`,
+);
 const repairCount = Object.fromEntries(repairs.rows.map((r) => [r.kind, Number(r.n)]));
 
-printTable(`bench:chaos — ${SECONDS} s, ${CONCURRENCY} callers, 2 npm start processes on PostgreSQL 15, a fault every ~${FAULT_EVERY_S} s`, OPS.map((op) => ({
-  call: op, total: Object.values(statuses[op]).reduce((a, b) => a + b, 0), ...Object.fromEntries(Object.entries(statuses[op]).sort()),
-})));
-printTable('faults', faults.map((f) => ({ at_s: f.at, fault: f.fault, recovered_in_s: f.recoveredInS, note: f.note ?? '' })));
+printTable(
+  `bench:chaos — ${SECONDS} s, ${CONCURRENCY} callers, 2 npm start processes on PostgreSQL 15, a fault every ~${FAULT_EVERY_S} s`,
+  OPS.map((op) => ({
+    call: op,
+    total: Object.values(statuses[op]).reduce((a, b) => a + b, 0),
+    ...Object.fromEntries(Object.entries(statuses[op]).sort()),
+  })),
+);
+printTable(
+  'faults',
+  faults.map((f) => ({ at_s: f.at, fault: f.fault, recovered_in_s: f.recoveredInS, note: f.note ?? '' })),
+);
 const succeededIds = new Set([...succeeded, ...answerIdsSucceeded]);
 const chargedIds = new Set(charges.rows.map((c) => c.request_id));
 const summary = {
-  calls: Object.values(statuses).flatMap((s) => Object.values(s)).reduce((a, b) => a + b, 0),
+  calls: Object.values(statuses)
+    .flatMap((s) => Object.values(s))
+    .reduce((a, b) => a + b, 0),
   /** distinct paid calls that answered 200/202 (retries of one Idempotency-Key are one call; answers that finished later count) */
   succeededPaidCalls: succeededIds.size,
   charges: charges.rows.length,
@@ -246,19 +312,41 @@ const summary = {
   chargedButAnsweredWithAnError: chargedNotSucceeded.length,
   /** succeeded calls with no ledger transaction: those whose sources cost 0 (a receipt of 0, nothing to charge) */
   succeededWithoutCharge: [...succeededIds].filter((id) => !chargedIds.has(id)).length,
-  fiveHundreds: Object.values(statuses).reduce((n, s) => n + Object.entries(s).filter(([k]) => k.startsWith('5') && k !== '503').reduce((a, [, v]) => a + v, 0), 0),
+  fiveHundreds: Object.values(statuses).reduce(
+    (n, s) =>
+      n +
+      Object.entries(s)
+        .filter(([k]) => k.startsWith('5') && k !== '503')
+        .reduce((a, [, v]) => a + v, 0),
+    0,
+  ),
   servicesUnavailableWithoutRetryAfter: missingRetryAfter.length,
   nonceErrors: nonceErrors.length,
   repairs: repairCount,
   discrepancies: checks.filter((c) => !c.ok).length,
   finalSettlement: final.body?.status,
 };
-printTable('money', Object.entries(summary).map(([k, v]) => ({ measure: k, value: typeof v === 'object' ? JSON.stringify(v) : String(v) })));
+printTable(
+  'money',
+  Object.entries(summary).map(([k, v]) => ({
+    measure: k,
+    value: typeof v === 'object' ? JSON.stringify(v) : String(v),
+  })),
+);
 for (const c of checks.filter((x) => !x.ok)) console.log(`DISCREPANCY ${c.name}: ${c.offenders.join('; ')}`);
 const file = saveResults('chaos', {
-  date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  seconds: SECONDS, concurrency: CONCURRENCY, faultEverySeconds: FAULT_EVERY_S, seed: Number(args.seed),
-  statuses, faults, summary, chargedNotSucceeded: chargedNotSucceeded.slice(0, 20), missingRetryAfter: missingRetryAfter.slice(0, 20), nonceErrors: nonceErrors.slice(0, 20),
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+  seconds: SECONDS,
+  concurrency: CONCURRENCY,
+  faultEverySeconds: FAULT_EVERY_S,
+  seed: Number(args.seed),
+  statuses,
+  faults,
+  summary,
+  chargedNotSucceeded: chargedNotSucceeded.slice(0, 20),
+  missingRetryAfter: missingRetryAfter.slice(0, 20),
+  nonceErrors: nonceErrors.slice(0, 20),
   checks: checks.map((c) => ({ name: c.name, ok: c.ok, checked: c.checked, offenders: c.offenders })),
 });
 console.log(`\nsaved ${file}`);

@@ -20,8 +20,10 @@ import { drive, printTable, saveResults, summarize } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
   options: {
-    docs: { type: 'string', default: '80' }, requests: { type: 'string', default: '200' },
-    concurrency: { type: 'string', default: '1,8' }, cold: { type: 'string', default: '5' },
+    docs: { type: 'string', default: '80' },
+    requests: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '1,8' },
+    cold: { type: 'string', default: '5' },
   },
 });
 if (!postgresInstalled()) throw new Error('bench:edge needs PostgreSQL 15 with pgvector: bash .ci/postgres.sh');
@@ -30,7 +32,12 @@ const requests = Number(args.requests);
 
 const built = await buildEdgeWorker(join(mkdtempSync(join(tmpdir(), 'citepay-edge-')), 'worker'));
 printTable('Edge Worker bundle (one ESM file, as SST uploads it)', [
-  { 'raw MB': built.bytes / 1e6, 'gzip MB': built.gzipBytes / 1e6, 'Cloudflare limit (gzip) MB': 10, 'build ms': built.buildMs },
+  {
+    'raw MB': built.bytes / 1e6,
+    'gzip MB': built.gzipBytes / 1e6,
+    'Cloudflare limit (gzip) MB': 10,
+    'build ms': built.buildMs,
+  },
 ]);
 
 const pg = await startPostgres();
@@ -45,10 +52,21 @@ const api = await spawnApiServer({
 try {
   const post = jsonPoster(api.base);
   const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, adminKey);
-  const operator = await post('/v1/admin/accounts', adminKey, { kind: 'consumer', name: 'edge operator', credits: '1000000000000' });
+  const operator = await post('/v1/admin/accounts', adminKey, {
+    kind: 'consumer',
+    name: 'edge operator',
+    credits: '1000000000000',
+  });
   const corpus = loadSotu().slice(0, Number(args.docs));
   let chunks = 0;
-  for (const doc of corpus) chunks += (await post(`/v1/datanets/${datanetId}/documents`, contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata })).document.chunkCount;
+  for (const doc of corpus)
+    chunks += (
+      await post(`/v1/datanets/${datanetId}/documents`, contributorKey, {
+        title: doc.title,
+        content: doc.text,
+        metadata: doc.metadata,
+      })
+    ).document.chunkCount;
 
   const edgeOptions = {
     bundle: built.file,
@@ -59,7 +77,8 @@ try {
   const questions = loadSotuQuestions().map((q) => q.question);
   const retrieve = (base: string) => {
     const p = jsonPoster(base);
-    return async (i: number) => void (await p('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 }));
+    return async (i: number) =>
+      void (await p('/v1/retrieve', consumerKey, { query: questions[i % questions.length], topK: 5 }));
   };
 
   // Cold start: a new workerd process and isolate (script parse and top level), then the first request.
@@ -81,7 +100,11 @@ try {
 
   const worker = await startEdgeWorker(edgeOptions);
   const embeddings = jsonPoster(api.base);
-  const embedOnly = async (i: number) => void (await embeddings('/v1/embeddings', edgeOptions.embedder.apiKey, { model: 'use-lite-512', input: questions[i % questions.length] }));
+  const embedOnly = async (i: number) =>
+    void (await embeddings('/v1/embeddings', edgeOptions.embedder.apiKey, {
+      model: 'use-lite-512',
+      input: questions[i % questions.length],
+    }));
   const targets = [
     { runtime: 'node (1 process)', call: retrieve(api.base) },
     { runtime: 'edge (workerd)', call: retrieve(worker.url) },
@@ -89,15 +112,30 @@ try {
   for (const t of targets) await drive(30, 1, t.call); // warm-up: query plans, JIT
   const runs = [];
   for (const concurrency of concurrencies)
-    for (const t of targets) runs.push({ runtime: t.runtime, concurrency, ...(await drive(requests, concurrency, t.call)) });
+    for (const t of targets)
+      runs.push({ runtime: t.runtime, concurrency, ...(await drive(requests, concurrency, t.call)) });
   const hop = await drive(requests, 1, embedOnly);
   await worker.dispose();
 
   const node1 = runs.find((r) => r.runtime.startsWith('node') && r.concurrency === 1)!;
   const edge1 = runs.find((r) => r.runtime.startsWith('edge') && r.concurrency === 1)!;
   printTable(`POST /v1/retrieve over HTTP, PostgreSQL 15, ${chunks} chunks, topK 5`, [
-    ...runs.map((r) => ({ runtime: r.runtime, concurrency: r.concurrency, requests: r.n, 'p50 ms': r.p50, 'p99 ms': r.p99, 'req/s': r.rps })),
-    { runtime: 'of it: query vector via /v1/embeddings', concurrency: 1, requests: hop.n, 'p50 ms': hop.p50, 'p99 ms': hop.p99, 'req/s': hop.rps },
+    ...runs.map((r) => ({
+      runtime: r.runtime,
+      concurrency: r.concurrency,
+      requests: r.n,
+      'p50 ms': r.p50,
+      'p99 ms': r.p99,
+      'req/s': r.rps,
+    })),
+    {
+      runtime: 'of it: query vector via /v1/embeddings',
+      concurrency: 1,
+      requests: hop.n,
+      'p50 ms': hop.p50,
+      'p99 ms': hop.p99,
+      'req/s': hop.rps,
+    },
   ]);
   console.log(`edge / node p50 at concurrency 1: ${(edge1.p50 / node1.p50).toFixed(2)}×`);
 

@@ -8,45 +8,90 @@
 // saves them (with the settings) to bench/results/fit-ranking-*.json; the test halves never tune.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_INDEX_SETTINGS, rankDocuments, type Candidates, type IndexSettings, type RankedDocument } from '../shared/core/document-ranking.ts';
+import {
+  DEFAULT_INDEX_SETTINGS,
+  rankDocuments,
+  type Candidates,
+  type IndexSettings,
+  type RankedDocument,
+} from '../shared/core/document-ranking.ts';
 import { aboveFloor, type RelevanceFloor } from '../shared/core/relevance-floor.ts';
 import type { GoldQuestion } from './corpora/corpus.ts';
 import { goldRank, learnSettings, rankMetrics } from './lib/quality.ts';
 import { printTable, saveResults } from './lib/stats.ts';
 
-interface Dumped { q: GoldQuestion; candidates: Candidates }
-interface Corpus { name: string; corpusOf: Map<string, string>; questions: Dumped[] }
+interface Dumped {
+  q: GoldQuestion;
+  candidates: Candidates;
+}
+interface Corpus {
+  name: string;
+  corpusOf: Map<string, string>;
+  questions: Dumped[];
+}
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: tsx bench/fit-ranking.ts DUMP_DIR (from npm run bench:quality -- --dump DUMP_DIR)');
-const corpora: Corpus[] = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
-  const raw = JSON.parse(readFileSync(join(dir, f), 'utf8'));
-  return {
-    name: f.replace(/\.json$/, ''),
-    corpusOf: new Map(Object.entries(raw.corpusOf as Record<string, string>)),
-    questions: (raw.questions as { q: GoldQuestion; c: { candidates: Candidates & { chunks: Record<string, never> } } }[]).map(({ q, c }) => ({
-      q, candidates: { ...c.candidates, chunks: new Map(Object.entries(c.candidates.chunks)) },
-    })),
-  };
-});
+const corpora: Corpus[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => {
+    const raw = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    return {
+      name: f.replace(/\.json$/, ''),
+      corpusOf: new Map(Object.entries(raw.corpusOf as Record<string, string>)),
+      questions: (
+        raw.questions as { q: GoldQuestion; c: { candidates: Candidates & { chunks: Record<string, never> } } }[]
+      ).map(({ q, c }) => ({
+        q,
+        candidates: { ...c.candidates, chunks: new Map(Object.entries(c.candidates.chunks)) },
+      })),
+    };
+  });
 
-const ranked = (c: Corpus, d: Dumped, s: IndexSettings): RankedDocument[] => aboveFloor(rankDocuments(d.candidates, s), s.floor);
+const ranked = (c: Corpus, d: Dumped, s: IndexSettings): RankedDocument[] =>
+  aboveFloor(rankDocuments(d.candidates, s), s.floor);
 const metrics = (c: Corpus, split: 'dev' | 'test', s: IndexSettings) =>
-  rankMetrics(c.questions.filter((d) => d.q.split === split).map((d) => goldRank(ranked(c, d, s).map((r) => c.corpusOf.get(r.documentId)!), d.q.gold)));
+  rankMetrics(
+    c.questions
+      .filter((d) => d.q.split === split)
+      .map((d) =>
+        goldRank(
+          ranked(c, d, s).map((r) => c.corpusOf.get(r.documentId)!),
+          d.q.gold,
+        ),
+      ),
+  );
 const objective = (s: IndexSettings) =>
-  corpora.reduce((sum, c) => { const m = metrics(c, 'dev', s); return sum + m.recallAt1 + m.recallAt5 + m.mrr; }, 0) / corpora.length;
+  corpora.reduce((sum, c) => {
+    const m = metrics(c, 'dev', s);
+    return sum + m.recallAt1 + m.recallAt5 + m.mrr;
+  }, 0) / corpora.length;
 
 const noFloor = { relative: 0, similarity: 0 };
 const start = { ...DEFAULT_INDEX_SETTINGS, floor: noFloor };
 const fitted = learnSettings(objective, start).settings;
 
 // The floor: the strictest values that keep every dev gold document that was in the top 5 without one.
-const keptTop5 = (s: IndexSettings) => corpora.reduce((n, c) => n + c.questions.filter((d) => d.q.split === 'dev').filter((d) => {
-  const r = goldRank(ranked(c, d, s).map((x) => c.corpusOf.get(x.documentId)!), d.q.gold);
-  return r >= 1 && r <= 5;
-}).length, 0);
+const keptTop5 = (s: IndexSettings) =>
+  corpora.reduce(
+    (n, c) =>
+      n +
+      c.questions
+        .filter((d) => d.q.split === 'dev')
+        .filter((d) => {
+          const r = goldRank(
+            ranked(c, d, s).map((x) => c.corpusOf.get(x.documentId)!),
+            d.q.gold,
+          );
+          return r >= 1 && r <= 5;
+        }).length,
+    0,
+  );
 const sourcesTop5 = (s: IndexSettings) => {
-  const all = corpora.flatMap((c) => c.questions.filter((d) => d.q.split === 'dev').map((d) => Math.min(5, ranked(c, d, s).length)));
+  const all = corpora.flatMap((c) =>
+    c.questions.filter((d) => d.q.split === 'dev').map((d) => Math.min(5, ranked(c, d, s).length)),
+  );
   return all.reduce((a, b) => a + b, 0) / all.length;
 };
 const reference = keptTop5(fitted);
@@ -62,12 +107,33 @@ const shipped: IndexSettings = { ...fitted, floor };
 const rows = [];
 for (const c of corpora)
   for (const split of ['dev', 'test'] as const)
-    for (const [name, s] of [['current defaults', start], ['fitted on dev', fitted], ['fitted + floor', shipped]] as const) {
+    for (const [name, s] of [
+      ['current defaults', start],
+      ['fitted on dev', fitted],
+      ['fitted + floor', shipped],
+    ] as const) {
       const m = metrics(c, split, s);
-      rows.push({ corpus: c.name, split, settings: name, n: m.questions, 'R@1': m.recallAt1, 'R@5': m.recallAt5, MRR: m.mrr });
+      rows.push({
+        corpus: c.name,
+        split,
+        settings: name,
+        n: m.questions,
+        'R@1': m.recallAt1,
+        'R@5': m.recallAt5,
+        MRR: m.mrr,
+      });
     }
 printTable('document-level ranking from dumped candidates', rows);
 console.log('fitted:', JSON.stringify(shipped));
-console.log(`mean sources in the top 5 on dev: ${sourcesTop5(start).toFixed(2)} without the floor, ${sourcesTop5(shipped).toFixed(2)} with it`);
-const file = saveResults('fit-ranking', { date: new Date().toISOString(), corpora: corpora.map((c) => c.name), objective: 'mean over corpora of dev R@1 + R@5 + MRR@10', start, fitted: shipped, rows });
+console.log(
+  `mean sources in the top 5 on dev: ${sourcesTop5(start).toFixed(2)} without the floor, ${sourcesTop5(shipped).toFixed(2)} with it`,
+);
+const file = saveResults('fit-ranking', {
+  date: new Date().toISOString(),
+  corpora: corpora.map((c) => c.name),
+  objective: 'mean over corpora of dev R@1 + R@5 + MRR@10',
+  start,
+  fitted: shipped,
+  rows,
+});
 console.log(`saved ${file}`);

@@ -34,17 +34,47 @@ const anvil = await startAnvil({ port: 0, silent: true });
 
 try {
   const settlerKey = generatePrivateKey();
-  await createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) }).setBalance({ address: privateKeyToAccount(settlerKey).address, value: parseEther('1000') });
-  const contracts = await deployLocalContracts({ rpcUrl: anvil.rpcUrl, deployerKey: settlerKey, settlerKey, treasuryFunding: 10n ** 12n });
-  const sqs = createSqsClient({ region: 'us-east-1', endpoint: fauxqs.address, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const queues = await ensureQueues(sqs, { jobs: 'bench-jobs', results: 'bench-results' }, { visibilitySeconds: 30, maxReceives: 5 });
+  await createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) }).setBalance({
+    address: privateKeyToAccount(settlerKey).address,
+    value: parseEther('1000'),
+  });
+  const contracts = await deployLocalContracts({
+    rpcUrl: anvil.rpcUrl,
+    deployerKey: settlerKey,
+    settlerKey,
+    treasuryFunding: 10n ** 12n,
+  });
+  const sqs = createSqsClient({
+    region: 'us-east-1',
+    endpoint: fauxqs.address,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const queues = await ensureQueues(
+    sqs,
+    { jobs: 'bench-jobs', results: 'bench-results' },
+    { visibilitySeconds: 30, maxReceives: 5 },
+  );
   const env = {
-    NODE_ENV: 'production', DATABASE_URL: await createDatabase(postgres.url, 'citepay_bench'),
-    OBJECT_STORE: 's3', S3_BUCKET: BUCKET, S3_ENDPOINT: fauxqs.address, SQS_ENDPOINT: fauxqs.address,
-    AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', JOB_QUEUE_URL: queues.jobsUrl, RESULT_QUEUE_URL: queues.resultsUrl,
-    VECTOR_INDEX: 'pgvector', ENGINE_MODELS: '[]', SETTLEMENT_MIN_PAYOUT: '1', CHAIN_RPC_URL: anvil.rpcUrl,
-    DISTRIBUTOR_ADDRESS: contracts.distributor, TOKEN_ADDRESS: contracts.token, SETTLER_PRIVATE_KEY: settlerKey,
-    CITEPAY_ADMIN_KEY: ADMIN_KEY, SETTLEMENT_INTERVAL_SECONDS: '0', LOG_LEVEL: 'error',
+    NODE_ENV: 'production',
+    DATABASE_URL: await createDatabase(postgres.url, 'citepay_bench'),
+    OBJECT_STORE: 's3',
+    S3_BUCKET: BUCKET,
+    S3_ENDPOINT: fauxqs.address,
+    SQS_ENDPOINT: fauxqs.address,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    JOB_QUEUE_URL: queues.jobsUrl,
+    RESULT_QUEUE_URL: queues.resultsUrl,
+    VECTOR_INDEX: 'pgvector',
+    ENGINE_MODELS: '[]',
+    SETTLEMENT_MIN_PAYOUT: '1',
+    CHAIN_RPC_URL: anvil.rpcUrl,
+    DISTRIBUTOR_ADDRESS: contracts.distributor,
+    TOKEN_ADDRESS: contracts.token,
+    SETTLER_PRIVATE_KEY: settlerKey,
+    CITEPAY_ADMIN_KEY: ADMIN_KEY,
+    SETTLEMENT_INTERVAL_SECONDS: '0',
+    LOG_LEVEL: 'error',
   };
 
   // What each function is sent: a Function URL request, an (empty) SQS batch, a schedule tick.
@@ -66,7 +96,8 @@ try {
       try {
         for (let i = 0; i <= WARM_RUNS; i++) {
           const r = await fn.invoke(events[name](), 300_000);
-          if (name === 'api' && parseUrlResponse(r.result as never).statusCode !== 200) throw new Error(`api answered ${JSON.stringify(r.result)}`);
+          if (name === 'api' && parseUrlResponse(r.result as never).statusCode !== 200)
+            throw new Error(`api answered ${JSON.stringify(r.result)}`);
           (i === 0 ? cold : warm).push(r.ms);
         }
       } finally {
@@ -78,10 +109,27 @@ try {
     if (name === 'api') retrieve = await benchRetrieve(built, env);
     const c = summarize(cold);
     const w = summarize(warm);
-    rows.push({ function: name, 'size MB': Number(mb(built.bytes)), 'cold p50 ms': c.p50, 'cold max ms': Math.max(...cold), 'warm p50 ms': w.p50, 'warm p90 ms': w.p90, ...(retrieve ? { 'warm retrieve p50 ms': retrieve.p50 } : {}) });
-    results[name] = { bytes: built.bytes, buildMs: built.buildMs, cold, warm: w, ...(retrieve ? { warmRetrieve: retrieve } : {}) };
+    rows.push({
+      function: name,
+      'size MB': Number(mb(built.bytes)),
+      'cold p50 ms': c.p50,
+      'cold max ms': Math.max(...cold),
+      'warm p50 ms': w.p50,
+      'warm p90 ms': w.p90,
+      ...(retrieve ? { 'warm retrieve p50 ms': retrieve.p50 } : {}),
+    });
+    results[name] = {
+      bytes: built.bytes,
+      buildMs: built.buildMs,
+      cold,
+      warm: w,
+      ...(retrieve ? { warmRetrieve: retrieve } : {}),
+    };
   }
-  printTable(`Lambda cold/warm starts (${COLD_RUNS} fresh processes × ${WARM_RUNS} warm invocations, lambda-local, ${process.env.CI ? 'CI' : 'this machine'})`, rows);
+  printTable(
+    `Lambda cold/warm starts (${COLD_RUNS} fresh processes × ${WARM_RUNS} warm invocations, lambda-local, ${process.env.CI ? 'CI' : 'this machine'})`,
+    rows,
+  );
   console.log(`saved ${saveResults('lambda', { coldRuns: COLD_RUNS, warmRuns: WARM_RUNS, functions: results })}`);
 } finally {
   await anvil.stop();
@@ -97,17 +145,38 @@ async function benchRetrieve(built: BuiltLambda, env: Record<string, string>) {
       const r = await fn.invoke(functionUrlEvent(method, path, opts));
       return { ...parseUrlResponse(r.result as never), ms: r.ms };
     };
-    const consumer = await call('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'consumer', name: 'Bench', credits: '100000000' } });
-    const contributor = await call('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'contributor', name: 'Ada', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' } });
-    const dn = await call('POST', '/v1/datanets', { key: contributor.body.apiKey.key, json: { name: 'notes', pricePerSource: '1000' } });
+    const consumer = await call('POST', '/v1/admin/accounts', {
+      key: ADMIN_KEY,
+      json: { kind: 'consumer', name: 'Bench', credits: '100000000' },
+    });
+    const contributor = await call('POST', '/v1/admin/accounts', {
+      key: ADMIN_KEY,
+      json: { kind: 'contributor', name: 'Ada', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' },
+    });
+    const dn = await call('POST', '/v1/datanets', {
+      key: contributor.body.apiKey.key,
+      json: { name: 'notes', pricePerSource: '1000' },
+    });
     for (const [title, content] of [
-      ['Tides', 'Tides are caused mainly by the gravitational pull of the Moon on the oceans, with a smaller pull from the Sun.'],
-      ['Bikes', 'To mend a punctured inner tube, find the hole, roughen the rubber, apply glue and press a patch over it.'],
+      [
+        'Tides',
+        'Tides are caused mainly by the gravitational pull of the Moon on the oceans, with a smaller pull from the Sun.',
+      ],
+      [
+        'Bikes',
+        'To mend a punctured inner tube, find the hole, roughen the rubber, apply glue and press a patch over it.',
+      ],
     ])
-      await call('POST', `/v1/datanets/${dn.body.id}/documents`, { key: contributor.body.apiKey.key, json: { title, contentType: 'text/plain', content } });
+      await call('POST', `/v1/datanets/${dn.body.id}/documents`, {
+        key: contributor.body.apiKey.key,
+        json: { title, contentType: 'text/plain', content },
+      });
     const ms: number[] = [];
     for (let i = 0; i < WARM_RUNS; i++) {
-      const r = await call('POST', '/v1/retrieve', { key: consumer.body.apiKey.key, json: { query: 'how do I fix a flat tyre?', topK: 1 } });
+      const r = await call('POST', '/v1/retrieve', {
+        key: consumer.body.apiKey.key,
+        json: { query: 'how do I fix a flat tyre?', topK: 1 },
+      });
       if (r.statusCode !== 200) throw new Error(`retrieve answered ${r.statusCode}: ${JSON.stringify(r.body)}`);
       ms.push(r.ms);
     }

@@ -23,8 +23,10 @@ import { createDatabase, postgresInstalled, startPostgres } from '../test/postgr
 
 const { values: args } = parseArgs({
   options: {
-    docs: { type: 'string', default: '150' }, requests: { type: 'string', default: '300' },
-    concurrency: { type: 'string', default: '1,8,32' }, 'no-postgres': { type: 'boolean', default: false },
+    docs: { type: 'string', default: '150' },
+    requests: { type: 'string', default: '300' },
+    concurrency: { type: 'string', default: '1,8,32' },
+    'no-postgres': { type: 'boolean', default: false },
   },
 });
 const concurrencies = args.concurrency.split(',').map(Number);
@@ -46,7 +48,11 @@ function stopwatch() {
 /** Wraps the embedder to measure the share of ingestion spent inside it. */
 function timed(inner: Embedder) {
   const { t, time } = stopwatch();
-  const embedder: Embedder = { modelId: inner.modelId, dimension: inner.dimension, embed: (texts) => time(() => inner.embed(texts)) };
+  const embedder: Embedder = {
+    modelId: inner.modelId,
+    dimension: inner.dimension,
+    embed: (texts) => time(() => inner.embed(texts)),
+  };
   return { embedder, t };
 }
 
@@ -64,7 +70,12 @@ function timedTransactions(inner: Db) {
 }
 
 const { embedder, t: embedTime } = timed(await openEmbedder());
-const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS });
+const config = loadConfig({
+  CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-bench-')),
+  LOG_LEVEL: 'error',
+  LOG_REQUESTS: 'false',
+  ...BENCH_RATE_LIMITS,
+});
 const { db, t: txTime } = timedTransactions(await openDatabase(config));
 const services = await createServices(config, { embedder, db });
 const keys = (await bootstrapOnce(services))!;
@@ -81,7 +92,11 @@ let chunks = 0;
 txTime.ms = 0;
 const ingestStart = performance.now();
 for (const doc of corpus) {
-  const r = await post(`/v1/datanets/${datanetId}/documents`, contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata });
+  const r = await post(`/v1/datanets/${datanetId}/documents`, contributorKey, {
+    title: doc.title,
+    content: doc.text,
+    metadata: doc.metadata,
+  });
   chunks += r.document.chunkCount;
 }
 const ingestMs = performance.now() - ingestStart;
@@ -99,8 +114,14 @@ const ingestion = {
 };
 printTable('Ingestion (HTTP upload → chunk → embed → one DB transaction)', [
   {
-    documents: ingestion.documents, chunks, seconds: ingestion.seconds, 'chunks/s': ingestion.chunksPerSecond, 'embedder %': ingestion.embedderShare * 100,
-    'overhead %': ingestion.overheadShare * 100, 'of it: DB writes %': ingestion.databaseWriteShare * 100, 'other %': ingestion.pipelineRestShare * 100,
+    documents: ingestion.documents,
+    chunks,
+    seconds: ingestion.seconds,
+    'chunks/s': ingestion.chunksPerSecond,
+    'embedder %': ingestion.embedderShare * 100,
+    'overhead %': ingestion.overheadShare * 100,
+    'of it: DB writes %': ingestion.databaseWriteShare * 100,
+    'other %': ingestion.pipelineRestShare * 100,
   },
 ]);
 
@@ -109,7 +130,8 @@ const requests = Number(args.requests);
 /** POST /v1/retrieve at each concurrency, spread round-robin over `bases` (one per API process). */
 async function retrievalRuns(bases: readonly string[], consumer: string) {
   const posts = bases.map((b) => jsonPoster(b));
-  const call = (i: number) => posts[i % posts.length]!('/v1/retrieve', consumer, { query: questions[i % questions.length], topK: 5 });
+  const call = (i: number) =>
+    posts[i % posts.length]!('/v1/retrieve', consumer, { query: questions[i % questions.length], topK: 5 });
   await drive(20 * bases.length, bases.length, call); // warm-up: every process, every query plan
   const out = [];
   for (const concurrency of concurrencies) out.push({ concurrency, ...(await drive(requests, concurrency, call)) });
@@ -117,20 +139,55 @@ async function retrievalRuns(bases: readonly string[], consumer: string) {
 }
 const runs = await retrievalRuns([base], consumerKey);
 // Query embedding alone, to show where retrieval time goes.
-const embedOnly = await drive(requests, 1, async (i) => void (await embedder.embed([questions[i % questions.length]!])));
+const embedOnly = await drive(
+  requests,
+  1,
+  async (i) => void (await embedder.embed([questions[i % questions.length]!])),
+);
 printTable(`POST /v1/retrieve over HTTP, PGlite in this process, ${chunks} chunks, topK 5`, [
-  ...runs.map((r) => ({ concurrency: r.concurrency, requests: r.n, 'p50 ms': r.p50, 'p90 ms': r.p90, 'p99 ms': r.p99, 'req/s': r.rps })),
-  { concurrency: 'embed query only', requests: embedOnly.n, 'p50 ms': embedOnly.p50, 'p90 ms': embedOnly.p90, 'p99 ms': embedOnly.p99, 'req/s': embedOnly.rps },
+  ...runs.map((r) => ({
+    concurrency: r.concurrency,
+    requests: r.n,
+    'p50 ms': r.p50,
+    'p90 ms': r.p90,
+    'p99 ms': r.p99,
+    'req/s': r.rps,
+  })),
+  {
+    concurrency: 'embed query only',
+    requests: embedOnly.n,
+    'p50 ms': embedOnly.p50,
+    'p90 ms': embedOnly.p90,
+    'p99 ms': embedOnly.p99,
+    'req/s': embedOnly.rps,
+  },
 ]);
 server.close();
 await services.db.close();
 
 const postgres = !args['no-postgres'] && postgresInstalled() ? await postgresRuns() : null;
 if (postgres) {
-  printTable(`POST /v1/retrieve over HTTP, ${chunks} chunks, topK 5: PGlite (1 process) vs PostgreSQL 15 (1 and 3 API processes)`, [
-    ...runs.map((r) => ({ database: 'pglite', processes: 1, concurrency: r.concurrency, 'p50 ms': r.p50, 'p99 ms': r.p99, 'req/s': r.rps })),
-    ...postgres.runs.map((r) => ({ database: 'postgres', processes: r.processes, concurrency: r.concurrency, 'p50 ms': r.p50, 'p99 ms': r.p99, 'req/s': r.rps })),
-  ]);
+  printTable(
+    `POST /v1/retrieve over HTTP, ${chunks} chunks, topK 5: PGlite (1 process) vs PostgreSQL 15 (1 and 3 API processes)`,
+    [
+      ...runs.map((r) => ({
+        database: 'pglite',
+        processes: 1,
+        concurrency: r.concurrency,
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        'req/s': r.rps,
+      })),
+      ...postgres.runs.map((r) => ({
+        database: 'postgres',
+        processes: r.processes,
+        concurrency: r.concurrency,
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        'req/s': r.rps,
+      })),
+    ],
+  );
 }
 
 /** The same corpus and requests on a real PostgreSQL server, through separate API processes. */
@@ -149,18 +206,39 @@ async function postgresRuns() {
     const accounts = await benchAccounts(pgPost, keys.adminKey);
     const started = performance.now();
     let pgChunks = 0;
-    for (const doc of corpus) pgChunks += (await pgPost(`/v1/datanets/${accounts.datanetId}/documents`, accounts.contributorKey, { title: doc.title, content: doc.text, metadata: doc.metadata })).document.chunkCount;
+    for (const doc of corpus)
+      pgChunks += (
+        await pgPost(`/v1/datanets/${accounts.datanetId}/documents`, accounts.contributorKey, {
+          title: doc.title,
+          content: doc.text,
+          metadata: doc.metadata,
+        })
+      ).document.chunkCount;
     const ingestSeconds = (performance.now() - started) / 1000;
-    printTable('Ingestion on PostgreSQL 15 (one API process)', [{ documents: corpus.length, chunks: pgChunks, seconds: ingestSeconds, 'chunks/s': pgChunks / ingestSeconds }]);
+    printTable('Ingestion on PostgreSQL 15 (one API process)', [
+      { documents: corpus.length, chunks: pgChunks, seconds: ingestSeconds, 'chunks/s': pgChunks / ingestSeconds },
+    ]);
     const analyze = openPg(env.DATABASE_URL, { max: 1 });
     await analyze.exec('ANALYZE'); // as autovacuum would soon; PGlite gets the same at start
     await analyze.close();
     const out: ({ processes: number; concurrency: number } & Awaited<ReturnType<typeof drive>>)[] = [];
     for (const processes of [1, 3]) {
       while (servers.length < processes) servers.push(await spawnApiServer(env));
-      for (const r of await retrievalRuns(servers.map((s) => s.base), accounts.consumerKey)) out.push({ processes, ...r });
+      for (const r of await retrievalRuns(
+        servers.map((s) => s.base),
+        accounts.consumerKey,
+      ))
+        out.push({ processes, ...r });
     }
-    return { ingestion: { documents: corpus.length, chunks: pgChunks, seconds: ingestSeconds, chunksPerSecond: pgChunks / ingestSeconds }, runs: out };
+    return {
+      ingestion: {
+        documents: corpus.length,
+        chunks: pgChunks,
+        seconds: ingestSeconds,
+        chunksPerSecond: pgChunks / ingestSeconds,
+      },
+      runs: out,
+    };
   } finally {
     for (const s of servers) await s.stop();
     await pg.stop();

@@ -17,7 +17,9 @@ import { printTable, saveResults } from './lib/stats.ts';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sizes = process.env.SCALE_SIZES ?? '0,100000,1000000';
-const databases = (process.env.SCALE_DATABASES ?? 'pglite,postgres').split(',').filter((d) => d !== 'postgres' || postgresInstalled());
+const databases = (process.env.SCALE_DATABASES ?? 'pglite,postgres')
+  .split(',')
+  .filter((d) => d !== 'postgres' || postgresInstalled());
 const versions = (process.env.SCALE_VERSIONS ?? 'baseline,change').split(',');
 const baselineCommit = process.env.BASELINE_COMMIT ?? '861568f';
 
@@ -30,7 +32,9 @@ function extractBaseline(): string {
 
 function runSide(root: string, label: string, env: Record<string, string>): Promise<any> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'bench/lib/scale-run.ts')], {
-    cwd: root, env: { ...process.env, SCALE_ROOT: root, SCALE_SIZES: sizes, SCALE_LABEL: label, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: root,
+    env: { ...process.env, SCALE_ROOT: root, SCALE_SIZES: sizes, SCALE_LABEL: label, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -50,8 +54,12 @@ try {
   for (const database of databases)
     for (const version of versions) {
       const root = version === 'baseline' ? baselineDir! : here;
-      const commit = version === 'baseline' ? baselineCommit : execFileSync('git', ['-C', here, 'rev-parse', '--short', 'HEAD']).toString().trim();
-      const env: Record<string, string> = database === 'postgres' ? { DATABASE_URL: await createDatabase(pg!.url, 'citepay_scale') } : {};
+      const commit =
+        version === 'baseline'
+          ? baselineCommit
+          : execFileSync('git', ['-C', here, 'rev-parse', '--short', 'HEAD']).toString().trim();
+      const env: Record<string, string> =
+        database === 'postgres' ? { DATABASE_URL: await createDatabase(pg!.url, 'citepay_scale') } : {};
       sides.push({ version, database, commit, result: await runSide(root, `${version} ${database}`, env) });
     }
 } finally {
@@ -61,16 +69,35 @@ try {
 
 const rows: Record<string, string | number>[] = [];
 for (const side of sides) {
-  const empty = new Map<string, number>(side.result.results.filter((r: any) => r.history === 0).map((r: any) => [r.route, r.p50]));
+  const empty = new Map<string, number>(
+    side.result.results.filter((r: any) => r.history === 0).map((r: any) => [r.route, r.p50]),
+  );
   for (const r of side.result.results)
     rows.push({
-      database: side.database, version: side.version, route: r.route, history: r.history, p50_ms: r.p50, p99_ms: r.p99,
-      'vs empty': empty.has(r.route) ? r.p50 / empty.get(r.route)! : NaN, statements: r.statements,
+      database: side.database,
+      version: side.version,
+      route: r.route,
+      history: r.history,
+      p50_ms: r.p50,
+      p99_ms: r.p99,
+      'vs empty': empty.has(r.route) ? r.p50 / empty.get(r.route)! : NaN,
+      statements: r.statements,
     });
 }
-printTable(`Cost per call against prior history (${sizes}), over HTTP; statements = SQL round trips per call (median)`, rows);
-for (const s of sides) console.log(`  ${s.database} ${s.version}: ${s.result.chunks} chunks, ${s.result.documents} documents; seeding took ${s.result.seedSeconds.toFixed(1)} s`);
-console.log(`  results: ${saveResults('scale', {
-  date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-  sizes, sides, rows,
-})}`);
+printTable(
+  `Cost per call against prior history (${sizes}), over HTTP; statements = SQL round trips per call (median)`,
+  rows,
+);
+for (const s of sides)
+  console.log(
+    `  ${s.database} ${s.version}: ${s.result.chunks} chunks, ${s.result.documents} documents; seeding took ${s.result.seedSeconds.toFixed(1)} s`,
+  );
+console.log(
+  `  results: ${saveResults('scale', {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    sizes,
+    sides,
+    rows,
+  })}`,
+);

@@ -42,7 +42,9 @@ function findImport(path: string): { contents: string } | { error: string } {
 export function compileContracts(): Record<string, { abi: unknown[]; bytecode: string }> {
   const input = {
     language: 'Solidity',
-    sources: Object.fromEntries(CONTRACTS.map((c) => [c.source, { content: readFileSync(join(CONTRACTS_DIR, c.source), 'utf8') }])),
+    sources: Object.fromEntries(
+      CONTRACTS.map((c) => [c.source, { content: readFileSync(join(CONTRACTS_DIR, c.source), 'utf8') }]),
+    ),
     settings: { ...COMPILER_SETTINGS, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput;

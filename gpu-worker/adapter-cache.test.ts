@@ -46,7 +46,11 @@ describe('adapter cache', () => {
     const dirs = await Promise.all([cache.ensureLoaded(a), cache.ensureLoaded(a), cache.ensureLoaded(a)]);
     const dir = dirs[0]!;
     expect(new Set(dirs).size).toBe(1);
-    expect(createHash('sha256').update(readFileSync(join(dir, ADAPTER_FILE))).digest('hex')).toBe(a.sha256);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(dir, ADAPTER_FILE)))
+        .digest('hex'),
+    ).toBe(a.sha256);
     expect(engine.requests['/v1/load_lora_adapter']).toEqual([{ lora_name: a.id, lora_path: dir }]);
     expect(engine.loaded).toEqual(new Set([a.id]));
     await cache.ensureLoaded(a);
@@ -86,7 +90,9 @@ describe('adapter cache', () => {
     expect(err).toBeInstanceOf(AdapterIntegrityError);
     expect(err).toBeInstanceOf(EngineBadRequestError); // the job fails bad_request
     expect(existsSync(join(dir, a.id))).toBe(false);
-    await expect(cache.ensureLoaded({ ...a, objectKey: 'adapters/none/here' })).rejects.toThrow(/not in the object store/);
+    await expect(cache.ensureLoaded({ ...a, objectKey: 'adapters/none/here' })).rejects.toThrow(
+      /not in the object store/,
+    );
     await expect(cache.ensureLoaded({ ...a, id: '..' })).rejects.toBeInstanceOf(AdapterIntegrityError);
     expect(engine.requests['/v1/load_lora_adapter']).toEqual([]);
   });
@@ -104,7 +110,11 @@ describe('adapter cache', () => {
     await second.cache.ensureLoaded(bad);
     expect(second.downloads(good)).toBe(0);
     expect(second.downloads(bad)).toBe(1);
-    expect(createHash('sha256').update(readFileSync(join(badDir, ADAPTER_FILE))).digest('hex')).toBe(bad.sha256);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(badDir, ADAPTER_FILE)))
+        .digest('hex'),
+    ).toBe(bad.sha256);
     expect(second.engine.loaded).toEqual(new Set([good.id, bad.id]));
   });
 });

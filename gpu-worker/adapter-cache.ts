@@ -38,7 +38,13 @@ interface Entry {
   lastUsed: number;
 }
 
-export async function openAdapterCache(options: { dir: string; maxBytes: number; store: ObjectStore; engineUrl: string; logger: Logger }): Promise<AdapterCache> {
+export async function openAdapterCache(options: {
+  dir: string;
+  maxBytes: number;
+  store: ObjectStore;
+  engineUrl: string;
+  logger: Logger;
+}): Promise<AdapterCache> {
   const root = resolve(options.dir); // the engine resolves lora_path from its own working directory
   const { store, logger } = options;
   const dirOf = (id: string) => join(root, id);
@@ -62,7 +68,8 @@ export async function openAdapterCache(options: { dir: string; maxBytes: number;
     index.delete(e.id);
     // Unloaded even when we never loaded it: the engine may hold it from before a worker restart.
     await engine('/v1/unload_lora_adapter', { lora_name: e.id }).catch((err: unknown) => {
-      if (!(err instanceof EngineBadRequestError)) logger.warn('adapter unload failed', { adapterId: e.id, error: String(err) });
+      if (!(err instanceof EngineBadRequestError))
+        logger.warn('adapter unload failed', { adapterId: e.id, error: String(err) });
     });
     await rm(dirOf(e.id), { recursive: true, force: true });
   }
@@ -76,14 +83,17 @@ export async function openAdapterCache(options: { dir: string; maxBytes: number;
       total -= e.bytes;
       logger.info('adapter evicted', { adapterId: e.id, bytes: e.bytes, cacheBytes: total });
     }
-    if (total + needed > options.maxBytes) logger.warn('adapter cache over budget: every other adapter is in use', { cacheBytes: total, needed });
+    if (total + needed > options.maxBytes)
+      logger.warn('adapter cache over budget: every other adapter is in use', { cacheBytes: total, needed });
   }
 
   async function download(adapter: AdapterRef): Promise<Entry> {
     const bytes = await store.get(adapter.objectKey);
-    if (!bytes) throw new AdapterIntegrityError(`adapter ${adapter.id}: ${adapter.objectKey} is not in the object store`);
+    if (!bytes)
+      throw new AdapterIntegrityError(`adapter ${adapter.id}: ${adapter.objectKey} is not in the object store`);
     const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== adapter.sha256) throw new AdapterIntegrityError(`adapter ${adapter.id}: sha256 is ${actual}, registered ${adapter.sha256}`);
+    if (actual !== adapter.sha256)
+      throw new AdapterIntegrityError(`adapter ${adapter.id}: sha256 is ${actual}, registered ${adapter.sha256}`);
     await evictFor(bytes.length, adapter.id);
     await mkdir(dirOf(adapter.id), { recursive: true });
     const tmp = join(dirOf(adapter.id), `.${ADAPTER_FILE}.${randomBytes(6).toString('hex')}.tmp`);
@@ -96,7 +106,8 @@ export async function openAdapterCache(options: { dir: string; maxBytes: number;
   }
 
   async function prepare(adapter: AdapterRef): Promise<string> {
-    if (!SAFE_ID.test(adapter.id)) throw new AdapterIntegrityError(`adapter id ${JSON.stringify(adapter.id)} is not a safe directory name`);
+    if (!SAFE_ID.test(adapter.id))
+      throw new AdapterIntegrityError(`adapter id ${JSON.stringify(adapter.id)} is not a safe directory name`);
     let entry = index.get(adapter.id);
     if (entry && entry.sha256 !== adapter.sha256) {
       const actual = entry.sha256 ?? (await hashFile(fileOf(adapter.id)).catch(() => null));
@@ -110,10 +121,12 @@ export async function openAdapterCache(options: { dir: string; maxBytes: number;
     entry ??= await download(adapter);
     entry.lastUsed = ++tick;
     if (!entry.loaded) {
-      await engine('/v1/load_lora_adapter', { lora_name: adapter.id, lora_path: dirOf(adapter.id) }).catch((err: unknown) => {
-        // vLLM answers 400 for a name it already holds (e.g. loaded before this worker restarted).
-        if (!(err instanceof EngineBadRequestError && /already been loaded/i.test(err.message))) throw err;
-      });
+      await engine('/v1/load_lora_adapter', { lora_name: adapter.id, lora_path: dirOf(adapter.id) }).catch(
+        (err: unknown) => {
+          // vLLM answers 400 for a name it already holds (e.g. loaded before this worker restarted).
+          if (!(err instanceof EngineBadRequestError && /already been loaded/i.test(err.message))) throw err;
+        },
+      );
       entry.loaded = true;
     }
     return dirOf(adapter.id);
@@ -162,8 +175,10 @@ async function rebuildIndex(root: string): Promise<Map<string, Entry>> {
     const dir = join(root, name);
     const info = await stat(join(dir, ADAPTER_FILE)).catch(() => null);
     // A download cut short leaves only its temp file: remove ours, touch nothing else.
-    for (const f of await readdir(dir).catch(() => [])) if (f.startsWith(`.${ADAPTER_FILE}.`) && f.endsWith('.tmp')) await rm(join(dir, f), { force: true });
-    if (info?.isFile()) found.push({ id: name, bytes: info.size, sha256: null, loaded: false, lastUsed: 0, mtime: info.mtimeMs });
+    for (const f of await readdir(dir).catch(() => []))
+      if (f.startsWith(`.${ADAPTER_FILE}.`) && f.endsWith('.tmp')) await rm(join(dir, f), { force: true });
+    if (info?.isFile())
+      found.push({ id: name, bytes: info.size, sha256: null, loaded: false, lastUsed: 0, mtime: info.mtimeMs });
   }
   found.sort((a, b) => a.mtime - b.mtime);
   return new Map(found.map(({ mtime: _mtime, ...e }, i) => [e.id, { ...e, lastUsed: i + 1 }]));

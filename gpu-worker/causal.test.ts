@@ -11,7 +11,16 @@ import { createConsumer } from './consumer.ts';
 import { createEngineGenerator } from './generators/engine.ts';
 import { createExtractiveGenerator } from './generators/extractive.ts';
 import { createGeneratorRegistry, type Generation } from './generators/index.ts';
-import { SOURCES, capturingLogger, collectEvents, count, makeJob, readResult, s3Store, testQueues } from './test-kit.ts';
+import {
+  SOURCES,
+  capturingLogger,
+  collectEvents,
+  count,
+  makeJob,
+  readResult,
+  s3Store,
+  testQueues,
+} from './test-kit.ts';
 
 // The causal signal end to end: jobs through the consumer (SQS and S3 on fauxqs), answered
 // and then scored leave-one-out by the FAKE engine (test/fake-engine.ts) over HTTP. The fake
@@ -27,7 +36,13 @@ async function world(engineOptions: FakeEngineOptions = {}) {
   const logger = capturingLogger();
   const engine = await startFakeEngine(engineOptions);
   cleanups.push(() => engine.stop());
-  const adapters = await openAdapterCache({ dir: mkdtempSync(join(tmpdir(), 'citepay-adapters-')), maxBytes: 1e6, store, engineUrl: engine.url, logger });
+  const adapters = await openAdapterCache({
+    dir: mkdtempSync(join(tmpdir(), 'citepay-adapters-')),
+    maxBytes: 1e6,
+    store,
+    engineUrl: engine.url,
+    logger,
+  });
   const generators = createGeneratorRegistry({
     extractive: createExtractiveGenerator(await sharedEmbedder()),
     engine: createEngineGenerator({ url: engine.url, adapters }),
@@ -75,7 +90,13 @@ describe('causal signal (leave-one-out)', () => {
     expect(w.engine.chat.peakInFlight).toBe(3);
     for (const r of scoring) {
       expect(r).toMatchObject({
-        model: FAKE_BASE_MODEL, max_tokens: 1, stream: false, prompt_logprobs: 0, add_generation_prompt: false, continue_final_message: true, echo: false,
+        model: FAKE_BASE_MODEL,
+        max_tokens: 1,
+        stream: false,
+        prompt_logprobs: 0,
+        add_generation_prompt: false,
+        continue_final_message: true,
+        echo: false,
       });
       expect(r.messages.at(-1)).toEqual({ role: 'assistant', content: COPIES_SOURCE_2 });
       expect(r.messages.slice(0, -2)).toEqual(job.messages.slice(0, -1)); // only the sources message differs
@@ -88,7 +109,10 @@ describe('causal signal (leave-one-out)', () => {
     expect(without[1]).toContain(`[1] ${SOURCES[0]!.title}`);
     expect(without[1]).not.toContain('[2] ');
     // The engine's prompt tokens for all three (the fake counts words).
-    const promptWords = scoring.reduce((n, r) => n + r.messages.reduce((m: number, x: { content: string }) => m + words(x.content), 0), 0);
+    const promptWords = scoring.reduce(
+      (n, r) => n + r.messages.reduce((m: number, x: { content: string }) => m + words(x.content), 0),
+      0,
+    );
     expect(causal.promptTokens).toBe(promptWords);
   });
 
@@ -128,7 +152,13 @@ describe('causal signal (leave-one-out)', () => {
 
 describe('answerTokenCount', () => {
   const generation = (over: Partial<Generation> = {}): Generation => ({
-    text: 'x', usage: { promptTokens: 100, completionTokens: 21 }, usageFromEngine: true, finishReason: 'stop', meanLogprob: null, model: 'm', ...over,
+    text: 'x',
+    usage: { promptTokens: 100, completionTokens: 21 },
+    usageFromEngine: true,
+    finishReason: 'stop',
+    meanLogprob: null,
+    model: 'm',
+    ...over,
   });
 
   it('is the tokens the answer added to the generation prompt, as the engine counted them', () => {
@@ -142,6 +172,8 @@ describe('answerTokenCount', () => {
   it('falls back to the completion tokens when the prompt count was an estimate or makes no sense', () => {
     expect(answerTokenCount(generation({ usageFromEngine: false }), 120)).toBe(21);
     expect(answerTokenCount(generation(), 90)).toBe(21);
-    expect(() => answerTokenCount(generation({ usage: { promptTokens: 100, completionTokens: 0 } }), 100)).toThrow(/no tokens/);
+    expect(() => answerTokenCount(generation({ usage: { promptTokens: 100, completionTokens: 0 } }), 100)).toThrow(
+      /no tokens/,
+    );
   });
 });

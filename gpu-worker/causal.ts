@@ -16,7 +16,12 @@ export interface CausalOptions {
 }
 
 /** The signal for a job that asked for it; null when the backend cannot score or scoring failed. */
-export async function causalSignal(generator: Generator, job: GenerationJob, answer: Generation, options: CausalOptions): Promise<CausalSignal | null> {
+export async function causalSignal(
+  generator: Generator,
+  job: GenerationJob,
+  answer: Generation,
+  options: CausalOptions,
+): Promise<CausalSignal | null> {
   const score = generator.score?.bind(generator);
   if (!score) return null; // no log-probabilities (extractive)
   try {
@@ -49,7 +54,8 @@ export async function leaveOneOut(
   const scores = await score(job, [job.messages, ...ablated], answer.text, signal);
   const ms = now() - began;
   const [full, ...without] = scores;
-  if (!full || without.length !== sources.length) throw new Error(`expected ${sources.length + 1} scores, got ${scores.length}`);
+  if (!full || without.length !== sources.length)
+    throw new Error(`expected ${sources.length + 1} scores, got ${scores.length}`);
   const tokens = answerTokenCount(answer, full.promptTokens);
   return {
     method: 'leave-one-out',

@@ -19,7 +19,11 @@ const EnvSchema = z
     S3_ENDPOINT: z.string().url().optional(),
     GENERATOR_ENGINE_URL: z.string().url().optional(),
     ADAPTER_CACHE_DIR: z.string().optional(),
-    ADAPTER_CACHE_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 ** 3),
+    ADAPTER_CACHE_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(2 * 1024 ** 3),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     VISIBILITY_TIMEOUT_SECONDS: z.coerce.number().int().min(2).max(43_200).default(60),
     HEARTBEAT_SECONDS: z.coerce.number().int().positive().default(20),
@@ -37,10 +41,22 @@ export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
 export interface WorkerConfig {
   workerId: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  queue: { jobsUrl: string; resultsUrl: string; region: string; endpoint: string | undefined; credentials: AwsCredentials | undefined };
+  queue: {
+    jobsUrl: string;
+    resultsUrl: string;
+    region: string;
+    endpoint: string | undefined;
+    credentials: AwsCredentials | undefined;
+  };
   objectStore:
     | { kind: 'fs'; root: string }
-    | { kind: 's3'; bucket: string; region: string; endpoint: string | undefined; credentials: AwsCredentials | undefined };
+    | {
+        kind: 's3';
+        bucket: string;
+        region: string;
+        endpoint: string | undefined;
+        credentials: AwsCredentials | undefined;
+      };
   /** OpenAI-compatible engine base URL (no trailing slash); none: extractive jobs only. */
   engineUrl: string | undefined;
   adapterCache: { dir: string; maxBytes: number };
@@ -62,17 +78,34 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   // Keys only for an explicit local endpoint (which accepts any); against AWS the SDK's
   // provider chain supplies the task role's credentials.
   const local = (endpoint: string | undefined) =>
-    endpoint ? { accessKeyId: e.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: e.AWS_SECRET_ACCESS_KEY ?? 'local' } : undefined;
+    endpoint
+      ? { accessKeyId: e.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: e.AWS_SECRET_ACCESS_KEY ?? 'local' }
+      : undefined;
   return {
     workerId: e.WORKER_ID,
     logLevel: e.LOG_LEVEL,
-    queue: { jobsUrl: e.JOB_QUEUE_URL, resultsUrl: e.RESULT_QUEUE_URL, region: e.AWS_REGION, endpoint: e.SQS_ENDPOINT, credentials: local(e.SQS_ENDPOINT) },
+    queue: {
+      jobsUrl: e.JOB_QUEUE_URL,
+      resultsUrl: e.RESULT_QUEUE_URL,
+      region: e.AWS_REGION,
+      endpoint: e.SQS_ENDPOINT,
+      credentials: local(e.SQS_ENDPOINT),
+    },
     objectStore:
       e.OBJECT_STORE === 's3'
-        ? { kind: 's3', bucket: e.S3_BUCKET, region: e.AWS_REGION, endpoint: e.S3_ENDPOINT, credentials: local(e.S3_ENDPOINT) }
+        ? {
+            kind: 's3',
+            bucket: e.S3_BUCKET,
+            region: e.AWS_REGION,
+            endpoint: e.S3_ENDPOINT,
+            credentials: local(e.S3_ENDPOINT),
+          }
         : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects` },
     engineUrl: e.GENERATOR_ENGINE_URL?.replace(/\/+$/, ''),
-    adapterCache: { dir: e.ADAPTER_CACHE_DIR ?? `${e.CITEPAY_DATA_DIR}/adapter-cache`, maxBytes: e.ADAPTER_CACHE_MAX_BYTES },
+    adapterCache: {
+      dir: e.ADAPTER_CACHE_DIR ?? `${e.CITEPAY_DATA_DIR}/adapter-cache`,
+      maxBytes: e.ADAPTER_CACHE_MAX_BYTES,
+    },
     concurrency: e.WORKER_CONCURRENCY,
     visibilitySeconds: e.VISIBILITY_TIMEOUT_SECONDS,
     heartbeatSeconds: e.HEARTBEAT_SECONDS,

@@ -13,7 +13,16 @@ import { createConsumer, type Consumer, type ConsumerSettings } from './consumer
 import { createEngineGenerator } from './generators/engine.ts';
 import { createExtractiveGenerator } from './generators/extractive.ts';
 import { createGeneratorRegistry, type Generator } from './generators/index.ts';
-import { capturingLogger, collectEvents, count, drained, makeJob, readResult, s3Store, testQueues } from './test-kit.ts';
+import {
+  capturingLogger,
+  collectEvents,
+  count,
+  drained,
+  makeJob,
+  readResult,
+  s3Store,
+  testQueues,
+} from './test-kit.ts';
 
 // The consumer against real local servers: SQS and S3 via fauxqs (real AWS SDK clients),
 // the real USE-lite embedder, and a FAKE OpenAI-compatible engine over HTTP.
@@ -45,7 +54,13 @@ async function world(options: WorldOptions = {}) {
     cleanups.push(() => engine!.stop());
   }
   const adapters = engine
-    ? await openAdapterCache({ dir: mkdtempSync(join(tmpdir(), 'citepay-adapters-')), maxBytes: 1e6, store, engineUrl: engine.url, logger })
+    ? await openAdapterCache({
+        dir: mkdtempSync(join(tmpdir(), 'citepay-adapters-')),
+        maxBytes: 1e6,
+        store,
+        engineUrl: engine.url,
+        logger,
+      })
     : null;
   const generators = createGeneratorRegistry({
     extractive: options.extractive ?? createExtractiveGenerator(embedder),
@@ -53,13 +68,23 @@ async function world(options: WorldOptions = {}) {
   });
   const consumer: Consumer = createConsumer(
     { jobs: queues.jobs, results: queues.results, store, generators, logger, workerId: 'worker-test' },
-    { concurrency: 2, visibilitySeconds: 30, heartbeatSeconds: 10, metricsIntervalSeconds: 60, waitSeconds: 1, ...options.settings },
+    {
+      concurrency: 2,
+      visibilitySeconds: 30,
+      heartbeatSeconds: 10,
+      metricsIntervalSeconds: 60,
+      waitSeconds: 1,
+      ...options.settings,
+    },
   );
   cleanups.push(() => consumer.stop());
   return { ...queues, store, logger, engine, consumer };
 }
 
-const completed = (jobId: string, n = 1) => (events: GenerationEvent[]) => count(events, 'completed', jobId) >= n;
+const completed =
+  (jobId: string, n = 1) =>
+  (events: GenerationEvent[]) =>
+    count(events, 'completed', jobId) >= n;
 
 describe('generation consumer', () => {
   it('runs an extractive job: started, deltas, result stored in S3, completed, message deleted', async () => {
@@ -77,21 +102,30 @@ describe('generation consumer', () => {
     expect(events.at(-1)).toEqual({ type: 'completed', jobId: job.jobId, resultKey: `results/${job.jobId}.json` });
 
     const result = (await readResult(w.store, job.jobId))!;
-    expect(result).toMatchObject({ jobId: job.jobId, model: 'extractive', workerId: 'worker-test', finishReason: 'stop' });
+    expect(result).toMatchObject({
+      jobId: job.jobId,
+      model: 'extractive',
+      workerId: 'worker-test',
+      finishReason: 'stop',
+    });
     const ordered = [...deltas].sort((a, b) => a.seq - b.seq);
     expect(ordered.map((d) => d.text).join('')).toBe(result.text);
     const parsed = parseAnswer(result.text, job.sources.length);
     expect(parsed.invalid).toEqual([]);
     expect(parsed.citations[0]!.sourceNumbers).toEqual([1]);
     expect(await drained(w.jobs)).toBe(true);
-    await vi.waitFor(() => expect(w.consumer.metrics()).toMatchObject({ jobsCompleted: 1, inFlight: 0 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(w.consumer.metrics()).toMatchObject({ jobsCompleted: 1, inFlight: 0 }), {
+      timeout: 10_000,
+    });
     expect(w.consumer.metrics().meanJobSeconds).toBeGreaterThan(0);
   });
 
   it('is idempotent by job id: a duplicate delivery replays the stored result instead of generating again', async () => {
     let generations = 0;
     const inner = createExtractiveGenerator(embedder);
-    const counting: Generator = { generate: (job, onDelta, signal) => (generations++, inner.generate(job, onDelta, signal)) };
+    const counting: Generator = {
+      generate: (job, onDelta, signal) => (generations++, inner.generate(job, onDelta, signal)),
+    };
     const w = await world({ engine: 'none', extractive: counting });
     const job = makeJob();
     await w.jobs.sendBatch([JSON.stringify(job), JSON.stringify(job)]); // both may arrive in one receive
@@ -113,7 +147,12 @@ describe('generation consumer', () => {
   it('relays an adapter job to the engine: adapter loaded and used as the model, logprobs asked for, deltas forwarded', async () => {
     const w = await world({ settings: { deltaIntervalMs: 0 } });
     const bytes = randomBytes(2048);
-    const adapter = { id: `ad_${randomBytes(6).toString('hex')}`, baseModel: FAKE_BASE_MODEL, objectKey: `adapters/test/${randomBytes(6).toString('hex')}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const adapter = {
+      id: `ad_${randomBytes(6).toString('hex')}`,
+      baseModel: FAKE_BASE_MODEL,
+      objectKey: `adapters/test/${randomBytes(6).toString('hex')}`,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
     await w.store.put(adapter.objectKey, bytes, 'application/octet-stream');
     const job = makeJob({ model: FAKE_BASE_MODEL, adapter, logprobs: true, maxTokens: 300 });
     await w.jobs.send(JSON.stringify(job));
@@ -124,7 +163,13 @@ describe('generation consumer', () => {
     expect(load.lora_name).toBe(adapter.id);
     expect(load.lora_path).toMatch(new RegExp(`/${adapter.id}$`));
     const [chat] = w.engine!.requests['/v1/chat/completions'];
-    expect(chat).toMatchObject({ model: adapter.id, messages: job.messages, max_tokens: 300, logprobs: true, stream: true });
+    expect(chat).toMatchObject({
+      model: adapter.id,
+      messages: job.messages,
+      max_tokens: 300,
+      logprobs: true,
+      stream: true,
+    });
     const result = (await readResult(w.store, job.jobId))!;
     expect(result.model).toBe(adapter.id);
     expect(result.meanLogprob).toBeLessThan(0);
@@ -142,14 +187,21 @@ describe('generation consumer', () => {
     await w.jobs.sendBatch([JSON.stringify(down), JSON.stringify(unknown)]);
     w.consumer.start();
     const events = await collectEvents(w.results, (e) => count(e, 'failed') === 2);
-    expect(events.find((e) => e.type === 'failed' && e.jobId === down.jobId)).toMatchObject({ code: 'engine_unavailable' });
+    expect(events.find((e) => e.type === 'failed' && e.jobId === down.jobId)).toMatchObject({
+      code: 'engine_unavailable',
+    });
     // The engine is down for this one too: a 503 before any check of the model.
-    expect(events.find((e) => e.type === 'failed' && e.jobId === unknown.jobId)).toMatchObject({ code: 'engine_unavailable' });
+    expect(events.find((e) => e.type === 'failed' && e.jobId === unknown.jobId)).toMatchObject({
+      code: 'engine_unavailable',
+    });
     w.engine!.setDown(false);
     const refused = makeJob({ model: 'not-served-here' });
     await w.jobs.send(JSON.stringify(refused));
     await collectEvents(w.results, (e) => count(e, 'failed', refused.jobId) === 1, events);
-    expect(events.find((e) => e.type === 'failed' && e.jobId === refused.jobId)).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/does not exist/) });
+    expect(events.find((e) => e.type === 'failed' && e.jobId === refused.jobId)).toMatchObject({
+      code: 'bad_request',
+      message: expect.stringMatching(/does not exist/),
+    });
     expect(count(events, 'completed')).toBe(0);
     expect(await readResult(w.store, down.jobId)).toBeNull();
     expect(await drained(w.jobs)).toBe(true);
@@ -180,13 +232,19 @@ describe('generation consumer', () => {
     expect(calls).toBe(2);
     expect(count(events, 'started')).toBe(2);
     expect(count(events, 'failed')).toBe(0);
-    expect(w.logger.lines.some((l) => l.level === 'error' && l.msg.includes('retried') && l.fields.receiveCount === 1)).toBe(true);
+    expect(
+      w.logger.lines.some((l) => l.level === 'error' && l.msg.includes('retried') && l.fields.receiveCount === 1),
+    ).toBe(true);
     expect(await drained(w.jobs)).toBe(true);
   });
 
   it('keeps a job invisible with heartbeats while it runs longer than the visibility timeout', async () => {
     // 30 tokens × 200 ms ≈ 6 s of generation against a 3 s visibility timeout.
-    const w = await world({ engine: { delayMsPerToken: 200, reply: () => 'tick '.repeat(30) }, queueVisibilitySeconds: 3, settings: { visibilitySeconds: 3, heartbeatSeconds: 1 } });
+    const w = await world({
+      engine: { delayMsPerToken: 200, reply: () => 'tick '.repeat(30) },
+      queueVisibilitySeconds: 3,
+      settings: { visibilitySeconds: 3, heartbeatSeconds: 1 },
+    });
     const job = makeJob({ model: FAKE_BASE_MODEL });
     await w.jobs.send(JSON.stringify(job));
     w.consumer.start();
@@ -194,7 +252,8 @@ describe('generation consumer', () => {
     // A second consumer polling all along must never be handed the job.
     const stolen: string[] = [];
     while (count(events, 'completed') === 0) {
-      for (const m of await w.jobs.receive({ maxMessages: 10, waitSeconds: 1, visibilitySeconds: 60 })) stolen.push(m.body);
+      for (const m of await w.jobs.receive({ maxMessages: 10, waitSeconds: 1, visibilitySeconds: 60 }))
+        stolen.push(m.body);
       for (const m of await w.results.receive({ maxMessages: 10, waitSeconds: 0 })) {
         events.push(JSON.parse(m.body) as GenerationEvent);
         await w.results.delete(m.receiptHandle);
@@ -225,7 +284,10 @@ describe('generation consumer', () => {
   it('on an urgent stop, cuts the job short and leaves its message for another worker', async () => {
     // Short visibility: a long poll aborted by stop() may still be handed the released
     // message server-side (SQS does this too); it must then reappear soon, not be lost.
-    const w = await world({ engine: { delayMsPerToken: 500, reply: () => 'tick '.repeat(100) }, settings: { visibilitySeconds: 3, heartbeatSeconds: 1 } });
+    const w = await world({
+      engine: { delayMsPerToken: 500, reply: () => 'tick '.repeat(100) },
+      settings: { visibilitySeconds: 3, heartbeatSeconds: 1 },
+    });
     const job = makeJob({ model: FAKE_BASE_MODEL });
     await w.jobs.send(JSON.stringify(job));
     w.consumer.start();
@@ -244,7 +306,9 @@ describe('generation consumer', () => {
     await w.jobs.sendBatch(['not json at all', JSON.stringify({ jobId: 'ans_broken', model: 42 })]);
     w.consumer.start();
     const events = await collectEvents(w.results, (e) => e.length > 0);
-    expect(events).toEqual([{ type: 'failed', jobId: 'ans_broken', code: 'internal', message: 'the generation job was malformed' }]);
+    expect(events).toEqual([
+      { type: 'failed', jobId: 'ans_broken', code: 'internal', message: 'the generation job was malformed' },
+    ]);
     expect(await drained(w.jobs)).toBe(true);
     expect(w.logger.lines.filter((l) => l.msg === 'invalid job message deleted')).toHaveLength(2);
   });
@@ -255,10 +319,22 @@ describe('generation consumer', () => {
     await w.jobs.send(JSON.stringify(job));
     w.consumer.start();
     await collectEvents(w.results, completed(job.jobId));
-    await vi.waitFor(() => expect(w.logger.lines.some((l) => l.msg === 'metrics' && (l.fields.JobsPerSecond as number) > 0)).toBe(true), { timeout: 30_000 });
+    await vi.waitFor(
+      () =>
+        expect(w.logger.lines.some((l) => l.msg === 'metrics' && (l.fields.JobsPerSecond as number) > 0)).toBe(true),
+      { timeout: 30_000 },
+    );
     const line = w.logger.lines.find((l) => l.msg === 'metrics' && (l.fields.JobsPerSecond as number) > 0)!;
     expect(line.fields).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: 'citepay/gpu-worker', Dimensions: [['WorkerId']], Metrics: expect.arrayContaining([expect.objectContaining({ Name: 'MeanJobSeconds' })]) }] },
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'citepay/gpu-worker',
+            Dimensions: [['WorkerId']],
+            Metrics: expect.arrayContaining([expect.objectContaining({ Name: 'MeanJobSeconds' })]),
+          },
+        ],
+      },
       WorkerId: 'worker-test',
       InFlight: expect.any(Number),
     });

@@ -56,16 +56,20 @@ export function createConsumer(deps: ConsumerDeps, settings: ConsumerSettings): 
     const receivedAt = now();
     metrics.jobStarted();
     const heartbeat = setInterval(() => {
-      jobs.extendVisibility(message.receiptHandle, settings.visibilitySeconds).catch((err: unknown) =>
-        logger.warn('visibility heartbeat failed', { messageId: message.messageId, error: String(err) }),
-      );
+      jobs
+        .extendVisibility(message.receiptHandle, settings.visibilitySeconds)
+        .catch((err: unknown) =>
+          logger.warn('visibility heartbeat failed', { messageId: message.messageId, error: String(err) }),
+        );
     }, settings.heartbeatSeconds * 1000);
     let generated = false;
     try {
       const parsed = parseJob(message.body);
       if (!('job' in parsed)) return await rejectPoison(ctx, message, parsed);
       const { jobId } = parsed.job;
-      const run = (running.get(jobId) ?? Promise.resolve()).then(() => runJob(ctx, parsed.job, message, jobsAbort.signal));
+      const run = (running.get(jobId) ?? Promise.resolve()).then(() =>
+        runJob(ctx, parsed.job, message, jobsAbort.signal),
+      );
       running.set(jobId, run);
       generated = (await run) === 'generated';
       if (running.get(jobId) === run) running.delete(jobId);
@@ -88,7 +92,10 @@ export function createConsumer(deps: ConsumerDeps, settings: ConsumerSettings): 
       let messages: ReceivedMessage[];
       try {
         messages = await jobs.receive({
-          maxMessages: Math.min(10, free), waitSeconds: settings.waitSeconds ?? 20, visibilitySeconds: settings.visibilitySeconds, signal: polling.signal,
+          maxMessages: Math.min(10, free),
+          waitSeconds: settings.waitSeconds ?? 20,
+          visibilitySeconds: settings.visibilitySeconds,
+          signal: polling.signal,
         });
         failures = 0;
       } catch (err) {
@@ -109,7 +116,10 @@ export function createConsumer(deps: ConsumerDeps, settings: ConsumerSettings): 
     start() {
       if (loop) return;
       loop = poll();
-      metricsTimer = setInterval(() => logger.info('metrics', embeddedMetricFormat(metrics.roll(), deps.workerId, now())), settings.metricsIntervalSeconds * 1000);
+      metricsTimer = setInterval(
+        () => logger.info('metrics', embeddedMetricFormat(metrics.roll(), deps.workerId, now())),
+        settings.metricsIntervalSeconds * 1000,
+      );
       metricsTimer.unref(); // never the reason the process stays up
     },
     stop(options = {}) {
@@ -128,8 +138,11 @@ export function createConsumer(deps: ConsumerDeps, settings: ConsumerSettings): 
 
 /** Fail at construction, not at the first job (bbc/sqs-consumer validates the same way). */
 function assertSettings(s: ConsumerSettings): void {
-  if (!Number.isInteger(s.concurrency) || s.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+  if (!Number.isInteger(s.concurrency) || s.concurrency < 1)
+    throw new RangeError('concurrency must be a positive integer');
   if (!(s.heartbeatSeconds > 0 && s.heartbeatSeconds < s.visibilitySeconds))
-    throw new RangeError('heartbeatSeconds must be positive and less than visibilitySeconds, or messages reappear mid-job');
+    throw new RangeError(
+      'heartbeatSeconds must be positive and less than visibilitySeconds, or messages reappear mid-job',
+    );
   if ((s.waitSeconds ?? 20) > 20) throw new RangeError('waitSeconds is at most 20 (the SQS long-poll limit)');
 }

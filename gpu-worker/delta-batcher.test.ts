@@ -5,7 +5,10 @@ describe('delta batcher', () => {
   it('sends the first delta at once and coalesces the rest, in order', async () => {
     const sent: [number, string][] = [];
     const clock = 1_000; // frozen: every later push falls inside the first interval
-    const b = createDeltaBatcher(async (seq, text) => void sent.push([seq, text]), { intervalMs: 50, now: () => clock });
+    const b = createDeltaBatcher(async (seq, text) => void sent.push([seq, text]), {
+      intervalMs: 50,
+      now: () => clock,
+    });
     for (let i = 0; i < 100; i++) b.push(`t${i} `);
     await b.close();
     expect(sent.map(([seq]) => seq)).toEqual([0, 1]);

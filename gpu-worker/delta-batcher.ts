@@ -9,7 +9,10 @@ export interface DeltaBatcher {
   discard(): void;
 }
 
-export function createDeltaBatcher(send: (seq: number, text: string) => Promise<void>, options: { intervalMs: number; now: () => number }): DeltaBatcher {
+export function createDeltaBatcher(
+  send: (seq: number, text: string) => Promise<void>,
+  options: { intervalMs: number; now: () => number },
+): DeltaBatcher {
   let buffer = '';
   let seq = 0;
   let lastSent = -Infinity;

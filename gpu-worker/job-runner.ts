@@ -1,5 +1,10 @@
 import {
-  GenerationJobSchema, GenerationResultSchema, resultKey, type GenerationEvent, type GenerationJob, type GenerationResult,
+  GenerationJobSchema,
+  GenerationResultSchema,
+  resultKey,
+  type GenerationEvent,
+  type GenerationJob,
+  type GenerationResult,
 } from '../shared/generation/messages.ts';
 import type { JobQueue, ReceivedMessage } from '../shared/job-queue/index.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -38,21 +43,46 @@ export function parseJob(body: string): { job: GenerationJob } | { jobId: string
   const parsed = GenerationJobSchema.safeParse(json);
   if (parsed.success) return { job: parsed.data };
   const jobId = (json as { jobId?: unknown } | null)?.jobId;
-  return { jobId: typeof jobId === 'string' ? jobId : null, problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  return {
+    jobId: typeof jobId === 'string' ? jobId : null,
+    problem: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+  };
 }
 
 /** A message that can never succeed: say so if it names its job, so the API closes it now, then drop it. */
-export async function rejectPoison(ctx: RunnerContext, message: ReceivedMessage, bad: { jobId: string | null; problem: string }) {
-  ctx.logger.error('invalid job message deleted', { messageId: message.messageId, jobId: bad.jobId, problem: bad.problem.slice(0, 500) });
-  if (bad.jobId) await send(ctx, { type: 'failed', jobId: bad.jobId, code: 'internal', message: 'the generation job was malformed' });
+export async function rejectPoison(
+  ctx: RunnerContext,
+  message: ReceivedMessage,
+  bad: { jobId: string | null; problem: string },
+) {
+  ctx.logger.error('invalid job message deleted', {
+    messageId: message.messageId,
+    jobId: bad.jobId,
+    problem: bad.problem.slice(0, 500),
+  });
+  if (bad.jobId)
+    await send(ctx, {
+      type: 'failed',
+      jobId: bad.jobId,
+      code: 'internal',
+      message: 'the generation job was malformed',
+    });
   await ctx.jobs.delete(message.receiptHandle);
 }
 
 /** Never rejects: every failure is turned into an outcome for the message. */
-export async function runJob(ctx: RunnerContext, job: GenerationJob, message: ReceivedMessage, signal: AbortSignal): Promise<Outcome> {
+export async function runJob(
+  ctx: RunnerContext,
+  job: GenerationJob,
+  message: ReceivedMessage,
+  signal: AbortSignal,
+): Promise<Outcome> {
   const { jobId } = job;
   const key = resultKey(jobId);
-  const deltas = createDeltaBatcher((seq, text) => send(ctx, { type: 'delta', jobId, seq, text }), { intervalMs: ctx.deltaIntervalMs, now: ctx.now });
+  const deltas = createDeltaBatcher((seq, text) => send(ctx, { type: 'delta', jobId, seq, text }), {
+    intervalMs: ctx.deltaIntervalMs,
+    now: ctx.now,
+  });
   try {
     if (await ctx.store.get(key)) {
       // Stored by an earlier delivery that died before deleting the message.
@@ -68,16 +98,30 @@ export async function runJob(ctx: RunnerContext, job: GenerationJob, message: Re
     const g = await generator.generate(job, deltas.push, signal);
     await deltas.close();
     const generateMs = ctx.now() - began;
-    const causal = job.causal ? await causalSignal(generator, job, g, { logger: ctx.logger, now: ctx.now, signal }) : null;
+    const causal = job.causal
+      ? await causalSignal(generator, job, g, { logger: ctx.logger, now: ctx.now, signal })
+      : null;
     const result: GenerationResult = GenerationResultSchema.parse({
-      jobId, text: g.text, model: g.model, usage: g.usage, finishReason: g.finishReason, meanLogprob: g.meanLogprob,
-      workerId: ctx.workerId, timings: { queuedMs, generateMs }, causal,
+      jobId,
+      text: g.text,
+      model: g.model,
+      usage: g.usage,
+      finishReason: g.finishReason,
+      meanLogprob: g.meanLogprob,
+      workerId: ctx.workerId,
+      timings: { queuedMs, generateMs },
+      causal,
     });
     await ctx.store.put(key, new TextEncoder().encode(JSON.stringify(result)), 'application/json');
     await send(ctx, { type: 'completed', jobId, resultKey: key });
     await ctx.jobs.delete(message.receiptHandle);
     ctx.logger.info('job completed', {
-      jobId, model: result.model, queuedMs, generateMs, completionTokens: result.usage.completionTokens, finishReason: result.finishReason,
+      jobId,
+      model: result.model,
+      queuedMs,
+      generateMs,
+      completionTokens: result.usage.completionTokens,
+      finishReason: result.finishReason,
       ...(causal && { causalMs: causal.ms, causalPromptTokens: causal.promptTokens }),
     });
     return 'generated';
@@ -95,7 +139,12 @@ export async function runJob(ctx: RunnerContext, job: GenerationJob, message: Re
     }
     // Stopping in a hurry: hand the job straight to another worker.
     const released = signal.aborted;
-    if (!released) ctx.logger.error('job error; it will be retried', { jobId, receiveCount: message.receiveCount, error: describe(err) });
+    if (!released)
+      ctx.logger.error('job error; it will be retried', {
+        jobId,
+        receiveCount: message.receiveCount,
+        error: describe(err),
+      });
     await ctx.jobs
       .extendVisibility(message.receiptHandle, released ? 0 : RETRY_VISIBILITY_SECONDS)
       .catch((e: unknown) => ctx.logger.warn('could not change job visibility', { jobId, error: describe(e) }));

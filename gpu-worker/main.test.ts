@@ -18,7 +18,10 @@ afterEach(async () => {
 });
 
 function startWorker(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-worker/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gpu-worker/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -38,13 +41,25 @@ describe('gpu-worker process', () => {
     engines.push(engine);
     const store = s3Store();
     const bytes = randomBytes(512);
-    const adapter = { id: `ad_${randomBytes(6).toString('hex')}`, baseModel: FAKE_BASE_MODEL, objectKey: `adapters/main/${randomBytes(6).toString('hex')}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const adapter = {
+      id: `ad_${randomBytes(6).toString('hex')}`,
+      baseModel: FAKE_BASE_MODEL,
+      objectKey: `adapters/main/${randomBytes(6).toString('hex')}`,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
     await store.put(adapter.objectKey, bytes, 'application/octet-stream');
     const dataDir = mkdtempSync(join(tmpdir(), 'citepay-worker-'));
     const worker = startWorker({
-      JOB_QUEUE_URL: queues.urls.jobsUrl, RESULT_QUEUE_URL: queues.urls.resultsUrl, SQS_ENDPOINT: inject('awsEndpoint'),
-      OBJECT_STORE: 's3', S3_BUCKET: TEST_BUCKET, S3_ENDPOINT: inject('awsEndpoint'), CITEPAY_DATA_DIR: dataDir,
-      GENERATOR_ENGINE_URL: engine.url, WORKER_ID: 'worker-main-test', LOG_LEVEL: 'info',
+      JOB_QUEUE_URL: queues.urls.jobsUrl,
+      RESULT_QUEUE_URL: queues.urls.resultsUrl,
+      SQS_ENDPOINT: inject('awsEndpoint'),
+      OBJECT_STORE: 's3',
+      S3_BUCKET: TEST_BUCKET,
+      S3_ENDPOINT: inject('awsEndpoint'),
+      CITEPAY_DATA_DIR: dataDir,
+      GENERATOR_ENGINE_URL: engine.url,
+      WORKER_ID: 'worker-main-test',
+      LOG_LEVEL: 'info',
     });
     await worker.ready;
 
@@ -52,7 +67,10 @@ describe('gpu-worker process', () => {
     const tuned = makeJob({ model: FAKE_BASE_MODEL, adapter, logprobs: true });
     await queues.jobs.sendBatch([JSON.stringify(extractive), JSON.stringify(tuned)]);
     const events = await collectEvents(queues.results, (e) => count(e, 'completed') === 2);
-    expect(events.filter((e) => e.type === 'started').map((e) => e.workerId)).toEqual(['worker-main-test', 'worker-main-test']);
+    expect(events.filter((e) => e.type === 'started').map((e) => e.workerId)).toEqual([
+      'worker-main-test',
+      'worker-main-test',
+    ]);
     expect((await readResult(store, extractive.jobId))!.model).toBe('extractive');
     expect((await readResult(store, tuned.jobId))!.model).toBe(adapter.id);
     expect(engine.requests['/v1/load_lora_adapter'][0].lora_path).toBe(join(dataDir, 'adapter-cache', adapter.id));

@@ -29,18 +29,29 @@ async function main() {
     : null;
   const consumer = createConsumer(
     {
-      jobs: createSqsQueue(sqs, config.queue.jobsUrl), results: createSqsQueue(sqs, config.queue.resultsUrl),
-      store, generators: createGeneratorRegistry({ extractive, engine }), logger, workerId: config.workerId,
+      jobs: createSqsQueue(sqs, config.queue.jobsUrl),
+      results: createSqsQueue(sqs, config.queue.resultsUrl),
+      store,
+      generators: createGeneratorRegistry({ extractive, engine }),
+      logger,
+      workerId: config.workerId,
     },
     config,
   );
   consumer.start();
-  logger.info('gpu-worker ready', { engine: config.engineUrl ?? null, concurrency: config.concurrency, objectStore: config.objectStore.kind });
+  logger.info('gpu-worker ready', {
+    engine: config.engineUrl ?? null,
+    concurrency: config.concurrency,
+    objectStore: config.objectStore.kind,
+  });
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    logger.info(signals === 1 ? 'stopping: finishing jobs in flight' : 'stopping now: releasing jobs in flight', { signal, inFlight: consumer.metrics().inFlight });
+    logger.info(signals === 1 ? 'stopping: finishing jobs in flight' : 'stopping now: releasing jobs in flight', {
+      signal,
+      inFlight: consumer.metrics().inFlight,
+    });
     if (signals > 1) return void consumer.stop({ abort: true });
     void consumer.stop().then(() => {
       logger.info('gpu-worker stopped', { jobsCompleted: consumer.metrics().jobsCompleted });
@@ -66,6 +77,8 @@ function objectStore(config: WorkerConfig): ObjectStore {
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof WorkerConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `${err instanceof WorkerConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { buildPrompt } from '../shared/core/prompt.ts';
-import { GenerationEventSchema, GenerationResultSchema, resultKey, type GenerationEvent, type GenerationJob, type GenerationResult } from '../shared/generation/messages.ts';
+import {
+  GenerationEventSchema,
+  GenerationResultSchema,
+  resultKey,
+  type GenerationEvent,
+  type GenerationJob,
+  type GenerationResult,
+} from '../shared/generation/messages.ts';
 import type { JobQueue } from '../shared/job-queue/index.ts';
 import { createSqsClient, createSqsQueue, ensureQueues } from '../shared/job-queue/sqs.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -14,7 +21,12 @@ import { TEST_BUCKET } from '../test/global-setup.ts';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 export function s3Store(): ObjectStore {
-  return createS3ObjectStore({ bucket: TEST_BUCKET, region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials });
+  return createS3ObjectStore({
+    bucket: TEST_BUCKET,
+    region: 'us-east-1',
+    endpoint: inject('awsEndpoint'),
+    credentials,
+  });
 }
 
 export const unique = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
@@ -22,7 +34,11 @@ export const unique = (label: string) => `${label}-${randomBytes(4).toString('he
 export async function testQueues(label: string, opts: { visibilitySeconds?: number; maxReceives?: number } = {}) {
   const client = createSqsClient({ region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials });
   const name = unique(`gpuw-${label}`);
-  const urls = await ensureQueues(client, { jobs: name, results: `${name}-results` }, { visibilitySeconds: opts.visibilitySeconds ?? 30, maxReceives: opts.maxReceives ?? 5 });
+  const urls = await ensureQueues(
+    client,
+    { jobs: name, results: `${name}-results` },
+    { visibilitySeconds: opts.visibilitySeconds ?? 30, maxReceives: opts.maxReceives ?? 5 },
+  );
   return { client, urls, jobs: createSqsQueue(client, urls.jobsUrl), results: createSqsQueue(client, urls.resultsUrl) };
 }
 
@@ -44,16 +60,32 @@ export const SOURCES = [
 ];
 
 /** A job as the API enqueues it: the real prompt builder numbers the sources. */
-export function makeJob(overrides: Partial<GenerationJob> = {}, question = 'What causes the tides in the sea?'): GenerationJob {
+export function makeJob(
+  overrides: Partial<GenerationJob> = {},
+  question = 'What causes the tides in the sea?',
+): GenerationJob {
   const prompt = buildPrompt({ question, sources: SOURCES, contextTokens: 8192, maxOutputTokens: 512 });
   return {
-    jobId: unique('ans_test'), enqueuedAt: Date.now(), model: 'extractive', adapter: null, messages: prompt.messages,
-    question, sources: prompt.sources, maxTokens: 512, temperature: 0.2, logprobs: false, ...overrides,
+    jobId: unique('ans_test'),
+    enqueuedAt: Date.now(),
+    model: 'extractive',
+    adapter: null,
+    messages: prompt.messages,
+    question,
+    sources: prompt.sources,
+    maxTokens: 512,
+    temperature: 0.2,
+    logprobs: false,
+    ...overrides,
   };
 }
 
 /** Reads (and deletes) events from the results queue until `done` says so; fails instead of hanging. */
-export async function collectEvents(results: JobQueue, done: (events: GenerationEvent[]) => boolean, into: GenerationEvent[] = []): Promise<GenerationEvent[]> {
+export async function collectEvents(
+  results: JobQueue,
+  done: (events: GenerationEvent[]) => boolean,
+  into: GenerationEvent[] = [],
+): Promise<GenerationEvent[]> {
   const giveUp = Date.now() + 90_000;
   while (!done(into)) {
     if (Date.now() > giveUp) throw new Error(`events never arrived; got ${JSON.stringify(into)}`);
@@ -92,6 +124,9 @@ export interface LogLine {
 /** A logger that keeps its lines for assertions instead of printing them. */
 export function capturingLogger(): Logger & { lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push({ level, msg, fields });
+  const at =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, msg, fields });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

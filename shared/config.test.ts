@@ -9,9 +9,16 @@ describe('loadConfig', () => {
   it('wants PINECONE_API_KEY and PINECONE_INDEX_HOST with VECTOR_INDEX=pinecone, the host as the console shows it', () => {
     expect(() => loadConfig({ VECTOR_INDEX: 'pinecone' })).toThrow(/PINECONE_API_KEY and PINECONE_INDEX_HOST/);
     const host = 'my-index-abc123.svc.aped-4627-b74a.pinecone.io';
-    expect(loadConfig({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: host }).vectorIndex).toEqual({ kind: 'pinecone', apiKey: 'k', indexHost: `https://${host}` });
-    expect(loadConfig({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'http://127.0.0.1:5080' }).vectorIndex).toMatchObject({ indexHost: 'http://127.0.0.1:5080' });
-    expect(() => loadConfig({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'not a host' })).toThrow(ConfigError);
+    expect(
+      loadConfig({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: host }).vectorIndex,
+    ).toEqual({ kind: 'pinecone', apiKey: 'k', indexHost: `https://${host}` });
+    expect(
+      loadConfig({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'http://127.0.0.1:5080' })
+        .vectorIndex,
+    ).toMatchObject({ indexHost: 'http://127.0.0.1:5080' });
+    expect(() =>
+      loadConfig({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'k', PINECONE_INDEX_HOST: 'not a host' }),
+    ).toThrow(ConfigError);
   });
 
   it('refuses a pool of one connection (a settlement pass holds one for its lock)', () => {
@@ -21,9 +28,13 @@ describe('loadConfig', () => {
 
   it('reads SETTLEMENT_FINALITY as confirmations or an OP-Stack block tag, and refuses anything else', () => {
     expect(loadConfig({}).chain.finality).toEqual({ kind: 'confirmations', confirmations: 1 });
-    expect(loadConfig({ SETTLEMENT_FINALITY: '12' }).chain.finality).toEqual({ kind: 'confirmations', confirmations: 12 });
+    expect(loadConfig({ SETTLEMENT_FINALITY: '12' }).chain.finality).toEqual({
+      kind: 'confirmations',
+      confirmations: 12,
+    });
     expect(loadConfig({ SETTLEMENT_FINALITY: 'safe' }).chain.finality).toEqual({ kind: 'tag', tag: 'safe' });
     expect(loadConfig({ SETTLEMENT_FINALITY: 'finalized' }).chain.finality).toEqual({ kind: 'tag', tag: 'finalized' });
-    for (const bad of ['0', 'latest', '-1', '1.5']) expect(() => loadConfig({ SETTLEMENT_FINALITY: bad })).toThrow(/SETTLEMENT_FINALITY/);
+    for (const bad of ['0', 'latest', '-1', '1.5'])
+      expect(() => loadConfig({ SETTLEMENT_FINALITY: bad })).toThrow(/SETTLEMENT_FINALITY/);
   });
 });

@@ -14,7 +14,10 @@ const EnvSchema = z.object({
   PUBLIC_URL: z
     .string()
     .url()
-    .refine((u) => /^https?:$/.test(new URL(u).protocol) && new URL(u).pathname === '/' && !new URL(u).search, 'an http(s) origin such as https://citepay.example.com (no path)')
+    .refine(
+      (u) => /^https?:$/.test(new URL(u).protocol) && new URL(u).pathname === '/' && !new URL(u).search,
+      'an http(s) origin such as https://citepay.example.com (no path)',
+    )
     .transform((u) => new URL(u).origin)
     .optional(),
   CITEPAY_DATA_DIR: z.string().default('.data'),
@@ -24,14 +27,22 @@ const EnvSchema = z.object({
     .optional(),
   CITEPAY_DEMO_CREDITS: z.string().regex(/^\d+$/).default('10000000'),
   DATABASE_URL: z.string().url().optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(2, 'at least 2: a settlement pass holds one connection for its lock while it works on another').max(500).default(10),
+  DATABASE_POOL_MAX: z.coerce
+    .number()
+    .int()
+    .min(2, 'at least 2: a settlement pass holds one connection for its lock while it works on another')
+    .max(500)
+    .default(10),
   OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
   VECTOR_INDEX: z.enum(['pgvector', 'pinecone']).default('pgvector'),
   PINECONE_API_KEY: z.string().min(1).optional(),
   // As the Pinecone console shows it (a bare host) or as a URL; http:// only for a local test server.
   PINECONE_INDEX_HOST: z
     .string()
-    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'the index host, e.g. my-index-abc123.svc.aped-4627-b74a.pinecone.io')
+    .regex(
+      /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/,
+      'the index host, e.g. my-index-abc123.svc.aped-4627-b74a.pinecone.io',
+    )
     .transform((host) => (/^https?:\/\//.test(host) ? host : `https://${host}`))
     .optional(),
   OBJECT_STORE_DIR: z.string().min(1).optional(),
@@ -41,8 +52,15 @@ const EnvSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().optional(),
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   PROTOCOL_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(1000),
-  EMBEDDING_PRICE_PER_MILLION: z.string().regex(/^\d{1,15}$/, 'micro-USD per million tokens, a whole number').default('20000'),
-  MAX_DOCUMENT_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+  EMBEDDING_PRICE_PER_MILLION: z
+    .string()
+    .regex(/^\d{1,15}$/, 'micro-USD per million tokens, a whole number')
+    .default('20000'),
+  MAX_DOCUMENT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 * 1024),
   JOB_QUEUE_URL: z.string().url().optional(),
   RESULT_QUEUE_URL: z.string().url().optional(),
   SQS_ENDPOINT: z.string().url().optional(),
@@ -56,7 +74,10 @@ const EnvSchema = z.object({
       try {
         return EngineModelsSchema.parse(JSON.parse(text));
       } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `must be a JSON array of models: ${(err as Error).message.slice(0, 200)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a JSON array of models: ${(err as Error).message.slice(0, 200)}`,
+        });
         return z.NEVER;
       }
     }),
@@ -66,18 +87,33 @@ const EnvSchema = z.object({
   CHAIN_PORT: z.coerce.number().int().min(0).max(65535).default(8545),
   // The settlement chain's id: what wallet sign-in messages must name, also while the chain is unreachable.
   CHAIN_ID: z.coerce.number().int().min(1).optional(),
-  SETTLER_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key').optional(),
-  DISTRIBUTOR_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
-  TOKEN_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
+  SETTLER_PRIVATE_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 0x-prefixed 32-byte hex key')
+    .optional(),
+  DISTRIBUTOR_ADDRESS: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address')
+    .optional(),
+  TOKEN_ADDRESS: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address')
+    .optional(),
   // x402 pay-per-call (issue 20): a hosted facilitator by URL; without one, `npm start` runs a local one
   X402_FACILITATOR_URL: z.string().url().optional(),
   X402_FACILITATOR_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   X402_CHAIN_ID: z.coerce.number().int().positive().optional(),
-  X402_PAY_TO: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address').optional(),
+  X402_PAY_TO: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'must be an address')
+    .optional(),
   X402_ASSET_NAME: z.string().min(1).default('Citepay Test USD'),
   X402_ASSET_VERSION: z.string().min(1).default('1'),
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
-  SETTLEMENT_MIN_PAYOUT: z.string().regex(/^\d{1,18}$/, 'micro-USD, a whole number').default('1000'),
+  SETTLEMENT_MIN_PAYOUT: z
+    .string()
+    .regex(/^\d{1,18}$/, 'micro-USD, a whole number')
+    .default('1000'),
   // When a published epoch counts as final: a number of confirmations (1 = its own block), or the
   // block tag an OP-Stack node serves (`safe`: derived from data posted to L1; `finalized`: that L1 block is final).
   SETTLEMENT_FINALITY: z
@@ -95,7 +131,10 @@ const EnvSchema = z.object({
   EMBEDDER: z.enum(['use-lite', 'use-lite-tfjs', 'st', 'remote']).default('use-lite'),
   EMBEDDER_URL: z.string().url().optional(),
   EMBEDDER_API_KEY: z.string().min(1).optional(),
-  EMBEDDER_MODEL: z.string().regex(/^[A-Za-z0-9._:\/-]{1,100}$/, 'a model id like text-embedding-3-small').optional(),
+  EMBEDDER_MODEL: z
+    .string()
+    .regex(/^[A-Za-z0-9._:/-]{1,100}$/, 'a model id like text-embedding-3-small')
+    .optional(),
   EMBEDDER_DIMENSION: z.coerce.number().int().min(1).max(16_000).optional(),
   EMBEDDER_MODEL_DIR: z.string().min(1).optional(),
   EMBEDDER_MODEL_KEY: z
@@ -123,10 +162,22 @@ export type Config = {
   /** connections per process to DATABASE_URL; processes × this must stay under the server's max_connections */
   databasePoolMax: number;
   objectStore:
-    | { kind: 'fs'; root: string; /** OBJECT_STORE_DIR was given (else the data folder's objects/) */ explicit?: boolean }
-    | { kind: 's3'; bucket: string; endpoint?: string | undefined; region: string; credentials?: AwsCredentials | undefined };
+    | {
+        kind: 'fs';
+        root: string /** OBJECT_STORE_DIR was given (else the data folder's objects/) */;
+        explicit?: boolean;
+      }
+    | {
+        kind: 's3';
+        bucket: string;
+        endpoint?: string | undefined;
+        region: string;
+        credentials?: AwsCredentials | undefined;
+      };
   /** pgvector: vectors in the database; pinecone: a Pinecone index (lexical search stays in the database) */
-  vectorIndex: { kind: 'pgvector' } | { kind: 'pinecone'; indexHost: string; /** secret: never logged */ apiKey: string };
+  vectorIndex:
+    | { kind: 'pgvector' }
+    | { kind: 'pinecone'; indexHost: string /** secret: never logged */; apiKey: string };
   protocolFeeBps: number;
   /** POST /v1/embeddings: micro-USD per million input tokens (20000 = $0.02 / 1M) */
   embeddingPricePerMillion: bigint;
@@ -212,7 +263,9 @@ export type Config = {
 };
 
 /** N confirmations (1 = the receipt's own block), or an OP-Stack block tag. */
-export type ChainFinality = { kind: 'confirmations'; confirmations: number } | { kind: 'tag'; tag: 'safe' | 'finalized' };
+export type ChainFinality =
+  | { kind: 'confirmations'; confirmations: number }
+  | { kind: 'tag'; tag: 'safe' | 'finalized' };
 
 export type AwsCredentials = { accessKeyId: string; secretAccessKey: string };
 
@@ -227,15 +280,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (Boolean(e.JOB_QUEUE_URL) !== Boolean(e.RESULT_QUEUE_URL))
-    throw new ConfigError('Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)');
+    throw new ConfigError(
+      'Invalid environment:\n  JOB_QUEUE_URL and RESULT_QUEUE_URL: set both (or neither, to run local queues)',
+    );
   if (e.EMBEDDER === 'st' && !e.EMBEDDER_MODEL_DIR === !e.EMBEDDER_MODEL_KEY)
-    throw new ConfigError('Invalid environment:\n  EMBEDDER_MODEL_DIR or EMBEDDER_MODEL_KEY: EMBEDDER=st needs exactly one of them (the model folder on disk, or in the object store)');
+    throw new ConfigError(
+      'Invalid environment:\n  EMBEDDER_MODEL_DIR or EMBEDDER_MODEL_KEY: EMBEDDER=st needs exactly one of them (the model folder on disk, or in the object store)',
+    );
   if (e.EMBEDDER === 'remote' && !(e.EMBEDDER_URL && e.EMBEDDER_API_KEY && e.EMBEDDER_MODEL && e.EMBEDDER_DIMENSION))
-    throw new ConfigError('Invalid environment:\n  EMBEDDER=remote: set EMBEDDER_URL (an OpenAI-compatible base URL, e.g. https://api.openai.com/v1), EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION');
+    throw new ConfigError(
+      'Invalid environment:\n  EMBEDDER=remote: set EMBEDDER_URL (an OpenAI-compatible base URL, e.g. https://api.openai.com/v1), EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION',
+    );
   if (e.VECTOR_INDEX === 'pinecone' && !(e.PINECONE_API_KEY && e.PINECONE_INDEX_HOST))
-    throw new ConfigError('Invalid environment:\n  VECTOR_INDEX=pinecone: set PINECONE_API_KEY and PINECONE_INDEX_HOST (the index host from the Pinecone console or describeIndex)');
+    throw new ConfigError(
+      'Invalid environment:\n  VECTOR_INDEX=pinecone: set PINECONE_API_KEY and PINECONE_INDEX_HOST (the index host from the Pinecone console or describeIndex)',
+    );
   if (e.CHAIN_RPC_URL && !(e.DISTRIBUTOR_ADDRESS && e.TOKEN_ADDRESS && e.SETTLER_PRIVATE_KEY))
-    throw new ConfigError('Invalid environment:\n  CHAIN_RPC_URL: also set DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY (or none of them, to run a local chain)');
+    throw new ConfigError(
+      'Invalid environment:\n  CHAIN_RPC_URL: also set DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY (or none of them, to run a local chain)',
+    );
   return {
     port: e.PORT,
     host: e.HOST,
@@ -247,9 +310,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolMax: e.DATABASE_POOL_MAX,
     objectStore:
       e.OBJECT_STORE === 's3'
-        ? { kind: 's3', bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, credentials: localCredentials(e, e.S3_ENDPOINT) }
-        : { kind: 'fs', root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects`, explicit: e.OBJECT_STORE_DIR !== undefined },
-    vectorIndex: e.VECTOR_INDEX === 'pinecone' ? { kind: 'pinecone', indexHost: e.PINECONE_INDEX_HOST!, apiKey: e.PINECONE_API_KEY! } : { kind: 'pgvector' },
+        ? {
+            kind: 's3',
+            bucket: e.S3_BUCKET,
+            endpoint: e.S3_ENDPOINT,
+            region: e.AWS_REGION,
+            credentials: localCredentials(e, e.S3_ENDPOINT),
+          }
+        : {
+            kind: 'fs',
+            root: e.OBJECT_STORE_DIR ?? `${e.CITEPAY_DATA_DIR}/objects`,
+            explicit: e.OBJECT_STORE_DIR !== undefined,
+          },
+    vectorIndex:
+      e.VECTOR_INDEX === 'pinecone'
+        ? { kind: 'pinecone', indexHost: e.PINECONE_INDEX_HOST!, apiKey: e.PINECONE_API_KEY! }
+        : { kind: 'pgvector' },
     protocolFeeBps: e.PROTOCOL_FEE_BPS,
     embeddingPricePerMillion: BigInt(e.EMBEDDING_PRICE_PER_MILLION),
     maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
@@ -282,17 +358,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       reconcileSeconds: e.CHAIN_RECONCILE_SECONDS,
     },
     x402: {
-      facilitatorUrl: e.X402_FACILITATOR_URL, facilitatorPort: e.X402_FACILITATOR_PORT, chainId: e.X402_CHAIN_ID,
-      payTo: e.X402_PAY_TO as `0x${string}` | undefined, assetName: e.X402_ASSET_NAME, assetVersion: e.X402_ASSET_VERSION,
+      facilitatorUrl: e.X402_FACILITATOR_URL,
+      facilitatorPort: e.X402_FACILITATOR_PORT,
+      chainId: e.X402_CHAIN_ID,
+      payTo: e.X402_PAY_TO as `0x${string}` | undefined,
+      assetName: e.X402_ASSET_NAME,
+      assetVersion: e.X402_ASSET_VERSION,
     },
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
-      defaults: { accountRequests: e.RATE_LIMIT_ACCOUNT_REQUESTS, keyRequests: e.RATE_LIMIT_KEY_REQUESTS, accountAnswers: e.RATE_LIMIT_ACCOUNT_ANSWERS, keyAnswers: e.RATE_LIMIT_KEY_ANSWERS },
+      defaults: {
+        accountRequests: e.RATE_LIMIT_ACCOUNT_REQUESTS,
+        keyRequests: e.RATE_LIMIT_KEY_REQUESTS,
+        accountAnswers: e.RATE_LIMIT_ACCOUNT_ANSWERS,
+        keyAnswers: e.RATE_LIMIT_KEY_ANSWERS,
+      },
     },
     settlement: { intervalSeconds: e.SETTLEMENT_INTERVAL_SECONDS, minPayout: BigInt(e.SETTLEMENT_MIN_PAYOUT) },
     embedder: {
-      engine: e.EMBEDDER, modelDir: e.EMBEDDER_MODEL_DIR, modelKey: e.EMBEDDER_MODEL_KEY, cacheDir: e.EMBEDDER_CACHE_DIR, threads: e.EMBEDDER_THREADS,
-      ...(e.EMBEDDER === 'remote' ? { remote: { url: e.EMBEDDER_URL!, apiKey: e.EMBEDDER_API_KEY!, model: e.EMBEDDER_MODEL!, dimension: e.EMBEDDER_DIMENSION! } } : {}),
+      engine: e.EMBEDDER,
+      modelDir: e.EMBEDDER_MODEL_DIR,
+      modelKey: e.EMBEDDER_MODEL_KEY,
+      cacheDir: e.EMBEDDER_CACHE_DIR,
+      threads: e.EMBEDDER_THREADS,
+      ...(e.EMBEDDER === 'remote'
+        ? {
+            remote: {
+              url: e.EMBEDDER_URL!,
+              apiKey: e.EMBEDDER_API_KEY!,
+              model: e.EMBEDDER_MODEL!,
+              dimension: e.EMBEDDER_DIMENSION!,
+            },
+          }
+        : {}),
     },
   };
 }

@@ -13,7 +13,10 @@ export abstract class DomainError extends Error {
 /** A value the caller sent is wrong in a way they can fix. */
 export class InvalidInput extends DomainError {
   readonly kind = 'invalid_input';
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -31,7 +34,11 @@ export class Forbidden extends DomainError {
 /** No such thing, or it belongs to someone else (indistinguishable on purpose). */
 export class NotFound extends DomainError {
   readonly kind = 'not_found';
-  constructor(message: string, readonly resource: string, readonly id: string) {
+  constructor(
+    message: string,
+    readonly resource: string,
+    readonly id: string,
+  ) {
     super(message);
   }
 }
@@ -48,7 +55,12 @@ export class Conflict extends DomainError {
  */
 export class InsufficientCredits extends DomainError {
   readonly kind = 'insufficient_credits';
-  constructor(readonly balance: bigint, readonly held: bigint, readonly required: bigint | null, readonly livemode = true) {
+  constructor(
+    readonly balance: bigint,
+    readonly held: bigint,
+    readonly required: bigint | null,
+    readonly livemode = true,
+  ) {
     const available = balance - held;
     const credits = livemode ? 'prepaid credits' : 'test credits';
     const state = `balance ${balance}, of which ${held} is held by answers in progress`;
@@ -69,7 +81,10 @@ export class PayloadTooLarge extends DomainError {
 
 export class UnsupportedMediaType extends DomainError {
   readonly kind = 'unsupported_media_type';
-  constructor(message: string, readonly contentType: string | null) {
+  constructor(
+    message: string,
+    readonly contentType: string | null,
+  ) {
     super(message);
   }
 }
@@ -77,7 +92,10 @@ export class UnsupportedMediaType extends DomainError {
 /** An uploaded file of a supported type whose text cannot be read; nothing was stored. */
 export class UnreadableDocument extends DomainError {
   readonly kind = 'unreadable_document';
-  constructor(message: string, readonly reason: 'encrypted' | 'no_text_layer' | 'malformed') {
+  constructor(
+    message: string,
+    readonly reason: 'encrypted' | 'no_text_layer' | 'malformed',
+  ) {
     super(message);
   }
 }
@@ -93,7 +111,10 @@ export class IdempotencyMismatch extends DomainError {
 /** Another request with this Idempotency-Key is still running; its result will be replayed once done. */
 export class IdempotencyInProgress extends DomainError {
   readonly kind = 'idempotency_in_progress';
-  constructor(readonly key: string, readonly retryAfterSeconds: number) {
+  constructor(
+    readonly key: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super('a request with this Idempotency-Key is still in progress: retry after Retry-After seconds');
   }
 }
@@ -114,7 +135,11 @@ export class Unavailable extends DomainError {
 /** A rate limit (requests per window, or answers at once) is used up; nothing was done. */
 export class RateLimited extends DomainError {
   readonly kind = 'rate_limited';
-  constructor(message: string, readonly policy: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly policy: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(message);
   }
 }
@@ -122,7 +147,10 @@ export class RateLimited extends DomainError {
 /** The work did not finish in time; nothing was charged. */
 export class Timeout extends DomainError {
   readonly kind = 'timeout';
-  constructor(message: string, readonly answerId?: string) {
+  constructor(
+    message: string,
+    readonly answerId?: string,
+  ) {
     super(message);
   }
 }
@@ -130,11 +158,28 @@ export class Timeout extends DomainError {
 /** Generation closed without an answer: the engine refused the request, or failed. */
 export class GenerationFailed extends DomainError {
   readonly kind = 'generation_failed';
-  constructor(message: string, readonly answerId: string, readonly rejected: boolean) {
+  constructor(
+    message: string,
+    readonly answerId: string,
+    readonly rejected: boolean,
+  ) {
     super(message);
   }
 }
 
 export type AnyDomainError =
-  | InvalidInput | Unauthorized | Forbidden | NotFound | Conflict | InsufficientCredits | PayloadTooLarge | UnsupportedMediaType | UnreadableDocument
-  | IdempotencyMismatch | IdempotencyInProgress | Unavailable | Timeout | GenerationFailed | RateLimited;
+  | InvalidInput
+  | Unauthorized
+  | Forbidden
+  | NotFound
+  | Conflict
+  | InsufficientCredits
+  | PayloadTooLarge
+  | UnsupportedMediaType
+  | UnreadableDocument
+  | IdempotencyMismatch
+  | IdempotencyInProgress
+  | Unavailable
+  | Timeout
+  | GenerationFailed
+  | RateLimited;

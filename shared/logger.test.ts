@@ -15,7 +15,17 @@ describe('logger masking', () => {
 
   it('still masks secrets under those names, a 32-byte private key included', () => {
     const privateKey = `0x${'ab'.repeat(32)}`;
-    const line = logged({ token: privateKey, sessionToken: 'opaque-session', settlerKey: privateKey, apiKey: 'cp_live_abcdefgh' });
-    expect(line).toMatchObject({ token: '[redacted]', sessionToken: '[redacted]', settlerKey: '[redacted]', apiKey: '[redacted]' });
+    const line = logged({
+      token: privateKey,
+      sessionToken: 'opaque-session',
+      settlerKey: privateKey,
+      apiKey: 'cp_live_abcdefgh',
+    });
+    expect(line).toMatchObject({
+      token: '[redacted]',
+      sessionToken: '[redacted]',
+      settlerKey: '[redacted]',
+      apiKey: '[redacted]',
+    });
   });
 });

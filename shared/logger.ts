@@ -12,7 +12,8 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 /** Where finished lines go: stdout/stderr on Node and Lambda; the console in a Worker (which has no stdio). */
 export type LogSink = (level: Exclude<LogLevel, 'silent'>, line: string) => void;
 
-const stdio: LogSink = (l, line) => (l === 'error' || l === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
+const stdio: LogSink = (l, line) =>
+  (l === 'error' || l === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
 
 /** Fields added to every line logged inside `logScope.run(fields, …)` (the request id, per request). */
 export const logScope = new AsyncLocalStorage<Record<string, unknown>>();
@@ -28,15 +29,21 @@ export function redact(key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   const secretField = key && SECRET_FIELD.test(key) && !(typeof value === 'string' && ADDRESS.test(value));
   if (secretField && (typeof value === 'string' || typeof value === 'number')) return '[redacted]';
-  if (typeof value === 'string') return value.replace(API_KEY, 'cp_$1_[redacted]').replace(URL_PASSWORD, '$1[redacted]@');
+  if (typeof value === 'string')
+    return value.replace(API_KEY, 'cp_$1_[redacted]').replace(URL_PASSWORD, '$1[redacted]@');
   return value;
 }
 
 export function createLogger(level: LogLevel, base: Record<string, unknown> = {}, sink: LogSink = stdio): Logger {
-  const at = (l: Exclude<LogLevel, 'silent'>) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[l] < ORDER[level]) return;
-    const line = JSON.stringify({ level: l, time: new Date().toISOString(), msg, ...base, ...logScope.getStore(), ...fields }, redact);
-    sink(l, line);
-  };
+  const at =
+    (l: Exclude<LogLevel, 'silent'>) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[l] < ORDER[level]) return;
+      const line = JSON.stringify(
+        { level: l, time: new Date().toISOString(), msg, ...base, ...logScope.getStore(), ...fields },
+        redact,
+      );
+      sink(l, line);
+    };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

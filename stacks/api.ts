@@ -1,8 +1,8 @@
 // The Hono API on Lambda, and the Lambda that finalises answers from the results queue.
-import type { Storage } from "./storage.ts";
-import type { Queues } from "./queue.ts";
-import { existsSync } from "node:fs";
-import { CONVERTED_MODEL_DIR, LAMBDAS, NODEJS_BUILD, type LambdaSettings } from "./lambda-settings.ts";
+import type { Storage } from './storage.ts';
+import type { Queues } from './queue.ts';
+import { existsSync } from 'node:fs';
+import { CONVERTED_MODEL_DIR, LAMBDAS, NODEJS_BUILD, type LambdaSettings } from './lambda-settings.ts';
 
 /**
  * The build settings of one function, from stacks/lambda-settings.ts: the same data the Lambda
@@ -10,7 +10,9 @@ import { CONVERTED_MODEL_DIR, LAMBDAS, NODEJS_BUILD, type LambdaSettings } from 
  */
 function build(settings: LambdaSettings) {
   if (settings.copyFiles.some((c) => c.from === CONVERTED_MODEL_DIR) && !existsSync(CONVERTED_MODEL_DIR))
-    throw new Error(`${CONVERTED_MODEL_DIR} is missing: run \`npm run build:onnx\` before deploying (the Lambdas ship the converted model)`);
+    throw new Error(
+      `${CONVERTED_MODEL_DIR} is missing: run \`npm run build:onnx\` before deploying (the Lambdas ship the converted model)`,
+    );
   return {
     handler: settings.handler,
     nodejs: { install: settings.install, esbuild: { external: settings.external }, ...NODEJS_BUILD },
@@ -23,18 +25,18 @@ function build(settings: LambdaSettings) {
 /** Env the runtime config module reads (functions/ and shared/ never read Resource). */
 function runtimeEnv(store: Storage, q: Queues) {
   return {
-    NODE_ENV: "production",
+    NODE_ENV: 'production',
     DATABASE_URL: store.databaseUrl,
-    OBJECT_STORE: "s3",
+    OBJECT_STORE: 's3',
     S3_BUCKET: store.bucket.name,
     JOB_QUEUE_URL: q.jobs.url,
     RESULT_QUEUE_URL: q.results.url,
     VECTOR_INDEX: store.vectorIndex,
     PINECONE_API_KEY: store.secrets.pineconeApiKey.value,
-    ...(store.vectorIndex === "pinecone" ? { PINECONE_INDEX_HOST: store.pineconeIndexHost } : {}),
+    ...(store.vectorIndex === 'pinecone' ? { PINECONE_INDEX_HOST: store.pineconeIndexHost } : {}),
     // Models served by the engine beside each GPU worker (see gpu-fleet.ts), as JSON.
-    ENGINE_MODELS: process.env.ENGINE_MODELS ?? "[]",
-    SETTLEMENT_MIN_PAYOUT: process.env.SETTLEMENT_MIN_PAYOUT ?? "10000",
+    ENGINE_MODELS: process.env.ENGINE_MODELS ?? '[]',
+    SETTLEMENT_MIN_PAYOUT: process.env.SETTLEMENT_MIN_PAYOUT ?? '10000',
     // The origin browsers use (a custom domain or the CloudFront URL): wallet sign-in and the
     // dashboard's Origin check compare with it, never with the Host header. Unset: wallet sign-in is off.
     ...(process.env.PUBLIC_URL ? { PUBLIC_URL: process.env.PUBLIC_URL } : {}),
@@ -43,8 +45,8 @@ function runtimeEnv(store: Storage, q: Queues) {
     ...(process.env.CHAIN_RPC_URL
       ? {
           CHAIN_RPC_URL: process.env.CHAIN_RPC_URL,
-          DISTRIBUTOR_ADDRESS: process.env.DISTRIBUTOR_ADDRESS ?? "",
-          TOKEN_ADDRESS: process.env.TOKEN_ADDRESS ?? "",
+          DISTRIBUTOR_ADDRESS: process.env.DISTRIBUTOR_ADDRESS ?? '',
+          TOKEN_ADDRESS: process.env.TOKEN_ADDRESS ?? '',
           SETTLER_PRIVATE_KEY: store.secrets.settlerPrivateKey.value,
         }
       : {}),
@@ -54,20 +56,14 @@ function runtimeEnv(store: Storage, q: Queues) {
 export function api(store: Storage, q: Queues) {
   const env = runtimeEnv(store, q);
   // link grants IAM (s3:*, sqs:*, rds) and exposes Resource.* for `sst shell`/scripts.
-  const link = [
-    store.bucket,
-    store.database,
-    q.jobs,
-    q.results,
-    store.secrets.pineconeApiKey,
-  ];
+  const link = [store.bucket, store.database, q.jobs, q.results, store.secrets.pineconeApiKey];
   const shared = {
-    runtime: "nodejs22.x",
-    architecture: "x86_64", // the onnxruntime binary shipped is linux-x64 (lambda-settings.ts)
+    runtime: 'nodejs22.x',
+    architecture: 'x86_64', // the onnxruntime binary shipped is linux-x64 (lambda-settings.ts)
     vpc: store.vpc, // Aurora is only reachable inside the VPC
   } as const;
 
-  const fn = new sst.aws.Function("Api", {
+  const fn = new sst.aws.Function('Api', {
     ...shared,
     ...build(LAMBDAS.api),
     // Function URL: no API Gateway 29 s cap or per-request fee. RESPONSE_STREAM mode, with
@@ -95,20 +91,20 @@ export function api(store: Storage, q: Queues) {
 
   // Settlement: one pass per schedule tick (close the epoch, publish on the L2, confirm).
   // The API and results Lambdas only read the chain and relay claims; they never settle.
-  new sst.aws.Cron("Settlement", {
-    schedule: (process.env.SETTLEMENT_SCHEDULE ?? "rate(1 hour)") as `rate(${string})` | `cron(${string})`,
+  new sst.aws.Cron('Settlement', {
+    schedule: (process.env.SETTLEMENT_SCHEDULE ?? 'rate(1 hour)') as `rate(${string})` | `cron(${string})`,
     function: {
       ...shared,
       ...build(LAMBDAS.settlement),
       link: [...link, store.secrets.settlerPrivateKey],
-      environment: { ...env, SETTLEMENT_INTERVAL_SECONDS: "0" },
+      environment: { ...env, SETTLEMENT_INTERVAL_SECONDS: '0' },
     },
   });
 
   // Re-embedding jobs (POST /v1/datanets/{id}/reembed, or a new default EMBEDDER) in slices:
   // each invocation stops a minute before its timeout and the next one carries on.
-  new sst.aws.Cron("Reembed", {
-    schedule: "rate(5 minutes)",
+  new sst.aws.Cron('Reembed', {
+    schedule: 'rate(5 minutes)',
     function: {
       ...shared,
       ...build(LAMBDAS.reembed),

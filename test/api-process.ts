@@ -20,7 +20,11 @@ export async function startApiProcess(env: Record<string, string>, timeoutMs = 1
   const child = spawn(process.execPath, ['--import', 'tsx', START], {
     env: {
       ...process.env,
-      PORT: '0', LOCAL_QUEUE_PORT: '0', CHAIN_PORT: '0', SETTLEMENT_INTERVAL_SECONDS: '0', LOG_REQUESTS: 'false',
+      PORT: '0',
+      LOCAL_QUEUE_PORT: '0',
+      CHAIN_PORT: '0',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      LOG_REQUESTS: 'false',
       CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-proc-')),
       ...env,
     },
@@ -28,7 +32,10 @@ export async function startApiProcess(env: Record<string, string>, timeoutMs = 1
   });
   const lines: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "citepay listening" within ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no "citepay listening" within ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         lines.push(line);
@@ -46,7 +53,9 @@ export async function startApiProcess(env: Record<string, string>, timeoutMs = 1
     });
   });
   return {
-    url, child, lines,
+    url,
+    child,
+    lines,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -57,11 +66,20 @@ export async function startApiProcess(env: Record<string, string>, timeoutMs = 1
 }
 
 /** JSON over real HTTP. */
-export async function http(base: string, method: string, path: string, opts: { key?: string; json?: unknown; headers?: Record<string, string> } = {}) {
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  opts: { key?: string; json?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method, headers, body: opts.json === undefined ? undefined : JSON.stringify(opts.json) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: opts.json === undefined ? undefined : JSON.stringify(opts.json),
+  });
   const text = await res.text();
   let body: any = text;
   try {

@@ -21,7 +21,12 @@ import { testDatabaseUrl } from './services.ts';
 const ADMIN = 'cp_live_chainprocessesadminkey00000001';
 const WALLET_COUNT = 6;
 
-interface RecordedChain { rpcUrl: string; dir: string; distributor: Address; token: Address }
+interface RecordedChain {
+  rpcUrl: string;
+  dir: string;
+  distributor: Address;
+  token: Address;
+}
 
 describe.skipIf(!postgresInstalled())('the settler key across processes, and a chain that survives kill -9', () => {
   let dbUrl: string;
@@ -29,19 +34,32 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
   let a: ApiProcess;
   let b: ApiProcess;
   const others: ApiProcess[] = [];
-  const wallets: Address[] = Array.from({ length: WALLET_COUNT }, () => privateKeyToAccount(generatePrivateKey()).address);
+  const wallets: Address[] = Array.from(
+    { length: WALLET_COUNT },
+    () => privateKeyToAccount(generatePrivateKey()).address,
+  );
   let consumerKey: string;
   const contributors: { key: string; datanet: string; topic: string }[] = [];
 
   const recorded = async () => (await readSetting<RecordedChain>(db, 'local.chain'))!;
-  const chainOf = (r: RecordedChain): SettlementChain => createSettlementChain({ rpcUrl: r.rpcUrl, settlerKey: ANVIL_SETTLER_KEY, distributor: r.distributor, token: r.token });
+  const chainOf = (r: RecordedChain): SettlementChain =>
+    createSettlementChain({
+      rpcUrl: r.rpcUrl,
+      settlerKey: ANVIL_SETTLER_KEY,
+      distributor: r.distributor,
+      token: r.token,
+    });
   const anvilPid = (dir: string) => (JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { pid: number }).pid;
   const expectLedgerGreen = async () => {
     const failed = (await checkLedger(db, { chain: chainOf(await recorded()) })).filter((c) => !c.ok);
     expect(failed).toEqual([]);
   };
   const earnAll = async (base: string) => {
-    for (const c of contributors) expect((await http(base, 'POST', '/v1/retrieve', { key: consumerKey, json: { query: `${c.topic} facts`, topK: 1 } })).status).toBe(200);
+    for (const c of contributors)
+      expect(
+        (await http(base, 'POST', '/v1/retrieve', { key: consumerKey, json: { query: `${c.topic} facts`, topK: 1 } }))
+          .status,
+      ).toBe(200);
   };
   const settle = async (base: string) => {
     const r = await http(base, 'POST', '/v1/admin/settlements', { key: ADMIN });
@@ -55,17 +73,27 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
     db = openPg(dbUrl, { max: 2 });
     a = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' }, 600_000);
     b = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false' }, 600_000);
-    const consumer = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'consumer', name: 'Acme', credits: '100000000' } });
+    const consumer = await http(a.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'consumer', name: 'Acme', credits: '100000000' },
+    });
     consumerKey = consumer.body.apiKey.key;
     const topics = ['glacier', 'volcano', 'lighthouse', 'orchard', 'telescope', 'submarine'];
     for (const [i, wallet] of wallets.entries()) {
-      const acct = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: `C${i}`, wallet } });
+      const acct = await http(a.url, 'POST', '/v1/admin/accounts', {
+        key: ADMIN,
+        json: { kind: 'contributor', name: `C${i}`, wallet },
+      });
       expect(acct.status).toBe(201);
       const key = acct.body.apiKey.key as string;
       const dn = await http(a.url, 'POST', '/v1/datanets', { key, json: { name: `N${i}`, pricePerSource: '5000' } });
       const topic = topics[i]!;
       const doc = await http(a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
-        key, json: { title: `All about the ${topic}`, content: `The ${topic} is the subject of this note. A ${topic} has a long history and many ${topic} facts are known.` },
+        key,
+        json: {
+          title: `All about the ${topic}`,
+          content: `The ${topic} is the subject of this note. A ${topic} has a long history and many ${topic} facts are known.`,
+        },
       });
       expect(doc.status).toBe(201);
       contributors.push({ key, datanet: dn.body.id, topic });
@@ -74,7 +102,8 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
   afterAll(async () => {
     const dir = db ? (await readSetting<RecordedChain>(db, 'local.chain').catch(() => null))?.dir : undefined;
     // (stop() waits for an exit event, which a process killed earlier already emitted)
-    for (const p of [...others, b, a]) if (p && p.child.exitCode === null && p.child.signalCode === null) await p.stop();
+    for (const p of [...others, b, a])
+      if (p && p.child.exitCode === null && p.child.signalCode === null) await p.stop();
     // A node left running by a killed owner (by design it outlives it): end it here.
     if (dir && existsSync(join(dir, 'node.json'))) {
       const pid = anvilPid(dir);
@@ -92,7 +121,11 @@ describe.skipIf(!postgresInstalled())('the settler key across processes, and a c
     expect([...due.values()].filter((v) => v > 0n).length).toBeGreaterThanOrEqual(4);
 
     // Every wallet claimed 4 times, twice on each process, all at once: 24 relays through one key.
-    const replies = await Promise.all(wallets.flatMap((w) => [a, b, a, b].map((p) => http(p.url, 'POST', `/v1/payouts/${w}/claim`, { key: consumerKey }))));
+    const replies = await Promise.all(
+      wallets.flatMap((w) =>
+        [a, b, a, b].map((p) => http(p.url, 'POST', `/v1/payouts/${w}/claim`, { key: consumerKey })),
+      ),
+    );
     const failures = replies.filter((r) => r.status !== 200);
     expect(failures.map((r) => [r.status, r.body?.error?.message])).toEqual([]);
     for (const w of wallets) expect(await chain.tokenBalance(w)).toBe(due.get(w)!);

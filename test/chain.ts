@@ -1,7 +1,15 @@
 // Contracts for a test file on the shared anvil (started by test/global-setup.ts).
 // Test files run in parallel processes against the same node, so each deployment uses its own
 // random account (funded with anvil_setBalance) as deployer, admin and settler: no nonce races.
-import { createPublicClient, createTestClient, createWalletClient, http, parseEther, type Address, type Hex } from 'viem';
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  http,
+  parseEther,
+  type Address,
+  type Hex,
+} from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { inject } from 'vitest';
 import { deployLocalContracts } from '../shared/chain/deploy.ts';
@@ -24,7 +32,8 @@ export interface TestChain {
 }
 
 const testPublicClient = (rpcUrl: string) => createPublicClient({ transport: http(rpcUrl), pollingInterval: 50 });
-const testWalletClient = (rpcUrl: string, key: Hex) => createWalletClient({ account: privateKeyToAccount(key), transport: http(rpcUrl) });
+const testWalletClient = (rpcUrl: string, key: Hex) =>
+  createWalletClient({ account: privateKeyToAccount(key), transport: http(rpcUrl) });
 
 /** Fresh TestUSD + CitepayDistributor; the settler holds `treasuryFunding` tUSD (default 1e12 = $1M). */
 export async function deployTestChain(opts: { treasuryFunding?: bigint } = {}): Promise<TestChain> {
@@ -37,11 +46,22 @@ export async function deployTestChain(opts: { treasuryFunding?: bigint } = {}): 
     return { key, address, wallet: testWalletClient(rpcUrl, key) };
   };
   const settler = await fundedAccount();
-  const deployed = await deployLocalContracts({ rpcUrl, deployerKey: settler.key, settlerKey: settler.key, treasuryFunding: opts.treasuryFunding ?? 10n ** 12n });
+  const deployed = await deployLocalContracts({
+    rpcUrl,
+    deployerKey: settler.key,
+    settlerKey: settler.key,
+    treasuryFunding: opts.treasuryFunding ?? 10n ** 12n,
+  });
   return {
     rpcUrl,
     chainId: deployed.chainId,
-    chain: createSettlementChain({ rpcUrl, settlerKey: settler.key, distributor: deployed.distributor, token: deployed.token, pollingInterval: 50 }),
+    chain: createSettlementChain({
+      rpcUrl,
+      settlerKey: settler.key,
+      distributor: deployed.distributor,
+      token: deployed.token,
+      pollingInterval: 50,
+    }),
     token: deployed.token,
     distributor: deployed.distributor,
     settlerKey: settler.key,

@@ -10,10 +10,15 @@ import type { Services } from '../shared/services/container.ts';
 const [url, accountId, key, requestHash] = process.argv.slice(2) as [string, string, string, string];
 const services = { db: openPg(url, { max: 2 }), log: createLogger('error') } as unknown as Services;
 const principal = { accountId, livemode: true } as Principal;
-await idempotently(services, principal, { key, requestHash }, {
-  replay: async () => null,
-  work: () => {
-    console.log('claimed'); // the work started: the claim is ours
-    return new Promise<never>(() => {});
+await idempotently(
+  services,
+  principal,
+  { key, requestHash },
+  {
+    replay: async () => null,
+    work: () => {
+      console.log('claimed'); // the work started: the claim is ours
+      return new Promise<never>(() => {});
+    },
   },
-});
+);

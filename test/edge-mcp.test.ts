@@ -28,15 +28,25 @@ describe.skipIf(!inject('postgresUrl'))('MCP on the edge Worker in workerd', () 
     node = httpClient(services);
     world = await createWorld(services, { credits: '1000000' });
     await node.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
-    const operator = await node.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Edge operator', credits: '1000000' } });
+    const operator = await node.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Edge operator', credits: '1000000' },
+    });
     const port = await new Promise<number>((resolve) => {
-      server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port));
+      server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+        resolve(info.port),
+      );
     });
     const built = await buildEdgeWorker('node_modules/.cache/citepay-test/edge-mcp');
     edge = await startEdgeWorker({
       bundle: built.file,
       databaseUrl,
-      embedder: { url: `http://127.0.0.1:${port}/v1`, apiKey: operator.body.apiKey.key, model: services.embedder.modelId, dimension: services.embedder.dimension },
+      embedder: {
+        url: `http://127.0.0.1:${port}/v1`,
+        apiKey: operator.body.apiKey.key,
+        model: services.embedder.modelId,
+        dimension: services.embedder.dimension,
+      },
     });
     client = new Client({ name: 'citepay-edge-test', version: '1.0.0' });
     await client.connect(
@@ -59,12 +69,20 @@ describe.skipIf(!inject('postgresUrl'))('MCP on the edge Worker in workerd', () 
   });
 
   it('search is billed once, as the same request through REST', async () => {
-    const r = await client.callTool({ name: 'search', arguments: { query: 'how do I repair a punctured bicycle tyre?', topK: 1 } });
+    const r = await client.callTool({
+      name: 'search',
+      arguments: { query: 'how do I repair a punctured bicycle tyre?', topK: 1 },
+    });
     expect(r.isError).toBeFalsy();
     const body = r.structuredContent as any;
-    expect(body.sources[0]).toMatchObject({ title: DOCS.bikes.title, contributor: { wallet: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC' } });
+    expect(body.sources[0]).toMatchObject({
+      title: DOCS.bikes.title,
+      contributor: { wallet: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC' },
+    });
     expect(body.usage.charged).toBe('1000');
-    const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [body.requestId]);
+    const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [
+      body.requestId,
+    ]);
     expect(txs.rows).toHaveLength(1);
     expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]);
   });
@@ -75,8 +93,17 @@ describe.skipIf(!inject('postgresUrl'))('MCP on the edge Worker in workerd', () 
     expect((bad.content as { text: string }[])[0]!.text).toMatch(/^BAD_REQUEST: topK/);
     const res = await edge.fetch('/mcp', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: 'Bearer cp_live_nope' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search', arguments: { query: 'tyre' } } }),
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: 'Bearer cp_live_nope',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'search', arguments: { query: 'tyre' } },
+      }),
     });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('UNAUTHORIZED: invalid or revoked API key');

@@ -21,7 +21,6 @@ export const EDGE_CASES: readonly string[] = [
   'word '.repeat(2000),
 ];
 
-
 /** `count` texts (at least the edge cases): a quarter questions, a quarter sentences, the rest passages. */
 export function parityTexts(count: number, seed = 1): string[] {
   const next = mulberry32(seed);

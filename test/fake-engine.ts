@@ -63,7 +63,12 @@ export const FAKE_BASE_MODEL = 'fake-base';
 
 export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<FakeEngine> {
   const base = options.baseModel ?? FAKE_BASE_MODEL;
-  const requests: Record<Path, any[]> = { '/v1/chat/completions': [], '/v1/load_lora_adapter': [], '/v1/unload_lora_adapter': [], '/v1/models': [] };
+  const requests: Record<Path, any[]> = {
+    '/v1/chat/completions': [],
+    '/v1/load_lora_adapter': [],
+    '/v1/unload_lora_adapter': [],
+    '/v1/models': [],
+  };
   const loaded = new Set<string>();
   const paths = new Map<string, string>();
   const chatStats = { inFlight: 0, peakInFlight: 0 };
@@ -75,15 +80,28 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
     if (path in requests) requests[path].push(body);
     if (down) return error(res, 503, 'ServiceUnavailableError', 'the fake engine is down');
     if (req.method === 'GET' && path === '/v1/models') {
-      const card = (id: string, root: string, parent: string | null) => ({ id, object: 'model', created: 0, owned_by: 'fake-engine', root, parent });
-      return json(res, 200, { object: 'list', data: [card(base, base, null), ...[...loaded].map((id) => card(id, paths.get(id)!, base))] });
+      const card = (id: string, root: string, parent: string | null) => ({
+        id,
+        object: 'model',
+        created: 0,
+        owned_by: 'fake-engine',
+        root,
+        parent,
+      });
+      return json(res, 200, {
+        object: 'list',
+        data: [card(base, base, null), ...[...loaded].map((id) => card(id, paths.get(id)!, base))],
+      });
     }
     if (req.method !== 'POST') return error(res, 404, 'NotFoundError', `no route ${req.method} ${path}`);
     if (path === '/v1/load_lora_adapter') {
       const { lora_name: name, lora_path: dir } = body as { lora_name?: string; lora_path?: string };
-      if (!name || !dir) return error(res, 400, 'InvalidUserInput', "Both 'lora_name' and 'lora_path' must be provided.");
-      if (loaded.has(name)) return error(res, 400, 'InvalidUserInput', `The lora adapter '${name}' has already been loaded.`);
-      if (!existsSync(join(dir, 'adapter_model.safetensors'))) return error(res, 404, 'NotFoundError', `No adapter found for ${dir}`);
+      if (!name || !dir)
+        return error(res, 400, 'InvalidUserInput', "Both 'lora_name' and 'lora_path' must be provided.");
+      if (loaded.has(name))
+        return error(res, 400, 'InvalidUserInput', `The lora adapter '${name}' has already been loaded.`);
+      if (!existsSync(join(dir, 'adapter_model.safetensors')))
+        return error(res, 404, 'NotFoundError', `No adapter found for ${dir}`);
       loaded.add(name);
       paths.set(name, dir);
       return text(res, 200, `Success: LoRA adapter '${name}' added successfully.`);
@@ -96,13 +114,21 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
     if (path === '/v1/chat/completions') {
       chatStats.peakInFlight = Math.max(chatStats.peakInFlight, ++chatStats.inFlight);
       res.once('close', () => void chatStats.inFlight--);
-      if (options.failWith) return error(res, options.failWith, 'BadRequestError', `fake engine failure ${options.failWith}`);
+      if (options.failWith)
+        return error(res, options.failWith, 'BadRequestError', `fake engine failure ${options.failWith}`);
       const chat = body as ChatRequest;
-      if (chat.model !== base && !loaded.has(chat.model)) return error(res, 404, 'NotFoundError', `The model \`${chat.model}\` does not exist.`);
+      if (chat.model !== base && !loaded.has(chat.model))
+        return error(res, 404, 'NotFoundError', `The model \`${chat.model}\` does not exist.`);
       const refused = invalidTemplateOptions(chat);
       if (refused) return error(res, 400, 'BadRequestError', refused);
       const scoring = typeof chat.prompt_logprobs === 'number';
-      if (scoring && options.failScoringWith) return error(res, options.failScoringWith, 'BadRequestError', `fake engine scoring failure ${options.failScoringWith}`);
+      if (scoring && options.failScoringWith)
+        return error(
+          res,
+          options.failScoringWith,
+          'BadRequestError',
+          `fake engine scoring failure ${options.failScoringWith}`,
+        );
       if (scoring && options.scoringDelayMs) await new Promise((r) => setTimeout(r, options.scoringDelayMs));
       const extra = scoring ? { prompt_logprobs: promptLogprobs(chat) } : {};
       return complete(chat, res, options.reply?.(chat) ?? defaultReply(chat), options.delayMsPerToken ?? 0, extra);
@@ -125,26 +151,57 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
   };
 }
 
-async function complete(chat: ChatRequest, res: ServerResponse, reply: string, delayMs: number, extra: Record<string, unknown> = {}): Promise<void> {
+async function complete(
+  chat: ChatRequest,
+  res: ServerResponse,
+  reply: string,
+  delayMs: number,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const all = reply.match(/\s*\S+/g) ?? [];
   const tokens = chat.max_tokens !== undefined ? all.slice(0, chat.max_tokens) : all;
   const finish = tokens.length < all.length ? 'length' : 'stop';
   const logprob = (i: number) => -0.05 * ((i % 4) + 1); // deterministic, so a test can check the mean
-  const usage = { prompt_tokens: chat.messages.reduce((n, m) => n + (m.content.match(/\S+/g)?.length ?? 0), 0), completion_tokens: tokens.length, total_tokens: 0 };
+  const usage = {
+    prompt_tokens: chat.messages.reduce((n, m) => n + (m.content.match(/\S+/g)?.length ?? 0), 0),
+    completion_tokens: tokens.length,
+    total_tokens: 0,
+  };
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-  const logprobsOf = (ts: string[], from: number) => (chat.logprobs ? { content: ts.map((t, i) => ({ token: t, logprob: logprob(from + i), bytes: [...Buffer.from(t)], top_logprobs: [] })) } : null);
+  const logprobsOf = (ts: string[], from: number) =>
+    chat.logprobs
+      ? {
+          content: ts.map((t, i) => ({
+            token: t,
+            logprob: logprob(from + i),
+            bytes: [...Buffer.from(t)],
+            top_logprobs: [],
+          })),
+        }
+      : null;
   const head = { id: `chatcmpl-fake-${Date.now()}`, created: Math.floor(Date.now() / 1000), model: chat.model };
 
   if (!chat.stream) {
     return json(res, 200, {
-      ...head, object: 'chat.completion', usage,
-      choices: [{ index: 0, message: { role: 'assistant', content: tokens.join('') }, logprobs: logprobsOf(tokens, 0), finish_reason: finish }],
+      ...head,
+      object: 'chat.completion',
+      usage,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: tokens.join('') },
+          logprobs: logprobsOf(tokens, 0),
+          finish_reason: finish,
+        },
+      ],
       ...extra,
     });
   }
   const withUsage = chat.stream_options?.include_usage === true;
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    res.write(`data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices, ...(withUsage ? { usage: null } : {}), ...extra })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices, ...(withUsage ? { usage: null } : {}), ...extra })}\n\n`,
+    );
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   send([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
   for (const [i, token] of tokens.entries()) {
@@ -159,10 +216,13 @@ async function complete(chat: ChatRequest, res: ServerResponse, reply: string, d
 
 /** vLLM's refusals of chat-template options that cannot work together. */
 function invalidTemplateOptions(chat: ChatRequest): string | null {
-  if (chat.stream && typeof chat.prompt_logprobs === 'number') return '`prompt_logprobs` are not available when `stream=True`.';
+  if (chat.stream && typeof chat.prompt_logprobs === 'number')
+    return '`prompt_logprobs` are not available when `stream=True`.';
   if (!chat.continue_final_message) return null;
-  if (chat.add_generation_prompt !== false) return 'Cannot set both `continue_final_message` and `add_generation_prompt` to True.';
-  if (chat.messages.at(-1)?.role !== 'assistant') return '`continue_final_message` needs the final message to be an assistant message.';
+  if (chat.add_generation_prompt !== false)
+    return 'Cannot set both `continue_final_message` and `add_generation_prompt` to True.';
+  if (chat.messages.at(-1)?.role !== 'assistant')
+    return '`continue_final_message` needs the final message to be an assistant message.';
   return null;
 }
 
@@ -205,7 +265,8 @@ function tokenId(word: string): number {
 function defaultReply(chat: ChatRequest): string {
   const prompt = [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   const firstSentences = new Map<number, string>();
-  for (const m of prompt.matchAll(/^\[(\d+)\][^\n]*\n([^\n]+)/gm)) firstSentences.set(Number(m[1]), m[2]!.split(/(?<=[.!?])\s+/)[0]!);
+  for (const m of prompt.matchAll(/^\[(\d+)\][^\n]*\n([^\n]+)/gm))
+    firstSentences.set(Number(m[1]), m[2]!.split(/(?<=[.!?])\s+/)[0]!);
   const cited = [1, 2].filter((n) => firstSentences.has(n)).map((n) => `${firstSentences.get(n)} [${n}]`);
   return cited.length > 0 ? cited.join(' ') : 'The sources do not say.';
 }

@@ -24,7 +24,8 @@ import { createTestServices } from './services.ts';
 // PostgreSQL restarted under load — test/postgres-outage.test.ts; the settler killed at every
 // step and the RPC unreachable — shared/services/settlement.test.ts.)
 
-const green = async (db: Parameters<typeof checkLedger>[0]) => expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
+const green = async (db: Parameters<typeof checkLedger>[0]) =>
+  expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
 
 describe('the results consumer killed between billing and deleting the message', () => {
   let worker: WorkerHandle | undefined;
@@ -38,29 +39,44 @@ describe('the results consumer killed between billing and deleting the message',
     const world = await createWorld(services, { credits: '1000000' });
     await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.tides });
     worker = await startWorker(services);
-    const accepted = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'What causes the tides?', mode: 'async' } });
+    const accepted = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'What causes the tides?', mode: 'async' },
+    });
     expect(accepted.status).toBe(202);
 
     // The doomed consumer: applies every event in order, but dies right after billing the
     // completed one, before its delete.
     const results = createSqsQueue(env.client, env.urls.resultsUrl);
     let billed = false;
-    await vi.waitFor(async () => {
-      for (const m of await results.receive({ maxMessages: 10, waitSeconds: 1, visibilitySeconds: 2 })) {
-        const event = GenerationEventSchema.parse(JSON.parse(m.body));
-        await applyGenerationEvent(services, event);
-        if (event.type === 'completed') billed = true; // crash: no delete
-        else await results.delete(m.receiptHandle);
-      }
-      expect(billed).toBe(true);
-    }, { timeout: 60_000, interval: 50 });
-    const charges = async () => (await services.db.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE request_id = $1`, [accepted.body.requestId])).rows[0] as { n: number };
+    await vi.waitFor(
+      async () => {
+        for (const m of await results.receive({ maxMessages: 10, waitSeconds: 1, visibilitySeconds: 2 })) {
+          const event = GenerationEventSchema.parse(JSON.parse(m.body));
+          await applyGenerationEvent(services, event);
+          if (event.type === 'completed')
+            billed = true; // crash: no delete
+          else await results.delete(m.receiptHandle);
+        }
+        expect(billed).toBe(true);
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    const charges = async () =>
+      (
+        await services.db.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE request_id = $1`, [
+          accepted.body.requestId,
+        ])
+      ).rows[0] as { n: number };
     expect(await charges()).toEqual({ n: 1 });
 
     // A new consumer gets the message again after its visibility timeout, applies it, deletes it.
     const replacement = startResultsConsumer(services, results, { sweepMs: 500 });
     try {
-      await vi.waitFor(async () => expect(await results.depth()).toEqual({ visible: 0, inFlight: 0 }), { timeout: 30_000, interval: 100 });
+      await vi.waitFor(async () => expect(await results.depth()).toEqual({ visible: 0, inFlight: 0 }), {
+        timeout: 30_000,
+        interval: 100,
+      });
     } finally {
       await replacement.stop();
     }
@@ -83,13 +99,31 @@ describe('the chain node restarted in the middle of a settlement', () => {
     const statePath = join(mkdtempSync(join(tmpdir(), 'citepay-anvil-')), 'state.json');
     node = await startAnvil({ port, statePath, stateIntervalSeconds: 1, silent: true });
     const rpcUrl = `http://127.0.0.1:${port}`;
-    const deployed = await deployLocalContracts({ rpcUrl, deployerKey: ANVIL_DEPLOYER_KEY, settlerKey: ANVIL_SETTLER_KEY, treasuryFunding: 10n ** 12n });
-    const chain = createSettlementChain({ rpcUrl, settlerKey: ANVIL_SETTLER_KEY, distributor: deployed.distributor, token: deployed.token, pollingInterval: 50 });
+    const deployed = await deployLocalContracts({
+      rpcUrl,
+      deployerKey: ANVIL_DEPLOYER_KEY,
+      settlerKey: ANVIL_SETTLER_KEY,
+      treasuryFunding: 10n ** 12n,
+    });
+    const chain = createSettlementChain({
+      rpcUrl,
+      settlerKey: ANVIL_SETTLER_KEY,
+      distributor: deployed.distributor,
+      token: deployed.token,
+      pollingInterval: 50,
+    });
     const services = await createTestServices({}, { chain });
     const client = httpClient(services);
     const world = await createWorld(services, { credits: '100000000', price: '10000' });
     await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });
-    expect((await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'how long should bread dough rise?' } })).status).toBe(200);
+    expect(
+      (
+        await client.call('POST', '/v1/retrieve', {
+          key: world.consumer.key,
+          json: { query: 'how long should bread dough rise?' },
+        })
+      ).status,
+    ).toBe(200);
     const deps = { db: services.db, chain, log: services.log, minPayout: 1000n, receiptTimeoutMs: 5_000 };
 
     // The publish leaves; the node goes down (dumping its state) and comes back on the same port.
@@ -97,9 +131,15 @@ describe('the chain node restarted in the middle of a settlement', () => {
       await node!.stop();
       node = await startAnvil({ port, statePath, stateIntervalSeconds: 1, silent: true });
     };
-    const first = await settleOnce({ ...deps, afterStep: async (step) => { if (step === 'sent') await restart(); } }).catch((err: Error) => err);
+    const first = await settleOnce({
+      ...deps,
+      afterStep: async (step) => {
+        if (step === 'sent') await restart();
+      },
+    }).catch((err: Error) => err);
     // Whatever the first pass saw (confirmed, or left in flight by the restart), the next one rolls forward.
-    const outcome = first instanceof Error || first.status !== 'confirmed' ? await settleOnce(deps, { force: true }) : first;
+    const outcome =
+      first instanceof Error || first.status !== 'confirmed' ? await settleOnce(deps, { force: true }) : first;
     expect(outcome).toMatchObject({ status: 'confirmed', epoch: 1 });
     expect(await settleOnce(deps)).toMatchObject({ status: 'idle' });
 

@@ -18,7 +18,11 @@ afterEach(async () => {
 async function tsx(script: string, env: Record<string, string>) {
   return run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env } }).then(
     (r) => ({ code: 0, ...r }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
   );
 }
 
@@ -28,17 +32,26 @@ describe('first start', () => {
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     const port = (squatter.address() as AddressInfo).port;
-    const busy = await tsx('functions/local/start.ts', { CITEPAY_DATA_DIR: dataDir, PORT: String(port), CHAIN_PORT: '0' });
+    const busy = await tsx('functions/local/start.ts', {
+      CITEPAY_DATA_DIR: dataDir,
+      PORT: String(port),
+      CHAIN_PORT: '0',
+    });
     squatter.close();
     expect(busy.code).toBe(1);
-    expect(busy.stderr.trim()).toBe(`citepay: 127.0.0.1:${port} is already in use (another npm start?). Stop that process or choose another port: PORT=${port + 1} npm start`);
+    expect(busy.stderr.trim()).toBe(
+      `citepay: 127.0.0.1:${port} is already in use (another npm start?). Stop that process or choose another port: PORT=${port + 1} npm start`,
+    );
     expect(busy.stdout).not.toContain('shown ONCE');
 
     // Nothing was made: the next start still shows the first-start keys.
     const first = await startApiProcess({ CITEPAY_DATA_DIR: dataDir });
     started.push(first);
     // The banner follows the listening line.
-    await vi.waitFor(() => expect(first.lines.join('\n')).toMatch(/demo consumer key\s+cp_live_/), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(first.lines.join('\n')).toMatch(/demo consumer key\s+cp_live_/), {
+      timeout: 10_000,
+      interval: 50,
+    });
     expect(first.lines.join('\n')).toContain('/dashboard');
     await first.stop();
 

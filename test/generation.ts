@@ -10,12 +10,26 @@ import { createTestServices } from './services.ts';
 
 // The answer pipeline as deployed, on local servers: fresh SQS queues (fauxqs), the API's
 // results consumer in this process, and the GPU worker as a separate process.
-export async function createGenerationServices(env: Record<string, string> = {}, opts: { visibilitySeconds?: number; maxReceives?: number; db?: Db } = {}) {
+export async function createGenerationServices(
+  env: Record<string, string> = {},
+  opts: { visibilitySeconds?: number; maxReceives?: number; db?: Db } = {},
+) {
   const endpoint = inject('awsEndpoint');
   const suffix = randomBytes(4).toString('hex');
-  const client = createSqsClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  const urls = await ensureQueues(client, { jobs: `jobs-${suffix}`, results: `results-${suffix}` }, { visibilitySeconds: opts.visibilitySeconds ?? 30, maxReceives: opts.maxReceives ?? 5 });
-  const services = await createTestServices({ JOB_QUEUE_URL: urls.jobsUrl, RESULT_QUEUE_URL: urls.resultsUrl, SQS_ENDPOINT: endpoint, ...env }, opts.db ? { db: opts.db } : {});
+  const client = createSqsClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  const urls = await ensureQueues(
+    client,
+    { jobs: `jobs-${suffix}`, results: `results-${suffix}` },
+    { visibilitySeconds: opts.visibilitySeconds ?? 30, maxReceives: opts.maxReceives ?? 5 },
+  );
+  const services = await createTestServices(
+    { JOB_QUEUE_URL: urls.jobsUrl, RESULT_QUEUE_URL: urls.resultsUrl, SQS_ENDPOINT: endpoint, ...env },
+    opts.db ? { db: opts.db } : {},
+  );
   const consumer = startResultsConsumer(services, createSqsQueue(client, urls.resultsUrl), { sweepMs: 500 });
   return { services, urls, client, consumer, deadLetters: createSqsQueue(client, urls.deadLetterUrl) };
 }

@@ -11,7 +11,11 @@ export interface Reply<T = any> {
 /** In-process HTTP against the real app (hono's app.request), JSON in and out. */
 export function httpClient(services: Services) {
   const app = createApp(services);
-  const call = async (method: string, path: string, opts: { key?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<Reply> => {
+  const call = async (
+    method: string,
+    path: string,
+    opts: { key?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {},
+  ): Promise<Reply> => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.key) headers.authorization = `Bearer ${opts.key}`;
     let body = opts.body;

@@ -23,17 +23,38 @@ describe.skipIf(!postgresInstalled())('an Idempotency-Key whose claimant was SIG
     services = await createTestServices({}, { db: openPg(url, { max: 5 }) });
     client = httpClient(services);
     world = await createWorld(services, { credits: '100000', price: '1000' });
-    expect((await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.tides })).status).toBe(201);
+    expect(
+      (
+        await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
+          key: world.ada.key,
+          json: DOCS.tides,
+        })
+      ).status,
+    ).toBe(201);
   });
   afterAll(async () => services?.db.close());
 
   it('is taken over within the lease after the claimant dies, and the retry is charged once', async () => {
     const body = { query: 'what causes spring tides', topK: 2 };
-    const holder = spawn(process.execPath, ['--import', 'tsx', 'test/claim-holder.ts', url, world.consumer.id, 'killed-claimant', hashRequest('POST', '/v1/retrieve', body)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/claim-holder.ts',
+        url,
+        world.consumer.id,
+        'killed-claimant',
+        hashRequest('POST', '/v1/retrieve', body),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     holder.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await vi.waitFor(() => expect(out).toContain('claimed'), { timeout: 60_000, interval: 50 });
-    const claim = await services.db.query<{ claimant: string }>(`SELECT claimant FROM idempotency_claims WHERE key = 'killed-claimant'`);
+    const claim = await services.db.query<{ claimant: string }>(
+      `SELECT claimant FROM idempotency_claims WHERE key = 'killed-claimant'`,
+    );
     expect(claim.rows).toHaveLength(1);
 
     const exited = new Promise((resolve) => holder.once('exit', resolve));
@@ -42,18 +63,28 @@ describe.skipIf(!postgresInstalled())('an Idempotency-Key whose claimant was SIG
 
     // The retry waits (bounded) while the dead claim is still fresh, then takes it over.
     const startedAt = performance.now();
-    const r = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: body, headers: { 'idempotency-key': 'killed-claimant' } });
+    const r = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: body,
+      headers: { 'idempotency-key': 'killed-claimant' },
+    });
     const tookMs = performance.now() - startedAt;
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.headers.get('idempotent-replayed')).toBeNull();
     const charged = BigInt(r.body.usage.charged);
     expect(charged).toBeGreaterThan(0n);
     // Once: a replay of the same key charges nothing more.
-    const again = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: body, headers: { 'idempotency-key': 'killed-claimant' } });
+    const again = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: body,
+      headers: { 'idempotency-key': 'killed-claimant' },
+    });
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(BigInt(usage.body.balance)).toBe(100_000n - charged);
     expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]);
-    console.info(`takeover after SIGKILL: the retry succeeded ${tookMs.toFixed(0)} ms after the kill (lease ${STALE_AFTER_SECONDS} s)`);
+    console.info(
+      `takeover after SIGKILL: the retry succeeded ${tookMs.toFixed(0)} ms after the kill (lease ${STALE_AFTER_SECONDS} s)`,
+    );
   });
 });

@@ -25,20 +25,46 @@ afterAll(async () => {
   await services.db.close();
 });
 
-function send(agent: Agent, method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}, chunks: string[] = []) {
-  return new Promise<{ status: number; body: string; socket: unknown; headers: Record<string, unknown> }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text, socket: req.socket, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    for (const chunk of chunks) req.write(chunk);
-    req.end();
-  });
+function send(
+  agent: Agent,
+  method: string,
+  path: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+  chunks: string[] = [],
+) {
+  return new Promise<{ status: number; body: string; socket: unknown; headers: Record<string, unknown> }>(
+    (resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          agent,
+          headers: {
+            ...(body !== undefined
+              ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+              : {}),
+            ...headers,
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, body: text, socket: req.socket, headers: res.headers }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      for (const chunk of chunks) req.write(chunk);
+      req.end();
+    },
+  );
 }
 
 describe('an oversized body on a kept-alive connection', () => {
@@ -71,12 +97,22 @@ describe('an oversized body on a kept-alive connection', () => {
         const total = 20 * 1024 * 1024;
         const chunk = 'x'.repeat(64 * 1024);
         const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-          const req = request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json', 'content-length': String(total) } }, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d) => (text += d));
-            res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-          });
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port,
+              method: 'POST',
+              path,
+              agent,
+              headers: { 'content-type': 'application/json', 'content-length': String(total) },
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (d) => (text += d));
+              res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+            },
+          );
           req.on('error', reject);
           let sent = 0;
           const pump = () => {
@@ -104,7 +140,14 @@ describe('an oversized body on a kept-alive connection', () => {
       const unauth = await send(agent, 'POST', '/v1/retrieve', JSON.stringify({ query: 'y'.repeat(200 * 1024) }));
       expect(unauth.status).toBe(401);
       expect((await send(agent, 'GET', '/healthz')).status).toBe(200);
-      const chunked = await send(agent, 'POST', '/v1/retrieve', undefined, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, ['{"query":"', 'z'.repeat(400 * 1024), '"}']);
+      const chunked = await send(
+        agent,
+        'POST',
+        '/v1/retrieve',
+        undefined,
+        { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        ['{"query":"', 'z'.repeat(400 * 1024), '"}'],
+      );
       expect(chunked.status).toBe(413);
       expect((await send(agent, 'GET', '/healthz')).status).toBe(200);
       // A small body that was read keeps the connection.
@@ -127,7 +170,10 @@ describe('an oversized body on a kept-alive connection', () => {
       });
     const big = await raw(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(LIMITS.headerBytes + 10)}\r\n\r\n`);
     expect(big).toMatch(/^HTTP\/1\.1 431 /);
-    expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4)).error).toMatchObject({ code: 'HEADERS_TOO_LARGE', requestId: expect.stringMatching(/^req_/) });
+    expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4)).error).toMatchObject({
+      code: 'HEADERS_TOO_LARGE',
+      requestId: expect.stringMatching(/^req_/),
+    });
     const junk = await raw('NOT HTTP AT ALL\r\n\r\n');
     expect(junk).toMatch(/^HTTP\/1\.1 400 /);
     expect(JSON.parse(junk.slice(junk.indexOf('\r\n\r\n') + 4)).error.code).toBe('BAD_REQUEST');

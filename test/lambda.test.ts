@@ -17,7 +17,15 @@ import { startFakePinecone } from './fake-pinecone.ts';
 import { DOCS } from './fixtures.ts';
 import { TEST_BUCKET } from './global-setup.ts';
 import { buildLambda, installScripts, mb, onnxBindings, type BuiltLambda } from './lambda/build.ts';
-import { functionUrlEvent, parseUrlResponse, scheduledEvent, sqsEvent, startLambda, type RunningLambda, type UrlResponse } from './lambda/functions.ts';
+import {
+  functionUrlEvent,
+  parseUrlResponse,
+  scheduledEvent,
+  sqsEvent,
+  startLambda,
+  type RunningLambda,
+  type UrlResponse,
+} from './lambda/functions.ts';
 import { WALLETS } from './http.ts';
 import { sharedEmbedder, testDatabaseUrl } from './services.ts';
 
@@ -64,9 +72,17 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     db = await openPg(databaseUrl, { max: 2 });
     chain = await deployTestChain();
     const endpoint = inject('awsEndpoint');
-    const sqs = createSqsClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const sqs = createSqsClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     const name = unique('lambda');
-    ({ jobsUrl, resultsUrl } = await ensureQueues(sqs, { jobs: name, results: `${name}-results` }, { visibilitySeconds: 30, maxReceives: 5 }));
+    ({ jobsUrl, resultsUrl } = await ensureQueues(
+      sqs,
+      { jobs: name, results: `${name}-results` },
+      { visibilitySeconds: 30, maxReceives: 5 },
+    ));
     // What stacks/api.ts gives every function (runtimeEnv), with the local servers' addresses.
     env = {
       NODE_ENV: 'production',
@@ -93,22 +109,33 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     await Promise.all(running.map((f) => f.stop()));
     await db?.close();
     if (timings.length) {
-      console.log('\nLambda start times (lambda-local, one process per function)\n  function      cold ms   warm ms (median)');
+      console.log(
+        '\nLambda start times (lambda-local, one process per function)\n  function      cold ms   warm ms (median)',
+      );
       for (const t of timings) {
         const warm = [...t.warmMs].sort((a, b) => a - b)[Math.floor(t.warmMs.length / 2)];
-        console.log(`  ${t.name.padEnd(12)} ${t.coldMs.toFixed(0).padStart(8)}  ${warm === undefined ? '       -' : warm.toFixed(0).padStart(8)}`);
+        console.log(
+          `  ${t.name.padEnd(12)} ${t.coldMs.toFixed(0).padStart(8)}  ${warm === undefined ? '       -' : warm.toFixed(0).padStart(8)}`,
+        );
       }
     }
   });
 
   it('ships every function under 250 MB unzipped, with only the linux-x64 onnxruntime where it embeds', async () => {
     console.log('\nLambda folders (unzipped)');
-    for (const fn of Object.values(built)) console.log(`  ${fn.name.padEnd(11)} ${mb(fn.bytes).padStart(7)} MB  (built in ${(fn.buildMs / 1000).toFixed(1)} s)`);
+    for (const fn of Object.values(built))
+      console.log(
+        `  ${fn.name.padEnd(11)} ${mb(fn.bytes).padStart(7)} MB  (built in ${(fn.buildMs / 1000).toFixed(1)} s)`,
+      );
     for (const fn of Object.values(built)) expect(fn.bytes, fn.name).toBeLessThan(LAMBDA_UNZIPPED_LIMIT_BYTES);
     for (const name of ['api', 'results', 'reembed'] as const) {
-      expect(await onnxBindings(built[name].dir), name).toEqual(['node_modules/onnxruntime-node/bin/napi-v6/linux/x64']);
+      expect(await onnxBindings(built[name].dir), name).toEqual([
+        'node_modules/onnxruntime-node/bin/napi-v6/linux/x64',
+      ]);
       // the converted model ships, so no cold start converts the TF.js graph
-      expect((await readdir(join(built[name].dir, 'node_modules/.cache/citepay'))).filter((f) => f.endsWith('.onnx'))).toHaveLength(1);
+      expect(
+        (await readdir(join(built[name].dir, 'node_modules/.cache/citepay'))).filter((f) => f.endsWith('.onnx')),
+      ).toHaveLength(1);
     }
     expect(await onnxBindings(built.settlement.dir)).toEqual([]);
     // The only install script npm meets is protobufjs' (it checks its CLI's dependencies, offline):
@@ -116,13 +143,19 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     // never run, since those packages are copied instead of installed.
     for (const fn of Object.values(built)) {
       const copied = LAMBDAS[fn.name].copyFiles.map((c) => c.to);
-      expect(await installScripts(fn.dir, copied).catch(() => []), fn.name).toEqual(LAMBDAS[fn.name].install.length ? ['protobufjs'] : []);
+      expect(await installScripts(fn.dir, copied).catch(() => []), fn.name).toEqual(
+        LAMBDAS[fn.name].install.length ? ['protobufjs'] : [],
+      );
     }
   });
 
   let api: RunningLambda;
   const apiTime = timed('api');
-  const call = async (method: string, path: string, opts: Parameters<typeof functionUrlEvent>[2] = {}): Promise<UrlResponse> => {
+  const call = async (
+    method: string,
+    path: string,
+    opts: Parameters<typeof functionUrlEvent>[2] = {},
+  ): Promise<UrlResponse> => {
     const r = await api.invoke(functionUrlEvent(method, path, opts));
     apiTime(r.ms);
     return parseUrlResponse(r.result);
@@ -141,25 +174,40 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     expect(admins.rows[0]!.n).toBe(1n);
     await other.stop();
 
-    const stranger = await call('POST', '/v1/admin/accounts', { key: 'cp_live_notTheAdminKey00000000000000', json: { kind: 'consumer', name: 'Eve' } });
+    const stranger = await call('POST', '/v1/admin/accounts', {
+      key: 'cp_live_notTheAdminKey00000000000000',
+      json: { kind: 'consumer', name: 'Eve' },
+    });
     expect(stranger.statusCode).toBe(401);
-    const consumer = await call('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'consumer', name: 'Acme', credits: '1000000' } });
+    const consumer = await call('POST', '/v1/admin/accounts', {
+      key: ADMIN_KEY,
+      json: { kind: 'consumer', name: 'Acme', credits: '1000000' },
+    });
     expect(consumer.statusCode, JSON.stringify(consumer.body)).toBe(201);
-    const contributor = await call('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
+    const contributor = await call('POST', '/v1/admin/accounts', {
+      key: ADMIN_KEY,
+      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+    });
     expect(contributor.statusCode).toBe(201);
     world.consumer = consumer.body.apiKey.key;
     world.contributor = contributor.body.apiKey.key;
   });
 
   it('API: a contributor uploads a document and a paid retrieve returns it as a source, charged once', async () => {
-    const dn = await call('POST', '/v1/datanets', { key: world.contributor, json: { name: 'Ada notes', pricePerSource: '1000' } });
+    const dn = await call('POST', '/v1/datanets', {
+      key: world.contributor,
+      json: { name: 'Ada notes', pricePerSource: '1000' },
+    });
     expect(dn.statusCode).toBe(201);
     world.datanet = dn.body.id;
     for (const doc of [DOCS.tides, DOCS.bikes]) {
       const up = await call('POST', `/v1/datanets/${world.datanet}/documents`, { key: world.contributor, json: doc });
       expect(up.statusCode, JSON.stringify(up.body)).toBe(201);
     }
-    const r = await call('POST', '/v1/retrieve', { key: world.consumer, json: { query: 'how do I mend a punctured inner tube on my bike?', topK: 1 } });
+    const r = await call('POST', '/v1/retrieve', {
+      key: world.consumer,
+      json: { query: 'how do I mend a punctured inner tube on my bike?', topK: 1 },
+    });
     expect(r.statusCode, JSON.stringify(r.body)).toBe(200);
     expect(r.body.sources[0]).toMatchObject({ title: DOCS.bikes.title, contributor: { wallet: WALLETS.ada } });
     expect(r.body.usage).toMatchObject({ charged: '1000', balance: '999000' });
@@ -173,13 +221,36 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
   it('API with VECTOR_INDEX=pinecone: the bundled Pinecone client upserts and queries (a fake data-plane server)', async () => {
     const pinecone = await startFakePinecone({ dimension: 512 });
     try {
-      const own = await start('api', { DATABASE_URL: await testDatabaseUrl(), CITEPAY_ADMIN_KEY: ADMIN_KEY, VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: pinecone.apiKey, PINECONE_INDEX_HOST: pinecone.host });
-      const ask = async (method: string, path: string, opts: Parameters<typeof functionUrlEvent>[2] = {}) => parseUrlResponse((await own.invoke(functionUrlEvent(method, path, opts))).result);
-      const consumer = await ask('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'consumer', name: 'Acme', credits: '100000' } });
-      const ada = await ask('POST', '/v1/admin/accounts', { key: ADMIN_KEY, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
-      const dn = await ask('POST', '/v1/datanets', { key: ada.body.apiKey.key, json: { name: 'Ada notes', pricePerSource: '1000' } });
-      for (const doc of [DOCS.tides, DOCS.bikes]) expect((await ask('POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: doc })).statusCode).toBe(201);
-      const r = await ask('POST', '/v1/retrieve', { key: consumer.body.apiKey.key, json: { query: 'how do I mend a punctured inner tube on my bike?', topK: 1 } });
+      const own = await start('api', {
+        DATABASE_URL: await testDatabaseUrl(),
+        CITEPAY_ADMIN_KEY: ADMIN_KEY,
+        VECTOR_INDEX: 'pinecone',
+        PINECONE_API_KEY: pinecone.apiKey,
+        PINECONE_INDEX_HOST: pinecone.host,
+      });
+      const ask = async (method: string, path: string, opts: Parameters<typeof functionUrlEvent>[2] = {}) =>
+        parseUrlResponse((await own.invoke(functionUrlEvent(method, path, opts))).result);
+      const consumer = await ask('POST', '/v1/admin/accounts', {
+        key: ADMIN_KEY,
+        json: { kind: 'consumer', name: 'Acme', credits: '100000' },
+      });
+      const ada = await ask('POST', '/v1/admin/accounts', {
+        key: ADMIN_KEY,
+        json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+      });
+      const dn = await ask('POST', '/v1/datanets', {
+        key: ada.body.apiKey.key,
+        json: { name: 'Ada notes', pricePerSource: '1000' },
+      });
+      for (const doc of [DOCS.tides, DOCS.bikes])
+        expect(
+          (await ask('POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: doc }))
+            .statusCode,
+        ).toBe(201);
+      const r = await ask('POST', '/v1/retrieve', {
+        key: consumer.body.apiKey.key,
+        json: { query: 'how do I mend a punctured inner tube on my bike?', topK: 1 },
+      });
       expect(r.statusCode, JSON.stringify(r.body)).toBe(200);
       expect(r.body.sources[0]).toMatchObject({ title: DOCS.bikes.title });
       const paths = new Set(pinecone.requests.map((q) => q.path));
@@ -191,19 +262,45 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
   });
 
   it('results consumer: an SQS batch of the worker’s events finishes and bills an answer the API accepted', async () => {
-    const accepted = await call('POST', '/v1/answers', { key: world.consumer, json: { query: 'What causes the tides?', topK: 2, mode: 'async' } });
+    const accepted = await call('POST', '/v1/answers', {
+      key: world.consumer,
+      json: { query: 'What causes the tides?', topK: 2, mode: 'async' },
+    });
     expect(accepted.statusCode, JSON.stringify(accepted.body)).toBe(202);
 
     // The GPU worker's own job runner takes the job off the queue and reports on the results queue.
-    const jobs = createSqsQueue(createSqsClient({ region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), jobsUrl);
-    const results = createSqsQueue(createSqsClient({ region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }), resultsUrl);
+    const jobs = createSqsQueue(
+      createSqsClient({
+        region: 'us-east-1',
+        endpoint: inject('awsEndpoint'),
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+      jobsUrl,
+    );
+    const results = createSqsQueue(
+      createSqsClient({
+        region: 'us-east-1',
+        endpoint: inject('awsEndpoint'),
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+      resultsUrl,
+    );
     const [message] = await jobs.receive({ maxMessages: 1, waitSeconds: 5 });
     expect(message).toBeDefined();
     const parsed = parseJob(message!.body);
     if (!('job' in parsed)) throw new Error(parsed.problem);
     const ctx: RunnerContext = {
-      jobs, results, store: s3Store(), logger: createLogger('error'), now: Date.now, workerId: 'lambda-test', deltaIntervalMs: 50,
-      generators: createGeneratorRegistry({ extractive: createExtractiveGenerator(await sharedEmbedder()), engine: null }),
+      jobs,
+      results,
+      store: s3Store(),
+      logger: createLogger('error'),
+      now: Date.now,
+      workerId: 'lambda-test',
+      deltaIntervalMs: 50,
+      generators: createGeneratorRegistry({
+        extractive: createExtractiveGenerator(await sharedEmbedder()),
+        engine: null,
+      }),
     };
     expect(await runJob(ctx, parsed.job, message!, new AbortController().signal)).toBe('generated');
     const events: { messageId: string; body: string; receiveCount: number }[] = [];
@@ -218,28 +315,46 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
 
     const consumer = await start('results');
     const time = timed('results');
-    const batch = await consumer.invoke<{ batchItemFailures: unknown[] }>(sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events));
+    const batch = await consumer.invoke<{ batchItemFailures: unknown[] }>(
+      sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events),
+    );
     time(batch.ms);
     expect(batch.result).toEqual({ batchItemFailures: [] });
     // redelivered (SQS is at-least-once): nothing changes, nothing fails, still billed once
-    const again = await consumer.invoke<{ batchItemFailures: unknown[] }>(sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events));
+    const again = await consumer.invoke<{ batchItemFailures: unknown[] }>(
+      sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events),
+    );
     time(again.ms);
     expect(again.result).toEqual({ batchItemFailures: [] });
 
     const answer = await call('GET', `/v1/answers/${accepted.body.id}`, { key: world.consumer });
     expect(answer.body).toMatchObject({ status: 'succeeded' });
     expect(answer.body.citations.length).toBeGreaterThan(0);
-    const charges = await db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [accepted.body.requestId]);
+    const charges = await db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [
+      accepted.body.requestId,
+    ]);
     expect(charges.rows).toHaveLength(1);
   });
 
   it('API streams (Function URL RESPONSE_STREAM): an SSE answer starts before the job runs, and the deltas the results Lambda applies reach it in order', async () => {
-    const aws = { region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+    const aws = {
+      region: 'us-east-1',
+      endpoint: inject('awsEndpoint'),
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
     const jobs = createSqsQueue(createSqsClient(aws), jobsUrl);
     const results = createSqsQueue(createSqsClient(aws), resultsUrl);
     let received = '';
-    const streaming = api.invoke<{ statusCode: number; headers: Record<string, string>; body: string; streamed?: boolean }>(
-      functionUrlEvent('POST', '/v1/answers', { key: world.consumer, json: { query: 'Why are there two high tides a day?', topK: 2, mode: 'stream' } }),
+    const streaming = api.invoke<{
+      statusCode: number;
+      headers: Record<string, string>;
+      body: string;
+      streamed?: boolean;
+    }>(
+      functionUrlEvent('POST', '/v1/answers', {
+        key: world.consumer,
+        json: { query: 'Why are there two high tides a day?', topK: 2, mode: 'stream' },
+      }),
       120_000,
       (text) => (received += text),
     );
@@ -250,29 +365,49 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     const parsed = parseJob(message!.body);
     if (!('job' in parsed)) throw new Error(parsed.problem);
     const ctx: RunnerContext = {
-      jobs, results, store: s3Store(), logger: createLogger('error'), now: Date.now, workerId: 'lambda-stream-test', deltaIntervalMs: 0,
-      generators: createGeneratorRegistry({ extractive: createExtractiveGenerator(await sharedEmbedder()), engine: null }),
+      jobs,
+      results,
+      store: s3Store(),
+      logger: createLogger('error'),
+      now: Date.now,
+      workerId: 'lambda-stream-test',
+      deltaIntervalMs: 0,
+      generators: createGeneratorRegistry({
+        extractive: createExtractiveGenerator(await sharedEmbedder()),
+        engine: null,
+      }),
     };
     expect(await runJob(ctx, parsed.job, message!, new AbortController().signal)).toBe('generated');
     const events: { messageId: string; body: string; receiveCount: number }[] = [];
-    await vi.waitFor(async () => {
-      for (const m of await results.receive({ maxMessages: 10, waitSeconds: 1 })) {
-        events.push(m);
-        await results.delete(m.receiptHandle);
-      }
-      expect(events.some((e) => JSON.parse(e.body).type === 'completed')).toBe(true);
-    }, { timeout: 30_000, interval: 0 });
+    await vi.waitFor(
+      async () => {
+        for (const m of await results.receive({ maxMessages: 10, waitSeconds: 1 })) {
+          events.push(m);
+          await results.delete(m.receiptHandle);
+        }
+        expect(events.some((e) => JSON.parse(e.body).type === 'completed')).toBe(true);
+      },
+      { timeout: 30_000, interval: 0 },
+    );
     expect(events.filter((e) => JSON.parse(e.body).type === 'delta').length).toBeGreaterThan(0);
     // The results Lambda, another process, applies them: the API Lambda hears it through the database.
     const consumer = await start('results');
-    expect((await consumer.invoke(sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events))).result).toEqual({ batchItemFailures: [] });
+    expect((await consumer.invoke(sqsEvent('arn:aws:sqs:us-east-1:000000000000:results', events))).result).toEqual({
+      batchItemFailures: [],
+    });
 
     const { result } = await streaming;
     expect(result).toMatchObject({ statusCode: 200, streamed: true, headers: { 'content-type': 'text/event-stream' } });
     expect(result.body).toBe(received);
-    const sse = [...result.body.matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    const sse = [...result.body.matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({
+      event: m[1]!,
+      data: JSON.parse(m[2]!),
+    }));
     expect(sse.map((e) => e.event).filter((n) => n !== 'delta')).toEqual(['answer.created', 'citations', 'done']);
-    const streamed = sse.filter((e) => e.event === 'delta').map((e) => e.data.text as string).join('');
+    const streamed = sse
+      .filter((e) => e.event === 'delta')
+      .map((e) => e.data.text as string)
+      .join('');
     const final = sse.find((e) => e.event === 'citations')!.data;
     expect(streamed.replace(/\s+/g, ' ').trim()).toBe(final.text.replace(/\s+/g, ' ').trim());
     expect(BigInt(sse.at(-1)!.data.usage.charged)).toBeGreaterThan(0n);

@@ -23,7 +23,11 @@ describe.skipIf(!postgresInstalled())('MCP against npm start', () => {
 
   const connect = async (key: string) => {
     const client = new Client({ name: 'citepay-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${api.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+      }),
+    );
     clients.push(client);
     return client;
   };
@@ -32,11 +36,23 @@ describe.skipIf(!postgresInstalled())('MCP against npm start', () => {
     const url = await testDatabaseUrl();
     db = openPg(url, { max: 2 });
     api = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN });
-    const ada = await http(api.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
-    const dn = await http(api.url, 'POST', '/v1/datanets', { key: ada.body.apiKey.key, json: { name: 'Git', pricePerSource: '2000' } });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' } });
+    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+    });
+    const dn = await http(api.url, 'POST', '/v1/datanets', {
+      key: ada.body.apiKey.key,
+      json: { name: 'Git', pricePerSource: '2000' },
+    });
+    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
+      key: ada.body.apiKey.key,
+      json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
+    });
     await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
-    const consumer = await http(api.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'consumer', name: 'Agent', credits: '100000' } });
+    const consumer = await http(api.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'consumer', name: 'Agent', credits: '100000' },
+    });
     consumerKey = consumer.body.apiKey.key;
   });
   afterAll(async () => {
@@ -47,16 +63,29 @@ describe.skipIf(!postgresInstalled())('MCP against npm start', () => {
 
   it('lists the tools, answers with citations and progress, and bills the answer once', async () => {
     const client = await connect(consumerKey);
-    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['answer', 'get_receipt', 'list_datanets', 'search']);
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
+      'answer',
+      'get_receipt',
+      'list_datanets',
+      'search',
+    ]);
     const progress: string[] = [];
-    const r = await client.callTool({ name: 'answer', arguments: { query: 'how do I undo my last commit?' } }, undefined, {
-      onprogress: (p) => progress.push(p.message ?? ''),
-    });
+    const r = await client.callTool(
+      { name: 'answer', arguments: { query: 'how do I undo my last commit?' } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(p.message ?? ''),
+      },
+    );
     expect(r.isError).toBeFalsy();
     const answer = r.structuredContent as any;
     expect(answer.status).toBe('succeeded');
     expect(answer.text).toContain('git reset --soft HEAD~1.[1]');
-    expect(answer.citations[0].sources[0]).toMatchObject({ number: 1, title: 'Undo', contributor: { wallet: WALLETS.ada } });
+    expect(answer.citations[0].sources[0]).toMatchObject({
+      number: 1,
+      title: 'Undo',
+      contributor: { wallet: WALLETS.ada },
+    });
     // the deltas arrived as progress notifications and add up to the answer's text
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.join('')).toBe(answer.text);
@@ -64,7 +93,9 @@ describe.skipIf(!postgresInstalled())('MCP against npm start', () => {
     expect(charged).toBeGreaterThan(0n);
     const usage = await http(api.url, 'GET', '/v1/usage', { key: consumerKey });
     expect(BigInt(usage.body.balance)).toBe(100000n - charged);
-    const txs = await db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [answer.requestId]);
+    const txs = await db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [
+      answer.requestId,
+    ]);
     expect(txs.rows).toHaveLength(1);
 
     const receipt = await client.callTool({ name: 'get_receipt', arguments: { id: answer.attribution.receiptId } });

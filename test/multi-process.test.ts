@@ -29,10 +29,21 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
     const url = (dbUrl = await testDatabaseUrl());
     db = openPg(url, { max: 2 });
     a = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info' });
-    b = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', START_WORKER: 'false' });
-    const ada = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
+    b = await startApiProcess({
+      DATABASE_URL: url,
+      CITEPAY_ADMIN_KEY: ADMIN,
+      LOG_LEVEL: 'info',
+      START_WORKER: 'false',
+    });
+    const ada = await http(a.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+    });
     expect(ada.status).toBe(201);
-    const dn = await http(a.url, 'POST', '/v1/datanets', { key: ada.body.apiKey.key, json: { name: 'Ada notes', pricePerSource: '1000' } });
+    const dn = await http(a.url, 'POST', '/v1/datanets', {
+      key: ada.body.apiKey.key,
+      json: { name: 'Ada notes', pricePerSource: '1000' },
+    });
     contributor = { key: ada.body.apiKey.key, datanet: dn.body.id };
   });
   afterAll(async () => {
@@ -42,26 +53,41 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
   });
 
   const consumer = async (credits: string) => {
-    const r = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'consumer', name: `c${credits}`, credits } });
+    const r = await http(a.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'consumer', name: `c${credits}`, credits },
+    });
     expect(r.status).toBe(201);
     return r.body.apiKey.key as string;
   };
   const upload = async (base: string, doc: (typeof DOCS)[keyof typeof DOCS]) => {
-    const r = await http(base, 'POST', `/v1/datanets/${contributor.datanet}/documents`, { key: contributor.key, json: doc });
+    const r = await http(base, 'POST', `/v1/datanets/${contributor.datanet}/documents`, {
+      key: contributor.key,
+      json: doc,
+    });
     expect(r.status).toBe(201);
     return r.body.document.id as string;
   };
 
-  it('the second process joins the first one\'s queue server, chain and object store instead of starting its own', () => {
+  it("the second process joins the first one's queue server, chain and object store instead of starting its own", () => {
     const joined = b.lines.find((l) => l.includes('joined the services of another process'));
     expect(joined).toBeDefined();
-    expect(JSON.parse(joined!).joined).toEqual([expect.stringMatching(/^queues at /), expect.stringMatching(/^chain at /), expect.stringMatching(/^object store in /)]);
+    expect(JSON.parse(joined!).joined).toEqual([
+      expect.stringMatching(/^queues at /),
+      expect.stringMatching(/^chain at /),
+      expect.stringMatching(/^object store in /),
+    ]);
     expect(b.lines.some((l) => l.includes('local chain ready'))).toBe(false);
   });
 
-  it('refuses a third process whose explicit OBJECT_STORE_DIR is not the database\'s document folder', async () => {
+  it("refuses a third process whose explicit OBJECT_STORE_DIR is not the database's document folder", async () => {
     const root = (await readSetting<{ root: string }>(db, 'local.objectStore'))!.root;
-    const started = startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false', OBJECT_STORE_DIR: `${root}-elsewhere` });
+    const started = startApiProcess({
+      DATABASE_URL: dbUrl,
+      CITEPAY_ADMIN_KEY: ADMIN,
+      START_WORKER: 'false',
+      OBJECT_STORE_DIR: `${root}-elsewhere`,
+    });
     await expect(started).rejects.toThrow(/OBJECT_STORE_DIR=.*-elsewhere, but this database's documents are in /);
   });
 
@@ -79,7 +105,12 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
     await upload(b.url, DOCS.bikes);
     const key = await consumer('10000'); // 10 × 1000 (one source at 1000)
     const replies = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => http(i % 2 ? a.url : b.url, 'POST', '/v1/retrieve', { key, json: { query: 'fix a bicycle puncture', topK: 1 } })),
+      Array.from({ length: 60 }, (_, i) =>
+        http(i % 2 ? a.url : b.url, 'POST', '/v1/retrieve', {
+          key,
+          json: { query: 'fix a bicycle puncture', topK: 1 },
+        }),
+      ),
     );
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
@@ -91,32 +122,57 @@ describe.skipIf(!postgresInstalled())('several API processes on one PostgreSQL d
     const key = await consumer('1000000');
     const replies = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        http(i % 2 ? a.url : b.url, 'POST', '/v1/retrieve', { key, json: { query: 'patch an inner tube', topK: 1 }, headers: { 'idempotency-key': 'cross-process-1' } })),
+        http(i % 2 ? a.url : b.url, 'POST', '/v1/retrieve', {
+          key,
+          json: { query: 'patch an inner tube', topK: 1 },
+          headers: { 'idempotency-key': 'cross-process-1' },
+        }),
+      ),
     );
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(new Set(replies.map((r) => r.body.requestId)).size).toBe(1);
     expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(5);
-    const charges = await db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [replies[0]!.body.requestId]);
+    const charges = await db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [
+      replies[0]!.body.requestId,
+    ]);
     expect(charges.rows).toHaveLength(1);
   });
 
   it('an answer created on B (no worker of its own) is generated through the shared queue', async () => {
     const key = await consumer('1000000');
-    const created = await http(b.url, 'POST', '/v1/answers', { key, json: { query: 'How do I find the hole in an inner tube?', mode: 'async' } });
+    const created = await http(b.url, 'POST', '/v1/answers', {
+      key,
+      json: { query: 'How do I find the hole in an inner tube?', mode: 'async' },
+    });
     expect(created.status).toBe(202);
-    await vi.waitFor(async () => {
-      const r = await http(b.url, 'GET', `/v1/answers/${created.body.id}?wait=5`, { key });
-      expect(r.body.status).toBe('succeeded');
-    }, { timeout: 90_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const r = await http(b.url, 'GET', `/v1/answers/${created.body.id}?wait=5`, { key });
+        expect(r.body.status).toBe('succeeded');
+      },
+      { timeout: 90_000, interval: 200 },
+    );
   });
 
   it('settlers racing on both processes publish each epoch once and pay nobody twice', async () => {
     const key = await consumer('1000000');
-    const recorded = (await readSetting<{ rpcUrl: string; distributor: `0x${string}`; token: `0x${string}` }>(db, 'local.chain'))!;
-    const chain = createSettlementChain({ rpcUrl: recorded.rpcUrl, settlerKey: ANVIL_SETTLER_KEY, distributor: recorded.distributor, token: recorded.token });
+    const recorded = (await readSetting<{ rpcUrl: string; distributor: `0x${string}`; token: `0x${string}` }>(
+      db,
+      'local.chain',
+    ))!;
+    const chain = createSettlementChain({
+      rpcUrl: recorded.rpcUrl,
+      settlerKey: ANVIL_SETTLER_KEY,
+      distributor: recorded.distributor,
+      token: recorded.token,
+    });
     for (let round = 1; round <= 2; round++) {
-      expect((await http(a.url, 'POST', '/v1/retrieve', { key, json: { query: 'inflate a tyre', topK: 1 } })).status).toBe(200);
-      const runs = await Promise.all([a, b, a, b].map((p) => http(p.url, 'POST', '/v1/admin/settlements', { key: ADMIN })));
+      expect(
+        (await http(a.url, 'POST', '/v1/retrieve', { key, json: { query: 'inflate a tyre', topK: 1 } })).status,
+      ).toBe(200);
+      const runs = await Promise.all(
+        [a, b, a, b].map((p) => http(p.url, 'POST', '/v1/admin/settlements', { key: ADMIN })),
+      );
       expect(runs.map((r) => r.status)).toEqual([200, 200, 200, 200]);
       // Calls on one process share its settlement in flight; across processes the lock lets one in.
       const confirmed = runs.filter((r) => r.body.status === 'confirmed');

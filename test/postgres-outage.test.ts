@@ -27,7 +27,10 @@ describe.skipIf(!postgresInstalled())('the API while PostgreSQL restarts', () =>
     services = await createTestServices({}, { db });
     client = httpClient(services);
     world = await createWorld(services, { credits: '1000000', price: '1000' });
-    const r = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
+    const r = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, {
+      key: world.bob.key,
+      json: DOCS.bikes,
+    });
     expect(r.status).toBe(201);
   });
   afterAll(async () => {
@@ -35,7 +38,11 @@ describe.skipIf(!postgresInstalled())('the API while PostgreSQL restarts', () =>
     await server?.stop();
   });
 
-  const retrieve = () => client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'fix a bicycle puncture', topK: 1 } });
+  const retrieve = () =>
+    client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: { query: 'fix a bicycle puncture', topK: 1 },
+    });
 
   it('answers 503 with Retry-After while the server is down, recovers without a restart, and bills each success once', async () => {
     expect((await retrieve()).status).toBe(200);
@@ -48,7 +55,9 @@ describe.skipIf(!postgresInstalled())('the API while PostgreSQL restarts', () =>
         replies.push({ status: r.status, code: r.body?.error?.code, retryAfter: r.headers.get('retry-after') });
       }
     })();
-    await vi.waitFor(() => expect(replies.filter((r) => r.status === 200).length).toBeGreaterThan(2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(replies.filter((r) => r.status === 200).length).toBeGreaterThan(2), {
+      timeout: 10_000,
+    });
     await server.halt();
 
     const down = await retrieve();
@@ -73,7 +82,9 @@ describe.skipIf(!postgresInstalled())('the API while PostgreSQL restarts', () =>
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(BigInt(usage.body.balance)).toBe(1_000_000n - 1000n * BigInt(successes));
     expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]); // the whole-database checker
-    console.info(`postgres outage: ${replies.length} calls during the run, ${replies.filter((r) => r.status === 503).length} got 503; recovered ${recoveredMs.toFixed(0)} ms after the server started`);
+    console.info(
+      `postgres outage: ${replies.length} calls during the run, ${replies.filter((r) => r.status === 503).length} got 503; recovered ${recoveredMs.toFixed(0)} ms after the server started`,
+    );
   });
 });
 
@@ -96,7 +107,14 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
     stopConsumer = env.consumer.stop;
     client = httpClient(services);
     world = await createWorld(services, { credits: '1000000', price: '1000' });
-    expect((await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes })).status).toBe(201);
+    expect(
+      (
+        await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, {
+          key: world.bob.key,
+          json: DOCS.bikes,
+        })
+      ).status,
+    ).toBe(201);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -106,9 +124,18 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
   });
 
   const ask = (query: string, key: string, mode = 'wait') =>
-    client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query, topK: 1, mode }, headers: { 'idempotency-key': key } });
+    client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query, topK: 1, mode },
+      headers: { 'idempotency-key': key },
+    });
   const chargedFor = async (requestId: string) =>
-    (await services.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_transactions WHERE request_id = $1`, [requestId])).rows[0]!.n;
+    (
+      await services.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ledger_transactions WHERE request_id = $1`,
+        [requestId],
+      )
+    ).rows[0]!.n;
 
   it('answers a committed answer with its id (202), never runs one it could not record, and frees its keys within seconds', async () => {
     // A second request holds its key while its retrieval is paused; the database goes down under it.
@@ -120,17 +147,23 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
       return embed(texts);
     });
     const claimed = ask('how do I fix a bicycle puncture? (claimed)', 'outage-claimed');
-    await vi.waitFor(async () => {
-      const r = await services.db.query(`SELECT 1 FROM idempotency_claims WHERE key = 'outage-claimed'`);
-      expect(r.rows).toHaveLength(1);
-    }, { timeout: 30_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        const r = await services.db.query(`SELECT 1 FROM idempotency_claims WHERE key = 'outage-claimed'`);
+        expect(r.rows).toHaveLength(1);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
 
     // No worker yet: this answer stays queued while the database goes away under its wait.
     const waiting = ask('how do I fix a bicycle puncture? (waiting)', 'outage-wait');
-    await vi.waitFor(async () => {
-      const r = await services.db.query(`SELECT id FROM answers WHERE query LIKE '%(waiting)'`);
-      expect(r.rows).toHaveLength(1);
-    }, { timeout: 30_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        const r = await services.db.query(`SELECT id FROM answers WHERE query LIKE '%(waiting)'`);
+        expect(r.rows).toHaveLength(1);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
 
     await server.halt();
     worker = await startWorker(services); // generates while the database is down; the results wait in their queue
@@ -148,7 +181,13 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
     await server.start();
     spy.mockRestore();
     // It runs and is billed exactly once.
-    await vi.waitFor(async () => expect((await client.call('GET', `/v1/answers/${accepted.body.id}`, { key: world.consumer.key })).body.status).toBe('succeeded'), { timeout: 60_000, interval: 200 });
+    await vi.waitFor(
+      async () =>
+        expect(
+          (await client.call('GET', `/v1/answers/${accepted.body.id}`, { key: world.consumer.key })).body.status,
+        ).toBe('succeeded'),
+      { timeout: 60_000, interval: 200 },
+    );
     const done = await client.call('GET', `/v1/answers/${accepted.body.id}`, { key: world.consumer.key });
     expect(await chargedFor(accepted.headers.get('x-request-id')!)).toBe(1);
 
@@ -164,25 +203,38 @@ describe.skipIf(!postgresInstalled())('answers while PostgreSQL restarts', () =>
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
 
     // The answers refused with 503 never ran: no row, no charge, once everything queued has drained.
-    await vi.waitFor(async () => expect((await services.db.query(`SELECT id FROM answers WHERE status IN ('queued', 'running')`)).rows).toEqual([]), { timeout: 60_000, interval: 200 });
+    await vi.waitFor(
+      async () =>
+        expect((await services.db.query(`SELECT id FROM answers WHERE status IN ('queued', 'running')`)).rows).toEqual(
+          [],
+        ),
+      { timeout: 60_000, interval: 200 },
+    );
     for (const r of [lost, refused]) {
       expect(await chargedFor(r.body.error.requestId)).toBe(0);
-      expect((await services.db.query(`SELECT id FROM answers WHERE request_id = $1`, [r.body.error.requestId])).rows).toEqual([]);
+      expect(
+        (await services.db.query(`SELECT id FROM answers WHERE request_id = $1`, [r.body.error.requestId])).rows,
+      ).toEqual([]);
     }
     const charged = BigInt(done.body.usage.charged) + (retried.status === 202 ? await settled(retried.body.id) : 0n);
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(BigInt(usage.body.balance)).toBe(1_000_000n - charged);
     expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]);
-    console.info(`answers across an outage: the key's retry took ${retryMs.toFixed(0)} ms after the database came back`);
+    console.info(
+      `answers across an outage: the key's retry took ${retryMs.toFixed(0)} ms after the database came back`,
+    );
   });
 
   async function settled(id: string): Promise<bigint> {
     let charged = 0n;
-    await vi.waitFor(async () => {
-      const a = await client.call('GET', `/v1/answers/${id}`, { key: world.consumer.key });
-      expect(a.body.status).toBe('succeeded');
-      charged = BigInt(a.body.usage.charged);
-    }, { timeout: 60_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const a = await client.call('GET', `/v1/answers/${id}`, { key: world.consumer.key });
+        expect(a.body.status).toBe('succeeded');
+        charged = BigInt(a.body.usage.charged);
+      },
+      { timeout: 60_000, interval: 200 },
+    );
     return charged;
   }
 });

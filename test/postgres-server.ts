@@ -27,7 +27,8 @@ export function postgresInstalled(): boolean {
 }
 
 export async function startPostgres(): Promise<PostgresServer> {
-  if (!postgresInstalled()) throw new Error(`PostgreSQL 15 is not installed at ${PG_BIN}: run \`sudo bash .ci/postgres.sh\``);
+  if (!postgresInstalled())
+    throw new Error(`PostgreSQL 15 is not installed at ${PG_BIN}: run \`sudo bash .ci/postgres.sh\``);
   const asRoot = process.getuid?.() === 0;
   // Outside the test run's private TMPDIR (mode 0700, owned by root): the postgres user must reach it.
   const root = mkdtempSync(join(process.env.CITEPAY_PG_TMP ?? '/tmp', 'citepay-pg-'));
@@ -38,7 +39,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   mkdirSync(sockets);
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', root]);
   const run = async (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args]] : [join(PG_BIN, cmd), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args]]
+      : [join(PG_BIN, cmd), args];
     try {
       await promisify(execFile)(file, argv, { encoding: 'utf8' });
     } catch (err) {
@@ -60,7 +63,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   ].join('\n');
   writeFileSync(join(data, 'postgresql.auto.conf'), `${conf}\n`);
   if (asRoot) execFileSync('chown', ['postgres:postgres', join(data, 'postgresql.auto.conf')]);
-  const ctl = (...args: string[]) => run('pg_ctl', ['-D', data, '-l', join(root, 'server.log'), '-w', '-t', '60', ...args]);
+  const ctl = (...args: string[]) =>
+    run('pg_ctl', ['-D', data, '-l', join(root, 'server.log'), '-w', '-t', '60', ...args]);
   await ctl('start');
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

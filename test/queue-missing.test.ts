@@ -14,7 +14,12 @@ import { createTestServices } from './services.ts';
 // QueueDoesNotExist, a 400 from SQS. For the API that is the queue being unavailable — 503 with
 // Retry-After and nothing held or charged — never a 500.
 const endpoint = () => inject('awsEndpoint');
-const sqs = () => createSqsClient({ region: 'us-east-1', endpoint: endpoint(), credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+const sqs = () =>
+  createSqsClient({
+    region: 'us-east-1',
+    endpoint: endpoint(),
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
 
 describe('a queue that does not exist (yet)', () => {
   let services: Services;
@@ -27,12 +32,24 @@ describe('a queue that does not exist (yet)', () => {
   beforeAll(async () => {
     // The URLs a peer recorded, for queues its restarted server has not created again yet.
     const urls = await ensureQueues(sqs(), names, { visibilitySeconds: 30, maxReceives: 5 });
-    for (const url of [urls.jobsUrl, urls.resultsUrl, urls.deadLetterUrl]) await sqs().send(new DeleteQueueCommand({ QueueUrl: url }));
+    for (const url of [urls.jobsUrl, urls.resultsUrl, urls.deadLetterUrl])
+      await sqs().send(new DeleteQueueCommand({ QueueUrl: url }));
     missing = { jobs: urls.jobsUrl, results: urls.resultsUrl };
-    services = await createTestServices({ JOB_QUEUE_URL: missing.jobs, RESULT_QUEUE_URL: missing.results, SQS_ENDPOINT: endpoint() });
+    services = await createTestServices({
+      JOB_QUEUE_URL: missing.jobs,
+      RESULT_QUEUE_URL: missing.results,
+      SQS_ENDPOINT: endpoint(),
+    });
     client = httpClient(services);
     world = await createWorld(services, { credits: '1000000', price: '1000' });
-    expect((await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes })).status).toBe(201);
+    expect(
+      (
+        await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, {
+          key: world.bob.key,
+          json: DOCS.bikes,
+        })
+      ).status,
+    ).toBe(201);
   });
   afterAll(async () => services?.db.close());
 
@@ -45,7 +62,10 @@ describe('a queue that does not exist (yet)', () => {
 
   it('answers 503 + Retry-After to an answer, holds and charges nothing, and works once the queues exist', async () => {
     for (const path of ['/v1/answers', '/v1/chat/completions']) {
-      const json = path === '/v1/answers' ? { query: 'fix a bicycle puncture', topK: 1 } : { model: 'extractive', messages: [{ role: 'user', content: 'fix a bicycle puncture' }] };
+      const json =
+        path === '/v1/answers'
+          ? { query: 'fix a bicycle puncture', topK: 1 }
+          : { model: 'extractive', messages: [{ role: 'user', content: 'fix a bicycle puncture' }] };
       const r = await client.call('POST', path, { key: world.consumer.key, json });
       expect(r.status, JSON.stringify(r.body)).toBe(503);
       expect(r.body.error.code).toBe('SERVICE_UNAVAILABLE');
@@ -59,7 +79,10 @@ describe('a queue that does not exist (yet)', () => {
 
     // The peer finishes starting: the same recorded URLs now work (the job is queued: 202 in async mode).
     await ensureQueues(sqs(), names, { visibilitySeconds: 30, maxReceives: 5 });
-    const later = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'fix a bicycle puncture', topK: 1, mode: 'async' } });
+    const later = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'fix a bicycle puncture', topK: 1, mode: 'async' },
+    });
     expect(later.status).toBe(202);
   });
 });

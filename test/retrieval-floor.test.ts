@@ -11,7 +11,20 @@ import { createTestServices } from './services.ts';
 // The relevance floor (README, Retrieval quality): topK is a maximum. Two unrelated datanets —
 // npm's CLI docs (12 pages) and three State of the Union addresses — searched together: a question
 // one of them covers gets no source from the other, and its gold page still comes first.
-const NPM_PAGES = ['npm-ci', 'npm-install', 'npm-link', 'npm-audit', 'npm-version', 'npm-outdated', 'npm-cache', 'npm-publish', 'npm-deprecate', 'npm-prune', 'npm-ls', 'package-json'];
+const NPM_PAGES = [
+  'npm-ci',
+  'npm-install',
+  'npm-link',
+  'npm-audit',
+  'npm-version',
+  'npm-outdated',
+  'npm-cache',
+  'npm-publish',
+  'npm-deprecate',
+  'npm-prune',
+  'npm-ls',
+  'package-json',
+];
 const SOTU_YEARS = { fromYear: 2019, toYear: 2021 };
 
 let services: Services;
@@ -19,12 +32,23 @@ const datanet: Record<'npm' | 'sotu', string> = { npm: '', sotu: '' };
 
 beforeAll(async () => {
   services = await createTestServices();
-  const owner = await createAccount(services.db, { kind: 'contributor', name: 'floor', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+  const owner = await createAccount(services.db, {
+    kind: 'contributor',
+    name: 'floor',
+    wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  });
   const principal = { accountId: owner.account.id, keyId: 'key_floor', role: 'contributor' as const, livemode: true };
-  for (const [name, docs] of [['npm', loadNpmDocs().filter((d) => NPM_PAGES.includes(d.id))], ['sotu', loadSotu(SOTU_YEARS)]] as const) {
+  for (const [name, docs] of [
+    ['npm', loadNpmDocs().filter((d) => NPM_PAGES.includes(d.id))],
+    ['sotu', loadSotu(SOTU_YEARS)],
+  ] as const) {
     const d = await insertDatanet(services.db, {
-      ownerAccountId: owner.account.id, name, description: null, pricePerSource: 1000n,
-      embeddingModel: services.embedder.modelId, embeddingDim: services.embedder.dimension,
+      ownerAccountId: owner.account.id,
+      name,
+      description: null,
+      pricePerSource: 1000n,
+      embeddingModel: services.embedder.modelId,
+      embeddingDim: services.embedder.dimension,
     });
     datanet[name] = d.id;
     await ingestCorpus(services, principal, d.id, docs);
@@ -41,7 +65,10 @@ describe('relevance floor', () => {
     let first = 0;
     for (const q of questions) {
       const sources = await ask(q.question);
-      expect(sources.filter((s) => s.datanetId === datanet.sotu).map((s) => s.title), q.question).toEqual([]);
+      expect(
+        sources.filter((s) => s.datanetId === datanet.sotu).map((s) => s.title),
+        q.question,
+      ).toEqual([]);
       if (q.gold.includes(String(sources[0]?.metadata.corpusId))) first++;
     }
     expect(first / questions.length).toBeGreaterThanOrEqual(0.5);
@@ -53,7 +80,10 @@ describe('relevance floor', () => {
     for (const q of questions) {
       const sources = await ask(q.question);
       expect(sources.length, q.question).toBeGreaterThan(0);
-      expect(sources.filter((s) => s.datanetId === datanet.npm).map((s) => s.title), q.question).toEqual([]);
+      expect(
+        sources.filter((s) => s.datanetId === datanet.npm).map((s) => s.title),
+        q.question,
+      ).toEqual([]);
     }
   });
 

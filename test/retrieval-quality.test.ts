@@ -16,14 +16,20 @@ let services: Services;
 let report: QualityReport;
 
 beforeAll(async () => {
-  ({ services, report } = await measureQuality('State of the Union 2001–2021', loadSotu(SOTU_TEST_YEARS), loadSotuQuestions()));
+  ({ services, report } = await measureQuality(
+    'State of the Union 2001–2021',
+    loadSotu(SOTU_TEST_YEARS),
+    loadSotuQuestions(),
+  ));
 });
 afterAll(() => services.db.close());
 
 describe('retrieval quality on the State of the Union corpus', () => {
   it('keeps document recall@5 and recall@1 within a small margin of the measured figures', () => {
     expect(report.questions).toBeGreaterThanOrEqual(100);
-    expect(report.recallAt5, JSON.stringify(report.misses, null, 1)).toBeGreaterThanOrEqual(MEASURED.recallAt5 - MARGIN);
+    expect(report.recallAt5, JSON.stringify(report.misses, null, 1)).toBeGreaterThanOrEqual(
+      MEASURED.recallAt5 - MARGIN,
+    );
     expect(report.recallAt1).toBeGreaterThanOrEqual(MEASURED.recallAt1 - MARGIN);
   });
 });

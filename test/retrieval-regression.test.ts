@@ -15,14 +15,20 @@ let services: Services;
 let report: QualityReport;
 
 beforeAll(async () => {
-  ({ services, report } = await measureQuality('State of the Union 1961–2000', loadSotu({ fromYear: 1961, toYear: 2000 }), loadSotuClassicQuestions().filter((q) => q.split === 'dev')));
+  ({ services, report } = await measureQuality(
+    'State of the Union 1961–2000',
+    loadSotu({ fromYear: 1961, toYear: 2000 }),
+    loadSotuClassicQuestions().filter((q) => q.split === 'dev'),
+  ));
 });
 afterAll(() => services.db.close());
 
 describe('retrieval quality regression on the bench dev questions', () => {
   it('keeps document recall@5 (and recall@1) within a small margin of the committed figures', () => {
     expect(report.questions).toBe(44);
-    expect(report.recallAt5, JSON.stringify(report.misses, null, 1)).toBeGreaterThanOrEqual(COMMITTED.recallAt5 - MARGIN);
+    expect(report.recallAt5, JSON.stringify(report.misses, null, 1)).toBeGreaterThanOrEqual(
+      COMMITTED.recallAt5 - MARGIN,
+    );
     expect(report.recallAt1).toBeGreaterThanOrEqual(COMMITTED.recallAt1 - MARGIN);
   });
 });

@@ -40,7 +40,11 @@ export function testDatabaseUrl(): Promise<string> {
 }
 
 /** Real adapters: in-memory PGlite (or the real server) with pgvector, fauxqs S3, the real embedder. */
-export async function createTestServices(env: Record<string, string> = {}, overrides: Partial<Services> = {}, options: { db?: DbKind } = {}): Promise<Services> {
+export async function createTestServices(
+  env: Record<string, string> = {},
+  overrides: Partial<Services> = {},
+  options: { db?: DbKind } = {},
+): Promise<Services> {
   const config = loadConfig({
     CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-test-')),
     OBJECT_STORE: 's3',
@@ -51,5 +55,9 @@ export async function createTestServices(env: Record<string, string> = {}, overr
     PUBLIC_URL: 'http://localhost', // app.request('/path') is http://localhost/path
     ...env,
   });
-  return createServices(config, { db: overrides.db ?? (await openTestDb(options.db)), embedder: await sharedEmbedder(), ...overrides });
+  return createServices(config, {
+    db: overrides.db ?? (await openTestDb(options.db)),
+    embedder: await sharedEmbedder(),
+    ...overrides,
+  });
 }

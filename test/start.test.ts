@@ -15,7 +15,14 @@ const running: ChildProcess[] = [];
 
 function start(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'functions/local/start.ts'], {
-    env: { ...process.env, PORT: '0', CHAIN_PORT: '0', SETTLEMENT_INTERVAL_SECONDS: '0', LOG_REQUESTS: 'false', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      CHAIN_PORT: '0',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      LOG_REQUESTS: 'false',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.push(child);
@@ -62,9 +69,18 @@ describe('npm start', () => {
     // The whole pipeline npm start runs: local queues, the worker process, the results consumer.
     const contributorKey = ((await created.json()) as { apiKey: { key: string } }).apiKey.key;
     const post = async (path: string, key: string, body: unknown) =>
-      (await fetch(`${first.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<any>;
+      (
+        await fetch(`${first.url}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<any>;
     const datanet = await post('/v1/datanets', contributorKey, { name: 'Git', pricePerSource: '2000' });
-    await post(`/v1/datanets/${datanet.id}/documents`, contributorKey, { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' });
+    await post(`/v1/datanets/${datanet.id}/documents`, contributorKey, {
+      title: 'Undo',
+      content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.',
+    });
     const answer = await post('/v1/answers', demoKey!, { query: 'how do I undo my last commit?' });
     expect(answer.status).toBe('succeeded');
     expect(answer.text).toContain('git reset --soft HEAD~1.[1]');
@@ -72,7 +88,9 @@ describe('npm start', () => {
     const settled = await post('/v1/admin/settlements', adminKey!, {});
     expect(settled).toMatchObject({ status: 'confirmed', epoch: { epoch: 1, status: 'confirmed', payees: 1 } });
     const earned = answer.attribution.sources[0].amount;
-    const payout = (await (await fetch(`${first.url}/v1/payouts/0x70997970C51812dc3A010C7d01b50e0d17dc79C8`)).json()) as any;
+    const payout = (await (
+      await fetch(`${first.url}/v1/payouts/0x70997970C51812dc3A010C7d01b50e0d17dc79C8`)
+    ).json()) as any;
     expect(payout).toMatchObject({ epoch: 1, cumulative: earned, claimed: '0' });
     // Wallet sign-in is bound to the origin npm start listens on and to its own anvil, whose public
     // development wallets the sign-in page offers (it runs its own chain with anvil's settler key).
@@ -83,17 +101,34 @@ describe('npm start', () => {
 
     // Restarted with a schedule: the chain state came back with the data folder, and a new call settles by itself.
     const second = await start({ CITEPAY_DATA_DIR: dataDir, LOG_REQUESTS: 'true', SETTLEMENT_INTERVAL_SECONDS: '1' });
-    const claim = await (await fetch(`${second.url}/v1/payouts/0x70997970C51812dc3A010C7d01b50e0d17dc79C8/claim`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` } })).json() as any;
+    const claim = (await (
+      await fetch(`${second.url}/v1/payouts/0x70997970C51812dc3A010C7d01b50e0d17dc79C8/claim`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}` },
+      })
+    ).json()) as any;
     expect(claim).toMatchObject({ paid: earned, payout: { claimed: earned, claimable: '0' } });
-    await (await fetch(`${second.url}/v1/retrieve`, { method: 'POST', headers: { authorization: `Bearer ${demoKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ query: 'undo a commit' }) })).json();
+    await (
+      await fetch(`${second.url}/v1/retrieve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${demoKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'undo a commit' }),
+      })
+    ).json();
     let epochs: { epoch: number; status: string }[] = [];
     while (!epochs.some((e) => e.epoch === 2 && e.status === 'confirmed')) {
       await new Promise((r) => setTimeout(r, 250));
-      epochs = ((await (await fetch(`${second.url}/v1/admin/settlements`, { headers: { authorization: `Bearer ${adminKey}` } })).json()) as any).epochs;
+      epochs = (
+        (await (
+          await fetch(`${second.url}/v1/admin/settlements`, { headers: { authorization: `Bearer ${adminKey}` } })
+        ).json()) as any
+      ).epochs;
     }
     const usage = await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${demoKey}` } });
     expect(usage.status).toBe(200);
-    expect(BigInt(((await usage.json()) as { balance: string }).balance)).toBeLessThan(10_000_000n - BigInt(answer.usage.charged)); // the answer and the retrieve
+    expect(BigInt(((await usage.json()) as { balance: string }).balance)).toBeLessThan(
+      10_000_000n - BigInt(answer.usage.charged),
+    ); // the answer and the retrieve
     expect(second.output()).not.toContain('shown ONCE');
     expect(second.output()).not.toContain(adminKey!);
     expect(second.output()).not.toContain(demoKey!);
@@ -112,6 +147,8 @@ describe('npm start', () => {
   });
 
   it('fails fast with a message naming a bad variable', async () => {
-    await expect(start({ CITEPAY_ADMIN_KEY: 'hunter2', CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-start-')) })).rejects.toThrow(/CITEPAY_ADMIN_KEY: must look like/);
+    await expect(
+      start({ CITEPAY_ADMIN_KEY: 'hunter2', CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-start-')) }),
+    ).rejects.toThrow(/CITEPAY_ADMIN_KEY: must look like/);
   });
 });

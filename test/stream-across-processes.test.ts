@@ -17,7 +17,9 @@ import { testDatabaseUrl } from './services.ts';
 // at a time, so an answer has many deltas) and is the only consumer of the results queue. Both are
 // real `npm start` processes on one real PostgreSQL database; A hears B through the database.
 const ADMIN = 'cp_live_streamacrossprocessesadmin00001';
-const MODELS = JSON.stringify([{ id: FAKE_BASE_MODEL, inputPricePerMillion: '1000000', outputPricePerMillion: '2000000' }]);
+const MODELS = JSON.stringify([
+  { id: FAKE_BASE_MODEL, inputPricePerMillion: '1000000', outputPricePerMillion: '2000000' },
+]);
 
 interface SseEvent {
   event: string;
@@ -25,7 +27,11 @@ interface SseEvent {
 }
 
 /** Reads a text/event-stream as it arrives; `onEvent` returning false stops reading (and aborts the request). */
-async function readSse(res: Response, onEvent: (e: SseEvent) => boolean | void, abort?: AbortController): Promise<void> {
+async function readSse(
+  res: Response,
+  onEvent: (e: SseEvent) => boolean | void,
+  abort?: AbortController,
+): Promise<void> {
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -48,7 +54,11 @@ async function readSse(res: Response, onEvent: (e: SseEvent) => boolean | void, 
 }
 
 // The closed answer's text is parseAnswer's: each claim's markers after it, gaps normalised. Its words are the stream's.
-const words = (s: string) => s.replace(/\[\d+\]/g, ' ').replace(/\s+/g, ' ').trim();
+const words = (s: string) =>
+  s
+    .replace(/\[\d+\]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 describe.skipIf(!postgresInstalled())('streaming from one API process while another consumes the results', () => {
   let a: ApiProcess;
@@ -64,11 +74,23 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
     const common = { DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, ENGINE_MODELS: MODELS };
     a = await startApiProcess({ ...common, START_WORKER: 'false', START_RESULTS_CONSUMER: 'false' });
     b = await startApiProcess({ ...common, GENERATOR_ENGINE_URL: engine.url });
-    const ada = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
-    const dn = await http(a.url, 'POST', '/v1/datanets', { key: ada.body.apiKey.key, json: { name: 'Ada notes', pricePerSource: '1000' } });
+    const ada = await http(a.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+    });
+    const dn = await http(a.url, 'POST', '/v1/datanets', {
+      key: ada.body.apiKey.key,
+      json: { name: 'Ada notes', pricePerSource: '1000' },
+    });
     for (const doc of [DOCS.tides, DOCS.bikes])
-      expect((await http(a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: doc })).status).toBe(201);
-    const consumer = await http(a.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'consumer', name: 'Acme', credits: '100000000' } });
+      expect(
+        (await http(a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: doc }))
+          .status,
+      ).toBe(201);
+    const consumer = await http(a.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'consumer', name: 'Acme', credits: '100000000' },
+    });
     key = consumer.body.apiKey.key;
   });
   afterAll(async () => {
@@ -80,14 +102,24 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
 
   /** The stored deltas (kept a while after the close) in seq order, through the stream's marker filter. */
   const storedStream = async (answerId: string) => {
-    const rows = (await db.query<{ seq: number; text: string }>(`SELECT seq, text FROM answer_deltas WHERE answer_id = $1 ORDER BY seq`, [answerId])).rows;
+    const rows = (
+      await db.query<{ seq: number; text: string }>(
+        `SELECT seq, text FROM answer_deltas WHERE answer_id = $1 ORDER BY seq`,
+        [answerId],
+      )
+    ).rows;
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i));
     const sources = (await http(a.url, 'GET', `/v1/answers/${answerId}`, { key })).body.sources.length as number;
     const filter = createMarkerFilter(sources);
     return { deltas: rows.length, text: rows.map((r) => filter.push(r.text)).join('') + filter.end() };
   };
   const charges = async (answerId: string) =>
-    (await db.query(`SELECT 1 FROM ledger_transactions t JOIN answers a ON a.request_id = t.request_id WHERE a.id = $1`, [answerId])).rows.length;
+    (
+      await db.query(
+        `SELECT 1 FROM ledger_transactions t JOIN answers a ON a.request_id = t.request_id WHERE a.id = $1`,
+        [answerId],
+      )
+    ).rows.length;
 
   it('POST /v1/answers mode stream on A: every delta in order, then one citations and one done event', async () => {
     const res = await fetch(`${a.url}/v1/answers`, {
@@ -105,7 +137,10 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
     expect(names.slice(-2)).toEqual(['citations', 'done']);
     expect(names).not.toContain('error');
     const id = events[0]!.data.id as string;
-    const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.text as string).join('');
+    const streamed = events
+      .filter((e) => e.event === 'delta')
+      .map((e) => e.data.text as string)
+      .join('');
     const final = events.find((e) => e.event === 'citations')!.data;
     expect(words(streamed)).toBe(words(final.text));
     expect(final.citations.length).toBeGreaterThan(0);
@@ -136,7 +171,9 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
       if (chunk.usage) usages.push(chunk.usage);
     }
     expect(finals).toHaveLength(1);
-    expect((finals[0] as { choices: { finish_reason: string }[]; citations: unknown[] }).choices[0]!.finish_reason).toBe('stop');
+    expect(
+      (finals[0] as { choices: { finish_reason: string }[]; citations: unknown[] }).choices[0]!.finish_reason,
+    ).toBe('stop');
     expect((finals[0] as { citations: unknown[] }).citations.length).toBeGreaterThan(0);
     expect(usages).toHaveLength(1);
     const answerId = id.replace(/^chatcmpl-/, '');
@@ -158,16 +195,23 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
     let id = '';
     let sawDelta = false;
     // Hang up on the first delta: the answer is still being generated.
-    await readSse(res, (e) => {
-      if (e.event === 'answer.created') id = JSON.parse(e.data).id;
-      if (e.event === 'delta') sawDelta = true;
-      return !sawDelta;
-    }, abort);
+    await readSse(
+      res,
+      (e) => {
+        if (e.event === 'answer.created') id = JSON.parse(e.data).id;
+        if (e.event === 'delta') sawDelta = true;
+        return !sawDelta;
+      },
+      abort,
+    );
     expect(sawDelta).toBe(true);
     expect((await http(a.url, 'GET', `/v1/answers/${id}`, { key })).body.status).toMatch(/^(queued|running)$/);
-    await vi.waitFor(async () => {
-      expect((await http(a.url, 'GET', `/v1/answers/${id}?wait=5`, { key })).body.status).toBe('succeeded');
-    }, { timeout: 90_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        expect((await http(a.url, 'GET', `/v1/answers/${id}?wait=5`, { key })).body.status).toBe('succeeded');
+      },
+      { timeout: 90_000, interval: 200 },
+    );
     expect(await charges(id)).toBe(1);
   });
 

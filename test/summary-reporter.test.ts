@@ -4,20 +4,38 @@ import { summarize } from './summary-reporter.ts';
 // Fakes of vitest's reported-task objects (only the fields the summary reads), named as such.
 const fakeTest = (state: 'passed' | 'failed' | 'skipped') => ({ result: () => ({ state }) });
 const fakeSuite = (errors: unknown[], tests: ReturnType<typeof fakeTest>[]) => ({ errors: () => errors, tests });
-function fakeModule(state: string, errors: unknown[], suites: ReturnType<typeof fakeSuite>[], own: ReturnType<typeof fakeTest>[] = []) {
+function fakeModule(
+  state: string,
+  errors: unknown[],
+  suites: ReturnType<typeof fakeSuite>[],
+  own: ReturnType<typeof fakeTest>[] = [],
+) {
   const all = [...own, ...suites.flatMap((s) => s.tests)];
-  return { state: () => state, errors: () => errors, children: { allTests: () => all.values(), allSuites: () => suites.values() } } as never;
+  return {
+    state: () => state,
+    errors: () => errors,
+    children: { allTests: () => all.values(), allSuites: () => suites.values() },
+  } as never;
 }
 
 describe('the summary line', () => {
   it('counts a failed beforeAll as a failure although its tests only read as skipped', () => {
-    const broken = fakeModule('failed', [], [fakeSuite([{ message: 'beforeAll failed' }], [fakeTest('skipped'), fakeTest('skipped')])]);
+    const broken = fakeModule(
+      'failed',
+      [],
+      [fakeSuite([{ message: 'beforeAll failed' }], [fakeTest('skipped'), fakeTest('skipped')])],
+    );
     expect(summarize([broken])).toEqual({ passed: 0, failed: 1, skipped: 2 });
   });
 
   it('counts a file that failed to load, passing tests, failed tests and unhandled errors', () => {
     const unloadable = fakeModule('failed', [{ message: 'SyntaxError' }], []);
-    const fine = fakeModule('passed', [], [fakeSuite([], [fakeTest('passed'), fakeTest('failed')])], [fakeTest('passed')]);
+    const fine = fakeModule(
+      'passed',
+      [],
+      [fakeSuite([], [fakeTest('passed'), fakeTest('failed')])],
+      [fakeTest('passed')],
+    );
     expect(summarize([unloadable, fine], 1)).toEqual({ passed: 2, failed: 3, skipped: 0 });
   });
 });

@@ -13,7 +13,9 @@ export default class SummaryReporter implements Reporter {
 type ModuleLike = Pick<TestModule, 'state' | 'errors' | 'children'>;
 
 export function summarize(testModules: ReadonlyArray<ModuleLike>, unhandled = 0) {
-  let passed = 0, failed = unhandled, skipped = 0;
+  let passed = 0,
+    failed = unhandled,
+    skipped = 0;
   for (const module of testModules) {
     const tests = [...module.children.allTests()];
     if (module.errors().length > 0 || (module.state() === 'failed' && tests.length === 0)) failed++;

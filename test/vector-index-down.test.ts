@@ -21,20 +21,30 @@ describe('the vector index is down (Pinecone unreachable)', () => {
   let world: Awaited<ReturnType<typeof createWorld>>;
 
   beforeAll(async () => {
-    services = await createTestServices({ VECTOR_INDEX: 'pinecone', PINECONE_API_KEY: 'test-key', PINECONE_INDEX_HOST: `http://127.0.0.1:${await closedPort()}` });
+    services = await createTestServices({
+      VECTOR_INDEX: 'pinecone',
+      PINECONE_API_KEY: 'test-key',
+      PINECONE_INDEX_HOST: `http://127.0.0.1:${await closedPort()}`,
+    });
     client = httpClient(services);
     world = await createWorld(services, { credits: '100000', price: '1000' });
   });
   afterAll(async () => services?.db.close());
 
   it('answers a retrieve 503 with Retry-After, charging nothing, and the ledger stays balanced', async () => {
-    const r = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'how do tides work', topK: 2 } });
+    const r = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: { query: 'how do tides work', topK: 2 },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(503);
     expect(r.body.error).toMatchObject({ code: 'SERVICE_UNAVAILABLE', requestId: expect.stringMatching(/^req_/) });
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(usage.body.balance).toBe('100000');
-    expect((await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [r.body.error.requestId])).rows).toEqual([]);
+    expect(
+      (await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [r.body.error.requestId]))
+        .rows,
+    ).toEqual([]);
     expect((await checkLedger(services.db)).filter((c) => !c.ok)).toEqual([]);
   });
 });

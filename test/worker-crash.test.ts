@@ -18,7 +18,10 @@ const WORKER_ENV = { VISIBILITY_TIMEOUT_SECONDS: '4', HEARTBEAT_SECONDS: '1' };
 
 beforeAll(async () => {
   engine = await startFakeEngine({ delayMsPerToken: 120 }); // a job takes a few seconds
-  const env = await createGenerationServices({ ENGINE_MODELS: JSON.stringify([{ id: 'fake-base' }]) }, { visibilitySeconds: 4 });
+  const env = await createGenerationServices(
+    { ENGINE_MODELS: JSON.stringify([{ id: 'fake-base' }]) },
+    { visibilitySeconds: 4 },
+  );
   services = env.services;
   stopConsumer = env.consumer.stop;
   client = httpClient(services);
@@ -44,20 +47,34 @@ describe('a worker killed mid-job', () => {
   it('is redelivered, completes once, and is charged once; the ledger check stays green', async () => {
     const first = await startWorker(services, { GENERATOR_ENGINE_URL: engine.url, ...WORKER_ENV });
     workers.push(first);
-    const accepted = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'What causes the tides?', model: 'fake-base', mode: 'async' } });
+    const accepted = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'What causes the tides?', model: 'fake-base', mode: 'async' },
+    });
     expect(accepted.status).toBe(202);
     const id = accepted.body.id;
     // Generation has begun on the first worker: the engine is streaming to it.
-    await waitFor(async () => engine.requests['/v1/chat/completions'].length, (n) => n >= 1);
-    await waitFor(() => client.call('GET', `/v1/answers/${id}`, { key: world.consumer.key }), (r) => r.body.status === 'running');
+    await waitFor(
+      async () => engine.requests['/v1/chat/completions'].length,
+      (n) => n >= 1,
+    );
+    await waitFor(
+      () => client.call('GET', `/v1/answers/${id}`, { key: world.consumer.key }),
+      (r) => r.body.status === 'running',
+    );
     await first.stop('SIGKILL');
 
     workers.push(await startWorker(services, { GENERATOR_ENGINE_URL: engine.url, ...WORKER_ENV }));
-    const done = await waitFor(() => client.call('GET', `/v1/answers/${id}?wait=10`, { key: world.consumer.key }), (r) => r.body.status !== 'running' && r.body.status !== 'queued');
+    const done = await waitFor(
+      () => client.call('GET', `/v1/answers/${id}?wait=10`, { key: world.consumer.key }),
+      (r) => r.body.status !== 'running' && r.body.status !== 'queued',
+    );
     expect(done.body.status).toBe('succeeded');
     expect(engine.requests['/v1/chat/completions'].length).toBe(2);
 
-    const charges = await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [done.body.requestId]);
+    const charges = await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [
+      done.body.requestId,
+    ]);
     expect(charges.rows).toHaveLength(1);
     const usage = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(usage.body.calls).toBe(1);

@@ -31,9 +31,29 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
   let agentKey: Hex;
   let reader: ReturnType<typeof createPublicClient>;
 
-  const treasury = () => reader.readContract({ address: chain.token, abi: testUsdAbi, functionName: 'balanceOf', args: [ANVIL_SETTLER_ADDRESS] }) as Promise<bigint>;
-  const inflow = async () => -((await db.query<{ s: bigint | null }>(`SELECT sum(amount)::bigint AS s FROM ledger_entries WHERE account_id = 'acct_x402'`)).rows[0]!.s ?? 0n);
-  const settledTotal = async () => BigInt((await db.query<{ s: bigint | null }>(`SELECT sum(amount)::bigint AS s FROM x402_payments WHERE status = 'settled'`)).rows[0]!.s ?? 0n);
+  const treasury = () =>
+    reader.readContract({
+      address: chain.token,
+      abi: testUsdAbi,
+      functionName: 'balanceOf',
+      args: [ANVIL_SETTLER_ADDRESS],
+    }) as Promise<bigint>;
+  const inflow = async () =>
+    -(
+      (
+        await db.query<{ s: bigint | null }>(
+          `SELECT sum(amount)::bigint AS s FROM ledger_entries WHERE account_id = 'acct_x402'`,
+        )
+      ).rows[0]!.s ?? 0n
+    );
+  const settledTotal = async () =>
+    BigInt(
+      (
+        await db.query<{ s: bigint | null }>(
+          `SELECT sum(amount)::bigint AS s FROM x402_payments WHERE status = 'settled'`,
+        )
+      ).rows[0]!.s ?? 0n,
+    );
 
   /** @x402/fetch with a viem wallet; `sent` records each PAYMENT-SIGNATURE it sends. */
   function payingFetch(privateKey: Hex, sent: string[] = []) {
@@ -51,16 +71,29 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
     };
     return wrapFetchWithPayment(recording, client);
   }
-  const post = (f: typeof fetch, path: string, json: unknown) => f(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
+  const post = (f: typeof fetch, path: string, json: unknown) =>
+    f(`${api.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    });
 
   beforeAll(async () => {
     const url = (dbUrl = await testDatabaseUrl());
     db = openPg(url, { max: 2 });
     api = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info' });
-    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as { rpcUrl: string; chainId: number };
+    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
+      rpcUrl: string;
+      chainId: number;
+    };
     // the log redacts a field named token: the stablecoin's address comes from a 402 instead
-    const unpaid = await fetch(`${api.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"x"}' });
-    const asset = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts[0]!.asset as `0x${string}`;
+    const unpaid = await fetch(`${api.url}/v1/retrieve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"x"}',
+    });
+    const asset = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts[0]!
+      .asset as `0x${string}`;
     chain = { rpcUrl: ready.rpcUrl, token: asset, chainId: ready.chainId };
     reader = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
     const banner = await (async () => {
@@ -71,10 +104,19 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
       }
     })();
     agentKey = banner.match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
-    const ada = await http(api.url, 'POST', '/v1/admin/accounts', { key: ADMIN, json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada } });
-    const dn = await http(api.url, 'POST', '/v1/datanets', { key: ada.body.apiKey.key, json: { name: 'Bikes', pricePerSource: PRICE.toString() } });
+    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+    });
+    const dn = await http(api.url, 'POST', '/v1/datanets', {
+      key: ada.body.apiKey.key,
+      json: { name: 'Bikes', pricePerSource: PRICE.toString() },
+    });
     await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' } });
+    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
+      key: ada.body.apiKey.key,
+      json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
+    });
   });
   afterAll(async () => {
     await api?.stop();
@@ -86,13 +128,22 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
     expect(res.status).toBe(402);
     const required = decodePaymentRequiredHeader(res.headers.get('payment-required')!);
     expect(required.x402Version).toBe(2);
-    expect(required.accepts[0]).toMatchObject({ scheme: 'exact', network: `eip155:${chain.chainId}`, asset: chain.token, payTo: ANVIL_SETTLER_ADDRESS, amount: (2n * PRICE).toString() });
+    expect(required.accepts[0]).toMatchObject({
+      scheme: 'exact',
+      network: `eip155:${chain.chainId}`,
+      asset: chain.token,
+      payTo: ANVIL_SETTLER_ADDRESS,
+      amount: (2n * PRICE).toString(),
+    });
     expect(((await res.json()) as any).error.code).toBe('PAYMENT_REQUIRED');
   });
 
   it('402 → pay → 200: the stablecoin moved on chain equals the ledger inflow, billed like a key call, receipt and PAYMENT-RESPONSE', async () => {
     const before = { treasury: await treasury(), inflow: await inflow() };
-    const res = await post(payingFetch(agentKey), '/v1/retrieve', { query: 'how do I fix a flat bicycle tyre?', topK: 2 });
+    const res = await post(payingFetch(agentKey), '/v1/retrieve', {
+      query: 'how do I fix a flat bicycle tyre?',
+      topK: 2,
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
     expect(body.sources[0].title).toBe(DOCS.bikes.title);
@@ -103,10 +154,22 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
     const moved = (await treasury()) - before.treasury;
     expect(moved).toBe(2n * PRICE);
     expect((await inflow()) - before.inflow).toBe(moved);
-    const payment = (await db.query<{ status: string; tx_hash: string; request_id: string; payer: string }>(`SELECT status, tx_hash, request_id, payer FROM x402_payments WHERE tx_hash = $1`, [settlement.transaction])).rows[0]!;
-    expect(payment).toMatchObject({ status: 'settled', request_id: body.requestId, payer: privateKeyToAccount(agentKey).address });
+    const payment = (
+      await db.query<{ status: string; tx_hash: string; request_id: string; payer: string }>(
+        `SELECT status, tx_hash, request_id, payer FROM x402_payments WHERE tx_hash = $1`,
+        [settlement.transaction],
+      )
+    ).rows[0]!;
+    expect(payment).toMatchObject({
+      status: 'settled',
+      request_id: body.requestId,
+      payer: privateKeyToAccount(agentKey).address,
+    });
     // the call was charged to the wallet's own account in its own ledger transaction, with a receipt
-    const charged = await db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1 AND kind = 'retrieve'`, [body.requestId]);
+    const charged = await db.query<{ id: string }>(
+      `SELECT id FROM ledger_transactions WHERE request_id = $1 AND kind = 'retrieve'`,
+      [body.requestId],
+    );
     expect(charged.rows).toHaveLength(1);
     expect(body.attribution.receiptId).toMatch(/^rcpt_/);
     expect(BigInt(body.usage.charged)).toBeLessThanOrEqual(moved);
@@ -117,9 +180,19 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
 
   it('a replayed payment is refused with 402 and nothing changes', async () => {
     const sent: string[] = [];
-    expect((await post(payingFetch(agentKey, sent), '/v1/retrieve', { query: 'undo a commit', topK: 1 })).status).toBe(200);
-    const before = { treasury: await treasury(), inflow: await inflow(), payments: (await db.query(`SELECT 1 FROM x402_payments`)).rows.length };
-    const replay = await fetch(`${api.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json', 'payment-signature': sent.at(-1)! }, body: JSON.stringify({ query: 'undo a commit', topK: 1 }) });
+    expect((await post(payingFetch(agentKey, sent), '/v1/retrieve', { query: 'undo a commit', topK: 1 })).status).toBe(
+      200,
+    );
+    const before = {
+      treasury: await treasury(),
+      inflow: await inflow(),
+      payments: (await db.query(`SELECT 1 FROM x402_payments`)).rows.length,
+    };
+    const replay = await fetch(`${api.url}/v1/retrieve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'payment-signature': sent.at(-1)! },
+      body: JSON.stringify({ query: 'undo a commit', topK: 1 }),
+    });
     expect(replay.status).toBe(402);
     expect(await treasury()).toBe(before.treasury);
     expect(await inflow()).toBe(before.inflow);
@@ -129,7 +202,9 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
   it('concurrent payments each settle once; the chain and the ledger agree', async () => {
     const before = { treasury: await treasury(), inflow: await inflow(), settled: await settledTotal() };
     const pay = payingFetch(agentKey);
-    const results = await Promise.all([1, 2, 3, 4].map((i) => post(pay, '/v1/retrieve', { query: `fix a puncture ${i}`, topK: 1 })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => post(pay, '/v1/retrieve', { query: `fix a puncture ${i}`, topK: 1 })),
+    );
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     const moved = (await treasury()) - before.treasury;
     expect(moved).toBe(4n * PRICE);
@@ -165,16 +240,33 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
 
   it('facilitator down → 503, nothing charged', async () => {
     // a second process on the same database and chain, pointed at a facilitator that is not there
-    const down = await startApiProcess({ DATABASE_URL: dbUrl, CITEPAY_ADMIN_KEY: ADMIN, START_WORKER: 'false', X402_FACILITATOR_URL: 'http://127.0.0.1:9' });
+    const down = await startApiProcess({
+      DATABASE_URL: dbUrl,
+      CITEPAY_ADMIN_KEY: ADMIN,
+      START_WORKER: 'false',
+      X402_FACILITATOR_URL: 'http://127.0.0.1:9',
+    });
     try {
-      const before = { treasury: await treasury(), inflow: await inflow(), payments: (await db.query(`SELECT 1 FROM x402_payments`)).rows.length };
-      const unpaid = await fetch(`${down.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'flat tyre', topK: 1 }) });
+      const before = {
+        treasury: await treasury(),
+        inflow: await inflow(),
+        payments: (await db.query(`SELECT 1 FROM x402_payments`)).rows.length,
+      };
+      const unpaid = await fetch(`${down.url}/v1/retrieve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'flat tyre', topK: 1 }),
+      });
       expect(unpaid.status).toBe(503);
       expect(((await unpaid.json()) as any).error.code).toBe('SERVICE_UNAVAILABLE');
       // a payment signed against the working process's requirements, sent to the one without a facilitator
       const sent: string[] = [];
       await post(payingFetch(agentKey, sent), '/v1/retrieve', { query: 'flat tyre', topK: 1 }).catch(() => undefined);
-      const paid = await fetch(`${down.url}/v1/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json', 'payment-signature': sent.at(-1)! }, body: JSON.stringify({ query: 'flat tyre', topK: 1 }) });
+      const paid = await fetch(`${down.url}/v1/retrieve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'payment-signature': sent.at(-1)! },
+        body: JSON.stringify({ query: 'flat tyre', topK: 1 }),
+      });
       expect(paid.status).toBe(503);
       expect(await inflow()).toBe(before.inflow + PRICE); // only the working process's payment
       expect(await treasury()).toBe(before.treasury + PRICE);

@@ -4,14 +4,19 @@ import { loadGitManual, loadGitQuestions, renderManPage } from './git.ts';
 import { loadNpmDocs, loadNpmDocsQuestions } from './npm-docs.ts';
 import { loadSotu, loadSotuClassicQuestions } from './sotu.ts';
 
-const splits = (qs: { split: string }[]) => ({ dev: qs.filter((q) => q.split === 'dev').length, test: qs.filter((q) => q.split === 'test').length });
+const splits = (qs: { split: string }[]) => ({
+  dev: qs.filter((q) => q.split === 'dev').length,
+  test: qs.filter((q) => q.split === 'test').length,
+});
 
 describe('quality benchmark corpora', () => {
   it('renders a man page to Markdown headings, without the running header and footer', () => {
     const roff = Buffer.from(
       '.TH "GIT\\-DEMO" "1" "01/01/2025" "Git 2\\&.39" "Git Manual"\n.SH "NAME"\ngit-demo \\- Do a demo\n.SH "DESCRIPTION"\n.sp\nSome \\fBbold\\fR text\\&.\n.SS "Details"\n.sp\n# not a heading\n',
     );
-    expect(renderManPage(roff)).toBe('# NAME\ngit-demo - Do a demo\n\n# DESCRIPTION\nSome bold text.\n\n## Details\n\\# not a heading\n');
+    expect(renderManPage(roff)).toBe(
+      '# NAME\ngit-demo - Do a demo\n\n# DESCRIPTION\nSome bold text.\n\n## Details\n\\# not a heading\n',
+    );
   });
 
   it('git manual: every gold page exists and holds its evidence; ≥60 questions split in halves', () => {

@@ -37,7 +37,12 @@ export function loadQuestionFile(file: string): GoldQuestion[] {
     ) {
       throw new Error(`Malformed question at index ${i} in ${file}`);
     }
-    return { question: v.question, gold: v.gold as string[], split: v.split, ...(v.evidence === undefined ? {} : { evidence: v.evidence }) };
+    return {
+      question: v.question,
+      gold: v.gold as string[],
+      split: v.split,
+      ...(v.evidence === undefined ? {} : { evidence: v.evidence }),
+    };
   });
 }
 
@@ -49,7 +54,8 @@ export function checkGold(docs: readonly CorpusDocument[], questions: readonly G
     for (const id of q.gold) {
       const doc = byId.get(id);
       if (!doc) problems.push(`unknown gold ${id}: ${q.question}`);
-      else if (q.evidence !== undefined && !new RegExp(q.evidence, 'i').test(doc.text)) problems.push(`${id} lacks /${q.evidence}/: ${q.question}`);
+      else if (q.evidence !== undefined && !new RegExp(q.evidence, 'i').test(doc.text))
+        problems.push(`${id} lacks /${q.evidence}/: ${q.question}`);
     }
   }
   return problems;

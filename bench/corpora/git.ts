@@ -17,7 +17,8 @@ import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type CorpusDocument, type GoldQuestion, loadQuestionFile } from './corpus.ts';
 
-const INSTALL_HINT = 'the git corpus needs Debian packages git-man and groff-base: apt-get install -y git-man groff-base';
+const INSTALL_HINT =
+  'the git corpus needs Debian packages git-man and groff-base: apt-get install -y git-man groff-base';
 
 /** Man pages of git-man in sections 1, 5 and 7 (the Perl module page Git.3pm is not a git manual). */
 const PAGE = /^\/usr\/share\/man\/man[157]\/([^/]+)\.([157])(\.gz)?$/;

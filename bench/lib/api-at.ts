@@ -17,14 +17,25 @@ export function startApiAt(root: string, env: Record<string, string>, timeoutMs 
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'functions/local/start.ts')], {
     cwd: root,
     env: {
-      ...process.env, PORT: '0', LOCAL_QUEUE_PORT: '0', CHAIN_PORT: '0', SETTLEMENT_INTERVAL_SECONDS: '0', LOG_REQUESTS: 'false', LOG_LEVEL: 'info',
-      CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-attribution-')), ...BENCH_RATE_LIMITS, ...env,
+      ...process.env,
+      PORT: '0',
+      LOCAL_QUEUE_PORT: '0',
+      CHAIN_PORT: '0',
+      SETTLEMENT_INTERVAL_SECONDS: '0',
+      LOG_REQUESTS: 'false',
+      LOG_LEVEL: 'info',
+      CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-attribution-')),
+      ...BENCH_RATE_LIMITS,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];
   return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${root}: not listening within ${timeoutMs} ms:\n${tail.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${root}: not listening within ${timeoutMs} ms:\n${tail.join('\n')}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         tail.push(line);
@@ -32,10 +43,20 @@ export function startApiAt(root: string, env: Record<string, string>, timeoutMs 
         if (!line.includes('"citepay listening"')) continue;
         clearTimeout(timer);
         let stopping = false;
-        child.once('exit', (code, signal) => { if (!stopping) console.error(`${root}: start.ts exited (${code ?? signal}):\n${tail.join('\n')}`); });
+        child.once('exit', (code, signal) => {
+          if (!stopping) console.error(`${root}: start.ts exited (${code ?? signal}):\n${tail.join('\n')}`);
+        });
         done({
           url: (JSON.parse(line) as { url: string }).url,
-          stop: () => new Promise<void>((r) => { stopping = true; if (child.exitCode !== null) r(); else { child.once('exit', () => r()); child.kill('SIGTERM'); } }),
+          stop: () =>
+            new Promise<void>((r) => {
+              stopping = true;
+              if (child.exitCode !== null) r();
+              else {
+                child.once('exit', () => r());
+                child.kill('SIGTERM');
+              }
+            }),
         });
       }
     };

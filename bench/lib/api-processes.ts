@@ -5,8 +5,13 @@ import { BENCH_RATE_LIMITS } from './http.ts';
 const ENTRY = fileURLToPath(new URL('./api-server.ts', import.meta.url));
 
 /** Starts bench/lib/api-server.ts with `env`; resolves with its base URL. */
-export function spawnApiServer(env: Record<string, string>): Promise<{ base: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { ...process.env, LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export function spawnApiServer(
+  env: Record<string, string>,
+): Promise<{ base: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    env: { ...process.env, LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`api-server exited with ${code}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -15,7 +20,10 @@ export function spawnApiServer(env: Record<string, string>): Promise<{ base: str
       resolve({
         base: `http://127.0.0.1:${match[1]}`,
         child,
-        stop: () => new Promise<void>((done) => (child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')))),
+        stop: () =>
+          new Promise<void>((done) =>
+            child.exitCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')),
+          ),
       });
     });
   });

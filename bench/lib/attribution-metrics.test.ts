@@ -1,11 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { assignDatanets, attributionFigures, goldOnlyFee, paidByDocument, type CallOutcome } from './attribution-metrics.ts';
+import {
+  assignDatanets,
+  attributionFigures,
+  goldOnlyFee,
+  paidByDocument,
+  type CallOutcome,
+} from './attribution-metrics.ts';
 
 // A tiny labelled corpus: documents a (gold for q1), b (gold for q2), c (never gold); prices 1000/1500/2500.
 const price = { a: 1000, b: 1500, c: 2500 } as const;
 const shown = (...docs: (keyof typeof price)[]) => docs.map((doc) => ({ doc, price: price[doc] }));
-const q1: CallOutcome = { gold: ['a'], shown: shown('a', 'c', 'a'), paid: { a: 1800, c: 200 }, cited: ['a'], latencyMs: 10 };
-const q2: CallOutcome = { gold: ['b'], shown: shown('c', 'b'), paid: { c: 2500, b: 1500 }, cited: ['c'], latencyMs: 30 };
+const q1: CallOutcome = {
+  gold: ['a'],
+  shown: shown('a', 'c', 'a'),
+  paid: { a: 1800, c: 200 },
+  cited: ['a'],
+  latencyMs: 10,
+};
+const q2: CallOutcome = {
+  gold: ['b'],
+  shown: shown('c', 'b'),
+  paid: { c: 2500, b: 1500 },
+  cited: ['c'],
+  latencyMs: 30,
+};
 const q3: CallOutcome = { gold: ['a'], shown: [], paid: {}, cited: [], latencyMs: 20 };
 
 describe('bench:attribution metrics', () => {
@@ -38,7 +56,16 @@ describe('bench:attribution metrics', () => {
   });
 
   it('amounts per corpus document, and a deterministic round-robin split into datanets', () => {
-    expect(paidByDocument([{ documentId: 'doc_1', amount: '10' }, { documentId: 'doc_2', amount: '5' }, { documentId: 'doc_1', amount: '1' }], (id) => ({ doc_1: 'a', doc_2: 'b' })[id]!)).toEqual({ a: 11, b: 5 });
+    expect(
+      paidByDocument(
+        [
+          { documentId: 'doc_1', amount: '10' },
+          { documentId: 'doc_2', amount: '5' },
+          { documentId: 'doc_1', amount: '1' },
+        ],
+        (id) => ({ doc_1: 'a', doc_2: 'b' })[id]!,
+      ),
+    ).toEqual({ a: 11, b: 5 });
     const parts = assignDatanets([{ id: 'd' }, { id: 'a' }, { id: 'c' }, { id: 'b' }], 3);
     expect(parts.map((p) => p.map((d) => d.id))).toEqual([['a', 'd'], ['b'], ['c']]);
   });

@@ -59,7 +59,15 @@ export function goldOnlyFee(o: CallOutcome): number {
 export function attributionFigures(outcomes: readonly CallOutcome[]): AttributionFigures {
   const ranks = outcomes.map((o) => goldRank(shownDocuments(o.shown), o.gold));
   const fees = outcomes.map((o) => sum(Object.values(o.paid)));
-  const toGold = sum(outcomes.map((o) => sum(Object.entries(o.paid).filter(([d]) => o.gold.includes(d)).map(([, a]) => a))));
+  const toGold = sum(
+    outcomes.map((o) =>
+      sum(
+        Object.entries(o.paid)
+          .filter(([d]) => o.gold.includes(d))
+          .map(([, a]) => a),
+      ),
+    ),
+  );
   const totalFees = sum(fees);
   const withGold = outcomes.map((o, i) => ({ o, i, gold: goldOnlyFee(o) })).filter((x) => x.gold > 0);
   const citesGold = outcomes.map((o) => o.cited.some((d) => o.gold.includes(d)));
@@ -72,16 +80,23 @@ export function attributionFigures(outcomes: readonly CallOutcome[]): Attributio
     citesGold: share(citesGold),
     citesGoldWhenInTop5: share(citesGold.filter((_, i) => goldInTop5[i])),
     paysNonGold: share(outcomes.map((o) => Object.entries(o.paid).some(([d, a]) => a > 0 && !o.gold.includes(d)))),
-    feeOverGoldOnly: withGold.length === 0 ? NaN : sum(withGold.map((x) => fees[x.i]!)) / sum(withGold.map((x) => x.gold)),
+    feeOverGoldOnly:
+      withGold.length === 0 ? NaN : sum(withGold.map((x) => fees[x.i]!)) / sum(withGold.map((x) => x.gold)),
     meanFee: outcomes.length === 0 ? NaN : totalFees / outcomes.length,
     meanGoldOnlyFee: withGold.length === 0 ? NaN : sum(withGold.map((x) => x.gold)) / withGold.length,
     empty: share(outcomes.map((o) => o.shown.length === 0)),
-    p50Ms: percentile([...outcomes.map((o) => o.latencyMs)].sort((a, b) => a - b), 50),
+    p50Ms: percentile(
+      [...outcomes.map((o) => o.latencyMs)].sort((a, b) => a - b),
+      50,
+    ),
   };
 }
 
 /** Amounts per corpus document from an attribution's sources (`amount` is a micro-unit string). */
-export function paidByDocument(sources: readonly { documentId: string; amount: string }[], corpusOf: (documentId: string) => string): Record<string, number> {
+export function paidByDocument(
+  sources: readonly { documentId: string; amount: string }[],
+  corpusOf: (documentId: string) => string,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of sources) {
     const doc = corpusOf(s.documentId);

@@ -4,10 +4,24 @@ import { simulate, type FleetModel } from './fleet-sim.ts';
 import { DAY_S, generateDay, type TrafficShape } from './traffic.ts';
 
 const MODEL: FleetModel = {
-  capacityProviderDelayS: 60, instanceBootS: [90, 180], modelLoadS: [60, 120], emptyInstanceLingerS: 900,
-  metricDelayS: 60, concurrency: 2, deadlineS: 120, syncWaitS: 30,
+  capacityProviderDelayS: 60,
+  instanceBootS: [90, 180],
+  modelLoadS: [60, 120],
+  emptyInstanceLingerS: 900,
+  metricDelayS: 60,
+  concurrency: 2,
+  deadlineS: 120,
+  syncWaitS: 30,
 };
-const SHAPE: TrafficShape = { troughPerS: 0.001, peakPerS: 0.05, burstsPerDay: 2, burstMinutes: [2, 5], burstPerS: [0.2, 0.4], meanServiceS: 6, serviceSigma: 0.6 };
+const SHAPE: TrafficShape = {
+  troughPerS: 0.001,
+  peakPerS: 0.05,
+  burstsPerDay: 2,
+  burstMinutes: [2, 5],
+  burstPerS: [0.2, 0.4],
+  meanServiceS: 6,
+  serviceSigma: 0.6,
+};
 
 describe('simulate', () => {
   it('is deterministic for a seed', () => {

@@ -5,7 +5,12 @@
 // reaction, then boot), then loads the model; scale-in stops tasks still starting first, then idle
 // ones, then lets busy ones finish their jobs; an empty instance lingers until managed scaling
 // terminates it, and is reused by a task placed meanwhile. GPU-hours are instance-hours.
-import { decideScaling, METRIC_PERIOD_S, type GpuScalingPolicy, type ScalingAction } from '../../shared/core/gpu-scaling.ts';
+import {
+  decideScaling,
+  METRIC_PERIOD_S,
+  type GpuScalingPolicy,
+  type ScalingAction,
+} from '../../shared/core/gpu-scaling.ts';
 import { mulberry32, uniform, type Job, type Random } from './traffic.ts';
 
 export interface FleetModel {
@@ -45,8 +50,19 @@ export interface SimResult {
 }
 
 type TaskState = 'provisioning' | 'loading' | 'running' | 'draining';
-interface Instance { launchAt: number; readyAt: number; task: Task | null; emptySince: number; terminatedAt: number | null }
-interface Task { state: TaskState; busy: number; instance: Instance; created: number }
+interface Instance {
+  launchAt: number;
+  readyAt: number;
+  task: Task | null;
+  emptySince: number;
+  terminatedAt: number | null;
+}
+interface Task {
+  state: TaskState;
+  busy: number;
+  instance: Instance;
+  created: number;
+}
 type Event =
   | { kind: 'tick' }
   | { kind: 'done'; task: Task; job: Job }
@@ -58,26 +74,31 @@ type Event =
 class EventQueue {
   private heap: { t: number; seq: number; e: Event }[] = [];
   private seq = 0;
-  get size() { return this.heap.length; }
+  get size() {
+    return this.heap.length;
+  }
   push(t: number, e: Event) {
     const h = this.heap;
     h.push({ t, seq: this.seq++, e });
-    for (let i = h.length - 1; i > 0;) {
+    for (let i = h.length - 1; i > 0; ) {
       const p = (i - 1) >> 1;
       if (!this.less(i, p)) break;
       [h[i], h[p]] = [h[p]!, h[i]!];
       i = p;
     }
   }
-  peekTime(): number { return this.heap[0]?.t ?? Infinity; }
+  peekTime(): number {
+    return this.heap[0]?.t ?? Infinity;
+  }
   pop(): { t: number; e: Event } {
     const h = this.heap;
     const top = h[0]!;
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && this.less(l, m)) m = l;
         if (r < h.length && this.less(r, m)) m = r;
@@ -89,12 +110,20 @@ class EventQueue {
     return top;
   }
   private less(a: number, b: number) {
-    const x = this.heap[a]!, y = this.heap[b]!;
+    const x = this.heap[a]!,
+      y = this.heap[b]!;
     return x.t < y.t || (x.t === y.t && x.seq < y.seq);
   }
 }
 
-interface Datapoint { end: number; visible: number; inFlight: number; running: number; visibleMax: number; desiredMax: number }
+interface Datapoint {
+  end: number;
+  visible: number;
+  inFlight: number;
+  running: number;
+  visibleMax: number;
+  desiredMax: number;
+}
 
 /** Replays `jobs` (sorted by arrival, within one day) through a fleet; `seed` draws boot and load times. */
 export function simulate(jobs: readonly Job[], fleet: Fleet, model: FleetModel, seed: number, dayS: number): SimResult {
@@ -105,15 +134,24 @@ export function simulate(jobs: readonly Job[], fleet: Fleet, model: FleetModel, 
   const queue: number[] = []; // indices into jobs, FIFO
   let queueHead = 0;
   const waits = new Float64Array(jobs.length);
-  let pastDeadline = 0, pastSyncWait = 0, maxTasks = 0;
+  let pastDeadline = 0,
+    pastSyncWait = 0,
+    maxTasks = 0;
   const actions: Record<ScalingAction, number> = { wake: 0, 'scale-out': 0, 'scale-in': 0, hold: 0 };
   const hourly = Array.from({ length: 24 }, () => ({ jobs: 0, meanRunning: 0, pastDeadline: 0 }));
 
   let desired = fleet.kind === 'fixed' ? fleet.tasks : fleet.policy.minTasks;
-  let lastScaleOut = -Infinity, lastScaleIn = -Infinity, lastWake = -Infinity;
+  let lastScaleOut = -Infinity,
+    lastScaleIn = -Infinity,
+    lastWake = -Infinity;
 
   // metric accumulators for the current period
-  let lastT = 0, visibleArea = 0, inFlightArea = 0, runningArea = 0, visibleMax = 0, desiredMax = desired;
+  let lastT = 0,
+    visibleArea = 0,
+    inFlightArea = 0,
+    runningArea = 0,
+    visibleMax = 0,
+    desiredMax = desired;
   const datapoints: Datapoint[] = [];
   const timeline: SimResult['timeline'] = [];
   const visible = () => queue.length - queueHead;
@@ -135,7 +173,8 @@ export function simulate(jobs: readonly Job[], fleet: Fleet, model: FleetModel, 
   const emptied = (inst: Instance, now: number) => {
     inst.task = null;
     inst.emptySince = now;
-    if (now >= inst.readyAt) events.push(now + model.emptyInstanceLingerS, { kind: 'emptyCheck', instance: inst, since: now });
+    if (now >= inst.readyAt)
+      events.push(now + model.emptyInstanceLingerS, { kind: 'emptyCheck', instance: inst, since: now });
   };
   const removeTask = (task: Task, now: number) => {
     tasks = tasks.filter((t) => t !== task);
@@ -147,13 +186,21 @@ export function simulate(jobs: readonly Job[], fleet: Fleet, model: FleetModel, 
   };
   const startTask = (now: number) => {
     const free = instances.find((i) => i.task === null && i.terminatedAt === null);
-    const instance = free ?? (() => {
-      const launchAt = now + model.capacityProviderDelayS;
-      const inst: Instance = { launchAt, readyAt: launchAt + uniform(rnd, ...model.instanceBootS), task: null, emptySince: now, terminatedAt: null };
-      instances.push(inst);
-      events.push(inst.readyAt, { kind: 'instanceReady', instance: inst });
-      return inst;
-    })();
+    const instance =
+      free ??
+      (() => {
+        const launchAt = now + model.capacityProviderDelayS;
+        const inst: Instance = {
+          launchAt,
+          readyAt: launchAt + uniform(rnd, ...model.instanceBootS),
+          task: null,
+          emptySince: now,
+          terminatedAt: null,
+        };
+        instances.push(inst);
+        events.push(inst.readyAt, { kind: 'instanceReady', instance: inst });
+        return inst;
+      })();
     const task: Task = { state: 'provisioning', busy: 0, instance, created: now };
     instance.task = task;
     tasks.push(task);
@@ -245,7 +292,14 @@ export function simulate(jobs: readonly Job[], fleet: Fleet, model: FleetModel, 
     switch (e.kind) {
       case 'tick': {
         const p = METRIC_PERIOD_S;
-        datapoints.push({ end: now, visible: visibleArea / p, inFlight: inFlightArea / p, running: runningArea / p, visibleMax, desiredMax });
+        datapoints.push({
+          end: now,
+          visible: visibleArea / p,
+          inFlight: inFlightArea / p,
+          running: runningArea / p,
+          visibleMax,
+          desiredMax,
+        });
         if (datapoints.length > 64) datapoints.shift();
         visibleArea = inFlightArea = runningArea = 0;
         visibleMax = visible();
@@ -293,6 +347,9 @@ export function simulate(jobs: readonly Job[], fleet: Fleet, model: FleetModel, 
     maxTasks = Math.max(maxTasks, tasks.length);
   }
   const end = Math.max(now, dayS);
-  const instanceSeconds = instances.reduce((s, i) => s + Math.max(0, Math.min(i.terminatedAt ?? end, end) - i.launchAt), 0);
+  const instanceSeconds = instances.reduce(
+    (s, i) => s + Math.max(0, Math.min(i.terminatedAt ?? end, end) - i.launchAt),
+    0,
+  );
   return { jobs: jobs.length, waits, pastDeadline, pastSyncWait, instanceSeconds, maxTasks, actions, hourly, timeline };
 }

@@ -16,7 +16,13 @@ export interface PrfOptions {
 
 export const PRF_DEFAULTS: PrfOptions = { terms: 10, weight: 0.5, depth: 100 };
 
-export async function prfLexical(db: Queryable, datanetId: string, query: string, feedbackChunkIds: readonly string[], options = PRF_DEFAULTS): Promise<ChunkHit[]> {
+export async function prfLexical(
+  db: Queryable,
+  datanetId: string,
+  query: string,
+  feedbackChunkIds: readonly string[],
+  options = PRF_DEFAULTS,
+): Promise<ChunkHit[]> {
   const stats = await termStats(db, query, [datanetId]);
   const own = selectQueryTerms(stats, { maxPostings: Infinity });
   // Feedback term weight: Σ over the feedback passages of tf / length × idf. Terms of a single passage are names and typos.
@@ -28,7 +34,14 @@ export async function prfLexical(db: Queryable, datanetId: string, query: string
     [datanetId, feedbackChunkIds, stats.chunkCount, own.map((t) => t.lexeme), options.terms],
   );
   const top = fb.rows[0]?.w ?? 1;
-  const expansion = fb.rows.map((r) => ({ lexeme: r.lexeme, weight: (options.weight * r.w) / top, idf: idf(stats.chunkCount, r.df) }));
-  const terms = [...own.map((t) => ({ lexeme: t.lexeme, weight: t.idf })), ...expansion.map((t) => ({ lexeme: t.lexeme, weight: t.idf * t.weight }))];
+  const expansion = fb.rows.map((r) => ({
+    lexeme: r.lexeme,
+    weight: (options.weight * r.w) / top,
+    idf: idf(stats.chunkCount, r.df),
+  }));
+  const terms = [
+    ...own.map((t) => ({ lexeme: t.lexeme, weight: t.idf })),
+    ...expansion.map((t) => ({ lexeme: t.lexeme, weight: t.idf * t.weight })),
+  ];
   return chunkBm25(db, terms, stats.averageLength, options.depth, [datanetId]);
 }

@@ -20,7 +20,10 @@ describe('document-level ranking', () => {
 
 describe('learnSettings', () => {
   it('climbs one setting at a time to the best grid values, and keeps the start when nothing beats it', () => {
-    const learned = learnSettings((s) => -Math.abs(s.weights.lexical - 2) - Math.abs(s.weights.fields - 0.5) - (s.method === 'score' ? 0 : 0.1), DEFAULT_INDEX_SETTINGS);
+    const learned = learnSettings(
+      (s) => -Math.abs(s.weights.lexical - 2) - Math.abs(s.weights.fields - 0.5) - (s.method === 'score' ? 0 : 0.1),
+      DEFAULT_INDEX_SETTINGS,
+    );
     expect(learned.settings).toMatchObject({ method: 'score', weights: { lexical: 2, fields: 0.5 } });
     expect(learned.objective).toBeCloseTo(0, 9);
     expect(learnSettings(() => 1, DEFAULT_INDEX_SETTINGS).settings).toEqual(DEFAULT_INDEX_SETTINGS);

@@ -15,7 +15,12 @@ export interface QualityReport {
 }
 
 /** Ingest a corpus into one datanet; returns corpus id → document id. */
-export async function ingestCorpus(services: Services, owner: Principal, datanetId: string, docs: readonly CorpusDocument[]) {
+export async function ingestCorpus(
+  services: Services,
+  owner: Principal,
+  datanetId: string,
+  docs: readonly CorpusDocument[],
+) {
   const ids = new Map<string, string>();
   for (const doc of docs) {
     const { document } = await addDocument(services, owner, datanetId, {
@@ -62,7 +67,11 @@ export function rankMetrics(ranks: readonly number[]): RankMetrics {
 }
 
 /** Document-level recall@k and MRR of the default retrieve() (top 10 chunks): a question is answered when any gold document appears. */
-export async function evaluate(services: Services, datanetId: string, questions: readonly GoldQuestion[]): Promise<QualityReport> {
+export async function evaluate(
+  services: Services,
+  datanetId: string,
+  questions: readonly GoldQuestion[],
+): Promise<QualityReport> {
   const ranks: number[] = [];
   const misses: QualityReport['misses'] = [];
   for (const q of questions) {
@@ -89,7 +98,10 @@ export const SETTINGS_GRID = {
  * Coordinate ascent over the settings grid, from `start`, for each fusion method: change one
  * setting at a time to its best value, until a full pass changes nothing. Ties keep the current value.
  */
-export function learnSettings(objective: (s: IndexSettings) => number, start: IndexSettings): { settings: IndexSettings; objective: number } {
+export function learnSettings(
+  objective: (s: IndexSettings) => number,
+  start: IndexSettings,
+): { settings: IndexSettings; objective: number } {
   let best = { settings: start, objective: objective(start) };
   for (const method of ['rrf', 'score'] as const) {
     let current = { ...start, weights: { ...start.weights }, method };
@@ -97,14 +109,24 @@ export function learnSettings(objective: (s: IndexSettings) => number, start: In
     for (let pass = 0; pass < 5; pass++) {
       let changed = false;
       const variants: ((v: number) => IndexSettings)[] = [
-        ...(['lexical', 'dense', 'fields', 'docDense'] as const).map((w) => (v: number) => ({ ...current, weights: { ...current.weights, [w]: v } })),
+        ...(['lexical', 'dense', 'fields', 'docDense'] as const).map((w) => (v: number) => ({
+          ...current,
+          weights: { ...current.weights, [w]: v },
+        })),
         ...(method === 'rrf' ? [(v: number) => ({ ...current, rrfK: v })] : []),
         (v: number) => ({ ...current, boilerplate: v }),
         (v: number) => ({ ...current, lengthPenalty: v }),
         (v: number) => ({ ...current, evidence: v }),
         (v: number) => ({ ...current, adaptive: v }),
       ];
-      const grids = [...Array(4).fill(SETTINGS_GRID.weight), ...(method === 'rrf' ? [SETTINGS_GRID.rrfK] : []), SETTINGS_GRID.boilerplate, SETTINGS_GRID.lengthPenalty, SETTINGS_GRID.evidence, SETTINGS_GRID.adaptive] as number[][];
+      const grids = [
+        ...Array(4).fill(SETTINGS_GRID.weight),
+        ...(method === 'rrf' ? [SETTINGS_GRID.rrfK] : []),
+        SETTINGS_GRID.boilerplate,
+        SETTINGS_GRID.lengthPenalty,
+        SETTINGS_GRID.evidence,
+        SETTINGS_GRID.adaptive,
+      ] as number[][];
       variants.forEach((make, i) => {
         for (const v of grids[i]!) {
           const candidate = make(v);

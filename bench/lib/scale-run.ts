@@ -21,11 +21,16 @@ const from = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, pa
 
 const { createApp } = await from<typeof import('../../functions/api/app.ts')>('functions/api/app.ts');
 const { loadConfig } = await from<typeof import('../../shared/config.ts')>('shared/config.ts');
-const { createServices, openDatabase } = await from<typeof import('../../shared/services/create.ts')>('shared/services/create.ts');
+const { createServices, openDatabase } =
+  await from<typeof import('../../shared/services/create.ts')>('shared/services/create.ts');
 const { createAccount } = await from<typeof import('../../shared/services/accounts.ts')>('shared/services/accounts.ts');
-const { signInWithKey } = await from<typeof import('../../shared/services/dashboard-auth.ts')>('shared/services/dashboard-auth.ts');
+const { signInWithKey } = await from<typeof import('../../shared/services/dashboard-auth.ts')>(
+  'shared/services/dashboard-auth.ts',
+);
 const { PROTOCOL_ACCOUNT_ID } = await from<typeof import('../../shared/store/accounts.ts')>('shared/store/accounts.ts');
-const { BENCH_RATE_LIMITS } = await from<typeof import('./http.ts')>('bench/lib/http.ts').catch(() => import('./http.ts'));
+const { BENCH_RATE_LIMITS } = await from<typeof import('./http.ts')>('bench/lib/http.ts').catch(
+  () => import('./http.ts'),
+);
 
 /** Counts every statement sent (BEGIN and COMMIT of a transaction included: each is a round trip). */
 function countingDb(inner: Db) {
@@ -36,7 +41,8 @@ function countingDb(inner: Db) {
     exec: (sql) => (note(sql), q.exec(sql)),
   });
   const db: Db = {
-    kind: inner.kind, ...wrap(inner),
+    kind: inner.kind,
+    ...wrap(inner),
     transaction: (fn) => (note('BEGIN'), note('COMMIT'), inner.transaction((tx) => fn(wrap(tx)))),
     close: () => inner.close(),
   };
@@ -46,12 +52,23 @@ function countingDb(inner: Db) {
 // Answers are accepted, never generated: the bench times acceptance (retrieve, hold, enqueue).
 // A named fake for the queue: nothing consumes it here.
 const discardingQueue = {
-  url: 'bench://discard', send: async () => {}, sendBatch: async () => {}, receive: async () => [], delete: async () => {},
-  extendVisibility: async () => {}, depth: async () => ({ visible: 0, inFlight: 0, delayed: 0 }),
+  url: 'bench://discard',
+  send: async () => {},
+  sendBatch: async () => {},
+  receive: async () => [],
+  delete: async () => {},
+  extendVisibility: async () => {},
+  depth: async () => ({ visible: 0, inFlight: 0, delayed: 0 }),
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'citepay-bench-scale-'));
-const config = loadConfig({ CITEPAY_DATA_DIR: dir, LOG_LEVEL: 'error', LOG_REQUESTS: 'false', ...BENCH_RATE_LIMITS, ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
+const config = loadConfig({
+  CITEPAY_DATA_DIR: dir,
+  LOG_LEVEL: 'error',
+  LOG_REQUESTS: 'false',
+  ...BENCH_RATE_LIMITS,
+  ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+});
 const { db, counter } = countingDb(await openDatabase(config));
 const services = await createServices(config, { db, jobQueue: discardingQueue as never, chain: undefined });
 const app = createApp(services);
@@ -61,10 +78,21 @@ await new Promise((r) => server.once('listening', r));
 (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 3_600_000;
 const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
-async function call(method: string, path: string, auth: { key?: string; cookie?: string }, body?: unknown): Promise<unknown> {
-  const headers: Record<string, string> = auth.cookie ? { cookie: `cp_session=${auth.cookie}` } : { authorization: `Bearer ${auth.key}` };
+async function call(
+  method: string,
+  path: string,
+  auth: { key?: string; cookie?: string },
+  body?: unknown,
+): Promise<unknown> {
+  const headers: Record<string, string> = auth.cookie
+    ? { cookie: `cp_session=${auth.cookie}` }
+    : { authorization: `Bearer ${auth.key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
   return text.startsWith('{') ? JSON.parse(text) : text;
@@ -72,27 +100,68 @@ async function call(method: string, path: string, auth: { key?: string; cookie?:
 
 try {
   const consumer = await createAccount(db, { kind: 'consumer', name: 'Scale consumer', credits: 10n ** 15n });
-  const owner = await createAccount(db, { kind: 'contributor', name: 'Scale owner', wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+  const owner = await createAccount(db, {
+    kind: 'contributor',
+    name: 'Scale owner',
+    wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  });
   const consumerKey = consumer.apiKey!.key;
   const ownerKey = owner.apiKey!.key;
-  const datanet = (await call('POST', '/v1/datanets', { key: ownerKey }, { name: 'State of the Union', pricePerSource: '1000' })) as { id: string };
+  const datanet = (await call(
+    'POST',
+    '/v1/datanets',
+    { key: ownerKey },
+    { name: 'State of the Union', pricePerSource: '1000' },
+  )) as { id: string };
   const corpus = loadSotu().slice(0, docCount);
   const ingestStarted = performance.now();
-  for (const d of corpus) await call('POST', `/v1/datanets/${datanet.id}/documents`, { key: ownerKey }, { title: d.title, content: d.text, metadata: d.metadata });
+  for (const d of corpus)
+    await call(
+      'POST',
+      `/v1/datanets/${datanet.id}/documents`,
+      { key: ownerKey },
+      { title: d.title, content: d.text, metadata: d.metadata },
+    );
   const ingestSeconds = (performance.now() - ingestStarted) / 1000;
   const chunks = Number((await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM chunks`)).rows[0]!.n);
-  const docs = (await db.query<{ id: string }>(`SELECT id FROM documents WHERE datanet_id = $1 ORDER BY id`, [datanet.id])).rows.map((r) => r.id);
+  const docs = (
+    await db.query<{ id: string }>(`SELECT id FROM documents WHERE datanet_id = $1 ORDER BY id`, [datanet.id])
+  ).rows.map((r) => r.id);
   const questions = loadSotuQuestions().map((q) => q.question);
   const consumerSession = ((await signInWithKey(db, consumerKey)) as { token: string }).token;
   const ownerSession = ((await signInWithKey(db, ownerKey)) as { token: string }).token;
 
   const routes: { name: string; run: (i: number) => Promise<unknown> }[] = [
-    { name: 'POST /v1/retrieve', run: (i) => call('POST', '/v1/retrieve', { key: consumerKey }, { query: questions[i % questions.length], topK: 5, datanets: [datanet.id] }) },
-    { name: 'POST /v1/answers (accept, async)', run: (i) => call('POST', '/v1/answers', { key: consumerKey }, { query: questions[i % questions.length], topK: 3, datanets: [datanet.id], mode: 'async' }) },
+    {
+      name: 'POST /v1/retrieve',
+      run: (i) =>
+        call(
+          'POST',
+          '/v1/retrieve',
+          { key: consumerKey },
+          { query: questions[i % questions.length], topK: 5, datanets: [datanet.id] },
+        ),
+    },
+    {
+      name: 'POST /v1/answers (accept, async)',
+      run: (i) =>
+        call(
+          'POST',
+          '/v1/answers',
+          { key: consumerKey },
+          { query: questions[i % questions.length], topK: 3, datanets: [datanet.id], mode: 'async' },
+        ),
+    },
     { name: 'GET /v1/usage', run: () => call('GET', '/v1/usage', { key: consumerKey }) },
     { name: 'GET /v1/earnings', run: () => call('GET', '/v1/earnings', { key: ownerKey }) },
-    { name: `GET /v1/payouts/{wallet}`, run: () => call('GET', `/v1/payouts/${owner.account.wallet}`, { key: ownerKey }) },
-    { name: 'dashboard: consumer overview', run: () => call('GET', '/dashboard/consumer', { cookie: consumerSession }) },
+    {
+      name: `GET /v1/payouts/{wallet}`,
+      run: () => call('GET', `/v1/payouts/${owner.account.wallet}`, { key: ownerKey }),
+    },
+    {
+      name: 'dashboard: consumer overview',
+      run: () => call('GET', '/dashboard/consumer', { cookie: consumerSession }),
+    },
     { name: 'dashboard: owner overview', run: () => call('GET', '/dashboard/owner', { cookie: ownerSession }) },
   ];
 
@@ -106,7 +175,9 @@ try {
     await seedHistory(seeded, size);
     seedSeconds += (performance.now() - t) / 1000;
     seeded = size;
-    process.stderr.write(`  [${db.kind} ${process.env.SCALE_LABEL}] ${size} prior calls seeded (${seedSeconds.toFixed(1)} s so far)\n`);
+    process.stderr.write(
+      `  [${db.kind} ${process.env.SCALE_LABEL}] ${size} prior calls seeded (${seedSeconds.toFixed(1)} s so far)\n`,
+    );
     for (const r of routes) {
       for (let i = 0; i < 5; i++) await r.run(i); // warm-up: plans, JIT
       if (size === sizes[0]) {
@@ -125,10 +196,21 @@ try {
         statements.push(counter.n - before);
       }
       const s = summarize(samples);
-      results.push({ history: size, route: r.name, p50: s.p50, p99: s.p99, mean: s.mean, runs: s.n, statements: summarize(statements).p50, statementsMax: Math.max(...statements) });
+      results.push({
+        history: size,
+        route: r.name,
+        p50: s.p50,
+        p99: s.p99,
+        mean: s.mean,
+        runs: s.n,
+        statements: summarize(statements).p50,
+        statementsMax: Math.max(...statements),
+      });
     }
   }
-  process.stdout.write(`SCALE_RESULT ${JSON.stringify({ database: db.kind, chunks, documents: docs.length, ingestSeconds, seedSeconds, results, traces })}\n`);
+  process.stdout.write(
+    `SCALE_RESULT ${JSON.stringify({ database: db.kind, chunks, documents: docs.length, ingestSeconds, seedSeconds, results, traces })}\n`,
+  );
 
   /**
    * Prior calls `lo`..`hi` of the consumer, each paying the owner for one source (and the protocol
@@ -169,7 +251,8 @@ try {
           [...range, consumer.account.id, datanet.id, owner.account.wallet!.toLowerCase()],
         );
       });
-      if (hi - lo > BATCH) process.stderr.write(`\r  seeded ${(b + 1).toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
+      if (hi - lo > BATCH)
+        process.stderr.write(`\r  seeded ${(b + 1).toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
     }
     if (hi > lo) process.stderr.write('\n');
     // Rebuild the rollups over the whole history (seeding wrote behind their bound), as a quiet year's first page view would.

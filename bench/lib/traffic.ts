@@ -60,8 +60,16 @@ export function diurnalRate(shape: TrafficShape, t: number): number {
 export function generateDay(shape: TrafficShape, seed: number): { jobs: Job[]; bursts: Burst[] } {
   const rnd = mulberry32(seed);
   const bursts: Burst[] = [];
-  for (let t = exponential(rnd, shape.burstsPerDay / DAY_S); t < DAY_S; t += exponential(rnd, shape.burstsPerDay / DAY_S)) {
-    bursts.push({ start: t, end: t + 60 * uniform(rnd, ...shape.burstMinutes), perS: uniform(rnd, ...shape.burstPerS) });
+  for (
+    let t = exponential(rnd, shape.burstsPerDay / DAY_S);
+    t < DAY_S;
+    t += exponential(rnd, shape.burstsPerDay / DAY_S)
+  ) {
+    bursts.push({
+      start: t,
+      end: t + 60 * uniform(rnd, ...shape.burstMinutes),
+      perS: uniform(rnd, ...shape.burstPerS),
+    });
   }
   const job = (arrival: number): Job => ({ arrival, service: lognormal(rnd, shape.meanServiceS, shape.serviceSigma) });
   const jobs: Job[] = [];
@@ -69,7 +77,8 @@ export function generateDay(shape: TrafficShape, seed: number): { jobs: Job[]; b
     if (rnd() * shape.peakPerS < diurnalRate(shape, t)) jobs.push(job(t));
   }
   for (const b of bursts) {
-    for (let t = b.start + exponential(rnd, b.perS); t < Math.min(b.end, DAY_S); t += exponential(rnd, b.perS)) jobs.push(job(t));
+    for (let t = b.start + exponential(rnd, b.perS); t < Math.min(b.end, DAY_S); t += exponential(rnd, b.perS))
+      jobs.push(job(t));
   }
   jobs.sort((x, y) => x.arrival - y.arrival);
   return { jobs, bursts };

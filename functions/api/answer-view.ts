@@ -7,19 +7,31 @@ import { Metadata } from './schemas.ts';
 // The answer as the API shows it, shared by /v1/answers and /v1/chat/completions.
 const Span = z
   .object({ start: z.number().int(), end: z.number().int(), page: z.number().int().nullable().optional() })
-  .openapi({ description: 'character offsets in the document (extracted text for HTML, PDF, DOCX); page: the 1-based PDF page the span starts on' });
+  .openapi({
+    description:
+      'character offsets in the document (extracted text for HTML, PDF, DOCX); page: the 1-based PDF page the span starts on',
+  });
 const Quote = z.object({ text: z.string(), start: z.number().int(), end: z.number().int() });
 
 export const CitationView = z
   .object({
-    sentence: z.object({ start: z.number().int(), end: z.number().int(), text: z.string() }).openapi({ description: 'the cited claim; offsets into answer.text' }),
+    sentence: z
+      .object({ start: z.number().int(), end: z.number().int(), text: z.string() })
+      .openapi({ description: 'the cited claim; offsets into answer.text' }),
     sources: z.array(
       z.object({
-        number: z.number().int(), sourceId: z.string(), documentId: z.string(), title: z.string(), datanetId: z.string(),
+        number: z.number().int(),
+        sourceId: z.string(),
+        documentId: z.string(),
+        title: z.string(),
+        datanetId: z.string(),
         contributor: z.object({ accountId: z.string(), wallet: z.string() }),
         span: Span,
-        quote: Quote.nullable().openapi({ description: 'the source passage that best supports the sentence; offsets in the document' }),
-        supported: z.boolean(), similarity: z.number(),
+        quote: Quote.nullable().openapi({
+          description: 'the source passage that best supports the sentence; offsets in the document',
+        }),
+        supported: z.boolean(),
+        similarity: z.number(),
       }),
     ),
   })
@@ -31,18 +43,36 @@ export const AnswerView = z
     object: z.literal('answer'),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'expired']),
     requestId: z.string(),
-    livemode: z.boolean().openapi({ description: 'false: a cp_test_ key\'s answer, held against and charged to test credits' }),
+    livemode: z
+      .boolean()
+      .openapi({ description: "false: a cp_test_ key's answer, held against and charged to test credits" }),
     model: z.string(),
     adapter: z.string().nullable(),
     query: z.string(),
     text: z.string().nullable(),
     citations: z.array(CitationView),
     invalidMarkers: z.array(z.object({ marker: z.string(), number: z.number(), reason: z.string() })),
-    sources: z.array(z.object({ number: z.number().int(), id: z.string(), documentId: z.string(), title: z.string(), metadata: Metadata, datanetId: z.string(), contributor: z.object({ accountId: z.string(), wallet: z.string() }), text: z.string(), span: Span, score: z.number() })),
+    sources: z.array(
+      z.object({
+        number: z.number().int(),
+        id: z.string(),
+        documentId: z.string(),
+        title: z.string(),
+        metadata: Metadata,
+        datanetId: z.string(),
+        contributor: z.object({ accountId: z.string(), wallet: z.string() }),
+        text: z.string(),
+        span: Span,
+        score: z.number(),
+      }),
+    ),
     usage: z.record(z.string(), z.unknown()).nullable(),
     attribution: z.record(z.string(), z.unknown()).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    timings: z.object({ queuedMs: z.number(), generateMs: z.number() }).nullable().openapi({ description: 'enqueue → worker start, and generation time' }),
+    timings: z
+      .object({ queuedMs: z.number(), generateMs: z.number() })
+      .nullable()
+      .openapi({ description: 'enqueue → worker start, and generation time' }),
     createdAt: z.string(),
     finishedAt: z.string().nullable(),
   })
@@ -59,17 +89,39 @@ interface StoredResponse {
 }
 
 export const shownSourceView = (s: ShownSource) => ({
-  number: s.number, id: s.chunkId, documentId: s.documentId, title: s.title, metadata: s.metadata, datanetId: s.datanetId,
-  contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet }, text: s.text, span: { start: s.start, end: s.end, page: s.page ?? null }, score: s.score,
+  number: s.number,
+  id: s.chunkId,
+  documentId: s.documentId,
+  title: s.title,
+  metadata: s.metadata,
+  datanetId: s.datanetId,
+  contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet },
+  text: s.text,
+  span: { start: s.start, end: s.end, page: s.page ?? null },
+  score: s.score,
 });
 
 export function answerView(a: AnswerRecord): AnswerViewType {
   const r = a.response as StoredResponse | null;
   return {
-    id: a.id, object: 'answer', status: a.status, requestId: a.requestId, livemode: a.livemode, model: a.model, adapter: a.adapterId, query: a.query,
-    text: r?.text ?? null, citations: r?.citations ?? [], invalidMarkers: r?.invalidMarkers ?? [],
-    sources: a.sources.map(shownSourceView), usage: r?.usage ?? null, attribution: r?.attribution ?? null, error: a.error, timings: r?.timings ?? null,
-    createdAt: a.createdAt.toISOString(), finishedAt: a.finishedAt?.toISOString() ?? null,
+    id: a.id,
+    object: 'answer',
+    status: a.status,
+    requestId: a.requestId,
+    livemode: a.livemode,
+    model: a.model,
+    adapter: a.adapterId,
+    query: a.query,
+    text: r?.text ?? null,
+    citations: r?.citations ?? [],
+    invalidMarkers: r?.invalidMarkers ?? [],
+    sources: a.sources.map(shownSourceView),
+    usage: r?.usage ?? null,
+    attribution: r?.attribution ?? null,
+    error: a.error,
+    timings: r?.timings ?? null,
+    createdAt: a.createdAt.toISOString(),
+    finishedAt: a.finishedAt?.toISOString() ?? null,
   };
 }
 

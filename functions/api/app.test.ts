@@ -16,15 +16,30 @@ describe('operational routes', () => {
   it('serves /healthz without a key', async () => {
     const r = await client.call('GET', '/healthz');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: 'ok', checks: { database: `ok (${services.db.kind})`, vectorIndex: 'pgvector' } });
+    expect(r.body).toMatchObject({
+      status: 'ok',
+      checks: { database: `ok (${services.db.kind})`, vectorIndex: 'pgvector' },
+    });
   });
 
   it('publishes an OpenAPI 3.1 document generated from the validating schemas', async () => {
     const r = await client.call('GET', '/openapi.json');
     expect(r.status).toBe(200);
     expect(r.body.openapi).toBe('3.1.0');
-    for (const path of ['/v1/retrieve', '/v1/datanets', '/v1/datanets/{id}/documents', '/v1/documents/{id}', '/v1/usage', '/v1/earnings', '/v1/admin/accounts',
-      '/v1/receipts/{id}', '/v1/payouts/{wallet}', '/v1/payouts/{wallet}/claim', '/v1/admin/settlements', '/v1/datanets/{id}/reembed'])
+    for (const path of [
+      '/v1/retrieve',
+      '/v1/datanets',
+      '/v1/datanets/{id}/documents',
+      '/v1/documents/{id}',
+      '/v1/usage',
+      '/v1/earnings',
+      '/v1/admin/accounts',
+      '/v1/receipts/{id}',
+      '/v1/payouts/{wallet}',
+      '/v1/payouts/{wallet}/claim',
+      '/v1/admin/settlements',
+      '/v1/datanets/{id}/reembed',
+    ])
       expect(r.body.paths).toHaveProperty([path]);
     const retrieve = r.body.paths['/v1/retrieve'].post;
     expect(retrieve.responses).toHaveProperty('402');

@@ -34,8 +34,22 @@ import { webhookRoutes } from './routes/webhooks.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
-  healthRoutes, accountRoutes, datanetRoutes, documentRoutes, retrieveRoutes, usageRoutes, answerRoutes,
-  chatRoutes, embeddingRoutes, adapterRoutes, settlementRoutes, reembedRoutes, webhookRoutes, limitRoutes, metricsRoutes, docsRoutes,
+  healthRoutes,
+  accountRoutes,
+  datanetRoutes,
+  documentRoutes,
+  retrieveRoutes,
+  usageRoutes,
+  answerRoutes,
+  chatRoutes,
+  embeddingRoutes,
+  adapterRoutes,
+  settlementRoutes,
+  reembedRoutes,
+  webhookRoutes,
+  limitRoutes,
+  metricsRoutes,
+  docsRoutes,
 ];
 
 /** The retrieval path the edge Worker serves: auth, balance check, paid retrieve with receipts, usage and earnings. */
@@ -44,7 +58,12 @@ export const EDGE_ROUTES = [healthRoutes, retrieveRoutes, usageRoutes];
 type RouteGroup = (typeof ALL_ROUTES)[number];
 
 /** Each MCP tool calls one route group; an app offers the tools whose routes it serves. */
-const TOOL_ROUTES = { search: retrieveRoutes, answer: answerRoutes, get_receipt: settlementRoutes, list_datanets: datanetRoutes } as const;
+const TOOL_ROUTES = {
+  search: retrieveRoutes,
+  answer: answerRoutes,
+  get_receipt: settlementRoutes,
+  list_datanets: datanetRoutes,
+} as const;
 
 /**
  * Services for one request. Node and Lambda hand every request the same container; the edge
@@ -69,7 +88,8 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   app.use('*', transportSecurity);
   app.use('*', async (c, next) => {
     // Documents may be large; everything else is small JSON.
-    const isUpload = c.req.method === 'POST' && /^\/(?:v1|dashboard\/owner)\/datanets\/[^/]+\/documents$/.test(c.req.path);
+    const isUpload =
+      c.req.method === 'POST' && /^\/(?:v1|dashboard\/owner)\/datanets\/[^/]+\/documents$/.test(c.req.path);
     const maxSize = isUpload ? c.get('services').config.maxDocumentBytes + 64 * 1024 : LIMITS.jsonBodyBytes;
     return bodyLimit({
       maxSize,
@@ -86,7 +106,10 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   for (const group of routes) app.route('/', group);
   // MCP over the same routes (and so the same auth, limits, billing and errors).
   const tools = TOOL_NAMES.filter((t) => routes.includes(TOOL_ROUTES[t]));
-  app.route('/', mcpRoutes((request, env, ctx) => app.fetch(request, env, ctx), tools));
+  app.route(
+    '/',
+    mcpRoutes((request, env, ctx) => app.fetch(request, env, ctx), tools),
+  );
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -112,9 +135,14 @@ export function buildApp(scope: ServicesScope, routes: readonly RouteGroup[]) {
   const allowed = methodIndex(() => app.routes);
   app.notFound((c) => {
     const allow = allowed(c.req.path);
-    if (allow.length === 0 || allow.includes(c.req.method)) return errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    if (allow.length === 0 || allow.includes(c.req.method))
+      return errorJson(c, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
     c.header('Allow', allow.join(', '));
-    return errorJson(c, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}: use ${allow.join(', ')}`);
+    return errorJson(
+      c,
+      'METHOD_NOT_ALLOWED',
+      `${c.req.method} is not allowed on ${c.req.path}: use ${allow.join(', ')}`,
+    );
   });
   app.onError(onError);
   return app;
@@ -142,8 +170,12 @@ function requestContext(scope: ServicesScope) {
     services.metrics?.httpSeconds.observe(labels, (performance.now() - started) / 1000);
     if (services.config.logRequests)
       services.log.info('request', {
-        requestId, method: c.req.method, route: c.req.routePath, status: c.res.status,
-        ms: Math.round((performance.now() - started) * 10) / 10, cost: c.get('cost'),
+        requestId,
+        method: c.req.method,
+        route: c.req.routePath,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        cost: c.get('cost'),
         ...(c.get('principal') ? { keyId: c.get('principal').keyId } : {}),
       });
   });

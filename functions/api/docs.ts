@@ -25,21 +25,40 @@ const page = `<!doctype html>
 </body></html>`;
 
 export const DOCS_CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
 ].join('; ');
 
 const pageHeaders = {
-  'content-security-policy': DOCS_CSP, 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin',
+  'content-security-policy': DOCS_CSP,
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
 };
 
 export const docsRoutes = new Hono<AppEnv>()
   .get('/docs', (c) => c.html(page, 200, pageHeaders))
-  .get('/docs/assets/docs.js', (c) => c.body(START, 200, { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'public, max-age=300' }))
+  .get('/docs/assets/docs.js', (c) =>
+    c.body(START, 200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'public, max-age=300',
+    }),
+  )
   .get('/docs/assets/:file', async (c) => {
     const file = c.req.param('file');
     const type = ASSETS[file];
     if (!type) return c.notFound();
     const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-    return c.body(await readFile(join(dir, file)), 200, { 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'public, max-age=86400' });
+    return c.body(await readFile(join(dir, file)), 200, {
+      'content-type': type,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'public, max-age=86400',
+    });
   });

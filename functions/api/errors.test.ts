@@ -1,8 +1,19 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import {
-  Conflict, Forbidden, GenerationFailed, IdempotencyInProgress, IdempotencyMismatch, InsufficientCredits, InvalidInput,
-  NotFound, PayloadTooLarge, Timeout, Unauthorized, Unavailable, UnsupportedMediaType,
+  Conflict,
+  Forbidden,
+  GenerationFailed,
+  IdempotencyInProgress,
+  IdempotencyMismatch,
+  InsufficientCredits,
+  InvalidInput,
+  NotFound,
+  PayloadTooLarge,
+  Timeout,
+  Unauthorized,
+  Unavailable,
+  UnsupportedMediaType,
 } from '../../shared/errors.ts';
 import type { AppEnv } from './env.ts';
 import { onError } from './errors.ts';
@@ -19,7 +30,11 @@ async function render(err: Error) {
   });
   app.onError(onError);
   const r = await app.request('/');
-  return { status: r.status, retryAfter: r.headers.get('retry-after'), body: (await r.json()) as { error: Record<string, unknown> } };
+  return {
+    status: r.status,
+    retryAfter: r.headers.get('retry-after'),
+    body: (await r.json()) as { error: Record<string, unknown> },
+  };
 }
 
 describe('domain errors → HTTP', () => {
@@ -44,13 +59,26 @@ describe('domain errors → HTTP', () => {
     expect(r.status).toBe(402);
     expect(r.body.error).toEqual({
       code: 'PAYMENT_REQUIRED',
-      message: 'this call costs 900 micro-USD but 600 is available (balance 1000, of which 400 is held by answers in progress): add prepaid credits to continue',
-      requestId: 'req_test', docs: '/docs',
+      message:
+        'this call costs 900 micro-USD but 600 is available (balance 1000, of which 400 is held by answers in progress): add prepaid credits to continue',
+      requestId: 'req_test',
+      docs: '/docs',
       details: { balance: '1000', held: '400', available: '600', required: '900', livemode: true },
     });
-    expect((await render(new InsufficientCredits(0n, 0n, null))).body.error.details).toEqual({ balance: '0', held: '0', available: '0', livemode: true });
+    expect((await render(new InsufficientCredits(0n, 0n, null))).body.error.details).toEqual({
+      balance: '0',
+      held: '0',
+      available: '0',
+      livemode: true,
+    });
     const test = await render(new InsufficientCredits(50n, 0n, 900n, false));
-    expect(test.body.error.details).toEqual({ balance: '50', held: '0', available: '50', required: '900', livemode: false });
+    expect(test.body.error.details).toEqual({
+      balance: '50',
+      held: '0',
+      available: '50',
+      required: '900',
+      livemode: false,
+    });
     expect(test.body.error.message).toMatch(/add test credits/);
   });
 
@@ -62,7 +90,9 @@ describe('domain errors → HTTP', () => {
     const noRetry = await render(new Unavailable('the chain cannot be reached right now: try again shortly', 'chain'));
     expect(noRetry.retryAfter).toBeNull();
     expect(noRetry.body.error.details).toBeUndefined();
-    const engine = await render(new Unavailable('generation failed: engine down; nothing was charged', 'engine', 5, 'ans_1'));
+    const engine = await render(
+      new Unavailable('generation failed: engine down; nothing was charged', 'engine', 5, 'ans_1'),
+    );
     expect(engine.body.error.details).toEqual({ answerId: 'ans_1', retryAfterSeconds: 5 });
   });
 
@@ -74,11 +104,20 @@ describe('domain errors → HTTP', () => {
   });
 
   it('timeouts and failed generations name the answer', async () => {
-    expect((await render(new Timeout('the answer did not finish in time', 'ans_1'))).body.error).toMatchObject({ code: 'GATEWAY_TIMEOUT', details: { answerId: 'ans_1' } });
-    const rejected = await render(new GenerationFailed('generation failed: bad prompt; nothing was charged', 'ans_2', true));
+    expect((await render(new Timeout('the answer did not finish in time', 'ans_1'))).body.error).toMatchObject({
+      code: 'GATEWAY_TIMEOUT',
+      details: { answerId: 'ans_1' },
+    });
+    const rejected = await render(
+      new GenerationFailed('generation failed: bad prompt; nothing was charged', 'ans_2', true),
+    );
     expect([rejected.status, rejected.body.error.code]).toEqual([422, 'UNPROCESSABLE']);
     const failed = await render(new GenerationFailed('generation failed: boom; nothing was charged', 'ans_3', false));
-    expect([failed.status, failed.body.error.code, failed.body.error.message]).toEqual([500, 'INTERNAL', 'generation failed: boom; nothing was charged']);
+    expect([failed.status, failed.body.error.code, failed.body.error.message]).toEqual([
+      500,
+      'INTERNAL',
+      'generation failed: boom; nothing was charged',
+    ]);
   });
 
   it('anything else is a 500 that does not echo the internal text', async () => {

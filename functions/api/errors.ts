@@ -48,17 +48,25 @@ export const errorResponses = {
   403: json('The key is valid but its role may not call this route'),
   404: json('No such resource (or it belongs to another tenant)'),
   405: json('The path exists but not with this method; `Allow` lists the methods it takes'),
-  409: json('Conflicts with existing state (e.g. a wallet already registered), or a request with the same Idempotency-Key is still in progress (retry after Retry-After seconds)'),
+  409: json(
+    'Conflicts with existing state (e.g. a wallet already registered), or a request with the same Idempotency-Key is still in progress (retry after Retry-After seconds)',
+  ),
   413: json('Request body too large'),
   415: json('Unsupported content type'),
-  422: json('Idempotency-Key reused with a different request, or an uploaded file whose text cannot be read (`details.reason`: encrypted, no_text_layer, malformed)'),
-  429: json('A rate limit of the key or the account is used up (RateLimit and Retry-After say when it resets); nothing was done'),
+  422: json(
+    'Idempotency-Key reused with a different request, or an uploaded file whose text cannot be read (`details.reason`: encrypted, no_text_layer, malformed)',
+  ),
+  429: json(
+    'A rate limit of the key or the account is used up (RateLimit and Retry-After say when it resets); nothing was done',
+  ),
   503: json('A dependency (queue, engine) is unavailable; retry after Retry-After seconds; nothing was charged'),
   500: json('Unexpected server error (details are logged, never returned)'),
 } as const;
 
 export const paymentResponses = {
-  402: json('Prepaid credits cannot cover this call: `details` has `balance`, `held` (by answers in progress), `available` (balance − held), `required` and `livemode`'),
+  402: json(
+    'Prepaid credits cannot cover this call: `details` has `balance`, `held` (by answers in progress), `available` (balance − held), `required` and `livemode`',
+  ),
 } as const;
 
 /** How one domain error looks on the wire. */
@@ -87,11 +95,15 @@ export function toHttpError(err: AnyDomainError): HttpError {
       return { code: 'CONFLICT', message };
     case 'insufficient_credits':
       return {
-        code: 'PAYMENT_REQUIRED', message,
+        code: 'PAYMENT_REQUIRED',
+        message,
         // The ledger balance and what running answers hold of it, separately; available = balance − held.
         details: {
-          balance: err.balance.toString(), held: err.held.toString(), available: err.available.toString(),
-          ...(err.required === null ? {} : { required: err.required.toString() }), livemode: err.livemode,
+          balance: err.balance.toString(),
+          held: err.held.toString(),
+          available: err.available.toString(),
+          ...(err.required === null ? {} : { required: err.required.toString() }),
+          livemode: err.livemode,
         },
       };
     case 'payload_too_large':
@@ -103,14 +115,24 @@ export function toHttpError(err: AnyDomainError): HttpError {
     case 'idempotency_mismatch':
       return { code: 'UNPROCESSABLE', message };
     case 'idempotency_in_progress':
-      return { code: 'CONFLICT', message, details: { retryAfterSeconds: err.retryAfterSeconds }, retryAfterSeconds: err.retryAfterSeconds };
+      return {
+        code: 'CONFLICT',
+        message,
+        details: { retryAfterSeconds: err.retryAfterSeconds },
+        retryAfterSeconds: err.retryAfterSeconds,
+      };
     case 'unavailable': {
       const retry = err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds };
       const details = { ...withAnswer(err.answerId), ...retry };
       return { code: 'SERVICE_UNAVAILABLE', message, ...(Object.keys(details).length ? { details } : {}), ...retry };
     }
     case 'rate_limited':
-      return { code: 'RATE_LIMITED', message, details: { policy: err.policy, retryAfterSeconds: err.retryAfterSeconds }, retryAfterSeconds: err.retryAfterSeconds };
+      return {
+        code: 'RATE_LIMITED',
+        message,
+        details: { policy: err.policy, retryAfterSeconds: err.retryAfterSeconds },
+        retryAfterSeconds: err.retryAfterSeconds,
+      };
     case 'timeout':
       return { code: 'GATEWAY_TIMEOUT', message, ...(err.answerId ? { details: withAnswer(err.answerId) } : {}) };
     case 'generation_failed':
@@ -139,9 +161,7 @@ export function errorJson(c: Context<AppEnv>, code: ErrorCode, message: string, 
 }
 
 export function describeZodError(error: ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
-    .join('; ');
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
 }
 
 /** zod-openapi hook: validation failures become the one 400 body. */
@@ -153,7 +173,10 @@ export function validationHook(result: { success: boolean; error?: ZodError; tar
   return undefined;
 }
 
-const STATUS_CODES = Object.fromEntries(Object.entries(ERROR_STATUS).map(([k, v]) => [v, k])) as Record<number, ErrorCode>;
+const STATUS_CODES = Object.fromEntries(Object.entries(ERROR_STATUS).map(([k, v]) => [v, k])) as Record<
+  number,
+  ErrorCode
+>;
 
 export function onError(err: Error, c: Context<AppEnv>) {
   if (err instanceof DomainError) {

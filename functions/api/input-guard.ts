@@ -23,7 +23,9 @@ const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
 export function unstorableText(s: string): string | null {
   const m = UNSTORABLE.exec(s);
   if (!m) return null;
-  return m[0] === '\u0000' ? 'must not contain U+0000 (NUL) characters' : 'must not contain unpaired UTF-16 surrogates (not valid Unicode)';
+  return m[0] === '\u0000'
+    ? 'must not contain U+0000 (NUL) characters'
+    : 'must not contain unpaired UTF-16 surrogates (not valid Unicode)';
 }
 
 export function requireStorableText(s: string, field: string): void {
@@ -50,9 +52,9 @@ export function jsonTooDeep(text: string, max: number): boolean {
 
 /** Every key and string in a parsed JSON value must be storable; `path` names the field in the error. */
 export function requireStorableJson(value: unknown, path: string): void {
-  if (typeof value === 'string') return requireStorableText(value, path || 'body');
-  if (Array.isArray(value)) return value.forEach((v, i) => requireStorableJson(v, join(path, String(i))));
-  if (value && typeof value === 'object')
+  if (typeof value === 'string') requireStorableText(value, path || 'body');
+  else if (Array.isArray(value)) value.forEach((v, i) => requireStorableJson(v, join(path, String(i))));
+  else if (value && typeof value === 'object')
     for (const [k, v] of Object.entries(value)) {
       requireStorableText(k, `${join(path, '(key)')}`);
       requireStorableJson(v, join(path, k));
@@ -61,7 +63,8 @@ export function requireStorableJson(value: unknown, path: string): void {
 
 /** JSON text sent inside a field (a multipart `metadata`), held to the same rules as a JSON body; undefined if it does not parse. */
 export function parseGuardedJson(text: string, field: string): unknown {
-  if (jsonTooDeep(text, LIMITS.jsonDepth)) throw new InvalidInput(`${field}: JSON nested deeper than ${LIMITS.jsonDepth} levels`, field);
+  if (jsonTooDeep(text, LIMITS.jsonDepth))
+    throw new InvalidInput(`${field}: JSON nested deeper than ${LIMITS.jsonDepth} levels`, field);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -92,7 +95,8 @@ export const inputGuard = () =>
     }
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && JSON_TYPE.test(c.req.header('content-type') ?? '')) {
       const text = await c.req.text();
-      if (jsonTooDeep(text, LIMITS.jsonDepth)) throw new InvalidInput(`body: JSON nested deeper than ${LIMITS.jsonDepth} levels`);
+      if (jsonTooDeep(text, LIMITS.jsonDepth))
+        throw new InvalidInput(`body: JSON nested deeper than ${LIMITS.jsonDepth} levels`);
       let body: unknown;
       try {
         body = JSON.parse(text);

@@ -13,7 +13,12 @@ export function methodIndex(routes: () => readonly RouteEntry[]) {
       .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
       .map((r) => ({
         method: r.method,
-        pattern: new RegExp(`^${r.path.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`),
+        pattern: new RegExp(
+          `^${r.path
+            .split('/')
+            .map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+            .join('/')}$`,
+        ),
       }));
     const methods = new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method));
     if (methods.has('GET')) methods.add('HEAD');

@@ -29,7 +29,13 @@ export const pageQuery = (prefix: string) =>
       .transform(Number)
       .pipe(z.number().int().min(1).max(PAGE.maxLimit))
       .optional()
-      .openapi({ type: 'integer', minimum: 1, maximum: PAGE.maxLimit, default: PAGE.defaultLimit, description: 'page size' }),
+      .openapi({
+        type: 'integer',
+        minimum: 1,
+        maximum: PAGE.maxLimit,
+        default: PAGE.defaultLimit,
+        description: 'page size',
+      }),
     after: z
       .string()
       .regex(new RegExp(`^${prefix}_[A-Za-z0-9]{1,64}$`), `must be a ${prefix}_… id: the previous page's next`)
@@ -43,7 +49,10 @@ export const IdempotencyHeader = z.object({
     .min(1)
     .max(255)
     .optional()
-    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'retries with the same key return the first response and charge once' }),
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header' },
+      description: 'retries with the same key return the first response and charge once',
+    }),
 });
 
 export const security = [{ bearerAuth: [] }];

@@ -22,7 +22,11 @@ const newKey = async (accountId: string, mode: 'live' | 'test', by = world.admin
   return r;
 };
 const adminAccountId = async () =>
-  (await services.db.query<{ account_id: string }>(`SELECT account_id FROM api_keys WHERE role = 'admin' ORDER BY created_at LIMIT 1`)).rows[0]!.account_id;
+  (
+    await services.db.query<{ account_id: string }>(
+      `SELECT account_id FROM api_keys WHERE role = 'admin' ORDER BY created_at LIMIT 1`,
+    )
+  ).rows[0]!.account_id;
 
 /** Everything live: each account's live balance, and how many live lines and open live receipts exist. */
 async function liveMoney() {
@@ -30,7 +34,9 @@ async function liveMoney() {
     `SELECT account_id, sum(amount)::text AS balance FROM ledger_entries WHERE livemode GROUP BY account_id ORDER BY account_id`,
   );
   const lines = await services.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ledger_entries WHERE livemode`);
-  const receipts = await services.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM receipts WHERE livemode AND epoch IS NULL`);
+  const receipts = await services.db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM receipts WHERE livemode AND epoch IS NULL`,
+  );
   return { balances: balances.rows, lines: lines.rows[0]!.n, receipts: receipts.rows[0]!.n };
 }
 
@@ -40,7 +46,8 @@ beforeAll(async () => {
   stopConsumer = env.consumer.stop;
   client = httpClient(services);
   world = await createWorld(services, { credits: '1000000', price: '1000' });
-  for (const doc of [DOCS.bread, DOCS.tides]) await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
+  for (const doc of [DOCS.bread, DOCS.tides])
+    await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
   await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
   keys.consumer = (await newKey(world.consumer.id, 'test')).body.key;
   keys.ada = (await newKey(world.ada.id, 'test')).body.key;
@@ -66,7 +73,10 @@ describe('test mode', () => {
 
   it('an admin grants test credits freely; they never show in the live balance', async () => {
     const before = await liveMoney();
-    const grant = await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, { key: world.admin, json: { amount: '500000', livemode: false } });
+    const grant = await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, {
+      key: world.admin,
+      json: { amount: '500000', livemode: false },
+    });
     expect(grant.status).toBe(201);
     expect(grant.body).toMatchObject({ balance: '500000', livemode: false });
     const account = await client.call('GET', `/v1/admin/accounts/${world.consumer.id}`, { key: world.admin });
@@ -76,22 +86,34 @@ describe('test mode', () => {
 
   it('retrieve, answers, chat and embeddings with a test key say livemode false, charge test credits and move no live money', async () => {
     const before = await liveMoney();
-    const retrieve = await client.call('POST', '/v1/retrieve', { key: keys.consumer, json: { query: 'how long should bread dough rise?', topK: 3 } });
+    const retrieve = await client.call('POST', '/v1/retrieve', {
+      key: keys.consumer,
+      json: { query: 'how long should bread dough rise?', topK: 3 },
+    });
     expect(retrieve.status).toBe(200);
     expect(retrieve.body).toMatchObject({ livemode: false });
     expect(BigInt(retrieve.body.usage.charged)).toBeGreaterThan(0n);
     expect(BigInt(retrieve.body.usage.balance)).toBe(500_000n - BigInt(retrieve.body.usage.charged));
 
-    const answer = await client.call('POST', '/v1/answers', { key: keys.consumer, json: { query: 'how do I fix a bicycle puncture?' } });
+    const answer = await client.call('POST', '/v1/answers', {
+      key: keys.consumer,
+      json: { query: 'how do I fix a bicycle puncture?' },
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ status: 'succeeded', livemode: false });
     expect(BigInt(answer.body.usage.charged)).toBeGreaterThan(0n);
 
-    const chat = await client.call('POST', '/v1/chat/completions', { key: keys.consumer, json: { model: 'extractive', messages: [{ role: 'user', content: 'when are tides highest?' }] } });
+    const chat = await client.call('POST', '/v1/chat/completions', {
+      key: keys.consumer,
+      json: { model: 'extractive', messages: [{ role: 'user', content: 'when are tides highest?' }] },
+    });
     expect(chat.status).toBe(200);
     expect(chat.body.citepay).toMatchObject({ livemode: false });
 
-    const embeddings = await client.call('POST', '/v1/embeddings', { key: keys.consumer, json: { model: 'use-lite-512', input: 'test mode' } });
+    const embeddings = await client.call('POST', '/v1/embeddings', {
+      key: keys.consumer,
+      json: { model: 'use-lite-512', input: 'test mode' },
+    });
     expect(embeddings.status).toBe(200);
     expect(embeddings.body).toMatchObject({ livemode: false });
 
@@ -100,11 +122,19 @@ describe('test mode', () => {
   });
 
   it('/v1/usage and /v1/earnings keep live and test apart', async () => {
-    const liveCall = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'how long should bread dough rise?', topK: 3 } });
+    const liveCall = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: { query: 'how long should bread dough rise?', topK: 3 },
+    });
     expect(liveCall.body).toMatchObject({ livemode: true });
     const live = await client.call('GET', '/v1/usage', { key: world.consumer.key });
     const test = await client.call('GET', '/v1/usage', { key: keys.consumer });
-    expect(live.body).toMatchObject({ livemode: true, calls: 1, credited: '1000000', spend: liveCall.body.usage.charged });
+    expect(live.body).toMatchObject({
+      livemode: true,
+      calls: 1,
+      credited: '1000000',
+      spend: liveCall.body.usage.charged,
+    });
     expect(live.body.byKind).toEqual([{ kind: 'retrieve', calls: 1, spend: liveCall.body.usage.charged }]);
     expect(test.body).toMatchObject({ livemode: false, credited: '500000' });
     expect(test.body.byKind.map((k: { kind: string }) => k.kind).sort()).toEqual(['answer', 'embedding', 'retrieve']);
@@ -122,7 +152,10 @@ describe('test mode', () => {
   });
 
   it('a live key is never charged test credits: without live credits it gets 402 even with test credits', async () => {
-    const trial = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Trial', credits: '300000', keyMode: 'test' } });
+    const trial = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Trial', credits: '300000', keyMode: 'test' },
+    });
     expect(trial.status).toBe(201);
     expect(trial.body).toMatchObject({ balance: '300000', livemode: false });
     expect(trial.body.apiKey.key).toMatch(/^cp_test_/);
@@ -130,7 +163,10 @@ describe('test mode', () => {
     const r = await client.call('POST', '/v1/retrieve', { key: liveKey, json: { query: 'bread', topK: 2 } });
     expect(r.status).toBe(402);
     expect(r.body.error.details).toMatchObject({ balance: '0', livemode: true });
-    const ok = await client.call('POST', '/v1/retrieve', { key: trial.body.apiKey.key, json: { query: 'bread', topK: 2 } });
+    const ok = await client.call('POST', '/v1/retrieve', {
+      key: trial.body.apiKey.key,
+      json: { query: 'bread', topK: 2 },
+    });
     expect(ok.body).toMatchObject({ livemode: false });
   });
 
@@ -146,18 +182,43 @@ describe('test mode', () => {
 
   it('a test admin key issues test keys and grants test credits, never live ones', async () => {
     const before = await liveMoney();
-    expect((await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, { key: keys.admin, json: { amount: '1000' } })).status).toBe(403);
-    expect((await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, { key: keys.admin, json: { amount: '1000', livemode: false } })).status).toBe(201);
+    expect(
+      (
+        await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, {
+          key: keys.admin,
+          json: { amount: '1000' },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, {
+          key: keys.admin,
+          json: { amount: '1000', livemode: false },
+        })
+      ).status,
+    ).toBe(201);
     expect((await newKey(world.consumer.id, 'live', keys.admin)).status).toBe(403);
     expect((await newKey(world.consumer.id, 'test', keys.admin)).status).toBe(201);
-    expect((await client.call('POST', '/v1/admin/accounts', { key: keys.admin, json: { kind: 'consumer', name: 'x', credits: '5' } })).status).toBe(403);
+    expect(
+      (
+        await client.call('POST', '/v1/admin/accounts', {
+          key: keys.admin,
+          json: { kind: 'consumer', name: 'x', credits: '5' },
+        })
+      ).status,
+    ).toBe(403);
     expect((await client.call('POST', '/v1/admin/settlements', { key: keys.admin })).status).toBe(403);
     expect(await liveMoney()).toEqual(before);
   });
 
   it('no sequence of test-key calls moves live money (property)', async () => {
     const call = fc.oneof(
-      fc.record({ kind: fc.constant('retrieve' as const), query: fc.constantFrom('bread', 'tides', 'bicycle puncture', 'nothing at all'), topK: fc.integer({ min: 1, max: 5 }) }),
+      fc.record({
+        kind: fc.constant('retrieve' as const),
+        query: fc.constantFrom('bread', 'tides', 'bicycle puncture', 'nothing at all'),
+        topK: fc.integer({ min: 1, max: 5 }),
+      }),
       fc.record({ kind: fc.constant('embeddings' as const), input: fc.string({ minLength: 1, maxLength: 40 }) }),
       fc.record({ kind: fc.constant('credits' as const), amount: fc.integer({ min: 1, max: 10_000 }) }),
     );
@@ -165,11 +226,21 @@ describe('test mode', () => {
       fc.asyncProperty(fc.array(call, { minLength: 1, maxLength: 4 }), async (calls) => {
         const before = await liveMoney();
         for (const c of calls) {
-          const r = c.kind === 'retrieve'
-            ? await client.call('POST', '/v1/retrieve', { key: keys.consumer, json: { query: c.query, topK: c.topK } })
-            : c.kind === 'embeddings'
-              ? await client.call('POST', '/v1/embeddings', { key: keys.consumer, json: { model: 'use-lite-512', input: c.input } })
-              : await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, { key: keys.admin, json: { amount: String(c.amount), livemode: false } });
+          const r =
+            c.kind === 'retrieve'
+              ? await client.call('POST', '/v1/retrieve', {
+                  key: keys.consumer,
+                  json: { query: c.query, topK: c.topK },
+                })
+              : c.kind === 'embeddings'
+                ? await client.call('POST', '/v1/embeddings', {
+                    key: keys.consumer,
+                    json: { model: 'use-lite-512', input: c.input },
+                  })
+                : await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, {
+                    key: keys.admin,
+                    json: { amount: String(c.amount), livemode: false },
+                  });
           expect([200, 201, 402]).toContain(r.status);
           if (r.status !== 402) expect(r.body.livemode).toBe(false);
         }
@@ -203,7 +274,10 @@ describe('the test-mode wall: a cp_test_ key reaches test things only', () => {
   });
 
   it('cannot read a live receipt or a live answer (with its query text); the live key and the test key each read their own', async () => {
-    const liveAnswer = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'a private question about bicycle punctures' } });
+    const liveAnswer = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'a private question about bicycle punctures' },
+    });
     expect(liveAnswer.status).toBe(200);
     const liveReceipt = liveAnswer.body.attribution.receiptId as string;
     for (const key of [keys.consumer, keys.admin, keys.ada]) {
@@ -216,13 +290,22 @@ describe('the test-mode wall: a cp_test_ key reaches test things only', () => {
       expect(answer.status).toBe(404);
       expect(JSON.stringify(answer.body)).not.toContain('private question');
     }
-    expect((await client.call('GET', `/v1/receipts/${liveReceipt}`, { key: world.consumer.key })).body).toMatchObject({ livemode: true });
+    expect((await client.call('GET', `/v1/receipts/${liveReceipt}`, { key: world.consumer.key })).body).toMatchObject({
+      livemode: true,
+    });
     expect((await client.call('GET', `/v1/receipts/${liveReceipt}`, { key: world.admin })).status).toBe(200);
-    expect((await client.call('GET', `/v1/answers/${liveAnswer.body.id}`, { key: world.consumer.key })).status).toBe(200);
+    expect((await client.call('GET', `/v1/answers/${liveAnswer.body.id}`, { key: world.consumer.key })).status).toBe(
+      200,
+    );
 
-    const testAnswer = await client.call('POST', '/v1/answers', { key: keys.consumer, json: { query: 'how do I fix a bicycle puncture?' } });
+    const testAnswer = await client.call('POST', '/v1/answers', {
+      key: keys.consumer,
+      json: { query: 'how do I fix a bicycle puncture?' },
+    });
     expect(testAnswer.body.livemode).toBe(false);
     expect((await client.call('GET', `/v1/answers/${testAnswer.body.id}`, { key: keys.consumer })).status).toBe(200);
-    expect((await client.call('GET', `/v1/receipts/${testAnswer.body.attribution.receiptId}`, { key: keys.consumer })).body).toMatchObject({ livemode: false });
+    expect(
+      (await client.call('GET', `/v1/receipts/${testAnswer.body.attribution.receiptId}`, { key: keys.consumer })).body,
+    ).toMatchObject({ livemode: false });
   });
 });

@@ -8,7 +8,9 @@ import type { AppEnv } from './env.ts';
 const HSTS = 'max-age=31536000; includeSubDomains';
 
 export const overHttps = (c: Context, publicUrl: string | undefined): boolean =>
-  Boolean(publicUrl?.startsWith('https:')) || new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+  Boolean(publicUrl?.startsWith('https:')) ||
+  new URL(c.req.url).protocol === 'https:' ||
+  c.req.header('x-forwarded-proto') === 'https';
 
 export const transportSecurity = createMiddleware<AppEnv>(async (c, next) => {
   await next();

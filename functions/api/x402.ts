@@ -1,9 +1,19 @@
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
-import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http';
+import {
+  decodePaymentSignatureHeader,
+  encodePaymentRequiredHeader,
+  encodePaymentResponseHeader,
+} from '@x402/core/http';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { X402Gateway } from '../../shared/payments/x402.ts';
-import { acceptPayment, paymentSettled, paymentUnsettled, refundPayment, x402GatewayOf } from '../../shared/services/x402-payments.ts';
+import {
+  acceptPayment,
+  paymentSettled,
+  paymentUnsettled,
+  refundPayment,
+  x402GatewayOf,
+} from '../../shared/services/x402-payments.ts';
 import { quoteMaxCost } from '../../shared/services/x402-quote.ts';
 import type { AppEnv } from './env.ts';
 import { errorJson } from './errors.ts';
@@ -32,7 +42,13 @@ export const x402Payment = () =>
     const requirements = await gateway.requirements(amount > 0n ? amount : 1n);
 
     const header = c.req.header('payment-signature');
-    if (!header) return paymentRequired(c, gateway, requirements, `this call costs at most ${amount} micro-USD: pay it with x402 (PAYMENT-REQUIRED) or send an API key`);
+    if (!header)
+      return paymentRequired(
+        c,
+        gateway,
+        requirements,
+        `this call costs at most ${amount} micro-USD: pay it with x402 (PAYMENT-REQUIRED) or send an API key`,
+      );
     let payload: PaymentPayload;
     try {
       payload = decodePaymentSignatureHeader(header);
@@ -40,13 +56,26 @@ export const x402Payment = () =>
       return paymentRequired(c, gateway, requirements, 'PAYMENT-SIGNATURE is not a base64 JSON x402 payment payload');
     }
     const matched = gateway.match(requirements, payload);
-    if (!matched) return paymentRequired(c, gateway, requirements, 'the payment does not match this call\'s requirements (scheme, network, asset, amount or payTo)');
+    if (!matched)
+      return paymentRequired(
+        c,
+        gateway,
+        requirements,
+        "the payment does not match this call's requirements (scheme, network, asset, amount or payTo)",
+      );
     const verdict = await gateway.verify(payload, matched); // facilitator unreachable: 503, nothing done
-    if (!verdict.ok) return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
+    if (!verdict.ok)
+      return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
 
     const payment = await acceptPayment(services, {
-      payer: verdict.payer, nonce: nonceOf(payload), network: matched.network, asset: matched.asset, payTo: matched.payTo,
-      amount: BigInt(matched.amount), route: c.req.path, requestId: c.get('requestId'),
+      payer: verdict.payer,
+      nonce: nonceOf(payload),
+      network: matched.network,
+      asset: matched.asset,
+      payTo: matched.payTo,
+      amount: BigInt(matched.amount),
+      route: c.req.path,
+      requestId: c.get('requestId'),
     });
     if (!payment) return paymentRequired(c, gateway, requirements, 'this payment was already used');
     c.set('principal', payment.principal);
@@ -61,7 +90,11 @@ export const x402Payment = () =>
       await paymentSettled(services, payment, settled.response.transaction);
       c.res.headers.set('PAYMENT-RESPONSE', encodePaymentResponseHeader(settled.response));
     } else {
-      services.log.error('x402 settlement failed after a successful call', { requestId: c.get('requestId'), paymentId: payment.paymentId, error: settled.error });
+      services.log.error('x402 settlement failed after a successful call', {
+        requestId: c.get('requestId'),
+        paymentId: payment.paymentId,
+        error: settled.error,
+      });
       await paymentUnsettled(services, payment, settled.error);
     }
   });
@@ -82,7 +115,12 @@ function nonceOf(payload: PaymentPayload): string {
   return p.authorization?.nonce ?? p.signature ?? JSON.stringify(payload.payload);
 }
 
-async function paymentRequired(c: Context<AppEnv>, gateway: X402Gateway, requirements: PaymentRequirements[], message: string) {
+async function paymentRequired(
+  c: Context<AppEnv>,
+  gateway: X402Gateway,
+  requirements: PaymentRequirements[],
+  message: string,
+) {
   const required = await gateway.paymentRequired(requirements, c.req.url, message);
   c.header('PAYMENT-REQUIRED', encodePaymentRequiredHeader(required));
   return errorJson(c, 'PAYMENT_REQUIRED', message, { x402: required });

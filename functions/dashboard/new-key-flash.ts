@@ -6,7 +6,12 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 // page's path receives (HttpOnly, SameSite=Strict, never in a URL or the database) and that the
 // GET deletes as it shows it. A reload of the result page creates nothing and shows it no more.
 
-const opts = (c: Context, path: string) => ({ path, httpOnly: true, secure: new URL(c.req.url).protocol === 'https:', sameSite: 'Strict' as const });
+const opts = (c: Context, path: string) => ({
+  path,
+  httpOnly: true,
+  secure: new URL(c.req.url).protocol === 'https:',
+  sameSite: 'Strict' as const,
+});
 
 export function holdOnce(c: Context, name: string, path: string, id: string, value: string) {
   setCookie(c, name, `${id}.${value}`, { ...opts(c, path), maxAge: 300 });
@@ -28,5 +33,7 @@ export const holdNewKey = (c: Context, key: { id: string; key: string }) => hold
 /** The key created by the previous POST, once; null when there is none (or it is not one of `ownKeyIds`). */
 export function takeNewKey(c: Context, ownKeyIds: ReadonlySet<string>): { id: string; key: string } | null {
   const held = takeOnce(c, ...KEY);
-  return held && ownKeyIds.has(held.id) && /^cp_(live|test)_[A-Za-z0-9]+$/.test(held.value) ? { id: held.id, key: held.value } : null;
+  return held && ownKeyIds.has(held.id) && /^cp_(live|test)_[A-Za-z0-9]+$/.test(held.value)
+    ? { id: held.id, key: held.value }
+    : null;
 }

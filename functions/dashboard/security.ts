@@ -17,8 +17,14 @@ export const SESSION_COOKIE = 'cp_session';
 export const LOGIN_COOKIE = 'cp_login';
 
 export const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
 ].join('; ');
 
 /** Served over HTTPS: the configured public URL says so, or this request came over it (directly or through a proxy). */
@@ -34,7 +40,13 @@ export const securityHeaders = createMiddleware<DashEnv>(async (c, next) => {
 });
 
 export function setSessionCookie(c: Context<DashEnv>, token: string) {
-  setCookie(c, SESSION_COOKIE, token, { path: '/dashboard', httpOnly: true, secure: isHttps(c), sameSite: 'Lax', maxAge: SESSION_TTL_MS / 1000 });
+  setCookie(c, SESSION_COOKIE, token, {
+    path: '/dashboard',
+    httpOnly: true,
+    secure: isHttps(c),
+    sameSite: 'Lax',
+    maxAge: SESSION_TTL_MS / 1000,
+  });
   deleteCookie(c, LOGIN_COOKIE, { path: '/dashboard' });
 }
 
@@ -47,7 +59,13 @@ export function loginToken(c: Context<DashEnv>): string {
   const existing = getCookie(c, LOGIN_COOKIE);
   if (existing && /^[A-Za-z0-9_-]{32}$/.test(existing)) return existing;
   const token = randomBytes(24).toString('base64url');
-  setCookie(c, LOGIN_COOKIE, token, { path: '/dashboard', httpOnly: true, secure: isHttps(c), sameSite: 'Strict', maxAge: 3600 });
+  setCookie(c, LOGIN_COOKIE, token, {
+    path: '/dashboard',
+    httpOnly: true,
+    secure: isHttps(c),
+    sameSite: 'Strict',
+    maxAge: 3600,
+  });
   return token;
 }
 
@@ -71,12 +89,16 @@ export const csrfProtection = createMiddleware<DashEnv>(async (c, next) => {
   if (origin && !expected) throw new Forbidden('form posts need PUBLIC_URL (the origin browsers use) to be configured');
   if (origin && origin !== expected) throw new Forbidden('cross-origin form post refused');
   let presented = c.req.header('x-csrf-token');
-  if (!presented && (c.req.header('content-type') ?? '').match(/^(application\/x-www-form-urlencoded|multipart\/form-data)/)) {
+  if (
+    !presented &&
+    (c.req.header('content-type') ?? '').match(/^(application\/x-www-form-urlencoded|multipart\/form-data)/)
+  ) {
     const field = (await c.req.parseBody())._csrf;
     presented = typeof field === 'string' ? field : undefined;
   }
   const signingIn = c.req.path.startsWith('/dashboard/sign-in/');
   const token = signingIn ? getCookie(c, LOGIN_COOKIE) : c.get('session')?.csrf;
-  if (!presented || !token || !same(presented, token)) throw new Forbidden('missing or wrong CSRF token: reload the page and try again');
+  if (!presented || !token || !same(presented, token))
+    throw new Forbidden('missing or wrong CSRF token: reload the page and try again');
   await next();
 });

@@ -4,7 +4,16 @@ import type { Hex } from 'viem';
 import { ANVIL_CHAIN_ID, ANVIL_DEV_ACCOUNTS } from '../../shared/chain/dev-accounts.ts';
 import { InvalidInput, Unauthorized } from '../../shared/errors.ts';
 import {
-  endAllSessions, endSession, endSessionById, issueSiweNonce, leaveNotice, sessionsOf, signInWithEthereum, signInWithKey, siweExpectation, takeNotice,
+  endAllSessions,
+  endSession,
+  endSessionById,
+  issueSiweNonce,
+  leaveNotice,
+  sessionsOf,
+  signInWithEthereum,
+  signInWithKey,
+  siweExpectation,
+  takeNotice,
 } from '../../shared/services/dashboard-auth.ts';
 import { chainIdOf } from '../../shared/services/dashboard.ts';
 import type { Account } from '../../shared/store/accounts.ts';
@@ -30,13 +39,19 @@ async function expectedChainId(c: Context<DashEnv>): Promise<number | null> {
  */
 function devWallets(c: Context<DashEnv>, chainId: number | null): DevWallet[] {
   if (!c.get('services').config.chain.devAccounts || chainId !== ANVIL_CHAIN_ID) return [];
-  return ANVIL_DEV_ACCOUNTS.map((a, i) => ({ address: a.address, privateKey: a.privateKey, label: `anvil #${i} ${a.address}` }));
+  return ANVIL_DEV_ACCOUNTS.map((a, i) => ({
+    address: a.address,
+    privateKey: a.privateKey,
+    label: `anvil #${i} ${a.address}`,
+  }));
 }
 
 /** Fixed texts the sign-in page may show, picked by a code in the URL (no text from the URL is shown). */
 const SIGN_IN_NOTICES: Record<string, { text: string; error?: boolean }> = {
   key: { text: 'That API key is not valid for the dashboard (unknown, revoked, or an admin key).', error: true },
-  fresh: { text: 'Creating an API key needs a recent sign-in (within 10 minutes): sign in again, then create the key.' },
+  fresh: {
+    text: 'Creating an API key needs a recent sign-in (within 10 minutes): sign in again, then create the key.',
+  },
 };
 
 /** A new sign-in in this browser replaces its previous session (the cookie is rotated; the old row would be orphaned). */
@@ -56,7 +71,15 @@ export function sessionRoutes() {
     if (session && code !== 'fresh') return c.redirect(home(session.account));
     const chainId = await expectedChainId(c);
     const notice = code ? SIGN_IN_NOTICES[code] : undefined;
-    return c.html(<SignInPage csrf={loginToken(c)} devWallets={devWallets(c, chainId)} chainId={chainId} error={notice?.error ? notice.text : undefined} notice={notice?.error ? undefined : notice?.text} />);
+    return c.html(
+      <SignInPage
+        csrf={loginToken(c)}
+        devWallets={devWallets(c, chainId)}
+        chainId={chainId}
+        error={notice?.error ? notice.text : undefined}
+        notice={notice?.error ? undefined : notice?.text}
+      />,
+    );
   });
 
   app.post('/dashboard/sign-in/key', async (c) => {
@@ -80,11 +103,20 @@ export function sessionRoutes() {
 
   app.post('/dashboard/sign-in/siwe', async (c) => {
     const body = (await c.req.json().catch(() => null)) as { message?: unknown; signature?: unknown } | null;
-    if (typeof body?.message !== 'string' || typeof body.signature !== 'string' || !/^0x[0-9a-fA-F]+$/.test(body.signature) || body.message.length > 4000)
+    if (
+      typeof body?.message !== 'string' ||
+      typeof body.signature !== 'string' ||
+      !/^0x[0-9a-fA-F]+$/.test(body.signature) ||
+      body.message.length > 4000
+    )
       throw new InvalidInput('send { message, signature }');
     const services = c.get('services');
     const expect = siweExpectation(services.config, await expectedChainId(c));
-    const { token, session } = await signInWithEthereum(services.db, { message: body.message, signature: body.signature as Hex, expect });
+    const { token, session } = await signInWithEthereum(services.db, {
+      message: body.message,
+      signature: body.signature as Hex,
+      expect,
+    });
     await replaceSession(c, token);
     return c.json({ next: home(session.account) });
   });
@@ -101,7 +133,16 @@ export function sessionRoutes() {
     if (!session) throw new Unauthorized('sign in first');
     const db = c.get('services').db;
     const [sessions, notice] = await Promise.all([sessionsOf(db, session), takeNotice(db, session)]);
-    return c.html(<SessionsPage csrf={session.csrf} account={session.account} testmode={!session.livemode} current={session.id} sessions={sessions} notice={notice} />);
+    return c.html(
+      <SessionsPage
+        csrf={session.csrf}
+        account={session.account}
+        testmode={!session.livemode}
+        current={session.id}
+        sessions={sessions}
+        notice={notice}
+      />,
+    );
   });
   app.post('/dashboard/sessions/:id/end', async (c) => {
     const session = c.get('session');

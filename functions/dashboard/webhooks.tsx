@@ -1,7 +1,13 @@
 import type { Context, Hono } from 'hono';
 import { WEBHOOK_EVENTS } from '../../shared/core/webhook-retries.ts';
 import { Unauthorized } from '../../shared/errors.ts';
-import { createWebhookEndpoint, removeWebhookEndpoint, replayWebhook, webhookDeliveries, webhookEndpoints } from '../../shared/services/webhooks.ts';
+import {
+  createWebhookEndpoint,
+  removeWebhookEndpoint,
+  replayWebhook,
+  webhookDeliveries,
+  webhookEndpoints,
+} from '../../shared/services/webhooks.ts';
 import { parseUsd } from './datanets.tsx';
 import { holdOnce, takeOnce } from './new-key-flash.ts';
 import type { DashEnv } from './security.ts';
@@ -16,26 +22,50 @@ function who(c: Context<DashEnv>) {
   if (!session) throw new Unauthorized('sign in first');
   return { account: session.account, livemode: session.livemode, csrf: session.csrf };
 }
-const eventsFor = (kind: string): readonly string[] => (kind === 'contributor' ? WEBHOOK_EVENTS.contributor : WEBHOOK_EVENTS.consumer);
+const eventsFor = (kind: string): readonly string[] =>
+  kind === 'contributor' ? WEBHOOK_EVENTS.contributor : WEBHOOK_EVENTS.consumer;
 
 export function registerWebhookPages(app: Hono<DashEnv>) {
   app.get('/dashboard/webhooks', async (c) => {
     const { account, livemode, csrf } = who(c);
     const services = c.get('services');
     const owner = { account, livemode };
-    const endpoints = await Promise.all((await webhookEndpoints(services, owner)).map((e) => webhookDeliveries(services, owner, e.id, 20)));
+    const endpoints = await Promise.all(
+      (await webhookEndpoints(services, owner)).map((e) => webhookDeliveries(services, owner, e.id, 20)),
+    );
     const held = takeOnce(c, 'cp_new_secret', '/dashboard/webhooks');
-    const secret = held && endpoints.some((e) => e.endpoint.id === held.id) && /^whsec_[A-Za-z0-9+/=]+$/.test(held.value) ? { id: held.id, secret: held.value } : undefined;
+    const secret =
+      held && endpoints.some((e) => e.endpoint.id === held.id) && /^whsec_[A-Za-z0-9+/=]+$/.test(held.value)
+        ? { id: held.id, secret: held.value }
+        : undefined;
     const q = c.req.query();
-    const flash = q.replayed ? { text: 'Replay queued: it is sent again with the same webhook-id.' } : q.deleted ? { text: 'Endpoint removed: nothing more is sent to it.' } : undefined;
-    return c.html(<WebhooksPage csrf={csrf} account={account} testmode={!livemode} events={eventsFor(account.kind)} endpoints={endpoints} secret={secret} flash={flash} />);
+    const flash = q.replayed
+      ? { text: 'Replay queued: it is sent again with the same webhook-id.' }
+      : q.deleted
+        ? { text: 'Endpoint removed: nothing more is sent to it.' }
+        : undefined;
+    return c.html(
+      <WebhooksPage
+        csrf={csrf}
+        account={account}
+        testmode={!livemode}
+        events={eventsFor(account.kind)}
+        endpoints={endpoints}
+        secret={secret}
+        flash={flash}
+      />,
+    );
   });
   app.post('/dashboard/webhooks', async (c) => {
     const { account, livemode } = who(c);
     const form = await c.req.parseBody({ all: true });
     const events = ([] as unknown[]).concat(form.events ?? []).filter((e): e is string => typeof e === 'string');
     const threshold = typeof form.threshold === 'string' && form.threshold.trim() ? parseUsd(form.threshold) : null;
-    const e = await createWebhookEndpoint(c.get('services'), { account, livemode }, { url: typeof form.url === 'string' ? form.url.trim() : '', events, balanceLowThreshold: threshold });
+    const e = await createWebhookEndpoint(
+      c.get('services'),
+      { account, livemode },
+      { url: typeof form.url === 'string' ? form.url.trim() : '', events, balanceLowThreshold: threshold },
+    );
     holdOnce(c, 'cp_new_secret', '/dashboard/webhooks', e.id, e.secret);
     return c.redirect('/dashboard/webhooks#new-secret', 303);
   });

@@ -9,19 +9,28 @@ import * as pgCloudflare from 'pg-cloudflare';
 
 type WriteCallback = (error?: unknown) => void;
 interface CloudflareSocketLike {
-  write(data: Uint8Array | string, encodingOrCallback?: BufferEncoding | WriteCallback, callback?: WriteCallback): true | void;
+  write(
+    data: Uint8Array | string,
+    encodingOrCallback?: BufferEncoding | WriteCallback,
+    callback?: WriteCallback,
+  ): true | void;
 }
 // Typed by hand: the package's types resolve to its empty Node build outside the workerd condition.
-const { CloudflareSocket } = pgCloudflare as unknown as { CloudflareSocket: new (ssl: boolean) => CloudflareSocketLike };
+const { CloudflareSocket } = pgCloudflare as unknown as {
+  CloudflareSocket: new (ssl: boolean) => CloudflareSocketLike;
+};
 
 /** pg's `stream` option: pg-cloudflare's socket with same-tick writes coalesced. */
 export function coalescingSocket(config?: { ssl?: unknown }): Duplex {
-  const socket = new CloudflareSocket(Boolean(config?.ssl)) // pg passes its connection config (its types omit it);
+  const socket = new CloudflareSocket(Boolean(config?.ssl)); // pg passes its connection config (its types omit it);
   const send = socket.write.bind(socket);
   let pending: { data: Uint8Array; callback: WriteCallback }[] = [];
   socket.write = (data, encodingOrCallback = 'utf8', callback = () => {}) => {
     if (typeof encodingOrCallback === 'function') callback = encodingOrCallback;
-    const bytes = typeof data === 'string' ? Buffer.from(data, typeof encodingOrCallback === 'string' ? encodingOrCallback : 'utf8') : data;
+    const bytes =
+      typeof data === 'string'
+        ? Buffer.from(data, typeof encodingOrCallback === 'string' ? encodingOrCallback : 'utf8')
+        : data;
     if (pending.length === 0)
       queueMicrotask(() => {
         const batch = pending;

@@ -36,12 +36,20 @@ interface IsolateServices {
 }
 
 export function isolateServices(env: EdgeEnv): IsolateServices {
-  const variables = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const variables = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const config = loadConfig(variables);
   const databaseUrl = env.EdgeDatabase?.connectionString ?? config.databaseUrl;
-  if (!databaseUrl) throw new ConfigError('Invalid environment:\n  the EdgeDatabase Hyperdrive binding or DATABASE_URL: the edge needs the PostgreSQL database the API uses');
+  if (!databaseUrl)
+    throw new ConfigError(
+      'Invalid environment:\n  the EdgeDatabase Hyperdrive binding or DATABASE_URL: the edge needs the PostgreSQL database the API uses',
+    );
   const remote = config.embedder.remote;
-  if (!remote) throw new ConfigError('Invalid environment:\n  EMBEDDER=remote: a Worker cannot run a model; set EMBEDDER_URL, EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION');
+  if (!remote)
+    throw new ConfigError(
+      'Invalid environment:\n  EMBEDDER=remote: a Worker cannot run a model; set EMBEDDER_URL, EMBEDDER_API_KEY, EMBEDDER_MODEL and EMBEDDER_DIMENSION',
+    );
   // fetch bound to globalThis: workerd rejects a detached fetch ("Illegal invocation").
   const embedder = createRemoteEmbedder({ ...remote, fetch: (input, init) => fetch(input, init) });
   return {
@@ -49,13 +57,18 @@ export function isolateServices(env: EdgeEnv): IsolateServices {
     databaseUrl,
     embedder,
     embedders: createEmbedderRegistry(embedder),
-    log: createLogger(config.logLevel, { runtime: 'edge' }, (level, line) => (level === 'error' || level === 'warn' ? console.error(line) : console.log(line))),
+    log: createLogger(config.logLevel, { runtime: 'edge' }, (level, line) =>
+      level === 'error' || level === 'warn' ? console.error(line) : console.log(line),
+    ),
     pinecone: config.vectorIndex.kind === 'pinecone' ? createPineconeIndex(config.vectorIndex) : undefined,
   };
 }
 
 /** Services for one request, and how to let its connections go once the response is done. */
-export function requestServices(isolate: IsolateServices, waitUntil: (p: Promise<unknown>) => void): { services: Services; release: () => void } {
+export function requestServices(
+  isolate: IsolateServices,
+  waitUntil: (p: Promise<unknown>) => void,
+): { services: Services; release: () => void } {
   const { config, log } = isolate;
   // Two connections at most: a transaction plus a read beside it (as DATABASE_POOL_MAX's floor on Node).
   // Once released, workerd cancels the sockets' streams: those errors are the close itself.

@@ -12,7 +12,9 @@ async function main() {
     // The embedded database is one process's file: never open it under a running npm start.
     await assertPortFree(config.host, config.port).catch((err: unknown) => {
       if (!(err instanceof PortInUse)) throw err;
-      throw new ConfigError(`npm run admin-key: stop npm start first — its embedded database in ${config.dataDir} is open (${config.host}:${config.port} answers)`);
+      throw new ConfigError(
+        `npm run admin-key: stop npm start first — its embedded database in ${config.dataDir} is open (${config.host}:${config.port} answers)`,
+      );
     });
   }
   const db = await openDatabase(config);
@@ -29,6 +31,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -3,7 +3,15 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPublicClient, getAddress, http, type Address } from 'viem';
 import type { Config } from '../../shared/config.ts';
-import { ANVIL_DEPLOYER_KEY, ANVIL_SETTLER_KEY, adoptAnvil, dumpAnvilState, isAlive, startAnvil, type AnvilInstance } from '../../shared/chain/anvil.ts';
+import {
+  ANVIL_DEPLOYER_KEY,
+  ANVIL_SETTLER_KEY,
+  adoptAnvil,
+  dumpAnvilState,
+  isAlive,
+  startAnvil,
+  type AnvilInstance,
+} from '../../shared/chain/anvil.ts';
 import { deployLocalContracts } from '../../shared/chain/deploy.ts';
 import type { Logger } from '../../shared/logger.ts';
 
@@ -42,22 +50,52 @@ export interface LocalChain {
 }
 
 /** `dir`: the chain's state folder (default: the data folder's `chain/`; a process taking over a shared chain reuses its folder). */
-export async function startLocalChain(config: Config, log: Logger, dir = join(config.dataDir, 'chain')): Promise<LocalChain> {
+export async function startLocalChain(
+  config: Config,
+  log: Logger,
+  dir = join(config.dataDir, 'chain'),
+): Promise<LocalChain> {
   await mkdir(dir, { recursive: true });
   const statePath = join(dir, 'state.json');
   const running = await runningNode(dir);
   const anvil: AnvilInstance = running
     ? adoptAnvil(running.pid, running.rpcUrl)
-    : await startAnvil({ port: config.chain.localPort, detachedLogFile: join(dir, 'anvil.log'), ...(existsSync(statePath) ? { loadStatePath: statePath } : {}) });
-  if (running) log.warn('local chain: adopted the running node of a process that is gone', { rpcUrl: running.rpcUrl, pid: running.pid });
+    : await startAnvil({
+        port: config.chain.localPort,
+        detachedLogFile: join(dir, 'anvil.log'),
+        ...(existsSync(statePath) ? { loadStatePath: statePath } : {}),
+      });
+  if (running)
+    log.warn('local chain: adopted the running node of a process that is gone', {
+      rpcUrl: running.rpcUrl,
+      pid: running.pid,
+    });
   const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
-  if (!config.chain.settlerKey) log.info('local chain: settling with anvil\'s PUBLIC development key (set SETTLER_PRIVATE_KEY to use another)');
+  if (!config.chain.settlerKey)
+    log.info("local chain: settling with anvil's PUBLIC development key (set SETTLER_PRIVATE_KEY to use another)");
   try {
-    const deployment = (await existingDeployment(anvil.rpcUrl, join(dir, 'contracts.json'))) ?? (await deploy(anvil.rpcUrl, settlerKey, join(dir, 'contracts.json'), log));
+    const deployment =
+      (await existingDeployment(anvil.rpcUrl, join(dir, 'contracts.json'))) ??
+      (await deploy(anvil.rpcUrl, settlerKey, join(dir, 'contracts.json'), log));
     const owned = await ownChain(dir, anvil);
-    log.info('local chain ready', { rpcUrl: anvil.rpcUrl, chainId: deployment.chainId, distributor: deployment.distributor, token: deployment.token });
+    log.info('local chain ready', {
+      rpcUrl: anvil.rpcUrl,
+      chainId: deployment.chainId,
+      distributor: deployment.distributor,
+      token: deployment.token,
+    });
     return {
-      config: { ...config, chain: { ...config.chain, rpcUrl: anvil.rpcUrl, settlerKey, distributor: deployment.distributor, token: deployment.token, localStatePath: statePath } },
+      config: {
+        ...config,
+        chain: {
+          ...config.chain,
+          rpcUrl: anvil.rpcUrl,
+          settlerKey,
+          distributor: deployment.distributor,
+          token: deployment.token,
+          localStatePath: statePath,
+        },
+      },
       dir,
       stop: owned.stop,
     };
@@ -74,14 +112,20 @@ export async function startLocalChain(config: Config, log: Logger, dir = join(co
 export async function adoptOrphanedChain(dir: string, log: Logger): Promise<{ stop(): Promise<void> } | null> {
   const record = await readNode(dir);
   if (!record || isAlive(record.ownerPid) || !isAlive(record.pid)) return null;
-  log.warn('local chain: its owner is gone; this process now saves its state and stops it', { rpcUrl: record.rpcUrl, pid: record.pid });
+  log.warn('local chain: its owner is gone; this process now saves its state and stops it', {
+    rpcUrl: record.rpcUrl,
+    pid: record.pid,
+  });
   return ownChain(dir, adoptAnvil(record.pid, record.rpcUrl));
 }
 
 /** Records this process as the node's owner, saves the state every second while the chain moves, and on stop. */
 async function ownChain(dir: string, anvil: AnvilInstance): Promise<{ stop(): Promise<void> }> {
   const statePath = join(dir, 'state.json');
-  await writeFile(join(dir, 'node.json'), `${JSON.stringify({ pid: anvil.pid, rpcUrl: anvil.rpcUrl, ownerPid: process.pid } satisfies NodeRecord)}\n`);
+  await writeFile(
+    join(dir, 'node.json'),
+    `${JSON.stringify({ pid: anvil.pid, rpcUrl: anvil.rpcUrl, ownerPid: process.pid } satisfies NodeRecord)}\n`,
+  );
   let saved = -1n;
   let saving: Promise<unknown> = Promise.resolve();
   const save = async () => {
@@ -121,7 +165,9 @@ async function runningNode(dir: string): Promise<NodeRecord | null> {
 async function blockNumber(rpcUrl: string): Promise<bigint | null> {
   try {
     const res = await fetch(rpcUrl, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(2_000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(2_000),
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }),
     });
     const result = ((await res.json()) as { result?: string }).result;
@@ -145,10 +191,22 @@ async function existingDeployment(rpcUrl: string, file: string): Promise<Deploym
 }
 
 async function deploy(rpcUrl: string, settlerKey: `0x${string}`, file: string, log: Logger): Promise<Deployment> {
-  const d = await deployLocalContracts({ rpcUrl, deployerKey: ANVIL_DEPLOYER_KEY, settlerKey, treasuryFunding: TREASURY_FUNDING });
-  const deployment: Deployment = { chainId: d.chainId, token: getAddress(d.token), distributor: getAddress(d.distributor) };
+  const d = await deployLocalContracts({
+    rpcUrl,
+    deployerKey: ANVIL_DEPLOYER_KEY,
+    settlerKey,
+    treasuryFunding: TREASURY_FUNDING,
+  });
+  const deployment: Deployment = {
+    chainId: d.chainId,
+    token: getAddress(d.token),
+    distributor: getAddress(d.distributor),
+  };
   await writeFile(file, `${JSON.stringify(deployment, null, 2)}\n`);
-  log.info('local chain: deployed TestUSD and the distributor; the settler holds the treasury', { ...deployment, treasury: TREASURY_FUNDING.toString() });
+  log.info('local chain: deployed TestUSD and the distributor; the settler holds the treasury', {
+    ...deployment,
+    treasury: TREASURY_FUNDING.toString(),
+  });
   return deployment;
 }
 
@@ -157,7 +215,9 @@ async function deploy(rpcUrl: string, settlerKey: `0x${string}`, file: string, l
  * the folder; otherwise a temporary anvil loaded from a copy of the saved state (the folder's own
  * file is left untouched), stopped by `close`.
  */
-export async function openSavedChain(dir: string): Promise<{ rpcUrl: string; distributor: Address; token: Address; close(): Promise<void> } | null> {
+export async function openSavedChain(
+  dir: string,
+): Promise<{ rpcUrl: string; distributor: Address; token: Address; close(): Promise<void> } | null> {
   let deployment: Deployment;
   try {
     deployment = JSON.parse(await readFile(join(dir, 'contracts.json'), 'utf8')) as Deployment;
@@ -166,7 +226,12 @@ export async function openSavedChain(dir: string): Promise<{ rpcUrl: string; dis
   }
   const record = await readNode(dir);
   if (record && isAlive(record.pid) && (await blockNumber(record.rpcUrl)) !== null)
-    return { rpcUrl: record.rpcUrl, distributor: deployment.distributor, token: deployment.token, close: async () => {} };
+    return {
+      rpcUrl: record.rpcUrl,
+      distributor: deployment.distributor,
+      token: deployment.token,
+      close: async () => {},
+    };
   if (!existsSync(join(dir, 'state.json'))) return null;
   const { mkdtemp, copyFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');

@@ -21,10 +21,15 @@ async function main() {
   try {
     const checks = await checkLedger(db, { chain: chain?.chain });
     console.table(checks.map((c) => ({ check: c.name, result: c.ok ? 'ok' : 'FAILED', checked: c.checked })));
-    for (const c of checks.filter((x) => !x.ok)) process.stderr.write(`FAILED: ${c.name}\n${c.offenders.map((o) => `  ${o}`).join('\n')}\n`);
+    for (const c of checks.filter((x) => !x.ok))
+      process.stderr.write(`FAILED: ${c.name}\n${c.offenders.map((o) => `  ${o}`).join('\n')}\n`);
     const failed = checks.filter((c) => !c.ok).length;
     const where = `${db.kind}${chain ? `, chain at ${chain.rpcUrl}` : ', no chain configured or saved'}`;
-    process.stdout.write(failed === 0 ? `ledger check: all ${checks.length} checks passed (${where})\n` : `ledger check: ${failed} of ${checks.length} FAILED (${where})\n`);
+    process.stdout.write(
+      failed === 0
+        ? `ledger check: all ${checks.length} checks passed (${where})\n`
+        : `ledger check: ${failed} of ${checks.length} FAILED (${where})\n`,
+    );
     if (failed > 0) process.exitCode = 1;
   } finally {
     await chain?.close();
@@ -32,16 +37,27 @@ async function main() {
   }
 }
 
-async function chainToCheck(config: Config, db: Db): Promise<{ chain: SettlementChain; rpcUrl: string; close(): Promise<void> } | null> {
-  if (config.chain.rpcUrl) return { chain: (await openChain(config))!, rpcUrl: config.chain.rpcUrl, close: async () => {} };
+async function chainToCheck(
+  config: Config,
+  db: Db,
+): Promise<{ chain: SettlementChain; rpcUrl: string; close(): Promise<void> } | null> {
+  if (config.chain.rpcUrl)
+    return { chain: (await openChain(config))!, rpcUrl: config.chain.rpcUrl, close: async () => {} };
   const recorded = db.kind === 'pg' ? await readSetting<{ dir: string }>(db, 'local.chain') : null;
   const saved = await openSavedChain(recorded?.dir ?? join(config.dataDir, 'chain'));
   if (!saved) return null;
-  const chain = createSettlementChain({ rpcUrl: saved.rpcUrl, settlerKey: config.chain.settlerKey ?? ANVIL_SETTLER_KEY, distributor: saved.distributor, token: saved.token });
+  const chain = createSettlementChain({
+    rpcUrl: saved.rpcUrl,
+    settlerKey: config.chain.settlerKey ?? ANVIL_SETTLER_KEY,
+    distributor: saved.distributor,
+    token: saved.token,
+  });
   return { chain, rpcUrl: saved.rpcUrl, close: saved.close };
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exit(2);
 });

@@ -19,10 +19,16 @@ export function facilitatorApp(facilitator: x402Facilitator) {
 }
 
 /** Serves it on 127.0.0.1:`port` (0: any free port); resolves with its URL and a stop function. */
-export function startFacilitatorServer(facilitator: x402Facilitator, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+export function startFacilitatorServer(
+  facilitator: x402Facilitator,
+  port: number,
+): Promise<{ url: string; stop(): Promise<void> }> {
   return new Promise((resolve) => {
     const server = serve({ fetch: facilitatorApp(facilitator).fetch, port, hostname: '127.0.0.1' }, (info) =>
-      resolve({ url: `http://127.0.0.1:${info.port}`, stop: () => new Promise<void>((done) => server.close(() => done())) }),
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        stop: () => new Promise<void>((done) => server.close(() => done())),
+      }),
     );
   });
 }

@@ -99,8 +99,15 @@ function hasUnreadBody(incoming: (HttpBindings | Http2Bindings)['incoming']): bo
  * The API on a Node HTTP server: `nodeFetch`, request headers capped at LIMITS.headerBytes, and
  * requests Node's parser refuses (headers too large, malformed HTTP) answered in the one error shape.
  */
-export function serveApi(fetch: Fetch, options: { port: number; hostname?: string }, listening?: (info: AddressInfo) => void) {
-  const server = serve({ fetch: nodeFetch(fetch), ...options, serverOptions: { maxHeaderSize: LIMITS.headerBytes } }, listening) as Server;
+export function serveApi(
+  fetch: Fetch,
+  options: { port: number; hostname?: string },
+  listening?: (info: AddressInfo) => void,
+) {
+  const server = serve(
+    { fetch: nodeFetch(fetch), ...options, serverOptions: { maxHeaderSize: LIMITS.headerBytes } },
+    listening,
+  ) as Server;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';

@@ -16,7 +16,8 @@ const DEV_MNEMONIC = 'test test test test test test test test test test test jun
 const FACILITATOR_INDEX = 5;
 const AGENT_INDEX = 6;
 const AGENT_FUNDING = 100n * 1_000_000n; // $100 of test dollars
-const devKey = (index: number): Hex => toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey!);
+const devKey = (index: number): Hex =>
+  toHex(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey!);
 
 export interface LocalPayments {
   config: Config;
@@ -33,10 +34,16 @@ export async function startLocalPayments(config: Config, log: Logger): Promise<L
   let facilitatorUrl = config.x402.facilitatorUrl;
   let stop = async () => {};
   if (!facilitatorUrl && local) {
-    const server = await startFacilitatorServer(createLocalFacilitator({ rpcUrl, chainId, privateKey: devKey(FACILITATOR_INDEX) }), config.x402.facilitatorPort);
+    const server = await startFacilitatorServer(
+      createLocalFacilitator({ rpcUrl, chainId, privateKey: devKey(FACILITATOR_INDEX) }),
+      config.x402.facilitatorPort,
+    );
     facilitatorUrl = server.url;
     stop = server.stop;
-    log.info('x402: local facilitator ready (exact scheme, EIP-3009)', { url: facilitatorUrl, network: `eip155:${chainId}` });
+    log.info('x402: local facilitator ready (exact scheme, EIP-3009)', {
+      url: facilitatorUrl,
+      network: `eip155:${chainId}`,
+    });
   }
   const agent = local ? await fundAgent(rpcUrl, config.chain.token, log) : null;
   return { config: { ...config, x402: { ...config.x402, facilitatorUrl, chainId } }, agent, stop };
@@ -47,10 +54,21 @@ async function fundAgent(rpcUrl: string, token: `0x${string}`, log: Logger): Pro
   const privateKey = devKey(AGENT_INDEX);
   const address = getAddress(privateKeyToAccount(privateKey).address);
   const reader = createPublicClient({ transport: http(rpcUrl), pollingInterval: 100 });
-  const balance = await reader.readContract({ address: token, abi: testUsdAbi, functionName: 'balanceOf', args: [address] });
+  const balance = await reader.readContract({
+    address: token,
+    abi: testUsdAbi,
+    functionName: 'balanceOf',
+    args: [address],
+  });
   if (balance < AGENT_FUNDING) {
     const deployer = createWalletClient({ account: privateKeyToAccount(ANVIL_DEPLOYER_KEY), transport: http(rpcUrl) });
-    const hash = await deployer.writeContract({ address: token, abi: testUsdAbi, functionName: 'mint', args: [address, AGENT_FUNDING - balance], chain: null });
+    const hash = await deployer.writeContract({
+      address: token,
+      abi: testUsdAbi,
+      functionName: 'mint',
+      args: [address, AGENT_FUNDING - balance],
+      chain: null,
+    });
     await reader.waitForTransactionReceipt({ hash });
     log.info('x402: demo agent wallet funded', { address, balance: AGENT_FUNDING.toString() });
   }

@@ -19,6 +19,7 @@ export class PortInUse extends Error {}
 export function portMessage(host: string, port: number, err: NodeJS.ErrnoException): string {
   if (err.code === 'EADDRINUSE')
     return `citepay: ${host}:${port} is already in use (another npm start?). Stop that process or choose another port: PORT=${port + 1} npm start`;
-  if (err.code === 'EACCES') return `citepay: no permission to listen on ${host}:${port}; choose a port above 1023 with PORT=…`;
+  if (err.code === 'EACCES')
+    return `citepay: no permission to listen on ${host}:${port}; choose a port above 1023 with PORT=…`;
   return `citepay: cannot listen on ${host}:${port}: ${err.message}`;
 }

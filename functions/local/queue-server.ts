@@ -12,8 +12,15 @@ export async function startLocalQueues(config: Config) {
   // Host "localhost": fauxqs names queues http://sqs.<region>.<host>:<port>/…, and a dotted-IP host
   // would make that an invalid URL.
   const server = await startFauxqs({ port: config.queue.localPort, host: 'localhost', logger: false });
-  const queue = { ...config.queue, endpoint: server.address, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const urls = await ensureQueues(createSqsClient(queue), LOCAL_QUEUES, { visibilitySeconds: JOB_VISIBILITY_SECONDS, maxReceives: MAX_RECEIVES });
+  const queue = {
+    ...config.queue,
+    endpoint: server.address,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  };
+  const urls = await ensureQueues(createSqsClient(queue), LOCAL_QUEUES, {
+    visibilitySeconds: JOB_VISIBILITY_SECONDS,
+    maxReceives: MAX_RECEIVES,
+  });
   return {
     config: { ...config, queue: { ...queue, jobsUrl: urls.jobsUrl, resultsUrl: urls.resultsUrl } } satisfies Config,
     deadLetterUrl: urls.deadLetterUrl,

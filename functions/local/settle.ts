@@ -18,16 +18,23 @@ async function main() {
     return;
   }
   const key = config.adminKey;
-  if (!key) throw new ConfigError('npm run settle: set CITEPAY_ADMIN_KEY to the admin key `npm start` printed (the running server settles)');
+  if (!key)
+    throw new ConfigError(
+      'npm run settle: set CITEPAY_ADMIN_KEY to the admin key `npm start` printed (the running server settles)',
+    );
   const url = `http://localhost:${config.port}/v1/admin/settlements`;
   const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}` } }).catch((err: Error) => {
-    throw new ConfigError(`npm run settle: no citepay server at ${url} (${err.message}). Start it with npm start, or set DATABASE_URL and CHAIN_RPC_URL to settle directly.`);
+    throw new ConfigError(
+      `npm run settle: no citepay server at ${url} (${err.message}). Start it with npm start, or set DATABASE_URL and CHAIN_RPC_URL to settle directly.`,
+    );
   });
   process.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
   if (!res.ok) process.exitCode = 1;
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError ? err.message : err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -17,8 +17,17 @@ import { startLocalQueues } from './queue-server.ts';
 // what it started in deployment_settings; the next joins what is recorded and still answers; one
 // whose recorded peer is gone takes over (the chain from the same state folder, so it is the same
 // chain). Decided under one database lock, so processes starting together do not both start one.
-interface RecordedQueues { endpoint: string; jobsUrl: string; resultsUrl: string }
-interface RecordedChain { rpcUrl: string; dir: string; distributor: `0x${string}`; token: `0x${string}` }
+interface RecordedQueues {
+  endpoint: string;
+  jobsUrl: string;
+  resultsUrl: string;
+}
+interface RecordedChain {
+  rpcUrl: string;
+  dir: string;
+  distributor: `0x${string}`;
+  token: `0x${string}`;
+}
 
 export interface LocalServices {
   config: Config;
@@ -39,14 +48,28 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
         const recorded = shared ? await readSetting<RecordedQueues>(db, 'local.queues') : null;
         if (recorded && (await answers(recorded.endpoint))) {
           const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-          config = { ...config, queue: { ...config.queue, endpoint: recorded.endpoint, credentials, jobsUrl: recorded.jobsUrl, resultsUrl: recorded.resultsUrl } };
+          config = {
+            ...config,
+            queue: {
+              ...config.queue,
+              endpoint: recorded.endpoint,
+              credentials,
+              jobsUrl: recorded.jobsUrl,
+              resultsUrl: recorded.resultsUrl,
+            },
+          };
           joined.push(`queues at ${recorded.endpoint}`);
         } else {
           const queues = await startLocalQueues(config);
           config = queues.config;
           stops.push(queues.stop);
           started.push(`queues at ${config.queue.endpoint}`);
-          if (shared) await writeSetting<RecordedQueues>(db, 'local.queues', { endpoint: config.queue.endpoint!, jobsUrl: config.queue.jobsUrl!, resultsUrl: config.queue.resultsUrl! });
+          if (shared)
+            await writeSetting<RecordedQueues>(db, 'local.queues', {
+              endpoint: config.queue.endpoint!,
+              jobsUrl: config.queue.jobsUrl!,
+              resultsUrl: config.queue.resultsUrl!,
+            });
         }
       }
       if (!config.chain.rpcUrl) {
@@ -55,7 +78,15 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
           const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
           config = {
             ...config,
-            chain: { ...config.chain, rpcUrl: recorded.rpcUrl, settlerKey, distributor: recorded.distributor, token: recorded.token, localStatePath: join(recorded.dir, 'state.json'), ...localChainIdentity(config) },
+            chain: {
+              ...config.chain,
+              rpcUrl: recorded.rpcUrl,
+              settlerKey,
+              distributor: recorded.distributor,
+              token: recorded.token,
+              localStatePath: join(recorded.dir, 'state.json'),
+              ...localChainIdentity(config),
+            },
           };
           joined.push(`chain at ${recorded.rpcUrl}`);
           // Its owner was killed (the node outlives it): this process saves its state and stops it from now on.
@@ -67,7 +98,12 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
           stops.push(chain.stop);
           started.push(`chain at ${config.chain.rpcUrl}`);
           if (shared)
-            await writeSetting<RecordedChain>(db, 'local.chain', { rpcUrl: config.chain.rpcUrl!, dir: resolve(chain.dir), distributor: config.chain.distributor!, token: config.chain.token! });
+            await writeSetting<RecordedChain>(db, 'local.chain', {
+              rpcUrl: config.chain.rpcUrl!,
+              dir: resolve(chain.dir),
+              distributor: config.chain.distributor!,
+              token: config.chain.token!,
+            });
         }
       }
       if (shared && config.objectStore.kind === 'fs') {
@@ -75,7 +111,9 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
         const root = (await recordSettingOnce(db, 'local.objectStore', { root: mine })).root;
         // An explicit folder that is not the database's would split the documents: refuse, naming both.
         if (root !== mine && config.objectStore.explicit)
-          throw new Error(`OBJECT_STORE_DIR=${mine}, but this database's documents are in ${root}: unset it to share that folder, or use another database`);
+          throw new Error(
+            `OBJECT_STORE_DIR=${mine}, but this database's documents are in ${root}: unset it to share that folder, or use another database`,
+          );
         if (root !== mine) joined.push(`object store in ${root}`);
         config = { ...config, objectStore: { kind: 'fs', root } };
       }
@@ -85,7 +123,9 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
     }
     if (joined.length > 0) log.info('joined the services of another process on this database', { joined });
     return {
-      config, started, joined,
+      config,
+      started,
+      joined,
       async stop() {
         for (const stop of stops.reverse()) await stop();
       },
@@ -106,7 +146,9 @@ async function answers(url: string): Promise<boolean> {
 async function chainHasDistributor(url: string, distributor: string): Promise<boolean> {
   try {
     const res = await fetch(url, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(1_000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(1_000),
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getCode', params: [distributor, 'latest'] }),
     });
     const code = ((await res.json()) as { result?: string }).result;

@@ -37,16 +37,26 @@ async function main() {
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
   await reembedToDefaultModel(services);
-  const results = config.startResultsConsumer ? startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!)) : null;
+  const results = config.startResultsConsumer
+    ? startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!))
+    : null;
   // On a shared PostgreSQL server another process may apply an answer's events: hear its NOTIFYs.
   const listener = config.databaseUrl
     ? listenForAnswers(services.answerHub, (channel, handlers) =>
-        listenPg(config.databaseUrl!, channel, { ...handlers, onError: (err) => services.log.warn('answer listener lost its connection; reconnecting', { error: err.message }) }))
+        listenPg(config.databaseUrl!, channel, {
+          ...handlers,
+          onError: (err) =>
+            services.log.warn('answer listener lost its connection; reconnecting', { error: err.message }),
+        }),
+      )
     : null;
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
-  const settlement = config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
+  const settlement =
+    config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   // At start and on a schedule: the chain still holds every confirmed epoch and relayed claim (re-sent if not).
-  const reconciler = services.chain ? startChainReconciler({ db: services.db, chain: services.chain, log: services.log }, config.chain.reconcileSeconds) : null;
+  const reconciler = services.chain
+    ? startChainReconciler({ db: services.db, chain: services.chain, log: services.log }, config.chain.reconcileSeconds)
+    : null;
   // Signed webhooks from the outbox (on AWS: functions/webhooks/deliver.ts on a schedule).
   const webhooks = startWebhookWorker(services);
   const app = createApp(services);
@@ -55,7 +65,14 @@ async function main() {
     // No PUBLIC_URL: the origin is this listen address (known only now with PORT=0). Wallet sign-in
     // and the dashboard's Origin check use it; a browser on another name must be given PUBLIC_URL.
     if (!services.config.publicUrl) services.config = { ...services.config, publicUrl: url };
-    services.log.info('citepay listening', { url, publicUrl: services.config.publicUrl, docs: `${url}/docs`, dashboard: `${url}/dashboard`, dataDir: config.dataDir, database: services.db.kind });
+    services.log.info('citepay listening', {
+      url,
+      publicUrl: services.config.publicUrl,
+      docs: `${url}/docs`,
+      dashboard: `${url}/dashboard`,
+      dataDir: config.dataDir,
+      database: services.db.kind,
+    });
     if (keys) printKeysOnce(keys, url);
     if (payments.agent) printAgentWallet(payments.agent);
   });
@@ -94,7 +111,9 @@ function printKeysOnce(keys: BootstrapKeys, url: string) {
     '',
     '  citepay is initialised. These keys are shown ONCE — store them now:',
     '',
-    keys.adminKeyGenerated ? `    admin key          ${keys.adminKey}` : '    admin key          (from CITEPAY_ADMIN_KEY)',
+    keys.adminKeyGenerated
+      ? `    admin key          ${keys.adminKey}`
+      : '    admin key          (from CITEPAY_ADMIN_KEY)',
     `    demo consumer key  ${keys.demoConsumerKey}`,
     '',
     `  Try: curl -s ${url}/healthz    API reference: ${url}/docs    Dashboard: ${url}/dashboard`,
@@ -106,10 +125,14 @@ function printKeysOnce(keys: BootstrapKeys, url: string) {
 
 /** The demo agent's wallet: anvil's public development account 6, funded with test dollars on the local chain only. */
 function printAgentWallet(agent: NonNullable<LocalPayments['agent']>) {
-  process.stdout.write(`  x402 demo agent wallet  ${agent.address}  (PUBLIC dev key ${agent.privateKey}: local chain only)\n`);
+  process.stdout.write(
+    `  x402 demo agent wallet  ${agent.address}  (PUBLIC dev key ${agent.privateKey}: local chain only)\n`,
+  );
 }
 
 main().catch((err) => {
-  process.stderr.write(`${err instanceof ConfigError || err instanceof PortInUse ? err.message : err instanceof Error ? err.stack : String(err)}\n`);
+  process.stderr.write(
+    `${err instanceof ConfigError || err instanceof PortInUse ? err.message : err instanceof Error ? err.stack : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -18,7 +18,9 @@ export function workerEnv(config: Config, base: NodeJS.ProcessEnv = process.env)
     LOG_LEVEL: config.logLevel,
     OBJECT_STORE: store.kind,
     ...(store.kind === 'fs' ? { OBJECT_STORE_DIR: store.root } : {}),
-    ...(store.kind === 's3' ? { S3_BUCKET: store.bucket, ...(store.endpoint ? { S3_ENDPOINT: store.endpoint } : {}) } : {}),
+    ...(store.kind === 's3'
+      ? { S3_BUCKET: store.bucket, ...(store.endpoint ? { S3_ENDPOINT: store.endpoint } : {}) }
+      : {}),
   };
 }
 
@@ -30,7 +32,10 @@ export function superviseWorker(config: Config, log: Logger) {
   const launch = () => {
     // The IPC channel carries no messages: it closes when this process dies however it dies (even
     // SIGKILL), and the worker exits on that instead of running on, orphaned (gpu-worker/main.ts).
-    child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], { env: workerEnv(config), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+      env: workerEnv(config),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     child.on('exit', (code, signal) => {
       if (stopping) return;
       restarts++;

@@ -14,5 +14,7 @@ export async function handler(_event: unknown, context: Context) {
   services ??= createServices(loadConfig());
   services.catch(() => (services = undefined)); // a failed start is tried again by the next tick
   const left = await advanceReembedJobs(await services, Date.now() + context.getRemainingTimeInMillis() - MARGIN_MS);
-  return { running: left.map((j) => ({ id: j.id, datanetId: j.datanetId, toModel: j.toModel, done: j.done, total: j.total })) };
+  return {
+    running: left.map((j) => ({ id: j.id, datanetId: j.datanetId, toModel: j.toModel, done: j.done, total: j.total })),
+  };
 }

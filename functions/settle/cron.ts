@@ -16,6 +16,8 @@ export async function handler(): Promise<SettleReport> {
   const deps = await ready;
   const outcome = await settleOnce(deps);
   // Each invocation also reconciles: what the chain lost since (a reorg past finality) is sent again.
-  await reconcileChain(deps).catch((err: Error) => deps.log.warn('chain reconciliation failed; retried next invocation', { error: err.message }));
+  await reconcileChain(deps).catch((err: Error) =>
+    deps.log.warn('chain reconciliation failed; retried next invocation', { error: err.message }),
+  );
   return outcome.status === 'confirmed' ? { ...outcome, amount: outcome.amount.toString() } : outcome;
 }

@@ -8,7 +8,10 @@ import type { Services } from '../../shared/services/container.ts';
 // database, so overlapping invocations never send one twice at once.
 let services: Promise<Services> | undefined;
 
-export async function handler(_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<{ attempted: number }> {
+export async function handler(
+  _event: unknown,
+  context?: { getRemainingTimeInMillis?: () => number },
+): Promise<{ attempted: number }> {
   services ??= createServices(loadConfig());
   const s = await services;
   let attempted = 0;

@@ -13,7 +13,11 @@ export interface EngineResponse {
   text(): Promise<string>;
 }
 
-export async function enginePost(url: string, body: unknown, options: { signal?: AbortSignal | undefined } = {}): Promise<EngineResponse> {
+export async function enginePost(
+  url: string,
+  body: unknown,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<EngineResponse> {
   const idle = new AbortController();
   const timer = setTimeout(() => idle.abort(), IDLE_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
@@ -26,7 +30,9 @@ export async function enginePost(url: string, body: unknown, options: { signal?:
     }
   };
 
-  const res = await guard(fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }));
+  const res = await guard(
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal }),
+  );
   if (!res.ok) {
     const text = await res.text().catch(() => ''); // a stalled error body is cut off by the idle timer
     clearTimeout(timer);

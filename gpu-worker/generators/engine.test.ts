@@ -20,7 +20,13 @@ async function setup(options: FakeEngineOptions = {}) {
   const engine = await startFakeEngine(options);
   engines.push(engine);
   const store = s3Store();
-  const adapters = await openAdapterCache({ dir: mkdtempSync(join(tmpdir(), 'citepay-adapters-')), maxBytes: 1e6, store, engineUrl: engine.url, logger: capturingLogger() });
+  const adapters = await openAdapterCache({
+    dir: mkdtempSync(join(tmpdir(), 'citepay-adapters-')),
+    maxBytes: 1e6,
+    store,
+    engineUrl: engine.url,
+    logger: capturingLogger(),
+  });
   return { engine, store, generator: createEngineGenerator({ url: engine.url, adapters }) };
 }
 
@@ -33,7 +39,13 @@ describe('engine generator', () => {
 
     const [request] = engine.requests['/v1/chat/completions'];
     expect(request).toMatchObject({
-      model: FAKE_BASE_MODEL, messages: job.messages, max_tokens: 200, temperature: 0.3, stream: true, stream_options: { include_usage: true }, logprobs: true,
+      model: FAKE_BASE_MODEL,
+      messages: job.messages,
+      max_tokens: 200,
+      temperature: 0.3,
+      stream: true,
+      stream_options: { include_usage: true },
+      logprobs: true,
     });
     expect(deltas.length).toBeGreaterThan(5); // one per token from the fake engine
     expect(deltas.join('')).toBe(g.text);
@@ -50,7 +62,12 @@ describe('engine generator', () => {
   it('loads the adapter and names it as the model, and loads it again when the engine has forgotten it', async () => {
     const { engine, generator, store } = await setup();
     const bytes = randomBytes(256);
-    const adapter = { id: unique('ad_engine'), baseModel: FAKE_BASE_MODEL, objectKey: `adapters/${unique('engine')}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const adapter = {
+      id: unique('ad_engine'),
+      baseModel: FAKE_BASE_MODEL,
+      objectKey: `adapters/${unique('engine')}`,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
     await store.put(adapter.objectKey, bytes, 'application/octet-stream');
     const job = makeJob({ model: FAKE_BASE_MODEL, adapter });
     expect((await generator.generate(job, () => {})).model).toBe(adapter.id);
@@ -63,7 +80,12 @@ describe('engine generator', () => {
   it('scores prompts with vLLM prompt_logprobs, naming the adapter as the model', async () => {
     const { engine, generator, store } = await setup();
     const bytes = randomBytes(64);
-    const adapter = { id: unique('ad_score'), baseModel: FAKE_BASE_MODEL, objectKey: `adapters/${unique('score')}`, sha256: createHash('sha256').update(bytes).digest('hex') };
+    const adapter = {
+      id: unique('ad_score'),
+      baseModel: FAKE_BASE_MODEL,
+      objectKey: `adapters/${unique('score')}`,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
     await store.put(adapter.objectKey, bytes, 'application/octet-stream');
     const job = makeJob({ model: FAKE_BASE_MODEL, adapter });
     const shorter = [...job.messages.slice(0, -1), { role: 'user' as const, content: 'Sources: none.' }];
@@ -97,21 +119,31 @@ describe('engine generator', () => {
   it('turns a 5xx, a refused connection and a failing engine into EngineUnavailableError', async () => {
     const down = await setup();
     down.engine.setDown(true);
-    await expect(down.generator.generate(makeJob({ model: FAKE_BASE_MODEL }), () => {})).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(down.generator.generate(makeJob({ model: FAKE_BASE_MODEL }), () => {})).rejects.toBeInstanceOf(
+      EngineUnavailableError,
+    );
     await down.engine.stop();
-    await expect(down.generator.generate(makeJob({ model: FAKE_BASE_MODEL }), () => {})).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(down.generator.generate(makeJob({ model: FAKE_BASE_MODEL }), () => {})).rejects.toBeInstanceOf(
+      EngineUnavailableError,
+    );
     const failing = await setup({ failWith: 500 });
-    await expect(failing.generator.generate(makeJob({ model: FAKE_BASE_MODEL }), () => {})).rejects.toBeInstanceOf(EngineUnavailableError);
+    await expect(failing.generator.generate(makeJob({ model: FAKE_BASE_MODEL }), () => {})).rejects.toBeInstanceOf(
+      EngineUnavailableError,
+    );
   });
 
   it('stops on abort with the abort itself, not as an engine failure', async () => {
     const { generator } = await setup({ delayMsPerToken: 100 });
     const abort = new AbortController();
     const deltas: string[] = [];
-    const run = generator.generate(makeJob({ model: FAKE_BASE_MODEL }), (d) => {
-      deltas.push(d);
-      if (deltas.length === 2) abort.abort();
-    }, abort.signal);
+    const run = generator.generate(
+      makeJob({ model: FAKE_BASE_MODEL }),
+      (d) => {
+        deltas.push(d);
+        if (deltas.length === 2) abort.abort();
+      },
+      abort.signal,
+    );
     const err = await run.catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
     expect(err).not.toBeInstanceOf(EngineUnavailableError);

@@ -3,7 +3,13 @@ import { estimateTokens } from '../../shared/core/prompt.ts';
 import type { GenerationJob } from '../../shared/generation/messages.ts';
 import type { AdapterCache } from '../adapter-cache.ts';
 import { enginePost, statusError } from './engine-http.ts';
-import { EngineBadRequestError, EngineUnavailableError, type Generation, type Generator, type PromptScore } from './index.ts';
+import {
+  EngineBadRequestError,
+  EngineUnavailableError,
+  type Generation,
+  type Generator,
+  type PromptScore,
+} from './index.ts';
 import { sseData } from './sse.ts';
 
 // Relay to an OpenAI-compatible engine (vLLM, LoRAX, …) on the GPU node. A job with
@@ -32,12 +38,22 @@ const ScoredSchema = z.object({
 export function createEngineGenerator(options: { url: string; adapters: AdapterCache }): Generator {
   const endpoint = `${options.url}/v1/chat/completions`;
 
-  async function relay(job: GenerationJob, model: string, onDelta: (text: string) => void, signal?: AbortSignal): Promise<Generation> {
+  async function relay(
+    job: GenerationJob,
+    model: string,
+    onDelta: (text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<Generation> {
     const res = await enginePost(
       endpoint,
       {
-        model, messages: job.messages, max_tokens: job.maxTokens, temperature: job.temperature,
-        stream: true, stream_options: { include_usage: true }, logprobs: job.logprobs,
+        model,
+        messages: job.messages,
+        max_tokens: job.maxTokens,
+        temperature: job.temperature,
+        stream: true,
+        stream_options: { include_usage: true },
+        logprobs: job.logprobs,
       },
       { signal },
     );
@@ -81,12 +97,24 @@ export function createEngineGenerator(options: { url: string; adapters: AdapterC
    * vLLM's prompt scoring: the answer as an open final assistant turn (no end-of-turn token
    * after it), one token generated and ignored, and the log-prob of every prompt token.
    */
-  async function scoreOne(model: string, messages: GenerationJob['messages'], answer: string, signal: AbortSignal): Promise<PromptScore> {
+  async function scoreOne(
+    model: string,
+    messages: GenerationJob['messages'],
+    answer: string,
+    signal: AbortSignal,
+  ): Promise<PromptScore> {
     const res = await enginePost(
       endpoint,
       {
-        model, messages: [...messages, { role: 'assistant', content: answer }], max_tokens: 1, temperature: 0, stream: false,
-        prompt_logprobs: 0, add_generation_prompt: false, continue_final_message: true, echo: false,
+        model,
+        messages: [...messages, { role: 'assistant', content: answer }],
+        max_tokens: 1,
+        temperature: 0,
+        stream: false,
+        prompt_logprobs: 0,
+        add_generation_prompt: false,
+        continue_final_message: true,
+        echo: false,
       },
       { signal },
     );
@@ -98,7 +126,8 @@ export function createEngineGenerator(options: { url: string; adapters: AdapterC
       if (entry === null && i === 0) continue; // nothing precedes the first token
       const values = entry ? Object.values(entry) : [];
       // prompt_logprobs: 0 asks for the prompt token alone; anything else is not one we can attribute.
-      if (values.length !== 1) throw new Error(`the generation engine sent ${values.length} log-probs for prompt token ${i}`);
+      if (values.length !== 1)
+        throw new Error(`the generation engine sent ${values.length} log-probs for prompt token ${i}`);
       tokenLogprobs.push(values[0]!.logprob);
     }
     return { tokenLogprobs, promptTokens: parsed.data.usage?.prompt_tokens ?? parsed.data.prompt_logprobs.length };
@@ -154,6 +183,7 @@ function parseJson(text: string): unknown {
 
 function parse(data: string): z.infer<typeof ChunkSchema> {
   const parsed = ChunkSchema.safeParse(parseJson(data));
-  if (!parsed.success) throw new EngineUnavailableError(`the generation engine sent a malformed stream chunk: ${data.slice(0, 200)}`);
+  if (!parsed.success)
+    throw new EngineUnavailableError(`the generation engine sent a malformed stream chunk: ${data.slice(0, 200)}`);
   return parsed.data;
 }

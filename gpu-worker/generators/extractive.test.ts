@@ -59,7 +59,9 @@ describe('extractive generator (real USE-lite embeddings)', () => {
 
   it('drops citation markers that were part of the source text', async () => {
     const job = makeJob({
-      sources: [{ number: 1, title: 'Tides', text: 'Tides are caused mainly by the pull of the Moon [7] on the oceans.' }],
+      sources: [
+        { number: 1, title: 'Tides', text: 'Tides are caused mainly by the pull of the Moon [7] on the oceans.' },
+      ],
     });
     const g = await createExtractiveGenerator(embedder).generate(job, () => {});
     expect(g.text).toBe('Tides are caused mainly by the pull of the Moon on the oceans.[1]');
@@ -71,12 +73,27 @@ describe('extractive generator: quotes prose only, and only what answers', () =>
 
   it('never quotes front matter, code fences, tables, headings, link lists or questions', async () => {
     const text = [
-      '---', 'title: Undoing things in git', 'description: How to undo a commit in git', '---', '',
-      '# Undoing a bad merge', '',
-      'Undoing the last commit', 'To undo the last commit but keep your changes, run git reset with the soft option.', '',
-      '```sh', 'git reset --soft HEAD~1 # undo the last commit and keep the changes.', '```', '',
-      '| command | what it does to the last commit. |', '| --- | --- |', '| git reset --soft | undo the commit and keep changes. |', '',
-      '- [Undo a commit](https://example.com/undo)', '- [Undo changes](https://example.com/changes)', '',
+      '---',
+      'title: Undoing things in git',
+      'description: How to undo a commit in git',
+      '---',
+      '',
+      '# Undoing a bad merge',
+      '',
+      'Undoing the last commit',
+      'To undo the last commit but keep your changes, run git reset with the soft option.',
+      '',
+      '```sh',
+      'git reset --soft HEAD~1 # undo the last commit and keep the changes.',
+      '```',
+      '',
+      '| command | what it does to the last commit. |',
+      '| --- | --- |',
+      '| git reset --soft | undo the commit and keep changes. |',
+      '',
+      '- [Undo a commit](https://example.com/undo)',
+      '- [Undo changes](https://example.com/changes)',
+      '',
       'How can I undo the last commit and keep my changes?',
     ].join('\n');
     const job = makeJob({ sources: [source(1, 'Undo', text)] }, 'how do I undo my last commit and keep my changes?');
@@ -85,24 +102,36 @@ describe('extractive generator: quotes prose only, and only what answers', () =>
   });
 
   it('cites each sentence with the source it came from, best source first, and streams exactly the final text', async () => {
-    const job = makeJob({
-      sources: [
-        source(1, 'Branches', 'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch and the old commit id.'),
-        source(2, 'Undo', 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.'),
-      ],
-    }, 'how do I undo my last commit?');
+    const job = makeJob(
+      {
+        sources: [
+          source(
+            1,
+            'Branches',
+            'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch and the old commit id.',
+          ),
+          source(2, 'Undo', 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.'),
+        ],
+      },
+      'how do I undo my last commit?',
+    );
     const deltas: string[] = [];
     const g = await createExtractiveGenerator(embedder).generate(job, (d) => deltas.push(d));
     const parsed = parseAnswer(g.text, 2);
     expect(parsed.citations[0]!.sourceNumbers).toEqual([2]);
-    expect(parsed.citations[0]!.sentence.text).toBe('To undo the last commit but keep your changes, run git reset --soft HEAD~1.');
+    expect(parsed.citations[0]!.sentence.text).toBe(
+      'To undo the last commit but keep your changes, run git reset --soft HEAD~1.',
+    );
     for (const c of parsed.citations) expect(job.sources[c.sourceNumbers[0]! - 1]!.text).toContain(c.sentence.text);
     expect(g.text).not.toContain('Restoring a deleted branch [');
     expect(deltas.join('')).toBe(parsed.text);
   });
 
   it('says the datanets do not cover a question below the relevance floor, citing nothing', async () => {
-    const job = makeJob({ sources: [source(1, 'Undo', 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.')] }, 'What is the boiling point of water at the top of Mount Everest?');
+    const job = makeJob(
+      { sources: [source(1, 'Undo', 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.')] },
+      'What is the boiling point of water at the top of Mount Everest?',
+    );
     const g = await createExtractiveGenerator(embedder).generate(job, () => {});
     expect(g.text).toBe(NO_ANSWER);
     expect(parseAnswer(g.text, 1).citations).toEqual([]);

@@ -40,12 +40,21 @@ export function createExtractiveGenerator(embedder: Embedder): Generator {
   return {
     async generate(job, onDelta, signal) {
       const candidates = candidateSentences(job.sources);
-      const vectors = candidates.length > 0 ? await embedder.embed([job.question, ...candidates.map((c) => c.text)]) : [];
+      const vectors =
+        candidates.length > 0 ? await embedder.embed([job.question, ...candidates.map((c) => c.text)]) : [];
       const picked = choose(job.question, vectors, candidates);
-      const { text, finishReason } = compose(picked.length > 0 ? picked : [{ text: NO_ANSWER, number: null }], job.maxTokens, onDelta, signal);
+      const { text, finishReason } = compose(
+        picked.length > 0 ? picked : [{ text: NO_ANSWER, number: null }],
+        job.maxTokens,
+        onDelta,
+        signal,
+      );
       return {
         text,
-        usage: { promptTokens: estimateTokens(job.messages.map((m) => m.content).join('\n')), completionTokens: estimateTokens(text) },
+        usage: {
+          promptTokens: estimateTokens(job.messages.map((m) => m.content).join('\n')),
+          completionTokens: estimateTokens(text),
+        },
         finishReason,
         meanLogprob: null,
         model: 'extractive',
@@ -122,7 +131,12 @@ function lexicalScorer(question: string, candidates: readonly Candidate[]) {
 }
 
 /** The sentences with their markers, one delta each, within maxTokens. */
-function compose(pieces: { text: string; number: number | null }[], maxTokens: number, onDelta: (text: string) => void, signal?: AbortSignal) {
+function compose(
+  pieces: { text: string; number: number | null }[],
+  maxTokens: number,
+  onDelta: (text: string) => void,
+  signal?: AbortSignal,
+) {
   let text = '';
   for (const { text: sentence, number } of pieces) {
     signal?.throwIfAborted();

@@ -28,7 +28,12 @@ export interface Generator {
    * final assistant message, with the job's model (and adapter); the prompts are sent
    * together so the engine batches them. Only backends with log-probabilities have it.
    */
-  score?(job: GenerationJob, prompts: readonly GenerationJob['messages'][], answer: string, signal?: AbortSignal): Promise<PromptScore[]>;
+  score?(
+    job: GenerationJob,
+    prompts: readonly GenerationJob['messages'][],
+    answer: string,
+    signal?: AbortSignal,
+  ): Promise<PromptScore[]>;
 }
 
 export type FailureCode = 'engine_unavailable' | 'bad_request';
@@ -65,7 +70,10 @@ export interface GeneratorRegistry {
 }
 
 /** "extractive" runs here; every other model name goes to the engine, if one is configured. */
-export function createGeneratorRegistry(backends: { extractive: Generator; engine: Generator | null }): GeneratorRegistry {
+export function createGeneratorRegistry(backends: {
+  extractive: Generator;
+  engine: Generator | null;
+}): GeneratorRegistry {
   return {
     forJob(job) {
       if (job.model === 'extractive') return backends.extractive;

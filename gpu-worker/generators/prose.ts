@@ -60,7 +60,15 @@ export function proseOnly(text: string): string {
     const next = lines[k + 1]?.trim() ?? '';
     const t = line.trim();
     const opensParagraph = k === 0 || lines[k - 1]!.trim() === '' || !keep[k - 1];
-    if (keep[k] && opensParagraph && t !== '' && !/[.!?:;,]["'”’)\]]*$/.test(t) && wordCount(t) < 12 && /^[^\s\p{Ll}]/u.test(next)) keep[k] = false;
+    if (
+      keep[k] &&
+      opensParagraph &&
+      t !== '' &&
+      !/[.!?:;,]["'”’)\]]*$/.test(t) &&
+      wordCount(t) < 12 &&
+      /^[^\s\p{Ll}]/u.test(next)
+    )
+      keep[k] = false;
   });
   return lines.map((l, k) => (keep[k] ? l : '')).join('\n');
 }
@@ -82,5 +90,9 @@ const wordCount = (s: string) => s.match(/\S+/g)?.length ?? 0;
 
 /** Markers inside a source ("as shown in [3]") would be read as citations of our own numbering. */
 function clean(sentence: string): string {
-  return sentence.replace(markerPattern(), '').replace(/\s+/g, ' ').replace(/\s+(?=[.,;:!?])/g, '').trim();
+  return sentence
+    .replace(markerPattern(), '')
+    .replace(/\s+/g, ' ')
+    .replace(/\s+(?=[.,;:!?])/g, '')
+    .trim();
 }

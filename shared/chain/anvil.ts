@@ -50,9 +50,15 @@ export function anvilBinaryPath(): string {
   const arch = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch];
   const pkg = `@foundry-rs/anvil-${process.platform}-${arch ?? process.arch}`;
   try {
-    return join(dirname(require.resolve(`${pkg}/package.json`)), 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
+    return join(
+      dirname(require.resolve(`${pkg}/package.json`)),
+      'bin',
+      process.platform === 'win32' ? 'anvil.exe' : 'anvil',
+    );
   } catch {
-    throw new Error(`anvil binary package ${pkg} is not installed (platform ${process.platform}/${process.arch}); run npm install`);
+    throw new Error(
+      `anvil binary package ${pkg} is not installed (platform ${process.platform}/${process.arch}); run npm install`,
+    );
   }
 }
 
@@ -71,7 +77,8 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   let stdoutTail = '';
   let stderrTail = '';
   let address: string | undefined; // from anvil's "Listening on host:port" (the only way to learn a --port 0 port)
-  const logs = () => `stderr: ${stderrTail.trim() || '(empty)'}\nstdout tail: ${stdoutTail.slice(-1000).trim() || '(empty)'}`;
+  const logs = () =>
+    `stderr: ${stderrTail.trim() || '(empty)'}\nstdout tail: ${stdoutTail.slice(-1000).trim() || '(empty)'}`;
   // Always drain both pipes: a full pipe would block anvil.
   child.stdout.setEncoding('utf8').on('data', (s: string) => {
     stdoutTail = (stdoutTail + s).slice(-KEEP_LOG_CHARS);
@@ -113,7 +120,12 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   return { rpcUrl, pid: child.pid!, stop };
 }
 
-async function waitForRpc(rpcUrl: string, deadline: number, hasExited: () => boolean, fail: (why: string) => Promise<never>): Promise<void> {
+async function waitForRpc(
+  rpcUrl: string,
+  deadline: number,
+  hasExited: () => boolean,
+  fail: (why: string) => Promise<never>,
+): Promise<void> {
   let lastError = '';
   for (;;) {
     try {
@@ -129,7 +141,10 @@ async function waitForRpc(rpcUrl: string, deadline: number, hasExited: () => boo
       lastError = (err as Error).message;
     }
     if (hasExited()) return void (await fail('the process exited'));
-    if (Date.now() > deadline) return void (await fail(`eth_chainId at ${rpcUrl} did not answer within ${STARTUP_TIMEOUT_MS} ms (${lastError})`));
+    if (Date.now() > deadline)
+      return void (await fail(
+        `eth_chainId at ${rpcUrl} did not answer within ${STARTUP_TIMEOUT_MS} ms (${lastError})`,
+      ));
     await sleep(50);
   }
 }
@@ -162,7 +177,8 @@ async function startDetached(args: string[], logFile: string): Promise<AnvilInst
 /** An anvil already running (started detached, perhaps by a process since gone): stop() ends it by pid. */
 export function adoptAnvil(pid: number, rpcUrl: string): AnvilInstance {
   return {
-    rpcUrl, pid,
+    rpcUrl,
+    pid,
     async stop() {
       if (!isAlive(pid)) return;
       process.kill(pid, 'SIGTERM');
@@ -189,7 +205,9 @@ export function isAlive(pid: number): boolean {
  */
 export async function dumpAnvilState(rpcUrl: string, path: string): Promise<bigint> {
   const res = await fetch(rpcUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(10_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(10_000),
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_dumpState', params: [] }),
   });
   const body = (await res.json()) as { result?: string; error?: { message: string } };

@@ -23,11 +23,21 @@ export interface DeployLocalContractsReturnType {
   settler: Address;
 }
 
-export async function deployLocalContracts(params: DeployLocalContractsParameters): Promise<DeployLocalContractsReturnType> {
+export async function deployLocalContracts(
+  params: DeployLocalContractsParameters,
+): Promise<DeployLocalContractsReturnType> {
   const transport = http(params.rpcUrl);
   const publicClient = createPublicClient({ chain: params.chain, transport, pollingInterval: 100 });
-  const deployer = createWalletClient({ account: privateKeyToAccount(params.deployerKey), chain: params.chain, transport });
-  const settler = createWalletClient({ account: privateKeyToAccount(params.settlerKey), chain: params.chain, transport });
+  const deployer = createWalletClient({
+    account: privateKeyToAccount(params.deployerKey),
+    chain: params.chain,
+    transport,
+  });
+  const settler = createWalletClient({
+    account: privateKeyToAccount(params.settlerKey),
+    chain: params.chain,
+    transport,
+  });
 
   // Sequential, each mined before the next: a shared key's nonces stay in order.
   const mined = async (what: string, hash: Hex) => {
@@ -35,17 +45,54 @@ export async function deployLocalContracts(params: DeployLocalContractsParameter
     if (receipt.status !== 'success') throw new Error(`local deployment: ${what} reverted (tx ${hash})`);
     return receipt;
   };
-  const tokenReceipt = await mined('TestUSD deployment', await deployer.deployContract({ chain: params.chain, abi: testUsdAbi, bytecode: testUsdBytecode, args: [deployer.account.address] }));
+  const tokenReceipt = await mined(
+    'TestUSD deployment',
+    await deployer.deployContract({
+      chain: params.chain,
+      abi: testUsdAbi,
+      bytecode: testUsdBytecode,
+      args: [deployer.account.address],
+    }),
+  );
   const token = tokenReceipt.contractAddress!;
   const distributorReceipt = await mined(
     'CitepayDistributor deployment',
-    await deployer.deployContract({ chain: params.chain, abi: citepayDistributorAbi, bytecode: citepayDistributorBytecode, args: [token, deployer.account.address, settler.account.address] }),
+    await deployer.deployContract({
+      chain: params.chain,
+      abi: citepayDistributorAbi,
+      bytecode: citepayDistributorBytecode,
+      args: [token, deployer.account.address, settler.account.address],
+    }),
   );
   const distributor = distributorReceipt.contractAddress!;
   if (params.treasuryFunding > 0n) {
-    await mined('mint', await deployer.writeContract({ chain: params.chain, address: token, abi: testUsdAbi, functionName: 'mint', args: [settler.account.address, params.treasuryFunding] }));
+    await mined(
+      'mint',
+      await deployer.writeContract({
+        chain: params.chain,
+        address: token,
+        abi: testUsdAbi,
+        functionName: 'mint',
+        args: [settler.account.address, params.treasuryFunding],
+      }),
+    );
   }
-  await mined('approve', await settler.writeContract({ chain: params.chain, address: token, abi: testUsdAbi, functionName: 'approve', args: [distributor, maxUint256] }));
+  await mined(
+    'approve',
+    await settler.writeContract({
+      chain: params.chain,
+      address: token,
+      abi: testUsdAbi,
+      functionName: 'approve',
+      args: [distributor, maxUint256],
+    }),
+  );
 
-  return { token, distributor, chainId: await publicClient.getChainId(), deployer: deployer.account.address, settler: settler.account.address };
+  return {
+    token,
+    distributor,
+    chainId: await publicClient.getChainId(),
+    deployer: deployer.account.address,
+    settler: settler.account.address,
+  };
 }

@@ -26,13 +26,26 @@ const latestEntries = new WeakMap<TestChain, PayoutEntry[]>();
 const currentEntries = (t: TestChain) => latestEntries.get(t) ?? [];
 
 /** Builds the tree, publishes it with its own total, waits; returns the tree and the tx receipt's logs. */
-async function publishTree(t: TestChain, epoch: bigint, entries: PayoutEntry[], rRoot: Hex = receiptsRoot(Number(epoch))) {
+async function publishTree(
+  t: TestChain,
+  epoch: bigint,
+  entries: PayoutEntry[],
+  rRoot: Hex = receiptsRoot(Number(epoch)),
+) {
   const tree = buildPayoutTree(entries);
   latestEntries.set(t, entries);
-  const hash = await t.chain.publish({ epoch, payoutRoot: tree.root, receiptsRoot: rRoot, totalCumulative: tree.totalCumulative });
+  const hash = await t.chain.publish({
+    epoch,
+    payoutRoot: tree.root,
+    receiptsRoot: rRoot,
+    totalCumulative: tree.totalCumulative,
+  });
   expect((await t.chain.waitForReceipt(hash)).status).toBe('success');
   const receipt = await t.publicClient.getTransactionReceipt({ hash });
-  return { tree, events: parseEventLogs({ abi: citepayDistributorAbi, logs: receipt.logs, eventName: 'EpochPublished' }) };
+  return {
+    tree,
+    events: parseEventLogs({ abi: citepayDistributorAbi, logs: receipt.logs, eventName: 'EpochPublished' }),
+  };
 }
 
 async function claimFor(chain: SettlementChain, tree: PayoutTree, wallet: Address) {
@@ -82,10 +95,23 @@ describe('CitepayDistributor', () => {
 
   it('starts empty and reports its token and settler', async () => {
     expect(await t.chain.readState()).toEqual({ chainId: 31337, epoch: 0n, payoutRoot: zeroHash, totalCumulative: 0n });
-    expect(await t.publicClient.readContract({ address: t.distributor, abi: citepayDistributorAbi, functionName: 'token' })).toBe(getAddress(t.token));
+    expect(
+      await t.publicClient.readContract({ address: t.distributor, abi: citepayDistributorAbi, functionName: 'token' }),
+    ).toBe(getAddress(t.token));
     expect(t.chain.settler).toBe(t.settler);
-    const role = await t.publicClient.readContract({ address: t.distributor, abi: citepayDistributorAbi, functionName: 'SETTLER_ROLE' });
-    expect(await t.publicClient.readContract({ address: t.distributor, abi: citepayDistributorAbi, functionName: 'hasRole', args: [role, t.settler] })).toBe(true);
+    const role = await t.publicClient.readContract({
+      address: t.distributor,
+      abi: citepayDistributorAbi,
+      functionName: 'SETTLER_ROLE',
+    });
+    expect(
+      await t.publicClient.readContract({
+        address: t.distributor,
+        abi: citepayDistributorAbi,
+        functionName: 'hasRole',
+        args: [role, t.settler],
+      }),
+    ).toBe(true);
   });
 
   it('runs epochs end to end: publish pulls exactly the delta, claims pay only what is new', async () => {
@@ -93,17 +119,38 @@ describe('CitepayDistributor', () => {
     const treasury0 = await t.chain.tokenBalance(t.settler);
 
     // Epoch 1: a 3 USD, b 1.5 USD.
-    const e1 = await publishTree(t, 1n, [{ wallet: a, cumulative: 3_000_000n }, { wallet: b, cumulative: 1_500_000n }], receiptsRoot(101));
+    const e1 = await publishTree(
+      t,
+      1n,
+      [
+        { wallet: a, cumulative: 3_000_000n },
+        { wallet: b, cumulative: 1_500_000n },
+      ],
+      receiptsRoot(101),
+    );
     expect(e1.events).toHaveLength(1);
-    expect(e1.events[0]!.args).toMatchObject({ epoch: 1n, payoutRoot: e1.tree.root, receiptsRoot: receiptsRoot(101), totalCumulative: 4_500_000n, funded: 4_500_000n });
+    expect(e1.events[0]!.args).toMatchObject({
+      epoch: 1n,
+      payoutRoot: e1.tree.root,
+      receiptsRoot: receiptsRoot(101),
+      totalCumulative: 4_500_000n,
+      funded: 4_500_000n,
+    });
     expect(await t.chain.tokenBalance(t.distributor)).toBe(4_500_000n);
     expect(await t.chain.tokenBalance(t.settler)).toBe(treasury0 - 4_500_000n);
-    expect(await t.chain.readState()).toEqual({ chainId: 31337, epoch: 1n, payoutRoot: e1.tree.root, totalCumulative: 4_500_000n });
+    expect(await t.chain.readState()).toEqual({
+      chainId: 31337,
+      epoch: 1n,
+      payoutRoot: e1.tree.root,
+      totalCumulative: 4_500_000n,
+    });
     await expectSolvent(t, e1.tree);
 
     // a claims (the settler relays, pays gas; the tokens go to a).
     const first = await claimFor(t.chain, e1.tree, a);
-    expect((await claimedEvents(t, first)).map((e) => e.args)).toEqual([{ account: a, paid: 3_000_000n, cumulativeAmount: 3_000_000n, epoch: 1n }]);
+    expect((await claimedEvents(t, first)).map((e) => e.args)).toEqual([
+      { account: a, paid: 3_000_000n, cumulativeAmount: 3_000_000n, epoch: 1n },
+    ]);
     expect(await t.chain.tokenBalance(a)).toBe(3_000_000n);
     expect(await t.chain.claimed(a)).toBe(3_000_000n);
     await expectSolvent(t, e1.tree);
@@ -125,10 +172,19 @@ describe('CitepayDistributor', () => {
 
     // a gets only the increase; b claims two epochs' worth once; c its first.
     const later = await claimFor(t.chain, e5.tree, a);
-    expect((await claimedEvents(t, later))[0]!.args).toEqual({ account: a, paid: 1_000_000n, cumulativeAmount: 4_000_000n, epoch: 5n });
+    expect((await claimedEvents(t, later))[0]!.args).toEqual({
+      account: a,
+      paid: 1_000_000n,
+      cumulativeAmount: 4_000_000n,
+      epoch: 5n,
+    });
     await claimFor(t.chain, e5.tree, b);
     await claimFor(t.chain, e5.tree, c);
-    expect([await t.chain.tokenBalance(a), await t.chain.tokenBalance(b), await t.chain.tokenBalance(c)]).toEqual([4_000_000n, 1_500_000n, 250_000n]);
+    expect([await t.chain.tokenBalance(a), await t.chain.tokenBalance(b), await t.chain.tokenBalance(c)]).toEqual([
+      4_000_000n,
+      1_500_000n,
+      250_000n,
+    ]);
     expect(await t.chain.tokenBalance(t.distributor)).toBe(0n);
     await expectSolvent(t, e5.tree);
 
@@ -142,9 +198,22 @@ describe('CitepayDistributor', () => {
 
   it('lets only the settler publish', async () => {
     const outsider = await t.fundedAccount();
-    const asOutsider = createSettlementChain({ rpcUrl: t.rpcUrl, settlerKey: outsider.key, distributor: t.distributor, token: t.token });
+    const asOutsider = createSettlementChain({
+      rpcUrl: t.rpcUrl,
+      settlerKey: outsider.key,
+      distributor: t.distributor,
+      token: t.token,
+    });
     const before = await t.chain.readState();
-    await expectRevert(asOutsider.publish({ epoch: before.epoch + 1n, payoutRoot: receiptsRoot(1), receiptsRoot: receiptsRoot(2), totalCumulative: before.totalCumulative }), 'AccessControlUnauthorizedAccount');
+    await expectRevert(
+      asOutsider.publish({
+        epoch: before.epoch + 1n,
+        payoutRoot: receiptsRoot(1),
+        receiptsRoot: receiptsRoot(2),
+        totalCumulative: before.totalCumulative,
+      }),
+      'AccessControlUnauthorizedAccount',
+    );
     // Without simulation too: the mined transaction reverts and nothing changes.
     const hash = await outsider.wallet.writeContract({
       chain: null,
@@ -161,11 +230,34 @@ describe('CitepayDistributor', () => {
   it('refuses a non-increasing epoch and a decreasing total', async () => {
     const s = await t.chain.readState();
     const root = receiptsRoot(9);
-    await expectRevert(t.chain.publish({ epoch: s.epoch, payoutRoot: root, receiptsRoot: root, totalCumulative: s.totalCumulative }), 'EpochNotIncreasing');
-    await expectRevert(t.chain.publish({ epoch: s.epoch - 1n, payoutRoot: root, receiptsRoot: root, totalCumulative: s.totalCumulative }), 'EpochNotIncreasing');
-    await expectRevert(t.chain.publish({ epoch: s.epoch + 1n, payoutRoot: root, receiptsRoot: root, totalCumulative: s.totalCumulative - 1n }), 'TotalCumulativeDecreased');
-    const err = await t.chain.publish({ epoch: s.epoch, payoutRoot: root, receiptsRoot: root, totalCumulative: s.totalCumulative }).catch((e: unknown) => e);
-    expect((err as Error).message).toBe(`CitepayDistributor.publish reverted: EpochNotIncreasing(${s.epoch}, ${s.epoch})`);
+    await expectRevert(
+      t.chain.publish({ epoch: s.epoch, payoutRoot: root, receiptsRoot: root, totalCumulative: s.totalCumulative }),
+      'EpochNotIncreasing',
+    );
+    await expectRevert(
+      t.chain.publish({
+        epoch: s.epoch - 1n,
+        payoutRoot: root,
+        receiptsRoot: root,
+        totalCumulative: s.totalCumulative,
+      }),
+      'EpochNotIncreasing',
+    );
+    await expectRevert(
+      t.chain.publish({
+        epoch: s.epoch + 1n,
+        payoutRoot: root,
+        receiptsRoot: root,
+        totalCumulative: s.totalCumulative - 1n,
+      }),
+      'TotalCumulativeDecreased',
+    );
+    const err = await t.chain
+      .publish({ epoch: s.epoch, payoutRoot: root, receiptsRoot: root, totalCumulative: s.totalCumulative })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `CitepayDistributor.publish reverted: EpochNotIncreasing(${s.epoch}, ${s.epoch})`,
+    );
     expect(await t.chain.readState()).toEqual(s);
   });
 
@@ -184,7 +276,12 @@ describe('CitepayDistributor', () => {
 
     // An unrelated relayer submits a's claim: a is paid, the relayer is not.
     const relayer = await t.fundedAccount();
-    const asRelayer = createSettlementChain({ rpcUrl: t.rpcUrl, settlerKey: relayer.key, distributor: t.distributor, token: t.token });
+    const asRelayer = createSettlementChain({
+      rpcUrl: t.rpcUrl,
+      settlerKey: relayer.key,
+      distributor: t.distributor,
+      token: t.token,
+    });
     await claimFor(asRelayer, tree, a);
     expect(await t.chain.tokenBalance(a)).toBe(700n);
     expect(await t.chain.tokenBalance(relayer.address)).toBe(0n);
@@ -194,12 +291,21 @@ describe('CitepayDistributor', () => {
   it('claimMany pays a batch and skips what is already paid', async () => {
     const wallets = [randomWallet(), randomWallet(), randomWallet()];
     const s = await t.chain.readState();
-    const entries = [...currentEntries(t), ...wallets.map((wallet, i) => ({ wallet, cumulative: BigInt(i + 1) * 1000n }))];
+    const entries = [
+      ...currentEntries(t),
+      ...wallets.map((wallet, i) => ({ wallet, cumulative: BigInt(i + 1) * 1000n })),
+    ];
     const { tree } = await publishTree(t, s.epoch + 1n, entries);
     await claimFor(t.chain, tree, wallets[0]!); // already paid: skipped in the batch
     const proofs = wallets.map((w) => tree.proof(w)!);
     const args = [proofs.map((p) => p.wallet), proofs.map((p) => p.cumulative), proofs.map((p) => p.proof)] as const;
-    const { request, result } = await t.publicClient.simulateContract({ account: t.settler, address: t.distributor, abi: citepayDistributorAbi, functionName: 'claimMany', args: [...args] });
+    const { request, result } = await t.publicClient.simulateContract({
+      account: t.settler,
+      address: t.distributor,
+      abi: citepayDistributorAbi,
+      functionName: 'claimMany',
+      args: [...args],
+    });
     expect(result).toBe(5000n);
     const hash = await (await t.fundedAccount()).wallet.writeContract({ ...request, account: undefined, chain: null });
     expect((await t.chain.waitForReceipt(hash)).status).toBe('success');
@@ -211,25 +317,46 @@ describe('CitepayDistributor', () => {
     await expectSolvent(t, tree);
 
     await expect(
-      t.publicClient.simulateContract({ account: t.settler, address: t.distributor, abi: citepayDistributorAbi, functionName: 'claimMany', args: [args[0], args[1].slice(1), args[2]] }),
+      t.publicClient.simulateContract({
+        account: t.settler,
+        address: t.distributor,
+        abi: citepayDistributorAbi,
+        functionName: 'claimMany',
+        args: [args[0], args[1].slice(1), args[2]],
+      }),
     ).rejects.toThrow(/LengthMismatch/);
   });
 
   it('refuses a token whose unit is not the micro-USD (5 decimals), accepts 6', async () => {
     const deployer = await t.fundedAccount();
     const deployToken = async (decimals: number) => {
-      const hash = await deployer.wallet.deployContract({ chain: null, abi: mockTokenAbi, bytecode: mockTokenBytecode, args: [decimals] });
+      const hash = await deployer.wallet.deployContract({
+        chain: null,
+        abi: mockTokenAbi,
+        bytecode: mockTokenBytecode,
+        args: [decimals],
+      });
       return (await t.publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
     };
     const deployDistributor = (token: Address) =>
       t.publicClient.call({
         account: deployer.address,
-        data: encodeDeployData({ abi: citepayDistributorAbi, bytecode: citepayDistributorBytecode, args: [token, deployer.address, deployer.address] }),
+        data: encodeDeployData({
+          abi: citepayDistributorAbi,
+          bytecode: citepayDistributorBytecode,
+          args: [token, deployer.address, deployer.address],
+        }),
       });
     const err = await deployDistributor(await deployToken(5)).catch((e: unknown) => e);
-    const data = err instanceof BaseError ? (err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null)?.data : undefined;
+    const data =
+      err instanceof BaseError
+        ? (err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null)?.data
+        : undefined;
     expect(data, String(err)).toBeDefined();
-    expect(decodeErrorResult({ abi: citepayDistributorAbi, data: data! })).toMatchObject({ errorName: 'UnitOfAccountMismatch', args: [5] });
+    expect(decodeErrorResult({ abi: citepayDistributorAbi, data: data! })).toMatchObject({
+      errorName: 'UnitOfAccountMismatch',
+      args: [5],
+    });
     await expect(deployDistributor(await deployToken(6))).resolves.toBeDefined();
   });
 });
@@ -251,13 +378,20 @@ describe('CitepayDistributor (property): random epochs, payees and claims keep i
         let tree: PayoutTree | undefined;
         for (const s of steps) {
           s.earned.forEach((amount, i) => {
-            if (amount > 0n || cumulative.has(pool[i]!)) cumulative.set(pool[i]!, (cumulative.get(pool[i]!) ?? 0n) + amount);
+            if (amount > 0n || cumulative.has(pool[i]!))
+              cumulative.set(pool[i]!, (cumulative.get(pool[i]!) ?? 0n) + amount);
           });
           if (cumulative.size === 0) continue;
           epoch += BigInt(s.epochGap);
           const before = await t.chain.readState();
-          ({ tree } = await publishTree(t, epoch, [...cumulative].map(([wallet, c]) => ({ wallet, cumulative: c }))));
-          expect((await t.chain.readState()).totalCumulative - before.totalCumulative).toBe(tree.totalCumulative - before.totalCumulative);
+          ({ tree } = await publishTree(
+            t,
+            epoch,
+            [...cumulative].map(([wallet, c]) => ({ wallet, cumulative: c })),
+          ));
+          expect((await t.chain.readState()).totalCumulative - before.totalCumulative).toBe(
+            tree.totalCumulative - before.totalCumulative,
+          );
           await expectSolvent(t, tree);
           for (const i of s.claims) {
             if (!tree.proof(pool[i]!)) continue;

@@ -101,7 +101,9 @@ export class DistributorRevertError extends Error {
   }
 }
 
-const tokenErrors = testUsdAbi.filter((x): x is Extract<(typeof testUsdAbi)[number], { type: 'error' }> => x.type === 'error');
+const tokenErrors = testUsdAbi.filter(
+  (x): x is Extract<(typeof testUsdAbi)[number], { type: 'error' }> => x.type === 'error',
+);
 /** The distributor's ABI plus OpenZeppelin ERC-20 errors, so a failed token transfer inside it decodes too. */
 const abi = [...citepayDistributorAbi, ...tokenErrors];
 
@@ -129,9 +131,12 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
           return hash;
         },
       })
-      .catch((err: unknown) => Promise.reject(err instanceof ChainBusy ? err : toRevertError(String(request.functionName), err)));
+      .catch((err: unknown) =>
+        Promise.reject(err instanceof ChainBusy ? err : toRevertError(String(request.functionName), err)),
+      );
 
-  const read = <T>(functionName: string, call: () => Promise<T>) => call().catch((err: unknown) => Promise.reject(toRevertError(functionName, err)));
+  const read = <T>(functionName: string, call: () => Promise<T>) =>
+    call().catch((err: unknown) => Promise.reject(toRevertError(functionName, err)));
 
   return {
     settler: account.address,
@@ -157,11 +162,20 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
       return final < 0n ? 0n : final;
     },
 
-    receiptsRootOf: (epoch) => read('receiptsRootOf', () => publicClient.readContract({ address: distributor, abi, functionName: 'receiptsRootOf', args: [epoch] })),
+    receiptsRootOf: (epoch) =>
+      read('receiptsRootOf', () =>
+        publicClient.readContract({ address: distributor, abi, functionName: 'receiptsRootOf', args: [epoch] }),
+      ),
 
     async publish({ epoch, payoutRoot, receiptsRoot, totalCumulative }) {
       const { request } = await read('publish', () =>
-        publicClient.simulateContract({ account, address: distributor, abi, functionName: 'publish', args: [epoch, payoutRoot, receiptsRoot, totalCumulative] }),
+        publicClient.simulateContract({
+          account,
+          address: distributor,
+          abi,
+          functionName: 'publish',
+          args: [epoch, payoutRoot, receiptsRoot, totalCumulative],
+        }),
       );
       return send(request);
     },
@@ -169,7 +183,9 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
     async waitForReceipt(hash, timeoutMs = 60_000) {
       const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: timeoutMs });
       const claims = parseEventLogs({ abi: citepayDistributorAbi, logs: receipt.logs, eventName: 'Claimed' });
-      const paid = claims.filter((l) => l.address.toLowerCase() === distributor.toLowerCase()).reduce((sum, l) => sum + l.args.paid, 0n);
+      const paid = claims
+        .filter((l) => l.address.toLowerCase() === distributor.toLowerCase())
+        .reduce((sum, l) => sum + l.args.paid, 0n);
       return { status: receipt.status, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber, paid };
     },
 
@@ -177,12 +193,19 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
 
     async claim({ account: wallet, cumulative, proof }) {
       const { request } = await read('claim', () =>
-        publicClient.simulateContract({ account, address: distributor, abi, functionName: 'claim', args: [wallet, cumulative, proof] }),
+        publicClient.simulateContract({
+          account,
+          address: distributor,
+          abi,
+          functionName: 'claim',
+          args: [wallet, cumulative, proof],
+        }),
       );
       return send(request);
     },
 
-    tokenBalance: (who) => publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] }),
+    tokenBalance: (who) =>
+      publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [who] }),
   };
 }
 

@@ -26,7 +26,12 @@ describe('one signer per key', () => {
     t = await deployTestChain();
     wallets = Array.from({ length: WALLET_COUNT }, randomWallet);
     tree = buildPayoutTree(wallets.map((wallet, i) => ({ wallet, cumulative: BigInt(1_000 + i) })));
-    const hash = await t.chain.publish({ epoch: 1n, payoutRoot: tree.root, receiptsRoot: buildReceiptsTree([`0x${'1'.padStart(64, '0')}`]).root, totalCumulative: tree.totalCumulative });
+    const hash = await t.chain.publish({
+      epoch: 1n,
+      payoutRoot: tree.root,
+      receiptsRoot: buildReceiptsTree([`0x${'1'.padStart(64, '0')}`]).root,
+      totalCumulative: tree.totalCumulative,
+    });
     expect((await t.chain.waitForReceipt(hash)).status).toBe('success');
   });
 
@@ -56,42 +61,61 @@ describe('one signer per key', () => {
     const outsider = (await t.fundedAccount()).wallet;
     // Same key, no lock: a second signer the sender knows nothing about (an operator's script, a restarted node).
     const same = createWalletClient({ account: privateKeyToAccount(t.settlerKey), transport: http(t.rpcUrl) });
-    const noise = Array.from({ length: 5 }, () => same.sendTransaction({ chain: null, to: outsider.account.address, value: parseEther('0.001') }).catch((err: Error) => err));
+    const noise = Array.from({ length: 5 }, () =>
+      same
+        .sendTransaction({ chain: null, to: outsider.account.address, value: parseEther('0.001') })
+        .catch((err: Error) => err),
+    );
     const results = await claimAll([t.chain], subset);
     await Promise.all(noise);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(
+      results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+    ).toEqual([]);
     await expectPaidOnce(subset);
   });
 
-  it.skipIf(!postgresInstalled())('serialises two processes\' senders through the database lock: 20 claims, each paid once', async () => {
-    const subset = wallets.slice(20, 40);
-    const dbs: Db[] = [await openTestDb('pg'), await openTestDb('pg')];
-    try {
-      const settler = privateKeyToAccount(t.settlerKey).address;
-      // Two ports as two processes build them: own pool, own sender, one lock named after the key.
-      const chains = dbs.map((db) =>
-        createSettlementChain({ rpcUrl: t.rpcUrl, settlerKey: t.settlerKey, distributor: t.distributor, token: t.token, pollingInterval: 50, sender: createSerialSender(createDbSignerLock(db, settler)) }),
-      );
-      const results = await claimAll(chains, subset);
-      const errors = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as Error);
-      expect(errors.filter(isNonceError)).toEqual([]);
-      expect(errors).toEqual([]);
-      await expectPaidOnce(subset);
-      // Claimed again, concurrently: the contract pays nothing more.
-      await claimAll(chains, subset.slice(0, 6));
-      await expectPaidOnce(subset);
-    } finally {
-      for (const db of dbs) await db.close();
-    }
-  });
+  it.skipIf(!postgresInstalled())(
+    "serialises two processes' senders through the database lock: 20 claims, each paid once",
+    async () => {
+      const subset = wallets.slice(20, 40);
+      const dbs: Db[] = [await openTestDb('pg'), await openTestDb('pg')];
+      try {
+        const settler = privateKeyToAccount(t.settlerKey).address;
+        // Two ports as two processes build them: own pool, own sender, one lock named after the key.
+        const chains = dbs.map((db) =>
+          createSettlementChain({
+            rpcUrl: t.rpcUrl,
+            settlerKey: t.settlerKey,
+            distributor: t.distributor,
+            token: t.token,
+            pollingInterval: 50,
+            sender: createSerialSender(createDbSignerLock(db, settler)),
+          }),
+        );
+        const results = await claimAll(chains, subset);
+        const errors = results
+          .filter((r) => r.status === 'rejected')
+          .map((r) => (r as PromiseRejectedResult).reason as Error);
+        expect(errors.filter(isNonceError)).toEqual([]);
+        expect(errors).toEqual([]);
+        await expectPaidOnce(subset);
+        // Claimed again, concurrently: the contract pays nothing more.
+        await claimAll(chains, subset.slice(0, 6));
+        await expectPaidOnce(subset);
+      } finally {
+        for (const db of dbs) await db.close();
+      }
+    },
+  );
 });
 
 describe('isNonceError', () => {
-  it('knows the nodes\' texts for a stale nonce and nothing else', () => {
-    expect(isNonceError(new Error('Nonce provided for the transaction is lower than the current nonce of the account'))).toBe(true);
+  it("knows the nodes' texts for a stale nonce and nothing else", () => {
+    expect(
+      isNonceError(new Error('Nonce provided for the transaction is lower than the current nonce of the account')),
+    ).toBe(true);
     expect(isNonceError(new Error('nonce too low: next nonce 5, tx nonce 4'))).toBe(true);
     expect(isNonceError(new Error('replacement transaction underpriced'))).toBe(true);
     expect(isNonceError(new Error('execution reverted: InvalidProof'))).toBe(false);
   });
 });
-

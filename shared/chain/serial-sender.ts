@@ -21,7 +21,11 @@ export interface SerialSenderParameters {
 /** The chain (or the lock) would not take the transaction now; nothing was sent. */
 export class ChainBusy extends Error {
   override readonly name = 'ChainBusy';
-  constructor(message: string, readonly retryAfterSeconds: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -55,7 +59,9 @@ export function createSerialSender(lock: SignerLock = (fn) => fn()): SerialSende
               last = err;
             }
           }
-          throw new ChainBusy(`the chain refused ${ATTEMPTS} nonces in a row for ${p.address}: try again shortly`, 2, { cause: last });
+          throw new ChainBusy(`the chain refused ${ATTEMPTS} nonces in a row for ${p.address}: try again shortly`, 2, {
+            cause: last,
+          });
         }),
       ),
   };
@@ -63,7 +69,10 @@ export function createSerialSender(lock: SignerLock = (fn) => fn()): SerialSende
 
 /** viem's typed nonce errors, and the texts nodes use for the same thing (anvil, geth, op-geth). */
 export function isNonceError(err: unknown): boolean {
-  if (err instanceof BaseError && err.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError)) return true;
+  if (err instanceof BaseError && err.walk((e) => e instanceof NonceTooLowError || e instanceof NonceTooHighError))
+    return true;
   const text = err instanceof Error ? `${err.message} ${(err as BaseError).details ?? ''}` : String(err);
-  return /nonce (too low|too high|is too low|provided for the transaction)|replacement transaction underpriced|already known|nonce has already been used/i.test(text);
+  return /nonce (too low|too high|is too low|provided for the transaction)|replacement transaction underpriced|already known|nonce has already been used/i.test(
+    text,
+  );
 }

@@ -43,7 +43,12 @@ export function priceAnswer(params: {
   adapter: { ownerAccountId: string; shareBps: number } | null;
   formula?: string;
 }): AnswerCharge {
-  const { gross, protocolFee: dataProtocolFee, dataFee, credits } = dataFeeFor(params.formula ?? ANSWER_FORMULA, params.sources, params.feeBps);
+  const {
+    gross,
+    protocolFee: dataProtocolFee,
+    dataFee,
+    credits,
+  } = dataFeeFor(params.formula ?? ANSWER_FORMULA, params.sources, params.feeBps);
   const tokenCharge = minBig(params.tokenCharge, maxBig(0n, params.cap - gross));
   const adapterFee = params.adapter ? bpsOf(tokenCharge, params.adapter.shareBps) : 0n;
   const protocolFee = dataProtocolFee + tokenCharge - adapterFee;
@@ -54,7 +59,13 @@ export function priceAnswer(params: {
     if (protocolFee > 0n) entries.push({ accountId: params.protocolAccountId, amount: protocolFee });
     if (adapterFee > 0n) entries.push({ accountId: params.adapter!.ownerAccountId, amount: adapterFee });
     params.sources.forEach((s, i) => {
-      if (credits[i]! > 0n) entries.push({ accountId: s.contributorAccountId, amount: credits[i]!, datanetId: s.datanetId, documentId: s.documentId });
+      if (credits[i]! > 0n)
+        entries.push({
+          accountId: s.contributorAccountId,
+          amount: credits[i]!,
+          datanetId: s.datanetId,
+          documentId: s.documentId,
+        });
     });
   }
   return { total, tokenCharge, dataFee, adapterFee, protocolFee, credits, entries };

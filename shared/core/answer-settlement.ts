@@ -28,7 +28,11 @@ export interface AnswerSettlementInput {
   sentenceCount: number;
   checks: readonly SupportResult[];
   causal?: CausalScores | null | undefined;
-  tokens: { prompt: number; completion: number; /** the causal pass's prompt tokens, billed at the input price */ attribution: number };
+  tokens: {
+    prompt: number;
+    completion: number /** the causal pass's prompt tokens, billed at the input price */;
+    attribution: number;
+  };
   prices: { inputPerMillion: bigint; outputPerMillion: bigint };
   consumerAccountId: string;
   protocolAccountId: string;
@@ -51,7 +55,9 @@ export function settleAnswer(input: AnswerSettlementInput): AnswerSettlement {
   const attribution = attribute({
     retrievalScores: sources.map((s) => s.score),
     duplicateOf: sources.map((s) => s.duplicateOf),
-    sentences: Array.from({ length: input.sentenceCount }, (_, i) => ({ sources: checks.filter((c) => c.sentence === i) })),
+    sentences: Array.from({ length: input.sentenceCount }, (_, i) => ({
+      sources: checks.filter((c) => c.sentence === i),
+    })),
     causal: input.causal,
     documentIds: sources.map((s) => s.documentId),
     formula: input.formula,
@@ -61,13 +67,19 @@ export function settleAnswer(input: AnswerSettlementInput): AnswerSettlement {
     consumerAccountId: input.consumerAccountId,
     protocolAccountId: input.protocolAccountId,
     feeBps: input.feeBps,
-    tokenCharge: tokenCost(input.tokens.prompt + input.tokens.attribution, input.prices.inputPerMillion) + tokenCost(input.tokens.completion, input.prices.outputPerMillion),
+    tokenCharge:
+      tokenCost(input.tokens.prompt + input.tokens.attribution, input.prices.inputPerMillion) +
+      tokenCost(input.tokens.completion, input.prices.outputPerMillion),
     cap: input.cap,
     adapter: input.adapter,
     formula: attribution.formulaVersion,
     sources: sources.map((s, i) => ({
-      contributorAccountId: s.contributorAccountId, datanetId: s.datanetId, documentId: s.documentId,
-      pricePerSource: s.pricePerSource, weightPpm: weightsPpm[i]!, used: attribution.signals[i]!.used ?? false,
+      contributorAccountId: s.contributorAccountId,
+      datanetId: s.datanetId,
+      documentId: s.documentId,
+      pricePerSource: s.pricePerSource,
+      weightPpm: weightsPpm[i]!,
+      used: attribution.signals[i]!.used ?? false,
     })),
   });
   return { attribution, weightsPpm, charge };

@@ -7,14 +7,21 @@ import { splitByWeights, toPpmWeights } from './money.ts';
 const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** The v1 blend, kept so receipts written under it can be recomputed. */
-const v1 = (input: AttributionInput) => attribute({ ...input, formula: input.sentences ? ANSWER_FORMULA_V1 : RETRIEVAL_FORMULA_V1 });
+const v1 = (input: AttributionInput) =>
+  attribute({ ...input, formula: input.sentences ? ANSWER_FORMULA_V1 : RETRIEVAL_FORMULA_V1 });
 
 describe('attribute (v1 formulas)', () => {
   it('a retrieval is weighed by normalised retrieval scores', () => {
     const a = v1({ retrievalScores: [3, 1] });
     expect(a.formulaVersion).toBe(RETRIEVAL_FORMULA_V1);
     expect(a.weights).toEqual([0.75, 0.25]);
-    expect(a.signals[0]).toEqual({ retrieval: 0.75, citation: null, unsupported: false, causal: null, duplicateOf: null });
+    expect(a.signals[0]).toEqual({
+      retrieval: 0.75,
+      citation: null,
+      unsupported: false,
+      causal: null,
+      duplicateOf: null,
+    });
   });
 
   it('follows supported citations, keeps a retrieval share, and pays nothing for an unsupported citation', () => {
@@ -22,7 +29,12 @@ describe('attribute (v1 formulas)', () => {
       retrievalScores: [1, 1, 1],
       sentences: [
         { sources: [{ number: 1, supported: true }] },
-        { sources: [{ number: 1, supported: true }, { number: 2, supported: true }] },
+        {
+          sources: [
+            { number: 1, supported: true },
+            { number: 2, supported: true },
+          ],
+        },
         { sources: [{ number: 3, supported: false }] },
       ],
     });
@@ -35,19 +47,38 @@ describe('attribute (v1 formulas)', () => {
 
   it('falls back to retrieval scores when nothing supported is cited', () => {
     expect(v1({ retrievalScores: [3, 1], sentences: [] }).weights).toEqual([0.75, 0.25]);
-    expect(v1({ retrievalScores: [3, 1], sentences: [{ sources: [{ number: 9, supported: true }] }] }).weights).toEqual([0.75, 0.25]);
+    expect(v1({ retrievalScores: [3, 1], sentences: [{ sources: [{ number: 9, supported: true }] }] }).weights).toEqual(
+      [0.75, 0.25],
+    );
   });
 
   it('blends in the leave-one-out signal: a source the answer depends on gains weight', () => {
-    const sentences = [{ sources: [{ number: 1, supported: true }, { number: 2, supported: true }] }];
+    const sentences = [
+      {
+        sources: [
+          { number: 1, supported: true },
+          { number: 2, supported: true },
+        ],
+      },
+    ];
     const without = v1({ retrievalScores: [1, 1], sentences });
-    const withCausal = v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-30, -10.5] } });
+    const withCausal = v1({
+      retrievalScores: [1, 1],
+      sentences,
+      causal: { answerLogprob: -10, withoutSource: [-30, -10.5] },
+    });
     expect(without.weights).toEqual([0.5, 0.5]);
     expect(withCausal.signals.map((s) => s.causal)).toEqual([20 / 20.5, 0.5 / 20.5]);
     expect(withCausal.weights[0]).toBeGreaterThan(0.6);
     // Log-probabilities that do not drop, or do not match the sources, are no signal at all.
-    expect(v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-9, -10] } }).signals[0]!.causal).toBeNull();
-    expect(v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-20] } }).signals[0]!.causal).toBeNull();
+    expect(
+      v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-9, -10] } }).signals[0]!
+        .causal,
+    ).toBeNull();
+    expect(
+      v1({ retrievalScores: [1, 1], sentences, causal: { answerLogprob: -10, withoutSource: [-20] } }).signals[0]!
+        .causal,
+    ).toBeNull();
   });
 
   it('near-duplicates share one source weight, which goes to the earliest upload', () => {
@@ -64,7 +95,10 @@ describe('attribute (v1 formulas)', () => {
   it('weights are a distribution, copies earn nothing, and the exact split sums to the whole (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.double({ min: 0, max: 5, noNaN: true }), fc.boolean(), fc.boolean()), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 5, noNaN: true }), fc.boolean(), fc.boolean()), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         fc.bigInt({ min: 0n, max: 10n ** 12n }),
         fc.boolean(),
         (rows, total, withCausal) => {
@@ -91,8 +125,16 @@ describe('attribute (v1 formulas)', () => {
 });
 
 describe('findNearDuplicates', () => {
-  const unit = (v: number[]) => { const l = Math.hypot(...v); return v.map((x) => x / l); };
-  const item = (documentId: string, uploadedAt: number, contentKey: string, vector: number[] | null) => ({ documentId, uploadedAt, contentKey, vector: vector && unit(vector) });
+  const unit = (v: number[]) => {
+    const l = Math.hypot(...v);
+    return v.map((x) => x / l);
+  };
+  const item = (documentId: string, uploadedAt: number, contentKey: string, vector: number[] | null) => ({
+    documentId,
+    uploadedAt,
+    contentKey,
+    vector: vector && unit(vector),
+  });
 
   it('groups by content or near-identical embedding, earliest upload first', () => {
     const dup = findNearDuplicates([
@@ -106,20 +148,33 @@ describe('findNearDuplicates', () => {
   });
 
   it('never groups two passages of the same document', () => {
-    expect(findNearDuplicates([item('doc_a', 1, 'h:0-5', [1, 0]), item('doc_a', 1, 'h:0-5', [1, 0])])).toEqual([null, null]);
+    expect(findNearDuplicates([item('doc_a', 1, 'h:0-5', [1, 0]), item('doc_a', 1, 'h:0-5', [1, 0])])).toEqual([
+      null,
+      null,
+    ]);
   });
 
   it('every group points at its earliest member (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 100 })), { minLength: 1, maxLength: 10 }), (rows) => {
-        const items = rows.map(([content, at], i) => item(`doc_${i}`, at, `h${content}`, null));
-        const dup = findNearDuplicates(items);
-        dup.forEach((d, i) => {
-          const group = items.map((x, j) => ({ x, j })).filter(({ x }) => x.contentKey === items[i]!.contentKey);
-          const first = group.reduce((a, b) => (b.x.uploadedAt < a.x.uploadedAt || (b.x.uploadedAt === a.x.uploadedAt && b.x.documentId < a.x.documentId) ? b : a));
-          expect(d ?? i).toBe(first.j);
-        });
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 100 })), {
+          minLength: 1,
+          maxLength: 10,
+        }),
+        (rows) => {
+          const items = rows.map(([content, at], i) => item(`doc_${i}`, at, `h${content}`, null));
+          const dup = findNearDuplicates(items);
+          dup.forEach((d, i) => {
+            const group = items.map((x, j) => ({ x, j })).filter(({ x }) => x.contentKey === items[i]!.contentKey);
+            const first = group.reduce((a, b) =>
+              b.x.uploadedAt < a.x.uploadedAt || (b.x.uploadedAt === a.x.uploadedAt && b.x.documentId < a.x.documentId)
+                ? b
+                : a,
+            );
+            expect(d ?? i).toBe(first.j);
+          });
+        },
+      ),
     );
   });
 });

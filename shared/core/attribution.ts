@@ -9,7 +9,11 @@ export const RETRIEVAL_FORMULA = 'retrieval-v2';
 export const ANSWER_FORMULA = 'answer-v2';
 export const RETRIEVAL_FORMULA_V1 = 'retrieval-v1';
 export const ANSWER_FORMULA_V1 = 'answer-v1';
-export type FormulaVersion = typeof RETRIEVAL_FORMULA | typeof ANSWER_FORMULA | typeof RETRIEVAL_FORMULA_V1 | typeof ANSWER_FORMULA_V1;
+export type FormulaVersion =
+  | typeof RETRIEVAL_FORMULA
+  | typeof ANSWER_FORMULA
+  | typeof RETRIEVAL_FORMULA_V1
+  | typeof ANSWER_FORMULA_V1;
 
 /** Whether a formula charges per use (v2) rather than splitting the prices shown by weight (v1). */
 export function isPerUse(formula: string): boolean {
@@ -87,7 +91,12 @@ export function attribute(input: AttributionInput): Attribution {
   const duplicateOf = input.duplicateOf ?? new Array<number | null>(n).fill(null);
 
   const { weights, used } = isPerUse(formula)
-    ? perUseWeights(retrieval, citationShares?.shares ?? null, causal, isAnswer ? sameDocumentAs(duplicateOf, input.documentIds) : duplicateOf)
+    ? perUseWeights(
+        retrieval,
+        citationShares?.shares ?? null,
+        causal,
+        isAnswer ? sameDocumentAs(duplicateOf, input.documentIds) : duplicateOf,
+      )
     : { weights: blendedWeights(retrieval, citationShares, causal, duplicateOf), used: null };
   return {
     formulaVersion: formula,
@@ -104,16 +113,29 @@ export function attribute(input: AttributionInput): Attribution {
 }
 
 /** v1: the signals blended into weights over every source shown. */
-function blendedWeights(retrieval: number[], citationShares: ReturnType<typeof citationSignal> | null, causal: number[] | null, duplicateOf: readonly (number | null)[]): number[] {
+function blendedWeights(
+  retrieval: number[],
+  citationShares: ReturnType<typeof citationSignal> | null,
+  causal: number[] | null,
+  duplicateOf: readonly (number | null)[],
+): number[] {
   const mix = citationShares?.counted
-    ? causal ? MIX.citedWithCausal : MIX.cited
-    : causal ? MIX.uncitedWithCausal : null;
+    ? causal
+      ? MIX.citedWithCausal
+      : MIX.cited
+    : causal
+      ? MIX.uncitedWithCausal
+      : null;
   const blended = mix
-    ? retrieval.map((r, i) => mix.retrieval * r + mix.citation * (citationShares?.shares[i] ?? 0) + mix.causal * (causal?.[i] ?? 0))
+    ? retrieval.map(
+        (r, i) => mix.retrieval * r + mix.citation * (citationShares?.shares[i] ?? 0) + mix.causal * (causal?.[i] ?? 0),
+      )
     : retrieval;
   const collapsed = collapseDuplicates(blended, duplicateOf);
   // All-zero signals split evenly, but still over distinct sources only.
-  return normalise(collapsed.every((w) => w === 0) ? duplicateOf.map((d, i) => (d === null || d === i ? 1 : 0)) : collapsed);
+  return normalise(
+    collapsed.every((w) => w === 0) ? duplicateOf.map((d, i) => (d === null || d === i ? 1 : 0)) : collapsed,
+  );
 }
 
 /**
@@ -123,9 +145,16 @@ function blendedWeights(retrieval: number[], citationShares: ReturnType<typeof c
  * answer less likely; a passage only shown is not used. Weights: each used source's share of the
  * supported sentences (retrieval: of the normalised scores), for the record — the money is per use.
  */
-function perUseWeights(retrieval: number[], citation: number[] | null, causal: number[] | null, duplicateOf: readonly (number | null)[]) {
+function perUseWeights(
+  retrieval: number[],
+  citation: number[] | null,
+  causal: number[] | null,
+  duplicateOf: readonly (number | null)[],
+) {
   // A retrieval uses what it returns; its weights record the (normalised) scores.
-  const contribution = citation ? citation.map((c, i) => (c > 0 && (causal === null || causal[i]! > 0) ? c : 0)) : retrieval;
+  const contribution = citation
+    ? citation.map((c, i) => (c > 0 && (causal === null || causal[i]! > 0) ? c : 0))
+    : retrieval;
   const usedHere = citation ? contribution.map((c) => c > 0) : retrieval.map(() => true);
   const used = usedHere.map(() => false);
   const collapsed = contribution.map(() => 0);
@@ -136,7 +165,11 @@ function perUseWeights(retrieval: number[], citation: number[] | null, causal: n
     collapsed[c] = Math.max(collapsed[c]!, contribution[i]!);
   });
   // A retrieval whose scores are all 0 still used its sources: even weights over them.
-  const weights = collapsed.some((w) => w > 0) ? normalise(collapsed) : used.some(Boolean) ? normalise(used.map((u) => (u ? 1 : 0))) : collapsed;
+  const weights = collapsed.some((w) => w > 0)
+    ? normalise(collapsed)
+    : used.some(Boolean)
+      ? normalise(used.map((u) => (u ? 1 : 0)))
+      : collapsed;
   return { weights, used };
 }
 
@@ -144,7 +177,10 @@ function perUseWeights(retrieval: number[], citation: number[] | null, causal: n
  * For an answer's uses: each source's near-duplicate mark, or else the first source of the same
  * document (quoting two passages of one document is one use of it, paid to its first passage).
  */
-function sameDocumentAs(duplicateOf: readonly (number | null)[], documentIds: readonly string[] | undefined): (number | null)[] {
+function sameDocumentAs(
+  duplicateOf: readonly (number | null)[],
+  documentIds: readonly string[] | undefined,
+): (number | null)[] {
   if (!documentIds) return [...duplicateOf];
   return duplicateOf.map((d, i) => {
     if (d !== null && d !== undefined) return d;

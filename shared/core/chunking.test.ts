@@ -28,13 +28,39 @@ function expectInvariants(text: string, chunks: Chunk[], maxChars: number): void
 
 const optionsArb = fc
   .record({ target: fc.integer({ min: 1, max: 300 }), slack: fc.integer({ min: 0, max: 300 }), min: fc.nat(300) })
-  .map(({ target, slack, min }) => ({ targetChars: target, maxChars: target + slack, minChars: Math.min(min, target) }));
+  .map(({ target, slack, min }) => ({
+    targetChars: target,
+    maxChars: target + slack,
+    minChars: Math.min(min, target),
+  }));
 
 const typeArb = fc.constantFrom<ChunkableType>('text/plain', 'text/markdown');
 
 // Characters that drive every branch of the parser (headings, fences, setext, sentences).
 const structuralString = fc.string({
-  unit: fc.constantFrom('#', '# ', ' ', '\n', '\n\n', '\t', '\r\n', '```', '~~~', '===', '---', '. ', '? ', 'A', 'b', 'Mr. ', 'U.S. ', '"', '\u00a0', '😀', 'word '),
+  unit: fc.constantFrom(
+    '#',
+    '# ',
+    ' ',
+    '\n',
+    '\n\n',
+    '\t',
+    '\r\n',
+    '```',
+    '~~~',
+    '===',
+    '---',
+    '. ',
+    '? ',
+    'A',
+    'b',
+    'Mr. ',
+    'U.S. ',
+    '"',
+    '\u00a0',
+    '😀',
+    'word ',
+  ),
   maxLength: 120,
 });
 
@@ -82,7 +108,11 @@ const wordArb = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('Mr.', 'Dr.', 'e.g.', 'i.e.', 'U.S.', 'etc.', 'J.', '1999', 'x'.repeat(70)) },
 );
 const sentenceArb = fc
-  .tuple(fc.stringMatching(/^[A-Z][a-z]{0,8}$/), fc.array(wordArb, { maxLength: 25 }), fc.constantFrom('.', '?', '!', '."'))
+  .tuple(
+    fc.stringMatching(/^[A-Z][a-z]{0,8}$/),
+    fc.array(wordArb, { maxLength: 25 }),
+    fc.constantFrom('.', '?', '!', '."'),
+  )
   .map(([first, rest, end]) => [first, ...rest].join(' ') + end);
 const paraArb = fc
   .tuple(fc.array(sentenceArb, { minLength: 1, maxLength: 30 }), fc.constantFrom(' ', '\n'))
@@ -92,10 +122,24 @@ const codeLineArb = fc.oneof(
   fc.array(fc.stringMatching(/^[a-z(){};=]{1,12}$/), { maxLength: 40 }).map((w) => w.join(' ')),
 );
 const pieceArb: fc.Arbitrary<Piece> = fc.oneof(
-  fc.record({ kind: fc.constant('atx' as const), level: fc.integer({ min: 1, max: 6 }), title: titleArb, closing: fc.boolean() }),
-  fc.record({ kind: fc.constant('setext' as const), level: fc.constantFrom(1 as const, 2 as const), title: titleArb, underline: fc.integer({ min: 1, max: 5 }) }),
+  fc.record({
+    kind: fc.constant('atx' as const),
+    level: fc.integer({ min: 1, max: 6 }),
+    title: titleArb,
+    closing: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant('setext' as const),
+    level: fc.constantFrom(1 as const, 2 as const),
+    title: titleArb,
+    underline: fc.integer({ min: 1, max: 5 }),
+  }),
   { weight: 3, arbitrary: paraArb },
-  fc.record({ kind: fc.constant('code' as const), fence: fc.constantFrom('```', '````', '~~~'), lines: fc.array(codeLineArb, { maxLength: 15 }) }),
+  fc.record({
+    kind: fc.constant('code' as const),
+    fence: fc.constantFrom('```', '````', '~~~'),
+    lines: fc.array(codeLineArb, { maxLength: 15 }),
+  }),
 );
 
 interface Oracle {
@@ -281,7 +325,11 @@ describe('chunkDocument examples', () => {
 
   it('keeps an unbreakable token whole even if it exceeds maxChars', () => {
     const token = 'x'.repeat(500);
-    const chunks = chunkDocument(`short words here ${token} tail words`, 'text/plain', { targetChars: 50, maxChars: 100, minChars: 0 });
+    const chunks = chunkDocument(`short words here ${token} tail words`, 'text/plain', {
+      targetChars: 50,
+      maxChars: 100,
+      minChars: 0,
+    });
     expect(chunks.map((c) => c.text)).toEqual(['short words here', token, 'tail words']);
   });
 
@@ -360,7 +408,8 @@ describe('chunkDocument on a one-line 42k-character speech', () => {
 
 describe('chunkDocument: front matter', () => {
   it('starts Markdown chunks after a leading YAML block (document fields, not passage text); plain text keeps it', () => {
-    const text = '---\ntitle: npm-install\ndescription: Install a package\n---\n\n### Synopsis\n\nThis command installs a package and any packages that it depends on.\n';
+    const text =
+      '---\ntitle: npm-install\ndescription: Install a package\n---\n\n### Synopsis\n\nThis command installs a package and any packages that it depends on.\n';
     const md = chunkDocument(text, 'text/markdown');
     expect(md.map((c) => c.text).join('\n')).not.toContain('description:');
     expect(md[0]!.headingPath).toEqual(['Synopsis']);

@@ -52,11 +52,7 @@ interface Limits {
   min: number;
 }
 
-export function chunkDocument(
-  text: string,
-  contentType: ChunkableType,
-  options: ChunkOptions = {},
-): Chunk[] {
+export function chunkDocument(text: string, contentType: ChunkableType, options: ChunkOptions = {}): Chunk[] {
   const limits = resolveLimits(options);
   const chunks: Chunk[] = [];
   for (const section of parseSections(text, contentType === 'text/markdown')) {
@@ -80,7 +76,11 @@ function resolveLimits(o: ChunkOptions): Limits {
   // When only targetChars is given, keep the default proportions (800/1200/200).
   const max = o.maxChars ?? Math.max(1200, Math.ceil(target * 1.5));
   const min = o.minChars ?? Math.min(200, Math.floor(target / 4));
-  for (const [name, v, lo] of [['targetChars', target, 1], ['maxChars', max, 1], ['minChars', min, 0]] as const) {
+  for (const [name, v, lo] of [
+    ['targetChars', target, 1],
+    ['maxChars', max, 1],
+    ['minChars', min, 0],
+  ] as const) {
     if (!Number.isFinite(v) || v < lo) throw new RangeError(`chunkDocument: invalid ${name}: ${v}`);
   }
   const t = Math.min(target, max);
@@ -197,8 +197,15 @@ function isWs(text: string, i: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
   if (c < 160) return false;
   return (
-    c === 160 || c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 ||
-    c === 8239 || c === 8287 || c === 12288 || c === 65279
+    c === 160 ||
+    c === 5760 ||
+    (c >= 8192 && c <= 8202) ||
+    c === 8232 ||
+    c === 8233 ||
+    c === 8239 ||
+    c === 8287 ||
+    c === 12288 ||
+    c === 65279
   );
 }
 

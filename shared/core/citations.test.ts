@@ -79,7 +79,11 @@ describe('splitSentences', () => {
   });
 
   it('treats ellipses as a boundary only before a new sentence', () => {
-    expect(texts('Wait... what happened? Nothing… Then rain.')).toEqual(['Wait... what happened?', 'Nothing…', 'Then rain.']);
+    expect(texts('Wait... what happened? Nothing… Then rain.')).toEqual([
+      'Wait... what happened?',
+      'Nothing…',
+      'Then rain.',
+    ]);
   });
 
   it('attaches a marker after the period to the sentence before it', () => {
@@ -115,8 +119,32 @@ describe('splitSentences', () => {
 
   it('property: spans are exact, trimmed, ordered, and only whitespace or list prefixes fall between', () => {
     const unit = fc.constantFrom(
-      'word ', 'Word ', '. ', '.', '? ', '! ', '... ', '…', '\n', '\n\n', '- ', '\n- ', '\n1. ', '## ',
-      'Mr. ', 'e.g. ', 'U.S. ', '3.5 ', '[1] ', '[2]', '【1】', ' ', '"', ')', '。', 'X',
+      'word ',
+      'Word ',
+      '. ',
+      '.',
+      '? ',
+      '! ',
+      '... ',
+      '…',
+      '\n',
+      '\n\n',
+      '- ',
+      '\n- ',
+      '\n1. ',
+      '## ',
+      'Mr. ',
+      'e.g. ',
+      'U.S. ',
+      '3.5 ',
+      '[1] ',
+      '[2]',
+      '【1】',
+      ' ',
+      '"',
+      ')',
+      '。',
+      'X',
     );
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 60 }), (text) => {
@@ -199,7 +227,8 @@ describe('parseAnswer', () => {
   });
 
   it('gives each sentence its own citation', () => {
-    const raw = 'Paris is the capital of France [1]. It has about 2.1 million inhabitants [2]. Dr. Hidalgo is mayor. [3]';
+    const raw =
+      'Paris is the capital of France [1]. It has about 2.1 million inhabitants [2]. Dr. Hidalgo is mayor. [3]';
     const out = parseAnswer(raw, 3);
     expect(out.text).toBe(
       'Paris is the capital of France.[1] It has about 2.1 million inhabitants.[2] Dr. Hidalgo is mayor.[3]',
@@ -218,7 +247,8 @@ describe('parseAnswer', () => {
   });
 
   it('keeps list structure and cites bullets individually', () => {
-    const raw = 'Key facts:\n\n-   Paris is the capital [1]\n- It is on the Seine [2].\n  - The Seine is long [9]\n\n\n\nThat is all.';
+    const raw =
+      'Key facts:\n\n-   Paris is the capital [1]\n- It is on the Seine [2].\n  - The Seine is long [9]\n\n\n\nThat is all.';
     const out = parseAnswer(raw, 2);
     expect(out.text).toBe(
       'Key facts:\n\n- Paris is the capital [1]\n- It is on the Seine.[2]\n  - The Seine is long\n\nThat is all.',
@@ -234,8 +264,14 @@ describe('parseAnswer', () => {
   });
 
   it('leaves text without markers alone, apart from whitespace', () => {
-    expect(parseAnswer('No sources   say this .', 3)).toEqual({ text: 'No sources say this.', citations: [], invalid: [] });
-    expect(parseAnswer('Arrays like [a] or [1 apple] are text.', 3).text).toBe('Arrays like [a] or [1 apple] are text.');
+    expect(parseAnswer('No sources   say this .', 3)).toEqual({
+      text: 'No sources say this.',
+      citations: [],
+      invalid: [],
+    });
+    expect(parseAnswer('Arrays like [a] or [1 apple] are text.', 3).text).toBe(
+      'Arrays like [a] or [1 apple] are text.',
+    );
   });
 
   it('removes markers that removal itself creates', () => {
@@ -267,14 +303,53 @@ describe('parseAnswer', () => {
   // out of range, malformed), abbreviations, decimals, punctuation, lists.
   const piece = fc.oneof(
     fc.constantFrom(
-      'Paris ', 'is ', 'big', 'the ', 'capital', 'Dr. ', 'e.g. ', 'U.S. ', '3.5 ', 'et al. ', 'Smith',
-      '. ', '.', '? ', '! ', '... ', ', ', ' ', '  ', '\n', '\n\n', '\n- ', '\n1. ', '(', ')', '[', ']', '【', '】',
-      '[^', '-', ',', '1', '0', '9', 'a', '[a]', '。', '\t', '\r\n',
+      'Paris ',
+      'is ',
+      'big',
+      'the ',
+      'capital',
+      'Dr. ',
+      'e.g. ',
+      'U.S. ',
+      '3.5 ',
+      'et al. ',
+      'Smith',
+      '. ',
+      '.',
+      '? ',
+      '! ',
+      '... ',
+      ', ',
+      ' ',
+      '  ',
+      '\n',
+      '\n\n',
+      '\n- ',
+      '\n1. ',
+      '(',
+      ')',
+      '[',
+      ']',
+      '【',
+      '】',
+      '[^',
+      '-',
+      ',',
+      '1',
+      '0',
+      '9',
+      'a',
+      '[a]',
+      '。',
+      '\t',
+      '\r\n',
     ),
     fc.integer({ min: 0, max: 9 }).map((n) => `[${n}]`),
-    fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 })).chain(([a, b]) =>
-      fc.constantFrom(`[${a}, ${b}]`, `[${a}-${b}]`, `[${a}][${b}]`, `【${a}】`, `[^${a}]`, `([${a}], [${b}])`),
-    ),
+    fc
+      .tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 9 }))
+      .chain(([a, b]) =>
+        fc.constantFrom(`[${a}, ${b}]`, `[${a}-${b}]`, `[${a}][${b}]`, `【${a}】`, `[^${a}]`, `([${a}], [${b}])`),
+      ),
   );
   const rawArb = fc.array(piece, { maxLength: 40 }).map((ps) => ps.join(''));
 
@@ -302,7 +377,20 @@ describe('parseAnswer', () => {
   const marker = fc
     .tuple(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 }))
     .chain(([a, b]) => fc.constantFrom(`[${a}]`, `[${a}, ${b}]`, `[${a}-${b}]`, `[${a}][${b}]`, `【${a}】`, `[^${a}]`));
-  const word = fc.constantFrom('Paris', 'is', 'the', 'capital', 'Dr.', 'e.g.', 'U.S.', 'etc.', '3.5', 'million', 'and', 'It');
+  const word = fc.constantFrom(
+    'Paris',
+    'is',
+    'the',
+    'capital',
+    'Dr.',
+    'e.g.',
+    'U.S.',
+    'etc.',
+    '3.5',
+    'million',
+    'and',
+    'It',
+  );
   const sentence = fc
     .tuple(
       fc.array(fc.tuple(word, fc.option(marker, { nil: '' })), { minLength: 1, maxLength: 6 }),
@@ -313,7 +401,11 @@ describe('parseAnswer', () => {
     .map(([words, stop, end, where]) => {
       const body = words.map(([w, m]) => (m ? `${w} ${m}` : w)).join(' ');
       if (!end) return body + stop;
-      return where === 'before' ? `${body} ${end}${stop}` : where === 'after' ? `${body}${stop} ${end}` : `${body}${stop}${end}`;
+      return where === 'before'
+        ? `${body} ${end}${stop}`
+        : where === 'after'
+          ? `${body}${stop} ${end}`
+          : `${body}${stop}${end}`;
     });
   const answerArb = fc
     .array(fc.tuple(fc.constantFrom(' ', '  ', '\n', '\n\n', '\n- ', '\n1. '), sentence), { maxLength: 6 })
@@ -422,7 +514,8 @@ describe('dedupeSources', () => {
           const keptBefore = once.filter((k) => sources.indexOf(k) < i);
           expect(
             keptBefore.some(
-              (k) => norm(k.text) === norm(s.text) || (k.documentId === s.documentId && norm(k.text).includes(norm(s.text))),
+              (k) =>
+                norm(k.text) === norm(s.text) || (k.documentId === s.documentId && norm(k.text).includes(norm(s.text))),
             ),
           ).toBe(true);
         });
@@ -433,7 +526,10 @@ describe('dedupeSources', () => {
 
 describe('a heading without a full stop never merges with the next sentence', () => {
   it('splits at markers followed by a sentence start, so each claim keeps its own source', () => {
-    const parsed = parseAnswer('Restoring a deleted branch [1] To undo the last commit, run git reset --soft HEAD~1.[2]', 2);
+    const parsed = parseAnswer(
+      'Restoring a deleted branch [1] To undo the last commit, run git reset --soft HEAD~1.[2]',
+      2,
+    );
     expect(parsed.citations.map((c) => [c.sentence.text, c.sourceNumbers])).toEqual([
       ['Restoring a deleted branch', [1]],
       ['To undo the last commit, run git reset --soft HEAD~1.', [2]],
@@ -445,8 +541,11 @@ describe('a heading without a full stop never merges with the next sentence', ()
 
   it('the support check does not credit a passage on the same topic for a sentence it does not state', () => {
     const sentence = 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.';
-    expect(wordCoverage(sentence, 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.')).toBe(1);
-    const otherPassage = 'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch.';
+    expect(wordCoverage(sentence, 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.')).toBe(
+      1,
+    );
+    const otherPassage =
+      'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch.';
     expect(wordCoverage(sentence, otherPassage)).toBeLessThan(MIN_WORD_COVERAGE);
     expect(supports(0.69, wordCoverage(sentence, otherPassage))).toBe(false);
     expect(supports(0.69, 1)).toBe(true);

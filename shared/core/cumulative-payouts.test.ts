@@ -6,7 +6,10 @@ import { verifyPayoutProof } from './merkle.ts';
 const wallet = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}`);
 const settledAndPayable = fc.tuple(
   fc.uniqueArray(fc.tuple(wallet, fc.bigInt({ min: 0n, max: 10n ** 12n })), { selector: ([w]) => w, maxLength: 8 }),
-  fc.uniqueArray(fc.record({ wallet, amount: fc.bigInt({ min: 1n, max: 10n ** 9n }), accountId: fc.constant('acct') }), { selector: (p) => p.wallet, maxLength: 8 }),
+  fc.uniqueArray(
+    fc.record({ wallet, amount: fc.bigInt({ min: 1n, max: 10n ** 9n }), accountId: fc.constant('acct') }),
+    { selector: (p) => p.wallet, maxLength: 8 },
+  ),
   fc.boolean(),
 );
 
@@ -15,7 +18,9 @@ describe('cumulativePayouts', () => {
     fc.assert(
       fc.property(settledAndPayable, ([settledList, payable, overlap]) => {
         // half the time pay wallets that were paid before
-        const settled = new Map(overlap ? settledList.map(([w, c], i) => [payable[i]?.wallet ?? w, c] as const) : settledList);
+        const settled = new Map(
+          overlap ? settledList.map(([w, c], i) => [payable[i]?.wallet ?? w, c] as const) : settledList,
+        );
         const result = cumulativePayouts(settled, payable);
         expect(result.amount).toBe(payable.reduce((a, p) => a + p.amount, 0n));
         for (const p of result.payouts) expect(p.cumulative).toBe((settled.get(p.wallet) ?? 0n) + p.amount);

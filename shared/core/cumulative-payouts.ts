@@ -25,6 +25,9 @@ export function cumulativePayouts<T extends { wallet: string; amount: bigint }>(
   const cumulative = new Map(settled);
   const payouts = payable.map((p) => ({ ...p, cumulative: (cumulative.get(p.wallet) ?? 0n) + p.amount }));
   for (const p of payouts) cumulative.set(p.wallet, p.cumulative);
-  const tree = cumulative.size > 0 ? buildPayoutTree([...cumulative].map(([wallet, c]) => ({ wallet: wallet as Address, cumulative: c }))) : null;
+  const tree =
+    cumulative.size > 0
+      ? buildPayoutTree([...cumulative].map(([wallet, c]) => ({ wallet: wallet as Address, cumulative: c })))
+      : null;
   return { payouts, tree, amount: payouts.reduce((a, p) => a + p.amount, 0n) };
 }

@@ -51,7 +51,11 @@ export function chargePerUse(sources: readonly UsedSource[], feeBps: number): Da
 }
 
 /** The data fee of a call under `formula`: per use (v2) or the v1 split by weight. */
-export function dataFeeFor(formula: string, sources: readonly (PricedSource & UsedSource)[], feeBps: number): DataFeeSplit {
+export function dataFeeFor(
+  formula: string,
+  sources: readonly (PricedSource & UsedSource)[],
+  feeBps: number,
+): DataFeeSplit {
   return isPerUse(formula) ? chargePerUse(sources, feeBps) : splitDataFee(sources, feeBps);
 }
 
@@ -65,7 +69,10 @@ export function splitDataFee(sources: readonly PricedSource[], feeBps: number): 
     const protocolFee = bpsOf(gross, feeBps);
     const dataFee = gross - protocolFee;
     const credits = charged.some(Boolean)
-      ? splitByWeights(dataFee, sources.map((s, i) => (charged[i] ? s.weightPpm : 0n)))
+      ? splitByWeights(
+          dataFee,
+          sources.map((s, i) => (charged[i] ? s.weightPpm : 0n)),
+        )
       : sources.map(() => 0n);
     const unpaid = charged.map((c, i) => c && credits[i] === 0n && gross > 0n);
     if (!unpaid.some(Boolean)) return { gross, protocolFee, dataFee, charged, credits };

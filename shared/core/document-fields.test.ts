@@ -4,7 +4,8 @@ import { contextualText, documentFields, documentVectorText } from './document-f
 
 describe('documentFields', () => {
   it("takes a man page's NAME line as its summary and lists its headings once", () => {
-    const text = '# NAME\ngit-clone - Clone a repository into a new directory\n\n# DESCRIPTION\nClones a repository.\n\n# OPTIONS\n--bare\n\n# DESCRIPTION\nAgain.';
+    const text =
+      '# NAME\ngit-clone - Clone a repository into a new directory\n\n# DESCRIPTION\nClones a repository.\n\n# OPTIONS\n--bare\n\n# DESCRIPTION\nAgain.';
     const f = documentFields('git-clone(1)', text, chunkDocument(text, 'text/markdown'));
     expect(f.summary).toBe('git-clone - Clone a repository into a new directory');
     expect(f.headings).toEqual(['NAME', 'DESCRIPTION', 'OPTIONS']);
@@ -25,6 +26,8 @@ describe('documentFields', () => {
 describe('contextualText', () => {
   it('puts the title and heading path before the text', () => {
     expect(contextualText('1961 State of the Union', [], 'We meet.')).toBe('1961 State of the Union\n\nWe meet.');
-    expect(contextualText('git-clone(1)', ['OPTIONS', '--depth'], 'Create a shallow clone.')).toBe('git-clone(1)\nOPTIONS › --depth\n\nCreate a shallow clone.');
+    expect(contextualText('git-clone(1)', ['OPTIONS', '--depth'], 'Create a shallow clone.')).toBe(
+      'git-clone(1)\nOPTIONS › --depth\n\nCreate a shallow clone.',
+    );
   });
 });

@@ -21,7 +21,14 @@ const SUMMARY_SECTIONS = ['name', 'summary', 'abstract', 'tl;dr', 'tldr', 'overv
 const FRONT_MATTER_KEYS = ['description', 'summary', 'abstract'];
 
 export function documentFields(title: string, text: string, chunks: readonly FieldChunk[]): DocumentFields {
-  const headings = [...new Set(chunks.flatMap((c) => c.headingPath).map((h) => h.trim()).filter(Boolean))].slice(0, 200);
+  const headings = [
+    ...new Set(
+      chunks
+        .flatMap((c) => c.headingPath)
+        .map((h) => h.trim())
+        .filter(Boolean),
+    ),
+  ].slice(0, 200);
   return { title, summary: clip(summaryOf(text, chunks)), headings };
 }
 
@@ -30,7 +37,9 @@ function summaryOf(text: string, chunks: readonly FieldChunk[]): string {
   const described = FRONT_MATTER_KEYS.map((k) => fields[k]).find((v) => v !== undefined && v !== '');
   if (described) return described;
   for (const name of SUMMARY_SECTIONS) {
-    const hit = chunks.find((c) => c.headingPath.length > 0 && c.headingPath[c.headingPath.length - 1]!.trim().toLowerCase() === name);
+    const hit = chunks.find(
+      (c) => c.headingPath.length > 0 && c.headingPath[c.headingPath.length - 1]!.trim().toLowerCase() === name,
+    );
     if (hit) return firstParagraph(hit.text);
   }
   const first = chunks.find((c) => frontMatter(c.text).end === 0);
@@ -38,7 +47,10 @@ function summaryOf(text: string, chunks: readonly FieldChunk[]): string {
 }
 
 function firstParagraph(text: string): string {
-  const paragraphs = text.split(/\n\s*\n/).map((p) => p.replace(/^#{1,6}\s.*$/gm, '').trim()).filter(Boolean);
+  const paragraphs = text
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/^#{1,6}\s.*$/gm, '').trim())
+    .filter(Boolean);
   return (paragraphs[0] ?? '').replace(/\s+/g, ' ');
 }
 

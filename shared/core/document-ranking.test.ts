@@ -1,14 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INDEX_SETTINGS, rankDocuments, resolveIndexSettings, type Candidates, type ChunkInfo, type IndexSettings } from './document-ranking.ts';
+import {
+  DEFAULT_INDEX_SETTINGS,
+  rankDocuments,
+  resolveIndexSettings,
+  type Candidates,
+  type ChunkInfo,
+  type IndexSettings,
+} from './document-ranking.ts';
 
 const chunks = (entries: Record<string, Partial<ChunkInfo> & { documentId: string }>) =>
   new Map(Object.entries(entries).map(([id, c]) => [id, { copies: 1, chunkCount: 1, ...c }]));
 /** Equal weights, RRF, no down-weighting: each test turns on what it checks (independent of the shipped defaults). */
 const BASE: IndexSettings = {
-  weights: { lexical: 1, dense: 1, fields: 1, docDense: 1 }, method: 'rrf', rrfK: 60, boilerplate: 0, lengthPenalty: 0, evidence: 0, adaptive: 0, perDocument: 1, floor: { relative: 0, similarity: 0 },
+  weights: { lexical: 1, dense: 1, fields: 1, docDense: 1 },
+  method: 'rrf',
+  rrfK: 60,
+  boilerplate: 0,
+  lengthPenalty: 0,
+  evidence: 0,
+  adaptive: 0,
+  perDocument: 1,
+  floor: { relative: 0, similarity: 0 },
 };
-const settings = (s: Partial<Omit<IndexSettings, 'weights'>> & { weights?: Partial<IndexSettings['weights']> } = {}): IndexSettings => ({
-  ...BASE, ...s, weights: { ...BASE.weights, ...s.weights },
+const settings = (
+  s: Partial<Omit<IndexSettings, 'weights'>> & { weights?: Partial<IndexSettings['weights']> } = {},
+): IndexSettings => ({
+  ...BASE,
+  ...s,
+  weights: { ...BASE.weights, ...s.weights },
 });
 const empty: Candidates = { lexical: [], dense: [], fields: [], docDense: [], chunks: new Map() };
 
@@ -16,8 +35,18 @@ describe('rankDocuments', () => {
   it('ranks documents, not chunks: a long document with many hits takes one place, its passages best first', () => {
     const c: Candidates = {
       ...empty,
-      lexical: [{ chunkId: 'a1', score: 9 }, { chunkId: 'a2', score: 8 }, { chunkId: 'a3', score: 7 }, { chunkId: 'b1', score: 6 }],
-      chunks: chunks({ a1: { documentId: 'A' }, a2: { documentId: 'A' }, a3: { documentId: 'A' }, b1: { documentId: 'B' } }),
+      lexical: [
+        { chunkId: 'a1', score: 9 },
+        { chunkId: 'a2', score: 8 },
+        { chunkId: 'a3', score: 7 },
+        { chunkId: 'b1', score: 6 },
+      ],
+      chunks: chunks({
+        a1: { documentId: 'A' },
+        a2: { documentId: 'A' },
+        a3: { documentId: 'A' },
+        b1: { documentId: 'B' },
+      }),
     };
     const r = rankDocuments(c, settings());
     expect(r.map((d) => d.documentId)).toEqual(['A', 'B']);
@@ -30,7 +59,10 @@ describe('rankDocuments', () => {
   it('down-weights text repeated across many documents (boilerplate)', () => {
     const c: Candidates = {
       ...empty,
-      lexical: [{ chunkId: 'x', score: 10 }, { chunkId: 'y', score: 6 }],
+      lexical: [
+        { chunkId: 'x', score: 10 },
+        { chunkId: 'y', score: 6 },
+      ],
       chunks: chunks({ x: { documentId: 'X', copies: 50 }, y: { documentId: 'Y' } }),
     };
     expect(rankDocuments(c, settings({ boilerplate: 0 }))[0]!.documentId).toBe('X');
@@ -42,7 +74,12 @@ describe('rankDocuments', () => {
       ...empty,
       lexical: [{ chunkId: 'a1', score: 3 }],
       fields: [{ documentId: 'F', score: 5 }],
-      docDense: [[{ documentId: 'F', score: 0.8 }, { documentId: 'A', score: 0.5 }]],
+      docDense: [
+        [
+          { documentId: 'F', score: 0.8 },
+          { documentId: 'A', score: 0.5 },
+        ],
+      ],
       chunks: chunks({ a1: { documentId: 'A' } }),
     };
     const equal = rankDocuments(c, settings());
@@ -55,19 +92,33 @@ describe('rankDocuments', () => {
   it('drops chunks it knows nothing about (deleted since indexing) and can penalise long documents', () => {
     const c: Candidates = {
       ...empty,
-      dense: [[{ chunkId: 'gone', score: 0.9 }, { chunkId: 'l1', score: 0.8 }, { chunkId: 's1', score: 0.79 }]],
+      dense: [
+        [
+          { chunkId: 'gone', score: 0.9 },
+          { chunkId: 'l1', score: 0.8 },
+          { chunkId: 's1', score: 0.79 },
+        ],
+      ],
       chunks: chunks({ l1: { documentId: 'Long', chunkCount: 300 }, s1: { documentId: 'Short', chunkCount: 3 } }),
     };
     expect(rankDocuments(c, settings({ method: 'score' })).map((d) => d.documentId)).toEqual(['Long', 'Short']);
-    expect(rankDocuments(c, settings({ method: 'score', lengthPenalty: 0.1 })).map((d) => d.documentId)).toEqual(['Short', 'Long']);
+    expect(rankDocuments(c, settings({ method: 'score', lengthPenalty: 0.1 })).map((d) => d.documentId)).toEqual([
+      'Short',
+      'Long',
+    ]);
     expect(rankDocuments(empty, settings())).toEqual([]);
   });
 
-  it("gives each document its best cosine similarity from the dense lists (null when none held it), for the relevance floor", () => {
+  it('gives each document its best cosine similarity from the dense lists (null when none held it), for the relevance floor', () => {
     const c: Candidates = {
       ...empty,
       lexical: [{ chunkId: 'x1', score: 5 }],
-      dense: [[{ chunkId: 'a1', score: 0.41 }, { chunkId: 'a2', score: 0.38 }]],
+      dense: [
+        [
+          { chunkId: 'a1', score: 0.41 },
+          { chunkId: 'a2', score: 0.38 },
+        ],
+      ],
       docDense: [[{ documentId: 'A', score: 0.47 }]],
       chunks: chunks({ a1: { documentId: 'A' }, a2: { documentId: 'A' }, x1: { documentId: 'X' } }),
     };
@@ -78,7 +129,11 @@ describe('rankDocuments', () => {
   it('can credit a document for several matching passages (evidence)', () => {
     const c: Candidates = {
       ...empty,
-      lexical: [{ chunkId: 'a1', score: 10 }, { chunkId: 'b1', score: 9 }, { chunkId: 'b2', score: 8 }],
+      lexical: [
+        { chunkId: 'a1', score: 10 },
+        { chunkId: 'b1', score: 9 },
+        { chunkId: 'b2', score: 8 },
+      ],
       chunks: chunks({ a1: { documentId: 'A' }, b1: { documentId: 'B' }, b2: { documentId: 'B' } }),
     };
     expect(rankDocuments(c, settings({ method: 'score' }))[0]!.documentId).toBe('A');
@@ -90,10 +145,18 @@ describe('resolveIndexSettings', () => {
   it('fills in defaults and ignores values of the wrong type or range', () => {
     expect(resolveIndexSettings({})).toEqual(DEFAULT_INDEX_SETTINGS);
     expect(resolveIndexSettings(null)).toEqual(DEFAULT_INDEX_SETTINGS);
-    const s = resolveIndexSettings({ weights: { lexical: 2, dense: -1, fields: 'x' }, method: 'score', rrfK: 0, perDocument: 3.7 });
+    const s = resolveIndexSettings({
+      weights: { lexical: 2, dense: -1, fields: 'x' },
+      method: 'score',
+      rrfK: 0,
+      perDocument: 3.7,
+    });
     expect(s.weights).toEqual({ ...DEFAULT_INDEX_SETTINGS.weights, lexical: 2 });
     expect(s).toMatchObject({ method: 'score', rrfK: DEFAULT_INDEX_SETTINGS.rrfK, perDocument: 3 });
-    expect(resolveIndexSettings({ floor: { relative: 0.4, similarity: 7 } }).floor).toEqual({ relative: 0.4, similarity: 1 });
+    expect(resolveIndexSettings({ floor: { relative: 0.4, similarity: 7 } }).floor).toEqual({
+      relative: 0.4,
+      similarity: 1,
+    });
     expect(resolveIndexSettings({ floor: { relative: -1 } }).floor).toEqual(DEFAULT_INDEX_SETTINGS.floor);
   });
 });

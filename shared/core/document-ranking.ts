@@ -58,12 +58,15 @@ export function resolveIndexSettings(stored: unknown): IndexSettings {
   const s = (stored && typeof stored === 'object' ? stored : {}) as Record<string, unknown>;
   const w = (s.weights && typeof s.weights === 'object' ? s.weights : {}) as Record<string, unknown>;
   const f = (s.floor && typeof s.floor === 'object' ? s.floor : {}) as Record<string, unknown>;
-  const num = (v: unknown, fallback: number, min = 0) => (typeof v === 'number' && Number.isFinite(v) && v >= min ? v : fallback);
+  const num = (v: unknown, fallback: number, min = 0) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= min ? v : fallback;
   const d = DEFAULT_INDEX_SETTINGS;
   return {
     weights: {
-      lexical: num(w.lexical, d.weights.lexical), dense: num(w.dense, d.weights.dense),
-      fields: num(w.fields, d.weights.fields), docDense: num(w.docDense, d.weights.docDense),
+      lexical: num(w.lexical, d.weights.lexical),
+      dense: num(w.dense, d.weights.dense),
+      fields: num(w.fields, d.weights.fields),
+      docDense: num(w.docDense, d.weights.docDense),
     },
     method: s.method === 'score' || s.method === 'rrf' ? s.method : d.method,
     rrfK: num(s.rrfK, d.rrfK, 1),
@@ -72,7 +75,10 @@ export function resolveIndexSettings(stored: unknown): IndexSettings {
     evidence: num(s.evidence, d.evidence),
     adaptive: num(s.adaptive, d.adaptive),
     perDocument: Math.max(1, Math.floor(num(s.perDocument, d.perDocument, 1))),
-    floor: { relative: Math.min(1, num(f.relative, d.floor.relative)), similarity: Math.min(1, num(f.similarity, d.floor.similarity)) },
+    floor: {
+      relative: Math.min(1, num(f.relative, d.floor.relative)),
+      similarity: Math.min(1, num(f.similarity, d.floor.similarity)),
+    },
   };
 }
 
@@ -134,8 +140,8 @@ interface WeightedList {
 export function rankDocuments(c: Candidates, settings: IndexSettings): RankedDocument[] {
   const { weights } = settings;
   const info = (id: string) => c.chunks.get(id);
-  const boiler = (id: string) => Math.pow(Math.max(1, info(id)?.copies ?? 1), -settings.boilerplate);
-  const length = (id: string) => Math.pow(Math.max(1, info(id)?.chunkCount ?? 1), -settings.lengthPenalty);
+  const boiler = (id: string) => Math.max(1, info(id)?.copies ?? 1) ** -settings.boilerplate;
+  const length = (id: string) => Math.max(1, info(id)?.chunkCount ?? 1) ** -settings.lengthPenalty;
 
   // Chunk lists, down-weighted and re-sorted; chunks unknown to `chunks` were deleted meanwhile.
   const chunkLists: { name: string; weight: number; hits: ChunkHit[] }[] = [
@@ -149,7 +155,9 @@ export function rankDocuments(c: Candidates, settings: IndexSettings): RankedDoc
       r[name] ??= i + 1;
       ranks.set(h.chunkId, r);
     });
-    const items = hits.filter((h) => info(h.chunkId)).map((h) => ({ id: h.chunkId, score: h.score * boiler(h.chunkId) }));
+    const items = hits
+      .filter((h) => info(h.chunkId))
+      .map((h) => ({ id: h.chunkId, score: h.score * boiler(h.chunkId) }));
     return { weight, items: sortScored(items) };
   });
 
@@ -169,10 +177,14 @@ export function rankDocuments(c: Candidates, settings: IndexSettings): RankedDoc
     return { weight, items: sortScored([...acc].map(([id, a]) => ({ id, score: a.score }))) };
   });
   docLists.push({ weight: weights.fields, items: c.fields.map((h) => ({ id: h.documentId, score: h.score })) });
-  for (const list of c.docDense) docLists.push({ weight: weights.docDense, items: list.map((h) => ({ id: h.documentId, score: h.score })) });
+  for (const list of c.docDense)
+    docLists.push({ weight: weights.docDense, items: list.map((h) => ({ id: h.documentId, score: h.score })) });
 
   // Adaptive fusion: each list's weight for this query grows with how clearly its top stands out.
-  const weighted = settings.adaptive > 0 ? docLists.map((l) => ({ ...l, weight: l.weight * (1 + settings.adaptive * peak(l.items)) })) : docLists;
+  const weighted =
+    settings.adaptive > 0
+      ? docLists.map((l) => ({ ...l, weight: l.weight * (1 + settings.adaptive * peak(l.items)) }))
+      : docLists;
   const docScore = fuse(weighted, settings);
   const similarity = new Map<string, number>();
   const seen = (doc: string, sim: number) => similarity.set(doc, Math.max(sim, similarity.get(doc) ?? -1));
@@ -217,7 +229,9 @@ function fuse(lists: readonly WeightedList[], settings: IndexSettings): Map<stri
     const bottom = items[items.length - 1]!.score;
     items.forEach((it, i) => {
       const part =
-        settings.method === 'rrf' ? weight / (settings.rrfK + i + 1) : weight * (top > bottom ? (it.score - bottom) / (top - bottom) : 1);
+        settings.method === 'rrf'
+          ? weight / (settings.rrfK + i + 1)
+          : weight * (top > bottom ? (it.score - bottom) / (top - bottom) : 1);
       out.set(it.id, (out.get(it.id) ?? 0) + part);
     });
   }
@@ -226,5 +240,7 @@ function fuse(lists: readonly WeightedList[], settings: IndexSettings): Map<stri
 
 /** The fused score of an item ranked first by every non-empty list. */
 function maxScore(lists: readonly WeightedList[], settings: IndexSettings): number {
-  return lists.filter((l) => l.items.length > 0).reduce((sum, l) => sum + (settings.method === 'rrf' ? l.weight / (settings.rrfK + 1) : l.weight), 0);
+  return lists
+    .filter((l) => l.items.length > 0)
+    .reduce((sum, l) => sum + (settings.method === 'rrf' ? l.weight / (settings.rrfK + 1) : l.weight), 0);
 }

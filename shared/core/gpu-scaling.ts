@@ -120,15 +120,28 @@ export function decideScaling(policy: GpuScalingPolicy, o: ScalingObservation): 
   const points = o.periods.slice(-LOW_ALARM_DATAPOINTS).map((p) => backlogPerTask(policy, p));
   const high = lastComplete(points, HIGH_ALARM_DATAPOINTS);
   const latest = high?.at(-1);
-  if (high && latest !== undefined && high.every((p) => p > policy.backlogPerTaskTarget) && o.secondsSinceScaleOut >= policy.scaleOutCooldownS) {
-    candidates.push({ desired: clamp(Math.ceil((capacity * latest) / policy.backlogPerTaskTarget)), action: 'scale-out' });
+  if (
+    high &&
+    latest !== undefined &&
+    high.every((p) => p > policy.backlogPerTaskTarget) &&
+    o.secondsSinceScaleOut >= policy.scaleOutCooldownS
+  ) {
+    candidates.push({
+      desired: clamp(Math.ceil((capacity * latest) / policy.backlogPerTaskTarget)),
+      action: 'scale-out',
+    });
   }
   const out = candidates.filter((c) => c.desired > capacity).sort((a, b) => b.desired - a.desired)[0];
   if (out) return out;
 
   const low = lastComplete(points, LOW_ALARM_DATAPOINTS);
   const lowLatest = low?.at(-1);
-  if (low && lowLatest !== undefined && low.every((p) => p < LOW_ALARM_FACTOR * policy.backlogPerTaskTarget) && o.secondsSinceScaleIn >= policy.scaleInCooldownS) {
+  if (
+    low &&
+    lowLatest !== undefined &&
+    low.every((p) => p < LOW_ALARM_FACTOR * policy.backlogPerTaskTarget) &&
+    o.secondsSinceScaleIn >= policy.scaleInCooldownS
+  ) {
     const desired = clamp(Math.ceil((capacity * lowLatest) / policy.backlogPerTaskTarget));
     if (desired < capacity) return { desired, action: 'scale-in' };
   }

@@ -22,7 +22,8 @@ describe('hex helpers agree with viem', () => {
         expect(isAddress(address)).toBe(true);
       }),
     );
-    for (const bad of ['0x12', 'abc', `0x${'g'.repeat(40)}`, `0x${'1'.repeat(41)}`]) expect(isAddress(bad)).toBe(viemIsAddress(bad, { strict: false }));
+    for (const bad of ['0x12', 'abc', `0x${'g'.repeat(40)}`, `0x${'1'.repeat(41)}`])
+      expect(isAddress(bad)).toBe(viemIsAddress(bad, { strict: false }));
     expect(() => checksumAddress('0x12')).toThrow(/not an address/);
   });
 });

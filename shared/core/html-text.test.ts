@@ -17,7 +17,12 @@ describe('htmlToMarkdownText', () => {
       '# Guide\n\nWelcome.\n\n## Install v2\n\nGet it.\n\n### On Linux\n\nUse apt.\n\n## Usage\n\nRun it.',
     );
     const paths = chunkDocument(out, 'text/markdown').map((c) => c.headingPath);
-    expect(paths).toEqual([['Guide'], ['Guide', 'Install v2'], ['Guide', 'Install v2', 'On Linux'], ['Guide', 'Usage']]);
+    expect(paths).toEqual([
+      ['Guide'],
+      ['Guide', 'Install v2'],
+      ['Guide', 'Install v2', 'On Linux'],
+      ['Guide', 'Usage'],
+    ]);
   });
 
   it('keeps a heading on one line even with <br> or block children', () => {
@@ -99,7 +104,12 @@ describe('htmlToMarkdownText', () => {
         const { text: out } = htmlToMarkdownText(parts.join(''));
         expect(out).toBe(out.trim());
         const chunks = chunkDocument(out, 'text/markdown', { targetChars: 40, maxChars: 60, minChars: 5 });
-        expect(chunks.map((c) => c.text).join('').replace(/\s/g, '')).toBe(out.replace(/\s/g, ''));
+        expect(
+          chunks
+            .map((c) => c.text)
+            .join('')
+            .replace(/\s/g, ''),
+        ).toBe(out.replace(/\s/g, ''));
       }),
       { numRuns: 300 },
     );

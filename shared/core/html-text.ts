@@ -9,8 +9,25 @@ import { decodeHTML } from 'entities';
 /** Elements whose content is never document text. */
 const SKIP = new Set(['script', 'style', 'noscript', 'head', 'template', 'svg', 'iframe', 'object']);
 const PARAGRAPH = new Set([
-  'p', 'ul', 'ol', 'dl', 'table', 'blockquote', 'section', 'article', 'header', 'footer', 'main',
-  'nav', 'aside', 'figure', 'form', 'fieldset', 'address', 'details', 'hr',
+  'p',
+  'ul',
+  'ol',
+  'dl',
+  'table',
+  'blockquote',
+  'section',
+  'article',
+  'header',
+  'footer',
+  'main',
+  'nav',
+  'aside',
+  'figure',
+  'form',
+  'fieldset',
+  'address',
+  'details',
+  'hr',
 ]);
 const LINE = new Set(['div', 'li', 'tr', 'dt', 'dd', 'figcaption', 'caption', 'summary', 'body']);
 const HEADING = /^h([1-6])$/;
@@ -54,7 +71,11 @@ class Writer {
 
   /** Preformatted text, emitted verbatim inside a fence the content cannot close. */
   pre(s: string): void {
-    const body = s.replace(/\r\n?/g, '\n').replace(/\u00a0/g, ' ').replace(/^\n/, '').trimEnd();
+    const body = s
+      .replace(/\r\n?/g, '\n')
+      .replace(/\u00a0/g, ' ')
+      .replace(/^\n/, '')
+      .trimEnd();
     if (body.trim() === '') return;
     const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((r) => r.length));
     const fence = '`'.repeat(Math.max(3, longestRun + 1));
@@ -64,7 +85,7 @@ class Writer {
     this.lineBreak(2);
   }
 
-  private word(w: string, escape = true): void {
+  private word(w: string, escapeMarkup = true): void {
     if (this.breaks > 0 && !this.empty) {
       this.parts.push('\n'.repeat(this.breaks));
       this.atLineStart = true;
@@ -72,7 +93,7 @@ class Writer {
     this.breaks = 0;
     if (this.atLineStart) {
       // Text that merely looks like a heading or fence must not become one.
-      if (escape && this.prefix === '' && /^(?:#{1,6}$|```|~~~)/.test(w)) w = `\\${w}`;
+      if (escapeMarkup && this.prefix === '' && /^(?:#{1,6}$|```|~~~)/.test(w)) w = `\\${w}`;
       this.parts.push(this.prefix);
       this.prefix = '';
     } else if (this.sep) {

@@ -31,7 +31,13 @@ describe('createMarkerFilter', () => {
   it('never emits an out-of-range marker, however the text is split (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.constantFrom('[1]', '[2]', '[9]', '[0]', '[1-4]', '【5】', ' word', '. ', '[x]', '[', '4]', '2'), fc.string({ maxLength: 4 })), { maxLength: 20 }),
+        fc.array(
+          fc.oneof(
+            fc.constantFrom('[1]', '[2]', '[9]', '[0]', '[1-4]', '【5】', ' word', '. ', '[x]', '[', '4]', '2'),
+            fc.string({ maxLength: 4 }),
+          ),
+          { maxLength: 20 },
+        ),
         fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 20 }),
         (parts, cuts) => {
           const text = parts.join('');
@@ -43,7 +49,8 @@ describe('createMarkerFilter', () => {
           }
           chunks.push(text.slice(i));
           const out = run(chunks, 3);
-          for (const m of out.matchAll(/\[(\d+)\]/g)) expect(Number(m[1])).toBeGreaterThanOrEqual(1), expect(Number(m[1])).toBeLessThanOrEqual(3);
+          for (const m of out.matchAll(/\[(\d+)\]/g))
+            expect(Number(m[1])).toBeGreaterThanOrEqual(1), expect(Number(m[1])).toBeLessThanOrEqual(3);
           expect(out).not.toMatch(/【\d/);
         },
       ),

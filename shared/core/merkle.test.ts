@@ -16,7 +16,12 @@ const hash = (i: number) => keccak256(encodeAbiParameters([{ type: 'uint256' }],
 
 const arbEntries = fc
   .uniqueArray(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 40 })
-  .chain((ids) => fc.tuple(fc.constant(ids), fc.array(fc.bigInt({ min: 0n, max: 2n ** 128n }), { minLength: ids.length, maxLength: ids.length })))
+  .chain((ids) =>
+    fc.tuple(
+      fc.constant(ids),
+      fc.array(fc.bigInt({ min: 0n, max: 2n ** 128n }), { minLength: ids.length, maxLength: ids.length }),
+    ),
+  )
   .map(([ids, amounts]) => ids.map((id, i) => ({ wallet: wallet(id), cumulative: amounts[i]! })));
 
 describe('payout tree', () => {
@@ -24,7 +29,9 @@ describe('payout tree', () => {
     const entry = { wallet: wallet(7), cumulative: 1_234_567n };
     const tree = buildPayoutTree([entry]);
     // A single-leaf tree's root is the leaf itself.
-    const leaf = keccak256(keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [entry.wallet, entry.cumulative])));
+    const leaf = keccak256(
+      keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [entry.wallet, entry.cumulative])),
+    );
     expect(tree.root).toBe(leaf);
   });
 
@@ -48,7 +55,12 @@ describe('payout tree', () => {
   it('gives the same root and dump for the same entries in any order (property)', () => {
     fc.assert(
       fc.property(
-        arbEntries.chain((entries) => fc.tuple(fc.constant(entries), fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }))),
+        arbEntries.chain((entries) =>
+          fc.tuple(
+            fc.constant(entries),
+            fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }),
+          ),
+        ),
         ([entries, shuffled]) => {
           const a = buildPayoutTree(entries);
           const b = buildPayoutTree(shuffled);
@@ -61,7 +73,10 @@ describe('payout tree', () => {
   });
 
   it('looks wallets up case-insensitively and answers undefined for a stranger', () => {
-    const tree = buildPayoutTree([{ wallet: wallet(1), cumulative: 5n }, { wallet: wallet(2), cumulative: 6n }]);
+    const tree = buildPayoutTree([
+      { wallet: wallet(1), cumulative: 5n },
+      { wallet: wallet(2), cumulative: 6n },
+    ]);
     expect(tree.proof(wallet(2).toLowerCase() as Address)?.cumulative).toBe(6n);
     expect(tree.proof(wallet(3))).toBeUndefined();
     const proofFor1 = tree.proof(wallet(1))!.proof;
@@ -69,22 +84,35 @@ describe('payout tree', () => {
   });
 
   it('survives a JSON round trip of its dump and still proves', () => {
-    const entries: PayoutEntry[] = Array.from({ length: 33 }, (_, i) => ({ wallet: wallet(i), cumulative: BigInt(i) * 10n ** 30n }));
+    const entries: PayoutEntry[] = Array.from({ length: 33 }, (_, i) => ({
+      wallet: wallet(i),
+      cumulative: BigInt(i) * 10n ** 30n,
+    }));
     const tree = buildPayoutTree(entries);
     const loaded = loadPayoutTree(JSON.parse(JSON.stringify(tree.dump())));
     expect(loaded.root).toBe(tree.root);
     expect(loaded.totalCumulative).toBe(tree.totalCumulative);
-    expect(loaded.entries()).toEqual([...entries].sort((a, b) => (a.wallet.toLowerCase() < b.wallet.toLowerCase() ? -1 : 1)));
+    expect(loaded.entries()).toEqual(
+      [...entries].sort((a, b) => (a.wallet.toLowerCase() < b.wallet.toLowerCase() ? -1 : 1)),
+    );
     expect(loaded.proof(wallet(20))).toEqual(tree.proof(wallet(20)));
   });
 
   it('refuses a tampered dump, a receipts dump, duplicates, bad input and emptiness', () => {
-    const dump = buildPayoutTree([{ wallet: wallet(1), cumulative: 5n }, { wallet: wallet(2), cumulative: 6n }]).dump();
+    const dump = buildPayoutTree([
+      { wallet: wallet(1), cumulative: 5n },
+      { wallet: wallet(2), cumulative: 6n },
+    ]).dump();
     const tampered = JSON.parse(JSON.stringify(dump));
     tampered.values[0].value[1] = '500';
     expect(() => loadPayoutTree(tampered)).toThrow();
     expect(() => loadPayoutTree(buildReceiptsTree([hash(1)]).dump() as never)).toThrow(/leaf encoding/);
-    expect(() => buildPayoutTree([{ wallet: wallet(1), cumulative: 5n }, { wallet: wallet(1).toLowerCase() as Address, cumulative: 6n }])).toThrow(/duplicate/);
+    expect(() =>
+      buildPayoutTree([
+        { wallet: wallet(1), cumulative: 5n },
+        { wallet: wallet(1).toLowerCase() as Address, cumulative: 6n },
+      ]),
+    ).toThrow(/duplicate/);
     expect(() => buildPayoutTree([{ wallet: '0x1234' as Address, cumulative: 5n }])).toThrow(/address/);
     expect(() => buildPayoutTree([{ wallet: wallet(1), cumulative: -1n }])).toThrow(/negative/);
     expect(() => buildPayoutTree([])).toThrow(/at least one/);

@@ -56,7 +56,8 @@ export function buildPayoutTree(entries: readonly PayoutEntry[]): PayoutTree {
     return [wallet.toLowerCase(), cumulative.toString()] as [string, string];
   });
   rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  for (let i = 1; i < rows.length; i++) if (rows[i]![0] === rows[i - 1]![0]) throw new Error(`duplicate wallet in payout tree: ${rows[i]![0]}`);
+  for (let i = 1; i < rows.length; i++)
+    if (rows[i]![0] === rows[i - 1]![0]) throw new Error(`duplicate wallet in payout tree: ${rows[i]![0]}`);
   return wrapPayoutTree(StandardMerkleTree.of(rows, [...PAYOUT_LEAF_ENCODING]));
 }
 
@@ -77,7 +78,11 @@ function wrapPayoutTree(tree: StandardMerkleTree<[string, string]>): PayoutTree 
     root: tree.root as Hex,
     size: tree.length,
     totalCumulative: total,
-    entries: () => Array.from(tree.entries(), ([, [wallet, amount]]) => ({ wallet: checksumAddress(wallet), cumulative: BigInt(amount) })),
+    entries: () =>
+      Array.from(tree.entries(), ([, [wallet, amount]]) => ({
+        wallet: checksumAddress(wallet),
+        cumulative: BigInt(amount),
+      })),
     proof(wallet) {
       const i = index.get(wallet.toLowerCase());
       if (i === undefined) return undefined;
@@ -124,7 +129,12 @@ function wrapReceiptsTree(tree: StandardMerkleTree<[string]>): ReceiptsTree {
 
 export function verifyPayoutProof(root: Hex, entry: PayoutEntry, proof: readonly Hex[]): boolean {
   try {
-    return StandardMerkleTree.verify(root, [...PAYOUT_LEAF_ENCODING], [entry.wallet, entry.cumulative.toString()], [...proof]);
+    return StandardMerkleTree.verify(
+      root,
+      [...PAYOUT_LEAF_ENCODING],
+      [entry.wallet, entry.cumulative.toString()],
+      [...proof],
+    );
   } catch {
     return false; // malformed proof or leaf
   }

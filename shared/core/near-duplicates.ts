@@ -17,7 +17,10 @@ export interface DuplicateCandidate {
 }
 
 /** For each source, the index of the earliest upload it duplicates (null when it is the first). */
-export function findNearDuplicates(items: readonly DuplicateCandidate[], threshold = NEAR_DUPLICATE_COSINE): (number | null)[] {
+export function findNearDuplicates(
+  items: readonly DuplicateCandidate[],
+  threshold = NEAR_DUPLICATE_COSINE,
+): (number | null)[] {
   const parent = items.map((_, i) => i);
   const root = (i: number): number => (parent[i] === i ? i : (parent[i] = root(parent[i]!)));
   const earlier = (a: number, b: number) => {

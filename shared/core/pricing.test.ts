@@ -77,11 +77,20 @@ describe('settleRetrieval (retrieval-v1)', () => {
   it('weighs by retrieval score and posts balanced lines: the consumer pays the prices, nobody else goes negative, same input same result', () => {
     fc.assert(
       fc.property(sources, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
-        const params = { formula: V1, consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list };
+        const params = {
+          formula: V1,
+          consumerAccountId: 'acct_consumer',
+          protocolAccountId: 'acct_protocol',
+          feeBps,
+          sources: list,
+        };
         const { charge, weightsPpm } = settleRetrieval(params);
         expect(sumEntries(charge.entries)).toBe(0n);
-        expect(charge.total).toBe(list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n));
-        for (const e of charge.entries) expect(e.accountId === 'acct_consumer' ? e.amount === -charge.total : e.amount > 0n).toBe(true);
+        expect(charge.total).toBe(
+          list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n),
+        );
+        for (const e of charge.entries)
+          expect(e.accountId === 'acct_consumer' ? e.amount === -charge.total : e.amount > 0n).toBe(true);
         if (list.length > 0) expect(weightsPpm.reduce((a, b) => a + b, 0n)).toBe(1_000_000n);
         expect(settleRetrieval(structuredClone(params))).toEqual(settleRetrieval(params));
       }),
@@ -105,15 +114,25 @@ describe('settleRetrieval (retrieval-v1)', () => {
     );
     fc.assert(
       fc.property(withDuplicates, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
-        const { charge, weightsPpm } = settleRetrieval({ formula: V1, consumerAccountId: 'acct_consumer', protocolAccountId: 'acct_protocol', feeBps, sources: list });
-        const toContributors = charge.entries.filter((e) => e.documentId !== undefined).reduce((a, e) => a + e.amount, 0n);
+        const { charge, weightsPpm } = settleRetrieval({
+          formula: V1,
+          consumerAccountId: 'acct_consumer',
+          protocolAccountId: 'acct_protocol',
+          feeBps,
+          sources: list,
+        });
+        const toContributors = charge.entries
+          .filter((e) => e.documentId !== undefined)
+          .reduce((a, e) => a + e.amount, 0n);
         expect(toContributors).toBe(charge.dataShare);
         expect(charge.dataShare + charge.protocolFee).toBe(charge.total);
         list.forEach((s, i) => {
           if (weightsPpm[i] === 0n) expect(charge.sources[i]!.charged).toBe(false);
           if (charge.sources[i]!.charged && s.pricePerSource > 0n) expect(charge.sources[i]!.credited > 0n).toBe(true);
         });
-        expect(charge.total).toBe(list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n));
+        expect(charge.total).toBe(
+          list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n),
+        );
       }),
       { numRuns: 500 },
     );

@@ -52,7 +52,12 @@ export function priceRetrieval(params: {
     if (protocolFee > 0n) entries.push({ accountId: params.protocolAccountId, amount: protocolFee });
     sources.forEach((s, i) => {
       if (credits[i]! > 0n)
-        entries.push({ accountId: s.contributorAccountId, amount: credits[i]!, datanetId: s.datanetId, documentId: s.documentId });
+        entries.push({
+          accountId: s.contributorAccountId,
+          amount: credits[i]!,
+          datanetId: s.datanetId,
+          documentId: s.documentId,
+        });
     });
   }
   return {
@@ -68,7 +73,9 @@ export function priceRetrieval(params: {
  * A retrieval's money from its plain facts: retrieval scores (and near-duplicate marks) →
  * attribution weights → the charge and its balanced ledger lines. No I/O; billing posts it.
  */
-export function settleRetrieval<S extends Omit<BillableSource, 'weightPpm' | 'used'> & { score: number; duplicateOf: number | null }>(params: {
+export function settleRetrieval<
+  S extends Omit<BillableSource, 'weightPpm' | 'used'> & { score: number; duplicateOf: number | null },
+>(params: {
   consumerAccountId: string;
   protocolAccountId: string;
   feeBps: number;
@@ -76,12 +83,20 @@ export function settleRetrieval<S extends Omit<BillableSource, 'weightPpm' | 'us
   /** the current formula when left out; `retrieval-v1` recomputes a receipt written under it */
   formula?: FormulaVersion;
 }): { attribution: Attribution; weightsPpm: bigint[]; charge: RetrievalCharge } {
-  const attribution = attribute({ retrievalScores: params.sources.map((s) => s.score), duplicateOf: params.sources.map((s) => s.duplicateOf), formula: params.formula });
+  const attribution = attribute({
+    retrievalScores: params.sources.map((s) => s.score),
+    duplicateOf: params.sources.map((s) => s.duplicateOf),
+    formula: params.formula,
+  });
   const weightsPpm = weightsInPpm(attribution.weights);
   const charge = priceRetrieval({
     ...params,
     formula: attribution.formulaVersion,
-    sources: params.sources.map((s, i) => ({ ...s, weightPpm: weightsPpm[i]!, used: attribution.signals[i]!.used ?? false })),
+    sources: params.sources.map((s, i) => ({
+      ...s,
+      weightPpm: weightsPpm[i]!,
+      used: attribution.signals[i]!.used ?? false,
+    })),
   });
   return { attribution, weightsPpm, charge };
 }

@@ -150,8 +150,12 @@ describe('buildPrompt', () => {
     }
     // The reserve for the answer counts too.
     const small = buildPrompt(base({ sources: [] }));
-    expect(() => buildPrompt(base({ sources: [], contextTokens: small.promptTokens + 499 }))).toThrow(PromptTooLargeError);
-    expect(buildPrompt(base({ sources: [], contextTokens: small.promptTokens + 500 })).promptTokens).toBe(small.promptTokens);
+    expect(() => buildPrompt(base({ sources: [], contextTokens: small.promptTokens + 499 }))).toThrow(
+      PromptTooLargeError,
+    );
+    expect(buildPrompt(base({ sources: [], contextTokens: small.promptTokens + 500 })).promptTokens).toBe(
+      small.promptTokens,
+    );
   });
 
   it('rejects nonsensical budgets', () => {
@@ -159,7 +163,10 @@ describe('buildPrompt', () => {
     expect(() => buildPrompt(base({ contextTokens: Number.NaN }))).toThrow(RangeError);
   });
 
-  const textArb = fc.string({ unit: fc.constantFrom('word ', 'Word. ', 'x', ' ', '\n', 'Dr. ', '3.5 '), maxLength: 60 });
+  const textArb = fc.string({
+    unit: fc.constantFrom('word ', 'Word. ', 'x', ' ', '\n', 'Dr. ', '3.5 '),
+    maxLength: 60,
+  });
   const inputArb = fc.record({
     question: textArb,
     history: fc.array(
@@ -230,7 +237,10 @@ describe('buildPrompt', () => {
 
 describe('withoutSource', () => {
   const question = '  Which capitals? ';
-  const history: ChatMessage[] = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }];
+  const history: ChatMessage[] = [
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello.' },
+  ];
   const p = buildPrompt({
     question,
     history,
@@ -248,14 +258,22 @@ describe('withoutSource', () => {
     expect(ablated.slice(0, -1)).toEqual(p.messages.slice(0, -1));
     expect(ablated.at(-1)).toEqual({
       role: 'user',
-      content: 'Sources:\n\n[1] France\nParis is the capital of France.\n\n[3] Italy\nRome is the capital of Italy.\n\nQuestion: Which capitals?',
+      content:
+        'Sources:\n\n[1] France\nParis is the capital of France.\n\n[3] Italy\nRome is the capital of Italy.\n\nQuestion: Which capitals?',
     });
     expect(p.messages.at(-1)!.content).toContain('[2] Germany'); // the input is left alone
   });
 
   it('leaves "Sources: none." when the only source is removed', () => {
-    const one = buildPrompt({ question, sources: [{ title: 'France', text: 'Paris.' }], contextTokens: 8000, maxOutputTokens: 500 });
-    expect(withoutSource(one.messages, question, one.sources, 1)!.at(-1)!.content).toBe('Sources: none.\n\nQuestion: Which capitals?');
+    const one = buildPrompt({
+      question,
+      sources: [{ title: 'France', text: 'Paris.' }],
+      contextTokens: 8000,
+      maxOutputTokens: 500,
+    });
+    expect(withoutSource(one.messages, question, one.sources, 1)!.at(-1)!.content).toBe(
+      'Sources: none.\n\nQuestion: Which capitals?',
+    );
   });
 
   it('returns null for messages it did not build, and refuses a number not shown', () => {

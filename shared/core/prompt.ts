@@ -63,7 +63,10 @@ export function estimateTokens(text: string): number {
 }
 
 /** Tokens for a list of messages, as `buildPrompt` counts them. */
-export function countPromptTokens(messages: readonly ChatMessage[], countTokens: (text: string) => number = estimateTokens): number {
+export function countPromptTokens(
+  messages: readonly ChatMessage[],
+  countTokens: (text: string) => number = estimateTokens,
+): number {
   let total = 0;
   for (const m of messages) total += countTokens(m.content) + MESSAGE_OVERHEAD_TOKENS;
   return total;
@@ -121,7 +124,12 @@ function toTurns(history: readonly ChatMessage[]): ChatMessage[][] {
  */
 export function buildPrompt(input: BuildPromptInput): BuiltPrompt {
   const { contextTokens, maxOutputTokens } = input;
-  if (!Number.isFinite(contextTokens) || !Number.isFinite(maxOutputTokens) || contextTokens < 0 || maxOutputTokens < 0) {
+  if (
+    !Number.isFinite(contextTokens) ||
+    !Number.isFinite(maxOutputTokens) ||
+    contextTokens < 0 ||
+    maxOutputTokens < 0
+  ) {
     throw new RangeError('contextTokens and maxOutputTokens must be finite, non-negative numbers');
   }
   const count = input.countTokens ?? estimateTokens;
@@ -184,7 +192,13 @@ export function withoutSource(
   const last = messages[messages.length - 1];
   if (last?.role !== 'user' || last.content !== userMessage(question.trim(), sources).content) return null;
   if (!sources.some((s) => s.number === number)) throw new RangeError(`no source [${number}] in the prompt`);
-  return [...messages.slice(0, -1), userMessage(question.trim(), sources.filter((s) => s.number !== number))];
+  return [
+    ...messages.slice(0, -1),
+    userMessage(
+      question.trim(),
+      sources.filter((s) => s.number !== number),
+    ),
+  ];
 }
 
 /**

@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 
 // shared/core is plain data in, plain data out: no database, chain client, file system, network,
 // adapters or services. Its modules import each other and a few pure libraries, nothing else.
-const PURE_PACKAGES = new Set(['@noble/hashes/sha3', '@noble/hashes/utils', '@openzeppelin/merkle-tree', 'canonicalize', 'entities', 'htmlparser2']);
+const PURE_PACKAGES = new Set([
+  '@noble/hashes/sha3',
+  '@noble/hashes/utils',
+  '@openzeppelin/merkle-tree',
+  'canonicalize',
+  'entities',
+  'htmlparser2',
+]);
 
 const dir = import.meta.dirname;
 const modules = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
@@ -21,7 +28,11 @@ function specifiers(source: string): string[] {
 
 describe('shared/core stays pure', () => {
   it('finds the imports it checks, however they are written', () => {
-    expect(specifiers("import a from 'x';\nimport {\n  b,\n} from \"y\";\nexport * from './z.ts';\nimport 'w';\nawait import('v');\nconst words = ['from', 'has'];")).toEqual(['./z.ts', 'v', 'w', 'x', 'y']);
+    expect(
+      specifiers(
+        "import a from 'x';\nimport {\n  b,\n} from \"y\";\nexport * from './z.ts';\nimport 'w';\nawait import('v');\nconst words = ['from', 'has'];",
+      ),
+    ).toEqual(['./z.ts', 'v', 'w', 'x', 'y']);
   });
 
   it.each(modules)('%s imports only core modules and pure libraries', (file) => {
@@ -35,11 +46,17 @@ describe('shared/core stays pure', () => {
 describe('shared/ runtime code', () => {
   // Benches and test helpers may use shared/, never the other way round: a deployed bundle has neither.
   const shared = join(dir, '..');
-  const files = (readdirSync(shared, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.includes('node_modules'));
+  const files = (readdirSync(shared, { recursive: true }) as string[]).filter(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.includes('node_modules'),
+  );
 
   it('imports nothing from bench/ or test/', () => {
     expect(files.length).toBeGreaterThan(50);
-    const offenders = files.flatMap((f) => specifiers(readFileSync(join(shared, f), 'utf8')).filter((s) => /(?:^|\/)(?:bench|test)\//.test(s)).map((s) => `${f} → ${s}`));
+    const offenders = files.flatMap((f) =>
+      specifiers(readFileSync(join(shared, f), 'utf8'))
+        .filter((s) => /(?:^|\/)(?:bench|test)\//.test(s))
+        .map((s) => `${f} → ${s}`),
+    );
     expect(offenders).toEqual([]);
   });
 });

@@ -35,12 +35,22 @@ export function decide(counts: readonly WindowCount[], windowSeconds: number, se
     allowed: limited.every((c) => c.count <= c.limit),
     resetSeconds,
     policyHeader: limited.map((c) => `"${c.policy}";q=${c.limit};w=${windowSeconds}`).join(', '),
-    rateLimitHeader: limited.map((c) => `"${c.policy}";r=${Math.max(0, c.limit - c.count)};t=${resetSeconds}`).join(', '),
+    rateLimitHeader: limited
+      .map((c) => `"${c.policy}";r=${Math.max(0, c.limit - c.count)};t=${resetSeconds}`)
+      .join(', '),
   };
 }
 
 /** Overrides win over defaults field by field; null/undefined keeps the default. */
-export function effectiveLimits(defaults: Limits, overrides: Partial<Record<keyof Limits, number | null>> | null): Limits {
+export function effectiveLimits(
+  defaults: Limits,
+  overrides: Partial<Record<keyof Limits, number | null>> | null,
+): Limits {
   const pick = (k: keyof Limits) => overrides?.[k] ?? defaults[k];
-  return { accountRequests: pick('accountRequests'), keyRequests: pick('keyRequests'), accountAnswers: pick('accountAnswers'), keyAnswers: pick('keyAnswers') };
+  return {
+    accountRequests: pick('accountRequests'),
+    keyRequests: pick('keyRequests'),
+    accountAnswers: pick('accountAnswers'),
+    keyAnswers: pick('keyAnswers'),
+  };
 }

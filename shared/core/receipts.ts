@@ -70,7 +70,9 @@ export function buildReceipt(input: ReceiptInput): Receipt {
       amount: input.credits[i]!.toString(),
       signals: input.attribution.signals[i]!,
     })),
-    adapter: input.adapter ? { id: input.adapter.id, wallet: input.adapter.wallet, amount: input.adapter.amount.toString() } : null,
+    adapter: input.adapter
+      ? { id: input.adapter.id, wallet: input.adapter.wallet, amount: input.adapter.amount.toString() }
+      : null,
   };
 }
 
@@ -94,7 +96,10 @@ export function attributionSummary(receipt: Receipt) {
       weight: s.weightPpm / 1e6,
       weightPpm: s.weightPpm,
       amount: s.amount,
-      signals: { ...s.signals, duplicateOf: s.signals.duplicateOf === null ? null : (receipt.sources[s.signals.duplicateOf]?.sourceId ?? null) },
+      signals: {
+        ...s.signals,
+        duplicateOf: s.signals.duplicateOf === null ? null : (receipt.sources[s.signals.duplicateOf]?.sourceId ?? null),
+      },
     })),
     adapter: receipt.adapter,
   };

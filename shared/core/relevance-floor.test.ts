@@ -23,7 +23,15 @@ describe('aboveFloor', () => {
   });
 
   it('returns nothing when nothing clears the absolute floor (an uncovered question)', () => {
-    expect(aboveFloor([{ score: 1, similarity: 0.1 }, { score: 0.8, similarity: 0.12 }], { relative: 0.3, similarity: 0.3 })).toEqual([]);
+    expect(
+      aboveFloor(
+        [
+          { score: 1, similarity: 0.1 },
+          { score: 0.8, similarity: 0.12 },
+        ],
+        { relative: 0.3, similarity: 0.3 },
+      ),
+    ).toEqual([]);
     expect(aboveFloor([], { relative: 0.3, similarity: 0.3 })).toEqual([]);
   });
 });

@@ -21,5 +21,7 @@ export interface FloorCandidate {
 
 export function aboveFloor<T extends FloorCandidate>(ranked: readonly T[], floor: RelevanceFloor): T[] {
   const best = ranked.reduce((m, d) => Math.max(m, d.score), 0);
-  return ranked.filter((d) => d.score >= floor.relative * best && (d.similarity === null || d.similarity >= floor.similarity));
+  return ranked.filter(
+    (d) => d.score >= floor.relative * best && (d.similarity === null || d.similarity >= floor.similarity),
+  );
 }

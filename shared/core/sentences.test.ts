@@ -6,7 +6,9 @@ const documentTexts = (t: string) => documentSentenceSpans(t, 0, t.length).map((
 
 describe('answer rules (splitSentences)', () => {
   it('keeps abbreviations, initials, dotted words and decimals inside a sentence', () => {
-    expect(texts('Mr. Smith met Dr. Jones at 3.5 p.m. on Monday. John F. Kennedy spoke in the U.S. Senate. Then it ended.')).toEqual([
+    expect(
+      texts('Mr. Smith met Dr. Jones at 3.5 p.m. on Monday. John F. Kennedy spoke in the U.S. Senate. Then it ended.'),
+    ).toEqual([
       'Mr. Smith met Dr. Jones at 3.5 p.m. on Monday.',
       'John F. Kennedy spoke in the U.S. Senate.',
       'Then it ended.',
@@ -14,7 +16,12 @@ describe('answer rules (splitSentences)', () => {
   });
 
   it('takes closing quotes and brackets along, and does not split before a lowercase word', () => {
-    expect(texts('He said "stop." She left (quietly.) Wait... what? Yes!')).toEqual(['He said "stop."', 'She left (quietly.)', 'Wait... what?', 'Yes!']);
+    expect(texts('He said "stop." She left (quietly.) Wait... what? Yes!')).toEqual([
+      'He said "stop."',
+      'She left (quietly.)',
+      'Wait... what?',
+      'Yes!',
+    ]);
   });
 
   it('gives markers written after the full stop to the sentence they follow', () => {
@@ -30,7 +37,13 @@ describe('answer rules (splitSentences)', () => {
   });
 
   it('splits at blank lines, list items and headings, leaving their prefixes out', () => {
-    expect(texts('# Title\nFirst line\nwraps here. Second.\n\n- item one\n2. item two')).toEqual(['Title', 'First line\nwraps here.', 'Second.', 'item one', 'item two']);
+    expect(texts('# Title\nFirst line\nwraps here. Second.\n\n- item one\n2. item two')).toEqual([
+      'Title',
+      'First line\nwraps here.',
+      'Second.',
+      'item one',
+      'item two',
+    ]);
   });
 
   it('gives spans into the original text, which sentenceSpans covers without gaps', () => {

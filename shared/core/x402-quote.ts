@@ -26,5 +26,9 @@ export function maxRetrievalCost(topK: number, maxSourcePrice: bigint): bigint {
  */
 export function maxAnswerCost(b: AnswerBound): bigint {
   const causalTokens = b.causal ? (b.contextTokens + b.maxTokens) * (b.topK + 1) : 0;
-  return tokenCost(b.contextTokens + causalTokens, b.inputPricePerMillion) + tokenCost(b.maxTokens, b.outputPricePerMillion) + BigInt(b.topK) * b.maxSourcePrice;
+  return (
+    tokenCost(b.contextTokens + causalTokens, b.inputPricePerMillion) +
+    tokenCost(b.maxTokens, b.outputPricePerMillion) +
+    BigInt(b.topK) * b.maxSourcePrice
+  );
 }

@@ -17,8 +17,12 @@ describe('migrations', () => {
     const all = sqlMigrations().map((m) => m.name);
     expect(await migrate(db)).toEqual(all);
     expect(await migrate(db)).toEqual([]);
-    const tables = await db.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
-    expect(tables.rows.map((t) => t.table_name)).toEqual(expect.arrayContaining(['accounts', 'chunks', 'chunk_vectors', 'ledger_entries']));
+    const tables = await db.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    expect(tables.rows.map((t) => t.table_name)).toEqual(
+      expect.arrayContaining(['accounts', 'chunks', 'chunk_vectors', 'ledger_entries']),
+    );
     await db.close();
   });
 
@@ -85,7 +89,10 @@ describe('ledger in the database', () => {
     await expect(
       db.transaction(async (tx) => {
         await tx.query(`INSERT INTO ledger_transactions (id, kind, livemode) VALUES ('txn_bad', 'retrieve', true)`);
-        await tx.query(`INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount) VALUES ('txn_bad', true, $1, 5)`, [accounts[0]]);
+        await tx.query(
+          `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount) VALUES ('txn_bad', true, $1, 5)`,
+          [accounts[0]],
+        );
       }),
     ).rejects.toThrow(/does not balance/);
     expect((await db.query(`SELECT 1 FROM ledger_transactions WHERE id = 'txn_bad'`)).rows).toHaveLength(0);
@@ -98,7 +105,10 @@ describe('ledger in the database', () => {
       fc.asyncProperty(
         // 1–6 legs over any of the accounts (repeats allowed), and an offset that is zero half the time:
         // the last leg closes the sum, then the offset unbalances it (or not).
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n })), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
         fc.integer({ min: 0, max: 4 }),
         fc.oneof(fc.constant(0n), fc.bigInt({ min: -(10n ** 9n), max: 10n ** 9n })),
         async (legs, closer, offset) => {
@@ -114,7 +124,11 @@ describe('ledger in the database', () => {
           const id = newId('transaction');
           const post = db.transaction(async (tx) => {
             await tx.query(`INSERT INTO ledger_transactions (id, kind, livemode) VALUES ($1, 'retrieve', true)`, [id]);
-            for (const e of entries) await tx.query(`INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount) VALUES ($1, true, $2, $3)`, [id, e.accountId, e.amount]);
+            for (const e of entries)
+              await tx.query(
+                `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount) VALUES ($1, true, $2, $3)`,
+                [id, e.accountId, e.amount],
+              );
           });
           if (balanced) {
             await post;
@@ -133,9 +147,17 @@ describe('ledger in the database', () => {
   });
 
   it('never rewrites entries', async () => {
-    await postTransaction(db, { id: newId('transaction'), kind: 'credit_grant', requestId: null, keyId: null, livemode: true, entries: [
-      { accountId: FUNDING_ACCOUNT_ID, amount: -10n }, { accountId: accounts[0]!, amount: 10n },
-    ] });
+    await postTransaction(db, {
+      id: newId('transaction'),
+      kind: 'credit_grant',
+      requestId: null,
+      keyId: null,
+      livemode: true,
+      entries: [
+        { accountId: FUNDING_ACCOUNT_ID, amount: -10n },
+        { accountId: accounts[0]!, amount: 10n },
+      ],
+    });
     await expect(db.query(`UPDATE ledger_entries SET amount = amount + 1`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM ledger_entries`)).rejects.toThrow(/append-only/);
   });
@@ -145,7 +167,10 @@ describe('ledger in the database', () => {
     for (const id of [...accounts, FUNDING_ACCOUNT_ID]) expected.set(id, await balanceOf(db, id, true));
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n })), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
         async (legs) => {
           // Each leg moves money between an account and the funding account: balanced by construction.
           const entries = legs.flatMap(([i, amount]) => [
@@ -154,16 +179,27 @@ describe('ledger in the database', () => {
           ]);
           const nonZero = entries.some((e) => e.amount !== 0n);
           if (!nonZero) return;
-          await postTransaction(db, { id: newId('transaction'), kind: 'retrieve', requestId: null, keyId: null, livemode: true, entries });
+          await postTransaction(db, {
+            id: newId('transaction'),
+            kind: 'retrieve',
+            requestId: null,
+            keyId: null,
+            livemode: true,
+            entries,
+          });
           for (const e of entries) expected.set(e.accountId, expected.get(e.accountId)! + e.amount);
         },
       ),
       { numRuns: 60 },
     );
     for (const [id, balance] of expected) expect(await balanceOf(db, id, true)).toBe(balance);
-    const sums = await db.query<{ total: bigint }>(`SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`);
+    const sums = await db.query<{ total: bigint }>(
+      `SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`,
+    );
     for (const row of sums.rows) expect(row.total).toBe(0n);
-    const all = await db.query<{ total: bigint }>(`SELECT coalesce(sum(amount), 0)::bigint AS total FROM ledger_entries`);
+    const all = await db.query<{ total: bigint }>(
+      `SELECT coalesce(sum(amount), 0)::bigint AS total FROM ledger_entries`,
+    );
     expect(all.rows[0]!.total).toBe(0n);
   });
 });

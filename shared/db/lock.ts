@@ -8,14 +8,20 @@ import type { Db } from './index.ts';
  * construction (its files cannot be shared), so there it simply runs `fn`: holding its single
  * connection in a transaction would block `fn`'s own queries.
  */
-export async function withExclusiveLock<T>(db: Db, name: string, fn: () => Promise<T>): Promise<{ busy: true } | { busy: false; value: T }> {
+export async function withExclusiveLock<T>(
+  db: Db,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<{ busy: true } | { busy: false; value: T }> {
   if (db.kind === 'pglite') return { busy: false, value: await fn() };
   return db.transaction(async (tx) => {
     // The lock's transaction idles while `fn` works (a settlement waits for chain receipts): a server
     // idle-in-transaction timeout must not end it, and with it the lock, half-way. (A pooler in
     // transaction mode, e.g. RDS Proxy, pins this session: fine for one settler.)
     await tx.query(`SET LOCAL idle_in_transaction_session_timeout = 0`);
-    const r = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1::bigint) AS locked`, [lockKey(name)]);
+    const r = await tx.query<{ locked: boolean }>(`SELECT pg_try_advisory_xact_lock($1::bigint) AS locked`, [
+      lockKey(name),
+    ]);
     if (!r.rows[0]?.locked) return { busy: true } as const;
     return { busy: false, value: await fn() } as const;
   });

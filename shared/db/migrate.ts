@@ -37,7 +37,9 @@ export async function migrate(db: Db, dir?: string): Promise<string[]> {
   // real server can both try to create it (a unique violation on pg_type), IF NOT EXISTS or not.
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_ID]);
-    await tx.exec(`CREATE TABLE IF NOT EXISTS ${TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await tx.exec(
+      `CREATE TABLE IF NOT EXISTS ${TABLE} (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
   });
   const umzug = new Umzug({
     migrations: sqlMigrations(dir).map(({ name, sql }) => ({

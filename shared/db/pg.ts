@@ -18,7 +18,13 @@ export function openPg(connectionString: string, options: PgOptions = {}): Db {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format),
   };
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000, ...(options.stream ? { stream: options.stream } : {}) });
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    types,
+    connectionTimeoutMillis: 5_000,
+    ...(options.stream ? { stream: options.stream } : {}),
+  });
   // Without a listener, a server closing an idle client (restart, failover, idle timeout) is an
   // unhandled 'error' event that kills the process. The pool drops that client and makes a new one.
   pool.on('error', (err) => options.onIdleError?.(err));
@@ -73,7 +79,15 @@ async function unavailableOnDisconnect<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 
 export function isConnectionFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
@@ -83,7 +97,9 @@ export function isConnectionFailure(err: unknown): boolean {
     // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
   }
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(err.message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    err.message,
+  );
 }
 
 /**

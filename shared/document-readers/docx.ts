@@ -19,12 +19,17 @@ export async function readDocx(bytes: Uint8Array): Promise<ReadDocument> {
   }
   let html: string;
   try {
-    ({ value: html } = await mammoth.convertToHtml({ buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }));
+    ({ value: html } = await mammoth.convertToHtml({
+      buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    }));
   } catch {
     throw new UnreadableDocument('the file is not a readable .docx (malformed or truncated)', 'malformed');
   }
   // mammoth wraps every table cell's text in <p>; unwrapped, a row reads "Crop | Sow | Harvest" on one line.
-  const { text } = htmlToMarkdownText(html.replace(/<(t[dh])([^>]*)><p>/g, '<$1$2>').replace(/<\/p><\/(t[dh])>/g, '</$1>'));
-  if (text.trim() === '') throw new UnreadableDocument('the Word file has no text (only images or nothing at all)', 'no_text_layer');
+  const { text } = htmlToMarkdownText(
+    html.replace(/<(t[dh])([^>]*)><p>/g, '<$1$2>').replace(/<\/p><\/(t[dh])>/g, '</$1>'),
+  );
+  if (text.trim() === '')
+    throw new UnreadableDocument('the Word file has no text (only images or nothing at all)', 'no_text_layer');
   return { text, markup: 'text/markdown', title: null, pageStarts: null };
 }

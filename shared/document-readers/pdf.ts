@@ -19,7 +19,10 @@ export async function readPdf(bytes: Uint8Array): Promise<ReadDocument> {
       throw classify(err);
     });
     if (pages.every((p) => p.trim() === '')) {
-      throw new UnreadableDocument('the PDF has no text layer (scanned or image-only pages): run OCR on it first, then upload the result', 'no_text_layer');
+      throw new UnreadableDocument(
+        'the PDF has no text layer (scanned or image-only pages): run OCR on it first, then upload the result',
+        'no_text_layer',
+      );
     }
     const info = (await pdf.getMetadata().catch(() => null))?.info as { Title?: unknown } | undefined;
     const title = typeof info?.Title === 'string' && info.Title.trim() ? info.Title.trim() : null;
@@ -35,7 +38,10 @@ function classify(err: unknown): UnreadableDocument {
   if (err instanceof UnreadableDocument) return err;
   const name = (err as { name?: string } | null)?.name;
   if (name === 'PasswordException') {
-    return new UnreadableDocument('the PDF is encrypted (password-protected): remove the password and upload it again', 'encrypted');
+    return new UnreadableDocument(
+      'the PDF is encrypted (password-protected): remove the password and upload it again',
+      'encrypted',
+    );
   }
   return new UnreadableDocument('the file is not a readable PDF (malformed or truncated)', 'malformed');
 }

@@ -16,4 +16,3 @@ export function normalize(v: Float32Array): Float32Array {
   if (norm > 0) for (let i = 0; i < v.length; i++) v[i]! /= norm;
   return v;
 }
-

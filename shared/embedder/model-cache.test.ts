@@ -32,7 +32,9 @@ describe('model cache', () => {
     writeFileSync(file, 'x');
     const got = await cachedFile([join(file, 'cache'), join(dir, 'ok')], 'm.aaaa.onnx', 'm.', () => bytes('model A'));
     expect(got.path).toBe(join(dir, 'ok', 'm.aaaa.onnx'));
-    await expect(cachedFile([join(file, 'cache')], 'm.cccc.onnx', 'm.', () => bytes('c'))).rejects.toThrow(/no writable model cache dir/);
+    await expect(cachedFile([join(file, 'cache')], 'm.cccc.onnx', 'm.', () => bytes('c'))).rejects.toThrow(
+      /no writable model cache dir/,
+    );
   });
 
   it('leaves no half-written file when builders race', async () => {

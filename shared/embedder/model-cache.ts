@@ -32,7 +32,12 @@ export interface CachedFile {
  * `<dir>/<name>` for the first usable dir, built with `build` when missing. Other files in that
  * dir whose names start with `family` (older builds of the same thing) are removed after a build.
  */
-export async function cachedFile(dirs: readonly string[], name: string, family: string, build: () => Promise<Uint8Array> | Uint8Array): Promise<CachedFile> {
+export async function cachedFile(
+  dirs: readonly string[],
+  name: string,
+  family: string,
+  build: () => Promise<Uint8Array> | Uint8Array,
+): Promise<CachedFile> {
   for (const dir of dirs) {
     const path = join(dir, name);
     if (await isFile(path)) return { path, built: false };

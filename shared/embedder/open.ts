@@ -20,8 +20,13 @@ export async function openConfiguredEmbedder(config: Config['embedder'], objectS
     let dir = config.modelDir;
     if (!dir) {
       const key = config.modelKey;
-      if (!key || !objectStore) throw new Error('EMBEDDER=st: set EMBEDDER_MODEL_DIR, or EMBEDDER_MODEL_KEY with an object store');
-      dir = await downloadModelDir(objectStore, key, join(cacheDir ?? defaultCacheDirs().at(-1)!, 'models', basename(key)));
+      if (!key || !objectStore)
+        throw new Error('EMBEDDER=st: set EMBEDDER_MODEL_DIR, or EMBEDDER_MODEL_KEY with an object store');
+      dir = await downloadModelDir(
+        objectStore,
+        key,
+        join(cacheDir ?? defaultCacheDirs().at(-1)!, 'models', basename(key)),
+      );
     }
     return createSentenceTransformerEmbedder(dir, { threads });
   }

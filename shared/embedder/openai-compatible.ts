@@ -40,13 +40,25 @@ export function createRemoteEmbedder(options: RemoteEmbedderOptions): Embedder {
       // The endpoint's own 4xx (bad key, unknown model, out of credits) is this server's
       // misconfiguration, not the caller's fault: either way the caller can only retry later.
       const status = err instanceof OpenAI.APIError && err.status ? ` (HTTP ${err.status})` : '';
-      throw new Unavailable(`the embedding service did not answer${status}: ${(err as Error).message.slice(0, 200)}`, 'embedder', 1);
+      throw new Unavailable(
+        `the embedding service did not answer${status}: ${(err as Error).message.slice(0, 200)}`,
+        'embedder',
+        1,
+      );
     }
-    if (data.length !== texts.length) throw new Unavailable(`the embedding service returned ${data.length} vectors for ${texts.length} texts`, 'embedder', 1);
+    if (data.length !== texts.length)
+      throw new Unavailable(
+        `the embedding service returned ${data.length} vectors for ${texts.length} texts`,
+        'embedder',
+        1,
+      );
     const vectors = new Array<Float32Array>(texts.length);
     for (const item of data) {
       if (item.embedding.length !== dimension)
-        throw new Unavailable(`${model} returned ${item.embedding.length}-dimensional vectors; EMBEDDER_DIMENSION says ${dimension}`, 'embedder');
+        throw new Unavailable(
+          `${model} returned ${item.embedding.length}-dimensional vectors; EMBEDDER_DIMENSION says ${dimension}`,
+          'embedder',
+        );
       vectors[item.index] = unitLength(Float32Array.from(item.embedding));
     }
     return vectors;

@@ -31,25 +31,46 @@ function seeded(seed: number) {
  *  states of their own (here from the [PAD] embedding), so pooling must leave them out itself. */
 function tinyBert(seed = 7) {
   const next = seeded(seed);
-  const weights = { word: Float32Array.from({ length: VOCAB * HIDDEN }, next), type: Float32Array.from({ length: 2 * HIDDEN }, next), dense: Float32Array.from({ length: HIDDEN * HIDDEN }, next) };
+  const weights = {
+    word: Float32Array.from({ length: VOCAB * HIDDEN }, next),
+    type: Float32Array.from({ length: 2 * HIDDEN }, next),
+    dense: Float32Array.from({ length: HIDDEN * HIDDEN }, next),
+  };
   const g = new OnnxGraph();
-  for (const name of ['input_ids', 'attention_mask', 'token_type_ids']) g.input(name, ElemType.INT64, ['batch', 'sequence']);
+  for (const name of ['input_ids', 'attention_mask', 'token_type_ids'])
+    g.input(name, ElemType.INT64, ['batch', 'sequence']);
   g.initializer('word', ElemType.FLOAT, [VOCAB, HIDDEN], weights.word);
   g.initializer('type', ElemType.FLOAT, [2, HIDDEN], weights.type);
   g.initializer('dense', ElemType.FLOAT, [HIDDEN, HIDDEN], weights.dense);
-  const x = g.op('Add', [g.op('Gather', ['word', 'input_ids'], { axis: { i: 0 } }), g.op('Gather', ['type', 'token_type_ids'], { axis: { i: 0 } })]);
+  const x = g.op('Add', [
+    g.op('Gather', ['word', 'input_ids'], { axis: { i: 0 } }),
+    g.op('Gather', ['type', 'token_type_ids'], { axis: { i: 0 } }),
+  ]);
   g.op('Tanh', [g.op('MatMul', [x, 'dense'])], {}, 'last_hidden_state');
   g.output('last_hidden_state', ElemType.FLOAT, ['batch', 'sequence', HIDDEN]);
   return { bytes: g.encode({ opset: 18, producer: 'test' }), weights };
 }
 
 /** The same network in plain TypeScript, then pooling and L2 normalisation. */
-function reference(weights: ReturnType<typeof tinyBert>['weights'], ids: number[], typeIds: number[], pooling: 'mean' | 'cls'): Float32Array {
+function reference(
+  weights: ReturnType<typeof tinyBert>['weights'],
+  ids: number[],
+  typeIds: number[],
+  pooling: 'mean' | 'cls',
+): Float32Array {
   const states = ids.map((id, t) => {
-    const x = Array.from({ length: HIDDEN }, (_, k) => weights.word[id * HIDDEN + k]! + weights.type[typeIds[t]! * HIDDEN + k]!);
-    return Array.from({ length: HIDDEN }, (_, j) => Math.tanh(x.reduce((s, xk, k) => s + xk * weights.dense[k * HIDDEN + j]!, 0)));
+    const x = Array.from(
+      { length: HIDDEN },
+      (_, k) => weights.word[id * HIDDEN + k]! + weights.type[typeIds[t]! * HIDDEN + k]!,
+    );
+    return Array.from({ length: HIDDEN }, (_, j) =>
+      Math.tanh(x.reduce((s, xk, k) => s + xk * weights.dense[k * HIDDEN + j]!, 0)),
+    );
   });
-  const pooled = pooling === 'cls' ? states[0]! : Array.from({ length: HIDDEN }, (_, j) => states.reduce((s, h) => s + h[j]!, 0) / states.length);
+  const pooled =
+    pooling === 'cls'
+      ? states[0]!
+      : Array.from({ length: HIDDEN }, (_, j) => states.reduce((s, h) => s + h[j]!, 0) / states.length);
   const norm = Math.hypot(...pooled);
   return Float32Array.from(pooled, (v) => v / norm);
 }
@@ -65,7 +86,8 @@ function modelDir(name: string, files: Record<string, string | Uint8Array> = {},
   return { dir, weights: model.weights };
 }
 
-const poolingConfig = (mode: string) => JSON.stringify({ word_embedding_dimension: HIDDEN, [`pooling_mode_${mode}`]: true });
+const poolingConfig = (mode: string) =>
+  JSON.stringify({ word_embedding_dimension: HIDDEN, [`pooling_mode_${mode}`]: true });
 
 describe('sentence-transformers ONNX adapter', () => {
   it('tokenises like BERT WordPiece: lowercase, accents stripped, subwords, [CLS]/[SEP], CJK split', async () => {
@@ -76,7 +98,10 @@ describe('sentence-transformers ONNX adapter', () => {
     expect(st.encode('日本語').ids).toEqual([101, 1864, 1876, 1950, 102]);
     expect(st.encode('')).toEqual({ ids: [101, 102], typeIds: [0, 0] });
     // and like the library's own encoding with special tokens, whenever no truncation applies
-    const library = new Tokenizer(JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')), JSON.parse(readFileSync(join(FIXTURE, 'tokenizer_config.json'), 'utf8')));
+    const library = new Tokenizer(
+      JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')),
+      JSON.parse(readFileSync(join(FIXTURE, 'tokenizer_config.json'), 'utf8')),
+    );
     for (const text of parityTexts(60)) {
       const want = library.encode(text).ids;
       if (want.length <= st.maxLength) expect(st.encode(text).ids, JSON.stringify(text.slice(0, 40))).toEqual(want);
@@ -88,7 +113,9 @@ describe('sentence-transformers ONNX adapter', () => {
     const plain = await createSentenceTransformerEmbedder(modelDir('plain').dir);
     const ids = plain.encode(long).ids;
     expect([plain.maxLength, ids.length, ids[0], ids.at(-2), ids.at(-1)]).toEqual([128, 128, 101, 2773, 102]);
-    const st = await createSentenceTransformerEmbedder(modelDir('short', { 'sentence_bert_config.json': '{"max_seq_length": 16}' }).dir);
+    const st = await createSentenceTransformerEmbedder(
+      modelDir('short', { 'sentence_bert_config.json': '{"max_seq_length": 16}' }).dir,
+    );
     expect(st.encode(long).ids).toEqual([101, ...Array(14).fill(2773), 102]);
   });
 
@@ -96,7 +123,13 @@ describe('sentence-transformers ONNX adapter', () => {
     const { dir, weights } = modelDir('all-MiniLM-L6-v2');
     const st = await createSentenceTransformerEmbedder(dir);
     expect([st.modelId, st.dimension, st.pooling]).toEqual(['st:all-MiniLM-L6-v2', HIDDEN, 'mean']);
-    const texts = ['a', 'Hello, World!', 'word '.repeat(300), 'Which address proposed cutting the lowest income tax rate?', ''];
+    const texts = [
+      'a',
+      'Hello, World!',
+      'word '.repeat(300),
+      'Which address proposed cutting the lowest income tax rate?',
+      '',
+    ];
     const vectors = await st.embed(texts); // one padded batch of very different lengths
     texts.forEach((text, i) => {
       const { ids, typeIds } = st.encode(text);
@@ -117,7 +150,9 @@ describe('sentence-transformers ONNX adapter', () => {
   });
 
   it('refuses a pooling it does not implement', async () => {
-    await expect(createSentenceTransformerEmbedder(modelDir('max', { '1_Pooling/config.json': poolingConfig('max_tokens') }).dir)).rejects.toThrow(/pooling max_tokens is not supported/);
+    await expect(
+      createSentenceTransformerEmbedder(modelDir('max', { '1_Pooling/config.json': poolingConfig('max_tokens') }).dir),
+    ).rejects.toThrow(/pooling max_tokens is not supported/);
   });
 
   it('loads a model folder from the object store, as the cloud does', async () => {
@@ -127,21 +162,34 @@ describe('sentence-transformers ONNX adapter', () => {
       await store.put(`models/all-MiniLM-L6-v2/${file}`, readFileSync(join(dir, file)), 'application/octet-stream');
     const dest = join(mkdtempSync(join(tmpdir(), 'citepay-st-dl-')), 'all-MiniLM-L6-v2');
     await downloadModelDir(store, 'models/all-MiniLM-L6-v2', dest);
-    const [fromStore, local] = await Promise.all([createSentenceTransformerEmbedder(dest), createSentenceTransformerEmbedder(dir)]);
+    const [fromStore, local] = await Promise.all([
+      createSentenceTransformerEmbedder(dest),
+      createSentenceTransformerEmbedder(dir),
+    ]);
     const [a, b] = await Promise.all([fromStore.embed(['a test sentence']), local.embed(['a test sentence'])]);
     expect(fromStore.modelId).toBe('st:all-MiniLM-L6-v2');
     expect(cosine(a[0]!, b[0]!)).toBeGreaterThan(0.99999);
     await expect(downloadModelDir(store, 'models/missing', dest)).rejects.toThrow(/no models\/missing\/tokenizer.json/);
     // and through configuration: EMBEDDER=st with the folder's key
     const cacheDir = mkdtempSync(join(tmpdir(), 'citepay-st-cache-'));
-    const configured = await openConfiguredEmbedder(loadConfig({ EMBEDDER: 'st', EMBEDDER_MODEL_KEY: 'models/all-MiniLM-L6-v2', EMBEDDER_CACHE_DIR: cacheDir }).embedder, store);
+    const configured = await openConfiguredEmbedder(
+      loadConfig({ EMBEDDER: 'st', EMBEDDER_MODEL_KEY: 'models/all-MiniLM-L6-v2', EMBEDDER_CACHE_DIR: cacheDir })
+        .embedder,
+      store,
+    );
     expect([configured.modelId, configured.dimension]).toEqual(['st:all-MiniLM-L6-v2', HIDDEN]);
-    expect(readFileSync(join(cacheDir, 'models', 'all-MiniLM-L6-v2', 'model.onnx')).equals(readFileSync(join(dir, 'model.onnx')))).toBe(true);
+    expect(
+      readFileSync(join(cacheDir, 'models', 'all-MiniLM-L6-v2', 'model.onnx')).equals(
+        readFileSync(join(dir, 'model.onnx')),
+      ),
+    ).toBe(true);
   });
 
   it('opens a local folder through configuration, named after the folder', async () => {
     const { dir } = modelDir('gte-small');
-    const st = await openConfiguredEmbedder(loadConfig({ EMBEDDER: 'st', EMBEDDER_MODEL_DIR: dir, EMBEDDER_THREADS: '1' }).embedder);
+    const st = await openConfiguredEmbedder(
+      loadConfig({ EMBEDDER: 'st', EMBEDDER_MODEL_DIR: dir, EMBEDDER_THREADS: '1' }).embedder,
+    );
     expect(st.modelId).toBe('st:gte-small');
   });
 });

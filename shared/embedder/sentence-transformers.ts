@@ -16,7 +16,14 @@ import { bucketByLength, sessionOptions, type OnnxEmbedderOptions } from './onnx
 
 /** Where exports put the graph, in the order tried. */
 export const MODEL_FILES = ['model.onnx', 'onnx/model.onnx', 'onnx/model_quantized.onnx'] as const;
-const CONFIG_FILES = ['tokenizer.json', 'tokenizer_config.json', 'config.json', 'modules.json', 'sentence_bert_config.json', '1_Pooling/config.json'] as const;
+const CONFIG_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'config.json',
+  'modules.json',
+  'sentence_bert_config.json',
+  '1_Pooling/config.json',
+] as const;
 
 export type Pooling = 'mean' | 'cls';
 
@@ -29,7 +36,10 @@ export interface SentenceTransformerEmbedder extends Embedder {
 
 const LIMITS = { maxRows: 64, maxTokens: 4096 };
 
-export async function createSentenceTransformerEmbedder(dir: string, options: OnnxEmbedderOptions = {}): Promise<SentenceTransformerEmbedder> {
+export async function createSentenceTransformerEmbedder(
+  dir: string,
+  options: OnnxEmbedderOptions = {},
+): Promise<SentenceTransformerEmbedder> {
   const json = async <T>(file: string): Promise<T | undefined> => {
     try {
       return JSON.parse(await readFile(join(dir, file), 'utf8')) as T;
@@ -49,22 +59,31 @@ export async function createSentenceTransformerEmbedder(dir: string, options: On
 
   const pooling = poolingOf(poolingConfig, dir);
   const maxLength = Math.min(
-    sbertConfig?.max_seq_length ?? tokenizerJson.truncation?.max_length ?? sane(tokenizerConfig.model_max_length) ?? modelConfig.max_position_embeddings ?? 512,
+    sbertConfig?.max_seq_length ??
+      tokenizerJson.truncation?.max_length ??
+      sane(tokenizerConfig.model_max_length) ??
+      modelConfig.max_position_embeddings ??
+      512,
     modelConfig.max_position_embeddings ?? Infinity,
   );
   const tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
   const template = templateOf(tokenizerJson, tokenizer, dir);
   const room = maxLength - template.prefix.length - template.suffix.length;
   if (room < 1) throw new Error(`${dir}: max length ${maxLength} leaves no room for text`);
-  const padId = tokenizerJson.padding?.pad_id ?? tokenizer.token_to_id(String(tokenizerConfig.pad_token ?? '[PAD]')) ?? 0;
+  const padId =
+    tokenizerJson.padding?.pad_id ?? tokenizer.token_to_id(String(tokenizerConfig.pad_token ?? '[PAD]')) ?? 0;
 
   const modelFile = await firstExisting(dir, MODEL_FILES);
   if (!modelFile) throw new Error(`${dir}: no ONNX graph (looked for ${MODEL_FILES.join(', ')})`);
   const session = await ort.InferenceSession.create(join(dir, modelFile), sessionOptions(options));
-  const output = ['last_hidden_state', 'token_embeddings'].find((n) => session.outputNames.includes(n)) ?? session.outputNames[0]!;
-  const intType = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor && m.type === 'int32' ? 'int32' : 'int64'] as const));
+  const output =
+    ['last_hidden_state', 'token_embeddings'].find((n) => session.outputNames.includes(n)) ?? session.outputNames[0]!;
+  const intType = new Map(
+    session.inputMetadata.map((m) => [m.name, m.isTensor && m.type === 'int32' ? 'int32' : 'int64'] as const),
+  );
   const wants = new Set(session.inputNames);
-  for (const need of ['input_ids', 'attention_mask']) if (!wants.has(need)) throw new Error(`${dir}/${modelFile}: the graph has no ${need} input`);
+  for (const need of ['input_ids', 'attention_mask'])
+    if (!wants.has(need)) throw new Error(`${dir}/${modelFile}: the graph has no ${need} input`);
 
   const encode = (text: string) => {
     const content = tokenizer.encode(text, { add_special_tokens: false }).ids.slice(0, room);
@@ -90,12 +109,20 @@ export async function createSentenceTransformerEmbedder(dir: string, options: On
     const tensor = (name: string, values: number[]) =>
       intType.get(name) === 'int32'
         ? new ort.Tensor('int32', Int32Array.from(values), [rows, width])
-        : new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [rows, width]);
-    const feeds: Record<string, ort.Tensor> = { input_ids: tensor('input_ids', ids), attention_mask: tensor('attention_mask', mask) };
+        : new ort.Tensor(
+            'int64',
+            BigInt64Array.from(values, (v) => BigInt(v)),
+            [rows, width],
+          );
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: tensor('input_ids', ids),
+      attention_mask: tensor('attention_mask', mask),
+    };
     if (wants.has('token_type_ids')) feeds.token_type_ids = tensor('token_type_ids', types);
     const result = (await session.run(feeds))[output]!;
     const data = result.data as Float32Array;
-    if (result.dims.length === 2) return encoded.map((_, r) => data.slice(r * result.dims[1]!, (r + 1) * result.dims[1]!)); // already pooled
+    if (result.dims.length === 2)
+      return encoded.map((_, r) => data.slice(r * result.dims[1]!, (r + 1) * result.dims[1]!)); // already pooled
     const hidden = result.dims[2]!;
     return encoded.map((e, r) => pool(data, r, width, hidden, e.ids.length, pooling));
   }
@@ -110,7 +137,10 @@ export async function createSentenceTransformerEmbedder(dir: string, options: On
     async embed(texts) {
       const encoded = texts.map(encode);
       const vectors = new Array<Float32Array>(texts.length);
-      for (const runIndices of bucketByLength(encoded.map((e) => e.ids.length), LIMITS)) {
+      for (const runIndices of bucketByLength(
+        encoded.map((e) => e.ids.length),
+        LIMITS,
+      )) {
         const pooled = await run(runIndices.map((i) => encoded[i]!));
         runIndices.forEach((i, k) => (vectors[i] = normalize(pooled[k]!)));
       }
@@ -120,7 +150,14 @@ export async function createSentenceTransformerEmbedder(dir: string, options: On
 }
 
 /** Mean over the real tokens (padding is always at the end) or the first token. */
-function pool(data: Float32Array, row: number, width: number, hidden: number, length: number, pooling: Pooling): Float32Array {
+function pool(
+  data: Float32Array,
+  row: number,
+  width: number,
+  hidden: number,
+  length: number,
+  pooling: Pooling,
+): Float32Array {
   const base = row * width * hidden;
   if (pooling === 'cls') return data.slice(base, base + hidden);
   const out = new Float32Array(hidden);
@@ -153,14 +190,21 @@ interface TokenizerJson {
 
 /** The special tokens around one sequence, from the tokenizer's post-processor. */
 function templateOf(json: TokenizerJson, tokenizer: Tokenizer, dir: string) {
-  const t = { prefix: [] as number[], prefixTypes: [] as number[], suffix: [] as number[], suffixTypes: [] as number[], sequenceType: 0 };
+  const t = {
+    prefix: [] as number[],
+    prefixTypes: [] as number[],
+    suffix: [] as number[],
+    suffixTypes: [] as number[],
+    sequenceType: 0,
+  };
   const post = json.post_processor;
   if (!post) return t;
   if (post.type === 'BertProcessing' || post.type === 'RobertaProcessing') {
     if (!post.cls || !post.sep) throw new Error(`${dir}: ${post.type} without cls/sep`);
     return { ...t, prefix: [post.cls[1]], prefixTypes: [0], suffix: [post.sep[1]], suffixTypes: [0] };
   }
-  if (post.type !== 'TemplateProcessing' || !post.single) throw new Error(`${dir}: post-processor ${post.type} is not supported`);
+  if (post.type !== 'TemplateProcessing' || !post.single)
+    throw new Error(`${dir}: post-processor ${post.type} is not supported`);
   let seen = false;
   for (const piece of post.single) {
     if ('Sequence' in piece) {

@@ -24,7 +24,8 @@ describe('SentencePiece tokenizer (USE-lite)', () => {
   });
 
   it('gives the original ids on corpus text, edge cases and whole speeches', () => {
-    for (const text of parityTexts(120)) expect(ours.encode(text), JSON.stringify(text.slice(0, 60))).toEqual(original.encode(text));
+    for (const text of parityTexts(120))
+      expect(ours.encode(text), JSON.stringify(text.slice(0, 60))).toEqual(original.encode(text));
   });
 
   it('gives the original ids on arbitrary unicode (unknown symbols collapse the same way)', () => {
@@ -35,10 +36,13 @@ describe('SentencePiece tokenizer (USE-lite)', () => {
       { numRuns: 500 },
     );
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('the', ' ', 'ing', 'é', '😀', '\n', 'ab', '.', '日'), { maxLength: 40 }), (parts) => {
-        const text = parts.join('');
-        expect(ours.encode(text)).toEqual(original.encode(text));
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('the', ' ', 'ing', 'é', '😀', '\n', 'ab', '.', '日'), { maxLength: 40 }),
+        (parts) => {
+          const text = parts.join('');
+          expect(ours.encode(text)).toEqual(original.encode(text));
+        },
+      ),
       { numRuns: 500 },
     );
   });

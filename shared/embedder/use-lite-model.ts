@@ -25,7 +25,10 @@ export const USE_LITE_ONNX_OPSET = 18;
 
 interface ModelJson {
   modelTopology: { node: TfNode[] };
-  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string; quantization?: unknown }[] }[];
+  weightsManifest: {
+    paths: string[];
+    weights: { name: string; shape: number[]; dtype: string; quantization?: unknown }[];
+  }[];
 }
 
 export type Vocabulary = [piece: string, score: number][];
@@ -49,7 +52,9 @@ export interface UseLiteSource {
 export async function readUseLiteSource(dir = useLitePackageDir()): Promise<UseLiteSource> {
   const modelBytes = await readFile(join(dir, 'model.json'));
   const model = JSON.parse(modelBytes.toString('utf8')) as ModelJson;
-  const hash = createHash('sha256').update(`use-lite-onnx/${USE_LITE_CONVERTER_VERSION}/opset${USE_LITE_ONNX_OPSET}\n`).update(modelBytes);
+  const hash = createHash('sha256')
+    .update(`use-lite-onnx/${USE_LITE_CONVERTER_VERSION}/opset${USE_LITE_ONNX_OPSET}\n`)
+    .update(modelBytes);
   const weights = new Map<string, TfWeight>();
   for (const group of model.weightsManifest) {
     const shards = await Promise.all(group.paths.map((p) => readFile(join(dir, p))));
@@ -58,16 +63,22 @@ export async function readUseLiteSource(dir = useLitePackageDir()): Promise<UseL
     let offset = 0;
     for (const w of group.weights) {
       if (w.quantization) throw new Error(`USE-lite weight ${w.name}: quantized weights are not supported`);
-      if (w.dtype !== 'float32' && w.dtype !== 'int32') throw new Error(`USE-lite weight ${w.name}: dtype ${w.dtype} is not supported`);
+      if (w.dtype !== 'float32' && w.dtype !== 'int32')
+        throw new Error(`USE-lite weight ${w.name}: dtype ${w.dtype} is not supported`);
       const count = w.shape.reduce((a, b) => a * b, 1);
       const slice = bytes.subarray(offset, offset + count * 4);
       if (slice.byteLength !== count * 4) throw new Error(`USE-lite weight ${w.name}: shards are too short`);
       // copy into an aligned buffer; the shards are little-endian like every platform Node runs on
       const copy = new Uint8Array(slice).buffer;
-      weights.set(w.name, { dtype: w.dtype, shape: w.shape, data: w.dtype === 'float32' ? new Float32Array(copy) : new Int32Array(copy) });
+      weights.set(w.name, {
+        dtype: w.dtype,
+        shape: w.shape,
+        data: w.dtype === 'float32' ? new Float32Array(copy) : new Int32Array(copy),
+      });
       offset += count * 4;
     }
-    if (offset !== bytes.byteLength) throw new Error(`USE-lite weights: ${bytes.byteLength - offset} unread bytes in the shards`);
+    if (offset !== bytes.byteLength)
+      throw new Error(`USE-lite weights: ${bytes.byteLength - offset} unread bytes in the shards`);
   }
   return { graph: model.modelTopology, weights, hash: hash.digest('hex') };
 }

@@ -38,7 +38,10 @@ describe('USE-lite on onnxruntime vs TensorFlow.js', () => {
   const texts = parityTexts(40);
 
   beforeAll(async () => {
-    [onnx, tfjs] = await Promise.all([createUseLiteOnnxEmbedder({ cacheDir: mkdtempSync(join(tmpdir(), 'citepay-onnx-')) }), createUseLiteTfjsEmbedder()]);
+    [onnx, tfjs] = await Promise.all([
+      createUseLiteOnnxEmbedder({ cacheDir: mkdtempSync(join(tmpdir(), 'citepay-onnx-')) }),
+      createUseLiteTfjsEmbedder(),
+    ]);
   });
 
   it('keeps the model id and dimension, so stored vectors stay valid', () => {

@@ -32,10 +32,15 @@ const LIMITS = { maxRows: 64, maxTokens: 1024 };
 export async function ensureUseLiteOnnx(cacheDir?: string) {
   const source = await readUseLiteSource();
   // the converter is a build-time tool: loaded only when the cache has no build for this source
-  const file = await cachedFile(cacheDir ? [cacheDir] : defaultCacheDirs(), `${USE_LITE_MODEL_ID}.${source.hash.slice(0, 16)}.onnx`, `${USE_LITE_MODEL_ID}.`, async () => {
-    const { convertUseLite } = await import('../model-build/use-lite.ts');
-    return convertUseLite(source);
-  });
+  const file = await cachedFile(
+    cacheDir ? [cacheDir] : defaultCacheDirs(),
+    `${USE_LITE_MODEL_ID}.${source.hash.slice(0, 16)}.onnx`,
+    `${USE_LITE_MODEL_ID}.`,
+    async () => {
+      const { convertUseLite } = await import('../model-build/use-lite.ts');
+      return convertUseLite(source);
+    },
+  );
   return { ...file, sourceHash: source.hash };
 }
 
@@ -52,10 +57,15 @@ export async function createUseLiteOnnxEmbedder(options: UseLiteOnnxOptions = {}
       // an empty text goes in as one space, as the TF.js engine has always sent it
       const tokens = texts.map((t) => tokenizer.encode(t || ' ').slice(0, USE_LITE_MAX_TOKENS));
       const vectors = new Array<Float32Array>(texts.length);
-      for (const run of bucketByLength(tokens.map((t) => t.length), LIMITS)) {
+      for (const run of bucketByLength(
+        tokens.map((t) => t.length),
+        LIMITS,
+      )) {
         const result = await session.run(sparseInputs(run.map((i) => tokens[i]!)));
         const data = result[output]!.data as Float32Array;
-        run.forEach((i, row) => (vectors[i] = normalize(data.slice(row * USE_LITE_DIMENSION, (row + 1) * USE_LITE_DIMENSION))));
+        run.forEach(
+          (i, row) => (vectors[i] = normalize(data.slice(row * USE_LITE_DIMENSION, (row + 1) * USE_LITE_DIMENSION))),
+        );
       }
       return vectors;
     },

@@ -37,7 +37,10 @@ export const GenerationJobSchema = z.object({
 /** A job as the API writes it: fields with defaults (`causal`) may be left out. */
 export type GenerationJob = z.input<typeof GenerationJobSchema>;
 
-export const UsageSchema = z.object({ promptTokens: z.number().int().nonnegative(), completionTokens: z.number().int().nonnegative() });
+export const UsageSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+});
 
 /**
  * How much the answer depends on each source: the log-probability of the answer's tokens

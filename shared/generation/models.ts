@@ -37,8 +37,13 @@ export function buildCatalogue(engineModels: z.infer<typeof EngineModelsSchema>)
   const catalogue = new Map<string, ModelSpec>([[EXTRACTIVE_MODEL.id, EXTRACTIVE_MODEL]]);
   for (const m of engineModels)
     catalogue.set(m.id, {
-      id: m.id, backend: 'engine', contextTokens: m.contextTokens, maxOutputTokens: m.maxOutputTokens,
-      inputPricePerMillion: BigInt(m.inputPricePerMillion), outputPricePerMillion: BigInt(m.outputPricePerMillion), supportsAdapters: true,
+      id: m.id,
+      backend: 'engine',
+      contextTokens: m.contextTokens,
+      maxOutputTokens: m.maxOutputTokens,
+      inputPricePerMillion: BigInt(m.inputPricePerMillion),
+      outputPricePerMillion: BigInt(m.outputPricePerMillion),
+      supportsAdapters: true,
     });
   return catalogue;
 }

@@ -14,10 +14,34 @@ function allowedBySqs(text: string): boolean {
 }
 
 // Strings made of any UTF-16 code units (lone surrogates included), biased towards the refused ones.
-const nasty = fc.constantFrom('\uFFFF', '\uFFFE', '\u0000', '\u0001', '\u001F', '\uD800', '\uDFFF', '\\', '"', 'é', '😀', '\u007F', '\uFDD0');
-const anyText = fc.array(fc.oneof(fc.string({ unit: 'binary' }), nasty), { maxLength: 8 }).map((parts) => parts.join(''));
+const nasty = fc.constantFrom(
+  '\uFFFF',
+  '\uFFFE',
+  '\u0000',
+  '\u0001',
+  '\u001F',
+  '\uD800',
+  '\uDFFF',
+  '\\',
+  '"',
+  'é',
+  '😀',
+  '\u007F',
+  '\uFDD0',
+);
+const anyText = fc
+  .array(fc.oneof(fc.string({ unit: 'binary' }), nasty), { maxLength: 8 })
+  .map((parts) => parts.join(''));
 const anyJson = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, anyText, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(anyText, tie('value'), { maxKeys: 4 })),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    anyText,
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(anyText, tie('value'), { maxKeys: 4 }),
+  ),
 })).value;
 
 describe('sqsSafeJson', () => {
@@ -34,10 +58,12 @@ describe('sqsSafeJson', () => {
   });
 
   it('changes nothing SQS already accepts', () => {
-    fc.assert(fc.property(anyJson, (value) => {
-      const json = JSON.stringify(value);
-      if (allowedBySqs(json)) expect(sqsSafeJson(json)).toBe(json);
-    }));
+    fc.assert(
+      fc.property(anyJson, (value) => {
+        const json = JSON.stringify(value);
+        if (allowedBySqs(json)) expect(sqsSafeJson(json)).toBe(json);
+      }),
+    );
   });
 
   it('escapes the characters seen failing in production', () => {

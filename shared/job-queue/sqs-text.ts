@@ -10,11 +10,11 @@
 // units and refuse them; escaping them too carries the same text through both.
 const REFUSED_BY_SQS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD]/g;
 
-const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** JSON text with every character SQS refuses written as its \uXXXX escape; the same JSON value. */
 export function sqsSafeJson(json: string): string {
-  return json.replace(REFUSED_BY_SQS, escape);
+  return json.replace(REFUSED_BY_SQS, unicodeEscape);
 }
 
 /** True when SQS (and a local SQS server) accepts every character of `text`. */

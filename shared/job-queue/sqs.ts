@@ -1,6 +1,12 @@
 import {
-  ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand,
-  ReceiveMessageCommand, SQSClient, SendMessageBatchCommand, SendMessageCommand,
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  SendMessageBatchCommand,
+  SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import type { JobQueue, ReceivedMessage } from './index.ts';
 import { QueueUnavailableError } from './index.ts';
@@ -37,7 +43,13 @@ async function guarded<T>(what: string, run: () => Promise<T>): Promise<T> {
     if (name === 'AbortError') throw err;
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     const code = (err as { Code?: string }).Code;
-    if (status === undefined || status >= 500 || status === 429 || MISSING_QUEUE.has(name ?? '') || MISSING_QUEUE.has(code ?? ''))
+    if (
+      status === undefined ||
+      status >= 500 ||
+      status === 429 ||
+      MISSING_QUEUE.has(name ?? '') ||
+      MISSING_QUEUE.has(code ?? '')
+    )
       throw new QueueUnavailableError(`queue ${what} failed: ${(err as Error).message}`);
     throw err;
   }
@@ -47,11 +59,17 @@ export function createSqsQueue(client: SQSClient, url: string): JobQueue {
   return {
     url,
     // Messages are JSON (the port's contract): any stored text they quote travels (sqs-text.ts).
-    send: (body) => guarded('send', async () => void (await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: sqsSafeJson(body) })))),
+    send: (body) =>
+      guarded(
+        'send',
+        async () => void (await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: sqsSafeJson(body) }))),
+      ),
     async sendBatch(bodies) {
       for (let i = 0; i < bodies.length; i += 10) {
         const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: sqsSafeJson(body) }));
-        const r = await guarded('send', () => client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })));
+        const r = await guarded('send', () =>
+          client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })),
+        );
         if (r.Failed?.length) throw new QueueUnavailableError(`queue send failed for ${r.Failed.length} messages`);
       }
     },
@@ -77,28 +95,59 @@ export function createSqsQueue(client: SQSClient, url: string): JobQueue {
         }),
       );
     },
-    delete: (receiptHandle) => guarded('delete', async () => void (await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receiptHandle })))),
+    delete: (receiptHandle) =>
+      guarded(
+        'delete',
+        async () => void (await client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receiptHandle }))),
+      ),
     extendVisibility: (receiptHandle, seconds) =>
-      guarded('visibility', async () => void (await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds })))),
+      guarded(
+        'visibility',
+        async () =>
+          void (await client.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: url,
+              ReceiptHandle: receiptHandle,
+              VisibilityTimeout: seconds,
+            }),
+          )),
+      ),
     async depth() {
       const r = await guarded('attributes', () =>
-        client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] })),
+        client.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        ),
       );
-      return { visible: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0), inFlight: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) };
+      return {
+        visible: Number(r.Attributes?.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(r.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+      };
     },
   };
 }
 
 /** Local runs and tests: create the job queue with its dead-letter queue, and the results queue. */
-export async function ensureQueues(client: SQSClient, names: { jobs: string; results: string }, opts: { visibilitySeconds: number; maxReceives: number }) {
+export async function ensureQueues(
+  client: SQSClient,
+  names: { jobs: string; results: string },
+  opts: { visibilitySeconds: number; maxReceives: number },
+) {
   const dlq = await client.send(new CreateQueueCommand({ QueueName: `${names.jobs}-dlq` }));
-  const dlqArn = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }));
+  const dlqArn = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }),
+  );
   const jobs = await client.send(
     new CreateQueueCommand({
       QueueName: names.jobs,
       Attributes: {
         VisibilityTimeout: String(opts.visibilitySeconds),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn.Attributes!.QueueArn, maxReceiveCount: String(opts.maxReceives) }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn.Attributes!.QueueArn,
+          maxReceiveCount: String(opts.maxReceives),
+        }),
       },
     }),
   );

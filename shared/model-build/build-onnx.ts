@@ -5,4 +5,6 @@ import { ensureUseLiteOnnx } from '../embedder/use-lite-onnx.ts';
 
 const started = performance.now();
 const model = await ensureUseLiteOnnx(loadConfig().embedder.cacheDir);
-console.log(`${model.built ? 'built' : 'up to date'}: ${model.path} (source sha256 ${model.sourceHash}, ${(performance.now() - started).toFixed(0)} ms)`);
+console.log(
+  `${model.built ? 'built' : 'up to date'}: ${model.path} (source sha256 ${model.sourceHash}, ${(performance.now() - started).toFixed(0)} ms)`,
+);

@@ -68,7 +68,13 @@ export class OnnxGraph {
   }
 
   /** Adds a node; returns its output names. `outputs` is a list of names or a count of fresh ones. */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Record<string, AttrValue> = {}, domain = ''): string[] {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[] | number = 1,
+    attrs: Record<string, AttrValue> = {},
+    domain = '',
+  ): string[] {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType)) : [...outputs];
     this.nodes.push({
       opType,
@@ -86,14 +92,25 @@ export class OnnxGraph {
     return this.node(opType, inputs, output ? [output] : 1, attrs)[0]!;
   }
 
-  encode(options: { opset: number; producer: string; docString?: string; metadata?: Record<string, string> }): Uint8Array {
+  encode(options: {
+    opset: number;
+    producer: string;
+    docString?: string;
+    metadata?: Record<string, string>;
+  }): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       opsetImport: [{ domain: '', version: options.opset }],
       producerName: options.producer,
       docString: options.docString ?? '',
       metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
-      graph: { name: options.producer, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
+      graph: {
+        name: options.producer,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
     });
     return onnx.ModelProto.encode(model).finish();
   }
@@ -104,20 +121,27 @@ function valueInfo(name: string, elemType: ElemType, dims?: readonly Dim[]): onn
   return { name, type: { tensorType: { elemType, shape } } };
 }
 
-function tensorProto(name: string, elemType: ElemType, dims: readonly number[], data: TensorData): onnxProto.onnx.ITensorProto {
+function tensorProto(
+  name: string,
+  elemType: ElemType,
+  dims: readonly number[],
+  data: TensorData,
+): onnxProto.onnx.ITensorProto {
   let raw: Uint8Array;
   if (elemType === ElemType.FLOAT) {
     const f = data instanceof Float32Array ? data : Float32Array.from(data as readonly number[]);
     raw = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
   } else if (elemType === ElemType.INT64) {
-    const b = data instanceof BigInt64Array ? data : BigInt64Array.from(data as readonly (number | bigint)[], (v) => BigInt(v));
+    const b =
+      data instanceof BigInt64Array ? data : BigInt64Array.from(data as readonly (number | bigint)[], (v) => BigInt(v));
     raw = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   } else {
     raw = Uint8Array.from(data as readonly number[], (v) => (v ? 1 : 0));
   }
   const count = dims.reduce((a, b) => a * b, 1);
   const width = elemType === ElemType.BOOL ? 1 : elemType === ElemType.FLOAT ? 4 : 8;
-  if (raw.byteLength !== count * width) throw new Error(`tensor ${name}: ${raw.byteLength} bytes for dims [${dims.join(', ')}]`);
+  if (raw.byteLength !== count * width)
+    throw new Error(`tensor ${name}: ${raw.byteLength} bytes for dims [${dims.join(', ')}]`);
   return { name, dataType: elemType, dims: [...dims], rawData: raw };
 }
 

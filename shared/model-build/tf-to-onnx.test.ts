@@ -13,7 +13,9 @@ interface Tensor {
 }
 const { io, loadGraphModel, ready, tensor } = core as unknown as {
   io: { fromMemory(artifacts: unknown): unknown };
-  loadGraphModel(handler: unknown): Promise<{ executeAsync(feeds: Record<string, Tensor>, outputs: string[]): Promise<Tensor | Tensor[]> }>;
+  loadGraphModel(
+    handler: unknown,
+  ): Promise<{ executeAsync(feeds: Record<string, Tensor>, outputs: string[]): Promise<Tensor | Tensor[]> }>;
   ready(): Promise<void>;
   tensor(values: number[], shape: number[], dtype: 'float32' | 'int32'): Tensor;
 };
@@ -25,7 +27,12 @@ class TfGraph {
   readonly nodes: TfNode[] = [];
   readonly weights = new Map<string, TfWeight>();
   placeholder(name: string, dtype: Dt, dims: number[]) {
-    this.nodes.push({ name, op: 'Placeholder', input: [], attr: { dtype: { type: dtype }, shape: { shape: { dim: dims.map((d) => ({ size: String(d) })) } } as TfAttr } });
+    this.nodes.push({
+      name,
+      op: 'Placeholder',
+      input: [],
+      attr: { dtype: { type: dtype }, shape: { shape: { dim: dims.map((d) => ({ size: String(d) })) } } as TfAttr },
+    });
     return name;
   }
   const(name: string, dtype: Dt, shape: number[], values: number[]) {
@@ -51,14 +58,22 @@ async function runTfjs(g: TfGraph, feeds: Record<string, Tensor>, outputs: strin
     bytes.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
     offset += w.data.byteLength;
   }
-  const model = await loadGraphModel(io.fromMemory({ modelTopology: { node: g.nodes, versions: {}, library: {} }, weightSpecs: specs, weightData: bytes.buffer }));
+  const model = await loadGraphModel(
+    io.fromMemory({
+      modelTopology: { node: g.nodes, versions: {}, library: {} },
+      weightSpecs: specs,
+      weightData: bytes.buffer,
+    }),
+  );
   const result = (await model.executeAsync(feeds, outputs)) as Tensor | Tensor[];
   const list = Array.isArray(result) ? result : [result];
   return Promise.all(list.map(async (t) => ({ dims: t.shape, data: Array.from(await t.data(), Number) })));
 }
 
 async function runOnnx(g: TfGraph, feeds: Record<string, ort.Tensor>, outputs: string[]) {
-  const session = await ort.InferenceSession.create(convertTfGraph({ node: g.nodes }, g.weights, { producer: 'test', outputs }));
+  const session = await ort.InferenceSession.create(
+    convertTfGraph({ node: g.nodes }, g.weights, { producer: 'test', outputs }),
+  );
   const result = await session.run(feeds);
   return outputs.map((name) => {
     const t = result[name];
@@ -67,7 +82,11 @@ async function runOnnx(g: TfGraph, feeds: Record<string, ort.Tensor>, outputs: s
   });
 }
 
-async function expectSame(g: TfGraph, inputs: Record<string, { dtype: Dt; dims: number[]; values: number[] }>, outputs: string[]) {
+async function expectSame(
+  g: TfGraph,
+  inputs: Record<string, { dtype: Dt; dims: number[]; values: number[] }>,
+  outputs: string[],
+) {
   const tf: Record<string, Tensor> = {};
   const onnx: Record<string, ort.Tensor> = {};
   for (const [name, x] of Object.entries(inputs)) {
@@ -75,7 +94,11 @@ async function expectSame(g: TfGraph, inputs: Record<string, { dtype: Dt; dims: 
     onnx[name] =
       x.dtype === DT.float
         ? new ort.Tensor('float32', Float32Array.from(x.values), x.dims)
-        : new ort.Tensor('int64', BigInt64Array.from(x.values, (v) => BigInt(v)), x.dims);
+        : new ort.Tensor(
+            'int64',
+            BigInt64Array.from(x.values, (v) => BigInt(v)),
+            x.dims,
+          );
   }
   const [want, got] = await Promise.all([runTfjs(g, tf, outputs), runOnnx(g, onnx, outputs)]);
   outputs.forEach((name, k) => {
@@ -105,20 +128,45 @@ describe('TF graph → ONNX', () => {
     ss('picked', [1, 0, -1], [2, 0, 0], [1, 1, 1], { shrink_axis_mask: 5, end_mask: 2 }); // x[1, :, -1]
     ss('reversed', [0, 0, 0], [0, 0, 0], [1, -1, 2], { begin_mask: 7, end_mask: 7 }); // x[:, ::-1, ::2]
     const shape = g.op('Shape', 'shape', [x], { ...T(DT.float), out_type: { type: DT.int32 } });
-    const first = g.op('StridedSlice', 'first', [shape, c('f/b', [0]), c('f/e', [1]), c('f/s', [1])], { ...T(DT.int32), shrink_axis_mask: i(1) });
-    const newShape = g.op('Pack', 'newShape', [first, g.const('minus1', DT.int32, [], [-1])], { ...T(DT.int32), N: i(2), axis: i(0) });
+    const first = g.op('StridedSlice', 'first', [shape, c('f/b', [0]), c('f/e', [1]), c('f/s', [1])], {
+      ...T(DT.int32),
+      shrink_axis_mask: i(1),
+    });
+    const newShape = g.op('Pack', 'newShape', [first, g.const('minus1', DT.int32, [], [-1])], {
+      ...T(DT.int32),
+      N: i(2),
+      axis: i(0),
+    });
     g.op('Reshape', 'flat', [x, newShape], T(DT.float));
     g.op('Slice', 'sliced', [x, c('sl/b', [0, 1, 0]), c('sl/s', [-1, 1, 2])], T(DT.float));
     g.op('Transpose', 'transposed', [x, c('perm', [0, 2, 1])], T(DT.float));
     const expanded = g.op('ExpandDims', 'expanded', [x, g.const('dim', DT.int32, [], [-1])], T(DT.float));
     g.op('Squeeze', 'squeezed', [expanded], { ...T(DT.float), squeeze_dims: { list: { i: ['3'] } } });
     g.op('ConcatV2', 'concat', [x, x, g.const('axis1', DT.int32, [], [1])], { ...T(DT.float), N: i(2) });
-    g.op('SplitV', 'split', [x, c('sizes', [1, 3]), g.const('axis2', DT.int32, [], [2])], { ...T(DT.float), num_split: i(2) });
+    g.op('SplitV', 'split', [x, c('sizes', [1, 3]), g.const('axis2', DT.int32, [], [2])], {
+      ...T(DT.float),
+      num_split: i(2),
+    });
     g.op('Mean', 'mean', [x, c('last', [-1])], { ...T(DT.float), keep_dims: { b: true } });
     g.op('Sum', 'sum', [x, c('one', [1])], T(DT.float));
     g.op('Max', 'max', [x, g.const('zero', DT.int32, [], [0])], T(DT.float));
     g.op('Prod', 'count', [shape, c('zero1', [0])], T(DT.int32));
-    const outputs = ['rows', 'picked', 'reversed', 'flat', 'sliced', 'transposed', 'squeezed', 'concat', 'split', 'split:1', 'mean', 'sum', 'max', 'count'];
+    const outputs = [
+      'rows',
+      'picked',
+      'reversed',
+      'flat',
+      'sliced',
+      'transposed',
+      'squeezed',
+      'concat',
+      'split',
+      'split:1',
+      'mean',
+      'sum',
+      'max',
+      'count',
+    ];
     await expectSame(g, { x: { dtype: DT.float, dims: [2, 3, 4], values: seq(24, (k) => k * 0.5 - 3) } }, outputs);
   });
 
@@ -130,27 +178,68 @@ describe('TF graph → ONNX', () => {
     const big = g.op('Greater', 'big', [values, g.const('two', DT.int64, [], [2])], T(DT.int64));
     const where = g.op('Where', 'where', [big], T(DT.bool));
     const flatWhere = g.op('Reshape', 'flatWhere', [where, g.const('m1', DT.int32, [1], [-1])], T(DT.int64));
-    g.op('GatherV2', 'gathered', [values, flatWhere, zero], { Tparams: { type: DT.int64 }, Tindices: { type: DT.int64 } });
+    g.op('GatherV2', 'gathered', [values, flatWhere, zero], {
+      Tparams: { type: DT.int64 },
+      Tindices: { type: DT.int64 },
+    });
     const last = g.op('Max', 'last', [indices, zero], { ...T(DT.int64), keep_dims: { b: false } });
     const shape = g.op('Add', 'shape', [last, g.const('ones', DT.int64, [2], [1, 1])], T(DT.int64));
-    const dense = g.op('SparseToDense', 'dense', [indices, shape, values, g.const('minus1', DT.int64, [], [-1])], { ...T(DT.int64), Tindices: { type: DT.int64 } });
+    const dense = g.op('SparseToDense', 'dense', [indices, shape, values, g.const('minus1', DT.int64, [], [-1])], {
+      ...T(DT.int64),
+      Tindices: { type: DT.int64 },
+    });
     const mask = g.op('Greater', 'mask', [dense, g.const('none', DT.int64, [], [-1])], T(DT.int64));
-    g.op('Cast', 'padding', [g.op('LogicalNot', 'notMask', [mask])], { SrcT: { type: DT.bool }, DstT: { type: DT.float } });
-    const coords = g.op('Cast', 'coords', [g.op('Where', 'where2', [mask], T(DT.bool))], { SrcT: { type: DT.int64 }, DstT: { type: DT.int32 } });
+    g.op('Cast', 'padding', [g.op('LogicalNot', 'notMask', [mask])], {
+      SrcT: { type: DT.bool },
+      DstT: { type: DT.float },
+    });
+    const coords = g.op('Cast', 'coords', [g.op('Where', 'where2', [mask], T(DT.bool))], {
+      SrcT: { type: DT.int64 },
+      DstT: { type: DT.int32 },
+    });
     g.op('GatherNd', 'gatheredNd', [dense, coords], { Tparams: { type: DT.int64 }, Tindices: { type: DT.int32 } });
     const shape32 = g.op('Cast', 'shape32', [shape], { SrcT: { type: DT.int64 }, DstT: { type: DT.int32 } });
     const floats = g.op('Cast', 'floats', [values], { SrcT: { type: DT.int64 }, DstT: { type: DT.float } });
-    g.op('ScatterNd', 'scattered', [g.op('Cast', 'idx32', [indices], { SrcT: { type: DT.int64 }, DstT: { type: DT.int32 } }), floats, shape32], { ...T(DT.float), Tindices: { type: DT.int32 } });
+    g.op(
+      'ScatterNd',
+      'scattered',
+      [g.op('Cast', 'idx32', [indices], { SrcT: { type: DT.int64 }, DstT: { type: DT.int32 } }), floats, shape32],
+      { ...T(DT.float), Tindices: { type: DT.int32 } },
+    );
     // TF adds updates that land on the same index
     const twice = g.const('twice', DT.int32, [3, 2], [0, 1, 0, 1, 2, 0]);
-    g.op('ScatterNd', 'added', [twice, g.const('updates', DT.float, [3], [1.5, 2, 3]), shape32], { ...T(DT.float), Tindices: { type: DT.int32 } });
-    const rows = g.op('StridedSlice', 'rows', [shape32, g.const('b0', DT.int32, [1], [0]), g.const('e1', DT.int32, [1], [1]), g.const('s1', DT.int32, [1], [1])], { ...T(DT.int32), shrink_axis_mask: i(1) });
+    g.op('ScatterNd', 'added', [twice, g.const('updates', DT.float, [3], [1.5, 2, 3]), shape32], {
+      ...T(DT.float),
+      Tindices: { type: DT.int32 },
+    });
+    const rows = g.op(
+      'StridedSlice',
+      'rows',
+      [
+        shape32,
+        g.const('b0', DT.int32, [1], [0]),
+        g.const('e1', DT.int32, [1], [1]),
+        g.const('s1', DT.int32, [1], [1]),
+      ],
+      { ...T(DT.int32), shrink_axis_mask: i(1) },
+    );
     g.op('Range', 'range', [zero, rows, g.const('step', DT.int32, [], [1])], { Tidx: { type: DT.int32 } });
     // a ragged batch of three rows, the middle one longest
-    const pairs = [[0, 0], [0, 1], [1, 0], [1, 1], [1, 2], [1, 3], [2, 0]];
+    const pairs = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+      [1, 3],
+      [2, 0],
+    ];
     await expectSame(
       g,
-      { indices: { dtype: DT.int64, dims: [pairs.length, 2], values: pairs.flat() }, values: { dtype: DT.int64, dims: [pairs.length], values: [5, 1, 7, 3, 2, 9, 4] } },
+      {
+        indices: { dtype: DT.int64, dims: [pairs.length, 2], values: pairs.flat() },
+        values: { dtype: DT.int64, dims: [pairs.length], values: [5, 1, 7, 3, 2, 9, 4] },
+      },
       ['gathered', 'dense', 'padding', 'gatheredNd', 'scattered', 'added', 'range'],
     );
   });
@@ -167,7 +256,10 @@ describe('TF graph → ONNX', () => {
       padding: { s: [...Buffer.from('VALID')] },
       data_format: { s: [...Buffer.from('NHWC')] },
     });
-    const biased = g.op('BiasAdd', 'biased', [conv, g.const('bias', DT.float, [6], rand(6, 2))], { ...T(DT.float), data_format: { s: [...Buffer.from('NHWC')] } });
+    const biased = g.op('BiasAdd', 'biased', [conv, g.const('bias', DT.float, [6], rand(6, 2))], {
+      ...T(DT.float),
+      data_format: { s: [...Buffer.from('NHWC')] },
+    });
     const squeezed = g.op('Squeeze', 'squeezed', [biased], { ...T(DT.float), squeeze_dims: { list: { i: ['2'] } } });
     g.op('Relu', 'relu', [squeezed], T(DT.float));
     g.op('Tanh', 'tanh', [squeezed], T(DT.float));
@@ -176,25 +268,58 @@ describe('TF graph → ONNX', () => {
     const sq = g.op('Square', 'square', [squeezed], T(DT.float));
     g.op('Rsqrt', 'rsqrt', [g.op('Add', 'eps', [sq, g.const('e', DT.float, [], [1e-6])], T(DT.float))], T(DT.float));
     g.op('RealDiv', 'div', [squeezed, g.const('d', DT.float, [], [3])], T(DT.float));
-    g.op('Maximum', 'maximum', [g.op('Sub', 'sub', [squeezed, g.const('half', DT.float, [], [0.5])], T(DT.float)), g.const('z', DT.float, [], [0])], T(DT.float));
+    g.op(
+      'Maximum',
+      'maximum',
+      [
+        g.op('Sub', 'sub', [squeezed, g.const('half', DT.float, [], [0.5])], T(DT.float)),
+        g.const('z', DT.float, [], [0]),
+      ],
+      T(DT.float),
+    );
     const scores = g.op('BatchMatMul', 'scores', [x, x], { ...T(DT.float), adj_x: { b: false }, adj_y: { b: true } });
     g.op('Softmax', 'softmax', [scores], T(DT.float));
-    g.op('BatchMatMul', 'gram', [x, g.op('Mul', 'scaled', [x, g.const('s', DT.float, [], [0.25])], T(DT.float))], { ...T(DT.float), adj_x: { b: true }, adj_y: { b: false } });
+    g.op('BatchMatMul', 'gram', [x, g.op('Mul', 'scaled', [x, g.const('s', DT.float, [], [0.25])], T(DT.float))], {
+      ...T(DT.float),
+      adj_x: { b: true },
+      adj_y: { b: false },
+    });
     const flat = g.op('Reshape', 'flat', [x, g.const('shape', DT.int32, [2], [-1, 8])], T(DT.float));
-    g.op('MatMul', 'dense', [flat, g.const('w', DT.float, [3, 8], rand(24, 3))], { ...T(DT.float), transpose_a: { b: false }, transpose_b: { b: true } });
-    await expectSame(g, { x: { dtype: DT.float, dims: [2, 5, 8], values: rand(80, 4) } }, ['relu', 'tanh', 'sin', 'cos', 'rsqrt', 'div', 'maximum', 'softmax', 'gram', 'dense']);
+    g.op('MatMul', 'dense', [flat, g.const('w', DT.float, [3, 8], rand(24, 3))], {
+      ...T(DT.float),
+      transpose_a: { b: false },
+      transpose_b: { b: true },
+    });
+    await expectSame(g, { x: { dtype: DT.float, dims: [2, 5, 8], values: rand(80, 4) } }, [
+      'relu',
+      'tanh',
+      'sin',
+      'cos',
+      'rsqrt',
+      'div',
+      'maximum',
+      'softmax',
+      'gram',
+      'dense',
+    ]);
   });
 
   it('refuses an op it has no translation for, by name', () => {
     const g = new TfGraph();
     g.op('Erf', 'erf', [g.placeholder('x', DT.float, [2])], T(DT.float));
-    expect(() => convertTfGraph({ node: g.nodes }, g.weights, { producer: 'test' })).toThrow(/TF op Erf is not supported/);
+    expect(() => convertTfGraph({ node: g.nodes }, g.weights, { producer: 'test' })).toThrow(
+      /TF op Erf is not supported/,
+    );
   });
 
   it('refuses convolutions other than 1×1', () => {
     const g = new TfGraph();
     const x = g.placeholder('x', DT.float, [1, 3, 3, 2]);
-    g.op('Conv2D', 'conv', [x, g.const('f', DT.float, [3, 3, 2, 1], seq(18))], { ...T(DT.float), strides: { list: { i: ['1', '1', '1', '1'] } }, padding: { s: [...Buffer.from('SAME')] } });
+    g.op('Conv2D', 'conv', [x, g.const('f', DT.float, [3, 3, 2, 1], seq(18))], {
+      ...T(DT.float),
+      strides: { list: { i: ['1', '1', '1', '1'] } },
+      padding: { s: [...Buffer.from('SAME')] },
+    });
     expect(() => convertTfGraph({ node: g.nodes }, g.weights, { producer: 'test' })).toThrow(/only 1x1/);
   });
 });

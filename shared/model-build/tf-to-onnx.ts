@@ -39,12 +39,38 @@ function elemOfTf(t: number | undefined, where: string): ElemType {
   throw new Error(`${where}: unsupported TF dtype ${t}`);
 }
 
-const UNARY: Record<string, string> = { Identity: 'Identity', Relu: 'Relu', Tanh: 'Tanh', Sin: 'Sin', Cos: 'Cos', Exp: 'Exp', Sqrt: 'Sqrt', Neg: 'Neg', LogicalNot: 'Not' };
-const BINARY: Record<string, string> = {
-  Add: 'Add', AddV2: 'Add', BiasAdd: 'Add', Sub: 'Sub', Mul: 'Mul', RealDiv: 'Div', Maximum: 'Max', Minimum: 'Min',
-  Less: 'Less', Greater: 'Greater', Equal: 'Equal', LogicalAnd: 'And',
+const UNARY: Record<string, string> = {
+  Identity: 'Identity',
+  Relu: 'Relu',
+  Tanh: 'Tanh',
+  Sin: 'Sin',
+  Cos: 'Cos',
+  Exp: 'Exp',
+  Sqrt: 'Sqrt',
+  Neg: 'Neg',
+  LogicalNot: 'Not',
 };
-const REDUCE: Record<string, string> = { Max: 'ReduceMax', Min: 'ReduceMin', Sum: 'ReduceSum', Mean: 'ReduceMean', Prod: 'ReduceProd' };
+const BINARY: Record<string, string> = {
+  Add: 'Add',
+  AddV2: 'Add',
+  BiasAdd: 'Add',
+  Sub: 'Sub',
+  Mul: 'Mul',
+  RealDiv: 'Div',
+  Maximum: 'Max',
+  Minimum: 'Min',
+  Less: 'Less',
+  Greater: 'Greater',
+  Equal: 'Equal',
+  LogicalAnd: 'And',
+};
+const REDUCE: Record<string, string> = {
+  Max: 'ReduceMax',
+  Min: 'ReduceMin',
+  Sum: 'ReduceSum',
+  Mean: 'ReduceMean',
+  Prod: 'ReduceProd',
+};
 const BOOL_OUT = new Set(['Less', 'Greater', 'Equal', 'LogicalAnd', 'LogicalNot']);
 
 /** "node:0" → "node", "node:1" stays; control inputs ("^node") are dropped by the caller. */
@@ -58,7 +84,11 @@ export interface ConvertOptions {
   metadata?: Record<string, string>;
 }
 
-export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<string, TfWeight>, options: ConvertOptions): Uint8Array {
+export function convertTfGraph(
+  graph: { node: TfNode[] },
+  weights: ReadonlyMap<string, TfWeight>,
+  options: ConvertOptions,
+): Uint8Array {
   const g = new OnnxGraph();
   const nodes = topologicalOrder(graph.node);
   const consts = new Map<string, { tfType: number; weight: TfWeight }>();
@@ -101,7 +131,7 @@ export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<s
     const out = n.name;
     const setRank = (r: number | undefined) => r !== undefined && ranks.set(out, r);
     const T = tfTypeNum(a.T?.type);
-    dtypes.set(out, BOOL_OUT.has(n.op) ? 10 : T ?? 1);
+    dtypes.set(out, BOOL_OUT.has(n.op) ? 10 : (T ?? 1));
 
     switch (n.op) {
       case 'Const': {
@@ -199,14 +229,19 @@ export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<s
         break;
       case 'ScatterNd': {
         // TF adds updates that land on the same index; ScatterND with reduction "add" over zeros does the same.
-        const zeros = g.op('ConstantOfShape', [use(at(2))], { value: { t: { elemType: elemOfTf(T, where), dims: [1], data: [0] } } });
+        const zeros = g.op('ConstantOfShape', [use(at(2))], {
+          value: { t: { elemType: elemOfTf(T, where), dims: [1], data: [0] } },
+        });
         g.op('ScatterND', [zeros, use(at(0)), use(at(1))], { reduction: { s: 'add' } }, out);
         break;
       }
       case 'SparseToDense': {
         // indices: [N] or [N, rank]; values: [N] or a scalar; default_value: scalar.
         const shape = use(at(1));
-        const indices = g.op('Reshape', [use(at(0)), g.op('Concat', [g.ints([-1], `${out}/minus1`), g.op('Shape', [shape])], { axis: { i: 0 } })]);
+        const indices = g.op('Reshape', [
+          use(at(0)),
+          g.op('Concat', [g.ints([-1], `${out}/minus1`), g.op('Shape', [shape])], { axis: { i: 0 } }),
+        ]);
         const count = g.op('Slice', [g.op('Shape', [indices]), g.ints([0], `${out}/s0`), g.ints([1], `${out}/s1`)]);
         const values = g.op('Expand', [use(at(2)), count]);
         const dense = g.op('Expand', [use(at(3)), shape]);
@@ -252,11 +287,20 @@ export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<s
         const format = decodeString(a.data_format?.s) || 'NHWC';
         const strides = (a.strides?.list?.i ?? []).map(Number);
         const dilations = (a.dilations?.list?.i ?? [1, 1, 1, 1]).map(Number);
-        if (!filter || filter.weight.shape.length !== 4 || filter.weight.shape[0] !== 1 || filter.weight.shape[1] !== 1 || format !== 'NHWC' || strides.some((s) => s !== 1) || dilations.some((d) => d !== 1))
+        if (
+          !filter ||
+          filter.weight.shape.length !== 4 ||
+          filter.weight.shape[0] !== 1 ||
+          filter.weight.shape[1] !== 1 ||
+          format !== 'NHWC' ||
+          strides.some((s) => s !== 1) ||
+          dilations.some((d) => d !== 1)
+        )
           throw new Error(`${where}: only 1x1 NHWC convolutions with a constant filter and unit strides are supported`);
         const [, , cin, cout] = filter.weight.shape as [number, number, number, number];
         const kernel = `${tensorName(at(1))}/as_matmul`;
-        if (!g.hasInitializer(kernel)) g.initializer(kernel, ElemType.FLOAT, [cin, cout], filter.weight.data as Float32Array);
+        if (!g.hasInitializer(kernel))
+          g.initializer(kernel, ElemType.FLOAT, [cin, cout], filter.weight.data as Float32Array);
         g.op('MatMul', [use(at(0)), kernel], {}, out);
         setRank(rankOf(at(0)));
         break;
@@ -286,7 +330,17 @@ export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<s
         const begin = known(at(1), where);
         const size = known(at(2), where);
         const ends = begin.map((b, k) => (size[k] === -1 ? SLICE_END : BigInt(b + size[k]!)));
-        g.op('Slice', [use(at(0)), g.ints(begin, `${out}/starts`), g.ints(ends, `${out}/ends`), g.ints([...begin.keys()], `${out}/axes`)], {}, out);
+        g.op(
+          'Slice',
+          [
+            use(at(0)),
+            g.ints(begin, `${out}/starts`),
+            g.ints(ends, `${out}/ends`),
+            g.ints([...begin.keys()], `${out}/axes`),
+          ],
+          {},
+          out,
+        );
         setRank(rankOf(at(0)));
         break;
       }
@@ -307,7 +361,8 @@ export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<s
         }
         const binary = BINARY[n.op];
         if (binary) {
-          if (n.op === 'BiasAdd' && (decodeString(a.data_format?.s) || 'NHWC') !== 'NHWC') throw new Error(`${where}: only NHWC bias is supported`);
+          if (n.op === 'BiasAdd' && (decodeString(a.data_format?.s) || 'NHWC') !== 'NHWC')
+            throw new Error(`${where}: only NHWC bias is supported`);
           g.op(binary, [use(at(0)), use(at(1))], {}, out);
           const r0 = rankOf(at(0));
           const r1 = rankOf(at(1));
@@ -319,18 +374,34 @@ export function convertTfGraph(graph: { node: TfNode[] }, weights: ReadonlyMap<s
     }
   }
 
-  const outputs = options.outputs?.map(tensorName) ?? nodes.filter((n) => n.op !== 'Const' && n.op !== 'Placeholder' && !consumed.has(n.name)).map((n) => n.name);
+  const outputs =
+    options.outputs?.map(tensorName) ??
+    nodes.filter((n) => n.op !== 'Const' && n.op !== 'Placeholder' && !consumed.has(n.name)).map((n) => n.name);
   for (const name of outputs) {
     if (!dtypes.has(name)) throw new Error(`output ${name} is not a tensor of the graph`);
     g.output(name, elemOfTf(dtypes.get(name), `output ${name}`));
   }
-  return g.encode({ opset: CONVERTER_OPSET, producer: options.producer, ...(options.metadata ? { metadata: options.metadata } : {}) });
+  return g.encode({
+    opset: CONVERTER_OPSET,
+    producer: options.producer,
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+  });
 }
 
-function stridedSlice(g: OnnxGraph, n: TfNode, x: string, begin: number[], end: number[], strides: number[], out: string, where: string) {
+function stridedSlice(
+  g: OnnxGraph,
+  n: TfNode,
+  x: string,
+  begin: number[],
+  end: number[],
+  strides: number[],
+  out: string,
+  where: string,
+) {
   const a = n.attr ?? {};
   const mask = (k: string) => Number(a[k]?.i ?? 0);
-  if (mask('ellipsis_mask') || mask('new_axis_mask')) throw new Error(`${where}: ellipsis and new-axis masks are not supported`);
+  if (mask('ellipsis_mask') || mask('new_axis_mask'))
+    throw new Error(`${where}: ellipsis and new-axis masks are not supported`);
   const beginMask = mask('begin_mask');
   const endMask = mask('end_mask');
   const shrinkMask = mask('shrink_axis_mask');
@@ -354,7 +425,18 @@ function stridedSlice(g: OnnxGraph, n: TfNode, x: string, begin: number[], end: 
     ends.push(endMask & bit ? (step > 0 ? SLICE_END : SLICE_START_NEG) : BigInt(end[k]!));
     steps.push(step);
   }
-  const sliced = g.op('Slice', [x, g.ints(starts, `${out}/starts`), g.ints(ends, `${out}/ends`), g.ints([...starts.keys()], `${out}/axes`), g.ints(steps, `${out}/steps`)], {}, shrink.length ? undefined : out);
+  const sliced = g.op(
+    'Slice',
+    [
+      x,
+      g.ints(starts, `${out}/starts`),
+      g.ints(ends, `${out}/ends`),
+      g.ints([...starts.keys()], `${out}/axes`),
+      g.ints(steps, `${out}/steps`),
+    ],
+    {},
+    shrink.length ? undefined : out,
+  );
   if (shrink.length) g.op('Squeeze', [sliced, g.ints(shrink, `${out}/shrink`)], {}, out);
 }
 

@@ -9,7 +9,16 @@ import { TEST_BUCKET } from '../../test/global-setup.ts';
 
 const stores: [string, () => ObjectStore][] = [
   ['filesystem', () => createFsObjectStore(mkdtempSync(join(tmpdir(), 'citepay-objects-')))],
-  ['S3 (real client, local fauxqs server)', () => createS3ObjectStore({ bucket: TEST_BUCKET, region: 'us-east-1', endpoint: inject('awsEndpoint'), credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })],
+  [
+    'S3 (real client, local fauxqs server)',
+    () =>
+      createS3ObjectStore({
+        bucket: TEST_BUCKET,
+        region: 'us-east-1',
+        endpoint: inject('awsEndpoint'),
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      }),
+  ],
 ];
 
 describe.each(stores)('ObjectStore: %s', (_name, make) => {
@@ -28,6 +37,7 @@ describe.each(stores)('ObjectStore: %s', (_name, make) => {
 
   it('refuses keys that could escape their root', async () => {
     const store = make();
-    for (const key of ['../etc/passwd', 'a/../../b', '/abs', 'a//b', '']) await expect(store.put(key, new Uint8Array(), 'text/plain')).rejects.toThrow(/unsafe/);
+    for (const key of ['../etc/passwd', 'a/../../b', '/abs', 'a//b', ''])
+      await expect(store.put(key, new Uint8Array(), 'text/plain')).rejects.toThrow(/unsafe/);
   });
 });

@@ -19,7 +19,12 @@ export interface LocalFacilitatorParameters {
 export function createLocalFacilitator(params: LocalFacilitatorParameters): x402Facilitator {
   // concurrent settlements from one key: viem's nonce manager hands out nonces in order
   const account = privateKeyToAccount(params.privateKey, { nonceManager });
-  const chain = { id: params.chainId, name: 'local', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [params.rpcUrl] } } };
+  const chain = {
+    id: params.chainId,
+    name: 'local',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [params.rpcUrl] } },
+  };
   const wallet = createWalletClient({ account, chain, transport: http(params.rpcUrl) }).extend(publicActions);
   const reader = createPublicClient({ chain, transport: http(params.rpcUrl), pollingInterval: 100 });
   const signer = toFacilitatorEvmSigner({

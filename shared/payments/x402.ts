@@ -35,11 +35,17 @@ export interface X402Gateway {
 }
 
 const unreachable = (what: string, _err: unknown) =>
-  new Unavailable(`the x402 facilitator is unreachable (${what}); nothing was charged, retry shortly`, 'facilitator', 5);
+  new Unavailable(
+    `the x402 facilitator is unreachable (${what}); nothing was charged, retry shortly`,
+    'facilitator',
+    5,
+  );
 
 export function createX402Gateway(p: X402Parameters): X402Gateway {
   const network = `eip155:${p.chainId}` as const;
-  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: p.facilitatorUrl, timeoutMs: 10_000 })).register(network, new ExactEvmScheme());
+  const server = new x402ResourceServer(
+    new HTTPFacilitatorClient({ url: p.facilitatorUrl, timeoutMs: 10_000 }),
+  ).register(network, new ExactEvmScheme());
   let ready: Promise<void> | undefined;
   const initialized = () => {
     // a failed start (facilitator down) is retried by the next request, not cached
@@ -50,19 +56,29 @@ export function createX402Gateway(p: X402Parameters): X402Gateway {
     return ready;
   };
   return {
-    network, payTo: p.payTo, asset: p.asset,
+    network,
+    payTo: p.payTo,
+    asset: p.asset,
     async requirements(amount) {
       await initialized();
       return server.buildPaymentRequirements({
-        scheme: 'exact', network, payTo: p.payTo, maxTimeoutSeconds: p.maxTimeoutSeconds ?? 300,
+        scheme: 'exact',
+        network,
+        payTo: p.payTo,
+        maxTimeoutSeconds: p.maxTimeoutSeconds ?? 300,
         price: { amount: amount.toString(), asset: p.asset, extra: { name: p.assetName, version: p.assetVersion } },
       });
     },
-    paymentRequired: (requirements, url, error) => server.createPaymentRequiredResponse(requirements, { url, mimeType: 'application/json', serviceName: 'citepay' }, error),
+    paymentRequired: (requirements, url, error) =>
+      server.createPaymentRequiredResponse(
+        requirements,
+        { url, mimeType: 'application/json', serviceName: 'citepay' },
+        error,
+      ),
     match: (requirements, payload) => server.findMatchingRequirements(requirements, payload),
     async verify(payload, requirements) {
       await initialized();
-      let result;
+      let result: Awaited<ReturnType<typeof server.verifyPayment>>;
       try {
         result = await server.verifyPayment(payload, requirements);
       } catch (err) {
@@ -72,7 +88,13 @@ export function createX402Gateway(p: X402Parameters): X402Gateway {
         throw unreachable('verify', err);
       }
       // the reason code, and the first line of the facilitator's message (it may quote a whole revert)
-      if (!result.isValid) return { ok: false, reason: [result.invalidReason, result.invalidMessage?.split('\n')[0]?.slice(0, 200)].filter(Boolean).join(': ') || 'invalid payment' };
+      if (!result.isValid)
+        return {
+          ok: false,
+          reason:
+            [result.invalidReason, result.invalidMessage?.split('\n')[0]?.slice(0, 200)].filter(Boolean).join(': ') ||
+            'invalid payment',
+        };
       return { ok: true, payer: result.payer as `0x${string}` };
     },
     settle: (payload, requirements) => server.settlePayment(payload, requirements),

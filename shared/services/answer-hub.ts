@@ -38,19 +38,28 @@ export class AnswerHub {
 }
 
 /** Signals an answer's followers here and, on a shared PostgreSQL server, in every other process. */
-export async function announce(services: { db: Db; answerHub: AnswerHub; log: Logger }, answerId: string, signal: AnswerSignal): Promise<void> {
+export async function announce(
+  services: { db: Db; answerHub: AnswerHub; log: Logger },
+  answerId: string,
+  signal: AnswerSignal,
+): Promise<void> {
   services.answerHub.publish(answerId, signal);
   if (services.db.kind !== 'pg') return;
   // Best effort: the change is committed already and followers poll, so a failed NOTIFY only delays them.
   await services.db
     .query('SELECT pg_notify($1, $2)', [ANSWER_CHANNEL, `${signal} ${answerId}`])
-    .catch((err: unknown) => services.log.warn('answer notify failed; followers will poll', { answerId, error: String(err) }));
+    .catch((err: unknown) =>
+      services.log.warn('answer notify failed; followers will poll', { answerId, error: String(err) }),
+    );
 }
 
 export interface Listener {
   close(): Promise<void>;
 }
-export type Listen = (channel: string, handlers: { onPayload(payload: string): void; onState(up: boolean): void }) => Listener;
+export type Listen = (
+  channel: string,
+  handlers: { onPayload(payload: string): void; onState(up: boolean): void },
+) => Listener;
 
 /** Feeds the hub with the NOTIFY signals of every process on the database (one connection per process). */
 export function listenForAnswers(hub: AnswerHub, listen: Listen): Listener {

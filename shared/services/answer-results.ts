@@ -26,7 +26,9 @@ export async function applyGenerationEvent(services: Services, event: Generation
       if (await appendDelta(db, event.jobId, event.seq, event.text)) await announce(services, event.jobId, 'delta');
       return;
     case 'failed': {
-      const closed = await closeAnswer(db, event.jobId, 'failed', { error: { code: event.code, message: event.message } });
+      const closed = await closeAnswer(db, event.jobId, 'failed', {
+        error: { code: event.code, message: event.message },
+      });
       if (closed) await announce(services, event.jobId, 'closed');
       await pruneDeltas(db);
       return;
@@ -51,7 +53,11 @@ interface Cited {
 }
 
 /** Support check: the answer sentence against the source passage's sentence most like it, and the passage's words. */
-async function checkSupport(services: Services, sentences: string[], cited: { sentence: number; source: ShownSource }[]): Promise<Cited[]> {
+async function checkSupport(
+  services: Services,
+  sentences: string[],
+  cited: { sentence: number; source: ShownSource }[],
+): Promise<Cited[]> {
   const quotes = cited.map((c) => bestSupportingSpan(sentences[c.sentence]!, c.source.text));
   const texts = [...sentences, ...cited.map((c, i) => quotes[i]?.text ?? c.source.text)];
   const vectors = texts.length > 0 ? await services.embedder.embed(texts) : [];
@@ -81,24 +87,38 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
 
   const sources = pending.sources;
   const parsed = parseAnswer(result.text, sources.length);
-  const pairs = parsed.citations.flatMap((c, i) => c.sourceNumbers.map((n) => ({ sentence: i, source: sources[n - 1]! })));
-  const checks = await checkSupport(services, parsed.citations.map((c) => c.sentence.text), pairs);
+  const pairs = parsed.citations.flatMap((c, i) =>
+    c.sourceNumbers.map((n) => ({ sentence: i, source: sources[n - 1]! })),
+  );
+  const checks = await checkSupport(
+    services,
+    parsed.citations.map((c) => c.sentence.text),
+    pairs,
+  );
   /** prompt tokens the causal pass cost, billed at the input price */
   const attributionTokens = result.causal?.promptTokens ?? 0;
   const spec = services.config.models.get(pending.model)!;
   const adapter = pending.adapterId ? await findAdapter(db, pending.adapterId) : null;
-  const adapterWallet = adapter ? (await walletsOf(db, [adapter.ownerAccountId])).get(adapter.ownerAccountId) ?? '' : '';
+  const adapterWallet = adapter
+    ? ((await walletsOf(db, [adapter.ownerAccountId])).get(adapter.ownerAccountId) ?? '')
+    : '';
   const { attribution, weightsPpm, charge } = settleAnswer({
     sources: sources.map((s) => ({
       score: s.score,
       duplicateOf: s.duplicateOf ?? null, // answers queued before duplicates were marked have none
-      contributorAccountId: s.contributorAccountId, datanetId: s.datanetId, documentId: s.documentId,
+      contributorAccountId: s.contributorAccountId,
+      datanetId: s.datanetId,
+      documentId: s.documentId,
       pricePerSource: BigInt(s.pricePerSource),
     })),
     sentenceCount: parsed.citations.length,
     checks: checks.map((c, j) => ({ sentence: pairs[j]!.sentence, number: c.number, supported: c.supported })),
     causal: result.causal,
-    tokens: { prompt: result.usage.promptTokens, completion: result.usage.completionTokens, attribution: attributionTokens },
+    tokens: {
+      prompt: result.usage.promptTokens,
+      completion: result.usage.completionTokens,
+      attribution: attributionTokens,
+    },
     prices: { inputPerMillion: spec.inputPricePerMillion, outputPerMillion: spec.outputPricePerMillion },
     consumerAccountId: pending.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
@@ -114,17 +134,39 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     // Under this row lock no delta can be added: the stored deltas now spell the whole text.
     await settleDeltas(tx, answer.id, result.text);
     const receipt = buildReceipt({
-      id: newId('receipt'), requestId: answer.requestId, kind: 'answer', createdAt: new Date(), attribution, weightsPpm,
-      credits: charge.credits, charged: charge.total, dataFee: charge.dataFee, protocolFee: charge.protocolFee, sources,
+      id: newId('receipt'),
+      requestId: answer.requestId,
+      kind: 'answer',
+      createdAt: new Date(),
+      attribution,
+      weightsPpm,
+      credits: charge.credits,
+      charged: charge.total,
+      dataFee: charge.dataFee,
+      protocolFee: charge.protocolFee,
+      sources,
       adapter: adapter ? { id: adapter.id, wallet: adapterWallet, amount: charge.adapterFee } : null,
     });
     // The ledger transaction and the receipt in one statement (store chargeCall). Completion never
     // refuses: the hold reserved the charge (capped at it) when the answer was accepted.
     const canonical = canonicalReceipt(receipt);
     const charged = await chargeCall(tx, {
-      payer: answer, required: NEVER_REFUSE,
-      transaction: { id: newId('transaction'), kind: 'answer', requestId: answer.requestId, keyId: answer.keyId, entries: charge.entries },
-      receipt: { id: receipt.id, kind: 'answer', canonical, hash: hashCanonical(canonical), createdAt: new Date(receipt.createdAt) },
+      payer: answer,
+      required: NEVER_REFUSE,
+      transaction: {
+        id: newId('transaction'),
+        kind: 'answer',
+        requestId: answer.requestId,
+        keyId: answer.keyId,
+        entries: charge.entries,
+      },
+      receipt: {
+        id: receipt.id,
+        kind: 'answer',
+        canonical,
+        hash: hashCanonical(canonical),
+        createdAt: new Date(receipt.createdAt),
+      },
       idempotency: null,
     });
     // After the charge; this answer's own hold is released as it closes below. In the answer's mode.
@@ -141,16 +183,25 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
       model: result.model,
       finishReason: result.finishReason,
       usage: {
-        promptTokens: result.usage.promptTokens, completionTokens: result.usage.completionTokens, attributionTokens,
-        charged: charge.total.toString(), tokenCharge: charge.tokenCharge.toString(), dataFee: charge.dataFee.toString(),
-        adapterFee: charge.adapterFee.toString(), protocolFee: charge.protocolFee.toString(), balance: balance.toString(),
-        currency: 'USD', unit: 'micro',
+        promptTokens: result.usage.promptTokens,
+        completionTokens: result.usage.completionTokens,
+        attributionTokens,
+        charged: charge.total.toString(),
+        tokenCharge: charge.tokenCharge.toString(),
+        dataFee: charge.dataFee.toString(),
+        adapterFee: charge.adapterFee.toString(),
+        protocolFee: charge.protocolFee.toString(),
+        balance: balance.toString(),
+        currency: 'USD',
+        unit: 'micro',
       },
       attribution: {
         ...attributionSummary(receipt),
         supportThreshold: SUPPORT_THRESHOLD,
         // What the causal pass cost (its tokens are in usage.attributionTokens and the token charge).
-        causal: result.causal ? { method: result.causal.method, promptTokens: result.causal.promptTokens, ms: result.causal.ms } : null,
+        causal: result.causal
+          ? { method: result.causal.method, promptTokens: result.causal.promptTokens, ms: result.causal.ms }
+          : null,
       },
       timings: result.timings,
     };
@@ -160,14 +211,19 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
 
 function citedSourceView(s: ShownSource, check: Cited) {
   return {
-    number: s.number, sourceId: s.chunkId, documentId: s.documentId, title: s.title, datanetId: s.datanetId,
+    number: s.number,
+    sourceId: s.chunkId,
+    documentId: s.documentId,
+    title: s.title,
+    datanetId: s.datanetId,
     contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet },
     // Answers stored before PDF ingestion have no page.
     span: { start: s.start, end: s.end, page: s.page ?? null },
     // The quote's offsets are in the document, like the source span.
-    quote: check.quote ? { text: check.quote.text, start: s.start + check.quote.start, end: s.start + check.quote.end } : null,
+    quote: check.quote
+      ? { text: check.quote.text, start: s.start + check.quote.start, end: s.start + check.quote.end }
+      : null,
     supported: check.supported,
     similarity: check.similarity,
   };
 }
-

@@ -40,7 +40,11 @@ export function serviceUnavailable(message: string, dependency: string): Unavail
 }
 
 /** Model and adapter, checked against each other: the 4xx a caller can fix. */
-export async function resolveModel(services: Services, model: string, adapterId: string | undefined): Promise<{ spec: ModelSpec; adapter: Adapter | null }> {
+export async function resolveModel(
+  services: Services,
+  model: string,
+  adapterId: string | undefined,
+): Promise<{ spec: ModelSpec; adapter: Adapter | null }> {
   let adapter: Adapter | null = null;
   const wanted = adapterId ?? (model.startsWith('ad_') ? model : undefined);
   if (wanted) {
@@ -49,7 +53,11 @@ export async function resolveModel(services: Services, model: string, adapterId:
   }
   const baseId = model.startsWith('ad_') ? adapter!.baseModel : model;
   const spec = services.config.models.get(baseId);
-  if (!spec) throw new InvalidInput(`unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`, 'model');
+  if (!spec)
+    throw new InvalidInput(
+      `unknown model ${baseId}: use one of ${[...services.config.models.keys()].join(', ')} (GET /v1/models)`,
+      'model',
+    );
   if (adapter && adapter.baseModel !== spec.id)
     throw new InvalidInput(`adapter ${adapter.id} is for base model ${adapter.baseModel}, not ${spec.id}`, 'adapter');
   if (adapter && !spec.supportsAdapters) throw new InvalidInput(`model ${spec.id} does not take adapters`, 'model');
@@ -72,16 +80,28 @@ export async function createAnswer(
   if (!queue) throw serviceUnavailable('generation is not configured on this server (no job queue)', 'queue');
   const { spec, adapter } = await resolveModel(services, input.model, input.adapterId);
   if (input.causal && spec.backend !== 'engine')
-    throw new InvalidInput(`attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`, 'attribution.causal');
+    throw new InvalidInput(
+      `attribution.causal needs a model that reports log-probabilities; ${spec.id} does not (GET /v1/models: backend "engine")`,
+      'attribution.causal',
+    );
   const maxTokens = Math.min(input.maxTokens ?? spec.maxOutputTokens, spec.maxOutputTokens);
   await assertCanPay(services, principal);
 
-  const retrieved = dedupeSources(await retrieve(services, { query: input.query, datanetIds: input.datanetIds, topK: input.topK }));
-  let prompt;
+  const retrieved = dedupeSources(
+    await retrieve(services, { query: input.query, datanetIds: input.datanetIds, topK: input.topK }),
+  );
+  let prompt: ReturnType<typeof buildPrompt>;
   try {
-    prompt = buildPrompt({ question: input.query, history: input.history, sources: retrieved, contextTokens: spec.contextTokens, maxOutputTokens: maxTokens });
+    prompt = buildPrompt({
+      question: input.query,
+      history: input.history,
+      sources: retrieved,
+      contextTokens: spec.contextTokens,
+      maxOutputTokens: maxTokens,
+    });
   } catch (err) {
-    if (err instanceof PromptTooLargeError) throw new PayloadTooLarge(`prompt too large for ${spec.id}: ${err.message}`);
+    if (err instanceof PromptTooLargeError)
+      throw new PayloadTooLarge(`prompt too large for ${spec.id}: ${err.message}`);
     throw err;
   }
   const sources: ShownSource[] = prompt.sources.map((p, i) => {
@@ -89,7 +109,9 @@ export async function createAnswer(
     return { ...s, number: p.number, text: p.text, pricePerSource: s.pricePerSource.toString() };
   });
   // The causal pass re-reads the prompt once per source plus once whole.
-  const causalPromptTokens = input.causal ? prompt.promptTokens * (sources.length + 1) + maxTokens * (sources.length + 1) : 0;
+  const causalPromptTokens = input.causal
+    ? prompt.promptTokens * (sources.length + 1) + maxTokens * (sources.length + 1)
+    : 0;
   const hold =
     tokenCost(prompt.promptTokens + causalPromptTokens, spec.inputPricePerMillion) +
     tokenCost(maxTokens, spec.outputPricePerMillion) +
@@ -101,11 +123,26 @@ export async function createAnswer(
   const held = await holdAnswer(
     services.db,
     {
-      id, requestId, accountId: principal.accountId, keyId: principal.keyId, model: spec.id, adapterId: adapter?.id ?? null,
-      query: input.query, sources, hold, livemode: principal.livemode, deadlineSeconds: services.config.answerDeadlineSeconds,
+      id,
+      requestId,
+      accountId: principal.accountId,
+      keyId: principal.keyId,
+      model: spec.id,
+      adapterId: adapter?.id ?? null,
+      query: input.query,
+      sources,
+      hold,
+      livemode: principal.livemode,
+      deadlineSeconds: services.config.answerDeadlineSeconds,
     },
     answerSlotDefaults(services, principal),
-    options.idempotency ? { key: scopedKey(principal, options.idempotency.key), requestHash: options.idempotency.requestHash, result: { answerId: id } satisfies AcceptedAnswer } : null,
+    options.idempotency
+      ? {
+          key: scopedKey(principal, options.idempotency.key),
+          requestHash: options.idempotency.requestHash,
+          result: { answerId: id } satisfies AcceptedAnswer,
+        }
+      : null,
   );
   if (held.status === 'insufficient') throw new InsufficientCredits(held.balance, held.held, hold, principal.livemode);
   if (held.status !== 'ok') throw answerSlotRefusal(held.status, held.open, held.limits);
@@ -115,7 +152,9 @@ export async function createAnswer(
     jobId: id,
     enqueuedAt: Date.now(),
     model: spec.id,
-    adapter: adapter ? { id: adapter.id, baseModel: adapter.baseModel, objectKey: adapter.objectKey, sha256: adapter.sha256 } : null,
+    adapter: adapter
+      ? { id: adapter.id, baseModel: adapter.baseModel, objectKey: adapter.objectKey, sha256: adapter.sha256 }
+      : null,
     messages: prompt.messages,
     question: input.query,
     sources: prompt.sources,
@@ -128,8 +167,11 @@ export async function createAnswer(
     await queue.send(JSON.stringify(job));
   } catch (err) {
     // Not queued means never generated: close it so the hold is released, charge nothing.
-    await closeAnswer(services.db, id, 'failed', { error: { code: 'queue_unavailable', message: 'the job queue is unreachable' } });
-    if (err instanceof QueueUnavailableError) throw serviceUnavailable('the generation queue is unreachable; retry shortly', 'queue');
+    await closeAnswer(services.db, id, 'failed', {
+      error: { code: 'queue_unavailable', message: 'the job queue is unreachable' },
+    });
+    if (err instanceof QueueUnavailableError)
+      throw serviceUnavailable('the generation queue is unreachable; retry shortly', 'queue');
     throw err;
   }
   return answer;
@@ -137,7 +179,8 @@ export async function createAnswer(
 
 export async function getAnswer(services: Services, principal: Principal, id: string): Promise<AnswerRecord> {
   const answer = await findAnswer(services.db, id);
-  if (!answer || (principal.role !== 'admin' && answer.accountId !== principal.accountId)) throw new NotFound(`no answer ${id}`, 'answer', id);
+  if (!answer || (principal.role !== 'admin' && answer.accountId !== principal.accountId))
+    throw new NotFound(`no answer ${id}`, 'answer', id);
   requireReachable(principal, answer, 'answer', id); // a test key never reads a live answer or its query
   return answer;
 }
@@ -154,7 +197,12 @@ export const isDatabaseDown = (err: unknown): boolean => err instanceof Unavaila
  * "nothing happened". The wait polls on through the outage and ends with the last state it saw
  * (at worst `accepted`, which the route answers with 202 and the id).
  */
-export async function waitForAnswer(services: Services, id: string, timeoutMs: number, accepted?: AnswerRecord): Promise<AnswerRecord> {
+export async function waitForAnswer(
+  services: Services,
+  id: string,
+  timeoutMs: number,
+  accepted?: AnswerRecord,
+): Promise<AnswerRecord> {
   const deadline = Date.now() + timeoutMs;
   let wake: () => void = () => {};
   const unsubscribe = services.answerHub.subscribe(id, (signal) => signal === 'closed' && wake());
@@ -187,7 +235,9 @@ export async function waitForAnswer(services: Services, id: string, timeoutMs: n
 
 /** Gives up on an answer a caller stopped waiting for: it will never be charged. */
 export async function abandonAnswer(services: Services, id: string): Promise<boolean> {
-  const closed = await closeAnswer(services.db, id, 'expired', { error: { code: 'timeout', message: 'the caller stopped waiting' } });
+  const closed = await closeAnswer(services.db, id, 'expired', {
+    error: { code: 'timeout', message: 'the caller stopped waiting' },
+  });
   if (closed) await announce(services, id, 'closed');
   return closed;
 }

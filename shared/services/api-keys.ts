@@ -2,7 +2,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 import { randomBase62 } from '../ids.ts';
 import { NotFound } from '../errors.ts';
-import { findApiKey, findApiKeyByHash, insertApiKey, listApiKeys, revokeApiKey, type ApiKeyRecord, type Role } from '../store/accounts.ts';
+import {
+  findApiKey,
+  findApiKeyByHash,
+  insertApiKey,
+  listApiKeys,
+  revokeApiKey,
+  type ApiKeyRecord,
+  type Role,
+} from '../store/accounts.ts';
 import { reachableOnly, requireReachable } from './test-mode.ts';
 
 export type KeyMode = 'live' | 'test';
@@ -61,7 +69,10 @@ export function presentedKeyHash(presented: string): string | null {
 }
 
 /** The principal of a key record found by `hash`, or null when it is revoked, its account disabled, or (constant-time) not the same hash. */
-export function principalOf(record: (ApiKeyRecord & { accountDisabled?: boolean }) | null, hash: string): Principal | null {
+export function principalOf(
+  record: (ApiKeyRecord & { accountDisabled?: boolean }) | null,
+  hash: string,
+): Principal | null {
   // a disabled account's keys are refused like revoked ones (migration 0050)
   if (!record || record.revokedAt || record.accountDisabled) return null;
   if (!timingSafeEqual(Buffer.from(record.secretHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
@@ -69,7 +80,10 @@ export function principalOf(record: (ApiKeyRecord & { accountDisabled?: boolean 
 }
 
 /** The caller's own keys, as far as its mode reaches (a cp_test_ key sees the account's test keys only). */
-export async function ownKeys(db: Queryable, actor: Pick<Principal, 'accountId' | 'livemode'>): Promise<ApiKeyRecord[]> {
+export async function ownKeys(
+  db: Queryable,
+  actor: Pick<Principal, 'accountId' | 'livemode'>,
+): Promise<ApiKeyRecord[]> {
   return reachableOnly(actor, await listApiKeys(db, actor.accountId));
 }
 
@@ -78,9 +92,14 @@ export async function ownKeys(db: Queryable, actor: Pick<Principal, 'accountId' 
  * keys (anything else is 404, as another tenant's key). Revoking ends the dashboard sessions the
  * key opened, in the same statement (migration 0050).
  */
-export async function revokeKeyAs(db: Queryable, actor: Pick<Principal, 'accountId' | 'role' | 'livemode'>, id: string): Promise<ApiKeyRecord> {
+export async function revokeKeyAs(
+  db: Queryable,
+  actor: Pick<Principal, 'accountId' | 'role' | 'livemode'>,
+  id: string,
+): Promise<ApiKeyRecord> {
   const key = await findApiKey(db, id);
-  if (!key || (actor.role !== 'admin' && key.accountId !== actor.accountId)) throw new NotFound(`no key ${id}`, 'key', id);
+  if (!key || (actor.role !== 'admin' && key.accountId !== actor.accountId))
+    throw new NotFound(`no key ${id}`, 'key', id);
   requireReachable(actor, key, 'key', id);
   return (await revokeApiKey(db, id))!;
 }

@@ -28,7 +28,8 @@ export async function availableBalance(db: Queryable, payer: Payer): Promise<big
 export async function assertCovered(db: Queryable, payer: Payer, required: bigint | null): Promise<bigint> {
   const { balance, held } = await creditsOf(db, payer);
   const available = balance - held;
-  if (required === null ? available <= 0n : available < required) throw new InsufficientCredits(balance, held, required, payer.livemode);
+  if (required === null ? available <= 0n : available < required)
+    throw new InsufficientCredits(balance, held, required, payer.livemode);
   return available;
 }
 
@@ -71,13 +72,22 @@ export async function chargeRetrieval(
     sources,
   });
   const receipt = buildReceipt({
-    id: newId('receipt'), requestId, kind: 'retrieve', createdAt: new Date(), attribution, weightsPpm,
-    credits: charge.sources.map((s) => s.credited), charged: charge.total, dataFee: charge.dataShare, protocolFee: charge.protocolFee,
+    id: newId('receipt'),
+    requestId,
+    kind: 'retrieve',
+    createdAt: new Date(),
+    attribution,
+    weightsPpm,
+    credits: charge.sources.map((s) => s.credited),
+    charged: charge.total,
+    dataFee: charge.dataShare,
+    protocolFee: charge.protocolFee,
     sources,
   });
   const canonical = canonicalReceipt(receipt);
   const result: RetrievalResult = {
-    requestId, sources,
+    requestId,
+    sources,
     charge: { total: charge.total, dataShare: charge.dataShare, protocolFee: charge.protocolFee },
     balanceAfter: 0n, // known under the account lock: charge_call writes it into the stored result too
     livemode: principal.livemode,
@@ -87,9 +97,28 @@ export async function chargeRetrieval(
   const charged = await chargeCall(services.db, {
     payer: principal,
     required: charge.total,
-    transaction: { id: newId('transaction'), kind: 'retrieve', requestId, keyId: principal.keyId, entries: charge.entries },
-    receipt: { id: receipt.id, kind: 'retrieve', canonical, hash: hashCanonical(canonical), createdAt: new Date(receipt.createdAt) },
-    idempotency: idempotency ? { key: scopedKey(principal, idempotency.key), requestHash: idempotency.requestHash, result, balancePath: ['balanceAfter'] } : null,
+    transaction: {
+      id: newId('transaction'),
+      kind: 'retrieve',
+      requestId,
+      keyId: principal.keyId,
+      entries: charge.entries,
+    },
+    receipt: {
+      id: receipt.id,
+      kind: 'retrieve',
+      canonical,
+      hash: hashCanonical(canonical),
+      createdAt: new Date(receipt.createdAt),
+    },
+    idempotency: idempotency
+      ? {
+          key: scopedKey(principal, idempotency.key),
+          requestHash: idempotency.requestHash,
+          result,
+          balancePath: ['balanceAfter'],
+        }
+      : null,
   });
   if (!charged.ok) throw new InsufficientCredits(charged.balance, charged.held, charge.total, principal.livemode);
   return { ...result, balanceAfter: charged.balance - charged.held };

@@ -22,8 +22,16 @@ export async function bootstrapOnce(services: Services): Promise<BootstrapKeys |
     name: 'admin',
     ...(services.config.adminKey ? { key: services.config.adminKey } : {}),
   });
-  const demo = await createAccount(services.db, { kind: 'consumer', name: 'demo consumer', credits: services.config.demoCredits });
-  return { adminKey: admin.apiKey!.key, adminKeyGenerated: !services.config.adminKey, demoConsumerKey: demo.apiKey!.key };
+  const demo = await createAccount(services.db, {
+    kind: 'consumer',
+    name: 'demo consumer',
+    credits: services.config.demoCredits,
+  });
+  return {
+    adminKey: admin.apiKey!.key,
+    adminKeyGenerated: !services.config.adminKey,
+    demoConsumerKey: demo.apiKey!.key,
+  };
 }
 
 /**
@@ -47,14 +55,20 @@ export async function bootstrapAdminFromConfig(services: Services): Promise<bool
  * DATABASE_URL) gets a new admin key for the existing admin account — the way back in after the
  * first-start banner was lost. Earlier admin keys keep working until revoked.
  */
-export async function issueRecoveryAdminKey(db: Services['db']): Promise<{ key: string; accountId: string; created: boolean }> {
+export async function issueRecoveryAdminKey(
+  db: Services['db'],
+): Promise<{ key: string; accountId: string; created: boolean }> {
   return whileLocked(db, 'bootstrap-admin', async () => {
     const adminId = await firstAdminId(db);
     if (!adminId) {
       const made = await createAccount(db, { kind: 'admin', name: 'admin' });
       return { key: made.apiKey!.key, accountId: made.account.id, created: true };
     }
-    const issued = await issueKey(db, { accountId: adminId, role: 'admin', name: `recovered ${new Date().toISOString().slice(0, 10)}` });
+    const issued = await issueKey(db, {
+      accountId: adminId,
+      role: 'admin',
+      name: `recovered ${new Date().toISOString().slice(0, 10)}`,
+    });
     return { key: issued.key, accountId: adminId, created: false };
   });
 }

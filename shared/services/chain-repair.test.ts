@@ -32,9 +32,18 @@ describe('finality and the chain reconciler', () => {
   beforeAll(async () => {
     anvil = await startAnvil({ port: 0, silent: true });
     testClient = createTestClient({ mode: 'anvil', transport: http(anvil.rpcUrl) });
-    const d = await deployLocalContracts({ rpcUrl: anvil.rpcUrl, deployerKey: ANVIL_DEPLOYER_KEY, settlerKey: SETTLER_KEY, treasuryFunding: 10n ** 12n });
+    const d = await deployLocalContracts({
+      rpcUrl: anvil.rpcUrl,
+      deployerKey: ANVIL_DEPLOYER_KEY,
+      settlerKey: SETTLER_KEY,
+      treasuryFunding: 10n ** 12n,
+    });
     chain = createSettlementChain({
-      rpcUrl: anvil.rpcUrl, settlerKey: SETTLER_KEY, distributor: d.distributor, token: d.token, pollingInterval: 50,
+      rpcUrl: anvil.rpcUrl,
+      settlerKey: SETTLER_KEY,
+      distributor: d.distributor,
+      token: d.token,
+      pollingInterval: 50,
       finality: { kind: 'confirmations', confirmations: CONFIRMATIONS },
     });
     services = await createTestServices({ SETTLEMENT_FINALITY: String(CONFIRMATIONS) }, { chain });
@@ -49,7 +58,10 @@ describe('finality and the chain reconciler', () => {
     await anvil?.stop();
   });
 
-  const retrieve = async (query: string) => expect((await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).status).toBe(200);
+  const retrieve = async (query: string) =>
+    expect(
+      (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).status,
+    ).toBe(200);
   const failed = async () => (await checkLedger(services.db, { chain })).filter((c) => !c.ok).map((c) => c.name);
 
   it(`confirms an epoch only once it is ${CONFIRMATIONS} blocks deep; until then the ledger does not move`, async () => {
@@ -87,12 +99,20 @@ describe('finality and the chain reconciler', () => {
     await testClient.revert({ id: snapshot });
     expect((await chain.readState()).epoch).toBe(1n);
     expect(await chain.tokenBalance(WALLETS.ada)).toBe(0n);
-    expect(await failed()).toEqual(expect.arrayContaining(['chain: the distributor holds every confirmed epoch', 'chain: every relayed claim is on chain']));
+    expect(await failed()).toEqual(
+      expect.arrayContaining([
+        'chain: the distributor holds every confirmed epoch',
+        'chain: every relayed claim is on chain',
+      ]),
+    );
 
     const outcome = await reconcileChain(deps);
     expect(outcome.status).toBe('done');
     if (outcome.status !== 'done') return;
-    expect(outcome.repairs.map((r) => [r.kind, r.subject])).toEqual([['epoch', '2'], ['claim', WALLETS.ada]]);
+    expect(outcome.repairs.map((r) => [r.kind, r.subject])).toEqual([
+      ['epoch', '2'],
+      ['claim', WALLETS.ada],
+    ]);
     expect(outcome.discrepancies).toEqual([]);
     expect((await chain.readState()).totalCumulative).toBe(settled);
     expect(await chain.tokenBalance(WALLETS.ada)).toBe(adaPaid);
@@ -101,7 +121,9 @@ describe('finality and the chain reconciler', () => {
     // A second pass finds nothing to repair; a second claim pays nothing.
     const again = await reconcileChain(deps);
     expect(again).toMatchObject({ status: 'done', repairs: [], discrepancies: [] });
-    expect((await client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: world.consumer.key })).body).toMatchObject({ paid: '0' });
+    expect(
+      (await client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: world.consumer.key })).body,
+    ).toMatchObject({ paid: '0' });
     expect(await chain.tokenBalance(WALLETS.ada)).toBe(adaPaid);
 
     const metric = await services.metrics!.registry.getSingleMetricAsString('citepay_chain_repairs_total');

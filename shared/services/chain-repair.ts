@@ -6,7 +6,12 @@ import type { Db } from '../db/index.ts';
 import { withExclusiveLock } from '../db/lock.ts';
 import type { Logger } from '../logger.ts';
 import {
-  confirmedEpochs, latestConfirmedEpoch, markRepublished, payoutTreeOf, recordChainRepair, relayedClaimTotals,
+  confirmedEpochs,
+  latestConfirmedEpoch,
+  markRepublished,
+  payoutTreeOf,
+  recordChainRepair,
+  relayedClaimTotals,
 } from '../store/settlement.ts';
 import { checkChain, type LedgerCheck } from './ledger-check.ts';
 
@@ -35,21 +40,41 @@ export interface Repair {
  * Called with the settlement lock held (by the settler before it builds, and by the reconciler).
  * Returns the chain's state afterwards.
  */
-export async function republishLostEpochs(deps: ChainRepairDeps, onChain: ChainEpochState, repairs: Repair[] = []): Promise<ChainEpochState> {
+export async function republishLostEpochs(
+  deps: ChainRepairDeps,
+  onChain: ChainEpochState,
+  repairs: Repair[] = [],
+): Promise<ChainEpochState> {
   const lost = (await confirmedEpochs(deps.db)).filter((e) => BigInt(e.epoch) > onChain.epoch);
   if (lost.length === 0) return onChain;
-  deps.log.error('the chain lost confirmed settlement epochs; publishing them again', { chainEpoch: onChain.epoch.toString(), lost: lost.map((e) => e.epoch) });
+  deps.log.error('the chain lost confirmed settlement epochs; publishing them again', {
+    chainEpoch: onChain.epoch.toString(),
+    lost: lost.map((e) => e.epoch),
+  });
   for (const epoch of lost) {
     const txHash = await deps.chain.publish({
-      epoch: BigInt(epoch.epoch), payoutRoot: epoch.payoutRoot, receiptsRoot: epoch.receiptsRoot, totalCumulative: epoch.totalCumulative,
+      epoch: BigInt(epoch.epoch),
+      payoutRoot: epoch.payoutRoot,
+      receiptsRoot: epoch.receiptsRoot,
+      totalCumulative: epoch.totalCumulative,
     });
     const outcome = await deps.chain.waitForReceipt(txHash, deps.receiptTimeoutMs ?? 60_000);
-    if (outcome.status !== 'success') throw new Error(`re-publishing lost epoch ${epoch.epoch} reverted (tx ${txHash})`);
+    if (outcome.status !== 'success')
+      throw new Error(`re-publishing lost epoch ${epoch.epoch} reverted (tx ${txHash})`);
     await markRepublished(deps.db, epoch.epoch, txHash, outcome.blockNumber);
-    const repair: Repair = { kind: 'epoch', subject: String(epoch.epoch), detail: `re-published: total ${epoch.totalCumulative}, root ${epoch.payoutRoot}`, txHash };
+    const repair: Repair = {
+      kind: 'epoch',
+      subject: String(epoch.epoch),
+      detail: `re-published: total ${epoch.totalCumulative}, root ${epoch.payoutRoot}`,
+      txHash,
+    };
     await recordChainRepair(deps.db, repair);
     repairs.push(repair);
-    deps.log.warn('chain repair: epoch re-published', { epoch: epoch.epoch, txHash, totalCumulative: epoch.totalCumulative.toString() });
+    deps.log.warn('chain repair: epoch re-published', {
+      epoch: epoch.epoch,
+      txHash,
+      totalCumulative: epoch.totalCumulative.toString(),
+    });
   }
   return deps.chain.readState();
 }
@@ -65,22 +90,38 @@ async function reRelayLostClaims(deps: ChainRepairDeps, repairs: Repair[]): Prom
     tree ??= await payoutTreeOf(deps.db, latest.epoch).then((d) => (d ? loadPayoutTree(d) : null));
     const leaf = tree?.proof(getAddress(wallet));
     if (!leaf || leaf.cumulative < cumulative) {
-      deps.log.error('a relayed claim is missing on chain and cannot be re-relayed (no proof for it in the current root)', { wallet, cumulative: cumulative.toString() });
+      deps.log.error(
+        'a relayed claim is missing on chain and cannot be re-relayed (no proof for it in the current root)',
+        { wallet, cumulative: cumulative.toString() },
+      );
       continue;
     }
-    const txHash = await deps.chain.claim({ account: getAddress(wallet), cumulative: leaf.cumulative, proof: leaf.proof });
+    const txHash = await deps.chain.claim({
+      account: getAddress(wallet),
+      cumulative: leaf.cumulative,
+      proof: leaf.proof,
+    });
     const outcome = await deps.chain.waitForReceipt(txHash, deps.receiptTimeoutMs ?? 60_000);
-    if (outcome.status !== 'success') throw new Error(`re-relaying the lost claim of ${wallet} reverted (tx ${txHash})`);
-    const repair: Repair = { kind: 'claim', subject: wallet, detail: `re-relayed: chain had ${onChain} claimed of ${cumulative}`, txHash };
+    if (outcome.status !== 'success')
+      throw new Error(`re-relaying the lost claim of ${wallet} reverted (tx ${txHash})`);
+    const repair: Repair = {
+      kind: 'claim',
+      subject: wallet,
+      detail: `re-relayed: chain had ${onChain} claimed of ${cumulative}`,
+      txHash,
+    };
     await recordChainRepair(deps.db, repair);
     repairs.push(repair);
-    deps.log.warn('chain repair: claim re-relayed', { wallet, txHash, onChain: onChain.toString(), recorded: cumulative.toString() });
+    deps.log.warn('chain repair: claim re-relayed', {
+      wallet,
+      txHash,
+      onChain: onChain.toString(),
+      recorded: cumulative.toString(),
+    });
   }
 }
 
-export type ReconcileOutcome =
-  | { status: 'busy' }
-  | { status: 'done'; repairs: Repair[]; discrepancies: LedgerCheck[] };
+export type ReconcileOutcome = { status: 'busy' } | { status: 'done'; repairs: Repair[]; discrepancies: LedgerCheck[] };
 
 /**
  * One reconciliation pass, holding the settlement lock (so it never races a settler): re-publish
@@ -93,7 +134,11 @@ export async function reconcileChain(deps: ChainRepairDeps): Promise<ReconcileOu
     await republishLostEpochs(deps, await deps.chain.readState(), repairs);
     await reRelayLostClaims(deps, repairs);
     const discrepancies = (await checkChain(deps.db, deps.chain)).filter((c) => !c.ok);
-    for (const d of discrepancies) deps.log.error('chain reconciliation: the chain disagrees with the ledger', { check: d.name, offenders: d.offenders });
+    for (const d of discrepancies)
+      deps.log.error('chain reconciliation: the chain disagrees with the ledger', {
+        check: d.name,
+        offenders: d.offenders,
+      });
     return { status: 'done' as const, repairs, discrepancies };
   });
   return run.busy ? { status: 'busy' } : run.value;
@@ -106,9 +151,19 @@ export function startChainReconciler(deps: ChainRepairDeps, intervalSeconds: num
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     current = reconcileChain(deps)
-      .then((r) => { if (r.status === 'done' && r.repairs.length > 0) deps.log.warn('chain reconciliation repaired the chain', { repairs: r.repairs.length }); })
-      .catch((err: Error) => deps.log.warn('chain reconciliation failed; retrying later', { error: err.message.split('\n')[0], busy: err instanceof ChainBusy }))
-      .finally(() => { if (!stopped && intervalSeconds > 0) timer = setTimeout(tick, intervalSeconds * 1000); });
+      .then((r) => {
+        if (r.status === 'done' && r.repairs.length > 0)
+          deps.log.warn('chain reconciliation repaired the chain', { repairs: r.repairs.length });
+      })
+      .catch((err: Error) =>
+        deps.log.warn('chain reconciliation failed; retrying later', {
+          error: err.message.split('\n')[0],
+          busy: err instanceof ChainBusy,
+        }),
+      )
+      .finally(() => {
+        if (!stopped && intervalSeconds > 0) timer = setTimeout(tick, intervalSeconds * 1000);
+      });
   };
   tick();
   return {

@@ -23,7 +23,8 @@ export async function openDatabase(config: Config): Promise<Db> {
     const log = createLogger(config.logLevel);
     return openPg(config.databaseUrl, {
       max: config.databasePoolMax,
-      onIdleError: (err) => log.warn('database connection lost; the pool reconnects on next use', { error: err.message }),
+      onIdleError: (err) =>
+        log.warn('database connection lost; the pool reconnects on next use', { error: err.message }),
     });
   }
   const { openPglite } = await import('../db/pglite.ts');
@@ -53,7 +54,8 @@ export async function openEmbedder(config: Config = loadConfig(), objectStore?: 
  */
 function builtInEmbedders(config: Config, metrics: Metrics): Record<string, () => Promise<Embedder>> {
   return {
-    'use-lite-512': async () => timedEmbedder(await openEmbedder({ ...config, embedder: { ...config.embedder, engine: 'use-lite' } }), metrics),
+    'use-lite-512': async () =>
+      timedEmbedder(await openEmbedder({ ...config, embedder: { ...config.embedder, engine: 'use-lite' } }), metrics),
   };
 }
 
@@ -75,15 +77,29 @@ export async function openJobQueue(config: Config): Promise<JobQueue | undefined
 export async function openChain(config: Config, db?: Db): Promise<SettlementChain | undefined> {
   const { rpcUrl, settlerKey, distributor, token, finality, localStatePath } = config.chain;
   if (!rpcUrl || !settlerKey || !distributor || !token) return undefined;
-  const [{ createSettlementChain }, { createSerialSender }, { createDbSignerLock }, { privateKeyToAccount }] = await Promise.all([
-    import('../chain/distributor.ts'), import('../chain/serial-sender.ts'), import('./signer-lock.ts'), import('viem/accounts'),
-  ]);
+  const [{ createSettlementChain }, { createSerialSender }, { createDbSignerLock }, { privateKeyToAccount }] =
+    await Promise.all([
+      import('../chain/distributor.ts'),
+      import('../chain/serial-sender.ts'),
+      import('./signer-lock.ts'),
+      import('viem/accounts'),
+    ]);
   const sender = createSerialSender(db ? createDbSignerLock(db, privateKeyToAccount(settlerKey).address) : undefined);
   // A local anvil: its state is saved after every settler transaction (the reconciler covers the rest).
   const persist = localStatePath
-    ? async () => { await (await import('../chain/anvil.ts')).dumpAnvilState(rpcUrl, localStatePath).catch(() => {}); }
+    ? async () => {
+        await (await import('../chain/anvil.ts')).dumpAnvilState(rpcUrl, localStatePath).catch(() => {});
+      }
     : undefined;
-  return createSettlementChain({ rpcUrl, settlerKey, distributor, token, finality, sender, ...(persist ? { persist } : {}) });
+  return createSettlementChain({
+    rpcUrl,
+    settlerKey,
+    distributor,
+    token,
+    finality,
+    sender,
+    ...(persist ? { persist } : {}),
+  });
 }
 
 /**
@@ -91,7 +107,8 @@ export async function openChain(config: Config, db?: Db): Promise<SettlementChai
  * the migrated database, the chain and settleOnce's dependencies; no embedder, no queues.
  */
 export async function openSettlement(config: Config, receiptTimeoutMs: number): Promise<SettlementDeps> {
-  if (!config.chain.rpcUrl) throw new Error('settlement needs CHAIN_RPC_URL, DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY');
+  if (!config.chain.rpcUrl)
+    throw new Error('settlement needs CHAIN_RPC_URL, DISTRIBUTOR_ADDRESS, TOKEN_ADDRESS and SETTLER_PRIVATE_KEY');
   const db = await openDatabase(config);
   const chain = (await openChain(config, db))!;
   await migrate(db);
@@ -104,7 +121,9 @@ export async function createServices(config: Config, overrides: Partial<Services
   const [db, objectStore, embedder] = await Promise.all([
     overrides.db ?? openDatabase(config),
     store,
-    (overrides.embedder ? Promise.resolve(overrides.embedder) : store.then((s) => openEmbedder(config, s))).then((e) => timedEmbedder(e, metrics)),
+    (overrides.embedder ? Promise.resolve(overrides.embedder) : store.then((s) => openEmbedder(config, s))).then((e) =>
+      timedEmbedder(e, metrics),
+    ),
   ]);
   await migrate(db);
   // PGlite has no autovacuum: give the planner fresh statistics once per start.

@@ -7,8 +7,18 @@ import { Forbidden, InvalidInput, NotFound, Unauthorized, Unavailable } from '..
 import { newId } from '../ids.ts';
 import { findAccount, findAccountByWallet, type Account } from '../store/accounts.ts';
 import {
-  consumeNonce, deleteAccountSessions, deleteSession, deleteSessionById, findSession, insertNonce, insertSession, listSessions,
-  setSessionNotice, takeSessionNotice, type SessionListing, type SessionRecord,
+  consumeNonce,
+  deleteAccountSessions,
+  deleteSession,
+  deleteSessionById,
+  findSession,
+  insertNonce,
+  insertSession,
+  listSessions,
+  setSessionNotice,
+  takeSessionNotice,
+  type SessionListing,
+  type SessionRecord,
 } from '../store/dashboard.ts';
 import { authenticate } from './api-keys.ts';
 
@@ -34,12 +44,19 @@ export interface DashboardSession extends SessionRecord {
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 async function openSession(
-  db: Queryable, account: Account, opened: { method: SessionRecord['method']; livemode: boolean; keyId: string | null; wallet: string | null },
+  db: Queryable,
+  account: Account,
+  opened: { method: SessionRecord['method']; livemode: boolean; keyId: string | null; wallet: string | null },
 ): Promise<{ token: string; session: DashboardSession }> {
   const token = randomBytes(32).toString('base64url');
   const now = Date.now();
   const record: SessionRecord = {
-    id: newId('session'), accountId: account.id, ...opened, csrf: randomBytes(24).toString('base64url'), createdAt: new Date(now), expiresAt: new Date(now + SESSION_TTL_MS),
+    id: newId('session'),
+    accountId: account.id,
+    ...opened,
+    csrf: randomBytes(24).toString('base64url'),
+    createdAt: new Date(now),
+    expiresAt: new Date(now + SESSION_TTL_MS),
   };
   await insertSession(db, hashToken(token), record);
   return { token, session: { ...record, account } };
@@ -75,18 +92,27 @@ export function endAllSessions(db: Queryable, session: DashboardSession): Promis
 /** Key-minting and other sensitive actions need a recent sign-in, not only a valid cookie. */
 export function requireFreshSignIn(session: DashboardSession, what: string, now = Date.now()): void {
   if (now - session.createdAt.getTime() > FRESH_SIGN_IN_MS)
-    throw new Forbidden(`${what} needs a sign-in within the last ${FRESH_SIGN_IN_MS / 60_000} minutes: sign in again, then retry`);
+    throw new Forbidden(
+      `${what} needs a sign-in within the last ${FRESH_SIGN_IN_MS / 60_000} minutes: sign in again, then retry`,
+    );
 }
 
-export const leaveNotice = (db: Queryable, session: DashboardSession, text: string) => setSessionNotice(db, session.id, text);
+export const leaveNotice = (db: Queryable, session: DashboardSession, text: string) =>
+  setSessionNotice(db, session.id, text);
 export const takeNotice = (db: Queryable, session: DashboardSession) => takeSessionNotice(db, session.id);
 
 /** A consumer or contributor API key, checked once; admin keys do not open dashboards. The session takes the key's mode and ends when the key is revoked. */
 export async function signInWithKey(db: Queryable, presented: string) {
   const principal = await authenticate(db, presented.trim());
-  if (!principal || principal.role === 'admin') throw new Unauthorized('that API key is not valid for the dashboard (revoked, unknown, or an admin key)');
+  if (!principal || principal.role === 'admin')
+    throw new Unauthorized('that API key is not valid for the dashboard (revoked, unknown, or an admin key)');
   const account = (await findAccount(db, principal.accountId))!;
-  return openSession(db, account, { method: 'api_key', livemode: principal.livemode, keyId: principal.keyId, wallet: account.wallet });
+  return openSession(db, account, {
+    method: 'api_key',
+    livemode: principal.livemode,
+    keyId: principal.keyId,
+    wallet: account.wallet,
+  });
 }
 
 /** What a wallet signs for: the configured origin and chain (never the request's Host header). */
@@ -102,8 +128,16 @@ export interface SiweExpectation {
  * checked loosely.
  */
 export function siweExpectation(config: Pick<Config, 'publicUrl'>, chainId: number | null): SiweExpectation {
-  if (!config.publicUrl) throw new Unavailable('sign-in with Ethereum needs PUBLIC_URL (the origin browsers use) to be configured', 'config');
-  if (chainId === null) throw new Unavailable('sign-in with Ethereum needs the chain id: set CHAIN_ID, or make the chain reachable', 'chain');
+  if (!config.publicUrl)
+    throw new Unavailable(
+      'sign-in with Ethereum needs PUBLIC_URL (the origin browsers use) to be configured',
+      'config',
+    );
+  if (chainId === null)
+    throw new Unavailable(
+      'sign-in with Ethereum needs the chain id: set CHAIN_ID, or make the chain reachable',
+      'chain',
+    );
   const url = new URL(config.publicUrl);
   return { domain: url.host, uri: url.origin, chainId };
 }
@@ -118,10 +152,22 @@ export async function issueSiweNonce(db: Queryable): Promise<string> {
 function parseMessage(message: string) {
   const parsed = parseSiweMessage(message);
   const malformed = (what: string) => new InvalidInput(`message: not a valid EIP-4361 message (${what})`, 'message');
-  if (!parsed.address || !parsed.nonce || !parsed.domain || !parsed.uri || !parsed.version || parsed.chainId === undefined) throw malformed('address, domain, URI, version, chain ID and nonce are required');
+  if (
+    !parsed.address ||
+    !parsed.nonce ||
+    !parsed.domain ||
+    !parsed.uri ||
+    !parsed.version ||
+    parsed.chainId === undefined
+  )
+    throw malformed('address, domain, URI, version, chain ID and nonce are required');
   if (!URL.canParse(parsed.uri)) throw malformed(`URI is not a URL: ${parsed.uri.slice(0, 100)}`);
   if (!Number.isSafeInteger(parsed.chainId)) throw malformed('chain ID is not an integer');
-  for (const [name, date] of [['Issued At', parsed.issuedAt], ['Expiration Time', parsed.expirationTime], ['Not Before', parsed.notBefore]] as const)
+  for (const [name, date] of [
+    ['Issued At', parsed.issuedAt],
+    ['Expiration Time', parsed.expirationTime],
+    ['Not Before', parsed.notBefore],
+  ] as const)
     if (date !== undefined && Number.isNaN(date.getTime())) throw malformed(`${name} is not a date`);
   if (!parsed.issuedAt) throw malformed('Issued At is required');
   return { ...parsed, address: parsed.address, nonce: parsed.nonce, uri: parsed.uri, issuedAt: parsed.issuedAt };
@@ -133,16 +179,25 @@ function parseMessage(message: string) {
  * expired, signed by the address it names, which must be an enabled contributor. Malformed → 400;
  * well-formed but refused → 401.
  */
-export async function signInWithEthereum(db: Queryable, params: { message: string; signature: Hex; expect: SiweExpectation }) {
+export async function signInWithEthereum(
+  db: Queryable,
+  params: { message: string; signature: Hex; expect: SiweExpectation },
+) {
   const fail = (why: string) => new Unauthorized(`sign-in with Ethereum failed: ${why}`);
   const parsed = parseMessage(params.message);
   const now = Date.now();
-  if (parsed.domain !== params.expect.domain || new URL(parsed.uri).origin !== params.expect.uri) throw fail(`the message is for ${parsed.domain}, not ${params.expect.domain}`);
-  if (!validateSiweMessage({ message: parsed, domain: params.expect.domain, time: new Date(now) })) throw fail('the message expired or is not valid yet');
+  if (parsed.domain !== params.expect.domain || new URL(parsed.uri).origin !== params.expect.uri)
+    throw fail(`the message is for ${parsed.domain}, not ${params.expect.domain}`);
+  if (!validateSiweMessage({ message: parsed, domain: params.expect.domain, time: new Date(now) }))
+    throw fail('the message expired or is not valid yet');
   if (parsed.chainId !== params.expect.chainId) throw fail(`wrong chain id (expected ${params.expect.chainId})`);
   if (parsed.issuedAt.getTime() > now + ISSUED_AT_SKEW_MS) throw fail('the message is issued in the future');
   if (now - parsed.issuedAt.getTime() > NONCE_TTL_MS) throw fail('the message is too old');
-  const valid = await verifyMessage({ address: parsed.address, message: params.message, signature: params.signature }).catch(() => false);
+  const valid = await verifyMessage({
+    address: parsed.address,
+    message: params.message,
+    signature: params.signature,
+  }).catch(() => false);
   if (!valid) throw fail('the signature does not match the address');
   if (!(await consumeNonce(db, parsed.nonce))) throw fail('unknown or already used nonce');
   const wallet = getAddress(parsed.address);

@@ -1,8 +1,20 @@
 import type { Address, Hex } from 'viem';
 import { NotFound } from '../errors.ts';
 import {
-  consumerByDatanet, earningsSummary, refreshRollups, usageSummary, type CallCursor, consumerSpendByDay, consumerSpendSplit, keysWithLastUse, ownerEarningsByDay, ownerEpochs, ownerFunnel, ownerRecentCalls,
-  type FunnelLevel, type FunnelSort,
+  consumerByDatanet,
+  earningsSummary,
+  refreshRollups,
+  usageSummary,
+  type CallCursor,
+  consumerSpendByDay,
+  consumerSpendSplit,
+  keysWithLastUse,
+  ownerEarningsByDay,
+  ownerEpochs,
+  ownerFunnel,
+  ownerRecentCalls,
+  type FunnelLevel,
+  type FunnelSort,
 } from '../store/dashboard.ts';
 import type { Account } from '../store/accounts.ts';
 import { findDatanet } from '../store/datanets.ts';
@@ -23,7 +35,10 @@ export function chainIdOf(services: Services): Promise<number | null> {
   if (!chain) return Promise.resolve(null);
   let id = chainIds.get(chain);
   if (!id) {
-    id = chain.readState().then((s) => s.chainId, () => null);
+    id = chain.readState().then(
+      (s) => s.chainId,
+      () => null,
+    );
     id.then((v) => v === null && chainIds.delete(chain));
     chainIds.set(chain, id);
   }
@@ -31,7 +46,15 @@ export function chainIdOf(services: Services): Promise<number | null> {
 }
 
 /** What a test-mode session sees of settlement: nothing (test earnings never settle; live payouts are live things). */
-const noSettlement = (wallet: Address): Awaited<ReturnType<typeof settledPayoutOf>> => ({ wallet, epoch: null, cumulative: 0n, claimed: 0n, claimable: 0n, proof: [], payoutRoot: null });
+const noSettlement = (wallet: Address): Awaited<ReturnType<typeof settledPayoutOf>> => ({
+  wallet,
+  epoch: null,
+  cumulative: 0n,
+  claimed: 0n,
+  claimable: 0n,
+  proof: [],
+  payoutRoot: null,
+});
 
 /** `upto`: a rollup bound this page view already refreshed (see ownerPageData). */
 export async function ownerOverview(services: Services, account: Account, livemode: boolean, bound?: Date) {
@@ -44,9 +67,20 @@ export async function ownerOverview(services: Services, account: Account, livemo
     livemode ? ownerEpochs(services.db, wallet) : [],
   ]);
   // What the chain says now, for the browser's proof check (the database's copy is not the authority).
-  const chainRoot = services.chain && payout.epoch !== null ? await services.chain.readState().then((s) => s.payoutRoot, () => null) : null;
+  const chainRoot =
+    services.chain && payout.epoch !== null
+      ? await services.chain.readState().then(
+          (s) => s.payoutRoot,
+          () => null,
+        )
+      : null;
   return {
-    wallet, earnings, payout, byDay, epochs, chainRoot,
+    wallet,
+    earnings,
+    payout,
+    byDay,
+    epochs,
+    chainRoot,
     minPayout: services.config.settlement.minPayout,
     status: {
       unsettled: earnings.unsettled,
@@ -59,15 +93,27 @@ export async function ownerOverview(services: Services, account: Account, livemo
 
 export async function ownerStatement(services: Services, account: Account, livemode: boolean) {
   const upto = await refreshRollups(services.db);
-  return Promise.all([earningsSummary(services.db, upto, account.id, livemode), settledPayoutOf(services, account.wallet! as Address)]);
+  return Promise.all([
+    earningsSummary(services.db, upto, account.id, livemode),
+    settledPayoutOf(services, account.wallet! as Address),
+  ]);
 }
 
 /**
  * The funnel's parent, named only when it is this owner's: a datanet it owns, or a live (not
  * deleted) document in one. Anything else is 404, so the page never names another owner's document.
  */
-export async function ownedFunnelParent(services: Services, account: Account, level: 'document' | 'passage', parent: string) {
-  const notFound = new NotFound(`no ${level === 'document' ? 'datanet' : 'document'} ${parent}`, level === 'document' ? 'datanet' : 'document', parent);
+export async function ownedFunnelParent(
+  services: Services,
+  account: Account,
+  level: 'document' | 'passage',
+  parent: string,
+) {
+  const notFound = new NotFound(
+    `no ${level === 'document' ? 'datanet' : 'document'} ${parent}`,
+    level === 'document' ? 'datanet' : 'document',
+    parent,
+  );
   const doc = level === 'passage' ? await findDocument(services.db, parent) : null;
   if (level === 'passage' && (!doc || doc.deletedAt)) throw notFound;
   const datanet = await findDatanet(services.db, doc?.datanetId ?? parent);
@@ -75,16 +121,23 @@ export async function ownedFunnelParent(services: Services, account: Account, le
   return { datanet: { id: datanet.id, name: datanet.name }, parentName: doc?.title ?? datanet.name };
 }
 
-export function ownerCallsPage(services: Services, account: Account, livemode: boolean, after: CallCursor | null, pageSize: number) {
+export function ownerCallsPage(
+  services: Services,
+  account: Account,
+  livemode: boolean,
+  after: CallCursor | null,
+  pageSize: number,
+) {
   return ownerRecentCalls(services.db, account.wallet!, livemode, pageSize, after);
 }
 
 /** A receipt this owner was paid by, its proof, and the receipts root the chain holds for its epoch. */
 export async function ownerReceipt(services: Services, account: Account, livemode: boolean, id: string) {
   const view = await receiptFor(services, { accountId: account.id, keyId: '', role: 'contributor', livemode }, id);
-  const chainRoot: Hex | null = view.settlement?.status === 'confirmed' && services.chain
-    ? await services.chain.receiptsRootOf(BigInt(view.settlement.epoch)).catch(() => null)
-    : null;
+  const chainRoot: Hex | null =
+    view.settlement?.status === 'confirmed' && services.chain
+      ? await services.chain.receiptsRootOf(BigInt(view.settlement.epoch)).catch(() => null)
+      : null;
   return { ...view, chainRoot };
 }
 
@@ -113,14 +166,23 @@ export async function requireOwnKey(services: Services, account: Account, livemo
  * recent calls of a page view read the same bound.
  */
 export async function ownerPageData(
-  services: Services, account: Account, livemode: boolean,
+  services: Services,
+  account: Account,
+  livemode: boolean,
   funnel: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; page: number; pageSize: number },
   calls: { after: CallCursor | null; pageSize: number },
 ) {
   const upto = await refreshRollups(services.db);
   const [overview, funnelPage, recent] = await Promise.all([
     ownerOverview(services, account, livemode, upto),
-    ownerFunnel(services.db, upto, account.wallet!, { level: funnel.level, parent: funnel.parent, sort: funnel.sort, limit: funnel.pageSize, offset: (funnel.page - 1) * funnel.pageSize, livemode }),
+    ownerFunnel(services.db, upto, account.wallet!, {
+      level: funnel.level,
+      parent: funnel.parent,
+      sort: funnel.sort,
+      limit: funnel.pageSize,
+      offset: (funnel.page - 1) * funnel.pageSize,
+      livemode,
+    }),
     ownerCallsPage(services, account, livemode, calls.after, calls.pageSize),
   ]);
   return { overview, funnel: funnelPage, calls: recent };

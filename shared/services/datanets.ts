@@ -15,7 +15,11 @@ export interface NewDatanet {
 }
 
 /** Creates a datanet for the caller (or, for an admin, for the named contributor): POST /v1/datanets and the dashboard. */
-export async function createDatanet(services: Services, principal: Principal, input: NewDatanet): Promise<{ datanet: Datanet; owner: Account }> {
+export async function createDatanet(
+  services: Services,
+  principal: Principal,
+  input: NewDatanet,
+): Promise<{ datanet: Datanet; owner: Account }> {
   let ownerId = principal.accountId;
   if (principal.role === 'admin') {
     if (!input.ownerAccountId) throw new InvalidInput('ownerAccountId: required when an admin creates a datanet');
@@ -29,8 +33,12 @@ export async function createDatanet(services: Services, principal: Principal, in
   const owner = await requireAccount(services.db, ownerId, 'contributor');
   const embedder = await services.embedders.get(input.embeddingModel ?? services.embedders.defaultModel);
   const datanet = await insertDatanet(services.db, {
-    ownerAccountId: owner.id, name, description: input.description ?? null, pricePerSource: input.pricePerSource,
-    embeddingModel: embedder.modelId, embeddingDim: embedder.dimension,
+    ownerAccountId: owner.id,
+    name,
+    description: input.description ?? null,
+    pricePerSource: input.pricePerSource,
+    embeddingModel: embedder.modelId,
+    embeddingDim: embedder.dimension,
   });
   return { datanet, owner };
 }

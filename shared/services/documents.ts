@@ -11,7 +11,13 @@ import { findDatanet, type Datanet } from '../store/datanets.ts';
 import { deleteDocumentTerms, insertDocumentTerms, updateLexicalStats } from '../store/lexical.ts';
 import { noteRowsWritten } from '../store/analyze.ts';
 import {
-  findDocument, findLiveDocumentByHash, insertChunks, insertDocument, objectKeyInUse, softDeleteDocument, type DocumentRecord,
+  findDocument,
+  findLiveDocumentByHash,
+  insertChunks,
+  insertDocument,
+  objectKeyInUse,
+  softDeleteDocument,
+  type DocumentRecord,
 } from '../store/documents.ts';
 import type { Services } from './container.ts';
 import type { Principal } from './api-keys.ts';
@@ -22,11 +28,24 @@ export type ContentType = (typeof CONTENT_TYPES)[number];
 type TextContentType = (typeof TEXT_CONTENT_TYPES)[number];
 
 const ALIASES: Record<string, ContentType> = {
-  'text/plain': 'text/plain', 'text/markdown': 'text/markdown', 'text/x-markdown': 'text/markdown',
-  'text/html': 'text/html', 'application/xhtml+xml': 'text/html', [PDF]: PDF, 'application/x-pdf': PDF, [DOCX]: DOCX,
+  'text/plain': 'text/plain',
+  'text/markdown': 'text/markdown',
+  'text/x-markdown': 'text/markdown',
+  'text/html': 'text/html',
+  'application/xhtml+xml': 'text/html',
+  [PDF]: PDF,
+  'application/x-pdf': PDF,
+  [DOCX]: DOCX,
 };
 const EXTENSIONS: Record<string, ContentType> = {
-  txt: 'text/plain', text: 'text/plain', md: 'text/markdown', markdown: 'text/markdown', html: 'text/html', htm: 'text/html', pdf: PDF, docx: DOCX,
+  txt: 'text/plain',
+  text: 'text/plain',
+  md: 'text/markdown',
+  markdown: 'text/markdown',
+  html: 'text/html',
+  htm: 'text/html',
+  pdf: PDF,
+  docx: DOCX,
 };
 
 /** Media type from a declared type (parameters ignored) or, failing that, a file name. */
@@ -35,7 +54,10 @@ export function resolveContentType(declared: string | undefined, fileName?: stri
   if (base && ALIASES[base]) return ALIASES[base];
   const ext = fileName?.split('.').pop()?.toLowerCase();
   if ((!base || base === 'application/octet-stream') && ext && EXTENSIONS[ext]) return EXTENSIONS[ext];
-  throw new UnsupportedMediaType(`unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`, declared ?? null);
+  throw new UnsupportedMediaType(
+    `unsupported content type ${declared ?? '(none)'}: use one of ${CONTENT_TYPES.join(', ')}`,
+    declared ?? null,
+  );
 }
 
 export const isBinaryContentType = (t: ContentType): t is BinaryContentType => t === PDF || t === DOCX;
@@ -46,7 +68,9 @@ export type PagedChunk = Chunk & { page: number | null };
 /** The indexed text of a text document (HTML as Markdown-like text) and the chunks cut from it. */
 export function parseContent(contentType: TextContentType, raw: string) {
   const { text, title } = contentType === 'text/html' ? htmlToMarkdownText(raw) : { text: raw, title: null };
-  const chunks: PagedChunk[] = chunkDocument(text, contentType === 'text/plain' ? 'text/plain' : 'text/markdown').map((c) => ({ ...c, page: null }));
+  const chunks: PagedChunk[] = chunkDocument(text, contentType === 'text/plain' ? 'text/plain' : 'text/markdown').map(
+    (c) => ({ ...c, page: null }),
+  );
   return { text, htmlTitle: title, chunks };
 }
 
@@ -54,7 +78,11 @@ export function parseContent(contentType: TextContentType, raw: string) {
  * Any stored or uploaded bytes → the text that spans index, a title the file declares, and its
  * chunks. Binary formats go through the DocumentReaders port (absent where nothing is ingested).
  */
-export async function readContent(services: Pick<Services, 'documentReaders'>, contentType: ContentType, bytes: Uint8Array) {
+export async function readContent(
+  services: Pick<Services, 'documentReaders'>,
+  contentType: ContentType,
+  bytes: Uint8Array,
+) {
   if (!isBinaryContentType(contentType)) {
     let raw: string;
     try {
@@ -67,9 +95,16 @@ export async function readContent(services: Pick<Services, 'documentReaders'>, c
     return parseContent(contentType, raw);
   }
   const read = services.documentReaders?.[contentType];
-  if (!read) throw new Unavailable(`${contentType} documents are ingested by the API on Node or Lambda, not here`, 'documentReaders');
+  if (!read)
+    throw new Unavailable(
+      `${contentType} documents are ingested by the API on Node or Lambda, not here`,
+      'documentReaders',
+    );
   const doc = await read(bytes);
-  const chunks: PagedChunk[] = chunkDocument(doc.text, doc.markup).map((c) => ({ ...c, page: doc.pageStarts ? pageAt(doc.pageStarts, c.start) : null }));
+  const chunks: PagedChunk[] = chunkDocument(doc.text, doc.markup).map((c) => ({
+    ...c,
+    page: doc.pageStarts ? pageAt(doc.pageStarts, c.start) : null,
+  }));
   return { text: doc.text, htmlTitle: doc.title, chunks };
 }
 
@@ -88,13 +123,20 @@ export interface AddedDocument {
 }
 
 export function canManageDatanet(principal: Principal, datanet: Datanet): boolean {
-  return principal.role === 'admin' || (principal.role === 'contributor' && datanet.ownerAccountId === principal.accountId);
+  return (
+    principal.role === 'admin' || (principal.role === 'contributor' && datanet.ownerAccountId === principal.accountId)
+  );
 }
 
-export async function requireManagedDatanet(services: Services, principal: Principal, datanetId: string): Promise<Datanet> {
+export async function requireManagedDatanet(
+  services: Services,
+  principal: Principal,
+  datanetId: string,
+): Promise<Datanet> {
   const datanet = await findDatanet(services.db, datanetId);
   // Another tenant's datanet looks exactly like a missing one.
-  if (!datanet || !canManageDatanet(principal, datanet)) throw new NotFound(`no datanet ${datanetId}`, 'datanet', datanetId);
+  if (!datanet || !canManageDatanet(principal, datanet))
+    throw new NotFound(`no datanet ${datanetId}`, 'datanet', datanetId);
   return datanet;
 }
 
@@ -104,7 +146,12 @@ export async function requireManagedDatanet(services: Services, principal: Princ
  * uses them, so a failed upload leaves no rows and no object (a crash at the wrong moment can
  * still leave an orphan object, never a row without its bytes).
  */
-export async function addDocument(services: Services, principal: Principal, datanetId: string, input: NewDocument): Promise<AddedDocument> {
+export async function addDocument(
+  services: Services,
+  principal: Principal,
+  datanetId: string,
+  input: NewDocument,
+): Promise<AddedDocument> {
   const { db, objectStore, vectorIndex } = services;
   const datanet = await requireManagedDatanet(services, principal, datanetId);
   const max = services.config.maxDocumentBytes;
@@ -120,7 +167,8 @@ export async function addDocument(services: Services, principal: Principal, data
   const { text, htmlTitle, chunks } = await readContent(services, input.contentType, input.content);
   // Compressed PDF streams can inflate far beyond the upload: bound what gets chunked and embedded.
   const maxText = MAX_TEXT_PER_BYTE * services.config.maxDocumentBytes;
-  if (text.length > maxText) throw new PayloadTooLarge(`the document's extracted text is limited to ${maxText} characters`);
+  if (text.length > maxText)
+    throw new PayloadTooLarge(`the document's extracted text is limited to ${maxText} characters`);
   const title = input.title?.trim() || htmlTitle || input.fallbackTitle || null;
   if (!title) throw new InvalidInput('title is required (HTML documents may take it from <title>)', 'title');
   if (chunks.length === 0) throw new InvalidInput('document has no text to index', 'content');
@@ -133,19 +181,38 @@ export async function addDocument(services: Services, principal: Principal, data
     // One more vector for the document itself (title + summary). Chunks are embedded as they are:
     // prefixing title and heading path measured worse on the quality bench's dev questions.
     const fields = documentFields(title, text, chunks);
-    const [documentVector, ...vectors] = await embedder.embed([documentVectorText(fields), ...chunks.map((c) => c.text)]);
+    const [documentVector, ...vectors] = await embedder.embed([
+      documentVectorText(fields),
+      ...chunks.map((c) => c.text),
+    ]);
     const document = await db.transaction(async (tx) => {
       // A re-embed switching the datanet's model holds this row; after it, embed with the new model.
-      const model = (await tx.query<{ embedding_model: string }>(`SELECT embedding_model FROM datanets WHERE id = $1 FOR SHARE`, [datanetId])).rows[0]?.embedding_model;
+      const model = (
+        await tx.query<{ embedding_model: string }>(`SELECT embedding_model FROM datanets WHERE id = $1 FOR SHARE`, [
+          datanetId,
+        ])
+      ).rows[0]?.embedding_model;
       if (model !== embedder.modelId) throw new ModelSwitchedError();
       const doc = await insertDocument(tx, {
-        id: documentId, datanetId, title, contentType: input.contentType, contentHash, objectKey,
-        byteLength: input.content.byteLength, textLength: text.length, metadata: input.metadata, chunkCount: chunks.length,
+        id: documentId,
+        datanetId,
+        title,
+        contentType: input.contentType,
+        contentHash,
+        objectKey,
+        byteLength: input.content.byteLength,
+        textLength: text.length,
+        metadata: input.metadata,
+        chunkCount: chunks.length,
       });
       await insertChunks(tx, documentId, datanetId, title, rows);
       await updateLexicalStats(tx, documentId, 1);
       await insertDocumentTerms(tx, documentId, datanetId, fields);
-      await vectorIndex.upsertDocuments(embedder.modelId, [{ documentId, datanetId, vector: documentVector!, metadata: input.metadata }], tx);
+      await vectorIndex.upsertDocuments(
+        embedder.modelId,
+        [{ documentId, datanetId, vector: documentVector!, metadata: input.metadata }],
+        tx,
+      );
       await vectorIndex.upsert(
         embedder.modelId,
         rows.map((c, i) => ({ chunkId: c.id, datanetId, documentId, vector: vectors[i]!, metadata: input.metadata })),
@@ -179,7 +246,11 @@ class ModelSwitchedError extends Error {}
 /** Extracted text may be this many characters per allowed upload byte (plain text is 1:1). */
 const MAX_TEXT_PER_BYTE = 4;
 
-export async function getManagedDocument(services: Services, principal: Principal, id: string): Promise<DocumentRecord> {
+export async function getManagedDocument(
+  services: Services,
+  principal: Principal,
+  id: string,
+): Promise<DocumentRecord> {
   const doc = await findDocument(services.db, id);
   if (doc) {
     const datanet = await findDatanet(services.db, doc.datanetId);

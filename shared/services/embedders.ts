@@ -12,7 +12,10 @@ export interface EmbedderRegistry {
   get(modelId: string): Promise<Embedder>;
 }
 
-export function createEmbedderRegistry(defaultEmbedder: Embedder, others: Record<string, () => Promise<Embedder>> = {}): EmbedderRegistry {
+export function createEmbedderRegistry(
+  defaultEmbedder: Embedder,
+  others: Record<string, () => Promise<Embedder>> = {},
+): EmbedderRegistry {
   const opened = new Map<string, Promise<Embedder>>([[defaultEmbedder.modelId, Promise.resolve(defaultEmbedder)]]);
   const factories = new Map(Object.entries(others));
   return {
@@ -22,7 +25,11 @@ export function createEmbedderRegistry(defaultEmbedder: Embedder, others: Record
       let embedder = opened.get(modelId);
       if (!embedder) {
         const factory = factories.get(modelId);
-        if (!factory) throw new InvalidInput(`unknown embedding model ${modelId}: this server has ${[...opened.keys(), ...factories.keys()].join(', ')}`, 'embeddingModel');
+        if (!factory)
+          throw new InvalidInput(
+            `unknown embedding model ${modelId}: this server has ${[...opened.keys(), ...factories.keys()].join(', ')}`,
+            'embeddingModel',
+          );
         embedder = factory();
         embedder.catch(() => opened.delete(modelId)); // a failed open is retried next time
         opened.set(modelId, embedder);

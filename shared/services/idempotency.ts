@@ -1,7 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 import { IdempotencyInProgress, IdempotencyMismatch } from '../errors.ts';
-import { claimIdempotencyKey, findIdempotent, releaseIdempotencyKey, renewIdempotencyClaim, storeIdempotent, type StoredResult } from '../store/idempotency.ts';
+import {
+  claimIdempotencyKey,
+  findIdempotent,
+  releaseIdempotencyKey,
+  renewIdempotencyClaim,
+  storeIdempotent,
+  type StoredResult,
+} from '../store/idempotency.ts';
 import type { Payer, Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
@@ -33,11 +40,17 @@ export const scopedKey = (principal: Payer, key: string) => (principal.livemode 
 const scoped = scopedKey;
 
 export function hashRequest(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(body)}`)
+    .digest('hex');
 }
 
 /** What the first request with this key stored, or null. A key reused for another request is refused. */
-export async function findStoredResult(services: Pick<Services, 'db'>, principal: Principal, idempotency: IdempotencyContext | undefined): Promise<StoredResult | null> {
+export async function findStoredResult(
+  services: Pick<Services, 'db'>,
+  principal: Principal,
+  idempotency: IdempotencyContext | undefined,
+): Promise<StoredResult | null> {
   if (!idempotency) return null;
   const stored = await findIdempotent(services.db, principal.accountId, scoped(principal, idempotency.key));
   if (stored && stored.requestHash !== idempotency.requestHash) throw new IdempotencyMismatch(idempotency.key);
@@ -45,8 +58,14 @@ export async function findStoredResult(services: Pick<Services, 'db'>, principal
 }
 
 /** Stores the work's typed result under the key; call it in the transaction that charges. */
-export async function storeResult(tx: Queryable, principal: Principal, idempotency: IdempotencyContext | undefined, result: unknown): Promise<void> {
-  if (idempotency) await storeIdempotent(tx, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, result);
+export async function storeResult(
+  tx: Queryable,
+  principal: Principal,
+  idempotency: IdempotencyContext | undefined,
+  result: unknown,
+): Promise<void> {
+  if (idempotency)
+    await storeIdempotent(tx, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, result);
 }
 
 export type IdempotentOutcome<R, T> = { replayed: true; value: R } | { replayed: false; value: T };
@@ -68,7 +87,16 @@ export async function idempotently<R, T>(
     const stored = await steps.replay();
     if (stored !== null) return { replayed: true, value: stored };
     const claimant = randomUUID();
-    if (await claimIdempotencyKey(services.db, principal.accountId, scoped(principal, idempotency.key), idempotency.requestHash, STALE_AFTER_SECONDS, claimant)) {
+    if (
+      await claimIdempotencyKey(
+        services.db,
+        principal.accountId,
+        scoped(principal, idempotency.key),
+        idempotency.requestHash,
+        STALE_AFTER_SECONDS,
+        claimant,
+      )
+    ) {
       const lease = holdLease(services, principal.accountId, scoped(principal, idempotency.key), claimant);
       try {
         // The winner stores its result before it releases the key: a claim won just after that
@@ -87,8 +115,7 @@ export async function idempotently<R, T>(
         await lease.release();
       }
     }
-    if (Date.now() > deadline)
-      throw new IdempotencyInProgress(idempotency.key, 1);
+    if (Date.now() > deadline) throw new IdempotencyInProgress(idempotency.key, 1);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
@@ -108,7 +135,10 @@ function holdLease(services: Services, accountId: string, key: string, claimant:
       const attempt = () =>
         releaseIdempotencyKey(services.db, accountId, key, claimant).catch((err: Error) => {
           if (Date.now() < giveUpAt) return void setTimeout(attempt, RELEASE_RETRY_MS).unref();
-          services.log.warn('could not release an Idempotency-Key claim; it is taken over once stale', { error: err.message, staleAfterSeconds: STALE_AFTER_SECONDS });
+          services.log.warn('could not release an Idempotency-Key claim; it is taken over once stale', {
+            error: err.message,
+            staleAfterSeconds: STALE_AFTER_SECONDS,
+          });
         });
       return attempt();
     },

@@ -4,7 +4,14 @@ import type { Queryable } from '../db/index.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { X402_ACCOUNT_ID } from '../store/x402.ts';
 import { balanceMismatches, balanceOf } from '../store/ledger.ts';
-import { confirmedEpochs, epochPayouts, findEpoch, inFlightEpoch, paidWallets, relayedClaimTotals } from '../store/settlement.ts';
+import {
+  confirmedEpochs,
+  epochPayouts,
+  findEpoch,
+  inFlightEpoch,
+  paidWallets,
+  relayedClaimTotals,
+} from '../store/settlement.ts';
 
 // Whole-database money invariants, for `npm run check:ledger`, the multi-process and fault tests,
 // and operators after an incident. Each check is one query that lists offenders (a few, for the
@@ -21,7 +28,10 @@ export interface LedgerCheck {
 const LIMIT = 5;
 
 /** With `chain`, the distributor is read too (checkChain): roots, funding and claims against the ledger. */
-export async function checkLedger(db: Queryable, opts: { chain?: SettlementChain | undefined } = {}): Promise<LedgerCheck[]> {
+export async function checkLedger(
+  db: Queryable,
+  opts: { chain?: SettlementChain | undefined } = {},
+): Promise<LedgerCheck[]> {
   const checks = await checkDatabase(db);
   return opts.chain ? [...checks, ...(await checkChain(db, opts.chain))] : checks;
 }
@@ -30,7 +40,11 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   const checks: LedgerCheck[] = [];
   const add = async (name: string, checked: () => Promise<string>, sql: string, params: unknown[] = []) => {
     const r = await db.query<Record<string, unknown>>(`${sql} LIMIT ${LIMIT}`, params);
-    const offenders = r.rows.map((row) => Object.entries(row).map(([k, v]) => `${k}=${String(v)}`).join(' '));
+    const offenders = r.rows.map((row) =>
+      Object.entries(row)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' '),
+    );
     checks.push({ name, ok: offenders.length === 0, checked: await checked(), offenders });
   };
   const count = async (sql: string) => String((await db.query<{ n: bigint }>(sql)).rows[0]?.n ?? 0n);
@@ -64,13 +78,15 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   );
   await add(
     'test and live never in one transaction',
-    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE NOT livemode`)} test transactions`,
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE NOT livemode`)} test transactions`,
     `SELECT DISTINCT t.id, t.livemode FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE e.livemode <> t.livemode`,
   );
   // Only an admin's credit grant may be made in the other mode than its key's, and only live → test.
   await add(
     "a test key never moves live money; a live key's calls are live",
-    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE key_id IS NOT NULL`)} transactions by a key`,
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE key_id IS NOT NULL`)} transactions by a key`,
     `SELECT t.id, t.kind, t.key_id FROM ledger_transactions t JOIN api_keys k ON k.id = t.key_id
       WHERE (t.livemode AND NOT k.livemode) OR (k.livemode AND NOT t.livemode AND t.kind <> 'credit_grant')`,
   );
@@ -85,7 +101,8 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   );
   await add(
     'every charge has its receipt',
-    async () => `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE kind IN ('retrieve', 'answer')`)} charges`,
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM ledger_transactions WHERE kind IN ('retrieve', 'answer')`)} charges`,
     `SELECT t.id, t.request_id FROM ledger_transactions t LEFT JOIN receipts r ON r.request_id = t.request_id AND r.livemode = t.livemode
       WHERE t.kind IN ('retrieve', 'answer') AND r.id IS NULL`,
   );
@@ -98,7 +115,8 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   );
   await add(
     'the settled account equals the last confirmed cumulative total',
-    async () => `${await count(`SELECT count(*)::bigint AS n FROM settlement_epochs WHERE status = 'confirmed'`)} confirmed epochs`,
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM settlement_epochs WHERE status = 'confirmed'`)} confirmed epochs`,
     `SELECT settled::text, published::text FROM (
        SELECT (SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1 AND livemode) AS settled,
               (SELECT coalesce(max(total_cumulative), 0) FROM settlement_epochs WHERE status = 'confirmed') AS published) x
@@ -131,7 +149,8 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   );
   await add(
     'no x402 payment left unsettled after a successful call',
-    async () => `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE status = 'settled'`)} settled on chain`,
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE status = 'settled'`)} settled on chain`,
     `SELECT id, payer, amount::text, error FROM x402_payments WHERE status = 'unsettled'`,
   );
   checks.push(await runningBalancesCheck(db));
@@ -150,29 +169,45 @@ export async function checkChain(db: Queryable, chain: SettlementChain): Promise
   const last = confirmed.at(-1) ?? null;
   const inFlight = await inFlightEpoch(db);
   const checks: LedgerCheck[] = [];
-  const add = (name: string, checked: string, offenders: string[]) => checks.push({ name, ok: offenders.length === 0, checked, offenders: offenders.slice(0, LIMIT) });
+  const add = (name: string, checked: string, offenders: string[]) =>
+    checks.push({ name, ok: offenders.length === 0, checked, offenders: offenders.slice(0, LIMIT) });
 
-  add('chain: the distributor holds every confirmed epoch', `${confirmed.length} confirmed epochs, chain at epoch ${state.epoch}`,
-    confirmed.filter((e) => BigInt(e.epoch) > state.epoch).map((e) => `epoch=${e.epoch} missing (chain at ${state.epoch})`));
+  add(
+    'chain: the distributor holds every confirmed epoch',
+    `${confirmed.length} confirmed epochs, chain at epoch ${state.epoch}`,
+    confirmed
+      .filter((e) => BigInt(e.epoch) > state.epoch)
+      .map((e) => `epoch=${e.epoch} missing (chain at ${state.epoch})`),
+  );
 
   const roots: string[] = [];
   for (const e of confirmed.filter((x) => BigInt(x.epoch) <= state.epoch)) {
     const onChain = await chain.receiptsRootOf(BigInt(e.epoch));
-    if (onChain.toLowerCase() !== e.receiptsRoot.toLowerCase()) roots.push(`epoch=${e.epoch} receiptsRoot=${e.receiptsRoot} chain=${onChain}`);
+    if (onChain.toLowerCase() !== e.receiptsRoot.toLowerCase())
+      roots.push(`epoch=${e.epoch} receiptsRoot=${e.receiptsRoot} chain=${onChain}`);
   }
   add("chain: each confirmed epoch's receipts root is on chain", `${confirmed.length} epochs`, roots);
 
   // The epoch the chain is at: the last confirmed one, or the one in flight (published, awaiting finality).
-  const current = state.epoch === 0n ? null : (await findEpoch(db, Number(state.epoch)));
+  const current = state.epoch === 0n ? null : await findEpoch(db, Number(state.epoch));
   const settled = await balanceOf(db, SETTLED_ACCOUNT_ID, true);
-  const expectedTotal = current && (current.status === 'confirmed' || current.epoch === inFlight?.epoch) ? current.totalCumulative : null;
+  const expectedTotal =
+    current && (current.status === 'confirmed' || current.epoch === inFlight?.epoch) ? current.totalCumulative : null;
   const head: string[] = [];
   if (state.epoch > 0n && !current) head.push(`chain epoch=${state.epoch} is unknown to this database`);
-  if (current && current.payoutRoot.toLowerCase() !== state.payoutRoot.toLowerCase()) head.push(`epoch=${current.epoch} root=${current.payoutRoot} chain=${state.payoutRoot}`);
-  if (expectedTotal !== null && expectedTotal !== state.totalCumulative) head.push(`epoch=${current!.epoch} total=${expectedTotal} chain=${state.totalCumulative}`);
-  if (current?.status === 'confirmed' && state.totalCumulative !== settled) head.push(`ledger settled=${settled} chain total=${state.totalCumulative}`);
-  if (!current && last === null && state.totalCumulative !== 0n) head.push(`nothing settled but chain total=${state.totalCumulative}`);
-  add("chain: the distributor's root and total are the ledger's settled amount", `settled ${settled}, chain total ${state.totalCumulative}`, head);
+  if (current && current.payoutRoot.toLowerCase() !== state.payoutRoot.toLowerCase())
+    head.push(`epoch=${current.epoch} root=${current.payoutRoot} chain=${state.payoutRoot}`);
+  if (expectedTotal !== null && expectedTotal !== state.totalCumulative)
+    head.push(`epoch=${current!.epoch} total=${expectedTotal} chain=${state.totalCumulative}`);
+  if (current?.status === 'confirmed' && state.totalCumulative !== settled)
+    head.push(`ledger settled=${settled} chain total=${state.totalCumulative}`);
+  if (!current && last === null && state.totalCumulative !== 0n)
+    head.push(`nothing settled but chain total=${state.totalCumulative}`);
+  add(
+    "chain: the distributor's root and total are the ledger's settled amount",
+    `settled ${settled}, chain total ${state.totalCumulative}`,
+    head,
+  );
 
   // Claims: read per wallet any epoch paid (the only wallets a proof can exist for).
   const wallets = await paidWallets(db);
@@ -181,16 +216,29 @@ export async function checkChain(db: Queryable, chain: SettlementChain): Promise
     await Promise.all(wallets.slice(i, i + 20).map(async (w) => claimed.set(w, await chain.claimed(w as Address))));
   const totalClaimed = [...claimed.values()].reduce((a, b) => a + b, 0n);
   const balance = await chain.tokenBalance(chain.distributor);
-  add('chain: distributor balance = settled − claimed', `balance ${balance}, total ${state.totalCumulative}, claimed ${totalClaimed} by ${wallets.length} wallets`,
-    balance === state.totalCumulative - totalClaimed ? [] : [`balance=${balance} expected=${state.totalCumulative - totalClaimed}`]);
+  add(
+    'chain: distributor balance = settled − claimed',
+    `balance ${balance}, total ${state.totalCumulative}, claimed ${totalClaimed} by ${wallets.length} wallets`,
+    balance === state.totalCumulative - totalClaimed
+      ? []
+      : [`balance=${balance} expected=${state.totalCumulative - totalClaimed}`],
+  );
 
   const relayed = await relayedClaimTotals(db);
-  add('chain: every relayed claim is on chain', `${relayed.length} wallets with relayed claims`,
-    relayed.filter((r) => (claimed.get(r.wallet) ?? 0n) < r.cumulative).map((r) => `wallet=${r.wallet} relayed=${r.cumulative} chain=${claimed.get(r.wallet) ?? 0n}`));
+  add(
+    'chain: every relayed claim is on chain',
+    `${relayed.length} wallets with relayed claims`,
+    relayed
+      .filter((r) => (claimed.get(r.wallet) ?? 0n) < r.cumulative)
+      .map((r) => `wallet=${r.wallet} relayed=${r.cumulative} chain=${claimed.get(r.wallet) ?? 0n}`),
+  );
 
   const over: string[] = [];
-  const tree = current ? new Map((await epochPayoutsUpTo(db, current.epoch)).map((p) => [p.wallet, p.cumulative])) : new Map<string, bigint>();
-  for (const [w, c] of claimed) if (c > (tree.get(w) ?? 0n)) over.push(`wallet=${w} claimed=${c} settled=${tree.get(w) ?? 0n}`);
+  const tree = current
+    ? new Map((await epochPayoutsUpTo(db, current.epoch)).map((p) => [p.wallet, p.cumulative]))
+    : new Map<string, bigint>();
+  for (const [w, c] of claimed)
+    if (c > (tree.get(w) ?? 0n)) over.push(`wallet=${w} claimed=${c} settled=${tree.get(w) ?? 0n}`);
   add('chain: no wallet claimed more than it was settled', `${wallets.length} wallets`, over);
   return checks;
 }
@@ -204,7 +252,14 @@ async function epochPayoutsUpTo(db: Queryable, epoch: number): Promise<{ wallet:
 
 /** The running balances (migration 0040) equal what they sum: Σ entries and Σ open holds, per account and mode. */
 async function runningBalancesCheck(db: Queryable): Promise<LedgerCheck> {
-  const offenders = (await balanceMismatches(db, LIMIT)).map((m) => `account_id=${m.accountId} livemode=${m.livemode} stored: ${m.stored}; entries: ${m.derived}`);
+  const offenders = (await balanceMismatches(db, LIMIT)).map(
+    (m) => `account_id=${m.accountId} livemode=${m.livemode} stored: ${m.stored}; entries: ${m.derived}`,
+  );
   const n = (await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM account_balances`)).rows[0]!.n;
-  return { name: 'running balances and holds equal their entries and open answers', ok: offenders.length === 0, checked: `${n} account balances`, offenders };
+  return {
+    name: 'running balances and holds equal their entries and open answers',
+    ok: offenders.length === 0,
+    checked: `${n} account balances`,
+    offenders,
+  };
 }

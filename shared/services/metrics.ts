@@ -19,9 +19,26 @@ export function createMetrics() {
   const registry = new Registry();
   return {
     registry,
-    httpRequests: new Counter({ name: 'citepay_http_requests_total', help: 'HTTP requests served by this process', labelNames: ['method', 'route', 'status'], registers: [registry] }),
-    httpSeconds: new Histogram({ name: 'citepay_http_request_duration_seconds', help: 'HTTP request latency in this process', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    embedderSeconds: new Histogram({ name: 'citepay_embedder_duration_seconds', help: 'Time to embed one batch of texts', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    httpRequests: new Counter({
+      name: 'citepay_http_requests_total',
+      help: 'HTTP requests served by this process',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpSeconds: new Histogram({
+      name: 'citepay_http_request_duration_seconds',
+      help: 'HTTP request latency in this process',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    embedderSeconds: new Histogram({
+      name: 'citepay_embedder_duration_seconds',
+      help: 'Time to embed one batch of texts',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
   };
 }
 
@@ -47,56 +64,80 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
   const { registry } = metrics;
   const { db } = deps;
   new Gauge({
-    name: 'citepay_ledger_charged_micro_usd', help: 'Micro-USD ever charged to consumers (cumulative, from the ledger)', registers: [registry],
+    name: 'citepay_ledger_charged_micro_usd',
+    help: 'Micro-USD ever charged to consumers (cumulative, from the ledger)',
+    registers: [registry],
     async collect() {
       const r = await db.query<{ total: bigint | null }>(
         `SELECT sum(-e.amount)::bigint AS total FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-          WHERE a.kind = 'consumer' AND e.amount < 0 AND e.livemode`); // live money only: test mode is not revenue
+          WHERE a.kind = 'consumer' AND e.amount < 0 AND e.livemode`,
+      ); // live money only: test mode is not revenue
       this.set(Number(r.rows[0]?.total ?? 0n));
     },
   });
   new Gauge({
-    name: 'citepay_ledger_credited_micro_usd', help: 'Micro-USD ever credited, by recipient (contributors, adapter owners, protocol)', labelNames: ['to'], registers: [registry],
+    name: 'citepay_ledger_credited_micro_usd',
+    help: 'Micro-USD ever credited, by recipient (contributors, adapter owners, protocol)',
+    labelNames: ['to'],
+    registers: [registry],
     async collect() {
       const r = await db.query<{ kind: string; total: bigint | null }>(
         `SELECT CASE WHEN a.id = $1 THEN 'protocol' ELSE a.kind END AS kind, sum(e.amount)::bigint AS total
            FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-          WHERE e.amount > 0 AND e.livemode AND a.id <> $2 AND (a.kind = 'contributor' OR a.id = $1) GROUP BY 1`, [PROTOCOL_ACCOUNT_ID, FUNDING_ACCOUNT_ID]);
+          WHERE e.amount > 0 AND e.livemode AND a.id <> $2 AND (a.kind = 'contributor' OR a.id = $1) GROUP BY 1`,
+        [PROTOCOL_ACCOUNT_ID, FUNDING_ACCOUNT_ID],
+      );
       this.reset();
       for (const row of r.rows) this.set({ to: row.kind }, Number(row.total ?? 0n));
     },
   });
   new Gauge({
-    name: 'citepay_answers', help: 'Answers by status (deployment-wide)', labelNames: ['status'], registers: [registry],
+    name: 'citepay_answers',
+    help: 'Answers by status (deployment-wide)',
+    labelNames: ['status'],
+    registers: [registry],
     async collect() {
-      const r = await db.query<{ status: string; n: bigint }>(`SELECT status, count(*)::bigint AS n FROM answers GROUP BY status`);
+      const r = await db.query<{ status: string; n: bigint }>(
+        `SELECT status, count(*)::bigint AS n FROM answers GROUP BY status`,
+      );
       this.reset();
       for (const s of ['queued', 'running', 'succeeded', 'failed', 'expired']) this.set({ status: s }, 0);
       for (const row of r.rows) this.set({ status: row.status }, Number(row.n));
     },
   });
   new Gauge({
-    name: 'citepay_generation_seconds', help: "Worker generation time (started → finished) of answers closed in the last 15 minutes", labelNames: ['quantile'], registers: [registry],
+    name: 'citepay_generation_seconds',
+    help: 'Worker generation time (started → finished) of answers closed in the last 15 minutes',
+    labelNames: ['quantile'],
+    registers: [registry],
     async collect() {
       const r = await db.query<{ p50: number | null; p95: number | null }>(
         `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))::float8 AS p50,
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))::float8 AS p95
-           FROM answers WHERE finished_at > now() - interval '15 minutes' AND started_at IS NOT NULL`);
+           FROM answers WHERE finished_at > now() - interval '15 minutes' AND started_at IS NOT NULL`,
+      );
       this.set({ quantile: '0.5' }, r.rows[0]?.p50 ?? 0);
       this.set({ quantile: '0.95' }, r.rows[0]?.p95 ?? 0);
     },
   });
   new Gauge({
-    name: 'citepay_oldest_queued_job_age_seconds', help: 'Age of the oldest generation job no worker has started (0: none waiting)', registers: [registry],
+    name: 'citepay_oldest_queued_job_age_seconds',
+    help: 'Age of the oldest generation job no worker has started (0: none waiting)',
+    registers: [registry],
     async collect() {
-      const r = await db.query<{ age: number | null }>(`SELECT extract(epoch FROM now() - min(created_at))::float8 AS age FROM answers WHERE status = 'queued'`);
+      const r = await db.query<{ age: number | null }>(
+        `SELECT extract(epoch FROM now() - min(created_at))::float8 AS age FROM answers WHERE status = 'queued'`,
+      );
       this.set(r.rows[0]?.age ?? 0);
     },
   });
   if (deps.jobQueue) {
     const queue = deps.jobQueue;
     new Gauge({
-      name: 'citepay_job_queue_messages', help: 'Generation job messages in the queue', labelNames: ['state'], registers: [registry],
+      name: 'citepay_job_queue_messages',
+      help: 'Generation job messages in the queue',
+      labelNames: ['state'],
+      registers: [registry],
       async collect() {
         const d = await queue.depth();
         this.set({ state: 'visible' }, d.visible);
@@ -105,23 +146,35 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     });
   }
   new Gauge({
-    name: 'citepay_settlement_epochs', help: 'Settlement epochs by status', labelNames: ['status'], registers: [registry],
+    name: 'citepay_settlement_epochs',
+    help: 'Settlement epochs by status',
+    labelNames: ['status'],
+    registers: [registry],
     async collect() {
-      const r = await db.query<{ status: string; n: bigint }>(`SELECT status, count(*)::bigint AS n FROM settlement_epochs GROUP BY status`);
+      const r = await db.query<{ status: string; n: bigint }>(
+        `SELECT status, count(*)::bigint AS n FROM settlement_epochs GROUP BY status`,
+      );
       this.reset();
       for (const s of ['built', 'submitted', 'confirmed']) this.set({ status: s }, 0);
       for (const row of r.rows) this.set({ status: row.status }, Number(row.n));
     },
   });
   new Gauge({
-    name: 'citepay_settlement_last_confirmed_age_seconds', help: 'Seconds since the last confirmed settlement epoch (-1: none yet)', registers: [registry],
+    name: 'citepay_settlement_last_confirmed_age_seconds',
+    help: 'Seconds since the last confirmed settlement epoch (-1: none yet)',
+    registers: [registry],
     async collect() {
-      const r = await db.query<{ age: number | null }>(`SELECT extract(epoch FROM now() - max(confirmed_at))::float8 AS age FROM settlement_epochs WHERE status = 'confirmed'`);
+      const r = await db.query<{ age: number | null }>(
+        `SELECT extract(epoch FROM now() - max(confirmed_at))::float8 AS age FROM settlement_epochs WHERE status = 'confirmed'`,
+      );
       this.set(r.rows[0]?.age ?? -1);
     },
   });
   new Gauge({
-    name: 'citepay_chain_repairs_total', help: 'Repairs the chain reconciler made (lost epochs re-published, lost claims re-relayed), deployment-wide', labelNames: ['kind'], registers: [registry],
+    name: 'citepay_chain_repairs_total',
+    help: 'Repairs the chain reconciler made (lost epochs re-published, lost claims re-relayed), deployment-wide',
+    labelNames: ['kind'],
+    registers: [registry],
     async collect() {
       this.reset();
       for (const k of ['epoch', 'claim']) this.set({ kind: k }, 0);

@@ -6,7 +6,14 @@ import { findAccount, findAccountByWallet } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';
 import { findReceipt, type StoredReceipt } from '../store/receipts.ts';
 import {
-  findEpoch, latestConfirmedEpoch, payoutTreeOf, receiptsTreeOf, recordClaimOutcome, recordClaimSending, settledFor, type EpochRecord,
+  findEpoch,
+  latestConfirmedEpoch,
+  payoutTreeOf,
+  receiptsTreeOf,
+  recordClaimOutcome,
+  recordClaimSending,
+  settledFor,
+  type EpochRecord,
 } from '../store/settlement.ts';
 import { ChainBusy } from '../chain/serial-sender.ts';
 import type { Services } from './container.ts';
@@ -18,7 +25,10 @@ import { requireReachable } from './test-mode.ts';
 
 /** Keyed by root (content-addressed, so never stale); keep the last few loaded (a 100k-payee dump takes a while to re-hash). */
 const trees = new Map<string, PayoutTree | ReceiptsTree>();
-async function cachedTree<T extends PayoutTree | ReceiptsTree>(key: string, load: () => Promise<T | null>): Promise<T | null> {
+async function cachedTree<T extends PayoutTree | ReceiptsTree>(
+  key: string,
+  load: () => Promise<T | null>,
+): Promise<T | null> {
   const hit = trees.get(key) as T | undefined;
   if (hit) return hit;
   const tree = await load();
@@ -53,17 +63,22 @@ export async function payoutOf(services: Services, wallet: Address): Promise<Pay
   const settled = await settledPayoutOf(services, wallet);
   const account = await findAccountByWallet(services.db, wallet);
   // Live earnings only: test ones never settle.
-  return { ...settled, unsettled: account?.kind === 'contributor' ? await balanceOf(services.db, account.id, true) : 0n };
+  return {
+    ...settled,
+    unsettled: account?.kind === 'contributor' ? await balanceOf(services.db, account.id, true) : 0n,
+  };
 }
 
 /** payoutOf without `unsettled` (a sum over the account's whole ledger): for callers that have it already. */
 export async function settledPayoutOf(services: Services, wallet: Address): Promise<Omit<PayoutView, 'unsettled'>> {
   const { db, chain } = services;
   const epoch = await latestConfirmedEpoch(db);
-  const tree = epoch ? await cachedTree(`payout:${epoch.payoutRoot}`, async () => {
-    const dump = await payoutTreeOf(db, epoch.epoch);
-    return dump ? loadPayoutTree(dump) : null;
-  }) : null;
+  const tree = epoch
+    ? await cachedTree(`payout:${epoch.payoutRoot}`, async () => {
+        const dump = await payoutTreeOf(db, epoch.epoch);
+        return dump ? loadPayoutTree(dump) : null;
+      })
+    : null;
   const leaf = (tree as PayoutTree | null)?.proof(wallet);
   // The chain is the truth for what was claimed; when it cannot be reached, say so instead of guessing.
   const claimed = chain ? await chain.claimed(wallet).catch(() => null) : null;
@@ -95,19 +110,31 @@ export async function relayClaim(services: Services, wallet: Address): Promise<C
   if (!chain) throw new Unavailable('claims need a chain: set CHAIN_RPC_URL (npm start runs a local one)', 'chain');
   try {
     const before = await payoutOf(services, wallet);
-    if (before.claimed === null) throw new Unavailable('the chain cannot be reached right now: try again shortly', 'chain', 5);
+    if (before.claimed === null)
+      throw new Unavailable('the chain cannot be reached right now: try again shortly', 'chain', 5);
     if (before.claimable === 0n) return { view: before, paid: 0n, txHash: null };
     const record = await recordClaimSending(services.db, wallet, before.cumulative);
     const txHash = await chain.claim({ account: wallet, cumulative: before.cumulative, proof: before.proof });
     await recordClaimOutcome(services.db, record, { status: 'sent', txHash });
     const outcome = await chain.waitForReceipt(txHash, 60_000);
-    await recordClaimOutcome(services.db, record, { status: outcome.status === 'success' ? 'mined' : 'reverted', txHash, blockNumber: outcome.blockNumber });
+    await recordClaimOutcome(services.db, record, {
+      status: outcome.status === 'success' ? 'mined' : 'reverted',
+      txHash,
+      blockNumber: outcome.blockNumber,
+    });
     if (outcome.status !== 'success') throw new Conflict(`the claim transaction ${txHash} reverted`);
     // What THIS transaction paid (its Claimed event): a claim racing another for the same wallet pays 0.
     const after = await payoutOf(services, wallet);
     // payout.claimed webhooks, once the claim is final on chain (the chain, not this database, holds claims).
     if (outcome.paid > 0n)
-      await emitForWallet(services.db, wallet, 'payout.claimed', { wallet, paid: outcome.paid.toString(), cumulative: after.cumulative.toString(), txHash, currency: 'USD', unit: 'micro' });
+      await emitForWallet(services.db, wallet, 'payout.claimed', {
+        wallet,
+        paid: outcome.paid.toString(),
+        cumulative: after.cumulative.toString(),
+        txHash,
+        currency: 'USD',
+        unit: 'micro',
+      });
     return { view: after, paid: outcome.paid, txHash };
   } catch (err) {
     if (err instanceof DomainError) throw err;
@@ -154,6 +181,13 @@ export async function receiptFor(services: Services, principal: Principal, id: s
   }
   return {
     stored,
-    settlement: { epoch: epoch.epoch, status: epoch.status, receiptsRoot: epoch.receiptsRoot, txHash: epoch.txHash, proof, leafIndex: stored.leafIndex },
+    settlement: {
+      epoch: epoch.epoch,
+      status: epoch.status,
+      receiptsRoot: epoch.receiptsRoot,
+      txHash: epoch.txHash,
+      proof,
+      leafIndex: stored.leafIndex,
+    },
   };
 }

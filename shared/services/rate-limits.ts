@@ -22,7 +22,9 @@ export interface Admission {
  * role comes back uncounted, for the caller's 403.
  */
 export async function admitPresentedKey(
-  services: Pick<Services, 'config' | 'db'>, presented: string, roles: readonly Role[],
+  services: Pick<Services, 'config' | 'db'>,
+  presented: string,
+  roles: readonly Role[],
 ): Promise<{ principal: Principal; admission: Admission | null } | null> {
   const hash = presentedKeyHash(presented);
   if (!hash) return null;
@@ -36,21 +38,40 @@ export async function admitPresentedKey(
   const decision = decide(admitted.windows, windowSeconds, admitted.secondsIntoWindow);
   const over = admitted.windows.find((w) => w.count > w.limit);
   const refused = over
-    ? new RateLimited(`rate limit of the ${over.policy} reached: ${over.limit} requests per ${windowSeconds} s; retry after ${decision.resetSeconds} s`, over.policy, decision.resetSeconds)
+    ? new RateLimited(
+        `rate limit of the ${over.policy} reached: ${over.limit} requests per ${windowSeconds} s; retry after ${decision.resetSeconds} s`,
+        over.policy,
+        decision.resetSeconds,
+      )
     : null;
   return { principal, admission: { decision, refused } };
 }
 
 /** The answer-slot limits hold_answer checks under the account lock; null for admins (never limited). */
-export function answerSlotDefaults(services: Pick<Services, 'config'>, principal: Principal): { keyAnswers: number; accountAnswers: number } | null {
+export function answerSlotDefaults(
+  services: Pick<Services, 'config'>,
+  principal: Principal,
+): { keyAnswers: number; accountAnswers: number } | null {
   if (principal.role === 'admin') return null;
   const { keyAnswers, accountAnswers } = services.config.rateLimits.defaults;
   return { keyAnswers, accountAnswers };
 }
 
 /** The 429 for an answer refused because its key or account has too many queued or running. */
-export function answerSlotRefusal(policy: 'key_answers' | 'account_answers', open: { account: number; key: number }, limits: { key: number; account: number }): RateLimited {
+export function answerSlotRefusal(
+  policy: 'key_answers' | 'account_answers',
+  open: { account: number; key: number },
+  limits: { key: number; account: number },
+): RateLimited {
   return policy === 'key_answers'
-    ? new RateLimited(`this key already has ${open.key} answers queued or running (limit ${limits.key}); retry when one finishes`, 'key_answers', 1)
-    : new RateLimited(`this account already has ${open.account} answers queued or running (limit ${limits.account}); retry when one finishes`, 'account_answers', 1);
+    ? new RateLimited(
+        `this key already has ${open.key} answers queued or running (limit ${limits.key}); retry when one finishes`,
+        'key_answers',
+        1,
+      )
+    : new RateLimited(
+        `this account already has ${open.account} answers queued or running (limit ${limits.account}); retry when one finishes`,
+        'account_answers',
+        1,
+      );
 }

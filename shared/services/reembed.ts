@@ -2,7 +2,14 @@ import { NotFound, Conflict } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { documentFields, documentVectorText } from '../core/document-fields.ts';
 import {
-  chunksMissingVectors, countProgress, documentsMissingVectors, findReembedJob, insertReembedJob, latestReembedJob, runningReembedJobs, updateReembedJob,
+  chunksMissingVectors,
+  countProgress,
+  documentsMissingVectors,
+  findReembedJob,
+  insertReembedJob,
+  latestReembedJob,
+  runningReembedJobs,
+  updateReembedJob,
   type ReembedJob,
 } from '../store/reembed.ts';
 import type { Embedder } from '../embedder/index.ts';
@@ -17,22 +24,41 @@ import { listDatanets, type Datanet } from '../store/datanets.ts';
 // datanet in one transaction and drops the old vectors. Until then queries use the old model.
 const BATCH = 64;
 
-export async function startReembed(services: Services, principal: Principal, datanetId: string, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
+export async function startReembed(
+  services: Services,
+  principal: Principal,
+  datanetId: string,
+  model: string,
+  hooks: ReembedHooks = {},
+): Promise<ReembedJob> {
   const datanet = await requireManagedDatanet(services, principal, datanetId);
   if (datanet.embeddingModel === model) throw new Conflict(`datanet ${datanetId} already uses ${model}`);
   return beginReembed(services, datanet, model, hooks);
 }
 
-async function beginReembed(services: Services, datanet: Datanet, model: string, hooks: ReembedHooks = {}): Promise<ReembedJob> {
+async function beginReembed(
+  services: Services,
+  datanet: Datanet,
+  model: string,
+  hooks: ReembedHooks = {},
+): Promise<ReembedJob> {
   const embedder = await services.embedders.get(model);
   const running = await latestReembedJob(services.db, datanet.id);
-  if (running?.status === 'running') throw new Conflict(`datanet ${datanet.id} is already moving to ${running.toModel} (job ${running.id})`);
+  if (running?.status === 'running')
+    throw new Conflict(`datanet ${datanet.id} is already moving to ${running.toModel} (job ${running.id})`);
   await services.vectorIndex.prepare(model, embedder.dimension);
   let job: ReembedJob;
   try {
-    job = await insertReembedJob(services.db, { id: newId('job'), datanetId: datanet.id, fromModel: datanet.embeddingModel, toModel: model, toDim: embedder.dimension });
+    job = await insertReembedJob(services.db, {
+      id: newId('job'),
+      datanetId: datanet.id,
+      fromModel: datanet.embeddingModel,
+      toModel: model,
+      toDim: embedder.dimension,
+    });
   } catch (err) {
-    if (await latestReembedJob(services.db, datanet.id).then((j) => j?.status === 'running')) throw new Conflict(`datanet ${datanet.id} is already moving`);
+    if (await latestReembedJob(services.db, datanet.id).then((j) => j?.status === 'running'))
+      throw new Conflict(`datanet ${datanet.id} is already moving`);
     throw err;
   }
   void runInBackground(services, job, hooks);
@@ -51,7 +77,11 @@ export async function reembedToDefaultModel(services: Services, hooks: ReembedHo
     if (datanet.embeddingModel === target) continue;
     const latest = await latestReembedJob(services.db, datanet.id);
     if (latest?.status === 'running') continue;
-    services.log.info('datanet is on another embedding model than the default: re-embedding it', { datanetId: datanet.id, from: datanet.embeddingModel, to: target });
+    services.log.info('datanet is on another embedding model than the default: re-embedding it', {
+      datanetId: datanet.id,
+      from: datanet.embeddingModel,
+      to: target,
+    });
     jobs.push(await beginReembed(services, datanet, target, hooks));
   }
   return jobs;
@@ -73,7 +103,9 @@ export function runInBackground(services: Services, job: ReembedJob, hooks: Reem
   const run = runReembedJob(services, job, hooks)
     .catch(async (err: Error) => {
       services.log.error('re-embedding failed', { jobId: job.id, datanetId: job.datanetId, error: err.message });
-      await updateReembedJob(services.db, job.id, { status: 'failed', error: err.message.slice(0, 1000) }).catch(() => {});
+      await updateReembedJob(services.db, job.id, { status: 'failed', error: err.message.slice(0, 1000) }).catch(
+        () => {},
+      );
     })
     .finally(() => inProcess.delete(job.id));
   inProcess.set(job.id, run);
@@ -107,7 +139,12 @@ export interface ReembedHooks {
 async function runReembedJob(services: Services, job: ReembedJob, hooks: ReembedHooks): Promise<void> {
   const { db, vectorIndex } = services;
   const embedder = await services.embedders.get(job.toModel);
-  services.log.info('re-embedding started', { jobId: job.id, datanetId: job.datanetId, from: job.fromModel, to: job.toModel });
+  services.log.info('re-embedding started', {
+    jobId: job.id,
+    datanetId: job.datanetId,
+    from: job.fromModel,
+    to: job.toModel,
+  });
   // Walks the chunks in id order; at the end it wraps around once to catch chunks uploaded meanwhile.
   let cursor = '';
   for (;;) {
@@ -117,7 +154,14 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
     }
     const current = await findReembedJob(db, job.id);
     if (current?.status !== 'running') return; // cancelled or finished elsewhere
-    const batch = await chunksMissingVectors(db, vectorIndex, job.datanetId, job.toModel, hooks.batchSize ?? BATCH, cursor);
+    const batch = await chunksMissingVectors(
+      db,
+      vectorIndex,
+      job.datanetId,
+      job.toModel,
+      hooks.batchSize ?? BATCH,
+      cursor,
+    );
     if (batch.length === 0 && cursor !== '') {
       cursor = '';
       continue;
@@ -129,7 +173,16 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
     }
     cursor = batch.at(-1)!.id;
     const vectors = await embedder.embed(batch.map((c) => c.text));
-    await vectorIndex.upsert(job.toModel, batch.map((c, i) => ({ chunkId: c.id, datanetId: job.datanetId, documentId: c.documentId, vector: vectors[i]!, metadata: c.metadata })));
+    await vectorIndex.upsert(
+      job.toModel,
+      batch.map((c, i) => ({
+        chunkId: c.id,
+        datanetId: job.datanetId,
+        documentId: c.documentId,
+        vector: vectors[i]!,
+        metadata: c.metadata,
+      })),
+    );
     const progress = await countProgress(db, vectorIndex, job.datanetId, job.toModel);
     await updateReembedJob(db, job.id, progress);
     await hooks.afterBatch?.(progress);
@@ -140,8 +193,13 @@ async function switchModel(services: Services, job: ReembedJob): Promise<boolean
   const switched = await services.db.transaction(async (tx) => {
     await tx.query(`SELECT id FROM datanets WHERE id = $1 FOR UPDATE`, [job.datanetId]);
     if ((await chunksMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0) return false;
-    if ((await documentsMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0) return false;
-    await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [job.datanetId, job.toModel, job.toDim]);
+    if ((await documentsMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0)
+      return false;
+    await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [
+      job.datanetId,
+      job.toModel,
+      job.toDim,
+    ]);
     const progress = await countProgress(tx, services.vectorIndex, job.datanetId, job.toModel);
     await updateReembedJob(tx, job.id, { ...progress, status: 'succeeded' });
     return true;
@@ -149,7 +207,11 @@ async function switchModel(services: Services, job: ReembedJob): Promise<boolean
   if (!switched) return false;
   // Nothing reads the old model's vectors for this datanet any more.
   await services.vectorIndex.dropModel(job.fromModel, job.datanetId);
-  services.log.info('re-embedding finished: datanet switched', { jobId: job.id, datanetId: job.datanetId, model: job.toModel });
+  services.log.info('re-embedding finished: datanet switched', {
+    jobId: job.id,
+    datanetId: job.datanetId,
+    model: job.toModel,
+  });
   return true;
 }
 
@@ -166,6 +228,9 @@ async function embedDocumentVectors(services: Services, job: ReembedJob, embedde
     }),
   );
   const vectors = await embedder.embed(texts);
-  await services.vectorIndex.upsertDocuments(job.toModel, docs.map((d, i) => ({ documentId: d.id, datanetId: job.datanetId, vector: vectors[i]!, metadata: d.metadata })));
+  await services.vectorIndex.upsertDocuments(
+    job.toModel,
+    docs.map((d, i) => ({ documentId: d.id, datanetId: job.datanetId, vector: vectors[i]!, metadata: d.metadata })),
+  );
   return docs.length;
 }

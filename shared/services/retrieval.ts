@@ -1,6 +1,12 @@
 import { BM25_B, BM25_K1, selectQueryTerms } from '../core/bm25.ts';
 import {
-  rankDocuments, resolveIndexSettings, type Candidates, type ChunkHit, type ChunkInfo, type IndexSettings, type RankedDocument,
+  rankDocuments,
+  resolveIndexSettings,
+  type Candidates,
+  type ChunkHit,
+  type ChunkInfo,
+  type IndexSettings,
+  type RankedDocument,
 } from '../core/document-ranking.ts';
 import { findNearDuplicates } from '../core/near-duplicates.ts';
 import { aboveFloor } from '../core/relevance-floor.ts';
@@ -31,7 +37,12 @@ export async function resolveDatanets(db: Queryable, ids: readonly string[] | un
   const unique = [...new Set(ids)];
   const found = await findDatanets(db, unique);
   const missing = unique.filter((id) => !found.some((d) => d.id === id));
-  if (missing.length > 0) throw new NotFound(`unknown datanet${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`, 'datanet', missing.join(','));
+  if (missing.length > 0)
+    throw new NotFound(
+      `unknown datanet${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+      'datanet',
+      missing.join(','),
+    );
   return found;
 }
 
@@ -81,7 +92,10 @@ async function fromIndex<T>(services: Services, call: Promise<T>): Promise<T> {
 
 /** Every retriever's list for the query, and what fusion needs to know about their chunks. */
 export async function gatherCandidates(
-  services: Services, datanets: readonly Datanet[], query: string, metadata?: Record<string, unknown>,
+  services: Services,
+  datanets: readonly Datanet[],
+  query: string,
+  metadata?: Record<string, unknown>,
 ): Promise<Gathered> {
   const { db, vectorIndex } = services;
   const datanetIds = datanets.map((d) => d.id);
@@ -97,8 +111,17 @@ export async function gatherCandidates(
       const embedder = await services.embedders.get(model);
       const [vector] = await embedder.embed([query]);
       const [chunks, documents] = await Promise.all([
-        fromIndex(services, vectorIndex.search(model, embedder.dimension, vector!, CANDIDATES, { ...filter, datanetIds: group })),
-        fromIndex(services, vectorIndex.searchDocuments(model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, { datanetIds: group, metadata })),
+        fromIndex(
+          services,
+          vectorIndex.search(model, embedder.dimension, vector!, CANDIDATES, { ...filter, datanetIds: group }),
+        ),
+        fromIndex(
+          services,
+          vectorIndex.searchDocuments(model, embedder.dimension, vector!, DOCUMENT_CANDIDATES, {
+            datanetIds: group,
+            metadata,
+          }),
+        ),
       ]);
       return { model, vector: vector!, datanetIds: group, chunks, documents };
     }),
@@ -122,12 +145,21 @@ export async function chunkInfo(db: Queryable, chunkIds: readonly string[]): Pro
       WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
     [chunkIds],
   );
-  return new Map(r.rows.map((row) => [row.id, { documentId: row.document_id, copies: Math.max(1, row.copies), chunkCount: row.chunk_count }]));
+  return new Map(
+    r.rows.map((row) => [
+      row.id,
+      { documentId: row.document_id, copies: Math.max(1, row.copies), chunkCount: row.chunk_count },
+    ]),
+  );
 }
 
 /** The best `perDocument` passages of the best documents, `topK` in all, hydrated and checked for copies. */
 export async function selectSources(
-  services: Services, gathered: Gathered, ranked: readonly RankedDocument[], topK: number, perDocument: number,
+  services: Services,
+  gathered: Gathered,
+  ranked: readonly RankedDocument[],
+  topK: number,
+  perDocument: number,
 ): Promise<RetrievedSource[]> {
   const picks: { chunkId: string | null; documentId: string; score: number; ranks: Record<string, number> }[] = [];
   for (const doc of ranked) {
@@ -138,7 +170,12 @@ export async function selectSources(
     }
     const best = doc.chunks[0]!.score;
     for (const c of doc.chunks.slice(0, Math.min(perDocument, topK - picks.length))) {
-      picks.push({ chunkId: c.chunkId, documentId: doc.documentId, score: best > 0 ? (doc.score * c.score) / best : doc.score, ranks: c.ranks });
+      picks.push({
+        chunkId: c.chunkId,
+        documentId: doc.documentId,
+        score: best > 0 ? (doc.score * c.score) / best : doc.score,
+        ranks: c.ranks,
+      });
     }
   }
   // Documents found only by the document lists: their passage nearest the query.
@@ -151,17 +188,30 @@ export async function selectSources(
     const id = p.chunkId ?? nearest.get(p.documentId);
     const row = id ? hydrated.get(id) : undefined;
     if (!row) continue; // deleted since it was indexed
-    out.push({ ...row, score: p.score, similarity: gathered.similarity.get(row.chunkId) ?? null, ranks: p.ranks, duplicateOf: null });
+    out.push({
+      ...row,
+      score: p.score,
+      similarity: gathered.similarity.get(row.chunkId) ?? null,
+      ranks: p.ranks,
+      duplicateOf: null,
+    });
   }
   return markDuplicates(services, out);
 }
 
-async function nearestChunks(services: Services, gathered: Gathered, documentIds: readonly string[]): Promise<Map<string, string>> {
+async function nearestChunks(
+  services: Services,
+  gathered: Gathered,
+  documentIds: readonly string[],
+): Promise<Map<string, string>> {
   const { db } = services;
   const out = new Map<string, string>();
   if (documentIds.length === 0) return out;
   for (const q of gathered.queries) {
-    const found = await fromIndex(services, services.vectorIndex.nearestChunkPerDocument(q.model, q.vector.length, q.vector, documentIds, q.datanetIds));
+    const found = await fromIndex(
+      services,
+      services.vectorIndex.nearestChunkPerDocument(q.model, q.vector.length, q.vector, documentIds, q.datanetIds),
+    );
     for (const [documentId, chunkId] of found) out.set(documentId, chunkId);
   }
   const rest = documentIds.filter((d) => !out.has(d));
@@ -179,7 +229,14 @@ async function nearestChunks(services: Services, gathered: Gathered, documentIds
 async function markDuplicates(services: Services, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
   const { db } = services;
   if (sources.length < 2) return sources;
-  const r = await db.query<{ chunk_id: string; document_id: string; datanet_id: string; content_hash: string; created_at: Date; model: string }>(
+  const r = await db.query<{
+    chunk_id: string;
+    document_id: string;
+    datanet_id: string;
+    content_hash: string;
+    created_at: Date;
+    model: string;
+  }>(
     `SELECT c.id AS chunk_id, c.document_id, c.datanet_id, d.content_hash, d.created_at, n.embedding_model AS model
        FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
       WHERE c.id = ANY($1::text[])`,
@@ -189,7 +246,9 @@ async function markDuplicates(services: Services, sources: RetrievedSource[]): P
   // Each chunk's vector in its own datanet's model (copies are only compared within one model).
   const vectors = new Map<string, Float32Array>();
   for (const model of new Set(r.rows.map((row) => row.model))) {
-    const refs = r.rows.filter((row) => row.model === model).map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, datanetId: row.datanet_id }));
+    const refs = r.rows
+      .filter((row) => row.model === model)
+      .map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, datanetId: row.datanet_id }));
     for (const [id, v] of await fromIndex(services, services.vectorIndex.vectorsOf(model, refs))) vectors.set(id, v);
   }
   const duplicateOf = findNearDuplicates(
@@ -212,7 +271,12 @@ async function markDuplicates(services: Services, sources: RetrievedSource[]): P
  * BM25 from the chunk_terms postings: the rarest query terms are looked up by index and
  * each chunk scored from its stored term frequency and length (see core/bm25.ts).
  */
-export async function lexicalSearch(db: Queryable, query: string, k: number, filter: VectorFilter): Promise<ChunkHit[]> {
+export async function lexicalSearch(
+  db: Queryable,
+  query: string,
+  k: number,
+  filter: VectorFilter,
+): Promise<ChunkHit[]> {
   const datanetIds = filter.datanetIds ?? [];
   const stats = await termStats(db, query, datanetIds);
   const terms = selectQueryTerms(stats).map((t) => ({ lexeme: t.lexeme, weight: t.idf }));
@@ -223,8 +287,19 @@ type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'dup
 
 async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, HydratedRow>> {
   const r = await db.query<{
-    id: string; document_id: string; datanet_id: string; title: string; metadata: Record<string, unknown>;
-    owner_account_id: string; wallet: string; price_per_source: bigint; text: string; start_char: number; end_char: number; heading_path: string[]; page: number | null;
+    id: string;
+    document_id: string;
+    datanet_id: string;
+    title: string;
+    metadata: Record<string, unknown>;
+    owner_account_id: string;
+    wallet: string;
+    price_per_source: bigint;
+    text: string;
+    start_char: number;
+    end_char: number;
+    heading_path: string[];
+    page: number | null;
   }>(
     `SELECT c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet, n.price_per_source,
             c.text, c.start_char, c.end_char, c.heading_path, c.page
@@ -237,9 +312,19 @@ async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<
     r.rows.map((row) => [
       row.id,
       {
-        chunkId: row.id, documentId: row.document_id, datanetId: row.datanet_id, title: row.title, metadata: row.metadata,
-        contributorAccountId: row.owner_account_id, contributorWallet: row.wallet, pricePerSource: row.price_per_source,
-        text: row.text, start: row.start_char, end: row.end_char, headingPath: row.heading_path, page: row.page,
+        chunkId: row.id,
+        documentId: row.document_id,
+        datanetId: row.datanet_id,
+        title: row.title,
+        metadata: row.metadata,
+        contributorAccountId: row.owner_account_id,
+        contributorWallet: row.wallet,
+        pricePerSource: row.price_per_source,
+        text: row.text,
+        start: row.start_char,
+        end: row.end_char,
+        headingPath: row.heading_path,
+        page: row.page,
       },
     ]),
   );

@@ -9,11 +9,20 @@ const running = new WeakMap<Services, Promise<SettleOutcome>>();
 
 export function runSettlement(services: Services, opts: { force?: boolean } = {}): Promise<SettleOutcome> {
   const chain = services.chain;
-  if (!chain) return Promise.reject(new Unavailable('settlement needs a chain: set CHAIN_RPC_URL (npm start runs a local one)', 'chain'));
+  if (!chain)
+    return Promise.reject(
+      new Unavailable('settlement needs a chain: set CHAIN_RPC_URL (npm start runs a local one)', 'chain'),
+    );
   const inFlight = running.get(services);
   if (inFlight) return inFlight;
   const run = settleOnce(
-    { db: services.db, chain, log: services.log, minPayout: services.config.settlement.minPayout, receiptTimeoutMs: 60_000 },
+    {
+      db: services.db,
+      chain,
+      log: services.log,
+      minPayout: services.config.settlement.minPayout,
+      receiptTimeoutMs: 60_000,
+    },
     opts,
   ).finally(() => running.delete(services));
   running.set(services, run);
@@ -27,9 +36,14 @@ export function startSettlementSchedule(services: Services, intervalSeconds: num
   let current: Promise<unknown> = Promise.resolve();
   const tick = () => {
     current = runSettlement(services)
-      .then((outcome) => { if (outcome.status === 'confirmed') services.log.info('settled', { epoch: outcome.epoch, amount: outcome.amount.toString() }); })
+      .then((outcome) => {
+        if (outcome.status === 'confirmed')
+          services.log.info('settled', { epoch: outcome.epoch, amount: outcome.amount.toString() });
+      })
       .catch((err: Error) => services.log.warn('scheduled settlement failed', { error: err.message }))
-      .finally(() => { if (!stopped) timer = setTimeout(tick, intervalSeconds * 1000); });
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalSeconds * 1000);
+      });
   };
   timer = setTimeout(tick, intervalSeconds * 1000);
   return {

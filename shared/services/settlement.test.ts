@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Address, type Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { createSettlementChain, type SettlementChain } from '../chain/distributor.ts';
 import { verifyPayoutProof, verifyReceiptProof } from '../core/merkle.ts';
 import { hashCanonical } from '../core/receipts.ts';
@@ -37,8 +37,18 @@ async function setup(env: Record<string, string> = {}): Promise<Env> {
   await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });
   await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
   return {
-    services, client, world, tc,
-    deps: (over = {}) => ({ db: services.db, chain: tc.chain, log: services.log, minPayout: 1000n, receiptTimeoutMs: 10_000, ...over }),
+    services,
+    client,
+    world,
+    tc,
+    deps: (over = {}) => ({
+      db: services.db,
+      chain: tc.chain,
+      log: services.log,
+      minPayout: 1000n,
+      receiptTimeoutMs: 10_000,
+      ...over,
+    }),
     retrieve: async (query) => {
       const r = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } });
       expect(r.status).toBe(200);
@@ -63,7 +73,9 @@ async function expectConsistent(e: Env) {
     const payout = await e.client.call('GET', `/v1/payouts/${wallet}`);
     expect(BigInt(payout.body.cumulative) + BigInt(payout.body.unsettled)).toBe(total); // nothing lost, nothing doubled
   }
-  for (const row of (await db.query<{ total: bigint }>(`SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`)).rows)
+  for (const row of (
+    await db.query<{ total: bigint }>(`SELECT sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`)
+  ).rows)
     expect(row.total).toBe(0n);
   // The whole-database checker (npm run check:ledger) agrees after every step.
   expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
@@ -87,12 +99,28 @@ describe('settlement', () => {
     await expectConsistent(e);
 
     const earnings = await e.client.call('GET', '/v1/earnings', { key: e.world.ada.key });
-    expect(earnings.body).toMatchObject({ total: earnedBefore.body.total, settled: earnedBefore.body.total, unsettled: '0' });
+    expect(earnings.body).toMatchObject({
+      total: earnedBefore.body.total,
+      settled: earnedBefore.body.total,
+      unsettled: '0',
+    });
 
     const payout = await e.client.call('GET', `/v1/payouts/${WALLETS.ada.toLowerCase()}`);
     expect(payout.status).toBe(200);
-    expect(payout.body).toMatchObject({ wallet: WALLETS.ada, epoch: 1, cumulative: earnedBefore.body.total, claimed: '0', claimable: earnedBefore.body.total });
-    expect(verifyPayoutProof(state.payoutRoot, { wallet: WALLETS.ada as Address, cumulative: BigInt(payout.body.cumulative) }, payout.body.proof)).toBe(true);
+    expect(payout.body).toMatchObject({
+      wallet: WALLETS.ada,
+      epoch: 1,
+      cumulative: earnedBefore.body.total,
+      claimed: '0',
+      claimable: earnedBefore.body.total,
+    });
+    expect(
+      verifyPayoutProof(
+        state.payoutRoot,
+        { wallet: WALLETS.ada as Address, cumulative: BigInt(payout.body.cumulative) },
+        payout.body.proof,
+      ),
+    ).toBe(true);
 
     const claim = await e.client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: e.world.consumer.key });
     expect(claim.status).toBe(200);
@@ -106,14 +134,23 @@ describe('settlement', () => {
 
   it('proves each receipt against the receipts root published for its epoch', async () => {
     await e.retrieve('what makes sourdough rise');
-    const r = await e.client.call('POST', '/v1/retrieve', { key: e.world.consumer.key, json: { query: 'bicycle puncture repair', topK: 2 } });
+    const r = await e.client.call('POST', '/v1/retrieve', {
+      key: e.world.consumer.key,
+      json: { query: 'bicycle puncture repair', topK: 2 },
+    });
     const receiptId = r.body.attribution.receiptId;
     const before = await e.client.call('GET', `/v1/receipts/${receiptId}`, { key: e.world.consumer.key });
     expect(before.status).toBe(200);
     expect(before.body.settlement).toBeNull();
     expect(before.body.hash).toBe(hashCanonical(before.body.canonical));
-    expect(before.body.receipt).toMatchObject({ requestId: r.body.requestId, formulaVersion: 'retrieval-v2', charged: r.body.usage.charged });
-    expect(before.body.receipt.sources.map((s: { amount: string }) => s.amount)).toEqual(r.body.attribution.sources.map((s: { amount: string }) => s.amount));
+    expect(before.body.receipt).toMatchObject({
+      requestId: r.body.requestId,
+      formulaVersion: 'retrieval-v2',
+      charged: r.body.usage.charged,
+    });
+    expect(before.body.receipt.sources.map((s: { amount: string }) => s.amount)).toEqual(
+      r.body.attribution.sources.map((s: { amount: string }) => s.amount),
+    );
 
     const outcome = await settleOnce(e.deps());
     expect(outcome).toMatchObject({ status: 'confirmed', epoch: 2 });
@@ -124,8 +161,13 @@ describe('settlement', () => {
     expect(verifyReceiptProof(root, after.body.hash as Hex, after.body.settlement.proof)).toBe(true);
 
     // Receipts are private to the payer, the wallets they pay, and admins.
-    const stranger = await e.client.call('POST', '/v1/admin/accounts', { key: e.world.admin, json: { kind: 'consumer', name: 'Other', credits: '0' } });
-    expect((await e.client.call('GET', `/v1/receipts/${receiptId}`, { key: stranger.body.apiKey.key })).status).toBe(404);
+    const stranger = await e.client.call('POST', '/v1/admin/accounts', {
+      key: e.world.admin,
+      json: { kind: 'consumer', name: 'Other', credits: '0' },
+    });
+    expect((await e.client.call('GET', `/v1/receipts/${receiptId}`, { key: stranger.body.apiKey.key })).status).toBe(
+      404,
+    );
     expect((await e.client.call('GET', `/v1/receipts/${receiptId}`, { key: e.world.admin })).status).toBe(200);
     expect((await e.client.call('GET', '/v1/receipts/nope', { key: e.world.admin })).status).toBe(400);
   });
@@ -175,10 +217,27 @@ describe('test mode never settles', () => {
 
   it('puts only live earnings and live receipts on chain; test earnings stay test, and test keys cannot settle or claim', async () => {
     const { client, world } = e;
-    const testKey = (await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/keys`, { key: world.admin, json: { mode: 'test' } })).body.key as string;
-    const adaTestKey = (await client.call('POST', `/v1/admin/accounts/${world.ada.id}/keys`, { key: world.admin, json: { mode: 'test' } })).body.key as string;
-    expect((await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, { key: world.admin, json: { amount: '100000000', livemode: false } })).status).toBe(201);
-    const testCall = await client.call('POST', '/v1/retrieve', { key: testKey, json: { query: 'how long should bread dough rise?', topK: 2 } });
+    const testKey = (
+      await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/keys`, {
+        key: world.admin,
+        json: { mode: 'test' },
+      })
+    ).body.key as string;
+    const adaTestKey = (
+      await client.call('POST', `/v1/admin/accounts/${world.ada.id}/keys`, { key: world.admin, json: { mode: 'test' } })
+    ).body.key as string;
+    expect(
+      (
+        await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/credits`, {
+          key: world.admin,
+          json: { amount: '100000000', livemode: false },
+        })
+      ).status,
+    ).toBe(201);
+    const testCall = await client.call('POST', '/v1/retrieve', {
+      key: testKey,
+      json: { query: 'how long should bread dough rise?', topK: 2 },
+    });
     expect(testCall.body).toMatchObject({ livemode: false });
     expect(BigInt(testCall.body.usage.charged)).toBeGreaterThan(0n);
     await e.retrieve('how long should bread dough rise?');
@@ -188,17 +247,29 @@ describe('test mode never settles', () => {
     expect(BigInt(testEarned.total)).toBeGreaterThan(0n);
 
     // Test keys cannot start what moves live money on chain.
-    const testAdmin = (await client.call('POST', `/v1/admin/accounts/${(await e.services.db.query<{ account_id: string }>(`SELECT account_id FROM api_keys WHERE role = 'admin' LIMIT 1`)).rows[0]!.account_id}/keys`, { key: world.admin, json: { mode: 'test' } })).body.key as string;
+    const testAdmin = (
+      await client.call(
+        'POST',
+        `/v1/admin/accounts/${(await e.services.db.query<{ account_id: string }>(`SELECT account_id FROM api_keys WHERE role = 'admin' LIMIT 1`)).rows[0]!.account_id}/keys`,
+        { key: world.admin, json: { mode: 'test' } },
+      )
+    ).body.key as string;
     expect((await client.call('POST', '/v1/admin/settlements', { key: testAdmin })).status).toBe(403);
 
     const outcome = await settleOnce(e.deps());
     expect(outcome).toMatchObject({ status: 'confirmed', receipts: 1 });
     const ada = await client.call('GET', `/v1/payouts/${WALLETS.ada}`);
     expect(ada.body).toMatchObject({ cumulative: liveEarned.total, unsettled: '0' });
-    const testReceipt = await client.call('GET', `/v1/receipts/${testCall.body.attribution.receiptId}`, { key: testKey });
+    const testReceipt = await client.call('GET', `/v1/receipts/${testCall.body.attribution.receiptId}`, {
+      key: testKey,
+    });
     expect(testReceipt.status).toBe(200);
     expect(testReceipt.body).toMatchObject({ livemode: false, settlement: null });
-    expect((await client.call('GET', '/v1/earnings', { key: adaTestKey })).body).toMatchObject({ total: testEarned.total, settled: '0', unsettled: testEarned.total });
+    expect((await client.call('GET', '/v1/earnings', { key: adaTestKey })).body).toMatchObject({
+      total: testEarned.total,
+      settled: '0',
+      unsettled: testEarned.total,
+    });
     expect((await client.call('POST', `/v1/payouts/${WALLETS.ada}/claim`, { key: testKey })).status).toBe(403);
     await expectConsistent(e);
   });
@@ -206,23 +277,26 @@ describe('test mode never settles', () => {
 
 describe('one settler at a time, on the recorded chain only', () => {
   // On PGlite there is one process by construction; the lock is the real server's.
-  it.runIf(TEST_DB === 'pg')('two settlers racing (separate connections): the epoch is published once, the other is told it is busy', async () => {
-    const e = await setup();
-    try {
-      for (let round = 1; round <= 3; round++) {
-        await e.retrieve(round % 2 ? 'how long should bread dough rise?' : 'fix a flat bicycle tyre');
-        const outcomes = await Promise.all([settleOnce(e.deps()), settleOnce(e.deps()), settleOnce(e.deps())]);
-        const statuses = outcomes.map((o) => o.status).sort();
-        // One publishes; a racer that got the lock after it finds nothing to settle.
-        expect(statuses.filter((s) => s === 'confirmed')).toHaveLength(1);
-        expect(statuses.every((s) => s === 'confirmed' || s === 'busy' || s === 'idle')).toBe(true);
-        expect((await e.tc.chain.readState()).epoch).toBe(BigInt(round));
-        await expectConsistent(e);
+  it.runIf(TEST_DB === 'pg')(
+    'two settlers racing (separate connections): the epoch is published once, the other is told it is busy',
+    async () => {
+      const e = await setup();
+      try {
+        for (let round = 1; round <= 3; round++) {
+          await e.retrieve(round % 2 ? 'how long should bread dough rise?' : 'fix a flat bicycle tyre');
+          const outcomes = await Promise.all([settleOnce(e.deps()), settleOnce(e.deps()), settleOnce(e.deps())]);
+          const statuses = outcomes.map((o) => o.status).sort();
+          // One publishes; a racer that got the lock after it finds nothing to settle.
+          expect(statuses.filter((s) => s === 'confirmed')).toHaveLength(1);
+          expect(statuses.every((s) => s === 'confirmed' || s === 'busy' || s === 'idle')).toBe(true);
+          expect((await e.tc.chain.readState()).epoch).toBe(BigInt(round));
+          await expectConsistent(e);
+        }
+      } finally {
+        await e.services.db.close();
       }
-    } finally {
-      await e.services.db.close();
-    }
-  });
+    },
+  );
 
   it('refuses to settle to a distributor other than the one recorded for the deployment, sending nothing', async () => {
     const e = await setup();
@@ -231,7 +305,9 @@ describe('one settler at a time, on the recorded chain only', () => {
       expect(await settleOnce(e.deps())).toMatchObject({ status: 'confirmed', epoch: 1 });
       await e.retrieve('how long should bread dough rise?');
       const other = await deployTestChain();
-      await expect(settleOnce(e.deps({ chain: other.chain }))).rejects.toThrow(/this deployment settles on chain \d+ to distributor .*refusing to settle/);
+      await expect(settleOnce(e.deps({ chain: other.chain }))).rejects.toThrow(
+        /this deployment settles on chain \d+ to distributor .*refusing to settle/,
+      );
       expect((await other.chain.readState()).epoch).toBe(0n);
       expect(await inFlightEpoch(e.services.db)).toBeNull(); // nothing was closed either
       expect(await settleOnce(e.deps())).toMatchObject({ status: 'confirmed', epoch: 2 });
@@ -248,7 +324,15 @@ describe('settlement survives a crash at every step', () => {
       const e = await setup();
       await e.retrieve('how long should bread dough rise?');
       await e.retrieve('fix a flat bicycle tyre');
-      await expect(settleOnce(e.deps({ afterStep: (s) => { if (s === step) throw new Crash(step); } }))).rejects.toBeInstanceOf(Crash);
+      await expect(
+        settleOnce(
+          e.deps({
+            afterStep: (s) => {
+              if (s === step) throw new Crash(step);
+            },
+          }),
+        ),
+      ).rejects.toBeInstanceOf(Crash);
       const stuck = await inFlightEpoch(e.services.db);
       expect(stuck?.status).toBe(step === 'built' ? 'built' : 'submitted');
       expect(await balanceOf(e.services.db, SETTLED_ACCOUNT_ID, true)).toBe(0n); // the ledger never runs ahead of the chain
@@ -265,11 +349,15 @@ describe('settlement survives a crash at every step', () => {
   it('killed after the publish transaction left but before it was recorded: the restart reads the chain and rolls forward', async () => {
     const e = await setup();
     await e.retrieve('how long should bread dough rise?');
-    const dying: SettlementChain = { ...e.tc.chain, readState: () => e.tc.chain.readState(), publish: async (p) => {
-      // Mined but never recorded here: anvil's automine can answer with the hash before the block exists.
-      await e.tc.chain.waitForReceipt(await e.tc.chain.publish(p));
-      throw new Crash('after send');
-    } };
+    const dying: SettlementChain = {
+      ...e.tc.chain,
+      readState: () => e.tc.chain.readState(),
+      publish: async (p) => {
+        // Mined but never recorded here: anvil's automine can answer with the hash before the block exists.
+        await e.tc.chain.waitForReceipt(await e.tc.chain.publish(p));
+        throw new Crash('after send');
+      },
+    };
     await expect(settleOnce(e.deps({ chain: dying }))).rejects.toBeInstanceOf(Crash);
     expect((await inFlightEpoch(e.services.db))?.status).toBe('built');
     expect((await e.tc.chain.readState()).epoch).toBe(1n);
@@ -280,13 +368,26 @@ describe('settlement survives a crash at every step', () => {
 
   it('with the RPC unreachable, the epoch stays open (or in flight, retried with backoff) and the API keeps serving', async () => {
     const e = await setup();
-    const down = createSettlementChain({ rpcUrl: 'http://127.0.0.1:9', settlerKey: e.tc.settlerKey, distributor: e.tc.distributor, token: e.tc.token });
+    const down = createSettlementChain({
+      rpcUrl: 'http://127.0.0.1:9',
+      settlerKey: e.tc.settlerKey,
+      distributor: e.tc.distributor,
+      token: e.tc.token,
+    });
     await e.retrieve('how long should bread dough rise?');
     await expect(settleOnce(e.deps({ chain: down }))).rejects.toThrow();
     expect(await inFlightEpoch(e.services.db)).toBeNull(); // still open: nothing closed while the chain is away
 
     // Built, then the chain goes away before the publish: it stays built and backs off.
-    await expect(settleOnce(e.deps({ afterStep: (s) => { if (s === 'built') throw new Crash('built'); } }))).rejects.toBeInstanceOf(Crash);
+    await expect(
+      settleOnce(
+        e.deps({
+          afterStep: (s) => {
+            if (s === 'built') throw new Crash('built');
+          },
+        }),
+      ),
+    ).rejects.toBeInstanceOf(Crash);
     await expect(settleOnce(e.deps({ chain: down }), { force: true })).rejects.toThrow();
     const waiting = await inFlightEpoch(e.services.db);
     expect(waiting).toMatchObject({ status: 'built' });

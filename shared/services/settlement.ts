@@ -10,8 +10,19 @@ import { postTransaction } from '../store/ledger.ts';
 import { recordSettingOnce } from '../store/deployment.ts';
 import { withExclusiveLock } from '../db/lock.ts';
 import {
-  epochPayouts, findEpoch, inFlightEpoch, insertEpoch, lastEpochNumber, markConfirmed, markSubmitted, openReceipts,
-  payableBalances, recordFailure, settledCumulatives, waitForFinality, type EpochRecord,
+  epochPayouts,
+  findEpoch,
+  inFlightEpoch,
+  insertEpoch,
+  lastEpochNumber,
+  markConfirmed,
+  markSubmitted,
+  openReceipts,
+  payableBalances,
+  recordFailure,
+  settledCumulatives,
+  waitForFinality,
+  type EpochRecord,
 } from '../store/settlement.ts';
 import { republishLostEpochs } from './chain-repair.ts';
 
@@ -65,9 +76,17 @@ export interface SettlementTarget {
 
 /** Refuses (before anything is closed or sent) a chain or distributor other than the recorded one. */
 async function assertRecordedTarget(deps: SettlementDeps, chainId: number): Promise<void> {
-  const here: SettlementTarget = { chainId, distributor: getAddress(deps.chain.distributor), token: getAddress(deps.chain.token) };
+  const here: SettlementTarget = {
+    chainId,
+    distributor: getAddress(deps.chain.distributor),
+    token: getAddress(deps.chain.token),
+  };
   const recorded = await recordSettingOnce(deps.db, 'settlement.target', here);
-  if (recorded.chainId !== here.chainId || getAddress(recorded.distributor) !== here.distributor || getAddress(recorded.token) !== here.token)
+  if (
+    recorded.chainId !== here.chainId ||
+    getAddress(recorded.distributor) !== here.distributor ||
+    getAddress(recorded.token) !== here.token
+  )
     throw new SettlementConflictError(
       `this deployment settles on chain ${recorded.chainId} to distributor ${recorded.distributor} (token ${recorded.token}); ` +
         `this process is configured for chain ${here.chainId}, distributor ${here.distributor}, token ${here.token}: refusing to settle`,
@@ -88,9 +107,12 @@ async function settleHoldingLock(deps: SettlementDeps, opts: { force?: boolean }
     onChain = await republishLostEpochs(deps, onChain);
     if (!epoch) {
       if (BigInt(await lastEpochNumber(db)) < onChain.epoch)
-        throw new SettlementConflictError(`the distributor is at epoch ${onChain.epoch} but this database never built it: is another deployment publishing to it?`);
+        throw new SettlementConflictError(
+          `the distributor is at epoch ${onChain.epoch} but this database never built it: is another deployment publishing to it?`,
+        );
       epoch = await buildEpoch(deps);
-      if (!epoch) return { status: 'idle', reason: 'nothing to settle: no new receipts and no wallet above the minimum payout' };
+      if (!epoch)
+        return { status: 'idle', reason: 'nothing to settle: no new receipts and no wallet above the minimum payout' };
       await deps.afterStep?.('built');
     }
     return await finishEpoch(deps, epoch, onChain);
@@ -98,7 +120,12 @@ async function settleHoldingLock(deps: SettlementDeps, opts: { force?: boolean }
     if (epoch) {
       const delay = backoffMs(epoch.attempts);
       await recordFailure(db, epoch.epoch, (err as Error).message, new Date(Date.now() + delay));
-      deps.log.warn('settlement attempt failed; will retry', { epoch: epoch.epoch, attempt: epoch.attempts + 1, retryInMs: delay, error: (err as Error).message });
+      deps.log.warn('settlement attempt failed; will retry', {
+        epoch: epoch.epoch,
+        attempt: epoch.attempts + 1,
+        retryInMs: delay,
+        error: (err as Error).message,
+      });
     }
     throw err;
   }
@@ -141,7 +168,12 @@ async function buildEpoch(deps: SettlementDeps): Promise<EpochRecord | null> {
   });
   if (built === null) return null;
   const epoch = (await findEpoch(db, built))!;
-  deps.log.info('settlement epoch built', { epoch: epoch.epoch, payees: epoch.payeeCount, amount: epoch.amount.toString(), receipts: epoch.receiptCount });
+  deps.log.info('settlement epoch built', {
+    epoch: epoch.epoch,
+    payees: epoch.payeeCount,
+    amount: epoch.amount.toString(),
+    receipts: epoch.receiptCount,
+  });
   return epoch;
 }
 
@@ -160,12 +192,17 @@ async function finishEpoch(deps: SettlementDeps, epoch: EpochRecord, onChain: Ch
     const outcome = await chain.waitForReceipt(epoch.txHash, deps.receiptTimeoutMs).catch(() => null);
     if (outcome?.status === 'success' || (await publishedOnChain(chain, epoch))) {
       await deps.afterStep?.('mined');
-      return (await publishedAtFinality(chain, epoch)) ? confirm(deps, epoch, outcome?.blockNumber ?? null) : awaitFinality(deps, epoch);
+      return (await publishedAtFinality(chain, epoch))
+        ? confirm(deps, epoch, outcome?.blockNumber ?? null)
+        : awaitFinality(deps, epoch);
     }
   }
 
   const txHash = await chain.publish({
-    epoch: BigInt(epoch.epoch), payoutRoot: epoch.payoutRoot, receiptsRoot: epoch.receiptsRoot, totalCumulative: epoch.totalCumulative,
+    epoch: BigInt(epoch.epoch),
+    payoutRoot: epoch.payoutRoot,
+    receiptsRoot: epoch.receiptsRoot,
+    totalCumulative: epoch.totalCumulative,
   });
   await markSubmitted(deps.db, epoch.epoch, txHash);
   deps.log.info('settlement epoch submitted', { epoch: epoch.epoch, txHash });
@@ -200,7 +237,8 @@ async function publishedOnChain(chain: SettlementChain, epoch: EpochRecord): Pro
 
 function isPublished(state: ChainEpochState, epoch: EpochRecord): boolean {
   if (state.epoch < BigInt(epoch.epoch)) return false;
-  if (state.epoch === BigInt(epoch.epoch) && state.payoutRoot.toLowerCase() === epoch.payoutRoot.toLowerCase()) return true;
+  if (state.epoch === BigInt(epoch.epoch) && state.payoutRoot.toLowerCase() === epoch.payoutRoot.toLowerCase())
+    return true;
   throw new SettlementConflictError(
     `the distributor is at epoch ${state.epoch} with root ${state.payoutRoot}, but epoch ${epoch.epoch} here has root ${epoch.payoutRoot}`,
   );
@@ -215,10 +253,28 @@ async function confirm(deps: SettlementDeps, epoch: EpochRecord, blockNumber: bi
     const entries: LedgerEntry[] = payouts.map((p) => ({ accountId: p.accountId, amount: -p.amount }));
     if (epoch.amount > 0n) {
       entries.push({ accountId: SETTLED_ACCOUNT_ID, amount: epoch.amount });
-      await postTransaction(tx, { id: `txn_epoch_${epoch.epoch}`, kind: 'payout', requestId: `settlement-epoch-${epoch.epoch}`, keyId: null, livemode: true, entries });
+      await postTransaction(tx, {
+        id: `txn_epoch_${epoch.epoch}`,
+        kind: 'payout',
+        requestId: `settlement-epoch-${epoch.epoch}`,
+        keyId: null,
+        livemode: true,
+        entries,
+      });
     }
     await markConfirmed(tx, epoch.epoch, blockNumber);
   });
-  deps.log.info('settlement epoch confirmed', { epoch: epoch.epoch, amount: epoch.amount.toString(), payees: epoch.payeeCount });
-  return { status: 'confirmed', epoch: epoch.epoch, amount: epoch.amount, payees: epoch.payeeCount, receipts: epoch.receiptCount, txHash: epoch.txHash };
+  deps.log.info('settlement epoch confirmed', {
+    epoch: epoch.epoch,
+    amount: epoch.amount.toString(),
+    payees: epoch.payeeCount,
+  });
+  return {
+    status: 'confirmed',
+    epoch: epoch.epoch,
+    amount: epoch.amount,
+    payees: epoch.payeeCount,
+    receipts: epoch.receiptCount,
+    txHash: epoch.txHash,
+  };
 }

@@ -19,7 +19,11 @@ export function createDbSignerLock(db: Db, address: Address): SignerLock {
       });
     } catch (err) {
       if (entered) throw err;
-      throw new ChainBusy(`the signer's lock could not be taken (${(err as Error).message.split('\n')[0]}): nothing was sent`, 5, { cause: err });
+      throw new ChainBusy(
+        `the signer's lock could not be taken (${(err as Error).message.split('\n')[0]}): nothing was sent`,
+        5,
+        { cause: err },
+      );
     }
   };
 }

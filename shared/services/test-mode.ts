@@ -31,10 +31,14 @@ export function reachableOnly<T extends Moded>(actor: ModeActor, things: readonl
 
 /** Throws NotFound (as for another tenant's thing) when a test actor reaches for a live thing. */
 export function requireReachable(actor: ModeActor, thing: Moded, resource: string, id: string): void {
-  if (!reachable(actor, thing)) throw new NotFound(`no ${resource} ${id} in test mode: a cp_test_ key sees test objects only`, resource, id);
+  if (!reachable(actor, thing))
+    throw new NotFound(`no ${resource} ${id} in test mode: a cp_test_ key sees test objects only`, resource, id);
 }
 
 /** Throws Forbidden for a test actor: `action` moves live money (settling, claiming on chain). */
 export function requireLive(actor: ModeActor, action: string): void {
-  if (!actor.livemode) throw new Forbidden(`test mode cannot ${action}: test earnings never go on chain; use a live key or a live session`);
+  if (!actor.livemode)
+    throw new Forbidden(
+      `test mode cannot ${action}: test earnings never go on chain; use a live key or a live session`,
+    );
 }

@@ -6,10 +6,18 @@ import type { Services } from './container.ts';
 // plus the tail since their bound, so their cost stays flat however long the account's history.
 // The figures equal a sum over the whole ledger to the micro-unit (test/dashboard/rollups.test.ts).
 
-export async function accountUsage(services: Pick<Services, 'db'>, accountId: string, livemode: boolean): Promise<UsageSummary> {
+export async function accountUsage(
+  services: Pick<Services, 'db'>,
+  accountId: string,
+  livemode: boolean,
+): Promise<UsageSummary> {
   return usageSummary(services.db, await refreshRollups(services.db), accountId, livemode);
 }
 
-export async function accountEarnings(services: Pick<Services, 'db'>, accountId: string, livemode: boolean): Promise<EarningsSummary> {
+export async function accountEarnings(
+  services: Pick<Services, 'db'>,
+  accountId: string,
+  livemode: boolean,
+): Promise<EarningsSummary> {
   return earningsSummary(services.db, await refreshRollups(services.db), accountId, livemode);
 }

@@ -4,7 +4,14 @@ import { newId } from '../ids.ts';
 import { createX402Gateway, type X402Gateway } from '../payments/x402.ts';
 import { insertAccount } from '../store/accounts.ts';
 import { postTransaction } from '../store/ledger.ts';
-import { X402_ACCOUNT_ID, findPayer, finishPayment, insertPayer, insertPayment, type X402Payer } from '../store/x402.ts';
+import {
+  X402_ACCOUNT_ID,
+  findPayer,
+  finishPayment,
+  insertPayer,
+  insertPayment,
+  type X402Payer,
+} from '../store/x402.ts';
 import { issueKey, type Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
@@ -22,7 +29,14 @@ export function x402GatewayOf(services: Services): X402Gateway | null {
   const payTo = x402.payTo ?? services.chain?.settler;
   const gateway =
     x402.facilitatorUrl && x402.chainId && chain.token && payTo
-      ? createX402Gateway({ facilitatorUrl: x402.facilitatorUrl, chainId: x402.chainId, asset: chain.token, assetName: x402.assetName, assetVersion: x402.assetVersion, payTo })
+      ? createX402Gateway({
+          facilitatorUrl: x402.facilitatorUrl,
+          chainId: x402.chainId,
+          asset: chain.token,
+          assetName: x402.assetName,
+          assetVersion: x402.assetVersion,
+          payTo,
+        })
       : null;
   gateways.set(services, gateway);
   return gateway;
@@ -57,15 +71,24 @@ export async function acceptPayment(services: Services, facts: PaymentFacts): Pr
       const payer = await payerAccount(tx, wallet);
       const creditTransactionId = newId('transaction');
       await postTransaction(tx, {
-        id: creditTransactionId, kind: 'credit_grant', requestId: null, keyId: payer.keyId, livemode: true,
+        id: creditTransactionId,
+        kind: 'credit_grant',
+        requestId: null,
+        keyId: payer.keyId,
+        livemode: true,
         entries: [
           { accountId: X402_ACCOUNT_ID, amount: -facts.amount },
           { accountId: payer.accountId, amount: facts.amount },
         ],
       });
       // the database refuses a second (payer, nonce): the whole credit rolls back
-      if (!(await insertPayment(tx, { ...facts, payer: wallet, id: paymentId, creditTransactionId }))) throw new ReplayedPayment();
-      return { paymentId, amount: facts.amount, principal: { accountId: payer.accountId, keyId: payer.keyId, role: 'consumer', livemode: true } };
+      if (!(await insertPayment(tx, { ...facts, payer: wallet, id: paymentId, creditTransactionId })))
+        throw new ReplayedPayment();
+      return {
+        paymentId,
+        amount: facts.amount,
+        principal: { accountId: payer.accountId, keyId: payer.keyId, role: 'consumer', livemode: true },
+      };
     });
   } catch (err) {
     if (err instanceof ReplayedPayment) return null;
@@ -90,7 +113,11 @@ export async function refundPayment(services: Services, payment: AcceptedPayment
   await services.db.transaction(async (tx) => {
     const refundTransactionId = newId('transaction');
     await postTransaction(tx, {
-      id: refundTransactionId, kind: 'x402_refund', requestId: null, keyId: payment.principal.keyId, livemode: true,
+      id: refundTransactionId,
+      kind: 'x402_refund',
+      requestId: null,
+      keyId: payment.principal.keyId,
+      livemode: true,
       entries: [
         { accountId: payment.principal.accountId, amount: -payment.amount },
         { accountId: X402_ACCOUNT_ID, amount: payment.amount },

@@ -14,16 +14,26 @@ const int = (v: unknown, fallback: number) => (typeof v === 'number' && Number.i
 async function maxSourcePrice(services: Services, datanets: unknown): Promise<bigint> {
   const wanted = Array.isArray(datanets) ? new Set(datanets.filter((d): d is string => typeof d === 'string')) : null;
   const all = await listDatanets(services.db);
-  return all.filter((d) => !wanted || wanted.has(d.id)).reduce((max, d) => (d.pricePerSource > max ? d.pricePerSource : max), 0n);
+  return all
+    .filter((d) => !wanted || wanted.has(d.id))
+    .reduce((max, d) => (d.pricePerSource > max ? d.pricePerSource : max), 0n);
 }
 
-async function answerCost(services: Services, b: { model: unknown; adapter: unknown; topK: number; maxTokens: unknown; causal: boolean; datanets: unknown }) {
+async function answerCost(
+  services: Services,
+  b: { model: unknown; adapter: unknown; topK: number; maxTokens: unknown; causal: boolean; datanets: unknown },
+) {
   const model = typeof b.model === 'string' ? b.model : DEFAULT_MODEL;
   const { spec } = await resolveModel(services, model, typeof b.adapter === 'string' ? b.adapter : undefined);
   const maxTokens = Math.min(int(b.maxTokens, spec.maxOutputTokens), spec.maxOutputTokens);
   return maxAnswerCost({
-    topK: b.topK, maxSourcePrice: await maxSourcePrice(services, b.datanets), contextTokens: spec.contextTokens, maxTokens,
-    inputPricePerMillion: spec.inputPricePerMillion, outputPricePerMillion: spec.outputPricePerMillion, causal: b.causal,
+    topK: b.topK,
+    maxSourcePrice: await maxSourcePrice(services, b.datanets),
+    contextTokens: spec.contextTokens,
+    maxTokens,
+    inputPricePerMillion: spec.inputPricePerMillion,
+    outputPricePerMillion: spec.outputPricePerMillion,
+    causal: b.causal,
   });
 }
 
@@ -35,11 +45,33 @@ export async function quoteMaxCost(services: Services, path: string, body: Body)
       return maxRetrievalCost(int(body.topK, 5), await maxSourcePrice(services, body.datanets));
     case '/v1/answers':
       // settled once the response is sent: the answer must be finished by then
-      if (body.mode !== undefined && body.mode !== 'wait') throw new InvalidInput('x402 payments take mode "wait" only (the payment settles when the answer is returned)', 'mode');
-      return answerCost(services, { model: body.model, adapter: body.adapter, topK: int(body.topK, 5), maxTokens: body.maxTokens, causal, datanets: body.datanets });
+      if (body.mode !== undefined && body.mode !== 'wait')
+        throw new InvalidInput(
+          'x402 payments take mode "wait" only (the payment settles when the answer is returned)',
+          'mode',
+        );
+      return answerCost(services, {
+        model: body.model,
+        adapter: body.adapter,
+        topK: int(body.topK, 5),
+        maxTokens: body.maxTokens,
+        causal,
+        datanets: body.datanets,
+      });
     case '/v1/chat/completions':
-      if (body.stream === true) throw new InvalidInput('x402 payments take stream: false only (the payment settles when the completion is returned)', 'stream');
-      return answerCost(services, { model: body.model, adapter: undefined, topK: int(body.top_k, 5), maxTokens: body.max_completion_tokens ?? body.max_tokens, causal, datanets: body.datanets });
+      if (body.stream === true)
+        throw new InvalidInput(
+          'x402 payments take stream: false only (the payment settles when the completion is returned)',
+          'stream',
+        );
+      return answerCost(services, {
+        model: body.model,
+        adapter: undefined,
+        topK: int(body.top_k, 5),
+        maxTokens: body.max_completion_tokens ?? body.max_tokens,
+        causal,
+        datanets: body.datanets,
+      });
     default:
       throw new InvalidInput(`x402 payments are not taken on ${path}`);
   }

@@ -32,10 +32,27 @@ export const FUNDING_ACCOUNT_ID = 'acct_funding';
 /** Earnings that settlement moved on chain (held by the distributor until claimed). */
 export const SETTLED_ACCOUNT_ID = 'acct_settled';
 
-type AccountRow = { id: string; kind: Account['kind']; name: string; wallet: string | null; created_at: Date; disabled_at: Date | null };
-const toAccount = (r: AccountRow): Account => ({ id: r.id, kind: r.kind, name: r.name, wallet: r.wallet, createdAt: r.created_at, disabledAt: r.disabled_at });
+type AccountRow = {
+  id: string;
+  kind: Account['kind'];
+  name: string;
+  wallet: string | null;
+  created_at: Date;
+  disabled_at: Date | null;
+};
+const toAccount = (r: AccountRow): Account => ({
+  id: r.id,
+  kind: r.kind,
+  name: r.name,
+  wallet: r.wallet,
+  createdAt: r.created_at,
+  disabledAt: r.disabled_at,
+});
 
-export async function insertAccount(db: Queryable, a: { kind: AccountKind; name: string; wallet?: string | null }): Promise<Account> {
+export async function insertAccount(
+  db: Queryable,
+  a: { kind: AccountKind; name: string; wallet?: string | null },
+): Promise<Account> {
   const r = await db.query<AccountRow>(
     `INSERT INTO accounts (id, kind, name, wallet) VALUES ($1, $2, $3, $4) RETURNING *`,
     [newId('account'), a.kind, a.name, a.wallet ?? null],
@@ -55,7 +72,10 @@ export async function findAccountByWallet(db: Queryable, wallet: string): Promis
 
 /** Wallet of each account that has one, in one query. */
 export async function walletsOf(db: Queryable, accountIds: readonly string[]): Promise<Map<string, string>> {
-  const r = await db.query<{ id: string; wallet: string }>(`SELECT id, wallet FROM accounts WHERE id = ANY($1::text[]) AND wallet IS NOT NULL`, [[...new Set(accountIds)]]);
+  const r = await db.query<{ id: string; wallet: string }>(
+    `SELECT id, wallet FROM accounts WHERE id = ANY($1::text[]) AND wallet IS NOT NULL`,
+    [[...new Set(accountIds)]],
+  );
   return new Map(r.rows.map((row) => [row.id, row.wallet]));
 }
 
@@ -65,17 +85,33 @@ export async function hasAdmin(db: Queryable): Promise<boolean> {
 
 /** The first admin account made (bootstrap's), or null on a fresh database. */
 export async function firstAdminId(db: Queryable): Promise<string | null> {
-  const r = await db.query<{ id: string }>(`SELECT id FROM accounts WHERE kind = 'admin' ORDER BY created_at, id LIMIT 1`);
+  const r = await db.query<{ id: string }>(
+    `SELECT id FROM accounts WHERE kind = 'admin' ORDER BY created_at, id LIMIT 1`,
+  );
   return r.rows[0]?.id ?? null;
 }
 
 type KeyRow = {
-  id: string; account_id: string; role: Role; name: string | null; prefix: string;
-  secret_hash: string; livemode: boolean; created_at: Date; revoked_at: Date | null;
+  id: string;
+  account_id: string;
+  role: Role;
+  name: string | null;
+  prefix: string;
+  secret_hash: string;
+  livemode: boolean;
+  created_at: Date;
+  revoked_at: Date | null;
 };
 const toKey = (r: KeyRow): ApiKeyRecord => ({
-  id: r.id, accountId: r.account_id, role: r.role, name: r.name, prefix: r.prefix,
-  secretHash: r.secret_hash, livemode: r.livemode, createdAt: r.created_at, revokedAt: r.revoked_at,
+  id: r.id,
+  accountId: r.account_id,
+  role: r.role,
+  name: r.name,
+  prefix: r.prefix,
+  secretHash: r.secret_hash,
+  livemode: r.livemode,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
 });
 
 export async function insertApiKey(
@@ -90,7 +126,10 @@ export async function insertApiKey(
 }
 
 /** The key with that hash, and whether its account is disabled (a disabled account's keys are refused). */
-export async function findApiKeyByHash(db: Queryable, secretHash: string): Promise<(ApiKeyRecord & { accountDisabled: boolean }) | null> {
+export async function findApiKeyByHash(
+  db: Queryable,
+  secretHash: string,
+): Promise<(ApiKeyRecord & { accountDisabled: boolean }) | null> {
   const r = await db.query<KeyRow & { account_disabled: boolean }>(
     `SELECT k.*, a.disabled_at IS NOT NULL AS account_disabled FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.secret_hash = $1`,
     [secretHash],

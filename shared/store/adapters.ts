@@ -12,9 +12,25 @@ export interface Adapter {
   createdAt: Date;
 }
 
-type Row = { id: string; owner_account_id: string; name: string; base_model: string; object_key: string; sha256: string; share_bps: number; created_at: Date };
+type Row = {
+  id: string;
+  owner_account_id: string;
+  name: string;
+  base_model: string;
+  object_key: string;
+  sha256: string;
+  share_bps: number;
+  created_at: Date;
+};
 const toAdapter = (r: Row): Adapter => ({
-  id: r.id, ownerAccountId: r.owner_account_id, name: r.name, baseModel: r.base_model, objectKey: r.object_key, sha256: r.sha256, shareBps: r.share_bps, createdAt: r.created_at,
+  id: r.id,
+  ownerAccountId: r.owner_account_id,
+  name: r.name,
+  baseModel: r.base_model,
+  objectKey: r.object_key,
+  sha256: r.sha256,
+  shareBps: r.share_bps,
+  createdAt: r.created_at,
 });
 
 export async function insertAdapter(db: Queryable, a: Omit<Adapter, 'id' | 'createdAt'>): Promise<Adapter> {

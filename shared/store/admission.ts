@@ -23,8 +23,18 @@ export interface AdmitKeyReturnType {
 }
 
 type Row = {
-  id: string; account_id: string; role: Role; name: string | null; prefix: string; secret_hash: string; livemode: boolean;
-  created_at: Date; revoked_at: Date | null; account_disabled: boolean; balance: bigint | null; held: bigint | null;
+  id: string;
+  account_id: string;
+  role: Role;
+  name: string | null;
+  prefix: string;
+  secret_hash: string;
+  livemode: boolean;
+  created_at: Date;
+  revoked_at: Date | null;
+  account_disabled: boolean;
+  balance: bigint | null;
+  held: bigint | null;
   windows: { policy: 'key' | 'account'; limit: number; count: number; into: number }[] | null;
 };
 
@@ -58,8 +68,16 @@ export async function admitKey(db: Queryable, p: AdmitKeyParameters): Promise<Ad
   const windows = row.windows ?? [];
   return {
     key: {
-      id: row.id, accountId: row.account_id, role: row.role, name: row.name, prefix: row.prefix, secretHash: row.secret_hash,
-      livemode: row.livemode, createdAt: row.created_at, revokedAt: row.revoked_at, accountDisabled: row.account_disabled,
+      id: row.id,
+      accountId: row.account_id,
+      role: row.role,
+      name: row.name,
+      prefix: row.prefix,
+      secretHash: row.secret_hash,
+      livemode: row.livemode,
+      createdAt: row.created_at,
+      revokedAt: row.revoked_at,
+      accountDisabled: row.account_disabled,
     },
     credits: { balance: row.balance ?? 0n, held: row.held ?? 0n },
     windows: windows.map((x) => ({ policy: x.policy, limit: x.limit, count: x.count })),

@@ -21,7 +21,19 @@ describe(`answer deltas on ${TEST_DB}`, () => {
 
   const open = async () => {
     const id = newId('answer');
-    await insertAnswer(db, { id, requestId: newId('request'), accountId, keyId: null, model: 'extractive', adapterId: null, query: 'q', sources: [], hold: 0n, livemode: true, deadlineSeconds: 60 });
+    await insertAnswer(db, {
+      id,
+      requestId: newId('request'),
+      accountId,
+      keyId: null,
+      model: 'extractive',
+      adapterId: null,
+      query: 'q',
+      sources: [],
+      hold: 0n,
+      livemode: true,
+      deadlineSeconds: 60,
+    });
     return id;
   };
 
@@ -30,7 +42,13 @@ describe(`answer deltas on ${TEST_DB}`, () => {
     expect(await appendDelta(db, id, 1, 'world')).toBe(true); // consumed ahead of seq 0
     expect(await appendDelta(db, id, 0, 'Hello ')).toBe(true);
     expect(await appendDelta(db, id, 0, 'Hello again ')).toBe(false); // a redelivery changes nothing
-    expect(await readDeltas(db, id, 0)).toEqual({ status: 'queued', deltas: [{ seq: 0, text: 'Hello ' }, { seq: 1, text: 'world' }] });
+    expect(await readDeltas(db, id, 0)).toEqual({
+      status: 'queued',
+      deltas: [
+        { seq: 0, text: 'Hello ' },
+        { seq: 1, text: 'world' },
+      ],
+    });
     expect(await readDeltas(db, id, 1)).toEqual({ status: 'queued', deltas: [{ seq: 1, text: 'world' }] });
     expect(await readDeltas(db, id, 2)).toEqual({ status: 'queued', deltas: [] });
     expect(await readDeltas(db, newId('answer'), 0)).toBeNull();
@@ -45,7 +63,10 @@ describe(`answer deltas on ${TEST_DB}`, () => {
     await appendDelta(db, id, 2, 'the Moon.'); // seq 1 never arrived before the close
     await db.transaction((tx) => settleDeltas(tx, id, 'The tide follows the Moon.'));
     const { deltas } = (await readDeltas(db, id, 0))!;
-    expect(deltas).toEqual([{ seq: 0, text: 'The tide ' }, { seq: 1, text: 'follows the Moon.' }]);
+    expect(deltas).toEqual([
+      { seq: 0, text: 'The tide ' },
+      { seq: 1, text: 'follows the Moon.' },
+    ]);
     // complete already: nothing to add; a text that does not extend the run leaves the deltas alone
     await db.transaction((tx) => settleDeltas(tx, id, 'The tide follows the Moon.'));
     await db.transaction((tx) => settleDeltas(tx, id, 'Other words.'));

@@ -26,7 +26,11 @@ export async function appendDelta(db: Queryable, answerId: string, seq: number, 
  * snapshot): when the status is closed, every delta the answer will ever have is in the list.
  * Null when there is no such answer.
  */
-export async function readDeltas(db: Queryable, answerId: string, fromSeq: number): Promise<{ status: AnswerStatus; deltas: { seq: number; text: string }[] } | null> {
+export async function readDeltas(
+  db: Queryable,
+  answerId: string,
+  fromSeq: number,
+): Promise<{ status: AnswerStatus; deltas: { seq: number; text: string }[] } | null> {
   const r = await db.query<{ status: AnswerStatus; seq: number | null; text: string | null }>(
     `SELECT a.status, d.seq, d.text FROM answers a
        LEFT JOIN answer_deltas d ON d.answer_id = a.id AND d.seq >= $2
@@ -34,7 +38,10 @@ export async function readDeltas(db: Queryable, answerId: string, fromSeq: numbe
     [answerId, fromSeq],
   );
   if (r.rows.length === 0) return null;
-  return { status: r.rows[0]!.status, deltas: r.rows.flatMap((row) => (row.seq === null ? [] : [{ seq: row.seq, text: row.text! }])) };
+  return {
+    status: r.rows[0]!.status,
+    deltas: r.rows.flatMap((row) => (row.seq === null ? [] : [{ seq: row.seq, text: row.text! }])),
+  };
 }
 
 /**
@@ -45,7 +52,12 @@ export async function readDeltas(db: Queryable, answerId: string, fromSeq: numbe
  * words) leaves the deltas as they are: the closed answer's text is the truth either way.
  */
 export async function settleDeltas(tx: Queryable, answerId: string, text: string): Promise<void> {
-  const rows = (await tx.query<{ seq: number; text: string }>(`SELECT seq, text FROM answer_deltas WHERE answer_id = $1 ORDER BY seq`, [answerId])).rows;
+  const rows = (
+    await tx.query<{ seq: number; text: string }>(
+      `SELECT seq, text FROM answer_deltas WHERE answer_id = $1 ORDER BY seq`,
+      [answerId],
+    )
+  ).rows;
   let next = 0;
   let run = '';
   for (const row of rows) {
@@ -54,8 +66,14 @@ export async function settleDeltas(tx: Queryable, answerId: string, text: string
     next++;
   }
   if (!text.startsWith(run)) return;
-  if (rows.length > next) await tx.query(`DELETE FROM answer_deltas WHERE answer_id = $1 AND seq >= $2`, [answerId, next]);
-  if (text.length > run.length) await tx.query(`INSERT INTO answer_deltas (answer_id, seq, text) VALUES ($1, $2, $3)`, [answerId, next, text.slice(run.length)]);
+  if (rows.length > next)
+    await tx.query(`DELETE FROM answer_deltas WHERE answer_id = $1 AND seq >= $2`, [answerId, next]);
+  if (text.length > run.length)
+    await tx.query(`INSERT INTO answer_deltas (answer_id, seq, text) VALUES ($1, $2, $3)`, [
+      answerId,
+      next,
+      text.slice(run.length),
+    ]);
 }
 
 /** Removes the deltas of answers closed more than `olderThanSeconds` ago; returns how many. */

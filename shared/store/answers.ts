@@ -29,24 +29,67 @@ export interface AnswerRecord {
 }
 
 type Row = {
-  id: string; request_id: string; account_id: string; key_id: string | null; status: AnswerStatus; model: string; adapter_id: string | null;
-  query: string; sources: ShownSource[]; hold: bigint; livemode: boolean; response: unknown; error: AnswerRecord['error'];
-  created_at: Date; started_at: Date | null; finished_at: Date | null; deadline_at: Date;
+  id: string;
+  request_id: string;
+  account_id: string;
+  key_id: string | null;
+  status: AnswerStatus;
+  model: string;
+  adapter_id: string | null;
+  query: string;
+  sources: ShownSource[];
+  hold: bigint;
+  livemode: boolean;
+  response: unknown;
+  error: AnswerRecord['error'];
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  deadline_at: Date;
 };
 const toAnswer = (r: Row): AnswerRecord => ({
-  id: r.id, requestId: r.request_id, accountId: r.account_id, keyId: r.key_id, status: r.status, model: r.model, adapterId: r.adapter_id,
-  query: r.query, sources: r.sources, hold: r.hold, livemode: r.livemode, response: r.response, error: r.error,
-  createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at, deadlineAt: r.deadline_at,
+  id: r.id,
+  requestId: r.request_id,
+  accountId: r.account_id,
+  keyId: r.key_id,
+  status: r.status,
+  model: r.model,
+  adapterId: r.adapter_id,
+  query: r.query,
+  sources: r.sources,
+  hold: r.hold,
+  livemode: r.livemode,
+  response: r.response,
+  error: r.error,
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  deadlineAt: r.deadline_at,
 });
 
 export async function insertAnswer(
   db: Queryable,
-  a: Pick<AnswerRecord, 'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold' | 'livemode'> & { deadlineSeconds: number },
+  a: Pick<
+    AnswerRecord,
+    'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold' | 'livemode'
+  > & { deadlineSeconds: number },
 ): Promise<AnswerRecord> {
   const r = await db.query<Row>(
     `INSERT INTO answers (id, request_id, account_id, key_id, status, model, adapter_id, query, sources, hold, livemode, deadline_at)
      VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8::jsonb, $9, $10, now() + make_interval(secs => $11)) RETURNING *`,
-    [a.id, a.requestId, a.accountId, a.keyId, a.model, a.adapterId, a.query, JSON.stringify(a.sources), a.hold, a.livemode, a.deadlineSeconds],
+    [
+      a.id,
+      a.requestId,
+      a.accountId,
+      a.keyId,
+      a.model,
+      a.adapterId,
+      a.query,
+      JSON.stringify(a.sources),
+      a.hold,
+      a.livemode,
+      a.deadlineSeconds,
+    ],
   );
   return toAnswer(r.rows[0]!);
 }
@@ -57,7 +100,10 @@ export async function findAnswer(db: Queryable, id: string, forUpdate = false): 
 }
 
 export async function markRunning(db: Queryable, id: string): Promise<void> {
-  await db.query(`UPDATE answers SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status = 'queued'`, [id]);
+  await db.query(
+    `UPDATE answers SET status = 'running', started_at = coalesce(started_at, now()) WHERE id = $1 AND status = 'queued'`,
+    [id],
+  );
 }
 
 /** Moves an open answer to a terminal state; false when it was already terminal. */
@@ -70,7 +116,12 @@ export async function closeAnswer(
   const r = await db.query(
     `UPDATE answers SET status = $2, response = $3::jsonb, error = $4::jsonb, finished_at = now()
       WHERE id = $1 AND status IN ('queued', 'running')`,
-    [id, status, fields.response === undefined ? null : JSON.stringify(fields.response), fields.error ? JSON.stringify(fields.error) : null],
+    [
+      id,
+      status,
+      fields.response === undefined ? null : JSON.stringify(fields.response),
+      fields.error ? JSON.stringify(fields.error) : null,
+    ],
   );
   return r.affectedRows > 0;
 }
@@ -100,7 +151,9 @@ export async function expireIfOverdue(db: Queryable, id: string): Promise<boolea
 }
 
 export async function openAnswers(db: Queryable): Promise<AnswerRecord[]> {
-  return (await db.query<Row>(`SELECT * FROM answers WHERE status IN ('queued', 'running') ORDER BY created_at`)).rows.map(toAnswer);
+  return (
+    await db.query<Row>(`SELECT * FROM answers WHERE status IN ('queued', 'running') ORDER BY created_at`)
+  ).rows.map(toAnswer);
 }
 
 /** Reserved by answers still in flight, in one mode (a test answer holds test credits). */
@@ -114,7 +167,11 @@ export async function heldAmount(db: Queryable, accountId: string, livemode: boo
 
 export type HoldAnswerReturnType =
   | { status: 'ok'; answer: AnswerRecord }
-  | { status: 'key_answers' | 'account_answers'; open: { account: number; key: number }; limits: { key: number; account: number } }
+  | {
+      status: 'key_answers' | 'account_answers';
+      open: { account: number; key: number };
+      limits: { key: number; account: number };
+    }
   | { status: 'insufficient'; balance: bigint; held: bigint };
 
 /**
@@ -124,28 +181,60 @@ export type HoldAnswerReturnType =
  */
 export async function holdAnswer(
   db: Queryable,
-  a: Pick<AnswerRecord, 'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold' | 'livemode'> & { deadlineSeconds: number },
+  a: Pick<
+    AnswerRecord,
+    'id' | 'requestId' | 'accountId' | 'keyId' | 'model' | 'adapterId' | 'query' | 'sources' | 'hold' | 'livemode'
+  > & { deadlineSeconds: number },
   slots: { keyAnswers: number; accountAnswers: number } | null,
   idempotency: { key: string; requestHash: string; result: unknown } | null,
 ): Promise<HoldAnswerReturnType> {
   const r = await db.query<{
-    status: HoldAnswerReturnType['status']; open_account: number; open_key: number; key_limit: number; account_limit: number;
-    balance: bigint; held: bigint; created_at: Date | null; deadline_at: Date | null;
-  }>(
-    `SELECT * FROM hold_answer($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16::jsonb)`,
-    [a.id, a.requestId, a.accountId, a.keyId, a.model, a.adapterId, a.query, JSON.stringify(a.sources), a.hold, a.livemode, a.deadlineSeconds,
-      slots?.keyAnswers ?? null, slots?.accountAnswers ?? null,
-      idempotency?.key ?? null, idempotency?.requestHash ?? null, idempotency ? encodeResult(idempotency.result) : null],
-  );
+    status: HoldAnswerReturnType['status'];
+    open_account: number;
+    open_key: number;
+    key_limit: number;
+    account_limit: number;
+    balance: bigint;
+    held: bigint;
+    created_at: Date | null;
+    deadline_at: Date | null;
+  }>(`SELECT * FROM hold_answer($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16::jsonb)`, [
+    a.id,
+    a.requestId,
+    a.accountId,
+    a.keyId,
+    a.model,
+    a.adapterId,
+    a.query,
+    JSON.stringify(a.sources),
+    a.hold,
+    a.livemode,
+    a.deadlineSeconds,
+    slots?.keyAnswers ?? null,
+    slots?.accountAnswers ?? null,
+    idempotency?.key ?? null,
+    idempotency?.requestHash ?? null,
+    idempotency ? encodeResult(idempotency.result) : null,
+  ]);
   const row = r.rows[0]!;
   if (row.status === 'ok')
     return {
       status: 'ok',
       answer: {
-        ...a, status: 'queued', response: null, error: null,
-        createdAt: row.created_at!, startedAt: null, finishedAt: null, deadlineAt: row.deadline_at!,
+        ...a,
+        status: 'queued',
+        response: null,
+        error: null,
+        createdAt: row.created_at!,
+        startedAt: null,
+        finishedAt: null,
+        deadlineAt: row.deadline_at!,
       },
     };
   if (row.status === 'insufficient') return { status: 'insufficient', balance: row.balance, held: row.held };
-  return { status: row.status, open: { account: row.open_account, key: row.open_key }, limits: { key: row.key_limit, account: row.account_limit } };
+  return {
+    status: row.status,
+    open: { account: row.open_account, key: row.open_key },
+    limits: { key: row.key_limit, account: row.account_limit },
+  };
 }

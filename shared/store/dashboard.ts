@@ -29,16 +29,35 @@ export interface SessionListing extends Omit<SessionRecord, 'csrf'> {
   keyPrefix: string | null;
 }
 
-type SessionRow = { id: string; account_id: string; method: SessionRecord['method']; livemode: boolean; key_id: string | null; wallet: string | null; csrf: string; created_at: Date; expires_at: Date };
+type SessionRow = {
+  id: string;
+  account_id: string;
+  method: SessionRecord['method'];
+  livemode: boolean;
+  key_id: string | null;
+  wallet: string | null;
+  csrf: string;
+  created_at: Date;
+  expires_at: Date;
+};
 const toSession = (r: SessionRow): SessionRecord => ({
-  id: r.id, accountId: r.account_id, method: r.method, livemode: r.livemode, keyId: r.key_id, wallet: r.wallet, csrf: r.csrf, createdAt: r.created_at, expiresAt: r.expires_at,
+  id: r.id,
+  accountId: r.account_id,
+  method: r.method,
+  livemode: r.livemode,
+  keyId: r.key_id,
+  wallet: r.wallet,
+  csrf: r.csrf,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
 });
 
 export async function insertSession(db: Queryable, tokenHash: string, s: SessionRecord): Promise<void> {
   await db.query(`DELETE FROM dashboard_sessions WHERE expires_at < now()`);
-  await db.query(`INSERT INTO dashboard_sessions (token_hash, id, account_id, method, livemode, key_id, wallet, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
-    tokenHash, s.id, s.accountId, s.method, s.livemode, s.keyId, s.wallet, s.csrf, s.createdAt, s.expiresAt,
-  ]);
+  await db.query(
+    `INSERT INTO dashboard_sessions (token_hash, id, account_id, method, livemode, key_id, wallet, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [tokenHash, s.id, s.accountId, s.method, s.livemode, s.keyId, s.wallet, s.csrf, s.createdAt, s.expiresAt],
+  );
 }
 
 /**
@@ -77,7 +96,10 @@ export async function listSessions(db: Queryable, accountId: string): Promise<Se
 
 /** Ends one of the account's sessions by its public id; false when it has none by that id. */
 export async function deleteSessionById(db: Queryable, accountId: string, id: string): Promise<boolean> {
-  const r = await db.query(`DELETE FROM dashboard_sessions WHERE account_id = $1 AND id = $2 RETURNING id`, [accountId, id]);
+  const r = await db.query(`DELETE FROM dashboard_sessions WHERE account_id = $1 AND id = $2 RETURNING id`, [
+    accountId,
+    id,
+  ]);
   return r.rows.length === 1;
 }
 
@@ -139,7 +161,12 @@ const ledgerRows = (upto: Date) => `
 // ---- the ledger, as the API reads it -----------------------------------------------------------
 
 /** Same figures and rules as usageOf (store/ledger.ts), from the rollup and the tail. */
-export async function usageSummary(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<UsageSummary> {
+export async function usageSummary(
+  db: Queryable,
+  upto: Date,
+  accountId: string,
+  livemode: boolean,
+): Promise<UsageSummary> {
   const r = await db.query<{ kind: string; key_id: string; calls: bigint; spend: bigint; credited: bigint }>(
     `SELECT kind, key_id, sum(entries)::bigint AS calls, sum(debit)::bigint AS spend, sum(credit)::bigint AS credited
        FROM (${ledgerRows(upto)}) x GROUP BY kind, key_id`,
@@ -159,22 +186,39 @@ export async function usageSummary(db: Queryable, upto: Date, accountId: string,
   const credited = r.rows.filter((x) => x.kind === 'credit_grant').reduce((a, x) => a + x.credited, 0n);
   const spend = billable.reduce((a, x) => a + x.spend, 0n);
   return {
-    balance: credited - spend, credited, spend,
+    balance: credited - spend,
+    credited,
+    spend,
     calls: billable.reduce((a, x) => a + Number(x.calls), 0),
     // In a stable order (by name), whatever order the database grouped them in.
     byKind: [...group((x) => x.kind)].map(([kind, v]) => ({ kind, ...v })).sort(byName((k) => k.kind)),
-    byKey: [...group((x) => x.key_id)].map(([keyId, v]) => ({ keyId: keyId || null, ...v })).sort(byName((k) => k.keyId ?? '')),
+    byKey: [...group((x) => x.key_id)]
+      .map(([keyId, v]) => ({ keyId: keyId || null, ...v }))
+      .sort(byName((k) => k.keyId ?? '')),
   };
 }
 
 /** Same figures and rules as earningsOf (store/ledger.ts), from the rollup and the tail. */
-export async function earningsSummary(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<EarningsSummary> {
+export async function earningsSummary(
+  db: Queryable,
+  upto: Date,
+  accountId: string,
+  livemode: boolean,
+): Promise<EarningsSummary> {
   const totals = await db.query<{ balance: bigint; settled: bigint }>(
     `SELECT coalesce(sum(credit - debit), 0)::bigint AS balance, coalesce(sum(debit) FILTER (WHERE kind = 'payout'), 0)::bigint AS settled
        FROM (${ledgerRows(upto)}) x`,
     [accountId, livemode],
   );
-  const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
+  const docs = await db.query<{
+    document_id: string;
+    datanet_id: string;
+    title: string;
+    deleted: boolean;
+    dn_name: string;
+    earned: bigint;
+    calls: bigint;
+  }>(
     `SELECT x.document_id, x.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name, x.earned, x.calls
        FROM (SELECT document_id, datanet_id, sum(credit - debit)::bigint AS earned, sum(entries)::bigint AS calls
                FROM (${ledgerRows(upto)}) r WHERE document_id <> '' GROUP BY document_id, datanet_id) x
@@ -191,17 +235,36 @@ export async function earningsSummary(db: Queryable, upto: Date, accountId: stri
   }
   const { balance, settled } = totals.rows[0]!;
   return {
-    total: balance + settled, settled, unsettled: balance,
+    total: balance + settled,
+    settled,
+    unsettled: balance,
     byDatanet: [...byDatanet.values()],
-    byDocument: docs.rows.map((x) => ({ documentId: x.document_id, datanetId: x.datanet_id, title: x.title, deleted: x.deleted, earned: x.earned, calls: Number(x.calls) })),
+    byDocument: docs.rows.map((x) => ({
+      documentId: x.document_id,
+      datanetId: x.datanet_id,
+      title: x.title,
+      deleted: x.deleted,
+      earned: x.earned,
+      calls: Number(x.calls),
+    })),
   };
 }
 
 // ---- data owner ------------------------------------------------------------------------------
 
-export interface DayAmount { day: string; calls: number; amount: bigint }
+export interface DayAmount {
+  day: string;
+  calls: number;
+  amount: bigint;
+}
 
-export async function ownerEarningsByDay(db: Queryable, upto: Date, wallet: string, livemode: boolean, days: number): Promise<DayAmount[]> {
+export async function ownerEarningsByDay(
+  db: Queryable,
+  upto: Date,
+  wallet: string,
+  livemode: boolean,
+  days: number,
+): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(calls)::bigint AS calls, sum(amount)::bigint AS amount FROM (
        SELECT day, calls, earned AS amount FROM rollup_owner_days WHERE wallet = lower($1) AND livemode = $2 AND day > (now() AT TIME ZONE 'UTC')::date - $3::int
@@ -228,22 +291,49 @@ export interface FunnelRow {
 }
 
 const SORTS: Record<FunnelSort, string> = {
-  earned: 'earned DESC, id', retrieved: 'retrieved DESC, id', cited: 'cited DESC, id', supported: 'supported DESC, id', name: 'name, id',
+  earned: 'earned DESC, id',
+  retrieved: 'retrieved DESC, id',
+  cited: 'cited DESC, id',
+  supported: 'supported DESC, id',
+  name: 'name, id',
 };
 
 /** Times retrieved → cited → cited with support → amount earned, grouped at one level, one page at a time. */
 export async function ownerFunnel(
-  db: Queryable, upto: Date, wallet: string,
-  q: { level: FunnelLevel; parent?: string | undefined; sort: FunnelSort; limit: number; offset: number; livemode: boolean },
+  db: Queryable,
+  upto: Date,
+  wallet: string,
+  q: {
+    level: FunnelLevel;
+    parent?: string | undefined;
+    sort: FunnelSort;
+    limit: number;
+    offset: number;
+    livemode: boolean;
+  },
 ): Promise<{ rows: FunnelRow[]; total: number }> {
   const key = q.level === 'datanet' ? 'datanet_id' : q.level === 'document' ? 'document_id' : 'source_id';
-  const filter = q.level === 'document' ? 'AND datanet_id = $2' : q.level === 'passage' ? 'AND document_id = $2' : 'AND $2::text IS NULL';
-  const name = q.level === 'datanet'
-    ? `(SELECT n.name FROM datanets n WHERE n.id = g.id)`
-    : q.level === 'document'
-      ? `(SELECT d.title FROM documents d WHERE d.id = g.id)`
-      : `(SELECT left(c.text, 160) FROM chunks c WHERE c.id = g.id)`;
-  const r = await db.query<{ id: string; name: string | null; retrieved: bigint; cited: bigint; supported: bigint; earned: bigint; total: bigint }>(
+  const filter =
+    q.level === 'document'
+      ? 'AND datanet_id = $2'
+      : q.level === 'passage'
+        ? 'AND document_id = $2'
+        : 'AND $2::text IS NULL';
+  const name =
+    q.level === 'datanet'
+      ? `(SELECT n.name FROM datanets n WHERE n.id = g.id)`
+      : q.level === 'document'
+        ? `(SELECT d.title FROM documents d WHERE d.id = g.id)`
+        : `(SELECT left(c.text, 160) FROM chunks c WHERE c.id = g.id)`;
+  const r = await db.query<{
+    id: string;
+    name: string | null;
+    retrieved: bigint;
+    cited: bigint;
+    supported: bigint;
+    earned: bigint;
+    total: bigint;
+  }>(
     `WITH s AS (
        SELECT source_id, datanet_id, document_id, retrieved, cited, supported, earned FROM rollup_sources WHERE wallet = lower($1) AND livemode = $5 ${filter}
        UNION ALL
@@ -258,7 +348,14 @@ export async function ownerFunnel(
   );
   return {
     total: Number(r.rows[0]?.total ?? 0),
-    rows: r.rows.map((x) => ({ id: x.id, name: x.name ?? x.id, retrieved: Number(x.retrieved), cited: Number(x.cited), supported: Number(x.supported), earned: x.earned })),
+    rows: r.rows.map((x) => ({
+      id: x.id,
+      name: x.name ?? x.id,
+      retrieved: Number(x.retrieved),
+      cited: Number(x.cited),
+      supported: Number(x.supported),
+      earned: x.earned,
+    })),
   };
 }
 
@@ -276,7 +373,11 @@ export interface OwnerCall {
 }
 
 /** Where a page of calls ends: the next page starts after it (keyset pagination, any depth in one index range). */
-export interface CallCursor { createdAt: Date; receiptId: string; ordinal: number }
+export interface CallCursor {
+  createdAt: Date;
+  receiptId: string;
+  ordinal: number;
+}
 
 export const cursorToString = (c: CallCursor) => `${c.createdAt.toISOString()}~${c.receiptId}~${c.ordinal}`;
 export function cursorFromString(s: string | undefined): CallCursor | null {
@@ -287,10 +388,29 @@ export function cursorFromString(s: string | undefined): CallCursor | null {
 }
 
 /** The latest paid calls that showed this wallet's documents, newest first (no query text: receipts hold none). */
-export async function ownerRecentCalls(db: Queryable, wallet: string, livemode: boolean, limit: number, after: CallCursor | null): Promise<OwnerCall[]> {
+export async function ownerRecentCalls(
+  db: Queryable,
+  wallet: string,
+  livemode: boolean,
+  limit: number,
+  after: CallCursor | null,
+): Promise<OwnerCall[]> {
   // With a cursor, the bound on created_at alone lets the (wallet, created_at) index start at the cursor.
-  const cursor = after ? `AND s.created_at <= $4 AND (s.created_at, s.receipt_id, s.ordinal) < ($4::timestamptz, $5::text, $6::int)` : '';
-  const r = await db.query<{ receipt_id: string; ordinal: number; request_id: string; created_at: Date; kind: string; document_id: string; title: string | null; weight_ppm: number; amount: bigint; formula_version: string }>(
+  const cursor = after
+    ? `AND s.created_at <= $4 AND (s.created_at, s.receipt_id, s.ordinal) < ($4::timestamptz, $5::text, $6::int)`
+    : '';
+  const r = await db.query<{
+    receipt_id: string;
+    ordinal: number;
+    request_id: string;
+    created_at: Date;
+    kind: string;
+    document_id: string;
+    title: string | null;
+    weight_ppm: number;
+    amount: bigint;
+    formula_version: string;
+  }>(
     `SELECT s.receipt_id, s.ordinal, s.request_id, s.created_at, c.kind, s.document_id, d.title, s.weight_ppm, s.amount, c.formula_version
        FROM (SELECT * FROM receipt_sources s WHERE s.wallet = lower($1) AND s.livemode = $3 AND s.amount > 0 ${cursor}
               ORDER BY s.created_at DESC, s.receipt_id DESC, s.ordinal DESC LIMIT $2) s
@@ -299,8 +419,16 @@ export async function ownerRecentCalls(db: Queryable, wallet: string, livemode: 
     after ? [wallet, limit, livemode, after.createdAt, after.receiptId, after.ordinal] : [wallet, limit, livemode],
   );
   return r.rows.map((x) => ({
-    receiptId: x.receipt_id, ordinal: x.ordinal, requestId: x.request_id, createdAt: x.created_at, kind: x.kind, documentId: x.document_id, title: x.title ?? x.document_id,
-    weightPpm: x.weight_ppm, amount: x.amount, formulaVersion: x.formula_version,
+    receiptId: x.receipt_id,
+    ordinal: x.ordinal,
+    requestId: x.request_id,
+    createdAt: x.created_at,
+    kind: x.kind,
+    documentId: x.document_id,
+    title: x.title ?? x.document_id,
+    weightPpm: x.weight_ppm,
+    amount: x.amount,
+    formulaVersion: x.formula_version,
   }));
 }
 
@@ -316,21 +444,42 @@ export interface OwnerEpoch {
 }
 
 export async function ownerEpochs(db: Queryable, wallet: string): Promise<OwnerEpoch[]> {
-  const r = await db.query<{ epoch: number; status: string; amount: bigint; cumulative: bigint; payout_root: string; receipts_root: string; tx_hash: string | null; confirmed_at: Date | null }>(
+  const r = await db.query<{
+    epoch: number;
+    status: string;
+    amount: bigint;
+    cumulative: bigint;
+    payout_root: string;
+    receipts_root: string;
+    tx_hash: string | null;
+    confirmed_at: Date | null;
+  }>(
     `SELECT p.epoch, e.status, p.amount, p.cumulative, e.payout_root, e.receipts_root, e.tx_hash, e.confirmed_at
        FROM epoch_payouts p JOIN settlement_epochs e ON e.epoch = p.epoch
       WHERE p.wallet = $1 ORDER BY p.epoch DESC`,
     [wallet],
   );
   return r.rows.map((x) => ({
-    epoch: x.epoch, status: x.status, amount: x.amount, cumulative: x.cumulative, payoutRoot: x.payout_root, receiptsRoot: x.receipts_root,
-    txHash: x.tx_hash, confirmedAt: x.confirmed_at,
+    epoch: x.epoch,
+    status: x.status,
+    amount: x.amount,
+    cumulative: x.cumulative,
+    payoutRoot: x.payout_root,
+    receiptsRoot: x.receipts_root,
+    txHash: x.tx_hash,
+    confirmedAt: x.confirmed_at,
   }));
 }
 
 // ---- consumer --------------------------------------------------------------------------------
 
-export async function consumerSpendByDay(db: Queryable, upto: Date, accountId: string, livemode: boolean, days: number): Promise<DayAmount[]> {
+export async function consumerSpendByDay(
+  db: Queryable,
+  upto: Date,
+  accountId: string,
+  livemode: boolean,
+  days: number,
+): Promise<DayAmount[]> {
   const r = await db.query<{ day: string; calls: bigint; amount: bigint }>(
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, sum(entries)::bigint AS calls, sum(debit)::bigint AS amount
        FROM (${ledgerRows(upto)}) x
@@ -341,11 +490,30 @@ export async function consumerSpendByDay(db: Queryable, upto: Date, accountId: s
   return r.rows.map((x) => ({ day: x.day, calls: Number(x.calls), amount: x.amount }));
 }
 
-export interface SpendSplit { calls: number; charged: bigint; dataFees: bigint; modelTokens: bigint; adapterFees: bigint; protocolFee: bigint }
+export interface SpendSplit {
+  calls: number;
+  charged: bigint;
+  dataFees: bigint;
+  modelTokens: bigint;
+  adapterFees: bigint;
+  protocolFee: bigint;
+}
 
 /** Receipted calls' money split. Calls billed without a receipt (embeddings) are token charges. */
-export async function consumerSpendSplit(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<SpendSplit> {
-  const r = await db.query<{ calls: bigint; charged: bigint; data: bigint; tokens: bigint; adapter: bigint; protocol: bigint }>(
+export async function consumerSpendSplit(
+  db: Queryable,
+  upto: Date,
+  accountId: string,
+  livemode: boolean,
+): Promise<SpendSplit> {
+  const r = await db.query<{
+    calls: bigint;
+    charged: bigint;
+    data: bigint;
+    tokens: bigint;
+    adapter: bigint;
+    protocol: bigint;
+  }>(
     `SELECT coalesce(sum(calls), 0)::bigint AS calls, coalesce(sum(charged), 0)::bigint AS charged, coalesce(sum(data_fees), 0)::bigint AS data,
             coalesce(sum(model_tokens), 0)::bigint AS tokens, coalesce(sum(adapter_fee), 0)::bigint AS adapter, coalesce(sum(protocol_fee), 0)::bigint AS protocol
        FROM (SELECT calls, charged, data_fees, model_tokens, adapter_fee, protocol_fee FROM rollup_payer_days WHERE payer = $1 AND livemode = $2
@@ -354,10 +522,22 @@ export async function consumerSpendSplit(db: Queryable, upto: Date, accountId: s
     [accountId, livemode],
   );
   const x = r.rows[0]!;
-  return { calls: Number(x.calls), charged: x.charged, dataFees: x.data, modelTokens: x.tokens, adapterFees: x.adapter, protocolFee: x.protocol };
+  return {
+    calls: Number(x.calls),
+    charged: x.charged,
+    dataFees: x.data,
+    modelTokens: x.tokens,
+    adapterFees: x.adapter,
+    protocolFee: x.protocol,
+  };
 }
 
-export async function consumerByDatanet(db: Queryable, upto: Date, accountId: string, livemode: boolean): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
+export async function consumerByDatanet(
+  db: Queryable,
+  upto: Date,
+  accountId: string,
+  livemode: boolean,
+): Promise<{ datanetId: string; name: string; calls: number; dataFees: bigint }[]> {
   const r = await db.query<{ datanet_id: string; name: string | null; calls: bigint; amount: bigint }>(
     `SELECT x.datanet_id, (SELECT n.name FROM datanets n WHERE n.id = x.datanet_id) AS name, sum(x.calls)::bigint AS calls, sum(x.amount)::bigint AS amount
        FROM (SELECT datanet_id, calls, data_fees AS amount FROM rollup_payer_datanets WHERE payer = $1 AND livemode = $2
@@ -366,22 +546,58 @@ export async function consumerByDatanet(db: Queryable, upto: Date, accountId: st
       GROUP BY x.datanet_id ORDER BY amount DESC, x.datanet_id`,
     [accountId, livemode],
   );
-  return r.rows.map((x) => ({ datanetId: x.datanet_id, name: x.name ?? x.datanet_id, calls: Number(x.calls), dataFees: x.amount }));
+  return r.rows.map((x) => ({
+    datanetId: x.datanet_id,
+    name: x.name ?? x.datanet_id,
+    calls: Number(x.calls),
+    dataFees: x.amount,
+  }));
 }
 
-export interface KeyRow { id: string; name: string | null; prefix: string; role: string; livemode: boolean; createdAt: Date; revokedAt: Date | null; lastUsedAt: Date | null }
+export interface KeyRow {
+  id: string;
+  name: string | null;
+  prefix: string;
+  role: string;
+  livemode: boolean;
+  createdAt: Date;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
 
 export async function keysWithLastUse(db: Queryable, accountId: string): Promise<KeyRow[]> {
-  const r = await db.query<{ id: string; name: string | null; prefix: string; role: string; livemode: boolean; created_at: Date; revoked_at: Date | null; last_used: Date | null }>(
+  const r = await db.query<{
+    id: string;
+    name: string | null;
+    prefix: string;
+    role: string;
+    livemode: boolean;
+    created_at: Date;
+    revoked_at: Date | null;
+    last_used: Date | null;
+  }>(
     `SELECT k.id, k.name, k.prefix, k.role, k.livemode, k.created_at, k.revoked_at,
             (SELECT max(t.created_at) FROM ledger_transactions t WHERE t.key_id = k.id) AS last_used
        FROM api_keys k WHERE k.account_id = $1 ORDER BY k.created_at, k.id`,
     [accountId],
   );
-  return r.rows.map((x) => ({ id: x.id, name: x.name, prefix: x.prefix, role: x.role, livemode: x.livemode, createdAt: x.created_at, revokedAt: x.revoked_at, lastUsedAt: x.last_used }));
+  return r.rows.map((x) => ({
+    id: x.id,
+    name: x.name,
+    prefix: x.prefix,
+    role: x.role,
+    livemode: x.livemode,
+    createdAt: x.created_at,
+    revokedAt: x.revoked_at,
+    lastUsedAt: x.last_used,
+  }));
 }
 
 export async function renameKey(db: Queryable, accountId: string, keyId: string, name: string): Promise<boolean> {
-  const r = await db.query(`UPDATE api_keys SET name = $3 WHERE id = $2 AND account_id = $1 RETURNING id`, [accountId, keyId, name]);
+  const r = await db.query(`UPDATE api_keys SET name = $3 WHERE id = $2 AND account_id = $1 RETURNING id`, [
+    accountId,
+    keyId,
+    name,
+  ]);
   return r.rows.length === 1;
 }

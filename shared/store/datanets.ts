@@ -15,13 +15,26 @@ export interface Datanet {
 }
 
 type Row = {
-  id: string; owner_account_id: string; name: string; description: string | null;
-  price_per_source: bigint; embedding_model: string; embedding_dim: number; index_settings: Record<string, unknown> | null; created_at: Date;
+  id: string;
+  owner_account_id: string;
+  name: string;
+  description: string | null;
+  price_per_source: bigint;
+  embedding_model: string;
+  embedding_dim: number;
+  index_settings: Record<string, unknown> | null;
+  created_at: Date;
 };
 const toDatanet = (r: Row): Datanet => ({
-  id: r.id, ownerAccountId: r.owner_account_id, name: r.name, description: r.description,
-  pricePerSource: r.price_per_source, embeddingModel: r.embedding_model, embeddingDim: r.embedding_dim,
-  indexSettings: r.index_settings ?? {}, createdAt: r.created_at,
+  id: r.id,
+  ownerAccountId: r.owner_account_id,
+  name: r.name,
+  description: r.description,
+  pricePerSource: r.price_per_source,
+  embeddingModel: r.embedding_model,
+  embeddingDim: r.embedding_dim,
+  indexSettings: r.index_settings ?? {},
+  createdAt: r.created_at,
 });
 
 export async function insertDatanet(
@@ -31,7 +44,16 @@ export async function insertDatanet(
   const r = await db.query<Row>(
     `INSERT INTO datanets (id, owner_account_id, name, description, price_per_source, embedding_model, embedding_dim, index_settings)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *`,
-    [newId('datanet'), d.ownerAccountId, d.name, d.description, d.pricePerSource, d.embeddingModel, d.embeddingDim, JSON.stringify(d.indexSettings ?? {})],
+    [
+      newId('datanet'),
+      d.ownerAccountId,
+      d.name,
+      d.description,
+      d.pricePerSource,
+      d.embeddingModel,
+      d.embeddingDim,
+      JSON.stringify(d.indexSettings ?? {}),
+    ],
   );
   return toDatanet(r.rows[0]!);
 }

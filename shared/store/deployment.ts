@@ -8,7 +8,10 @@ export async function readSetting<T>(db: Queryable, name: string): Promise<T | n
 
 /** Records `value` unless something is recorded already; returns what is recorded afterwards. */
 export async function recordSettingOnce<T>(db: Queryable, name: string, value: T): Promise<T> {
-  await db.query(`INSERT INTO deployment_settings (name, value) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING`, [name, JSON.stringify(value)]);
+  await db.query(`INSERT INTO deployment_settings (name, value) VALUES ($1, $2::jsonb) ON CONFLICT (name) DO NOTHING`, [
+    name,
+    JSON.stringify(value),
+  ]);
   return (await readSetting<T>(db, name))!;
 }
 

@@ -27,27 +27,65 @@ export interface ChunkRow {
 }
 
 type Row = {
-  id: string; datanet_id: string; title: string; content_type: string; content_hash: string; object_key: string;
-  byte_length: number; text_length: number; metadata: Record<string, unknown>; chunk_count: number;
-  created_at: Date; deleted_at: Date | null;
+  id: string;
+  datanet_id: string;
+  title: string;
+  content_type: string;
+  content_hash: string;
+  object_key: string;
+  byte_length: number;
+  text_length: number;
+  metadata: Record<string, unknown>;
+  chunk_count: number;
+  created_at: Date;
+  deleted_at: Date | null;
 };
 const toDocument = (r: Row): DocumentRecord => ({
-  id: r.id, datanetId: r.datanet_id, title: r.title, contentType: r.content_type, contentHash: r.content_hash,
-  objectKey: r.object_key, byteLength: r.byte_length, textLength: r.text_length, metadata: r.metadata,
-  chunkCount: r.chunk_count, createdAt: r.created_at, deletedAt: r.deleted_at,
+  id: r.id,
+  datanetId: r.datanet_id,
+  title: r.title,
+  contentType: r.content_type,
+  contentHash: r.content_hash,
+  objectKey: r.object_key,
+  byteLength: r.byte_length,
+  textLength: r.text_length,
+  metadata: r.metadata,
+  chunkCount: r.chunk_count,
+  createdAt: r.created_at,
+  deletedAt: r.deleted_at,
 });
 
-export async function insertDocument(db: Queryable, d: Omit<DocumentRecord, 'createdAt' | 'deletedAt'>): Promise<DocumentRecord> {
+export async function insertDocument(
+  db: Queryable,
+  d: Omit<DocumentRecord, 'createdAt' | 'deletedAt'>,
+): Promise<DocumentRecord> {
   const r = await db.query<Row>(
     `INSERT INTO documents (id, datanet_id, title, content_type, content_hash, object_key, byte_length, text_length, metadata, chunk_count)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) RETURNING *`,
-    [d.id, d.datanetId, d.title, d.contentType, d.contentHash, d.objectKey, d.byteLength, d.textLength, JSON.stringify(d.metadata), d.chunkCount],
+    [
+      d.id,
+      d.datanetId,
+      d.title,
+      d.contentType,
+      d.contentHash,
+      d.objectKey,
+      d.byteLength,
+      d.textLength,
+      JSON.stringify(d.metadata),
+      d.chunkCount,
+    ],
   );
   return toDocument(r.rows[0]!);
 }
 
 /** Chunks with their lexical vector; title and headings weigh more than body text. */
-export async function insertChunks(db: Queryable, documentId: string, datanetId: string, title: string, chunks: readonly ChunkRow[]) {
+export async function insertChunks(
+  db: Queryable,
+  documentId: string,
+  datanetId: string,
+  title: string,
+  chunks: readonly ChunkRow[],
+) {
   if (chunks.length === 0) return;
   await db.query(
     `INSERT INTO chunks (id, document_id, datanet_id, ordinal, start_char, end_char, heading_path, text, text_hash, tsv, page)
@@ -59,9 +97,16 @@ export async function insertChunks(db: Queryable, documentId: string, datanetId:
        FROM unnest($4::text[], $5::int[], $6::int[], $7::int[], $8::text[], $9::text[], $10::int[])
             AS c(id, ordinal, start_char, end_char, headings, text, page)`,
     [
-      documentId, datanetId, title,
-      chunks.map((c) => c.id), chunks.map((c) => c.ordinal), chunks.map((c) => c.start), chunks.map((c) => c.end),
-      chunks.map((c) => c.headingPath.join('\x1f')), chunks.map((c) => c.text), chunks.map((c) => c.page),
+      documentId,
+      datanetId,
+      title,
+      chunks.map((c) => c.id),
+      chunks.map((c) => c.ordinal),
+      chunks.map((c) => c.start),
+      chunks.map((c) => c.end),
+      chunks.map((c) => c.headingPath.join('\x1f')),
+      chunks.map((c) => c.text),
+      chunks.map((c) => c.page),
     ],
   );
 }
@@ -77,7 +122,11 @@ export async function objectKeyInUse(db: Queryable, objectKey: string): Promise<
   return r.rows.length > 0;
 }
 
-export async function findLiveDocumentByHash(db: Queryable, datanetId: string, contentHash: string): Promise<DocumentRecord | null> {
+export async function findLiveDocumentByHash(
+  db: Queryable,
+  datanetId: string,
+  contentHash: string,
+): Promise<DocumentRecord | null> {
   const r = await db.query<Row>(
     `SELECT * FROM documents WHERE datanet_id = $1 AND content_hash = $2 AND deleted_at IS NULL`,
     [datanetId, contentHash],
@@ -85,7 +134,12 @@ export async function findLiveDocumentByHash(db: Queryable, datanetId: string, c
   return r.rows[0] ? toDocument(r.rows[0]) : null;
 }
 
-export async function listDocuments(db: Queryable, datanetId: string, limit: number, after?: string): Promise<DocumentRecord[]> {
+export async function listDocuments(
+  db: Queryable,
+  datanetId: string,
+  limit: number,
+  after?: string,
+): Promise<DocumentRecord[]> {
   const r = await db.query<Row>(
     `SELECT * FROM documents WHERE datanet_id = $1 AND deleted_at IS NULL AND ($2::text IS NULL OR id > $2)
       ORDER BY id LIMIT $3`,

@@ -35,11 +35,21 @@ export async function findIdempotent(db: Queryable, accountId: string, key: stri
   );
   const row = r.rows[0];
   if (!row) return null;
-  return { requestHash: row.request_hash, result: row.result === null ? null : decodeResult(row.result), legacyBody: row.body ?? null };
+  return {
+    requestHash: row.request_hash,
+    result: row.result === null ? null : decodeResult(row.result),
+    legacyBody: row.body ?? null,
+  };
 }
 
 /** Stored in the caller's transaction, so the result exists exactly when its charge does. */
-export async function storeIdempotent(db: Queryable, accountId: string, key: string, requestHash: string, result: unknown): Promise<void> {
+export async function storeIdempotent(
+  db: Queryable,
+  accountId: string,
+  key: string,
+  requestHash: string,
+  result: unknown,
+): Promise<void> {
   await db.query(
     `INSERT INTO idempotency_keys (account_id, key, request_hash, result) VALUES ($1, $2, $3, $4::jsonb)`,
     [accountId, key, requestHash, encodeResult(result)],
@@ -50,7 +60,14 @@ export async function storeIdempotent(db: Queryable, accountId: string, key: str
  * Claims the key for `claimant` (one request); false while another live claim holds it. A claim not
  * renewed for `staleAfterSeconds` (database clock) is taken over.
  */
-export async function claimIdempotencyKey(db: Queryable, accountId: string, key: string, requestHash: string, staleAfterSeconds: number, claimant: string): Promise<boolean> {
+export async function claimIdempotencyKey(
+  db: Queryable,
+  accountId: string,
+  key: string,
+  requestHash: string,
+  staleAfterSeconds: number,
+  claimant: string,
+): Promise<boolean> {
   const r = await db.query(
     `INSERT INTO idempotency_claims (account_id, key, request_hash, claimant) VALUES ($1, $2, $3, $5)
      ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, claimant = excluded.claimant, claimed_at = now()
@@ -62,12 +79,29 @@ export async function claimIdempotencyKey(db: Queryable, accountId: string, key:
 }
 
 /** Renews the claimant's lease; false when the claim is no longer its own (taken over, released). */
-export async function renewIdempotencyClaim(db: Queryable, accountId: string, key: string, claimant: string): Promise<boolean> {
-  const r = await db.query(`UPDATE idempotency_claims SET claimed_at = now() WHERE account_id = $1 AND key = $2 AND claimant = $3`, [accountId, key, claimant]);
+export async function renewIdempotencyClaim(
+  db: Queryable,
+  accountId: string,
+  key: string,
+  claimant: string,
+): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE idempotency_claims SET claimed_at = now() WHERE account_id = $1 AND key = $2 AND claimant = $3`,
+    [accountId, key, claimant],
+  );
   return r.affectedRows > 0;
 }
 
 /** Releases the claimant's own claim (a claim taken over from it stays with its new holder). */
-export async function releaseIdempotencyKey(db: Queryable, accountId: string, key: string, claimant: string): Promise<void> {
-  await db.query(`DELETE FROM idempotency_claims WHERE account_id = $1 AND key = $2 AND claimant = $3`, [accountId, key, claimant]);
+export async function releaseIdempotencyKey(
+  db: Queryable,
+  accountId: string,
+  key: string,
+  claimant: string,
+): Promise<void> {
+  await db.query(`DELETE FROM idempotency_claims WHERE account_id = $1 AND key = $2 AND claimant = $3`, [
+    accountId,
+    key,
+    claimant,
+  ]);
 }

@@ -5,9 +5,10 @@ import { encodeResult } from './idempotency.ts';
 export async function postTransaction(db: Queryable, tx: LedgerTransaction): Promise<void> {
   const entries = compactEntries(tx.entries);
   assertBalanced({ entries });
-  await db.query(`INSERT INTO ledger_transactions (id, kind, request_id, key_id, livemode) VALUES ($1, $2, $3, $4, $5)`, [
-    tx.id, tx.kind, tx.requestId, tx.keyId, tx.livemode,
-  ]);
+  await db.query(
+    `INSERT INTO ledger_transactions (id, kind, request_id, key_id, livemode) VALUES ($1, $2, $3, $4, $5)`,
+    [tx.id, tx.kind, tx.requestId, tx.keyId, tx.livemode],
+  );
   await db.query(
     `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount, datanet_id, document_id)
      SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[])`,
@@ -62,7 +63,9 @@ export interface ChargeCallParameters {
   idempotency: { key: string; requestHash: string; result: unknown; balancePath: string[] | null } | null;
 }
 
-export type ChargeCallReturnType = { ok: true; balance: bigint; held: bigint } | { ok: false; balance: bigint; held: bigint };
+export type ChargeCallReturnType =
+  | { ok: true; balance: bigint; held: bigint }
+  | { ok: false; balance: bigint; held: bigint };
 
 /**
  * Locks the payer, checks what it can spend, posts the transaction, writes the receipt and the
@@ -75,13 +78,26 @@ export async function chargeCall(db: Queryable, p: ChargeCallParameters): Promis
     `SELECT ok, balance, held FROM charge_call($1, $2, $3, $4, $5, $6, $7, $8::text[], $9::bigint[], $10::text[], $11::text[],
                                                $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20::text[])`,
     [
-      p.payer.accountId, p.payer.livemode, p.required,
-      p.transaction.id, p.transaction.kind, p.transaction.requestId, p.transaction.keyId,
-      entries.map((e) => e.accountId), entries.map((e) => e.amount.toString()),
-      entries.map((e) => e.datanetId ?? null), entries.map((e) => e.documentId ?? null),
-      p.receipt?.id ?? null, p.receipt?.kind ?? null, p.receipt?.canonical ?? null, p.receipt?.hash ?? null, p.receipt?.createdAt ?? null,
-      p.idempotency?.key ?? null, p.idempotency?.requestHash ?? null,
-      p.idempotency ? encodeResult(p.idempotency.result) : null, p.idempotency?.balancePath ?? null,
+      p.payer.accountId,
+      p.payer.livemode,
+      p.required,
+      p.transaction.id,
+      p.transaction.kind,
+      p.transaction.requestId,
+      p.transaction.keyId,
+      entries.map((e) => e.accountId),
+      entries.map((e) => e.amount.toString()),
+      entries.map((e) => e.datanetId ?? null),
+      entries.map((e) => e.documentId ?? null),
+      p.receipt?.id ?? null,
+      p.receipt?.kind ?? null,
+      p.receipt?.canonical ?? null,
+      p.receipt?.hash ?? null,
+      p.receipt?.createdAt ?? null,
+      p.idempotency?.key ?? null,
+      p.idempotency?.requestHash ?? null,
+      p.idempotency ? encodeResult(p.idempotency.result) : null,
+      p.idempotency?.balancePath ?? null,
     ],
   );
   const row = r.rows[0]!;
@@ -93,7 +109,10 @@ export async function chargeCall(db: Queryable, p: ChargeCallParameters): Promis
  * (a row with no entries, entries with no row): empty when balance = Σ entries and held = Σ open
  * holds for every account and mode. A whole-table scan, for check:ledger only.
  */
-export async function balanceMismatches(db: Queryable, limit: number): Promise<{ accountId: string; livemode: boolean; stored: string; derived: string }[]> {
+export async function balanceMismatches(
+  db: Queryable,
+  limit: number,
+): Promise<{ accountId: string; livemode: boolean; stored: string; derived: string }[]> {
   const r = await db.query<{ account_id: string; livemode: boolean; stored: string; derived: string }>(
     `WITH derived AS (
        SELECT account_id, livemode, sum(balance)::bigint AS balance, sum(held)::bigint AS held FROM (
@@ -113,7 +132,10 @@ export async function balanceMismatches(db: Queryable, limit: number): Promise<{
 }
 
 /** A comparator by a string key (code-point order: the same in every locale). */
-export const byName = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+export const byName =
+  <T>(key: (x: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 export interface UsageSummary {
   balance: bigint;
@@ -142,7 +164,10 @@ export async function usageOf(db: Queryable, accountId: string, livemode: boolea
   const byKind = new Map<string, { calls: number; spend: bigint }>();
   const byKey = new Map<string | null, { calls: number; spend: bigint }>();
   for (const r of billable) {
-    for (const [map, k] of [[byKind, r.kind], [byKey, r.key_id]] as const) {
+    for (const [map, k] of [
+      [byKind, r.kind],
+      [byKey, r.key_id],
+    ] as const) {
       const cur = (map as Map<string | null, { calls: number; spend: bigint }>).get(k) ?? { calls: 0, spend: 0n };
       cur.calls += Number(r.calls);
       cur.spend += r.spend;
@@ -169,12 +194,27 @@ export interface EarningsSummary {
   /** credited but not yet settled: the next epoch pays it once it reaches the minimum payout */
   unsettled: bigint;
   byDatanet: { datanetId: string; name: string; earned: bigint; calls: number }[];
-  byDocument: { documentId: string; datanetId: string; title: string; deleted: boolean; earned: bigint; calls: number }[];
+  byDocument: {
+    documentId: string;
+    datanetId: string;
+    title: string;
+    deleted: boolean;
+    earned: bigint;
+    calls: number;
+  }[];
 }
 
 /** The reference for store/dashboard.ts earningsSummary (a sum over the whole ledger; no API path reads it). */
 export async function earningsOf(db: Queryable, accountId: string, livemode: boolean): Promise<EarningsSummary> {
-  const docs = await db.query<{ document_id: string; datanet_id: string; title: string; deleted: boolean; dn_name: string; earned: bigint; calls: bigint }>(
+  const docs = await db.query<{
+    document_id: string;
+    datanet_id: string;
+    title: string;
+    deleted: boolean;
+    dn_name: string;
+    earned: bigint;
+    calls: bigint;
+  }>(
     `SELECT e.document_id, e.datanet_id, d.title, d.deleted_at IS NOT NULL AS deleted, n.name AS dn_name,
             sum(e.amount)::bigint AS earned, count(DISTINCT e.transaction_id)::bigint AS calls
        FROM ledger_entries e JOIN documents d ON d.id = e.document_id JOIN datanets n ON n.id = e.datanet_id
@@ -199,7 +239,12 @@ export async function earningsOf(db: Queryable, accountId: string, livemode: boo
     unsettled: balance,
     byDatanet: [...byDatanet.values()],
     byDocument: docs.rows.map((r) => ({
-      documentId: r.document_id, datanetId: r.datanet_id, title: r.title, deleted: r.deleted, earned: r.earned, calls: Number(r.calls),
+      documentId: r.document_id,
+      datanetId: r.datanet_id,
+      title: r.title,
+      deleted: r.deleted,
+      earned: r.earned,
+      calls: Number(r.calls),
     })),
   };
 }

@@ -62,7 +62,12 @@ export async function termStats(db: Queryable, query: string, datanetIds: readon
 
 // Document-level field index (title ×3, summary ×2, headings ×1 in tf); call inside the
 // transaction that inserts (after writing the document's fields) or soft-deletes the document.
-export async function insertDocumentTerms(db: Queryable, documentId: string, datanetId: string, fields: { title: string; summary: string; headings: readonly string[] }) {
+export async function insertDocumentTerms(
+  db: Queryable,
+  documentId: string,
+  datanetId: string,
+  fields: { title: string; summary: string; headings: readonly string[] },
+) {
   await db.query(
     `INSERT INTO document_terms (datanet_id, lexeme, document_id, tf, doc_len)
      SELECT $2, u.lexeme, $1,
@@ -73,7 +78,10 @@ export async function insertDocumentTerms(db: Queryable, documentId: string, dat
                    || setweight(to_tsvector('english', $5), 'C')) u`,
     [documentId, datanetId, fields.title, fields.summary, fields.headings.join('\n')],
   );
-  await db.query(`UPDATE document_terms SET doc_len = (SELECT sum(tf) FROM document_terms WHERE document_id = $1) WHERE document_id = $1`, [documentId]);
+  await db.query(
+    `UPDATE document_terms SET doc_len = (SELECT sum(tf) FROM document_terms WHERE document_id = $1) WHERE document_id = $1`,
+    [documentId],
+  );
   await updateDocumentStats(db, documentId, 1);
 }
 
@@ -100,7 +108,11 @@ async function updateDocumentStats(db: Queryable, documentId: string, sign: 1 | 
 
 /** BM25 over document fields: the best `k` live documents of the datanets for the query. */
 export async function fieldSearch(
-  db: Queryable, query: string, k: number, datanetIds: readonly string[], metadata: Record<string, unknown> | undefined,
+  db: Queryable,
+  query: string,
+  k: number,
+  datanetIds: readonly string[],
+  metadata: Record<string, unknown> | undefined,
   params: { k1: number; b: number },
 ): Promise<{ documentId: string; score: number }[]> {
   const filter = metadata && Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
@@ -126,8 +138,12 @@ export async function fieldSearch(
  * chunks of the datanets, optionally only of documents whose metadata contains `metadata`.
  */
 export async function chunkBm25(
-  db: Queryable, terms: readonly { lexeme: string; weight: number }[], averageLength: number, k: number,
-  datanetIds: readonly string[], metadata?: Record<string, unknown>,
+  db: Queryable,
+  terms: readonly { lexeme: string; weight: number }[],
+  averageLength: number,
+  k: number,
+  datanetIds: readonly string[],
+  metadata?: Record<string, unknown>,
 ): Promise<{ chunkId: string; score: number }[]> {
   if (terms.length === 0) return [];
   const filter = metadata && Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
@@ -139,7 +155,14 @@ export async function chunkBm25(
       GROUP BY t.chunk_id
       ORDER BY score DESC, t.chunk_id
       LIMIT $5`,
-    [terms.map((t) => t.lexeme), terms.map((t) => t.weight), datanetIds, Math.max(1, averageLength), k, ...(filter ? [filter] : [])],
+    [
+      terms.map((t) => t.lexeme),
+      terms.map((t) => t.weight),
+      datanetIds,
+      Math.max(1, averageLength),
+      k,
+      ...(filter ? [filter] : []),
+    ],
   );
   return r.rows.map((row) => ({ chunkId: row.chunk_id, score: Number(row.score) }));
 }

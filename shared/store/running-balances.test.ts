@@ -20,7 +20,16 @@ describe(`running balances on ${TEST_DB}`, () => {
     db = await openTestDb(TEST_DB, { max: 8 });
     await migrate(db);
     for (let i = 0; i < 3; i++) consumers.push((await insertAccount(db, { kind: 'consumer', name: `c${i}` })).id);
-    for (let i = 0; i < 3; i++) owners.push((await insertAccount(db, { kind: 'contributor', name: `o${i}`, wallet: `0x${String(i + 1).padStart(40, '0')}` })).id);
+    for (let i = 0; i < 3; i++)
+      owners.push(
+        (
+          await insertAccount(db, {
+            kind: 'contributor',
+            name: `o${i}`,
+            wallet: `0x${String(i + 1).padStart(40, '0')}`,
+          })
+        ).id,
+      );
   });
   afterAll(() => db.close());
 
@@ -33,17 +42,35 @@ describe(`running balances on ${TEST_DB}`, () => {
   const livemode = fc.boolean();
   const op: fc.Arbitrary<Op> = fc.oneof(
     fc.record({ op: fc.constant('grant' as const), consumer: fc.nat(2), amount, livemode }),
-    fc.record({ op: fc.constant('charge' as const), consumer: fc.nat(2), owners: fc.uniqueArray(fc.nat(2), { minLength: 1, maxLength: 3 }), amount, livemode }),
+    fc.record({
+      op: fc.constant('charge' as const),
+      consumer: fc.nat(2),
+      owners: fc.uniqueArray(fc.nat(2), { minLength: 1, maxLength: 3 }),
+      amount,
+      livemode,
+    }),
     fc.record({ op: fc.constant('hold' as const), consumer: fc.nat(2), amount, livemode }),
-    fc.record({ op: fc.constant('release' as const), pick: fc.nat(), status: fc.constantFrom('succeeded' as const, 'failed' as const, 'expired' as const) }),
+    fc.record({
+      op: fc.constant('release' as const),
+      pick: fc.nat(),
+      status: fc.constantFrom('succeeded' as const, 'failed' as const, 'expired' as const),
+    }),
   );
 
   const run = async (o: Op): Promise<void> => {
     const consumer = consumers[o.op === 'release' ? 0 : o.consumer]!;
     if (o.op === 'grant') {
-      await postTransaction(db, { id: newId('transaction'), kind: 'credit_grant', requestId: null, keyId: null, livemode: o.livemode, entries: [
-        { accountId: FUNDING_ACCOUNT_ID, amount: -o.amount }, { accountId: consumer, amount: o.amount },
-      ] });
+      await postTransaction(db, {
+        id: newId('transaction'),
+        kind: 'credit_grant',
+        requestId: null,
+        keyId: null,
+        livemode: o.livemode,
+        entries: [
+          { accountId: FUNDING_ACCOUNT_ID, amount: -o.amount },
+          { accountId: consumer, amount: o.amount },
+        ],
+      });
     } else if (o.op === 'charge') {
       // The consumer pays each owner `amount` and the protocol 1: contributors shared between racing charges.
       const entries = [
@@ -53,15 +80,32 @@ describe(`running balances on ${TEST_DB}`, () => {
       ];
       const requestId = newId('request');
       await chargeCall(db, {
-        payer: { accountId: consumer, livemode: o.livemode }, required: -entries[0]!.amount,
-        transaction: { id: newId('transaction'), kind: 'retrieve', requestId, keyId: null, entries }, receipt: null, idempotency: null,
+        payer: { accountId: consumer, livemode: o.livemode },
+        required: -entries[0]!.amount,
+        transaction: { id: newId('transaction'), kind: 'retrieve', requestId, keyId: null, entries },
+        receipt: null,
+        idempotency: null,
       });
     } else if (o.op === 'hold') {
       const id = newId('answer');
-      const held = await holdAnswer(db, {
-        id, requestId: newId('request'), accountId: consumer, keyId: null, model: 'extractive', adapterId: null, query: 'q', sources: [],
-        hold: o.amount, livemode: o.livemode, deadlineSeconds: 60,
-      }, null, null);
+      const held = await holdAnswer(
+        db,
+        {
+          id,
+          requestId: newId('request'),
+          accountId: consumer,
+          keyId: null,
+          model: 'extractive',
+          adapterId: null,
+          query: 'q',
+          sources: [],
+          hold: o.amount,
+          livemode: o.livemode,
+          deadlineSeconds: 60,
+        },
+        null,
+        null,
+      );
       if (held.status === 'ok') open.push({ id, consumer: o.consumer });
     } else if (open.length > 0) {
       const [answer] = open.splice(o.pick % open.length, 1);
@@ -88,9 +132,20 @@ describe(`running balances on ${TEST_DB}`, () => {
     const consumer = (await insertAccount(db, { kind: 'consumer', name: 'poor' })).id;
     const requestId = newId('request');
     const r = await chargeCall(db, {
-      payer: { accountId: consumer, livemode: true }, required: 10n,
-      transaction: { id: newId('transaction'), kind: 'retrieve', requestId, keyId: null, entries: [{ accountId: consumer, amount: -10n }, { accountId: owners[0]!, amount: 10n }] },
-      receipt: null, idempotency: null,
+      payer: { accountId: consumer, livemode: true },
+      required: 10n,
+      transaction: {
+        id: newId('transaction'),
+        kind: 'retrieve',
+        requestId,
+        keyId: null,
+        entries: [
+          { accountId: consumer, amount: -10n },
+          { accountId: owners[0]!, amount: 10n },
+        ],
+      },
+      receipt: null,
+      idempotency: null,
     });
     expect(r).toEqual({ ok: false, balance: 0n, held: 0n });
     expect((await db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [requestId])).rows).toEqual([]);

@@ -23,16 +23,41 @@ export interface EpochRecord {
 }
 
 type Row = {
-  epoch: number; status: EpochStatus; payout_root: `0x${string}`; receipts_root: `0x${string}`; total_cumulative: bigint; amount: bigint;
-  payee_count: number; receipt_count: number; tx_hash: `0x${string}` | null; block_number: bigint | null; attempts: number;
-  last_error: string | null; next_attempt_at: Date | null; built_at: Date; submitted_at: Date | null; confirmed_at: Date | null;
+  epoch: number;
+  status: EpochStatus;
+  payout_root: `0x${string}`;
+  receipts_root: `0x${string}`;
+  total_cumulative: bigint;
+  amount: bigint;
+  payee_count: number;
+  receipt_count: number;
+  tx_hash: `0x${string}` | null;
+  block_number: bigint | null;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: Date | null;
+  built_at: Date;
+  submitted_at: Date | null;
+  confirmed_at: Date | null;
 };
 const COLUMNS = `epoch, status, payout_root, receipts_root, total_cumulative, amount, payee_count, receipt_count, tx_hash, block_number,
   attempts, last_error, next_attempt_at, built_at, submitted_at, confirmed_at`;
 const toEpoch = (r: Row): EpochRecord => ({
-  epoch: r.epoch, status: r.status, payoutRoot: r.payout_root, receiptsRoot: r.receipts_root, totalCumulative: r.total_cumulative,
-  amount: r.amount, payeeCount: r.payee_count, receiptCount: r.receipt_count, txHash: r.tx_hash, blockNumber: r.block_number,
-  attempts: r.attempts, lastError: r.last_error, nextAttemptAt: r.next_attempt_at, builtAt: r.built_at, submittedAt: r.submitted_at,
+  epoch: r.epoch,
+  status: r.status,
+  payoutRoot: r.payout_root,
+  receiptsRoot: r.receipts_root,
+  totalCumulative: r.total_cumulative,
+  amount: r.amount,
+  payeeCount: r.payee_count,
+  receiptCount: r.receipt_count,
+  txHash: r.tx_hash,
+  blockNumber: r.block_number,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  nextAttemptAt: r.next_attempt_at,
+  builtAt: r.built_at,
+  submittedAt: r.submitted_at,
   confirmedAt: r.confirmed_at,
 });
 
@@ -42,12 +67,17 @@ export async function inFlightEpoch(db: Queryable): Promise<EpochRecord | null> 
 }
 
 export async function findEpoch(db: Queryable, epoch: number, forUpdate = false): Promise<EpochRecord | null> {
-  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs WHERE epoch = $1 ${forUpdate ? 'FOR UPDATE' : ''}`, [epoch]);
+  const r = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM settlement_epochs WHERE epoch = $1 ${forUpdate ? 'FOR UPDATE' : ''}`,
+    [epoch],
+  );
   return r.rows[0] ? toEpoch(r.rows[0]) : null;
 }
 
 export async function listEpochs(db: Queryable, limit: number): Promise<EpochRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs ORDER BY epoch DESC LIMIT $1`, [limit])).rows.map(toEpoch);
+  return (
+    await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs ORDER BY epoch DESC LIMIT $1`, [limit])
+  ).rows.map(toEpoch);
 }
 
 export async function lastEpochNumber(db: Queryable): Promise<number> {
@@ -57,17 +87,25 @@ export async function lastEpochNumber(db: Queryable): Promise<number> {
 
 /** The latest confirmed epoch: its payout root is the one claims verify against. */
 export async function latestConfirmedEpoch(db: Queryable): Promise<EpochRecord | null> {
-  const r = await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs WHERE status = 'confirmed' ORDER BY epoch DESC LIMIT 1`);
+  const r = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM settlement_epochs WHERE status = 'confirmed' ORDER BY epoch DESC LIMIT 1`,
+  );
   return r.rows[0] ? toEpoch(r.rows[0]) : null;
 }
 
 export async function payoutTreeOf(db: Queryable, epoch: number): Promise<PayoutTreeDump | null> {
-  const r = await db.query<{ payout_tree: PayoutTreeDump | null }>(`SELECT payout_tree FROM settlement_epochs WHERE epoch = $1`, [epoch]);
+  const r = await db.query<{ payout_tree: PayoutTreeDump | null }>(
+    `SELECT payout_tree FROM settlement_epochs WHERE epoch = $1`,
+    [epoch],
+  );
   return r.rows[0]?.payout_tree ?? null;
 }
 
 export async function receiptsTreeOf(db: Queryable, epoch: number): Promise<ReceiptsTreeDump | null> {
-  const r = await db.query<{ receipts_tree: ReceiptsTreeDump | null }>(`SELECT receipts_tree FROM settlement_epochs WHERE epoch = $1`, [epoch]);
+  const r = await db.query<{ receipts_tree: ReceiptsTreeDump | null }>(
+    `SELECT receipts_tree FROM settlement_epochs WHERE epoch = $1`,
+    [epoch],
+  );
   return r.rows[0]?.receipts_tree ?? null;
 }
 
@@ -80,7 +118,10 @@ export async function settledCumulatives(db: Queryable): Promise<Map<string, big
 }
 
 /** Contributor accounts whose unsettled balance (credits minus what earlier epochs moved on chain) reaches `minimum`. */
-export async function payableBalances(db: Queryable, minimum: bigint): Promise<{ accountId: string; wallet: string; amount: bigint }[]> {
+export async function payableBalances(
+  db: Queryable,
+  minimum: bigint,
+): Promise<{ accountId: string; wallet: string; amount: bigint }[]> {
   const r = await db.query<{ id: string; wallet: string; amount: bigint }>(
     `SELECT a.id, a.wallet, sum(e.amount)::bigint AS amount
        FROM accounts a JOIN ledger_entries e ON e.account_id = a.id
@@ -95,11 +136,17 @@ export async function payableBalances(db: Queryable, minimum: bigint): Promise<{
 
 /** Receipts not yet in any epoch, oldest first. */
 export async function openReceipts(db: Queryable): Promise<{ id: string; hash: `0x${string}` }[]> {
-  return (await db.query<{ id: string; hash: `0x${string}` }>(`SELECT id, hash FROM receipts WHERE epoch IS NULL AND livemode ORDER BY created_at, id`)).rows;
+  return (
+    await db.query<{ id: string; hash: `0x${string}` }>(
+      `SELECT id, hash FROM receipts WHERE epoch IS NULL AND livemode ORDER BY created_at, id`,
+    )
+  ).rows;
 }
 
 export async function countOpenReceipts(db: Queryable): Promise<number> {
-  const r = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM receipts WHERE epoch IS NULL AND livemode`);
+  const r = await db.query<{ n: bigint }>(
+    `SELECT count(*)::bigint AS n FROM receipts WHERE epoch IS NULL AND livemode`,
+  );
   return Number(r.rows[0]!.n);
 }
 
@@ -119,15 +166,29 @@ export async function insertEpoch(db: Queryable, e: NewEpoch): Promise<void> {
   await db.query(
     `INSERT INTO settlement_epochs (epoch, status, payout_root, receipts_root, total_cumulative, amount, payee_count, receipt_count, payout_tree, receipts_tree)
      VALUES ($1, 'built', $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [e.epoch, e.payoutRoot, e.receiptsRoot, e.totalCumulative, e.amount, e.payouts.length, e.receiptIds.length,
-      JSON.stringify(e.payoutTree), JSON.stringify(e.receiptsTree)],
+    [
+      e.epoch,
+      e.payoutRoot,
+      e.receiptsRoot,
+      e.totalCumulative,
+      e.amount,
+      e.payouts.length,
+      e.receiptIds.length,
+      JSON.stringify(e.payoutTree),
+      JSON.stringify(e.receiptsTree),
+    ],
   );
   if (e.payouts.length > 0)
     await db.query(
       `INSERT INTO epoch_payouts (epoch, wallet, account_id, amount, cumulative)
        SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])`,
-      [e.epoch, e.payouts.map((p) => p.wallet), e.payouts.map((p) => p.accountId), e.payouts.map((p) => p.amount.toString()),
-        e.payouts.map((p) => p.cumulative.toString())],
+      [
+        e.epoch,
+        e.payouts.map((p) => p.wallet),
+        e.payouts.map((p) => p.accountId),
+        e.payouts.map((p) => p.amount.toString()),
+        e.payouts.map((p) => p.cumulative.toString()),
+      ],
     );
   if (e.receiptIds.length > 0)
     await db.query(
@@ -137,16 +198,27 @@ export async function insertEpoch(db: Queryable, e: NewEpoch): Promise<void> {
     );
 }
 
-export async function epochPayouts(db: Queryable, epoch: number): Promise<{ wallet: string; accountId: string; amount: bigint; cumulative: bigint }[]> {
+export async function epochPayouts(
+  db: Queryable,
+  epoch: number,
+): Promise<{ wallet: string; accountId: string; amount: bigint; cumulative: bigint }[]> {
   const r = await db.query<{ wallet: string; account_id: string; amount: bigint; cumulative: bigint }>(
     `SELECT wallet, account_id, amount, cumulative FROM epoch_payouts WHERE epoch = $1 ORDER BY wallet`,
     [epoch],
   );
-  return r.rows.map((row) => ({ wallet: row.wallet, accountId: row.account_id, amount: row.amount, cumulative: row.cumulative }));
+  return r.rows.map((row) => ({
+    wallet: row.wallet,
+    accountId: row.account_id,
+    amount: row.amount,
+    cumulative: row.cumulative,
+  }));
 }
 
 export async function markSubmitted(db: Queryable, epoch: number, txHash: `0x${string}`): Promise<void> {
-  await db.query(`UPDATE settlement_epochs SET status = 'submitted', tx_hash = $2, submitted_at = now() WHERE epoch = $1 AND status <> 'confirmed'`, [epoch, txHash]);
+  await db.query(
+    `UPDATE settlement_epochs SET status = 'submitted', tx_hash = $2, submitted_at = now() WHERE epoch = $1 AND status <> 'confirmed'`,
+    [epoch, txHash],
+  );
 }
 
 export async function markConfirmed(db: Queryable, epoch: number, blockNumber: bigint | null): Promise<void> {
@@ -158,9 +230,10 @@ export async function markConfirmed(db: Queryable, epoch: number, blockNumber: b
 }
 
 export async function recordFailure(db: Queryable, epoch: number, error: string, nextAttemptAt: Date): Promise<void> {
-  await db.query(`UPDATE settlement_epochs SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE epoch = $1`, [
-    epoch, error.slice(0, 1000), nextAttemptAt,
-  ]);
+  await db.query(
+    `UPDATE settlement_epochs SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE epoch = $1`,
+    [epoch, error.slice(0, 1000), nextAttemptAt],
+  );
 }
 
 /** The wallet's latest settled cumulative amount and the epoch that set it. */
@@ -175,36 +248,59 @@ export async function settledFor(db: Queryable, wallet: string): Promise<{ epoch
 
 /** Confirmed epochs, oldest first (what the chain must hold). */
 export async function confirmedEpochs(db: Queryable): Promise<EpochRecord[]> {
-  return (await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs WHERE status = 'confirmed' ORDER BY epoch`)).rows.map(toEpoch);
+  return (
+    await db.query<Row>(`SELECT ${COLUMNS} FROM settlement_epochs WHERE status = 'confirmed' ORDER BY epoch`)
+  ).rows.map(toEpoch);
 }
 
 /** A confirmed epoch published again (the chain had lost it): its new transaction. */
-export async function markRepublished(db: Queryable, epoch: number, txHash: `0x${string}`, blockNumber: bigint): Promise<void> {
-  await db.query(`UPDATE settlement_epochs SET tx_hash = $2, block_number = $3 WHERE epoch = $1 AND status = 'confirmed'`, [epoch, txHash, blockNumber]);
+export async function markRepublished(
+  db: Queryable,
+  epoch: number,
+  txHash: `0x${string}`,
+  blockNumber: bigint,
+): Promise<void> {
+  await db.query(
+    `UPDATE settlement_epochs SET tx_hash = $2, block_number = $3 WHERE epoch = $1 AND status = 'confirmed'`,
+    [epoch, txHash, blockNumber],
+  );
 }
 
 /** Every wallet any epoch paid (the distributor's possible claimants). */
 export async function paidWallets(db: Queryable): Promise<string[]> {
-  return (await db.query<{ wallet: string }>(`SELECT DISTINCT wallet FROM epoch_payouts ORDER BY wallet`)).rows.map((r) => r.wallet);
+  return (await db.query<{ wallet: string }>(`SELECT DISTINCT wallet FROM epoch_payouts ORDER BY wallet`)).rows.map(
+    (r) => r.wallet,
+  );
 }
 
 // relayed_claims (migration 0030): the claims this deployment relayed, recorded before sending.
 export async function recordClaimSending(db: Queryable, wallet: string, cumulative: bigint): Promise<number> {
-  const r = await db.query<{ id: string }>(`INSERT INTO relayed_claims (wallet, cumulative) VALUES ($1, $2) RETURNING id`, [wallet, cumulative]);
+  const r = await db.query<{ id: string }>(
+    `INSERT INTO relayed_claims (wallet, cumulative) VALUES ($1, $2) RETURNING id`,
+    [wallet, cumulative],
+  );
   return Number(r.rows[0]!.id);
 }
 
-export async function recordClaimOutcome(db: Queryable, id: number, outcome: { status: 'sent' | 'mined' | 'reverted'; txHash: string; blockNumber?: bigint }): Promise<void> {
-  await db.query(`UPDATE relayed_claims SET status = $2, tx_hash = $3, block_number = coalesce($4, block_number), updated_at = now() WHERE id = $1`, [
-    id, outcome.status, outcome.txHash, outcome.blockNumber ?? null,
-  ]);
+export async function recordClaimOutcome(
+  db: Queryable,
+  id: number,
+  outcome: { status: 'sent' | 'mined' | 'reverted'; txHash: string; blockNumber?: bigint },
+): Promise<void> {
+  await db.query(
+    `UPDATE relayed_claims SET status = $2, tx_hash = $3, block_number = coalesce($4, block_number), updated_at = now() WHERE id = $1`,
+    [id, outcome.status, outcome.txHash, outcome.blockNumber ?? null],
+  );
 }
 
 /**
  * Per wallet, the highest cumulative amount a relayed claim paid it up to: mined claims, and (with
  * `settledForSeconds`) claims still unfinished after that long (their process died mid-way).
  */
-export async function relayedClaimTotals(db: Queryable, opts: { settledForSeconds?: number } = {}): Promise<{ wallet: string; cumulative: bigint }[]> {
+export async function relayedClaimTotals(
+  db: Queryable,
+  opts: { settledForSeconds?: number } = {},
+): Promise<{ wallet: string; cumulative: bigint }[]> {
   const r = await db.query<{ wallet: string; cumulative: bigint }>(
     `SELECT wallet, max(cumulative)::bigint AS cumulative FROM relayed_claims
       WHERE status = 'mined' OR (status IN ('sending', 'sent') AND created_at < now() - make_interval(secs => $1))
@@ -214,15 +310,28 @@ export async function relayedClaimTotals(db: Queryable, opts: { settledForSecond
   return r.rows.map((row) => ({ wallet: row.wallet, cumulative: row.cumulative }));
 }
 
-export async function recordChainRepair(db: Queryable, repair: { kind: 'epoch' | 'claim'; subject: string; detail: string; txHash: string | null }): Promise<void> {
-  await db.query(`INSERT INTO chain_repairs (kind, subject, detail, tx_hash) VALUES ($1, $2, $3, $4)`, [repair.kind, repair.subject, repair.detail, repair.txHash]);
+export async function recordChainRepair(
+  db: Queryable,
+  repair: { kind: 'epoch' | 'claim'; subject: string; detail: string; txHash: string | null },
+): Promise<void> {
+  await db.query(`INSERT INTO chain_repairs (kind, subject, detail, tx_hash) VALUES ($1, $2, $3, $4)`, [
+    repair.kind,
+    repair.subject,
+    repair.detail,
+    repair.txHash,
+  ]);
 }
 
 export async function chainRepairCounts(db: Queryable): Promise<{ kind: string; n: number }[]> {
-  return (await db.query<{ kind: string; n: string }>(`SELECT kind, count(*) AS n FROM chain_repairs GROUP BY kind`)).rows.map((r) => ({ kind: r.kind, n: Number(r.n) }));
+  return (
+    await db.query<{ kind: string; n: string }>(`SELECT kind, count(*) AS n FROM chain_repairs GROUP BY kind`)
+  ).rows.map((r) => ({ kind: r.kind, n: Number(r.n) }));
 }
 
 /** Published but not yet final: no failure, just the next look. */
 export async function waitForFinality(db: Queryable, epoch: number, nextAttemptAt: Date): Promise<void> {
-  await db.query(`UPDATE settlement_epochs SET next_attempt_at = $2 WHERE epoch = $1 AND status <> 'confirmed'`, [epoch, nextAttemptAt]);
+  await db.query(`UPDATE settlement_epochs SET next_attempt_at = $2 WHERE epoch = $1 AND status <> 'confirmed'`, [
+    epoch,
+    nextAttemptAt,
+  ]);
 }

@@ -12,13 +12,20 @@ export interface X402Payer {
 }
 
 export async function findPayer(db: Queryable, wallet: string): Promise<X402Payer | null> {
-  const r = await db.query<{ wallet: string; account_id: string; key_id: string }>(`SELECT wallet, account_id, key_id FROM x402_payers WHERE wallet = $1`, [wallet]);
+  const r = await db.query<{ wallet: string; account_id: string; key_id: string }>(
+    `SELECT wallet, account_id, key_id FROM x402_payers WHERE wallet = $1`,
+    [wallet],
+  );
   const row = r.rows[0];
   return row ? { wallet: row.wallet, accountId: row.account_id, keyId: row.key_id } : null;
 }
 
 export async function insertPayer(db: Queryable, p: X402Payer): Promise<void> {
-  await db.query(`INSERT INTO x402_payers (wallet, account_id, key_id) VALUES ($1, $2, $3)`, [p.wallet, p.accountId, p.keyId]);
+  await db.query(`INSERT INTO x402_payers (wallet, account_id, key_id) VALUES ($1, $2, $3)`, [
+    p.wallet,
+    p.accountId,
+    p.keyId,
+  ]);
 }
 
 export interface NewX402Payment {
@@ -39,7 +46,18 @@ export async function insertPayment(db: Queryable, p: NewX402Payment): Promise<b
   const r = await db.query(
     `INSERT INTO x402_payments (id, payer, nonce, network, asset, pay_to, amount, route, request_id, status, credit_transaction_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) ON CONFLICT (payer, nonce) DO NOTHING`,
-    [p.id, p.payer, p.nonce, p.network, p.asset, p.payTo, p.amount.toString(), p.route, p.requestId, p.creditTransactionId],
+    [
+      p.id,
+      p.payer,
+      p.nonce,
+      p.network,
+      p.asset,
+      p.payTo,
+      p.amount.toString(),
+      p.route,
+      p.requestId,
+      p.creditTransactionId,
+    ],
   );
   return (r.affectedRows ?? 0) > 0;
 }
@@ -47,11 +65,20 @@ export async function insertPayment(db: Queryable, p: NewX402Payment): Promise<b
 export async function finishPayment(
   db: Queryable,
   id: string,
-  outcome: { status: 'settled'; txHash: string } | { status: 'refused'; refundTransactionId: string; error: string } | { status: 'unsettled'; error: string },
+  outcome:
+    | { status: 'settled'; txHash: string }
+    | { status: 'refused'; refundTransactionId: string; error: string }
+    | { status: 'unsettled'; error: string },
 ): Promise<void> {
   await db.query(
     `UPDATE x402_payments SET status = $2, tx_hash = $3, refund_transaction_id = $4, error = $5, finished_at = now() WHERE id = $1 AND status = 'pending'`,
-    [id, outcome.status, 'txHash' in outcome ? outcome.txHash : null, 'refundTransactionId' in outcome ? outcome.refundTransactionId : null, 'error' in outcome ? outcome.error : null],
+    [
+      id,
+      outcome.status,
+      'txHash' in outcome ? outcome.txHash : null,
+      'refundTransactionId' in outcome ? outcome.refundTransactionId : null,
+      'error' in outcome ? outcome.error : null,
+    ],
   );
 }
 
@@ -65,9 +92,20 @@ export interface X402PaymentRow {
 }
 
 export async function paymentsForRequest(db: Queryable, requestId: string): Promise<X402PaymentRow[]> {
-  const r = await db.query<{ id: string; payer: string; amount: bigint; status: string; tx_hash: string | null; request_id: string }>(
-    `SELECT id, payer, amount, status, tx_hash, request_id FROM x402_payments WHERE request_id = $1`,
-    [requestId],
-  );
-  return r.rows.map((x) => ({ id: x.id, payer: x.payer, amount: BigInt(x.amount), status: x.status, txHash: x.tx_hash, requestId: x.request_id }));
+  const r = await db.query<{
+    id: string;
+    payer: string;
+    amount: bigint;
+    status: string;
+    tx_hash: string | null;
+    request_id: string;
+  }>(`SELECT id, payer, amount, status, tx_hash, request_id FROM x402_payments WHERE request_id = $1`, [requestId]);
+  return r.rows.map((x) => ({
+    id: x.id,
+    payer: x.payer,
+    amount: BigInt(x.amount),
+    status: x.status,
+    txHash: x.tx_hash,
+    requestId: x.request_id,
+  }));
 }

@@ -16,7 +16,6 @@ const ADAPTERS = [
   { name: 'pinecone (official client → fake data plane)', pinecone: true },
 ] as const;
 
-
 describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
   let fake: FakePinecone | undefined;
   let services: Services;
@@ -48,8 +47,12 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
     docs.tides = await upload(world.ada.datanet, world.ada.key, DOCS.tides);
     docs.bikes = await upload(world.bob.datanet, world.bob.key, DOCS.bikes);
     chunksOf = async (documentId) =>
-      (await services.db.query<{ id: string; datanet_id: string }>(`SELECT id, datanet_id FROM chunks WHERE document_id = $1 ORDER BY ordinal`, [documentId]))
-        .rows.map((r) => ({ chunkId: r.id, documentId, datanetId: r.datanet_id }));
+      (
+        await services.db.query<{ id: string; datanet_id: string }>(
+          `SELECT id, datanet_id FROM chunks WHERE document_id = $1 ORDER BY ordinal`,
+          [documentId],
+        )
+      ).rows.map((r) => ({ chunkId: r.id, documentId, datanetId: r.datanet_id }));
   });
   afterAll(async () => {
     await services?.db.close();
@@ -57,7 +60,8 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
   });
 
   const documentOf = async (chunkId: string) =>
-    (await services.db.query<{ document_id: string }>(`SELECT document_id FROM chunks WHERE id = $1`, [chunkId])).rows[0]?.document_id;
+    (await services.db.query<{ document_id: string }>(`SELECT document_id FROM chunks WHERE id = $1`, [chunkId]))
+      .rows[0]?.document_id;
 
   it('searches chunks best first, within the given datanets and metadata', async () => {
     const q = await embed('how do I fix a flat bicycle tyre?');
@@ -71,12 +75,15 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
     expect(adaOnly.length).toBeGreaterThan(0);
     for (const h of adaOnly) expect([docs.bread, docs.tides]).toContain(await documentOf(h.chunkId));
 
-    const cooking = await index.search(model, dimension, q, 10, { datanetIds: [world.ada.datanet, world.bob.datanet], metadata: { topic: 'cooking' } });
+    const cooking = await index.search(model, dimension, q, 10, {
+      datanetIds: [world.ada.datanet, world.bob.datanet],
+      metadata: { topic: 'cooking' },
+    });
     expect(cooking.length).toBeGreaterThan(0);
     for (const h of cooking) expect(await documentOf(h.chunkId)).toBe(docs.bread);
   });
 
-  it('returns stored vectors: a hit\'s similarity is the cosine of the query and its vector', async () => {
+  it("returns stored vectors: a hit's similarity is the cosine of the query and its vector", async () => {
     const q = await embed('patching an inner tube');
     const hits = await index.search(model, dimension, q, 3, { datanetIds: [world.bob.datanet] });
     const refs = await chunksOf(docs.bikes);
@@ -89,22 +96,35 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
 
   it("finds each document's chunk nearest the query", async () => {
     const q = await embed('feed the sourdough starter flour and water');
-    const nearest = await index.nearestChunkPerDocument(model, dimension, q, [docs.bread, docs.bikes], [world.ada.datanet, world.bob.datanet]);
+    const nearest = await index.nearestChunkPerDocument(
+      model,
+      dimension,
+      q,
+      [docs.bread, docs.bikes],
+      [world.ada.datanet, world.bob.datanet],
+    );
     expect([...nearest.keys()].sort()).toEqual([docs.bread, docs.bikes].sort());
     for (const documentId of [docs.bread, docs.bikes]) {
       const refs = await chunksOf(documentId);
       const vectors = await index.vectorsOf(model, refs);
-      const best = refs.map((r) => ({ id: r.chunkId, s: cosine(q, vectors.get(r.chunkId)!) })).sort((a, b) => b.s - a.s)[0]!;
+      const best = refs
+        .map((r) => ({ id: r.chunkId, s: cosine(q, vectors.get(r.chunkId)!) }))
+        .sort((a, b) => b.s - a.s)[0]!;
       expect(nearest.get(documentId)).toBe(best.id);
     }
   });
 
   it('searches document vectors, with metadata', async () => {
     const q = await embed('spring and neap tides');
-    const hits = await index.searchDocuments(model, dimension, q, 5, { datanetIds: [world.ada.datanet, world.bob.datanet] });
+    const hits = await index.searchDocuments(model, dimension, q, 5, {
+      datanetIds: [world.ada.datanet, world.bob.datanet],
+    });
     expect(hits.map((h) => h.documentId).sort()).toEqual(Object.values(docs).sort());
     expect(hits[0]!.documentId).toBe(docs.tides);
-    const cycling = await index.searchDocuments(model, dimension, q, 5, { datanetIds: [world.ada.datanet, world.bob.datanet], metadata: { topic: 'cycling' } });
+    const cycling = await index.searchDocuments(model, dimension, q, 5, {
+      datanetIds: [world.ada.datanet, world.bob.datanet],
+      metadata: { topic: 'cycling' },
+    });
     expect(cycling.map((h) => h.documentId)).toEqual([docs.bikes]);
   });
 
@@ -118,8 +138,13 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
 
     await index.prepare('copy-model', dimension);
     const vectors = await index.vectorsOf(model, refs);
-    await index.upsert('copy-model', refs.slice(0, 1).map((r) => ({ ...r, vector: vectors.get(r.chunkId)! })));
-    await index.upsertDocuments('copy-model', [{ documentId: docs.bikes, datanetId: world.bob.datanet, vector: vectors.get(refs[0]!.chunkId)! }]);
+    await index.upsert(
+      'copy-model',
+      refs.slice(0, 1).map((r) => ({ ...r, vector: vectors.get(r.chunkId)! })),
+    );
+    await index.upsertDocuments('copy-model', [
+      { documentId: docs.bikes, datanetId: world.bob.datanet, vector: vectors.get(refs[0]!.chunkId)! },
+    ]);
     expect(await index.missingChunks('copy-model', refs)).toEqual(refs.slice(1).map((r) => r.chunkId));
     expect(await index.countChunks('copy-model', world.bob.datanet)).toBe(1);
     expect(await index.missingDocuments('copy-model', world.bob.datanet, [docs.bikes])).toEqual([]);
@@ -131,14 +156,20 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
   });
 
   it('serves POST /v1/retrieve end to end', async () => {
-    const r = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'mend a bicycle puncture', topK: 2 } });
+    const r = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: { query: 'mend a bicycle puncture', topK: 2 },
+    });
     expect(r.status).toBe(200);
     expect(r.body.sources[0].documentId).toBe(docs.bikes);
-    const filtered = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'mend a bicycle puncture', topK: 2, filter: { metadata: { topic: 'cooking' } } } });
+    const filtered = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: { query: 'mend a bicycle puncture', topK: 2, filter: { metadata: { topic: 'cooking' } } },
+    });
     expect(filtered.body.sources.map((s: { documentId: string }) => s.documentId)).toEqual([docs.bread]);
   });
 
-  it('deletes a document\'s chunk and document vectors', async () => {
+  it("deletes a document's chunk and document vectors", async () => {
     const refs = await chunksOf(docs.bikes);
     const del = await client.call('DELETE', `/v1/documents/${docs.bikes}`, { key: world.bob.key }); // through the service, in its transaction
     expect(del.status).toBe(200);

@@ -58,7 +58,13 @@ export interface VectorIndex {
   /** The chunks nearest `vector`, best first. */
   search(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<VectorHit[]>;
   /** For each of `documentIds` (within `datanetIds`), its chunk nearest `vector`; documents with no vectors are absent. */
-  nearestChunkPerDocument(model: string, dimension: number, vector: Float32Array, documentIds: readonly string[], datanetIds: readonly string[]): Promise<Map<string, string>>;
+  nearestChunkPerDocument(
+    model: string,
+    dimension: number,
+    vector: Float32Array,
+    documentIds: readonly string[],
+    datanetIds: readonly string[],
+  ): Promise<Map<string, string>>;
   /** The stored vectors of these chunks (for near-duplicate checks); chunks without one are absent. */
   vectorsOf(model: string, chunks: readonly ChunkRef[]): Promise<Map<string, Float32Array>>;
   /** Which of these chunks (ids) have no `model` vector yet (re-embedding's work list). */
@@ -67,10 +73,19 @@ export interface VectorIndex {
   countChunks(model: string, datanetId: string, tx?: Queryable): Promise<number>;
   upsertDocuments(model: string, records: readonly DocumentVectorRecord[], tx?: Queryable): Promise<void>;
   /** The documents whose own vectors are nearest `vector`, best first (ties by id). */
-  searchDocuments(model: string, dimension: number, vector: Float32Array, k: number, filter: VectorFilter): Promise<DocumentHit[]>;
+  searchDocuments(
+    model: string,
+    dimension: number,
+    vector: Float32Array,
+    k: number,
+    filter: VectorFilter,
+  ): Promise<DocumentHit[]>;
   missingDocuments(model: string, datanetId: string, documentIds: readonly string[], tx?: Queryable): Promise<string[]>;
   /** A document's chunk and document vectors, for `models` (the datanet's and any it is moving to; pgvector deletes every model). */
-  deleteByDocument(document: { documentId: string; datanetId: string; models: readonly string[] }, tx?: Queryable): Promise<void>;
+  deleteByDocument(
+    document: { documentId: string; datanetId: string; models: readonly string[] },
+    tx?: Queryable,
+  ): Promise<void>;
   /** A datanet's vectors of one model, chunk and document (after it moved to another model). */
   dropModel(model: string, datanetId: string): Promise<void>;
 }

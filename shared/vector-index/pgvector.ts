@@ -56,7 +56,10 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       assertModelId(model);
       assertDimension(dimension);
       // The same typed partial index 0001_init.sql made for use-lite-512, for any other model.
-      const existing = await db.query(`SELECT 1 FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexdef LIKE $1`, [`%'${model}'::text%`]);
+      const existing = await db.query(
+        `SELECT 1 FROM pg_indexes WHERE tablename = 'chunk_vectors' AND indexdef LIKE $1`,
+        [`%'${model}'::text%`],
+      );
       if (existing.rows.length > 0) return;
       const name = `chunk_vectors_hnsw_${model.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${dimension}`;
       await db.exec(
@@ -111,14 +114,20 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
         `INSERT INTO document_vectors (document_id, datanet_id, model, embedding)
          SELECT document_id, datanet_id, $4, embedding::vector FROM unnest($1::text[], $2::text[], $3::text[]) AS t(document_id, datanet_id, embedding)
          ON CONFLICT (document_id, model) DO UPDATE SET embedding = excluded.embedding`,
-        [records.map((r) => r.documentId), records.map((r) => r.datanetId), records.map((r) => toVectorLiteral(r.vector)), model],
+        [
+          records.map((r) => r.documentId),
+          records.map((r) => r.datanetId),
+          records.map((r) => toVectorLiteral(r.vector)),
+          model,
+        ],
       );
     },
     // Exact search: a datanet has far fewer documents than chunks.
     async searchDocuments(model, dimension, vector, k, filter): Promise<DocumentHit[]> {
       assertModelId(model);
       assertDimension(dimension);
-      const metadata = filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
+      const metadata =
+        filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
       const r = await db.query<{ document_id: string; distance: number }>(
         `SELECT v.document_id, (v.embedding::vector(${dimension})) <=> $1::vector(${dimension}) AS distance
            FROM document_vectors v ${metadata ? 'JOIN documents d ON d.id = v.document_id AND d.metadata @> $5::jsonb' : ''}
@@ -137,11 +146,16 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       return r.rows.map((row) => row.id);
     },
     async deleteByDocument({ documentId }, tx: Queryable = db) {
-      await tx.query(`DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id = $1)`, [documentId]);
+      await tx.query(`DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id = $1)`, [
+        documentId,
+      ]);
       await tx.query(`DELETE FROM document_vectors WHERE document_id = $1`, [documentId]);
     },
     async dropModel(model, datanetId) {
-      await db.query(`DELETE FROM chunk_vectors v USING chunks c WHERE v.chunk_id = c.id AND c.datanet_id = $1 AND v.model = $2`, [datanetId, model]);
+      await db.query(
+        `DELETE FROM chunk_vectors v USING chunks c WHERE v.chunk_id = c.id AND c.datanet_id = $1 AND v.model = $2`,
+        [datanetId, model],
+      );
       await db.query(`DELETE FROM document_vectors WHERE datanet_id = $1 AND model = $2`, [datanetId, model]);
     },
   };

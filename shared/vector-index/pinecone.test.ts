@@ -25,9 +25,13 @@ describe('Pinecone adapter on the official client', () => {
     await index.prepare('m', 3);
     await index.upsert('m', [{ ...chunk, vector: v, metadata: { topic: 'x', tags: ['a', 'b'], n: 2 } }]);
     await index.upsertDocuments('m', [{ documentId: 'doc_1', datanetId: 'dn_1', vector: v, metadata: { topic: 'x' } }]);
-    expect(await index.search('m', 3, v, 5, { datanetIds: ['dn_1'], metadata: { topic: 'x', tags: ['a'] } })).toEqual([{ chunkId: 'chk_1', similarity: 1 }]);
+    expect(await index.search('m', 3, v, 5, { datanetIds: ['dn_1'], metadata: { topic: 'x', tags: ['a'] } })).toEqual([
+      { chunkId: 'chk_1', similarity: 1 },
+    ]);
     expect(await index.search('m', 3, v, 5, { datanetIds: ['dn_1'], metadata: { topic: 'y' } })).toEqual([]);
-    expect(await index.searchDocuments('m', 3, v, 5, { datanetIds: ['dn_1'] })).toEqual([{ documentId: 'doc_1', score: 1 }]);
+    expect(await index.searchDocuments('m', 3, v, 5, { datanetIds: ['dn_1'] })).toEqual([
+      { documentId: 'doc_1', score: 1 },
+    ]);
     expect(await index.nearestChunkPerDocument('m', 3, v, ['doc_1'], ['dn_1'])).toEqual(new Map([['doc_1', 'chk_1']]));
     expect([...(await index.vectorsOf('m', [chunk])).keys()]).toEqual(['chk_1']);
     expect(await index.missingChunks('m', [chunk, { ...chunk, chunkId: 'chk_2' }])).toEqual(['chk_2']);
@@ -52,11 +56,16 @@ describe('Pinecone adapter on the official client', () => {
   });
 });
 
-describe('metadata filters in Pinecone\'s language', () => {
+describe("metadata filters in Pinecone's language", () => {
   it('translates containment', () => {
     expect(toPineconeFilter({ topic: 'cooking' })).toEqual({ 'm.topic': { $eq: 'cooking' } });
     expect(toPineconeFilter({ topic: 'cooking', tags: ['a', 'b'], meta: { year: 2020 } })).toEqual({
-      $and: [{ 'm.topic': { $eq: 'cooking' } }, { 'm.tags[]': { $in: ['a'] } }, { 'm.tags[]': { $in: ['b'] } }, { 'm.meta.year': { $eq: 2020 } }],
+      $and: [
+        { 'm.topic': { $eq: 'cooking' } },
+        { 'm.tags[]': { $in: ['a'] } },
+        { 'm.tags[]': { $in: ['b'] } },
+        { 'm.meta.year': { $eq: 2020 } },
+      ],
     });
     for (const bad of [{ n: [1, 2] }, { k: null }, { k: [] }, { k: {} }, { 'a.b': 'x' }])
       expect(() => toPineconeFilter(bad)).toThrow(InvalidInput); // the caller's input: a 400
@@ -64,15 +73,19 @@ describe('metadata filters in Pinecone\'s language', () => {
 
   // The same answer as PostgreSQL's jsonb containment (pgvector's filter), a key being a scalar in one
   // document and a list or an object in another included.
-  it('matches what jsonb @> matches (property, over the fake\'s filter evaluation)', () => {
+  it("matches what jsonb @> matches (property, over the fake's filter evaluation)", () => {
     const scalar = fc.oneof(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 3 }), fc.boolean());
     const list = (minLength: number) => fc.uniqueArray(fc.constantFrom('a', 'b', 'c'), { minLength, maxLength: 3 });
     const record = (minList: number) =>
-      fc.dictionary(fc.constantFrom('k1', 'k2', 'k3'), fc.oneof(scalar, list(minList), fc.record({ x: scalar })), { maxKeys: 3 });
+      fc.dictionary(fc.constantFrom('k1', 'k2', 'k3'), fc.oneof(scalar, list(minList), fc.record({ x: scalar })), {
+        maxKeys: 3,
+      });
     fc.assert(
       fc.property(record(0), record(1), (doc, filter) => {
         if (Object.keys(filter).length === 0) return;
-        expect(matches(flattenMetadata(doc), toPineconeFilter(filter) as Record<string, unknown>)).toBe(jsonbContains(doc, filter));
+        expect(matches(flattenMetadata(doc), toPineconeFilter(filter) as Record<string, unknown>)).toBe(
+          jsonbContains(doc, filter),
+        );
       }),
       { numRuns: 2000 },
     );
@@ -90,7 +103,12 @@ function jsonbContains(doc: Record<string, unknown>, filter: Record<string, unkn
   return Object.entries(filter).every(([k, want]) => {
     const have = doc[k];
     if (Array.isArray(want)) return Array.isArray(have) && want.every((w) => have.includes(w));
-    if (want && typeof want === 'object') return !!have && typeof have === 'object' && jsonbContains(have as Record<string, unknown>, want as Record<string, unknown>);
+    if (want && typeof want === 'object')
+      return (
+        !!have &&
+        typeof have === 'object' &&
+        jsonbContains(have as Record<string, unknown>, want as Record<string, unknown>)
+      );
     return have === want;
   });
 }

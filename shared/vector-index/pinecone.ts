@@ -57,7 +57,9 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
       assertModelId(model);
       const stats = await index.describeIndexStats();
       if (stats.dimension !== undefined && stats.dimension !== dimension)
-        throw new Error(`the Pinecone index holds ${stats.dimension}-d vectors; embedding model ${model} makes ${dimension}-d ones: use an index of that dimension`);
+        throw new Error(
+          `the Pinecone index holds ${stats.dimension}-d vectors; embedding model ${model} makes ${dimension}-d ones: use an index of that dimension`,
+        );
     },
     async upsert(model, records) {
       assertModelId(model);
@@ -65,7 +67,9 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
         for (let i = 0; i < group.length; i += UPSERT_BATCH) {
           await chunksNs(model, datanetId).upsert({
             records: group.slice(i, i + UPSERT_BATCH).map((r) => ({
-              id: chunkRecordId(r), values: Array.from(r.vector), metadata: { ...flattenMetadata(r.metadata ?? {}), documentId: r.documentId },
+              id: chunkRecordId(r),
+              values: Array.from(r.vector),
+              metadata: { ...flattenMetadata(r.metadata ?? {}), documentId: r.documentId },
             })),
           });
         }
@@ -82,7 +86,11 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
       if (documentIds.length === 0) return out;
       for (const datanetId of datanetIds) {
         // Top chunk per document: query with the documents as a filter, keep each document's first match.
-        const r = await chunksNs(model, datanetId).query({ vector: Array.from(vector), topK: MAX_TOP_K, filter: { documentId: { $in: [...documentIds] } } });
+        const r = await chunksNs(model, datanetId).query({
+          vector: Array.from(vector),
+          topK: MAX_TOP_K,
+          filter: { documentId: { $in: [...documentIds] } },
+        });
         for (const m of r.matches) {
           const documentId = m.id.slice(0, m.id.indexOf('#'));
           if (!out.has(documentId)) out.set(documentId, chunkIdOf(m.id));
@@ -115,7 +123,11 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
       for (const [datanetId, group] of byDatanet(records)) {
         for (let i = 0; i < group.length; i += UPSERT_BATCH) {
           await docsNs(model, datanetId).upsert({
-            records: group.slice(i, i + UPSERT_BATCH).map((r) => ({ id: r.documentId, values: Array.from(r.vector), metadata: { ...flattenMetadata(r.metadata ?? {}), documentId: r.documentId } })),
+            records: group.slice(i, i + UPSERT_BATCH).map((r) => ({
+              id: r.documentId,
+              values: Array.from(r.vector),
+              metadata: { ...flattenMetadata(r.metadata ?? {}), documentId: r.documentId },
+            })),
           });
         }
       }
@@ -136,9 +148,13 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
         const ns = chunksNs(model, datanetId);
         let paginationToken: string | undefined;
         do {
-          const page = await ns.listPaginated({ prefix: `${documentId}#`, ...(paginationToken ? { paginationToken } : {}) });
+          const page = await ns.listPaginated({
+            prefix: `${documentId}#`,
+            ...(paginationToken ? { paginationToken } : {}),
+          });
           const ids = (page.vectors ?? []).map((v) => v.id).filter((id): id is string => Boolean(id));
-          for (let i = 0; i < ids.length; i += DELETE_BATCH) await ns.deleteMany({ ids: ids.slice(i, i + DELETE_BATCH) });
+          for (let i = 0; i < ids.length; i += DELETE_BATCH)
+            await ns.deleteMany({ ids: ids.slice(i, i + DELETE_BATCH) });
           paginationToken = page.pagination?.next;
         } while (paginationToken);
       }
@@ -150,17 +166,27 @@ export function createPineconeIndex(options: PineconeIndexOptions): VectorIndex 
 
   /** One query per datanet namespace, merged best first (ties by id). */
   async function queryNamespaces(
-    filter: VectorFilter, namespace: (datanetId: string) => ReturnType<typeof chunksNs>, vector: Float32Array, k: number,
+    filter: VectorFilter,
+    namespace: (datanetId: string) => ReturnType<typeof chunksNs>,
+    vector: Float32Array,
+    k: number,
     metadata: Record<string, unknown> | undefined,
   ): Promise<{ id: string; score: number }[]> {
     const pineconeFilter = metadata && Object.keys(metadata).length > 0 ? toPineconeFilter(metadata) : undefined;
     const lists = await Promise.all(
       (filter.datanetIds ?? []).map(async (datanetId) => {
-        const r = await namespace(datanetId).query({ vector: Array.from(vector), topK: k, ...(pineconeFilter ? { filter: pineconeFilter } : {}) });
+        const r = await namespace(datanetId).query({
+          vector: Array.from(vector),
+          topK: k,
+          ...(pineconeFilter ? { filter: pineconeFilter } : {}),
+        });
         return r.matches.map((m) => ({ id: m.id, score: m.score ?? 0 }));
       }),
     );
-    return lists.flat().sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1)).slice(0, k);
+    return lists
+      .flat()
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+      .slice(0, k);
   }
 }
 
@@ -174,29 +200,42 @@ export function toPineconeFilter(metadata: Record<string, unknown>, prefix = 'm.
   const clauses: object[] = [];
   for (const [key, value] of Object.entries(metadata)) {
     const field = `${prefix}${checkedKey(key)}`;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') clauses.push({ [field]: { $eq: value } });
-    else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) for (const v of value) clauses.push({ [`${field}[]`]: { $in: [v] } });
-    else if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) clauses.push(toPineconeFilter(value as Record<string, unknown>, `${field}.`));
-    else throw new InvalidFilter(`metadata filter on ${key}: with the Pinecone index, filter values are strings, numbers, booleans, non-empty lists of strings and non-empty objects of those`);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      clauses.push({ [field]: { $eq: value } });
+    else if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string'))
+      for (const v of value) clauses.push({ [`${field}[]`]: { $in: [v] } });
+    else if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0)
+      clauses.push(toPineconeFilter(value as Record<string, unknown>, `${field}.`));
+    else
+      throw new InvalidFilter(
+        `metadata filter on ${key}: with the Pinecone index, filter values are strings, numbers, booleans, non-empty lists of strings and non-empty objects of those`,
+      );
   }
   return clauses.length === 1 ? clauses[0]! : { $and: clauses };
 }
 
 /** The document's metadata as Pinecone metadata fields; values Pinecone cannot filter on are left out. */
-export function flattenMetadata(metadata: Record<string, unknown>, prefix = 'm.'): Record<string, string | number | boolean | string[]> {
+export function flattenMetadata(
+  metadata: Record<string, unknown>,
+  prefix = 'm.',
+): Record<string, string | number | boolean | string[]> {
   const out: Record<string, string | number | boolean | string[]> = {};
   for (const [key, value] of Object.entries(metadata)) {
     if (/[.[\]]/.test(key)) continue; // not addressable without ambiguity
     const field = `${prefix}${key}`;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[field] = value;
     else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[`${field}[]`] = value as string[];
-    else if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, flattenMetadata(value as Record<string, unknown>, `${field}.`));
+    else if (value && typeof value === 'object' && !Array.isArray(value))
+      Object.assign(out, flattenMetadata(value as Record<string, unknown>, `${field}.`));
   }
   return out;
 }
 
 function checkedKey(key: string): string {
-  if (/[.[\]]/.test(key)) throw new InvalidFilter(`metadata filter key ${JSON.stringify(key)}: with the Pinecone index, keys may not contain '.', '[' or ']'`);
+  if (/[.[\]]/.test(key))
+    throw new InvalidFilter(
+      `metadata filter key ${JSON.stringify(key)}: with the Pinecone index, keys may not contain '.', '[' or ']'`,
+    );
   return key;
 }
 

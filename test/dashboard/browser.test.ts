@@ -36,10 +36,18 @@ let settledReceipt: string;
 async function axeViolations(page: Page) {
   await page.evaluate(`${AXE}\n;0`);
   const result = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
     return axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa', 'best-practice'] } });
   });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** Elements wider than the viewport, at the current size (an empty list: nothing scrolls sideways). */
@@ -69,7 +77,9 @@ async function checkPage(page: Page, name: string) {
     expect(await axeViolations(page), `${name} at ${width}`).toEqual([]);
     expect(await overflow(page), `${name}: horizontal overflow at ${width}`).toEqual([]);
     // Short code (GET, retrieval-v1, key prefixes) never wraps mid-word; only long hashes may break.
-    const wrapped = await page.evaluate<string[]>(`[...document.querySelectorAll('code')].filter((el) => el.textContent.length <= 24 && el.getClientRects().length > 1).map((el) => el.textContent)`);
+    const wrapped = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('code')].filter((el) => el.textContent.length <= 24 && el.getClientRects().length > 1).map((el) => el.textContent)`,
+    );
     expect(wrapped, `${name}: short code wrapped at ${width}`).toEqual([]);
     await page.screenshot({ path: `${SHOTS}${name}-${width}.png`, fullPage: true });
   }
@@ -80,7 +90,10 @@ async function newPage() {
   const context = await browser.newContext({ viewport: VIEWPORTS.desktop, acceptDownloads: true });
   const page = await context.newPage();
   const cspErrors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && cspErrors.push(m.text()));
+  page.on(
+    'console',
+    (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && cspErrors.push(m.text()),
+  );
   page.on('pageerror', (e) => cspErrors.push(String(e)));
   return { page, cspErrors };
 }
@@ -97,21 +110,38 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });
     await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.tides });
     await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
-    const retrieve = async (query: string) => (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).body.attribution.receiptId as string;
+    const retrieve = async (query: string) =>
+      (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).body
+        .attribution.receiptId as string;
     settledReceipt = await retrieve('how long should bread dough rise?');
     await retrieve('why does the sea have tides');
     await retrieve('fix a flat bicycle tyre');
-    expect(await settleOnce({ db: services.db, chain: tc.chain, log: services.log, minPayout: 1000n, receiptTimeoutMs: 10_000 })).toMatchObject({ status: 'confirmed' });
+    expect(
+      await settleOnce({
+        db: services.db,
+        chain: tc.chain,
+        log: services.log,
+        minPayout: 1000n,
+        receiptTimeoutMs: 10_000,
+      }),
+    ).toMatchObject({ status: 'confirmed' });
     await retrieve('sourdough starter'); // earned after the epoch: unsettled
     const port = await new Promise<number>((resolve) => {
-      server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
+      server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+        resolve(info.port),
+      );
     });
     base = `http://127.0.0.1:${port}`;
     // What npm start does: its public URL is its listen address, and its own anvil offers the dev wallets.
     services.config = { ...services.config, publicUrl: base, chain: { ...services.config.chain, devAccounts: true } };
     // A short TMPDIR for Chromium: its singleton socket lives there, and a unix socket path is capped
     // at 108 bytes (the test run's nested temporary folders exceed it).
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], env: { ...process.env, TMPDIR: '/tmp' } });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+      env: { ...process.env, TMPDIR: '/tmp' },
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -141,7 +171,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.click('button[data-kind=payout]');
     await expect.poll(() => page.textContent('#payout-result')).toMatch(/^Valid/);
     await checkPage(page, 'owner-proof-verified');
-    await page.$eval('button[data-kind=payout]', (b) => b.setAttribute('data-cumulative', String(BigInt(b.getAttribute('data-cumulative')!) + 1n)));
+    await page.$eval('button[data-kind=payout]', (b) =>
+      b.setAttribute('data-cumulative', String(BigInt(b.getAttribute('data-cumulative')!) + 1n)),
+    );
     await page.click('button[data-kind=payout]');
     await expect.poll(() => page.textContent('#payout-result')).toMatch(/^INVALID/);
     await fitsPhone(page, 'owner, proof tampered');
@@ -158,24 +190,36 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.click('button[data-kind=receipt]');
     await expect.poll(() => page.textContent('#receipt-result')).toMatch(/^Valid/);
     await checkPage(page, 'receipt');
-    await page.$eval('#canonical', (el) => (el.textContent = el.textContent!.replace('"kind":"retrieve"', '"kind":"answer"')));
+    await page.$eval(
+      '#canonical',
+      (el) => (el.textContent = el.textContent!.replace('"kind":"retrieve"', '"kind":"answer"')),
+    );
     await page.click('button[data-kind=receipt]');
     await expect.poll(() => page.textContent('#receipt-result')).toMatch(/^INVALID/);
     await fitsPhone(page, 'receipt, tampered');
 
     // CSV equals the API.
     await page.goto(`${base}/dashboard/owner`);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/dashboard/owner/statement.csv"]')]);
-    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\r\n').map((l) => l.split(','));
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('a[href="/dashboard/owner/statement.csv"]'),
+    ]);
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\r\n')
+      .map((l) => l.split(','));
     expect(csv.find((r) => r[0] === 'total' && r[1] === 'earned')?.[6]).toBe(earnings.total);
-    for (const d of earnings.byDocument) expect(csv.find((r) => r[0] === 'document' && r[1] === d.documentId)?.[6]).toBe(d.earned);
+    for (const d of earnings.byDocument)
+      expect(csv.find((r) => r[0] === 'document' && r[1] === d.documentId)?.[6]).toBe(d.earned);
 
     // Claim, relayed; the page and the API both show it claimed.
     const before = BigInt(payout.claimable);
     expect(before).toBeGreaterThan(0n);
     await page.click('#settlement form button[type=submit]');
     await page.waitForURL(`${base}/dashboard/owner#settlement`);
-    expect(await page.textContent('.flash[role=status]')).toMatch(/^Claimed \$\d+\.\d{6}: transaction 0x[0-9a-f]{64}\.$/);
+    expect(await page.textContent('.flash[role=status]')).toMatch(
+      /^Claimed \$\d+\.\d{6}: transaction 0x[0-9a-f]{64}\.$/,
+    );
     const after = (await client.call('GET', `/v1/payouts/${WALLETS.ada}`)).body;
     expect(after.claimed).toBe(payout.cumulative);
     expect(await micros(page, 'claimed')).toBe(after.claimed);
@@ -185,16 +229,20 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     // Nothing left to claim: the button is disabled and looks it.
     const claim = page.locator('#settlement form button[type=submit]');
     expect(await claim.isDisabled()).toBe(true);
-    const style = await page.evaluate<{ bg: string; cursor: string }>(`(() => { const s = getComputedStyle(document.querySelector('#settlement form button[type=submit]')); return { bg: s.backgroundColor, cursor: s.cursor }; })()`);
+    const style = await page.evaluate<{ bg: string; cursor: string }>(
+      `(() => { const s = getComputedStyle(document.querySelector('#settlement form button[type=submit]')); return { bg: s.backgroundColor, cursor: s.cursor }; })()`,
+    );
     expect(style.bg).not.toBe('rgb(11, 87, 208)'); // the enabled accent
     expect(style.cursor).toBe('not-allowed');
 
     await page.click('button:text("Sign out")');
     await page.waitForURL(`${base}/dashboard/sign-in`);
     expect(cspErrors).toEqual([]);
-   }, 300_000); // many pages at two widths on a shared machine: a limit, not a timing
+  }, 300_000); // many pages at two widths on a shared machine: a limit, not a timing
 
-  it('data owner: creates a datanet, uploads PDF and Word files with progress, sees statuses, deletes one', { timeout: 300_000 }, async () => {
+  it('data owner: creates a datanet, uploads PDF and Word files with progress, sees statuses, deletes one', {
+    timeout: 300_000,
+  }, async () => {
     const { page, cspErrors } = await newPage();
     await page.goto(`${base}/dashboard/sign-in`);
     await page.fill('#api-key', world.ada.key);
@@ -208,16 +256,29 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.waitForURL(/datanets\/dn_[A-Za-z0-9]+\?created=1/);
     await checkPage(page, 'datanet-new');
 
-    const pages = [['Alpine flora', 'Edelweiss grows on limestone ridges above the tree line.'], ['Gentians flower blue in late summer meadows.']];
+    const pages = [
+      ['Alpine flora', 'Edelweiss grows on limestone ridges above the tree line.'],
+      ['Gentians flower blue in late summer meadows.'],
+    ];
     await page.setInputFiles('#upload-files', [
-      { name: 'alpine-flora.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makePdf(pages, { title: 'Alpine flora' })) },
-      { name: 'greenhouse.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: Buffer.from(await makeDocx()) },
+      {
+        name: 'alpine-flora.pdf',
+        mimeType: 'application/pdf',
+        buffer: Buffer.from(await makePdf(pages, { title: 'Alpine flora' })),
+      },
+      {
+        name: 'greenhouse.docx',
+        mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+        buffer: Buffer.from(await makeDocx()),
+      },
       { name: 'locked.pdf', mimeType: 'application/pdf', buffer: Buffer.from(await makeEncryptedPdf()) },
     ]);
     await page.click('button:text("Upload and index")');
     await page.waitForSelector('#uploads-done');
     expect(await page.locator('#upload-progress li[data-state=indexed]').count()).toBe(2);
-    expect(await page.textContent('#upload-progress li[data-state=refused]')).toMatch(/locked\.pdf: refused: the PDF is encrypted/);
+    expect(await page.textContent('#upload-progress li[data-state=refused]')).toMatch(
+      /locked\.pdf: refused: the PDF is encrypted/,
+    );
     expect(await page.locator('#upload-progress progress').count()).toBe(3);
     await checkPage(page, 'datanet-uploaded');
     await page.click('#uploads-done');
@@ -246,7 +307,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === 'cp_session')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
     expect(JSON.stringify(cookies)).not.toContain(world.consumer.key);
-    expect(await page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie')).not.toContain('cp_');
+    expect(
+      await page.evaluate<string>(
+        'JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie',
+      ),
+    ).not.toContain('cp_');
 
     const usage = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
     expect(await micros(page, 'balance')).toBe(usage.balance);

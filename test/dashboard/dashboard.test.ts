@@ -24,20 +24,35 @@ beforeAll(async () => {
   await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });
   await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
   for (const query of ['how long should bread dough rise?', 'fix a flat tyre', 'sourdough starter feeding'])
-    expect((await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).status).toBe(200);
+    expect(
+      (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).status,
+    ).toBe(200);
 });
 afterAll(() => services.db.close());
 
-async function siwe(s: ReturnType<typeof browserSession>, key: `0x${string}`, over: { domain?: string; nonce?: string } = {}) {
+async function siwe(
+  s: ReturnType<typeof browserSession>,
+  key: `0x${string}`,
+  over: { domain?: string; nonce?: string } = {},
+) {
   const page = await s.get('/dashboard/sign-in');
   const csrf = s.csrfOf(page.text);
   const { nonce } = JSON.parse((await s.get('/dashboard/sign-in/nonce')).text) as { nonce: string };
   const account = privateKeyToAccount(key);
   const message = createSiweMessage({
-    address: account.address, chainId: 1, domain: over.domain ?? 'localhost', nonce: over.nonce ?? nonce, uri: 'http://localhost', version: '1', issuedAt: new Date(),
+    address: account.address,
+    chainId: 1,
+    domain: over.domain ?? 'localhost',
+    nonce: over.nonce ?? nonce,
+    uri: 'http://localhost',
+    version: '1',
+    issuedAt: new Date(),
   });
   const signature = await account.signMessage({ message });
-  return s.request('POST', '/dashboard/sign-in/siwe', { json: { message, signature }, headers: { 'x-csrf-token': csrf } });
+  return s.request('POST', '/dashboard/sign-in/siwe', {
+    json: { message, signature },
+    headers: { 'x-csrf-token': csrf },
+  });
 }
 
 describe('dashboard sign-in and sessions', () => {
@@ -76,7 +91,9 @@ describe('dashboard sign-in and sessions', () => {
 
   it('refuses a wrong key, an admin key, and a POST without the CSRF token or from another origin', async () => {
     const s = browserSession(client.app);
-    const bad = await s.submit('/dashboard/sign-in', '/dashboard/sign-in/key', { key: 'cp_live_000000000000000000000000' });
+    const bad = await s.submit('/dashboard/sign-in', '/dashboard/sign-in/key', {
+      key: 'cp_live_000000000000000000000000',
+    });
     expect(bad.location).toMatch(/sign-in\?error=/);
     const admin = await s.submit('/dashboard/sign-in', '/dashboard/sign-in/key', { key: world.admin });
     expect(admin.location).toMatch(/sign-in\?error=/);
@@ -86,7 +103,10 @@ describe('dashboard sign-in and sessions', () => {
     const forged = await s.request('POST', '/dashboard/consumer/keys', { form: { name: 'evil', _csrf: 'nope' } });
     expect(forged.status).toBe(403);
     const page = await s.get('/dashboard/consumer');
-    const crossOrigin = await s.request('POST', '/dashboard/consumer/keys', { form: { name: 'evil', _csrf: s.csrfOf(page.text) }, headers: { origin: 'https://evil.example' } });
+    const crossOrigin = await s.request('POST', '/dashboard/consumer/keys', {
+      form: { name: 'evil', _csrf: s.csrfOf(page.text) },
+      headers: { origin: 'https://evil.example' },
+    });
     expect(crossOrigin.status).toBe(403);
   });
 
@@ -100,7 +120,7 @@ describe('dashboard sign-in and sessions', () => {
     const t = browserSession(client.app);
     const first = await siwe(t, ANVIL_DEV_ACCOUNTS[2].privateKey);
     expect(first.status).toBe(200);
-    const message = (await siwe(browserSession(client.app), ADA_KEY, { domain: 'evil.example' }));
+    const message = await siwe(browserSession(client.app), ADA_KEY, { domain: 'evil.example' });
     expect(message.status).toBe(401);
     expect((await siwe(browserSession(client.app), ANVIL_DEV_ACCOUNTS[3].privateKey)).status).toBe(401);
     expect((await siwe(browserSession(client.app), ADA_KEY, { nonce: 'abcdefgh12345678' })).status).toBe(401);
@@ -145,9 +165,13 @@ describe('dashboard figures', () => {
     const csv = await s.get('/dashboard/owner/statement.csv');
     expect(csv.headers.get('content-type')).toContain('text/csv');
     const earnings = (await client.call('GET', '/v1/earnings', { key: world.ada.key })).body;
-    const lines = csv.text.trim().split('\r\n').map((l) => l.split(','));
+    const lines = csv.text
+      .trim()
+      .split('\r\n')
+      .map((l) => l.split(','));
     expect(lines.find((l) => l[0] === 'total' && l[1] === 'earned')?.[6]).toBe(earnings.total);
-    for (const d of earnings.byDocument) expect(lines.find((l) => l[0] === 'document' && l[1] === d.documentId)?.[6]).toBe(d.earned);
+    for (const d of earnings.byDocument)
+      expect(lines.find((l) => l[0] === 'document' && l[1] === d.documentId)?.[6]).toBe(d.earned);
   });
 });
 
@@ -158,7 +182,9 @@ describe('page details', () => {
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toBe('image/svg+xml');
     }
-    expect((await browserSession(client.app).get('/dashboard/sign-in')).text).toContain('rel="icon" href="/dashboard/assets/favicon.svg"');
+    expect((await browserSession(client.app).get('/dashboard/sign-in')).text).toContain(
+      'rel="icon" href="/dashboard/assets/favicon.svg"',
+    );
   });
 
   it('labels passages without Markdown marks, cut at a word boundary, and shows amounts in dollars with micro-units on hover', async () => {
@@ -170,7 +196,10 @@ describe('page details', () => {
     expect(labels.length).toBeGreaterThan(0);
     for (const label of labels) {
       expect(label).not.toMatch(/#/);
-      if (label.endsWith('…')) expect(DOCS.bread.content.replace(/#+ /g, '').replace(/\s+/g, ' ')).toMatch(new RegExp(`${label.slice(0, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ ,.;:]`));
+      if (label.endsWith('…'))
+        expect(DOCS.bread.content.replace(/#+ /g, '').replace(/\s+/g, ' ')).toMatch(
+          new RegExp(`${label.slice(0, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[ ,.;:]`),
+        );
     }
     expect(page).not.toMatch(/micro-units</);
     expect(page).toMatch(/title="\d+ micro-USD">\$\d/);
@@ -181,7 +210,14 @@ describe('keys and isolation', () => {
   it('creates a key shown once, renames it, revokes it, and the API refuses it', async () => {
     const s = browserSession(client.app);
     await s.signInWithKey(world.consumer.key);
-    const keysOf = async () => Number((await services.db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM api_keys WHERE account_id = $1`, [world.consumer.id])).rows[0]!.n);
+    const keysOf = async () =>
+      Number(
+        (
+          await services.db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM api_keys WHERE account_id = $1`, [
+            world.consumer.id,
+          ])
+        ).rows[0]!.n,
+      );
     const before = await keysOf();
     // Post/Redirect/Get: the POST redirects; the GET it leads to shows the key once.
     const created = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'ci runner' });
@@ -196,8 +232,13 @@ describe('keys and isolation', () => {
     const again = (await s.get('/dashboard/consumer')).text;
     expect(again).not.toContain(key);
     expect(await keysOf()).toBe(before + 1);
-    const keyId = again.match(/data-key-row="(key_[A-Za-z0-9]+)"/g)!.map((m) => m.slice(14, -1)).pop()!;
-    const renamed = await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${keyId}/rename`, { name: 'renamed runner' });
+    const keyId = again
+      .match(/data-key-row="(key_[A-Za-z0-9]+)"/g)!
+      .map((m) => m.slice(14, -1))
+      .pop()!;
+    const renamed = await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${keyId}/rename`, {
+      name: 'renamed runner',
+    });
     expect(renamed.status).toBe(303);
     expect((await s.get(renamed.location!)).text).toMatch(/Key renamed to “renamed runner” \(cp_live_/);
     // Revoke asks first, naming the key; the confirmation's form does the POST.
@@ -205,7 +246,11 @@ describe('keys and isolation', () => {
     expect(confirm.status).toBe(200);
     expect(confirm.text).toMatch(/Revoke the key <strong>“renamed runner” \(cp_live_/);
     expect(confirm.text).toContain(`action="/dashboard/consumer/keys/${keyId}/revoke"`);
-    const revoked = await s.submit(`/dashboard/consumer/keys/${keyId}/revoke`, `/dashboard/consumer/keys/${keyId}/revoke`, {});
+    const revoked = await s.submit(
+      `/dashboard/consumer/keys/${keyId}/revoke`,
+      `/dashboard/consumer/keys/${keyId}/revoke`,
+      {},
+    );
     expect(revoked.status).toBe(303);
     expect((await s.get(revoked.location!)).text).toMatch(/Key “renamed runner” \(cp_live_[A-Za-z0-9]+…\) revoked/);
     expect((await client.call('GET', '/v1/usage', { key })).status).toBe(401);
@@ -214,7 +259,10 @@ describe('keys and isolation', () => {
   });
 
   it("never reaches another account's data", async () => {
-    const other = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Other', credits: '5' } });
+    const other = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Other', credits: '5' },
+    });
     const s = browserSession(client.app);
     await s.signInWithKey(other.body.apiKey.key);
     // Another consumer's key cannot be revoked or renamed.
@@ -228,8 +276,17 @@ describe('keys and isolation', () => {
     const adaPage = browserSession(client.app);
     await adaPage.signInWithKey(world.ada.key);
     // Bob may open a receipt of Ada's only when a source of his was in it (even at $0), exactly as the API decides.
-    const adas = [...new Set([...(await adaPage.get('/dashboard/owner')).text.matchAll(/receipts\/(rcpt_[A-Za-z0-9]+)/g)].map((m) => m[1]!))];
-    const adaOnly = (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'bread dough', datanets: [world.ada.datanet], topK: 1 } })).body.attribution.receiptId;
+    const adas = [
+      ...new Set(
+        [...(await adaPage.get('/dashboard/owner')).text.matchAll(/receipts\/(rcpt_[A-Za-z0-9]+)/g)].map((m) => m[1]!),
+      ),
+    ];
+    const adaOnly = (
+      await client.call('POST', '/v1/retrieve', {
+        key: world.consumer.key,
+        json: { query: 'bread dough', datanets: [world.ada.datanet], topK: 1 },
+      })
+    ).body.attribution.receiptId;
     for (const rcpt of [...adas, adaOnly]) {
       expect((await adaPage.get(`/dashboard/owner/receipts/${rcpt}`)).status).toBe(200);
       const api = (await client.call('GET', `/v1/receipts/${rcpt}`, { key: world.bob.key })).status;
@@ -241,7 +298,10 @@ describe('keys and isolation', () => {
 
 describe('test mode', () => {
   it('a cp_test_ key opens a test-mode session that shows test money only, as GET /v1/usage does for that key', async () => {
-    const created = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Tester', credits: '777', keyMode: 'test' } });
+    const created = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Tester', credits: '777', keyMode: 'test' },
+    });
     expect(created.status).toBe(201);
     const testKey = created.body.apiKey.key as string;
     expect(testKey).toMatch(/^cp_test_/);

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Services } from '../../shared/services/container.ts';
-import { consumerSpendSplit, earningsSummary, ownerFunnel, refreshRollups, usageSummary } from '../../shared/store/dashboard.ts';
+import {
+  consumerSpendSplit,
+  earningsSummary,
+  ownerFunnel,
+  refreshRollups,
+  usageSummary,
+} from '../../shared/store/dashboard.ts';
 import { earningsOf, usageOf } from '../../shared/store/ledger.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../http.ts';
@@ -22,19 +28,34 @@ beforeAll(async () => {
 });
 afterAll(() => services.db.close());
 
-const retrieve = async (query: string) => expect((await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).status).toBe(200);
+const retrieve = async (query: string) =>
+  expect(
+    (await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query, topK: 2 } })).status,
+  ).toBe(200);
 
 async function expectEqualToApi(upto: Date) {
   const { db } = services;
   const sorted = (u: Awaited<ReturnType<typeof usageOf>>) => ({
-    ...u, byKind: [...u.byKind].sort((a, b) => a.kind.localeCompare(b.kind)), byKey: [...u.byKey].sort((a, b) => String(a.keyId).localeCompare(String(b.keyId))),
+    ...u,
+    byKind: [...u.byKind].sort((a, b) => a.kind.localeCompare(b.kind)),
+    byKey: [...u.byKey].sort((a, b) => String(a.keyId).localeCompare(String(b.keyId))),
   });
-  expect(sorted(await usageSummary(db, upto, world.consumer.id, true))).toEqual(sorted(await usageOf(db, world.consumer.id, true)));
-  for (const id of [world.ada.id, world.bob.id]) expect(await earningsSummary(db, upto, id, true)).toEqual(await earningsOf(db, id, true));
+  expect(sorted(await usageSummary(db, upto, world.consumer.id, true))).toEqual(
+    sorted(await usageOf(db, world.consumer.id, true)),
+  );
+  for (const id of [world.ada.id, world.bob.id])
+    expect(await earningsSummary(db, upto, id, true)).toEqual(await earningsOf(db, id, true));
   const split = await consumerSpendSplit(db, upto, world.consumer.id, true);
   expect(split.dataFees + split.modelTokens + split.adapterFees + split.protocolFee).toBe(split.charged);
   expect(split.charged).toBe((await usageOf(db, world.consumer.id, true)).spend);
-  const funnel = await ownerFunnel(db, upto, WALLETS.ada, { level: 'document', parent: world.ada.datanet, sort: 'earned', limit: 50, offset: 0, livemode: true });
+  const funnel = await ownerFunnel(db, upto, WALLETS.ada, {
+    level: 'document',
+    parent: world.ada.datanet,
+    sort: 'earned',
+    limit: 50,
+    offset: 0,
+    livemode: true,
+  });
   const earned = (await earningsOf(db, world.ada.id, true)).byDocument;
   expect(funnel.rows.map((r) => [r.id, r.earned])).toEqual(earned.map((d) => [d.documentId, d.earned]));
 }

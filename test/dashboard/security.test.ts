@@ -28,10 +28,16 @@ beforeAll(async () => {
   services = await createTestServices({ CHAIN_ID: '31337' });
   client = httpClient(services);
   world = await createWorld(services, { credits: '100000000', price: '10000' });
-  const up = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.bread });
+  const up = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
+    key: world.ada.key,
+    json: DOCS.bread,
+  });
   adaDoc = { id: up.body.document.id, title: DOCS.bread.title };
   await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
-  const r = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, json: { query: 'how long should bread dough rise?', topK: 2 } });
+  const r = await client.call('POST', '/v1/retrieve', {
+    key: world.consumer.key,
+    json: { query: 'how long should bread dough rise?', topK: 2 },
+  });
   expect(r.status).toBe(200);
   liveReceipt = r.body.attribution.receiptId;
 });
@@ -49,21 +55,39 @@ async function withConfig<T>(patch: (c: Config) => Config, fn: () => Promise<T>)
 }
 
 const newKey = async (accountId: string, mode: 'live' | 'test', name?: string) => {
-  const r = await client.call('POST', `/v1/admin/accounts/${accountId}/keys`, { key: world.admin, json: { mode, ...(name ? { name } : {}) } });
+  const r = await client.call('POST', `/v1/admin/accounts/${accountId}/keys`, {
+    key: world.admin,
+    json: { mode, ...(name ? { name } : {}) },
+  });
   expect(r.status).toBe(201);
   return r.body as { id: string; key: string };
 };
 const newConsumer = async (name: string) => {
-  const r = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name, credits: '1000' } });
+  const r = await client.call('POST', '/v1/admin/accounts', {
+    key: world.admin,
+    json: { kind: 'consumer', name, credits: '1000' },
+  });
   expect(r.status).toBe(201);
   return { id: r.body.account.id as string, key: r.body.apiKey.key as string, keyId: r.body.apiKey.id as string };
 };
 const sessionRows = async (where: string, value: string) =>
-  Number((await services.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dashboard_sessions WHERE ${where} = $1`, [value])).rows[0]!.n);
+  Number(
+    (
+      await services.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dashboard_sessions WHERE ${where} = $1`, [
+        value,
+      ])
+    ).rows[0]!.n,
+  );
 
 type Browser = ReturnType<typeof browserSession>;
 
-interface SiweOptions { domain?: string; uri?: string; chainId?: number; issuedAt?: Date; raw?: (message: string) => string }
+interface SiweOptions {
+  domain?: string;
+  uri?: string;
+  chainId?: number;
+  issuedAt?: Date;
+  raw?: (message: string) => string;
+}
 async function siwe(s: Browser, key: `0x${string}`, o: SiweOptions = {}, headers: Record<string, string> = {}) {
   const page = await s.get('/dashboard/sign-in?notice=fresh');
   const csrf = s.csrfOf(page.text);
@@ -71,11 +95,20 @@ async function siwe(s: Browser, key: `0x${string}`, o: SiweOptions = {}, headers
   const nonce = nonceReply.status === 200 ? (JSON.parse(nonceReply.text).nonce as string) : 'abcdefgh12345678';
   const account = privateKeyToAccount(key);
   let message = createSiweMessage({
-    address: account.address, chainId: o.chainId ?? 31337, domain: o.domain ?? 'localhost', nonce, uri: o.uri ?? 'http://localhost', version: '1', issuedAt: o.issuedAt ?? new Date(),
+    address: account.address,
+    chainId: o.chainId ?? 31337,
+    domain: o.domain ?? 'localhost',
+    nonce,
+    uri: o.uri ?? 'http://localhost',
+    version: '1',
+    issuedAt: o.issuedAt ?? new Date(),
   });
   if (o.raw) message = o.raw(message);
   const signature = await account.signMessage({ message });
-  return s.request('POST', '/dashboard/sign-in/siwe', { json: { message, signature }, headers: { 'x-csrf-token': csrf, ...headers } });
+  return s.request('POST', '/dashboard/sign-in/siwe', {
+    json: { message, signature },
+    headers: { 'x-csrf-token': csrf, ...headers },
+  });
 }
 
 describe('a session ends with the credential that opened it', () => {
@@ -91,7 +124,9 @@ describe('a session ends with the credential that opened it', () => {
     expect((await client.call('DELETE', `/v1/keys/${acme.keyId}`, { key: other.key })).status).toBe(200);
     expect(await sessionRows('key_id', acme.keyId)).toBe(0); // deleted with the revocation
     expect((await s.get('/dashboard/consumer')).location).toBe('/dashboard/sign-in');
-    const mint = await s.request('POST', '/dashboard/consumer/keys', { form: { name: 'backdoor', _csrf: s.csrfOf(page.text) } });
+    const mint = await s.request('POST', '/dashboard/consumer/keys', {
+      form: { name: 'backdoor', _csrf: s.csrfOf(page.text) },
+    });
     expect(mint.status).not.toBe(200);
     expect(mint.text).not.toMatch(/cp_live_/);
     const keys = (await client.call('GET', '/v1/keys', { key: other.key })).body.data as { name: string }[];
@@ -111,7 +146,10 @@ describe('a session ends with the credential that opened it', () => {
   });
 
   it('disabling an account ends its wallet and key sessions, refuses its keys and its wallet; enabling lets keys work again', async () => {
-    const created = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'contributor', name: 'Cy', wallet: CY.address } });
+    const created = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'contributor', name: 'Cy', wallet: CY.address },
+    });
     expect(created.status).toBe(201);
     const cy = { id: created.body.account.id as string, key: created.body.apiKey.key as string };
     const wallet = browserSession(client.app);
@@ -120,7 +158,16 @@ describe('a session ends with the credential that opened it', () => {
     await byKey.signInWithKey(cy.key);
     expect((await wallet.get('/dashboard/owner')).status).toBe(200);
 
-    const testAdmin = (await newKey((await services.db.query<{ account_id: string }>(`SELECT account_id FROM api_keys WHERE role = 'admin' LIMIT 1`)).rows[0]!.account_id, 'test')).key;
+    const testAdmin = (
+      await newKey(
+        (
+          await services.db.query<{ account_id: string }>(
+            `SELECT account_id FROM api_keys WHERE role = 'admin' LIMIT 1`,
+          )
+        ).rows[0]!.account_id,
+        'test',
+      )
+    ).key;
     expect((await client.call('POST', `/v1/admin/accounts/${cy.id}/disable`, { key: testAdmin })).status).toBe(403);
     const disabled = await client.call('POST', `/v1/admin/accounts/${cy.id}/disable`, { key: world.admin });
     expect(disabled.status).toBe(200);
@@ -133,7 +180,9 @@ describe('a session ends with the credential that opened it', () => {
     expect(again.status).toBe(401);
     expect(JSON.parse(again.text).error.message).toMatch(/disabled/);
 
-    expect((await client.call('POST', `/v1/admin/accounts/${cy.id}/enable`, { key: world.admin })).body.disabledAt).toBeNull();
+    expect(
+      (await client.call('POST', `/v1/admin/accounts/${cy.id}/enable`, { key: world.admin })).body.disabledAt,
+    ).toBeNull();
     expect((await client.call('GET', '/v1/earnings', { key: cy.key })).status).toBe(200);
     expect((await wallet.get('/dashboard/owner')).location).toBe('/dashboard/sign-in'); // ended sessions stay ended
   });
@@ -149,7 +198,12 @@ describe('a session ends with the credential that opened it', () => {
     const ids = [...list.text.matchAll(/data-session-row="(ses_[A-Za-z0-9]+)"/g)].map((m) => m[1]!);
     expect(ids).toHaveLength(2);
     expect(list.text).toContain('(this browser)');
-    const bId = (await services.db.query<{ id: string }>(`SELECT id FROM dashboard_sessions WHERE account_id = $1 ORDER BY created_at DESC LIMIT 1`, [multi.id])).rows[0]!.id;
+    const bId = (
+      await services.db.query<{ id: string }>(
+        `SELECT id FROM dashboard_sessions WHERE account_id = $1 ORDER BY created_at DESC LIMIT 1`,
+        [multi.id],
+      )
+    ).rows[0]!.id;
     // Another account cannot end them.
     const stranger = browserSession(client.app);
     await stranger.signInWithKey(world.consumer.key);
@@ -168,11 +222,14 @@ describe('a session ends with the credential that opened it', () => {
     expect(await sessionRows('account_id', multi.id)).toBe(0);
   });
 
-  it('creating a key needs a sign-in within 10 minutes; signing in again replaces this browser\'s session', async () => {
+  it("creating a key needs a sign-in within 10 minutes; signing in again replaces this browser's session", async () => {
     const fresh = await newConsumer('Fresh');
     const s = browserSession(client.app);
     await s.signInWithKey(fresh.key);
-    await services.db.query(`UPDATE dashboard_sessions SET created_at = now() - interval '11 minutes' WHERE account_id = $1`, [fresh.id]);
+    await services.db.query(
+      `UPDATE dashboard_sessions SET created_at = now() - interval '11 minutes' WHERE account_id = $1`,
+      [fresh.id],
+    );
     const stale = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'late' });
     expect(stale.status).toBe(303);
     expect(stale.location).toBe('/dashboard/sign-in?notice=fresh');
@@ -181,7 +238,9 @@ describe('a session ends with the credential that opened it', () => {
     expect(page.text).toContain('recent sign-in');
     expect((await client.call('GET', '/v1/keys', { key: fresh.key })).body.data).toHaveLength(1);
 
-    const again = await s.request('POST', '/dashboard/sign-in/key', { form: { key: fresh.key, _csrf: s.csrfOf(page.text) } });
+    const again = await s.request('POST', '/dashboard/sign-in/key', {
+      form: { key: fresh.key, _csrf: s.csrfOf(page.text) },
+    });
     expect(again.location).toBe('/dashboard/consumer');
     expect(await sessionRows('account_id', fresh.id)).toBe(1);
     const made = await s.submit('/dashboard/consumer', '/dashboard/consumer/keys', { name: 'now' });
@@ -197,58 +256,83 @@ describe('sign-in with Ethereum is bound to the configured origin and chain', ()
     expect(r.status).toBe(401);
     expect(evil.jar.has('cp_session')).toBe(false);
     // The Origin check also compares against PUBLIC_URL, not the Host.
-    const withOrigin = await siwe(browserSession(client.app, 'http://evil.example'), ADA_KEY, { domain: 'evil.example', uri: 'http://evil.example' }, { origin: 'http://evil.example' });
+    const withOrigin = await siwe(
+      browserSession(client.app, 'http://evil.example'),
+      ADA_KEY,
+      { domain: 'evil.example', uri: 'http://evil.example' },
+      { origin: 'http://evil.example' },
+    );
     expect(withOrigin.status).toBe(403);
     // The configured origin signs in.
     expect((await siwe(browserSession(client.app), ADA_KEY)).status).toBe(200);
   });
 
   it('the nonce endpoint names the configured domain, URI and chain; other chains are refused', async () => {
-    const nonce = JSON.parse((await browserSession(client.app, 'http://evil.example').get('/dashboard/sign-in/nonce')).text);
+    const nonce = JSON.parse(
+      (await browserSession(client.app, 'http://evil.example').get('/dashboard/sign-in/nonce')).text,
+    );
     expect(nonce).toMatchObject({ domain: 'localhost', uri: 'http://localhost', chainId: 31337 });
-    for (const chainId of [999999, 5, 1]) expect((await siwe(browserSession(client.app), ADA_KEY, { chainId })).status).toBe(401);
+    for (const chainId of [999999, 5, 1])
+      expect((await siwe(browserSession(client.app), ADA_KEY, { chainId })).status).toBe(401);
   });
 
   it('with the chain unreachable, checks the configured CHAIN_ID; with neither, refuses (503) instead of skipping the check', async () => {
     const down = createSettlementChain({
-      rpcUrl: 'http://127.0.0.1:9', settlerKey: ANVIL_DEV_ACCOUNTS[1].privateKey,
-      distributor: '0x0000000000000000000000000000000000000001', token: '0x0000000000000000000000000000000000000002',
+      rpcUrl: 'http://127.0.0.1:9',
+      settlerKey: ANVIL_DEV_ACCOUNTS[1].privateKey,
+      distributor: '0x0000000000000000000000000000000000000001',
+      token: '0x0000000000000000000000000000000000000002',
     });
     services.chain = down;
     try {
       expect(JSON.parse((await browserSession(client.app).get('/dashboard/sign-in/nonce')).text).chainId).toBe(31337);
       expect((await siwe(browserSession(client.app), ADA_KEY, { chainId: 999999 })).status).toBe(401);
       expect((await siwe(browserSession(client.app), ADA_KEY, { chainId: 31337 })).status).toBe(200);
-      await withConfig((c) => ({ ...c, chain: { ...c.chain, chainId: undefined } }), async () => {
-        expect((await browserSession(client.app).get('/dashboard/sign-in/nonce')).status).toBe(503);
-        expect((await siwe(browserSession(client.app), ADA_KEY, { chainId: 5 })).status).toBe(503);
-      });
+      await withConfig(
+        (c) => ({ ...c, chain: { ...c.chain, chainId: undefined } }),
+        async () => {
+          expect((await browserSession(client.app).get('/dashboard/sign-in/nonce')).status).toBe(503);
+          expect((await siwe(browserSession(client.app), ADA_KEY, { chainId: 5 })).status).toBe(503);
+        },
+      );
     } finally {
       services.chain = undefined;
     }
   });
 
   it('malformed messages are 400, not 500; an issuedAt in the future is refused', async () => {
-    const urlBroken = await siwe(browserSession(client.app), ADA_KEY, { raw: (m) => m.replace(/^URI: .*$/m, 'URI: not a url') });
+    const urlBroken = await siwe(browserSession(client.app), ADA_KEY, {
+      raw: (m) => m.replace(/^URI: .*$/m, 'URI: not a url'),
+    });
     expect(urlBroken.status).toBe(400);
     expect(JSON.parse(urlBroken.text).error.code).toBeDefined();
-    const badDate = await siwe(browserSession(client.app), ADA_KEY, { raw: (m) => m.replace(/^Issued At: .*$/m, 'Issued At: yesterday') });
+    const badDate = await siwe(browserSession(client.app), ADA_KEY, {
+      raw: (m) => m.replace(/^Issued At: .*$/m, 'Issued At: yesterday'),
+    });
     expect(badDate.status).toBe(400);
     const noNonce = await siwe(browserSession(client.app), ADA_KEY, { raw: (m) => m.replace(/^Nonce: .*$/m, '') });
     expect(noNonce.status).toBe(400);
-    const future = await siwe(browserSession(client.app), ADA_KEY, { issuedAt: new Date(Date.now() + 24 * 3600 * 1000) });
+    const future = await siwe(browserSession(client.app), ADA_KEY, {
+      issuedAt: new Date(Date.now() + 24 * 3600 * 1000),
+    });
     expect(future.status).toBe(401);
     expect(JSON.parse(future.text).error.message).toMatch(/future/);
   });
 
   it('without PUBLIC_URL, wallet sign-in and cross-site form posts are refused rather than trusting the Host', async () => {
-    await withConfig((c) => ({ ...c, publicUrl: undefined }), async () => {
-      expect((await browserSession(client.app).get('/dashboard/sign-in/nonce')).status).toBe(503);
-      const s = browserSession(client.app);
-      const page = await s.get('/dashboard/sign-in');
-      const post = await s.request('POST', '/dashboard/sign-in/key', { form: { key: world.consumer.key, _csrf: s.csrfOf(page.text) }, headers: { origin: 'http://localhost' } });
-      expect(post.status).toBe(403);
-    });
+    await withConfig(
+      (c) => ({ ...c, publicUrl: undefined }),
+      async () => {
+        expect((await browserSession(client.app).get('/dashboard/sign-in/nonce')).status).toBe(503);
+        const s = browserSession(client.app);
+        const page = await s.get('/dashboard/sign-in');
+        const post = await s.request('POST', '/dashboard/sign-in/key', {
+          form: { key: world.consumer.key, _csrf: s.csrfOf(page.text) },
+          headers: { origin: 'http://localhost' },
+        });
+        expect(post.status).toBe(403);
+      },
+    );
   });
 });
 
@@ -259,9 +343,12 @@ describe('the sign-in page offers anvil development keys only on the local chain
     const page = await browserSession(client.app).get('/dashboard/sign-in');
     expect(page.status).toBe(200);
     expect(page.text).not.toContain(devKey);
-    await withConfig((c) => ({ ...c, chain: { ...c.chain, devAccounts: true } }), async () => {
-      expect((await browserSession(client.app).get('/dashboard/sign-in')).text).toContain(devKey);
-    });
+    await withConfig(
+      (c) => ({ ...c, chain: { ...c.chain, devAccounts: true } }),
+      async () => {
+        expect((await browserSession(client.app).get('/dashboard/sign-in')).text).toContain(devKey);
+      },
+    );
   });
 
   it('npm start marks its own chain as a dev chain only without a configured SETTLER_PRIVATE_KEY', () => {
@@ -272,17 +359,28 @@ describe('the sign-in page offers anvil development keys only on the local chain
 });
 
 describe('the test-mode wall in the dashboard', () => {
-  it("a test session neither lists nor revokes nor renames live keys", async () => {
+  it('a test session neither lists nor revokes nor renames live keys', async () => {
     const testKey = await newKey(world.consumer.id, 'test');
     const s = browserSession(client.app);
     await s.signInWithKey(testKey.key);
     const page = await s.get('/dashboard/consumer');
     expect(page.text).not.toContain(`data-key-row="${world.consumer.keyId}"`);
     expect(page.text).toContain(`data-key-row="${testKey.id}"`);
-    expect((await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${world.consumer.keyId}/revoke`, {})).status).toBe(404);
-    expect((await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${world.consumer.keyId}/rename`, { name: 'pwned' })).status).toBe(404);
+    expect(
+      (await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${world.consumer.keyId}/revoke`, {})).status,
+    ).toBe(404);
+    expect(
+      (
+        await s.submit('/dashboard/consumer', `/dashboard/consumer/keys/${world.consumer.keyId}/rename`, {
+          name: 'pwned',
+        })
+      ).status,
+    ).toBe(404);
     const live = await client.call('GET', '/v1/keys', { key: world.consumer.key });
-    expect(live.body.data.find((k: { id: string }) => k.id === world.consumer.keyId)).toMatchObject({ revokedAt: null, name: 'default' });
+    expect(live.body.data.find((k: { id: string }) => k.id === world.consumer.keyId)).toMatchObject({
+      revokedAt: null,
+      name: 'default',
+    });
   });
 
   it("a contributor's test session cannot open a live receipt or claim", async () => {
@@ -312,8 +410,13 @@ describe('small leaks', () => {
     const own = await ada.get(`/dashboard/owner?level=passage&parent=${adaDoc.id}`);
     expect(own.status, own.text.slice(-800)).toBe(200);
     expect(own.text).toContain(adaDoc.title);
-    const gone = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: DOCS.tides });
-    expect((await client.call('DELETE', `/v1/documents/${gone.body.document.id}`, { key: world.ada.key })).status).toBe(200);
+    const gone = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
+      key: world.ada.key,
+      json: DOCS.tides,
+    });
+    expect((await client.call('DELETE', `/v1/documents/${gone.body.document.id}`, { key: world.ada.key })).status).toBe(
+      200,
+    );
     const deleted = await ada.get(`/dashboard/owner?level=passage&parent=${gone.body.document.id}`);
     expect(deleted.status).toBe(404);
     expect(deleted.text).not.toContain(DOCS.tides.title);
@@ -322,7 +425,9 @@ describe('small leaks', () => {
   it('notices come from server state, never from the query string', async () => {
     const s = browserSession(client.app);
     await s.signInWithKey(world.consumer.key);
-    expect((await s.get('/dashboard/consumer?revoked=Send%20your%20key%20to%20evil.example')).text).not.toContain('evil.example');
+    expect((await s.get('/dashboard/consumer?revoked=Send%20your%20key%20to%20evil.example')).text).not.toContain(
+      'evil.example',
+    );
     const owner = browserSession(client.app);
     await owner.signInWithKey(world.ada.key);
     const spoof = await owner.get('/dashboard/owner?claimed=999999999&tx=evil.example');
@@ -344,9 +449,14 @@ describe('small leaks', () => {
     expect((await client.app.request('/healthz')).headers.get('strict-transport-security')).toBeNull();
     const proxied = await client.app.request('/healthz', { headers: { 'x-forwarded-proto': 'https' } });
     expect(proxied.headers.get('strict-transport-security')).toMatch(/max-age=\d{7,}/);
-    await withConfig((c) => ({ ...c, publicUrl: 'https://citepay.example' }), async () => {
-      expect((await client.app.request('/dashboard/sign-in')).headers.get('strict-transport-security')).toMatch(/max-age=/);
-    });
+    await withConfig(
+      (c) => ({ ...c, publicUrl: 'https://citepay.example' }),
+      async () => {
+        expect((await client.app.request('/dashboard/sign-in')).headers.get('strict-transport-security')).toMatch(
+          /max-age=/,
+        );
+      },
+    );
   });
 
   it('/docs has no inline script and sends CSP and framing headers', async () => {
@@ -356,6 +466,7 @@ describe('small leaks', () => {
     expect(docs.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
     expect(docs.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     expect(docs.headers.get('x-frame-options')).toBe('DENY');
-    for (const src of html.matchAll(/<script src="([^"]+)"/g)) expect((await client.app.request(src[1]!)).status).toBe(200);
+    for (const src of html.matchAll(/<script src="([^"]+)"/g))
+      expect((await client.app.request(src[1]!)).status).toBe(200);
   });
 });

@@ -3,7 +3,16 @@ import type { App } from '../../functions/api/app.ts';
 /** A browser-like client for in-process tests: keeps cookies, reads the CSRF token from pages. */
 export function browserSession(app: App, origin = 'http://localhost') {
   const jar = new Map<string, string>();
-  const request = async (method: string, path: string, init: { form?: Record<string, string>; json?: unknown; multipart?: FormData; headers?: Record<string, string> } = {}) => {
+  const request = async (
+    method: string,
+    path: string,
+    init: {
+      form?: Record<string, string>;
+      json?: unknown;
+      multipart?: FormData;
+      headers?: Record<string, string>;
+    } = {},
+  ) => {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (jar.size) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | FormData | undefined;
@@ -38,7 +47,8 @@ export function browserSession(app: App, origin = 'http://localhost') {
     },
     async signInWithKey(key: string) {
       const r = await this.submit('/dashboard/sign-in', '/dashboard/sign-in/key', { key });
-      if (r.status !== 303 || r.location === null || r.location.includes('error')) throw new Error(`sign-in failed: ${r.status} ${r.location}`);
+      if (r.status !== 303 || r.location === null || r.location.includes('error'))
+        throw new Error(`sign-in failed: ${r.status} ${r.location}`);
       return r;
     },
   };
@@ -46,5 +56,8 @@ export function browserSession(app: App, origin = 'http://localhost') {
 
 /** The micro-unit value of the element marked data-field="name". */
 export function field(html: string, name: string): string | undefined {
-  return html.match(new RegExp(`data-field="${name}"[^>]*data-micros="([^"]*)"`))?.[1] ?? html.match(new RegExp(`data-field="${name}"[^>]*>([^<]*)<`))?.[1];
+  return (
+    html.match(new RegExp(`data-field="${name}"[^>]*data-micros="([^"]*)"`))?.[1] ??
+    html.match(new RegExp(`data-field="${name}"[^>]*>([^<]*)<`))?.[1]
+  );
 }

@@ -55,7 +55,9 @@ describe('usage split', () => {
     expect(BigInt(split.adapterFees)).toBe(sum((u, k) => (k === 'answer' ? BigInt(u.adapterFee!) : 0n)));
     // The protocol's cut of the data fee: an answer's protocolFee also holds its tokens (less the adapter).
     expect(BigInt(split.protocolFee)).toBe(sum((u) => BigInt(u.protocolFee)) - tokens);
-    expect(BigInt(split.dataFees) + BigInt(split.modelTokens) + BigInt(split.adapterFees) + BigInt(split.protocolFee)).toBe(BigInt(split.charged));
+    expect(
+      BigInt(split.dataFees) + BigInt(split.modelTokens) + BigInt(split.adapterFees) + BigInt(split.protocolFee),
+    ).toBe(BigInt(split.charged));
     const receipted = byKind.filter((k: { kind: string }) => k.kind === 'retrieve' || k.kind === 'answer');
     expect(receipted.reduce((a: bigint, k: { spend: string }) => a + BigInt(k.spend), 0n)).toBe(BigInt(split.charged));
   });

@@ -31,7 +31,12 @@ export async function buildEdgeWorker(outDir: string): Promise<BuiltWorker> {
   await rm(outDir, { recursive: true, force: true });
   const { env } = defineEnv({
     npmShims: true,
-    presets: [getCloudflarePreset({ compatibilityDate: EDGE_WORKER.compatibility.date, compatibilityFlags: [...EDGE_WORKER.compatibility.flags] })],
+    presets: [
+      getCloudflarePreset({
+        compatibilityDate: EDGE_WORKER.compatibility.date,
+        compatibilityFlags: [...EDGE_WORKER.compatibility.flags],
+      }),
+    ],
   });
   const result = await build({
     stdin: {
@@ -56,10 +61,22 @@ export async function buildEdgeWorker(outDir: string): Promise<BuiltWorker> {
     target: 'esnext',
     format: 'esm',
     sourcemap: false,
-    banner: { js: [`import { createRequire as topLevelCreateRequire } from 'module';`, `const require = topLevelCreateRequire("/");`].join('\n') },
+    banner: {
+      js: [
+        `import { createRequire as topLevelCreateRequire } from 'module';`,
+        `const require = topLevelCreateRequire("/");`,
+      ].join('\n'),
+    },
     logLevel: 'error',
   });
-  if (result.errors.length) throw new Error(`esbuild failed for the edge Worker: ${result.errors.map((e) => e.text).join('; ')}`);
+  if (result.errors.length)
+    throw new Error(`esbuild failed for the edge Worker: ${result.errors.map((e) => e.text).join('; ')}`);
   const code = await readFile(file);
-  return { file, bytes: code.length, gzipBytes: gzipSync(code).length, buildMs: performance.now() - started, inputs: Object.keys(result.metafile.inputs) };
+  return {
+    file,
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    buildMs: performance.now() - started,
+    inputs: Object.keys(result.metafile.inputs),
+  };
 }

@@ -45,7 +45,8 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
   const url = (await mf.ready).origin;
   return {
     url,
-    fetch: async (path, init) => (await mf.dispatchFetch(`http://edge.local${path}`, init as never)) as unknown as Response,
+    fetch: async (path, init) =>
+      (await mf.dispatchFetch(`http://edge.local${path}`, init as never)) as unknown as Response,
     dispose: () => mf.dispose(),
   };
 }

@@ -4,7 +4,17 @@ import type { Services } from '../../shared/services/container.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient } from '../http.ts';
 import { createTestServices } from '../services.ts';
-import { describeRequest, fuzzOperation, judge, knownUrl, operations, unboundedFields, type FuzzWorld, type Operation, type OperationReport } from './openapi-fuzz.ts';
+import {
+  describeRequest,
+  fuzzOperation,
+  judge,
+  knownUrl,
+  operations,
+  unboundedFields,
+  type FuzzWorld,
+  type Operation,
+  type OperationReport,
+} from './openapi-fuzz.ts';
 
 // Every operation of /openapi.json, fuzzed in-process against real services. CI runs a bounded
 // number of cases per operation; `npm run fuzz` runs many more (FUZZ_RUNS) and prints the summary.
@@ -12,7 +22,12 @@ import { describeRequest, fuzzOperation, judge, knownUrl, operations, unboundedF
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 // This world has no job queue and no chain: these answer a documented 503 SERVICE_UNAVAILABLE.
-const UNAVAILABLE = new Set(['POST /v1/answers', 'POST /v1/chat/completions', 'POST /v1/payouts/{wallet}/claim', 'POST /v1/admin/settlements']);
+const UNAVAILABLE = new Set([
+  'POST /v1/answers',
+  'POST /v1/chat/completions',
+  'POST /v1/payouts/{wallet}/claim',
+  'POST /v1/admin/settlements',
+]);
 
 let services: Services;
 let app: ReturnType<typeof createApp>;
@@ -28,15 +43,26 @@ beforeAll(async () => {
   app = createApp(services);
   doc = app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'citepay', version: 'fuzz' } });
   const docs = [];
-  for (const d of [DOCS.bread, DOCS.tides]) docs.push((await call('POST', `/v1/datanets/${w.ada.datanet}/documents`, { key: w.ada.key, json: d })).body.document.id as string);
+  for (const d of [DOCS.bread, DOCS.tides])
+    docs.push(
+      (await call('POST', `/v1/datanets/${w.ada.datanet}/documents`, { key: w.ada.key, json: d })).body.document
+        .id as string,
+    );
   const retrieved = await call('POST', '/v1/retrieve', { key: w.consumer.key, json: { query: 'sourdough starter' } });
   // A key the fuzzer may revoke without locking itself out.
-  const spare = await call('POST', `/v1/admin/accounts/${w.consumer.id}/keys`, { key: w.admin, json: { name: 'spare' } });
+  const spare = await call('POST', `/v1/admin/accounts/${w.consumer.id}/keys`, {
+    key: w.admin,
+    json: { name: 'spare' },
+  });
   world = {
     keys: [w.admin, w.consumer.key, w.ada.key, w.bob.key],
     ids: {
-      dn: [w.ada.datanet, w.bob.datanet], doc: docs, acct: [w.consumer.id, w.ada.id, w.bob.id], key: [spare.body.id],
-      rcpt: [retrieved.body.receiptId].filter(Boolean), req: [retrieved.headers.get('x-request-id')!],
+      dn: [w.ada.datanet, w.bob.datanet],
+      doc: docs,
+      acct: [w.consumer.id, w.ada.id, w.bob.id],
+      key: [spare.body.id],
+      rcpt: [retrieved.body.receiptId].filter(Boolean),
+      req: [retrieved.headers.get('x-request-id')!],
       wallet: Object.values(WALLETS),
     },
   };
@@ -44,7 +70,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (reports.length) {
-    const lines = reports.map((r) => `  ${r.op.padEnd(40)} ${String(r.runs).padStart(6)}  ${Object.entries(r.statuses).map(([s, n]) => `${s}×${n}`).join(' ')}${r.failure ? '  FAILED' : ''}`);
+    const lines = reports.map(
+      (r) =>
+        `  ${r.op.padEnd(40)} ${String(r.runs).padStart(6)}  ${Object.entries(r.statuses)
+          .map(([s, n]) => `${s}×${n}`)
+          .join(' ')}${r.failure ? '  FAILED' : ''}`,
+    );
     console.log(`openapi fuzz, seed ${SEED}, ${RUNS} cases per operation:\n${lines.join('\n')}`);
   }
   await services?.db.close();
@@ -60,12 +91,16 @@ describe('the OpenAPI fuzzer', () => {
   it('flags a 500, an error outside the one shape and a wrong request id (it can fail)', async () => {
     const op: Operation = { id: 'GET /x', method: 'GET', path: '/x', params: [], secured: false };
     const req = { method: 'GET', url: '/x', headers: {}, note: '' };
-    const reply = (status: number, body: unknown, requestId = 'req_1') => ({ request: () => new Response(JSON.stringify(body), { status, headers: { 'x-request-id': requestId } }) });
+    const reply = (status: number, body: unknown, requestId = 'req_1') => ({
+      request: () => new Response(JSON.stringify(body), { status, headers: { 'x-request-id': requestId } }),
+    });
     const shaped = (code: string) => ({ error: { code, message: 'm', requestId: 'req_1' } });
     expect((await judge(reply(500, shaped('INTERNAL')), req, op, new Set())).problem).toMatch(/^500/);
     expect((await judge(reply(400, { message: 'nope' }), req, op, new Set())).problem).toMatch(/one shape/);
     expect((await judge(reply(400, shaped('BAD_REQUEST'), 'req_2'), req, op, new Set())).problem).toMatch(/requestId/);
-    expect((await judge(reply(404, shaped('BAD_REQUEST')), req, op, new Set())).problem).toMatch(/code BAD_REQUEST with status 404/);
+    expect((await judge(reply(404, shaped('BAD_REQUEST')), req, op, new Set())).problem).toMatch(
+      /code BAD_REQUEST with status 404/,
+    );
     expect((await judge(reply(503, shaped('SERVICE_UNAVAILABLE')), req, op, new Set(['GET /x']))).problem).toBeNull();
     expect((await judge(reply(400, shaped('BAD_REQUEST')), req, op, new Set())).problem).toBeNull();
   });
@@ -89,13 +124,17 @@ describe('the OpenAPI fuzzer', () => {
   });
 
   it('validates paging the same way on every list route', () => {
-    const paged = operations(doc).filter((o) => o.params.some((p) => p.in === 'query' && (p.name === 'limit' || p.name === 'after')));
+    const paged = operations(doc).filter((o) =>
+      o.params.some((p) => p.in === 'query' && (p.name === 'limit' || p.name === 'after')),
+    );
     expect(paged.length).toBeGreaterThan(0);
     const [first] = paged;
     const limitOf = (o: Operation) => o.params.find((p) => p.name === 'limit')?.schema;
     for (const o of paged) {
       expect(limitOf(o), o.id).toEqual(limitOf(first!));
-      expect(o.params.find((p) => p.name === 'after')?.schema.pattern, o.id).toMatch(/^\^[a-z]+_\[A-Za-z0-9\]\{1,64\}\$$/);
+      expect(o.params.find((p) => p.name === 'after')?.schema.pattern, o.id).toMatch(
+        /^\^[a-z]+_\[A-Za-z0-9\]\{1,64\}\$$/,
+      );
     }
   });
 
@@ -118,14 +157,22 @@ describe('the OpenAPI fuzzer', () => {
 describe(`fuzzing every operation (${RUNS} cases each, seed ${SEED})`, () => {
   // Resolved when the suite runs (the document is built in beforeAll); one test per operation.
   const appForList = createApp({} as never);
-  const listed = operations(appForList.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'citepay', version: 'fuzz' } }));
+  const listed = operations(
+    appForList.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'citepay', version: 'fuzz' } }),
+  );
   for (const { id } of listed) {
     it(id, async () => {
       const op = operations(doc).find((o) => o.id === id)!;
-      const report = await fuzzOperation(app, op, (doc.components?.schemas ?? {}) as never, world, { numRuns: RUNS, seed: SEED, unavailable: UNAVAILABLE });
+      const report = await fuzzOperation(app, op, (doc.components?.schemas ?? {}) as never, world, {
+        numRuns: RUNS,
+        seed: SEED,
+        unavailable: UNAVAILABLE,
+      });
       reports.push(report);
       if (report.failure)
-        expect.fail(`${report.failure.problem}\n  ${describeRequest(report.failure.request)}\n  reproduce: FUZZ_SEED=${SEED} (fast-check seed ${report.failure.seed}, path ${report.failure.path})`);
+        expect.fail(
+          `${report.failure.problem}\n  ${describeRequest(report.failure.request)}\n  reproduce: FUZZ_SEED=${SEED} (fast-check seed ${report.failure.seed}, path ${report.failure.path})`,
+        );
     });
   }
 });

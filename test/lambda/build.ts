@@ -60,7 +60,9 @@ export async function buildLambda(name: LambdaName, outRoot: string): Promise<Bu
     splitting: NODEJS_BUILD.splitting,
     metafile: true,
     // with splitting SST writes into the entry's folder with .mjs chunks
-    ...(NODEJS_BUILD.splitting ? { outdir: join(dir, file, '..'), outExtension: { '.js': '.mjs' } } : { outfile: entry }),
+    ...(NODEJS_BUILD.splitting
+      ? { outdir: join(dir, file, '..'), outExtension: { '.js': '.mjs' } }
+      : { outfile: entry }),
     sourcemap: false, // SST: no source maps outside `sst dev` unless nodejs.sourcemap
     write: true,
     format: 'esm',
@@ -69,7 +71,8 @@ export async function buildLambda(name: LambdaName, outRoot: string): Promise<Bu
     banner: { js: SST_BANNER },
     logLevel: 'error',
   });
-  if (result.errors.length) throw new Error(`esbuild failed for ${name}: ${result.errors.map((e) => e.text).join('; ')}`);
+  if (result.errors.length)
+    throw new Error(`esbuild failed for ${name}: ${result.errors.map((e) => e.text).join('; ')}`);
 
   if (settings.install.length) await npmInstall(dir, settings.install);
   for (const copy of settings.copyFiles) await cp(join(ROOT, copy.from), join(dir, copy.to), { recursive: true });
@@ -78,7 +81,9 @@ export async function buildLambda(name: LambdaName, outRoot: string): Promise<Bu
 }
 
 async function npmInstall(dir: string, packages: readonly string[]) {
-  const ours = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const ours = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   const dependencies = Object.fromEntries(packages.map((p) => [p, ours.dependencies[p] ?? '*']));
   await writeFile(join(dir, 'package.json'), JSON.stringify({ dependencies }));
   // SST's exact command. prefer-offline only spares re-validating npm's cache (same packages).
@@ -117,8 +122,15 @@ export async function installScripts(dir: string, copied: readonly string[]): Pr
   for (const entry of await readdir(join(dir, 'node_modules'), { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || entry.name !== 'package.json') continue;
     const folder = relative(dir, entry.parentPath);
-    if (copied.some((c) => folder === c || folder.startsWith(`${c}/`) || c === `${folder}/package.json`) || /\/(test|tests|fixtures?)\b/.test(folder)) continue;
-    const pkg = JSON.parse(await readFile(join(entry.parentPath, entry.name), 'utf8')) as { name?: string; scripts?: Record<string, string> };
+    if (
+      copied.some((c) => folder === c || folder.startsWith(`${c}/`) || c === `${folder}/package.json`) ||
+      /\/(test|tests|fixtures?)\b/.test(folder)
+    )
+      continue;
+    const pkg = JSON.parse(await readFile(join(entry.parentPath, entry.name), 'utf8')) as {
+      name?: string;
+      scripts?: Record<string, string>;
+    };
     if (pkg.name && ['preinstall', 'install', 'postinstall'].some((s) => pkg.scripts?.[s])) names.add(pkg.name);
   }
   return [...names].sort();
@@ -132,6 +144,8 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   await mkdir(out, { recursive: true });
   for (const name of (names.length ? names : Object.keys(LAMBDAS)) as LambdaName[]) {
     const built = await buildLambda(name, out);
-    console.log(`${name.padEnd(11)} ${mb(built.bytes).padStart(7)} MB  ${(built.buildMs / 1000).toFixed(1)} s  ${built.dir}`);
+    console.log(
+      `${name.padEnd(11)} ${mb(built.bytes).padStart(7)} MB  ${(built.buildMs / 1000).toFixed(1)} s  ${built.dir}`,
+    );
   }
 }

@@ -17,7 +17,9 @@ export interface RunningLambda {
   stop(): Promise<void>;
 }
 
-type Reply = { id: number; ok: true; result: unknown; ms: number } | { id: number; ok: false; error: string; ms: number };
+type Reply =
+  | { id: number; ok: true; result: unknown; ms: number }
+  | { id: number; ok: false; error: string; ms: number };
 type Chunk = { id: number; chunk: string; ms: number };
 
 export async function startLambda(built: BuiltLambda, env: Record<string, string>): Promise<RunningLambda> {
@@ -25,11 +27,19 @@ export async function startLambda(built: BuiltLambda, env: Record<string, string
     cwd: built.dir,
     // nothing inherited from the test process but what node needs; HOME is where lambda-local
     // looks for ~/.aws profiles: the run's temporary folder has none
-    env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', HOME: process.env.TMPDIR ?? '/tmp', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      TMPDIR: process.env.TMPDIR ?? '/tmp',
+      HOME: process.env.TMPDIR ?? '/tmp',
+      ...env,
+    },
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; onChunk?: (text: string) => void }>();
+  const pending = new Map<
+    number,
+    { resolve: (r: Reply) => void; reject: (e: Error) => void; onChunk?: (text: string) => void }
+  >();
   let exited: Error | undefined;
   child.on('exit', (code, signal) => {
     exited = new Error(`lambda ${built.name} exited (${code ?? signal})`);
@@ -70,9 +80,17 @@ export async function startLambda(built: BuiltLambda, env: Record<string, string
 let requestCounter = 0;
 
 /** A Lambda Function URL event (payload format 2.0), as AWS sends it for an HTTP request. */
-export function functionUrlEvent(method: string, path: string, opts: { json?: unknown; key?: string; headers?: Record<string, string> } = {}) {
+export function functionUrlEvent(
+  method: string,
+  path: string,
+  opts: { json?: unknown; key?: string; headers?: Record<string, string> } = {},
+) {
   const [rawPath, rawQueryString = ''] = path.split('?') as [string, string?];
-  const headers: Record<string, string> = { host: 'abcdefgh.lambda-url.us-east-1.on.aws', 'user-agent': 'citepay-lambda-test', ...opts.headers };
+  const headers: Record<string, string> = {
+    host: 'abcdefgh.lambda-url.us-east-1.on.aws',
+    'user-agent': 'citepay-lambda-test',
+    ...opts.headers,
+  };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.json !== undefined) headers['content-type'] = 'application/json';
   const now = new Date();
@@ -108,7 +126,12 @@ export interface UrlResponse {
   body: any;
 }
 
-export function parseUrlResponse(raw: { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean }): UrlResponse {
+export function parseUrlResponse(raw: {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+}): UrlResponse {
   const text = raw.isBase64Encoded ? Buffer.from(raw.body ?? '', 'base64').toString('utf8') : (raw.body ?? '');
   let body: unknown = text;
   try {
@@ -135,7 +158,10 @@ export function scheduledEvent(ruleName: string) {
 }
 
 /** An SQS batch as Lambda's event source mapping delivers it, from messages received off a queue. */
-export function sqsEvent(queueArn: string, messages: readonly { messageId: string; body: string; receiveCount: number }[]) {
+export function sqsEvent(
+  queueArn: string,
+  messages: readonly { messageId: string; body: string; receiveCount: number }[],
+) {
   return {
     Records: messages.map((m) => ({
       messageId: m.messageId,

@@ -13,7 +13,14 @@ import lambdaLocal from 'lambda-local';
 process.on('message', async ({ id, entry, exportName, event, timeoutMs }) => {
   const started = performance.now();
   try {
-    let returned = await lambdaLocal.execute({ lambdaPath: entry, lambdaHandler: exportName, esm: true, event, timeoutMs, verboseLevel: 0 });
+    let returned = await lambdaLocal.execute({
+      lambdaPath: entry,
+      lambdaHandler: exportName,
+      esm: true,
+      event,
+      timeoutMs,
+      verboseLevel: 0,
+    });
     if (returned && typeof returned.body?.on === 'function') {
       const chunks = [];
       for await (const chunk of returned.body) {
@@ -21,13 +28,24 @@ process.on('message', async ({ id, entry, exportName, event, timeoutMs }) => {
         chunks.push(buffer);
         process.send({ id, chunk: buffer.toString('utf8'), ms: performance.now() - started });
       }
-      returned = { statusCode: returned.statusCode, headers: returned.headers, cookies: returned.cookies, body: Buffer.concat(chunks).toString('utf8'), streamed: true };
+      returned = {
+        statusCode: returned.statusCode,
+        headers: returned.headers,
+        cookies: returned.cookies,
+        body: Buffer.concat(chunks).toString('utf8'),
+        streamed: true,
+      };
     }
     // the Lambda runtime sends results as JSON: what cannot be encoded fails the invocation there too
     const result = returned === undefined ? null : JSON.parse(JSON.stringify(returned));
     process.send({ id, ok: true, result, ms: performance.now() - started });
   } catch (err) {
-    process.send({ id, ok: false, error: String(err?.stack ?? err?.errorMessage ?? JSON.stringify(err)), ms: performance.now() - started });
+    process.send({
+      id,
+      ok: false,
+      error: String(err?.stack ?? err?.errorMessage ?? JSON.stringify(err)),
+      ms: performance.now() - started,
+    });
   }
 });
 process.send({ ready: true });

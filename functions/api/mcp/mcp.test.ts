@@ -38,7 +38,8 @@ afterAll(async () => {
 });
 
 const ledgerTxs = async (requestId: string) =>
-  (await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [requestId])).rows.length;
+  (await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [requestId]))
+    .rows.length;
 
 describe('MCP at /mcp', () => {
   it('lists the four tools with input and output schemas', async () => {
@@ -51,7 +52,10 @@ describe('MCP at /mcp', () => {
 
   it('search is a paid retrieval: passages with spans and owners, the receipt, billed once', async () => {
     const client = await connect(world.consumer.key);
-    const r = await client.callTool({ name: 'search', arguments: { query: 'how do I fix a flat bike tyre?', topK: 1, idempotencyKey: 'mcp-search-1' } });
+    const r = await client.callTool({
+      name: 'search',
+      arguments: { query: 'how do I fix a flat bike tyre?', topK: 1, idempotencyKey: 'mcp-search-1' },
+    });
     expect(r.isError).toBeFalsy();
     const body = r.structuredContent as any;
     const top = body.sources[0];
@@ -65,7 +69,10 @@ describe('MCP at /mcp', () => {
     expect(await ledgerTxs(body.requestId)).toBe(1);
 
     // the same idempotency key: the first result again, no second charge
-    const again = await client.callTool({ name: 'search', arguments: { query: 'how do I fix a flat bike tyre?', topK: 1, idempotencyKey: 'mcp-search-1' } });
+    const again = await client.callTool({
+      name: 'search',
+      arguments: { query: 'how do I fix a flat bike tyre?', topK: 1, idempotencyKey: 'mcp-search-1' },
+    });
     expect((again.structuredContent as any).requestId).toBe(body.requestId);
     const usage = await http.call('GET', '/v1/usage', { key: world.consumer.key });
     expect(usage.body.balance).toBe('9000');
@@ -73,7 +80,11 @@ describe('MCP at /mcp', () => {
 
     const receipt = await client.callTool({ name: 'get_receipt', arguments: { id: body.attribution.receiptId } });
     expect(receipt.isError).toBeFalsy();
-    expect(receipt.structuredContent).toMatchObject({ object: 'receipt', id: body.attribution.receiptId, requestId: body.requestId });
+    expect(receipt.structuredContent).toMatchObject({
+      object: 'receipt',
+      id: body.attribution.receiptId,
+      requestId: body.requestId,
+    });
   });
 
   it('list_datanets names the datanets, owners and prices', async () => {
@@ -108,33 +119,54 @@ describe('MCP at /mcp', () => {
     const badKey = await bad.callTool({ name: 'list_datanets', arguments: {} });
     expect((badKey.content as { text: string }[])[0]!.text).toMatch(/^UNAUTHORIZED: invalid or revoked API key/);
 
-    const poor = await http.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '0' } });
+    const poor = await http.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Poor', credits: '0' },
+    });
     const broke = await connect(poor.body.apiKey.key);
     const r = await broke.callTool({ name: 'search', arguments: { query: 'bread' } });
     expect(r.isError).toBe(true);
     const text = (r.content as { text: string }[])[0]!.text;
     expect(text).toMatch(/^PAYMENT_REQUIRED: /);
     expect(text).toContain('To pay:');
-    expect((await services.db.query(`SELECT 1 FROM ledger_entries WHERE account_id = $1`, [poor.body.account.id])).rows).toHaveLength(0);
+    expect(
+      (await services.db.query(`SELECT 1 FROM ledger_entries WHERE account_id = $1`, [poor.body.account.id])).rows,
+    ).toHaveLength(0);
   });
 
   it('rate limits and test keys apply as for REST', async () => {
-    const limited = await http.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Limited', credits: '10000' } });
-    await http.call('PUT', `/v1/admin/accounts/${limited.body.account.id}/limits`, { key: world.admin, json: { keyRequestsPerMinute: 1 } });
+    const limited = await http.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Limited', credits: '10000' },
+    });
+    await http.call('PUT', `/v1/admin/accounts/${limited.body.account.id}/limits`, {
+      key: world.admin,
+      json: { keyRequestsPerMinute: 1 },
+    });
     const client = await connect(limited.body.apiKey.key);
     expect((await client.callTool({ name: 'search', arguments: { query: 'bread', topK: 1 } })).isError).toBeFalsy();
     const refused = await client.callTool({ name: 'search', arguments: { query: 'bread', topK: 1 } });
     expect(refused.isError).toBe(true);
     expect((refused.content as { text: string }[])[0]!.text).toMatch(/^RATE_LIMITED: /);
 
-    const trial = await http.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Trial', credits: '5000', keyMode: 'test' } });
-    const r = await (await connect(trial.body.apiKey.key)).callTool({ name: 'search', arguments: { query: 'bread', topK: 1 } });
+    const trial = await http.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Trial', credits: '5000', keyMode: 'test' },
+    });
+    const r = await (await connect(trial.body.apiKey.key)).callTool({
+      name: 'search',
+      arguments: { query: 'bread', topK: 1 },
+    });
     expect(r.structuredContent).toMatchObject({ livemode: false });
   });
 
   it('GET and DELETE are 405 (stateless: no session stream), and a non-JSON body a JSON-RPC parse error', async () => {
     expect((await http.app.request('/mcp')).status).toBe(405);
-    const res = await http.app.request('/mcp', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{' });
+    const res = await http.app.request('/mcp', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{',
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.code).toBe(-32700);
   });

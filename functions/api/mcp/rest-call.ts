@@ -14,7 +14,11 @@ export interface RestResponse {
   stream: ReadableStream<Uint8Array> | null;
 }
 
-export type RestCall = (method: 'GET' | 'POST', path: string, init?: { json?: unknown; headers?: Record<string, string> }) => Promise<RestResponse>;
+export type RestCall = (
+  method: 'GET' | 'POST',
+  path: string,
+  init?: { json?: unknown; headers?: Record<string, string> },
+) => Promise<RestResponse>;
 
 /** A RestCall over `fetch` (the app's own), with the forwarded headers of `incoming`. */
 export function restCaller(fetch: (request: Request) => Promise<Response> | Response, incoming: Request): RestCall {
@@ -27,8 +31,15 @@ export function restCaller(fetch: (request: Request) => Promise<Response> | Resp
   return async (method, path, init = {}) => {
     const headers: Record<string, string> = { ...carried, ...(init.headers ?? {}) };
     if (init.json !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(new Request(`${base}${path}`, { method, headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) }));
-    if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return { status: res.status, headers: res.headers, body: null, stream: res.body };
+    const res = await fetch(
+      new Request(`${base}${path}`, {
+        method,
+        headers,
+        body: init.json === undefined ? undefined : JSON.stringify(init.json),
+      }),
+    );
+    if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream'))
+      return { status: res.status, headers: res.headers, body: null, stream: res.body };
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -41,7 +52,9 @@ export function restCaller(fetch: (request: Request) => Promise<Response> | Resp
 }
 
 /** Server-sent events of a stream, as { event, data } pairs (data parsed as JSON). */
-export async function* readEvents(stream: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: unknown }> {
+export async function* readEvents(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ event: string; data: unknown }> {
   const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {

@@ -13,8 +13,17 @@ import { readEvents, type RestCall, type RestResponse } from './rest-call.ts';
 export const TOOL_NAMES = ['search', 'answer', 'get_receipt', 'list_datanets'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
-const datanets = z.array(z.string()).max(50).optional().describe('dn_… ids to search (default: every datanet); list_datanets names them');
-const idempotencyKey = z.string().min(1).max(255).optional().describe('a retry with the same key returns the first result and is never billed twice');
+const datanets = z
+  .array(z.string())
+  .max(50)
+  .optional()
+  .describe('dn_… ids to search (default: every datanet); list_datanets names them');
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .optional()
+  .describe('a retry with the same key returns the first result and is never billed twice');
 
 const SearchInput = {
   query: z.string().describe('what to look for'),
@@ -51,7 +60,13 @@ const ListDatanetsOutput = z.object({ data: z.array(DatanetView) });
 
 /** An MCP server (one per request: the transport is stateless) offering `tools` over `call`. */
 export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): McpServer {
-  const server = new McpServer({ name: 'citepay', version: '1.0.0' }, { instructions: 'Paid, cited retrieval: every passage names its owner, and each call is billed to your API key (or paid per call with x402) with a receipt you can check with get_receipt.' });
+  const server = new McpServer(
+    { name: 'citepay', version: '1.0.0' },
+    {
+      instructions:
+        'Paid, cited retrieval: every passage names its owner, and each call is billed to your API key (or paid per call with x402) with a receipt you can check with get_receipt.',
+    },
+  );
   const has = (name: ToolName) => tools.includes(name);
 
   if (has('search'))
@@ -59,13 +74,17 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
       'search',
       {
         title: 'Search citepay datanets',
-        description: 'Paid retrieval: the passages that best match the query, each with its document, character span and owner wallet; bills the listed price of each returned source and returns the receipt id.',
+        description:
+          'Paid retrieval: the passages that best match the query, each with its document, character span and owner wallet; bills the listed price of each returned source and returns the receipt id.',
         inputSchema: SearchInput,
         outputSchema: RetrieveResponse,
         annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
       },
       async (args) => {
-        const res = await call('POST', '/v1/retrieve', { json: omitKey(args), headers: keyHeader(args.idempotencyKey) });
+        const res = await call('POST', '/v1/retrieve', {
+          json: omitKey(args),
+          headers: keyHeader(args.idempotencyKey),
+        });
         if (res.status !== 200) return toolError(res);
         const body = res.body as z.infer<typeof RetrieveResponse>;
         return { content: [{ type: 'text', text: searchText(body) }], structuredContent: body };
@@ -77,13 +96,17 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
       'answer',
       {
         title: 'Cited answer',
-        description: 'Answers the question from citepay datanets with [n] citation markers, each tied to a source passage and its owner; billed once when it completes. Sends progress notifications with the text as it is generated.',
+        description:
+          'Answers the question from citepay datanets with [n] citation markers, each tied to a source passage and its owner; billed once when it completes. Sends progress notifications with the text as it is generated.',
         inputSchema: AnswerInput,
         outputSchema: McpAnswer,
         annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
       },
       async (args, extra) => {
-        const res = await call('POST', '/v1/answers', { json: { ...omitKey(args), mode: 'stream' }, headers: keyHeader(args.idempotencyKey) });
+        const res = await call('POST', '/v1/answers', {
+          json: { ...omitKey(args), mode: 'stream' },
+          headers: keyHeader(args.idempotencyKey),
+        });
         if (res.status !== 200 || !res.stream) return toolError(res);
         const progressToken = extra._meta?.progressToken;
         const partial: Record<string, unknown> = { requestId: res.headers.get('x-request-id') ?? '' };
@@ -92,15 +115,24 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
           const d = data as Record<string, unknown>;
           if (event === 'error') return toolError({ ...res, status: 0, body: d });
           if (event === 'answer.created') Object.assign(partial, { id: d.id, sources: d.sources });
-          if (event === 'citations') Object.assign(partial, { text: d.text, citations: d.citations, invalidMarkers: d.invalidMarkers });
-          if (event === 'done') Object.assign(partial, { status: d.status, usage: d.usage, attribution: d.attribution });
+          if (event === 'citations')
+            Object.assign(partial, { text: d.text, citations: d.citations, invalidMarkers: d.invalidMarkers });
+          if (event === 'done')
+            Object.assign(partial, { status: d.status, usage: d.usage, attribution: d.attribution });
           if (event === 'delta' && progressToken !== undefined) {
             streamed += (d as { text: string }).text;
-            await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: streamed.length, message: (d as { text: string }).text } });
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken, progress: streamed.length, message: (d as { text: string }).text },
+            });
           }
         }
         const answer = McpAnswer.safeParse(partial);
-        if (!answer.success) return errorResult('SERVICE_UNAVAILABLE', 'the answer stream ended before the answer was done; retry with the same idempotencyKey to get it without paying twice');
+        if (!answer.success)
+          return errorResult(
+            'SERVICE_UNAVAILABLE',
+            'the answer stream ended before the answer was done; retry with the same idempotencyKey to get it without paying twice',
+          );
         return { content: [{ type: 'text', text: answerText(answer.data) }], structuredContent: answer.data };
       },
     );
@@ -110,7 +142,8 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
       'get_receipt',
       {
         title: 'Attribution receipt',
-        description: 'The attribution receipt of a paid call (by rcpt_… or req_… id): who was paid how much for which source, its hash, and its Merkle proof once settled on chain.',
+        description:
+          'The attribution receipt of a paid call (by rcpt_… or req_… id): who was paid how much for which source, its hash, and its Merkle proof once settled on chain.',
         inputSchema: { id: z.string().describe('a rcpt_… or req_… id') },
         outputSchema: ReceiptResponse,
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -119,8 +152,18 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
         const res = await call('GET', `/v1/receipts/${encodeURIComponent(id)}`);
         if (res.status !== 200) return toolError(res);
         const body = res.body as z.infer<typeof ReceiptResponse>;
-        const settled = body.settlement ? `settled in epoch ${body.settlement.epoch} (${body.settlement.status})` : 'not settled yet (open epoch)';
-        return { content: [{ type: 'text', text: `Receipt ${body.id} for ${body.requestId}: hash ${body.hash}, ${settled}.\n${body.canonical}` }], structuredContent: body };
+        const settled = body.settlement
+          ? `settled in epoch ${body.settlement.epoch} (${body.settlement.status})`
+          : 'not settled yet (open epoch)';
+        return {
+          content: [
+            {
+              type: 'text',
+              text: `Receipt ${body.id} for ${body.requestId}: hash ${body.hash}, ${settled}.\n${body.canonical}`,
+            },
+          ],
+          structuredContent: body,
+        };
       },
     );
 
@@ -129,7 +172,8 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
       'list_datanets',
       {
         title: 'List datanets',
-        description: 'The datanets (collections of documents) that search and answer read from, with their owners and price per source.',
+        description:
+          'The datanets (collections of documents) that search and answer read from, with their owners and price per source.',
         inputSchema: {},
         outputSchema: ListDatanetsOutput,
         annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -138,8 +182,14 @@ export function citepayMcpServer(call: RestCall, tools: readonly ToolName[]): Mc
         const res = await call('GET', '/v1/datanets');
         if (res.status !== 200) return toolError(res);
         const body = res.body as z.infer<typeof ListDatanetsOutput>;
-        const lines = body.data.map((d) => `${d.id} "${d.name}": ${d.pricePerSource} micro-USD per source, owner ${d.ownerWallet}${d.description ? ` — ${d.description}` : ''}`);
-        return { content: [{ type: 'text', text: lines.length ? lines.join('\n') : 'No datanets yet.' }], structuredContent: body };
+        const lines = body.data.map(
+          (d) =>
+            `${d.id} "${d.name}": ${d.pricePerSource} micro-USD per source, owner ${d.ownerWallet}${d.description ? ` — ${d.description}` : ''}`,
+        );
+        return {
+          content: [{ type: 'text', text: lines.length ? lines.join('\n') : 'No datanets yet.' }],
+          structuredContent: body,
+        };
       },
     );
 
@@ -165,7 +215,11 @@ export function toolError(res: Pick<RestResponse, 'status' | 'body' | 'headers'>
 }
 
 function errorResult(code: string, message: string): CallToolResult {
-  return { content: [{ type: 'text', text: `${code}: ${message}` }], isError: true, _meta: { 'citepay/error': { code, message } } };
+  return {
+    content: [{ type: 'text', text: `${code}: ${message}` }],
+    isError: true,
+    _meta: { 'citepay/error': { code, message } },
+  };
 }
 
 /** How to pay, for a 402: top up the key's credits, or pay per call with x402 over REST. */
@@ -178,14 +232,18 @@ function paymentHint(paymentRequired: string | null): string {
 
 function searchText(r: z.infer<typeof RetrieveResponse>): string {
   const passages = r.sources.map(
-    (s) => `[${s.index}] ${s.title} (document ${s.documentId}, chars ${s.span.start}–${s.span.end}, datanet ${s.datanetId}, owner ${s.contributor.wallet}, score ${s.score.toFixed(3)})\n${s.text}`,
+    (s) =>
+      `[${s.index}] ${s.title} (document ${s.documentId}, chars ${s.span.start}–${s.span.end}, datanet ${s.datanetId}, owner ${s.contributor.wallet}, score ${s.score.toFixed(3)})\n${s.text}`,
   );
   const head = passages.length ? passages.join('\n\n') : 'No matching passages (nothing was charged for sources).';
   return `${head}\n\nCharged ${r.usage.charged} micro-USD; balance ${r.usage.balance}. Receipt ${r.attribution.receiptId} (request ${r.requestId}). Cite passages as [n].`;
 }
 
 function answerText(a: z.infer<typeof McpAnswer>): string {
-  const sources = a.sources.map((s) => `[${s.number}] ${s.title} (document ${s.documentId}, chars ${s.span.start}–${s.span.end}, owner ${s.contributor.wallet})`);
+  const sources = a.sources.map(
+    (s) =>
+      `[${s.number}] ${s.title} (document ${s.documentId}, chars ${s.span.start}–${s.span.end}, owner ${s.contributor.wallet})`,
+  );
   const usage = a.usage as { charged?: string };
   const receipt = (a.attribution as { receiptId?: string }).receiptId;
   return `${a.text}\n\nSources:\n${sources.join('\n')}\n\nCharged ${usage.charged ?? '?'} micro-USD. Receipt ${receipt ?? '?'} (answer ${a.id}, request ${a.requestId}).`;

@@ -1,7 +1,12 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { Forbidden, InvalidInput } from '../../../shared/errors.ts';
 import { parseMicros } from '../../../shared/core/money.ts';
-import { createAccount, grantCreditsIn, requireAccount, setAccountDisabledAs } from '../../../shared/services/accounts.ts';
+import {
+  createAccount,
+  grantCreditsIn,
+  requireAccount,
+  setAccountDisabledAs,
+} from '../../../shared/services/accounts.ts';
 import { issueKey, ownKeys, revokeKeyAs, type Principal } from '../../../shared/services/api-keys.ts';
 import { reachableOnly } from '../../../shared/services/test-mode.ts';
 import { listApiKeys, type Account, type ApiKeyRecord } from '../../../shared/store/accounts.ts';
@@ -18,15 +23,21 @@ const AccountView = z
     name: z.string(),
     wallet: z.string().nullable(),
     createdAt: z.string(),
-    disabledAt: z.string().nullable().openapi({ description: "set: the account's keys are refused, its dashboard sessions ended, its wallet cannot sign in" }),
+    disabledAt: z.string().nullable().openapi({
+      description: "set: the account's keys are refused, its dashboard sessions ended, its wallet cannot sign in",
+    }),
   })
   .openapi('Account');
 
 const KeyView = z
   .object({
-    id: z.string(), role: z.string(), name: z.string().nullable(), prefix: z.string(),
+    id: z.string(),
+    role: z.string(),
+    name: z.string().nullable(),
+    prefix: z.string(),
     livemode: z.boolean().openapi({ description: 'false for a cp_test_ key: it acts on test balances only' }),
-    createdAt: z.string(), revokedAt: z.string().nullable(),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
   })
   .openapi('ApiKey');
 
@@ -34,14 +45,28 @@ const NewKeyView = z
   .object({ id: z.string(), key: z.string().openapi({ description: 'shown once; store it now' }) })
   .openapi('NewApiKey');
 
-const accountView = (a: Account) => ({ id: a.id, kind: a.kind as 'admin', name: a.name, wallet: a.wallet, createdAt: a.createdAt.toISOString(), disabledAt: iso(a.disabledAt) });
+const accountView = (a: Account) => ({
+  id: a.id,
+  kind: a.kind as 'admin',
+  name: a.name,
+  wallet: a.wallet,
+  createdAt: a.createdAt.toISOString(),
+  disabledAt: iso(a.disabledAt),
+});
 const keyView = (k: ApiKeyRecord) => ({
-  id: k.id, role: k.role, name: k.name, prefix: k.prefix, livemode: k.livemode, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
+  id: k.id,
+  role: k.role,
+  name: k.name,
+  prefix: k.prefix,
+  livemode: k.livemode,
+  createdAt: k.createdAt.toISOString(),
+  revokedAt: iso(k.revokedAt),
 });
 
 /** A cp_test_ admin key acts in test mode only: it may issue test keys and grant test credits, never live ones. */
 function assertModeAllowed(principal: Principal, livemode: boolean): void {
-  if (livemode && !principal.livemode) throw new Forbidden('a cp_test_ key can only issue test keys and grant test credits: use a live admin key');
+  if (livemode && !principal.livemode)
+    throw new Forbidden('a cp_test_ key can only issue test keys and grant test credits: use a live admin key');
 }
 
 const createAccountRoute = createRoute({
@@ -60,9 +85,18 @@ const createAccountRoute = createRoute({
             .object({
               kind: z.enum(['consumer', 'contributor']),
               name: z.string().trim().min(1).max(200),
-              wallet: z.string().max(64).optional().openapi({ description: 'EVM address (contributors); returned EIP-55 checksummed', example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
-              credits: Micros.optional().openapi({ description: 'prepaid credits for a consumer, micro-USD; in the mode of the first key (test credits with keyMode test)' }),
-              keyMode: z.enum(['live', 'test']).default('live').openapi({ description: 'test: a cp_test_ key, acting on test balances only' }),
+              wallet: z.string().max(64).optional().openapi({
+                description: 'EVM address (contributors); returned EIP-55 checksummed',
+                example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+              }),
+              credits: Micros.optional().openapi({
+                description:
+                  'prepaid credits for a consumer, micro-USD; in the mode of the first key (test credits with keyMode test)',
+              }),
+              keyMode: z
+                .enum(['live', 'test'])
+                .default('live')
+                .openapi({ description: 'test: a cp_test_ key, acting on test balances only' }),
             })
             .strict(),
         },
@@ -72,7 +106,16 @@ const createAccountRoute = createRoute({
   responses: {
     201: {
       description: 'Created',
-      content: { 'application/json': { schema: z.object({ account: AccountView, apiKey: NewKeyView, balance: Micros.openapi({ description: "in the first key's mode" }), livemode: z.boolean() }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            account: AccountView,
+            apiKey: NewKeyView,
+            balance: Micros.openapi({ description: "in the first key's mode" }),
+            livemode: z.boolean(),
+          }),
+        },
+      },
     },
     ...errorResponses,
   },
@@ -91,7 +134,14 @@ const getAccountRoute = createRoute({
       description: 'OK',
       content: {
         'application/json': {
-          schema: z.object({ account: AccountView, balance: Micros.nullable().openapi({ description: 'live; null for a cp_test_ admin key, which sees test things only' }), testBalance: Micros.openapi({ description: 'test credits (cp_test_ keys)' }), keys: z.array(KeyView) }),
+          schema: z.object({
+            account: AccountView,
+            balance: Micros.nullable().openapi({
+              description: 'live; null for a cp_test_ admin key, which sees test things only',
+            }),
+            testBalance: Micros.openapi({ description: 'test credits (cp_test_ keys)' }),
+            keys: z.array(KeyView),
+          }),
         },
       },
     },
@@ -112,16 +162,25 @@ const grantCreditsRoute = createRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({
-            amount: Micros,
-            livemode: z.boolean().default(true).openapi({ description: "false: test credits, spent only by the account's cp_test_ keys; never live money" }),
-          }).strict(),
+          schema: z
+            .object({
+              amount: Micros,
+              livemode: z.boolean().default(true).openapi({
+                description: "false: test credits, spent only by the account's cp_test_ keys; never live money",
+              }),
+            })
+            .strict(),
         },
       },
     },
   },
   responses: {
-    201: { description: 'Credited', content: { 'application/json': { schema: z.object({ transactionId: z.string(), balance: Micros, livemode: z.boolean() }) } } },
+    201: {
+      description: 'Credited',
+      content: {
+        'application/json': { schema: z.object({ transactionId: z.string(), balance: Micros, livemode: z.boolean() }) },
+      },
+    },
     ...errorResponses,
   },
 });
@@ -135,23 +194,40 @@ const createKeyRoute = createRoute({
   middleware: [requireRole('admin')] as const,
   request: {
     params: idParam('acct'),
-    body: { required: false, content: { 'application/json': { schema: z.object({ name: z.string().max(100).optional(), mode: z.enum(['live', 'test']).default('live') }).strict() } } },
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z
+            .object({ name: z.string().max(100).optional(), mode: z.enum(['live', 'test']).default('live') })
+            .strict(),
+        },
+      },
+    },
   },
-  responses: { 201: { description: 'Created', content: { 'application/json': { schema: NewKeyView } } }, ...errorResponses },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: NewKeyView } } },
+    ...errorResponses,
+  },
 });
 
-const disableRoute = (action: 'disable' | 'enable') => createRoute({
-  method: 'post',
-  path: `/v1/admin/accounts/{id}/${action}`,
-  tags: ['admin'],
-  summary: action === 'disable'
-    ? 'Disable an account: its keys are refused and its dashboard sessions end at once; its wallet cannot sign in (live admin key)'
-    : 'Enable a disabled account again (its keys work again; sessions must be opened anew)',
-  security,
-  middleware: [requireRole('admin'), requireLiveKey()] as const,
-  request: { params: idParam('acct') },
-  responses: { 200: { description: 'The account', content: { 'application/json': { schema: AccountView } } }, ...errorResponses },
-});
+const disableRoute = (action: 'disable' | 'enable') =>
+  createRoute({
+    method: 'post',
+    path: `/v1/admin/accounts/{id}/${action}`,
+    tags: ['admin'],
+    summary:
+      action === 'disable'
+        ? 'Disable an account: its keys are refused and its dashboard sessions end at once; its wallet cannot sign in (live admin key)'
+        : 'Enable a disabled account again (its keys work again; sessions must be opened anew)',
+    security,
+    middleware: [requireRole('admin'), requireLiveKey()] as const,
+    request: { params: idParam('acct') },
+    responses: {
+      200: { description: 'The account', content: { 'application/json': { schema: AccountView } } },
+      ...errorResponses,
+    },
+  });
 
 const revokeKeyRoute = createRoute({
   method: 'delete',
@@ -161,7 +237,10 @@ const revokeKeyRoute = createRoute({
   security,
   middleware: [anyRole()] as const,
   request: { params: idParam('key') },
-  responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: KeyView } } }, ...errorResponses },
+  responses: {
+    200: { description: 'Revoked', content: { 'application/json': { schema: KeyView } } },
+    ...errorResponses,
+  },
 });
 
 const listKeysRoute = createRoute({
@@ -171,23 +250,34 @@ const listKeysRoute = createRoute({
   summary: "The caller's own API keys (never the secrets)",
   security,
   middleware: [anyRole()] as const,
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(KeyView) }) } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(KeyView) }) } } },
+    ...errorResponses,
+  },
 });
 
 export const accountRoutes = new OpenAPIHono<AppEnv>()
   .openapi(createAccountRoute, async (c) => {
     const body = c.req.valid('json');
-    if (body.kind === 'contributor' && body.credits) throw new InvalidInput('credits: only consumer accounts hold prepaid credits');
+    if (body.kind === 'contributor' && body.credits)
+      throw new InvalidInput('credits: only consumer accounts hold prepaid credits');
     const { db } = c.get('services');
     const principal = c.get('principal');
     const livemode = body.keyMode === 'live';
     assertModeAllowed(principal, livemode);
     const created = await createAccount(db, {
-      kind: body.kind, name: body.name, wallet: body.wallet, keyMode: body.keyMode, grantedBy: principal.keyId,
+      kind: body.kind,
+      name: body.name,
+      wallet: body.wallet,
+      keyMode: body.keyMode,
+      grantedBy: principal.keyId,
       credits: body.credits ? parseMicros(body.credits) : undefined,
     });
     const balance = await balanceOf(db, created.account.id, livemode);
-    return c.json({ account: accountView(created.account), apiKey: created.apiKey!, balance: balance.toString(), livemode }, 201);
+    return c.json(
+      { account: accountView(created.account), apiKey: created.apiKey!, balance: balance.toString(), livemode },
+      201,
+    );
   })
   .openapi(getAccountRoute, async (c) => {
     const { db } = c.get('services');
@@ -195,9 +285,19 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
     const principal = c.get('principal');
     // A cp_test_ admin key sees test things only: no live balance, no live keys.
     const [balance, testBalance, keys] = await Promise.all([
-      principal.livemode ? balanceOf(db, account.id, true) : null, balanceOf(db, account.id, false), listApiKeys(db, account.id),
+      principal.livemode ? balanceOf(db, account.id, true) : null,
+      balanceOf(db, account.id, false),
+      listApiKeys(db, account.id),
     ]);
-    return c.json({ account: accountView(account), balance: balance?.toString() ?? null, testBalance: testBalance.toString(), keys: reachableOnly(principal, keys).map(keyView) }, 200);
+    return c.json(
+      {
+        account: accountView(account),
+        balance: balance?.toString() ?? null,
+        testBalance: testBalance.toString(),
+        keys: reachableOnly(principal, keys).map(keyView),
+      },
+      200,
+    );
   })
   .openapi(grantCreditsRoute, async (c) => {
     const { db } = c.get('services');
@@ -218,11 +318,20 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
     const account = await requireAccount(db, c.req.valid('param').id);
     const body = c.req.valid('json');
     assertModeAllowed(c.get('principal'), body.mode === 'live');
-    const { key, record } = await issueKey(db, { accountId: account.id, role: account.kind as 'consumer', name: body.name ?? null, mode: body.mode });
+    const { key, record } = await issueKey(db, {
+      accountId: account.id,
+      role: account.kind as 'consumer',
+      name: body.name ?? null,
+      mode: body.mode,
+    });
     return c.json({ id: record.id, key }, 201);
   })
-  .openapi(disableRoute('disable'), async (c) => c.json(accountView(await setAccountDisabledAs(c.get('services').db, c.req.valid('param').id, true)), 200))
-  .openapi(disableRoute('enable'), async (c) => c.json(accountView(await setAccountDisabledAs(c.get('services').db, c.req.valid('param').id, false)), 200))
+  .openapi(disableRoute('disable'), async (c) =>
+    c.json(accountView(await setAccountDisabledAs(c.get('services').db, c.req.valid('param').id, true)), 200),
+  )
+  .openapi(disableRoute('enable'), async (c) =>
+    c.json(accountView(await setAccountDisabledAs(c.get('services').db, c.req.valid('param').id, false)), 200),
+  )
   .openapi(listKeysRoute, async (c) => {
     const keys = await ownKeys(c.get('services').db, c.get('principal'));
     return c.json({ data: keys.map(keyView) }, 200);
@@ -230,4 +339,3 @@ export const accountRoutes = new OpenAPIHono<AppEnv>()
   .openapi(revokeKeyRoute, async (c) => {
     return c.json(keyView(await revokeKeyAs(c.get('services').db, c.get('principal'), c.req.valid('param').id)), 200);
   });
-

@@ -21,7 +21,10 @@ const sha256 = createHash('sha256').update(weights).digest('hex');
 beforeAll(async () => {
   engine = await startFakeEngine();
   const env = await createGenerationServices({
-    ENGINE_MODELS: JSON.stringify([{ id: 'fake-base', inputPricePerMillion: '1000000', outputPricePerMillion: '2000000' }, { id: 'other-base' }]),
+    ENGINE_MODELS: JSON.stringify([
+      { id: 'fake-base', inputPricePerMillion: '1000000', outputPricePerMillion: '2000000' },
+      { id: 'other-base' },
+    ]),
   });
   services = env.services;
   stopConsumer = env.consumer.stop;
@@ -39,11 +42,18 @@ afterAll(async () => {
   await services?.db.close();
 });
 
-const register = (json: Record<string, unknown>, key = world.ada.key) => client.call('POST', '/v1/adapters', { key, json });
+const register = (json: Record<string, unknown>, key = world.ada.key) =>
+  client.call('POST', '/v1/adapters', { key, json });
 
 describe('LoRA adapters', () => {
   it('registers an adapter whose object and checksum are in the store', async () => {
-    const r = await register({ name: 'tides-expert', baseModel: 'fake-base', objectKey: 'adapters/ada-tides.safetensors', sha256, shareBps: 2500 });
+    const r = await register({
+      name: 'tides-expert',
+      baseModel: 'fake-base',
+      objectKey: 'adapters/ada-tides.safetensors',
+      sha256,
+      shareBps: 2500,
+    });
     expect(r.status).toBe(201);
     expect(r.body.ownerWallet).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
     adapterId = r.body.id;
@@ -57,20 +67,48 @@ describe('LoRA adapters', () => {
     ['a base model that takes no adapters', { baseModel: 'extractive' }, /does not take adapters/],
     ['an unknown base model', { baseModel: 'nope' }, /unknown model/],
   ])('refuses %s', async (_name, patch, message) => {
-    const r = await register({ name: 'x', baseModel: 'fake-base', objectKey: 'adapters/ada-tides.safetensors', sha256, shareBps: 100, ...patch });
+    const r = await register({
+      name: 'x',
+      baseModel: 'fake-base',
+      objectKey: 'adapters/ada-tides.safetensors',
+      sha256,
+      shareBps: 100,
+      ...patch,
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(message);
   });
 
   it('refuses consumers and other wallets', async () => {
-    expect((await register({ name: 'x', baseModel: 'fake-base', objectKey: 'adapters/ada-tides.safetensors', sha256, shareBps: 1 }, world.consumer.key)).status).toBe(403);
-    expect((await register({ name: 'x', ownerWallet: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC', baseModel: 'fake-base', objectKey: 'adapters/ada-tides.safetensors', sha256, shareBps: 1 })).status).toBe(403);
+    expect(
+      (
+        await register(
+          { name: 'x', baseModel: 'fake-base', objectKey: 'adapters/ada-tides.safetensors', sha256, shareBps: 1 },
+          world.consumer.key,
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await register({
+          name: 'x',
+          ownerWallet: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+          baseModel: 'fake-base',
+          objectKey: 'adapters/ada-tides.safetensors',
+          sha256,
+          shareBps: 1,
+        })
+      ).status,
+    ).toBe(403);
   });
 });
 
 describe('answers from an engine model', () => {
   it('relays to the engine with the adapter as the model, loads it on demand, and pays its owner', async () => {
-    const r = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'What causes the tides?', model: 'fake-base', adapter: adapterId } });
+    const r = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'What causes the tides?', model: 'fake-base', adapter: adapterId },
+    });
     expect(r.status).toBe(200);
     expect(r.body.model).toBe('fake-base');
     expect(r.body.adapter).toBe(adapterId);
@@ -91,7 +129,10 @@ describe('answers from an engine model', () => {
   });
 
   it('accepts an adapter id as the model in chat completions', async () => {
-    const r = await client.call('POST', '/v1/chat/completions', { key: world.consumer.key, json: { model: adapterId, messages: [{ role: 'user', content: 'Why are there spring tides?' }] } });
+    const r = await client.call('POST', '/v1/chat/completions', {
+      key: world.consumer.key,
+      json: { model: adapterId, messages: [{ role: 'user', content: 'Why are there spring tides?' }] },
+    });
     expect(r.status).toBe(200);
     expect(r.body.choices[0].message.content).toMatch(/\[\d\]/);
   });
@@ -99,7 +140,12 @@ describe('answers from an engine model', () => {
   it('measures the causal signal when asked: the source the answer depends on gains weight, and the extra tokens are billed', async () => {
     const r = await client.call('POST', '/v1/answers', {
       key: world.consumer.key,
-      json: { query: 'What causes the tides and how do I fix a bicycle puncture?', model: 'fake-base', topK: 2, attribution: { causal: true } },
+      json: {
+        query: 'What causes the tides and how do I fix a bicycle puncture?',
+        model: 'fake-base',
+        topK: 2,
+        attribution: { causal: true },
+      },
     });
     expect(r.status).toBe(200);
     const { attribution, usage } = r.body;
@@ -116,13 +162,19 @@ describe('answers from an engine model', () => {
   });
 
   it('refuses the causal signal for a model without log-probabilities', async () => {
-    const r = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'tides', attribution: { causal: true } } });
+    const r = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'tides', attribution: { causal: true } },
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/log-probabilities/);
   });
 
   it('refuses an adapter made for another base model', async () => {
-    const r = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'tides', model: 'other-base', adapter: adapterId } });
+    const r = await client.call('POST', '/v1/answers', {
+      key: world.consumer.key,
+      json: { query: 'tides', model: 'other-base', adapter: adapterId },
+    });
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/is for base model fake-base/);
   });
@@ -131,7 +183,10 @@ describe('answers from an engine model', () => {
     engine.setDown(true);
     try {
       const before = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
-      const r = await client.call('POST', '/v1/answers', { key: world.consumer.key, json: { query: 'What causes the tides?', model: 'fake-base' } });
+      const r = await client.call('POST', '/v1/answers', {
+        key: world.consumer.key,
+        json: { query: 'What causes the tides?', model: 'fake-base' },
+      });
       expect(r.status).toBe(503);
       expect(r.headers.get('retry-after')).toBe('5');
       const after = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;

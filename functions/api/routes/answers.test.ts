@@ -12,12 +12,15 @@ let worker: WorkerHandle;
 let stopConsumer: () => Promise<void>;
 
 beforeAll(async () => {
-  const env = await createGenerationServices({ ENGINE_MODELS: JSON.stringify([{ id: 'tiny-context', contextTokens: 300, maxOutputTokens: 64 }]) });
+  const env = await createGenerationServices({
+    ENGINE_MODELS: JSON.stringify([{ id: 'tiny-context', contextTokens: 300, maxOutputTokens: 64 }]),
+  });
   services = env.services;
   stopConsumer = env.consumer.stop;
   client = httpClient(services);
   world = await createWorld(services, { credits: '1000000', price: '1000' });
-  for (const doc of [DOCS.bread, DOCS.tides]) await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
+  for (const doc of [DOCS.bread, DOCS.tides])
+    await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
   await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
   worker = await startWorker(services);
 });
@@ -31,8 +34,12 @@ const ask = (json: Record<string, unknown>, key = world.consumer.key, headers: R
   client.call('POST', '/v1/answers', { key, json, headers });
 
 const ledgerFor = async (requestId: string) =>
-  (await services.db.query<{ id: string; total: bigint }>(
-    `SELECT t.id, sum(e.amount)::bigint AS total FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.request_id = $1 GROUP BY t.id`, [requestId])).rows;
+  (
+    await services.db.query<{ id: string; total: bigint }>(
+      `SELECT t.id, sum(e.amount)::bigint AS total FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id WHERE t.request_id = $1 GROUP BY t.id`,
+      [requestId],
+    )
+  ).rows;
 
 describe('POST /v1/answers', () => {
   it('waits for a cited answer whose markers and spans all check out, billed as one balanced transaction', async () => {
@@ -60,7 +67,9 @@ describe('POST /v1/answers', () => {
     const u = a.usage;
     // The data fee is what contributors are credited; the bill is it plus the adapter's and the protocol's shares.
     expect(BigInt(u.charged)).toBe(BigInt(u.dataFee) + BigInt(u.adapterFee) + BigInt(u.protocolFee));
-    expect(a.attribution.sources.reduce((s: bigint, x: { amount: string }) => s + BigInt(x.amount), 0n)).toBe(BigInt(u.dataFee));
+    expect(a.attribution.sources.reduce((s: bigint, x: { amount: string }) => s + BigInt(x.amount), 0n)).toBe(
+      BigInt(u.dataFee),
+    );
     const creditedSources = a.attribution.sources.filter((x: { amount: string }) => x.amount !== '0').length;
     expect(BigInt(u.charged) - BigInt(u.tokenCharge)).toBe(1000n * BigInt(creditedSources));
     expect(a.attribution.formulaVersion).toBe('answer-v2');
@@ -83,7 +92,10 @@ describe('POST /v1/answers', () => {
     expect(done.body.status).toBe('succeeded');
     expect(done.body.text).toMatch(/Moon/);
     expect((await client.call('GET', `/v1/answers/${r.body.id}`, { key: world.ada.key })).status).toBe(403);
-    const other = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Other', credits: '1000' } });
+    const other = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Other', credits: '1000' },
+    });
     expect((await client.call('GET', `/v1/answers/${r.body.id}`, { key: other.body.apiKey.key })).status).toBe(404);
   });
 
@@ -94,12 +106,18 @@ describe('POST /v1/answers', () => {
       body: JSON.stringify({ query: 'How often should a sourdough starter be fed?', mode: 'stream' }),
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const events = [...(await res.text()).matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
+    const events = [...(await res.text()).matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({
+      event: m[1]!,
+      data: JSON.parse(m[2]!),
+    }));
     const names = events.map((e) => e.event);
     expect(names[0]).toBe('answer.created');
     expect(names.slice(-2)).toEqual(['citations', 'done']);
     expect(names.filter((n) => n === 'delta').length).toBeGreaterThan(0);
-    const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    const streamed = events
+      .filter((e) => e.event === 'delta')
+      .map((e) => e.data.text)
+      .join('');
     const final = events.find((e) => e.event === 'citations')!.data;
     expect(streamed).toBe(final.text); // exactly: what streams is what the answer says
     expect(final.citations.length).toBeGreaterThan(0);
@@ -123,7 +141,9 @@ describe('POST /v1/answers', () => {
     const replies = await Promise.all([1, 2, 3, 4].map(() => ask(body, undefined, { 'idempotency-key': 'ans-race' })));
     expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
     expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(3);
-    const answers = await services.db.query(`SELECT id FROM answers WHERE request_id = $1`, [replies[0]!.body.requestId]);
+    const answers = await services.db.query(`SELECT id FROM answers WHERE request_id = $1`, [
+      replies[0]!.body.requestId,
+    ]);
     expect(answers.rows).toHaveLength(1);
     expect(await ledgerFor(replies[0]!.body.requestId)).toHaveLength(1);
   });
@@ -133,7 +153,12 @@ describe('POST /v1/answers', () => {
     ['an unknown adapter', { query: 'tides', adapter: 'ad_nothere' }, 404, /unknown adapter/],
     ['an empty query', { query: ' ' }, 400, /query/],
     ['a bad mode', { query: 'tides', mode: 'later' }, 400, /mode/],
-    ['a prompt that cannot fit the model', { query: 'why '.repeat(400), model: 'tiny-context' }, 413, /prompt too large/],
+    [
+      'a prompt that cannot fit the model',
+      { query: 'why '.repeat(400), model: 'tiny-context' },
+      413,
+      /prompt too large/,
+    ],
   ])('refuses %s', async (_name, json, status, message) => {
     const r = await ask(json);
     expect(r.status).toBe(status);
@@ -147,28 +172,44 @@ describe('POST /v1/answers', () => {
     expect(r.body.text).toMatch(/do not cover this question/);
     expect(r.body.usage.dataFee).toBe('0');
     expect(BigInt(r.body.usage.charged)).toBe(BigInt(r.body.usage.tokenCharge));
-    expect(r.body.attribution.sources.every((s: { amount: string; signals: { used: boolean } }) => s.amount === '0' && s.signals.used === false)).toBe(true);
+    expect(
+      r.body.attribution.sources.every(
+        (s: { amount: string; signals: { used: boolean } }) => s.amount === '0' && s.signals.used === false,
+      ),
+    ).toBe(true);
   });
 
   it('streams exactly the final text when a source opens with a heading that has no full stop, and pays only the source quoted', async () => {
     const texts: Record<string, string> = {
-      Branches: 'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch and the old commit id.',
+      Branches:
+        'Restoring a deleted branch\nA deleted branch can be restored from the reflog with git branch and the old commit id.',
       Undo: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.',
     };
     const doc = (title: string) => ({ title, content: texts[title], contentType: 'text/plain' });
-    await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: doc('Branches') });
+    await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, {
+      key: world.bob.key,
+      json: doc('Branches'),
+    });
     await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc('Undo') });
     const res = await client.app.request('/v1/answers', {
       method: 'POST',
       headers: { authorization: `Bearer ${world.consumer.key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ query: 'How do I undo my last git commit and keep my changes?', mode: 'stream', topK: 3 }),
     });
-    const events = [...(await res.text()).matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({ event: m[1]!, data: JSON.parse(m[2]!) }));
-    const streamed = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    const events = [...(await res.text()).matchAll(/event: (\S+)\ndata: (.*)\n/g)].map((m) => ({
+      event: m[1]!,
+      data: JSON.parse(m[2]!),
+    }));
+    const streamed = events
+      .filter((e) => e.event === 'delta')
+      .map((e) => e.data.text)
+      .join('');
     const final = events.find((e) => e.event === 'citations')!.data;
     expect(streamed).toBe(final.text);
     expect(final.text).not.toMatch(/Restoring a deleted branch/);
-    expect(final.citations[0].sentence.text).toBe('To undo the last commit but keep your changes, run git reset --soft HEAD~1.');
+    expect(final.citations[0].sentence.text).toBe(
+      'To undo the last commit but keep your changes, run git reset --soft HEAD~1.',
+    );
     // Each sentence is quoted from, cited to and supported by the one source whose text holds it.
     const usedTitles = new Set<string>();
     for (const c of final.citations)
@@ -184,7 +225,10 @@ describe('POST /v1/answers', () => {
   });
 
   it('answers 402 before queueing when credits cannot cover the most the answer may cost', async () => {
-    const poor = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '1500' } });
+    const poor = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Poor', credits: '1500' },
+    });
     const r = await ask({ query: 'tides', topK: 3 }, poor.body.apiKey.key);
     expect(r.status).toBe(402);
     expect(r.body.error.details.required).toBeDefined();
@@ -195,7 +239,11 @@ describe('POST /v1/answers', () => {
 
 describe('when the queue is unreachable', () => {
   it('answers 503 with Retry-After and charges nothing', async () => {
-    const broken = await createTestServices({ JOB_QUEUE_URL: 'http://127.0.0.1:9/000000000000/nowhere', RESULT_QUEUE_URL: 'http://127.0.0.1:9/000000000000/nowhere-results', SQS_ENDPOINT: 'http://127.0.0.1:9' });
+    const broken = await createTestServices({
+      JOB_QUEUE_URL: 'http://127.0.0.1:9/000000000000/nowhere',
+      RESULT_QUEUE_URL: 'http://127.0.0.1:9/000000000000/nowhere-results',
+      SQS_ENDPOINT: 'http://127.0.0.1:9',
+    });
     const c = httpClient(broken);
     const w = await createWorld(broken);
     await c.call('POST', `/v1/datanets/${w.ada.datanet}/documents`, { key: w.ada.key, json: DOCS.tides });

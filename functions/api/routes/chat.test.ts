@@ -20,7 +20,8 @@ beforeAll(async () => {
   stopConsumer = env.consumer.stop;
   const world = await createWorld(services, { credits: '1000000' });
   const { call } = httpClient(services);
-  for (const doc of [DOCS.bread, DOCS.tides]) await call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
+  for (const doc of [DOCS.bread, DOCS.tides])
+    await call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
   await call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
   worker = await startWorker(services);
   server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' });
@@ -54,7 +55,7 @@ describe('OpenAI-compatible API through the openai SDK', () => {
       ],
     });
     expect(completion.object).toBe('chat.completion');
-    const message = completion.choices[0]!.message as typeof completion.choices[0]['message'] & Cited;
+    const message = completion.choices[0]!.message as (typeof completion.choices)[0]['message'] & Cited;
     expect(message.role).toBe('assistant');
     expect(message.content).toMatch(/flour and water[^[]*\[\d\]/);
     expect(message.citations.length).toBeGreaterThan(0);
@@ -88,20 +89,37 @@ describe('OpenAI-compatible API through the openai SDK', () => {
 
   it('creates one answer for concurrent completions with one Idempotency-Key; the others are marked replays', async () => {
     const body = { model: 'extractive', messages: [{ role: 'user' as const, content: 'What causes the tides?' }] };
-    const replies = await Promise.all([1, 2, 3].map(() => openai.chat.completions.create(body, { headers: { 'Idempotency-Key': 'chat-race' } }).withResponse()));
+    const replies = await Promise.all(
+      [1, 2, 3].map(() =>
+        openai.chat.completions.create(body, { headers: { 'Idempotency-Key': 'chat-race' } }).withResponse(),
+      ),
+    );
     expect(new Set(replies.map((r) => r.data.id)).size).toBe(1);
     expect(replies.filter((r) => r.response.headers.get('idempotent-replayed') === 'true')).toHaveLength(2);
     const answerId = replies[0]!.data.id.replace(/^chatcmpl-/, '');
-    const charges = await services.db.query(`SELECT 1 FROM ledger_transactions t JOIN answers a ON a.request_id = t.request_id WHERE a.id = $1`, [answerId]);
+    const charges = await services.db.query(
+      `SELECT 1 FROM ledger_transactions t JOIN answers a ON a.request_id = t.request_id WHERE a.id = $1`,
+      [answerId],
+    );
     expect(charges.rows).toHaveLength(1);
   });
 
   it('refuses an empty conversation and a conversation that does not end with the user', async () => {
-    await expect(openai.chat.completions.create({ model: 'extractive', messages: [] })).rejects.toMatchObject({ status: 400 });
+    await expect(openai.chat.completions.create({ model: 'extractive', messages: [] })).rejects.toMatchObject({
+      status: 400,
+    });
     await expect(
-      openai.chat.completions.create({ model: 'extractive', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] }),
+      openai.chat.completions.create({
+        model: 'extractive',
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: 'hello' },
+        ],
+      }),
     ).rejects.toMatchObject({ status: 400 });
-    await expect(openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'tides?' }] })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      openai.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'tides?' }] }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it('refuses a bad key the way the SDK expects', async () => {

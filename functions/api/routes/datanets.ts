@@ -23,8 +23,14 @@ export const DatanetView = z
   .openapi('Datanet');
 
 const datanetView = (d: Datanet, ownerWallet: string) => ({
-  id: d.id, name: d.name, description: d.description, ownerAccountId: d.ownerAccountId, ownerWallet,
-  pricePerSource: d.pricePerSource.toString(), embedding: { model: d.embeddingModel, dimension: d.embeddingDim }, createdAt: d.createdAt.toISOString(),
+  id: d.id,
+  name: d.name,
+  description: d.description,
+  ownerAccountId: d.ownerAccountId,
+  ownerWallet,
+  pricePerSource: d.pricePerSource.toString(),
+  embedding: { model: d.embeddingModel, dimension: d.embeddingDim },
+  createdAt: d.createdAt.toISOString(),
 });
 
 const createDatanetRoute = createRoute({
@@ -44,15 +50,27 @@ const createDatanetRoute = createRoute({
               name: z.string().trim().min(1).max(200),
               description: z.string().max(2000).optional(),
               pricePerSource: Micros,
-              ownerAccountId: z.string().max(100).optional().openapi({ description: 'admins only: the contributor who owns it' }),
-              embeddingModel: z.string().min(1).max(64).optional().openapi({ description: 'default: the server default; POST /v1/datanets/{id}/reembed switches later' }),
+              ownerAccountId: z
+                .string()
+                .max(100)
+                .optional()
+                .openapi({ description: 'admins only: the contributor who owns it' }),
+              embeddingModel: z
+                .string()
+                .min(1)
+                .max(64)
+                .optional()
+                .openapi({ description: 'default: the server default; POST /v1/datanets/{id}/reembed switches later' }),
             })
             .strict(),
         },
       },
     },
   },
-  responses: { 201: { description: 'Created', content: { 'application/json': { schema: DatanetView } } }, ...errorResponses },
+  responses: {
+    201: { description: 'Created', content: { 'application/json': { schema: DatanetView } } },
+    ...errorResponses,
+  },
 });
 
 const listDatanetsRoute = createRoute({
@@ -63,7 +81,10 @@ const listDatanetsRoute = createRoute({
   security,
   middleware: [anyRole()] as const,
   request: { query: z.object({ mine: z.enum(['true', 'false']).optional() }) },
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DatanetView) }) } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DatanetView) }) } } },
+    ...errorResponses,
+  },
 });
 
 const getDatanetRoute = createRoute({
@@ -74,13 +95,19 @@ const getDatanetRoute = createRoute({
   security,
   middleware: [anyRole()] as const,
   request: { params: idParam('dn') },
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: DatanetView } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: DatanetView } } },
+    ...errorResponses,
+  },
 });
 
 export const datanetRoutes = new OpenAPIHono<AppEnv>()
   .openapi(createDatanetRoute, async (c) => {
     const body = c.req.valid('json');
-    const { datanet, owner } = await createDatanet(c.get('services'), c.get('principal'), { ...body, pricePerSource: parseMicros(body.pricePerSource) });
+    const { datanet, owner } = await createDatanet(c.get('services'), c.get('principal'), {
+      ...body,
+      pricePerSource: parseMicros(body.pricePerSource),
+    });
     return c.json(datanetView(datanet, owner.wallet!), 201);
   })
   .openapi(listDatanetsRoute, async (c) => {
@@ -88,7 +115,10 @@ export const datanetRoutes = new OpenAPIHono<AppEnv>()
     const principal = c.get('principal');
     const mine = c.req.valid('query').mine === 'true';
     const datanets = await listDatanets(db, mine ? principal.accountId : undefined);
-    const wallets = await walletsOf(db, datanets.map((d) => d.ownerAccountId));
+    const wallets = await walletsOf(
+      db,
+      datanets.map((d) => d.ownerAccountId),
+    );
     return c.json({ data: datanets.map((d) => datanetView(d, wallets.get(d.ownerAccountId)!)) }, 200);
   })
   .openapi(getDatanetRoute, async (c) => {

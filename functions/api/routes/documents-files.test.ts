@@ -28,7 +28,8 @@ const uploadFile = (bytes: Uint8Array, name: string, type: string, datanet = wor
 const count = async (sql: string) => Number((await services.db.query<{ n: bigint }>(sql)).rows[0]!.n);
 
 // Three pages, each about one topic and long enough that chunks do not straddle pages.
-const para = (topic: string, n: number) => Array.from({ length: n }, (_, i) => `${topic} line ${i + 1} keeps the page about ${topic.toLowerCase()} alone.`);
+const para = (topic: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${topic} line ${i + 1} keeps the page about ${topic.toLowerCase()} alone.`);
 const PAGES = [
   ['Lighthouse keeping', ...para('Lighthouse', 28)],
   ['Beekeeping in winter', ...para('Beehive', 28), 'Feed the colony fondant when frost settles on the hive roof.'],
@@ -48,7 +49,9 @@ describe('PDF uploads', () => {
     const { text } = await readPdf(pdf);
     expect(r.body.document.textLength).toBe(text.length);
     const chunks = await services.db.query<{ start_char: number; end_char: number; text: string; page: number | null }>(
-      `SELECT start_char, end_char, text, page FROM chunks WHERE document_id = $1 ORDER BY ordinal`, [documentId]);
+      `SELECT start_char, end_char, text, page FROM chunks WHERE document_id = $1 ORDER BY ordinal`,
+      [documentId],
+    );
     expect(chunks.rows.length).toBeGreaterThanOrEqual(3);
     for (const c of chunks.rows) {
       expect(text.slice(c.start_char, c.end_char)).toBe(c.text);
@@ -57,14 +60,17 @@ describe('PDF uploads', () => {
     }
     expect(new Set(chunks.rows.map((c) => c.page))).toEqual(new Set([1, 2, 3]));
     // The raw bytes come back as a PDF.
-    const raw = await client.app.request(`/v1/documents/${documentId}/content`, { headers: { authorization: `Bearer ${world.ada.key}` } });
+    const raw = await client.app.request(`/v1/documents/${documentId}/content`, {
+      headers: { authorization: `Bearer ${world.ada.key}` },
+    });
     expect(raw.headers.get('content-type')).toBe(PDF);
     expect(new Uint8Array(await raw.arrayBuffer())).toEqual(pdf);
   });
 
   it('cites the page in retrieval spans', async () => {
     const r = await client.call('POST', '/v1/retrieve', {
-      key: world.consumer.key, json: { query: 'feed the bee colony fondant in frost', datanets: [world.ada.datanet], topK: 1 },
+      key: world.consumer.key,
+      json: { query: 'feed the bee colony fondant in frost', datanets: [world.ada.datanet], topK: 1 },
     });
     expect(r.status).toBe(200);
     const [source] = r.body.sources;
@@ -95,10 +101,16 @@ describe('DOCX uploads', () => {
     expect(r.status).toBe(201);
     expect(r.body.document).toMatchObject({ title: 'greenhouse', contentType: DOCX });
     const chunks = await services.db.query<{ text: string; heading_path: string[]; page: number | null }>(
-      `SELECT text, heading_path, page FROM chunks WHERE document_id = $1 ORDER BY ordinal`, [r.body.document.id]);
+      `SELECT text, heading_path, page FROM chunks WHERE document_id = $1 ORDER BY ordinal`,
+      [r.body.document.id],
+    );
     const calendar = chunks.rows.find((c) => c.heading_path.join('/') === 'Greenhouse Handbook/Planting calendar');
     expect(calendar?.text).toContain('Cucumber | March | July');
-    expect(chunks.rows.some((c) => c.heading_path.join('/') === 'Greenhouse Handbook/Ventilation' && c.text.includes('roof vents'))).toBe(true);
+    expect(
+      chunks.rows.some(
+        (c) => c.heading_path.join('/') === 'Greenhouse Handbook/Ventilation' && c.text.includes('roof vents'),
+      ),
+    ).toBe(true);
     expect(chunks.rows.every((c) => c.page === null)).toBe(true);
   });
 });
@@ -110,8 +122,22 @@ describe('unreadable files: a clear 4xx, nothing stored', () => {
     ['an image-only PDF', makeImageOnlyPdf, 'scan.pdf', PDF, 422, 'no_text_layer'],
     ['a truncated PDF', truncated, 'cut.pdf', PDF, 422, 'malformed'],
     ['text named .pdf', async () => new TextEncoder().encode('not a pdf at all'), 'fake.pdf', PDF, 422, 'malformed'],
-    ['a zip that is not a Word file', async () => new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4]), 'broken.docx', DOCX, 422, 'malformed'],
-    ['an encrypted (OLE) Word file', async () => new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]), 'locked.docx', DOCX, 422, 'encrypted'],
+    [
+      'a zip that is not a Word file',
+      async () => new Uint8Array([0x50, 0x4b, 0x03, 0x04, 1, 2, 3, 4]),
+      'broken.docx',
+      DOCX,
+      422,
+      'malformed',
+    ],
+    [
+      'an encrypted (OLE) Word file',
+      async () => new Uint8Array([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0]),
+      'locked.docx',
+      DOCX,
+      422,
+      'encrypted',
+    ],
   ])('%s', async (_name, make, fileName, type, status, reason) => {
     const bytes = await make();
     const before = await count(`SELECT count(*)::bigint AS n FROM documents`);
@@ -134,7 +160,8 @@ describe('unreadable files: a clear 4xx, nothing stored', () => {
 
   it('refuses a PDF sent as JSON text with 415, pointing at multipart', async () => {
     const r = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
-      key: world.ada.key, json: { title: 'x', content: '%PDF-1.7', contentType: PDF },
+      key: world.ada.key,
+      json: { title: 'x', content: '%PDF-1.7', contentType: PDF },
     });
     expect(r.status).toBe(415);
     expect(r.body.error.message).toMatch(/multipart/);

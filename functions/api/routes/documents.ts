@@ -1,7 +1,15 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { InvalidInput, NotFound, UnsupportedMediaType } from '../../../shared/errors.ts';
 import {
-  CONTENT_TYPES, addDocument, isBinaryContentType, deleteDocument, getManagedDocument, requireManagedDatanet, resolveContentType, type ContentType, type NewDocument,
+  CONTENT_TYPES,
+  addDocument,
+  isBinaryContentType,
+  deleteDocument,
+  getManagedDocument,
+  requireManagedDatanet,
+  resolveContentType,
+  type ContentType,
+  type NewDocument,
 } from '../../../shared/services/documents.ts';
 import { listDocuments, type DocumentRecord } from '../../../shared/store/documents.ts';
 import { requireRole } from '../auth.ts';
@@ -18,7 +26,10 @@ export const DocumentView = z
     contentType: z.enum(CONTENT_TYPES),
     contentHash: z.string().openapi({ description: 'sha256 of the raw bytes' }),
     byteLength: z.number().int(),
-    textLength: z.number().int().openapi({ description: 'length of the text that chunk spans index (HTML: the extracted text)' }),
+    textLength: z
+      .number()
+      .int()
+      .openapi({ description: 'length of the text that chunk spans index (HTML: the extracted text)' }),
     chunkCount: z.number().int(),
     metadata: Metadata,
     createdAt: z.string(),
@@ -27,16 +38,28 @@ export const DocumentView = z
   .openapi('Document');
 
 const documentView = (d: DocumentRecord) => ({
-  id: d.id, datanetId: d.datanetId, title: d.title, contentType: d.contentType as (typeof CONTENT_TYPES)[number], contentHash: d.contentHash,
-  byteLength: d.byteLength, textLength: d.textLength, chunkCount: d.chunkCount, metadata: d.metadata,
-  createdAt: d.createdAt.toISOString(), deletedAt: iso(d.deletedAt),
+  id: d.id,
+  datanetId: d.datanetId,
+  title: d.title,
+  contentType: d.contentType as (typeof CONTENT_TYPES)[number],
+  contentHash: d.contentHash,
+  byteLength: d.byteLength,
+  textLength: d.textLength,
+  chunkCount: d.chunkCount,
+  metadata: d.metadata,
+  createdAt: d.createdAt.toISOString(),
+  deletedAt: iso(d.deletedAt),
 });
 
 const JsonUpload = z
   .object({
     title: z.string().trim().min(1).max(500).optional().openapi({ description: 'required unless HTML with a <title>' }),
     content: z.string().min(1).openapi({ description: 'at most MAX_DOCUMENT_BYTES bytes as UTF-8' }),
-    contentType: z.string().max(100).default('text/plain').openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
+    contentType: z
+      .string()
+      .max(100)
+      .default('text/plain')
+      .openapi({ example: 'text/markdown', description: CONTENT_TYPES.join(' | ') }),
     metadata: Metadata.default({}),
   })
   .strict()
@@ -46,7 +69,11 @@ const FormUpload = z
   .object({
     file: z.any().openapi({ type: 'string', format: 'binary' }),
     title: z.string().max(500).optional(),
-    metadata: z.string().max(64 * 1024).optional().openapi({ description: 'JSON object, as text' }),
+    metadata: z
+      .string()
+      .max(64 * 1024)
+      .optional()
+      .openapi({ description: 'JSON object, as text' }),
     contentType: z.string().max(100).optional(),
   })
   .openapi('DocumentFileUpload');
@@ -55,16 +82,26 @@ const uploadRoute = createRoute({
   method: 'post',
   path: '/v1/datanets/{id}/documents',
   tags: ['documents'],
-  summary: 'Upload a document (plain text, Markdown, HTML as JSON or a file; PDF, DOCX as a multipart file); identical content is stored once. A PDF or DOCX whose text cannot be read (encrypted, image-only, malformed) is refused with 422 and nothing is stored',
+  summary:
+    'Upload a document (plain text, Markdown, HTML as JSON or a file; PDF, DOCX as a multipart file); identical content is stored once. A PDF or DOCX whose text cannot be read (encrypted, image-only, malformed) is refused with 422 and nothing is stored',
   security,
   middleware: [requireRole('admin', 'contributor')] as const,
   request: {
     params: idParam('dn'),
-    body: { required: false, content: { 'application/json': { schema: JsonUpload }, 'multipart/form-data': { schema: FormUpload } } },
+    body: {
+      required: false,
+      content: { 'application/json': { schema: JsonUpload }, 'multipart/form-data': { schema: FormUpload } },
+    },
   },
   responses: {
-    201: { description: 'Indexed', content: { 'application/json': { schema: z.object({ document: DocumentView, duplicate: z.literal(false) }) } } },
-    200: { description: 'Same content already in this datanet: the existing document', content: { 'application/json': { schema: z.object({ document: DocumentView, duplicate: z.literal(true) }) } } },
+    201: {
+      description: 'Indexed',
+      content: { 'application/json': { schema: z.object({ document: DocumentView, duplicate: z.literal(false) }) } },
+    },
+    200: {
+      description: 'Same content already in this datanet: the existing document',
+      content: { 'application/json': { schema: z.object({ document: DocumentView, duplicate: z.literal(true) }) } },
+    },
     ...errorResponses,
   },
 });
@@ -81,7 +118,12 @@ const listRoute = createRoute({
     query: pageQuery('doc'),
   },
   responses: {
-    200: { description: 'OK', content: { 'application/json': { schema: z.object({ data: z.array(DocumentView), next: z.string().nullable() }) } } },
+    200: {
+      description: 'OK',
+      content: {
+        'application/json': { schema: z.object({ data: z.array(DocumentView), next: z.string().nullable() }) },
+      },
+    },
     ...errorResponses,
   },
 });
@@ -94,7 +136,10 @@ const getRoute = createRoute({
   security,
   middleware: [requireRole('admin', 'contributor')] as const,
   request: { params: idParam('doc') },
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: DocumentView } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: DocumentView } } },
+    ...errorResponses,
+  },
 });
 
 const contentRoute = createRoute({
@@ -105,7 +150,10 @@ const contentRoute = createRoute({
   security,
   middleware: [requireRole('admin', 'contributor')] as const,
   request: { params: idParam('doc') },
-  responses: { 200: { description: 'Raw content', content: { 'text/plain': { schema: z.string() } } }, ...errorResponses },
+  responses: {
+    200: { description: 'Raw content', content: { 'text/plain': { schema: z.string() } } },
+    ...errorResponses,
+  },
 });
 
 const deleteRoute = createRoute({
@@ -116,14 +164,18 @@ const deleteRoute = createRoute({
   security,
   middleware: [requireRole('admin', 'contributor')] as const,
   request: { params: idParam('doc') },
-  responses: { 200: { description: 'Deleted', content: { 'application/json': { schema: DocumentView } } }, ...errorResponses },
+  responses: {
+    200: { description: 'Deleted', content: { 'application/json': { schema: DocumentView } } },
+    ...errorResponses,
+  },
 });
 
 async function fromForm(form: z.infer<typeof FormUpload>): Promise<NewDocument> {
   const file: unknown = form.file;
   if (!(file instanceof File)) throw new InvalidInput('file: expected a file part named "file"');
   // Form fields meet the same rules as a JSON body's strings (input-guard.ts).
-  for (const field of ['title', 'contentType'] as const) if (typeof form[field] === 'string') requireStorableText(form[field], field);
+  for (const field of ['title', 'contentType'] as const)
+    if (typeof form[field] === 'string') requireStorableText(form[field], field);
   requireStorableText(file.name, 'file (name)');
   let metadata: Record<string, unknown> = {};
   if (form.metadata) {
@@ -144,7 +196,11 @@ function fromJson(body: Partial<z.infer<typeof JsonUpload>>): NewDocument {
   if (body.content === undefined)
     throw new InvalidInput('body: send JSON {title, content, contentType, metadata} or a multipart file upload');
   const contentType = resolveContentType(body.contentType ?? 'text/plain');
-  if (isBinaryContentType(contentType)) throw new UnsupportedMediaType(`${contentType}: upload the file as multipart/form-data (part "file"); JSON content is text`, contentType);
+  if (isBinaryContentType(contentType))
+    throw new UnsupportedMediaType(
+      `${contentType}: upload the file as multipart/form-data (part "file"); JSON content is text`,
+      contentType,
+    );
   return {
     title: body.title,
     contentType,
@@ -160,7 +216,12 @@ documentRoutes
     const upload = isForm
       ? await fromForm(c.req.valid('form') as z.infer<typeof FormUpload>)
       : fromJson(c.req.valid('json') as Partial<z.infer<typeof JsonUpload>>);
-    const { document, duplicate } = await addDocument(c.get('services'), c.get('principal'), c.req.valid('param').id, upload);
+    const { document, duplicate } = await addDocument(
+      c.get('services'),
+      c.get('principal'),
+      c.req.valid('param').id,
+      upload,
+    );
     return duplicate
       ? c.json({ document: documentView(document), duplicate: true as const }, 200)
       : c.json({ document: documentView(document), duplicate: false as const }, 201);
@@ -170,7 +231,10 @@ documentRoutes
     const { limit = PAGE.defaultLimit, after } = c.req.valid('query');
     await requireManagedDatanet(c.get('services'), c.get('principal'), id);
     const docs = await listDocuments(c.get('services').db, id, limit, after);
-    return c.json({ data: docs.map(documentView), next: docs.length === limit ? docs[docs.length - 1]!.id : null }, 200);
+    return c.json(
+      { data: docs.map(documentView), next: docs.length === limit ? docs[docs.length - 1]!.id : null },
+      200,
+    );
   })
   .openapi(getRoute, async (c) => {
     const doc = await getManagedDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
@@ -180,11 +244,12 @@ documentRoutes
     const doc = await getManagedDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
     const bytes = doc.deletedAt ? null : await c.get('services').objectStore.get(doc.objectKey);
     if (!bytes) throw new NotFound(`document ${doc.id} has no stored content (deleted)`, 'document content', doc.id);
-    const type = isBinaryContentType(doc.contentType as ContentType) ? doc.contentType : `${doc.contentType}; charset=utf-8`;
+    const type = isBinaryContentType(doc.contentType as ContentType)
+      ? doc.contentType
+      : `${doc.contentType}; charset=utf-8`;
     return c.body(new Uint8Array(bytes), 200, { 'content-type': type }) as never;
   })
   .openapi(deleteRoute, async (c) => {
     const doc = await deleteDocument(c.get('services'), c.get('principal'), c.req.valid('param').id);
     return c.json(documentView(doc), 200);
   });
-

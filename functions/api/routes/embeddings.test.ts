@@ -20,17 +20,23 @@ beforeAll(async () => {
   world = await createWorld(services, { credits: '1000000' });
   server = serve({ fetch: createApp(services).fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));
-  openai = new OpenAI({ baseURL: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`, apiKey: world.consumer.key, maxRetries: 0 });
+  openai = new OpenAI({
+    baseURL: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`,
+    apiKey: world.consumer.key,
+    maxRetries: 0,
+  });
 });
 afterAll(async () => {
   server?.close();
   await services?.db.close();
 });
 
-
 describe('POST /v1/embeddings (OpenAI-compatible)', () => {
-  it('embeds a string with the server\'s model, the vector the SDK decodes equal to the embedder\'s', async () => {
-    const r = await openai.embeddings.create({ model: 'use-lite-512', input: 'Spring tides happen when the sun and moon align.' });
+  it("embeds a string with the server's model, the vector the SDK decodes equal to the embedder's", async () => {
+    const r = await openai.embeddings.create({
+      model: 'use-lite-512',
+      input: 'Spring tides happen when the sun and moon align.',
+    });
     expect(r).toMatchObject({ object: 'list', model: 'use-lite-512', data: [{ object: 'embedding', index: 0 }] });
     expect(r.data[0]!.embedding).toHaveLength(512);
     const [direct] = await services.embedder.embed(['Spring tides happen when the sun and moon align.']);
@@ -52,21 +58,36 @@ describe('POST /v1/embeddings (OpenAI-compatible)', () => {
     expect(charged).toBeGreaterThan(0n);
     expect(BigInt(usage.balance)).toBe(before - charged);
     expect(usage.byKind).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'embedding' })]));
-    const sums = await services.db.query<{ total: bigint }>(`SELECT sum(e.amount)::bigint AS total FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.kind = 'embedding' GROUP BY t.id`);
+    const sums = await services.db.query<{ total: bigint }>(
+      `SELECT sum(e.amount)::bigint AS total FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id WHERE t.kind = 'embedding' GROUP BY t.id`,
+    );
     for (const row of sums.rows) expect(row.total).toBe(0n);
   });
 
   it('refuses an unknown model, another dimension and token arrays with the one error shape', async () => {
-    await expect(openai.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).rejects.toMatchObject({ status: 400, error: { code: 'BAD_REQUEST', message: expect.stringMatching(/unknown embedding model/) } });
-    await expect(openai.embeddings.create({ model: 'use-lite-512', input: 'x', dimensions: 256 })).rejects.toMatchObject({ status: 400, error: { message: expect.stringMatching(/512-dimensional/) } });
-    await expect(openai.embeddings.create({ model: 'use-lite-512', input: [[1, 2, 3]] as unknown as string[] })).rejects.toMatchObject({ status: 400 });
+    await expect(openai.embeddings.create({ model: 'text-embedding-3-small', input: 'x' })).rejects.toMatchObject({
+      status: 400,
+      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/unknown embedding model/) },
+    });
+    await expect(
+      openai.embeddings.create({ model: 'use-lite-512', input: 'x', dimensions: 256 }),
+    ).rejects.toMatchObject({ status: 400, error: { message: expect.stringMatching(/512-dimensional/) } });
+    await expect(
+      openai.embeddings.create({ model: 'use-lite-512', input: [[1, 2, 3]] as unknown as string[] }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it('answers 402 when the credits cannot cover the tokens', async () => {
     const { call } = httpClient(services);
-    const poor = await call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '0' } });
+    const poor = await call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Poor', credits: '0' },
+    });
     const client = new OpenAI({ baseURL: openai.baseURL, apiKey: poor.body.apiKey.key, maxRetries: 0 });
-    await expect(client.embeddings.create({ model: 'use-lite-512', input: 'x' })).rejects.toMatchObject({ status: 402, error: { code: 'PAYMENT_REQUIRED' } });
+    await expect(client.embeddings.create({ model: 'use-lite-512', input: 'x' })).rejects.toMatchObject({
+      status: 402,
+      error: { code: 'PAYMENT_REQUIRED' },
+    });
   });
 });
 
@@ -74,21 +95,42 @@ describe('EMBEDDER=remote: the OpenAI-compatible embedder adapter against this e
   const remote = (apiKey: string, model = 'use-lite-512', dimension = 512) =>
     createRemoteEmbedder({ url: openai.baseURL, apiKey, model, dimension, batchSize: 2, maxRetries: 0 });
 
-  it('returns exactly the local embedder\'s vectors, in order, across batches', async () => {
+  it("returns exactly the local embedder's vectors, in order, across batches", async () => {
     const texts = ['patch an inner tube', 'bake sourdough bread', 'why the tide turns', 'spring tides'];
     const vectors = await remote(world.consumer.key).embed(texts);
     expect(vectors).toEqual(await services.embedder.embed(texts)); // base64 float32: bit for bit
   });
 
   it('turns an endpoint that refuses (bad key, wrong model, wrong dimension) into Unavailable, never a wrong vector', async () => {
-    await expect(remote('cp_live_nope').embed(['x'])).rejects.toMatchObject({ kind: 'unavailable', dependency: 'embedder', message: expect.stringMatching(/HTTP 401/) });
-    await expect(remote(world.consumer.key, 'text-embedding-3-small').embed(['x'])).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/HTTP 400/) });
-    await expect(remote(world.consumer.key, 'use-lite-512', 384).embed(['x'])).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/512-dimensional.*384/) });
+    await expect(remote('cp_live_nope').embed(['x'])).rejects.toMatchObject({
+      kind: 'unavailable',
+      dependency: 'embedder',
+      message: expect.stringMatching(/HTTP 401/),
+    });
+    await expect(remote(world.consumer.key, 'text-embedding-3-small').embed(['x'])).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/HTTP 400/),
+    });
+    await expect(remote(world.consumer.key, 'use-lite-512', 384).embed(['x'])).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/512-dimensional.*384/),
+    });
   });
 
   it('is configured by EMBEDDER=remote with all four variables, and names what is missing', () => {
-    const vars = { EMBEDDER: 'remote', EMBEDDER_URL: 'https://api.openai.com/v1', EMBEDDER_API_KEY: 'sk-x', EMBEDDER_MODEL: 'text-embedding-3-small', EMBEDDER_DIMENSION: '1536' };
-    expect(loadConfig(vars).embedder.remote).toEqual({ url: vars.EMBEDDER_URL, apiKey: 'sk-x', model: 'text-embedding-3-small', dimension: 1536 });
+    const vars = {
+      EMBEDDER: 'remote',
+      EMBEDDER_URL: 'https://api.openai.com/v1',
+      EMBEDDER_API_KEY: 'sk-x',
+      EMBEDDER_MODEL: 'text-embedding-3-small',
+      EMBEDDER_DIMENSION: '1536',
+    };
+    expect(loadConfig(vars).embedder.remote).toEqual({
+      url: vars.EMBEDDER_URL,
+      apiKey: 'sk-x',
+      model: 'text-embedding-3-small',
+      dimension: 1536,
+    });
     expect(() => loadConfig({ ...vars, EMBEDDER_DIMENSION: '' })).toThrow(/EMBEDDER=remote: set EMBEDDER_URL/);
     expect(() => loadConfig({ ...vars, EMBEDDER_URL: 'not a url' })).toThrow(/EMBEDDER_URL/);
   });

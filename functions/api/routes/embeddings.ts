@@ -10,10 +10,20 @@ import { security } from '../schemas.ts';
 const Text = z.string().min(1, 'must not be empty').max(20_000);
 const EmbeddingsRequest = z
   .object({
-    input: z.union([Text, z.array(Text).min(1).max(512)]).openapi({ description: 'a string or up to 512 strings (token arrays are not accepted)' }),
-    model: z.string().min(1).max(100).openapi({ description: 'an embedding model of this server, e.g. use-lite-512 (GET /healthz names the default)' }),
+    input: z
+      .union([Text, z.array(Text).min(1).max(512)])
+      .openapi({ description: 'a string or up to 512 strings (token arrays are not accepted)' }),
+    model: z.string().min(1).max(100).openapi({
+      description: 'an embedding model of this server, e.g. use-lite-512 (GET /healthz names the default)',
+    }),
     encoding_format: z.enum(['float', 'base64']).default('float'),
-    dimensions: z.number().int().min(1).max(4096).optional().openapi({ description: "must equal the model's dimension (no truncation)" }),
+    dimensions: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .optional()
+      .openapi({ description: "must equal the model's dimension (no truncation)" }),
     user: z.string().max(256).optional(),
   })
   .strict()
@@ -22,10 +32,16 @@ const EmbeddingsRequest = z
 const EmbeddingsResponse = z
   .object({
     object: z.literal('list'),
-    data: z.array(z.object({ object: z.literal('embedding'), index: z.number().int(), embedding: z.union([z.array(z.number()), z.string()]) })),
+    data: z.array(
+      z.object({
+        object: z.literal('embedding'),
+        index: z.number().int(),
+        embedding: z.union([z.array(z.number()), z.string()]),
+      }),
+    ),
     model: z.string(),
     usage: z.object({ prompt_tokens: z.number().int(), total_tokens: z.number().int() }),
-    livemode: z.boolean().openapi({ description: 'false: a cp_test_ key\'s call, charged to test credits' }),
+    livemode: z.boolean().openapi({ description: "false: a cp_test_ key's call, charged to test credits" }),
   })
   .openapi('EmbeddingsResponse');
 
@@ -38,7 +54,10 @@ const route = createRoute({
   middleware: [requireRole('consumer')] as const,
   request: { body: { required: true, content: { 'application/json': { schema: EmbeddingsRequest } } } },
   responses: {
-    200: { description: 'Unit vectors in input order; base64 is little-endian float32, as OpenAI sends it', content: { 'application/json': { schema: EmbeddingsResponse } } },
+    200: {
+      description: 'Unit vectors in input order; base64 is little-endian float32, as OpenAI sends it',
+      content: { 'application/json': { schema: EmbeddingsResponse } },
+    },
     ...paymentResponses,
     ...errorResponses,
   },
@@ -47,9 +66,16 @@ const route = createRoute({
 export const embeddingRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const body = c.req.valid('json');
   const texts = typeof body.input === 'string' ? [body.input] : body.input;
-  const result = await createEmbeddings(c.get('services'), c.get('principal'), c.get('requestId'), { model: body.model, texts, dimensions: body.dimensions });
+  const result = await createEmbeddings(c.get('services'), c.get('principal'), c.get('requestId'), {
+    model: body.model,
+    texts,
+    dimensions: body.dimensions,
+  });
   c.set('cost', result.charged.toString());
-  const encode = (v: Float32Array) => (body.encoding_format === 'base64' ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Array.from(v));
+  const encode = (v: Float32Array) =>
+    body.encoding_format === 'base64'
+      ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')
+      : Array.from(v);
   return c.json(
     {
       object: 'list' as const,

@@ -9,15 +9,31 @@ const route = createRoute({
   responses: {
     200: {
       description: 'Healthy',
-      content: { 'application/json': { schema: z.object({ status: z.enum(['ok', 'degraded']), checks: z.record(z.string(), z.string()) }).openapi('Health') } },
+      content: {
+        'application/json': {
+          schema: z
+            .object({ status: z.enum(['ok', 'degraded']), checks: z.record(z.string(), z.string()) })
+            .openapi('Health'),
+        },
+      },
     },
-    503: { description: 'A dependency is down', content: { 'application/json': { schema: z.object({ status: z.literal('down'), checks: z.record(z.string(), z.string()) }) } } },
+    503: {
+      description: 'A dependency is down',
+      content: {
+        'application/json': {
+          schema: z.object({ status: z.literal('down'), checks: z.record(z.string(), z.string()) }),
+        },
+      },
+    },
   },
 });
 
 export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
   const { db, embedder, vectorIndex } = c.get('services');
-  const checks: Record<string, string> = { embedder: `${embedder.modelId} (${embedder.dimension}d)`, vectorIndex: vectorIndex.kind };
+  const checks: Record<string, string> = {
+    embedder: `${embedder.modelId} (${embedder.dimension}d)`,
+    vectorIndex: vectorIndex.kind,
+  };
   try {
     await db.query('SELECT 1');
     checks.database = `ok (${db.kind})`;

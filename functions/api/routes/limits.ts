@@ -12,7 +12,9 @@ import { idParam, security } from '../schemas.ts';
 const Limit = z.number().int().min(0).max(1_000_000).nullable();
 const LimitsBody = z
   .object({
-    requestsPerMinute: Limit.optional().openapi({ description: 'requests per window for the whole account (the window is RATE_LIMIT_WINDOW_SECONDS)' }),
+    requestsPerMinute: Limit.optional().openapi({
+      description: 'requests per window for the whole account (the window is RATE_LIMIT_WINDOW_SECONDS)',
+    }),
     keyRequestsPerMinute: Limit.optional().openapi({ description: 'requests per window for each of its keys' }),
     concurrentAnswers: Limit.optional().openapi({ description: 'answers queued or running at once for the account' }),
     keyConcurrentAnswers: Limit.optional().openapi({ description: 'answers queued or running at once for each key' }),
@@ -23,19 +25,39 @@ const LimitsView = z.object({
   accountId: z.string(),
   windowSeconds: z.number().int(),
   overrides: LimitsBody,
-  effective: z.object({ requestsPerMinute: z.number().int(), keyRequestsPerMinute: z.number().int(), concurrentAnswers: z.number().int(), keyConcurrentAnswers: z.number().int() }),
+  effective: z.object({
+    requestsPerMinute: z.number().int(),
+    keyRequestsPerMinute: z.number().int(),
+    concurrentAnswers: z.number().int(),
+    keyConcurrentAnswers: z.number().int(),
+  }),
 });
 
 const getRoute = createRoute({
-  method: 'get', path: '/v1/admin/accounts/{id}/limits', tags: ['admin'], summary: "An account's rate limits: its overrides and what applies",
-  security, middleware: [requireRole('admin')] as const, request: { params: idParam('acct') },
+  method: 'get',
+  path: '/v1/admin/accounts/{id}/limits',
+  tags: ['admin'],
+  summary: "An account's rate limits: its overrides and what applies",
+  security,
+  middleware: [requireRole('admin')] as const,
+  request: { params: idParam('acct') },
   responses: { 200: { description: 'OK', content: { 'application/json': { schema: LimitsView } } }, ...errorResponses },
 });
 const putRoute = createRoute({
-  method: 'put', path: '/v1/admin/accounts/{id}/limits', tags: ['admin'], summary: "Set an account's rate-limit overrides (replaces them all)",
-  security, middleware: [requireRole('admin')] as const,
-  request: { params: idParam('acct'), body: { required: true, content: { 'application/json': { schema: LimitsBody } } } },
-  responses: { 200: { description: 'Saved', content: { 'application/json': { schema: LimitsView } } }, ...errorResponses },
+  method: 'put',
+  path: '/v1/admin/accounts/{id}/limits',
+  tags: ['admin'],
+  summary: "Set an account's rate-limit overrides (replaces them all)",
+  security,
+  middleware: [requireRole('admin')] as const,
+  request: {
+    params: idParam('acct'),
+    body: { required: true, content: { 'application/json': { schema: LimitsBody } } },
+  },
+  responses: {
+    200: { description: 'Saved', content: { 'application/json': { schema: LimitsView } } },
+    ...errorResponses,
+  },
 });
 
 async function view(c: { get(k: 'services'): AppEnv['Variables']['services'] }, accountId: string) {
@@ -45,8 +67,18 @@ async function view(c: { get(k: 'services'): AppEnv['Variables']['services'] }, 
   return {
     accountId,
     windowSeconds: config.rateLimits.windowSeconds,
-    overrides: { requestsPerMinute: o?.accountRequests ?? null, keyRequestsPerMinute: o?.keyRequests ?? null, concurrentAnswers: o?.accountAnswers ?? null, keyConcurrentAnswers: o?.keyAnswers ?? null },
-    effective: { requestsPerMinute: e.accountRequests, keyRequestsPerMinute: e.keyRequests, concurrentAnswers: e.accountAnswers, keyConcurrentAnswers: e.keyAnswers },
+    overrides: {
+      requestsPerMinute: o?.accountRequests ?? null,
+      keyRequestsPerMinute: o?.keyRequests ?? null,
+      concurrentAnswers: o?.accountAnswers ?? null,
+      keyConcurrentAnswers: o?.keyAnswers ?? null,
+    },
+    effective: {
+      requestsPerMinute: e.accountRequests,
+      keyRequestsPerMinute: e.keyRequests,
+      concurrentAnswers: e.accountAnswers,
+      keyConcurrentAnswers: e.keyAnswers,
+    },
   };
 }
 
@@ -59,6 +91,11 @@ export const limitRoutes = new OpenAPIHono<AppEnv>()
     const { db } = c.get('services');
     const account = await requireAccount(db, c.req.valid('param').id);
     const b = c.req.valid('json');
-    await setLimitOverrides(db, account.id, { accountRequests: b.requestsPerMinute, keyRequests: b.keyRequestsPerMinute, accountAnswers: b.concurrentAnswers, keyAnswers: b.keyConcurrentAnswers });
+    await setLimitOverrides(db, account.id, {
+      accountRequests: b.requestsPerMinute,
+      keyRequests: b.keyRequestsPerMinute,
+      accountAnswers: b.concurrentAnswers,
+      keyAnswers: b.keyConcurrentAnswers,
+    });
     return c.json(await view(c, account.id), 200);
   });

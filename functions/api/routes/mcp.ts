@@ -6,9 +6,17 @@ import { restCaller } from '../mcp/rest-call.ts';
 import { citepayMcpServer, type ToolName } from '../mcp/tools.ts';
 
 /** The app's own fetch, with the runtime's env and execution context (the edge Worker needs both). */
-export type AppFetch = (request: Request, env: unknown, ctx: Context['executionCtx'] | undefined) => Promise<Response> | Response;
+export type AppFetch = (
+  request: Request,
+  env: unknown,
+  ctx: Context['executionCtx'] | undefined,
+) => Promise<Response> | Response;
 
-const jsonRpcError = (code: number, message: string) => ({ jsonrpc: '2.0' as const, error: { code, message }, id: null });
+const jsonRpcError = (code: number, message: string) => ({
+  jsonrpc: '2.0' as const,
+  error: { code, message },
+  id: null,
+});
 
 /**
  * POST /mcp: a remote MCP server over Streamable HTTP, stateless (no session: each POST gets a
@@ -20,7 +28,10 @@ export function mcpRoutes(appFetch: AppFetch, tools: readonly ToolName[]) {
     // Stateless: no server-initiated stream (GET) and no session to end (DELETE).
     if (c.req.method !== 'POST') {
       c.header('Allow', 'POST');
-      return c.json(jsonRpcError(-32000, `${c.req.method} is not supported: this MCP server is stateless; POST JSON-RPC messages`), 405);
+      return c.json(
+        jsonRpcError(-32000, `${c.req.method} is not supported: this MCP server is stateless; POST JSON-RPC messages`),
+        405,
+      );
     }
     let body: unknown;
     try {

@@ -11,7 +11,8 @@ const route = createRoute({
   method: 'get',
   path: '/metrics',
   tags: ['operations'],
-  summary: 'Prometheus metrics: requests and latency, money charged and credited, queue, worker, settlement, embedder (admin)',
+  summary:
+    'Prometheus metrics: requests and latency, money charged and credited, queue, worker, settlement, embedder (admin)',
   security,
   middleware: [requireRole('admin')] as const,
   responses: {

@@ -21,23 +21,40 @@ const ReembedView = z
   .openapi('ReembedJob');
 
 const view = (j: ReembedJob) => ({
-  id: j.id, datanetId: j.datanetId, fromModel: j.fromModel, toModel: j.toModel, status: j.status,
-  progress: { done: j.done, total: j.total, fraction: j.total > 0 ? j.done / j.total : j.status === 'succeeded' ? 1 : 0 },
-  error: j.error, createdAt: j.createdAt.toISOString(), finishedAt: iso(j.finishedAt),
+  id: j.id,
+  datanetId: j.datanetId,
+  fromModel: j.fromModel,
+  toModel: j.toModel,
+  status: j.status,
+  progress: {
+    done: j.done,
+    total: j.total,
+    fraction: j.total > 0 ? j.done / j.total : j.status === 'succeeded' ? 1 : 0,
+  },
+  error: j.error,
+  createdAt: j.createdAt.toISOString(),
+  finishedAt: iso(j.finishedAt),
 });
 
 const startRoute = createRoute({
   method: 'post',
   path: '/v1/datanets/{id}/reembed',
   tags: ['datanets'],
-  summary: 'Move a datanet to another embedding model in the background; queries use the old vectors until the new ones are complete',
+  summary:
+    'Move a datanet to another embedding model in the background; queries use the old vectors until the new ones are complete',
   security,
   middleware: [requireRole('contributor', 'admin')] as const,
   request: {
     params: idParam('dn'),
-    body: { required: true, content: { 'application/json': { schema: z.object({ model: z.string().min(1).max(64) }).strict() } } },
+    body: {
+      required: true,
+      content: { 'application/json': { schema: z.object({ model: z.string().min(1).max(64) }).strict() } },
+    },
   },
-  responses: { 202: { description: 'Started', content: { 'application/json': { schema: ReembedView } } }, ...errorResponses },
+  responses: {
+    202: { description: 'Started', content: { 'application/json': { schema: ReembedView } } },
+    ...errorResponses,
+  },
 });
 
 const statusRoute = createRoute({
@@ -48,11 +65,21 @@ const statusRoute = createRoute({
   security,
   middleware: [requireRole('contributor', 'admin')] as const,
   request: { params: idParam('dn') },
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: ReembedView } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: ReembedView } } },
+    ...errorResponses,
+  },
 });
 
 export const reembedRoutes = new OpenAPIHono<AppEnv>()
   .openapi(startRoute, async (c) =>
-    c.json(view(await startReembed(c.get('services'), c.get('principal'), c.req.valid('param').id, c.req.valid('json').model)), 202),
+    c.json(
+      view(
+        await startReembed(c.get('services'), c.get('principal'), c.req.valid('param').id, c.req.valid('json').model),
+      ),
+      202,
+    ),
   )
-  .openapi(statusRoute, async (c) => c.json(view(await reembedStatus(c.get('services'), c.get('principal'), c.req.valid('param').id)), 200));
+  .openapi(statusRoute, async (c) =>
+    c.json(view(await reembedStatus(c.get('services'), c.get('principal'), c.req.valid('param').id)), 200),
+  );

@@ -14,11 +14,20 @@ beforeAll(async () => {
   services = await createTestServices();
   client = httpClient(services);
   world = await createWorld(services, { credits: '100000', price: '1000' });
-  for (const [name, doc] of [['bread', DOCS.bread], ['tides', DOCS.tides]] as const) {
-    const r = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, { key: world.ada.key, json: doc });
+  for (const [name, doc] of [
+    ['bread', DOCS.bread],
+    ['tides', DOCS.tides],
+  ] as const) {
+    const r = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
+      key: world.ada.key,
+      json: doc,
+    });
     docIds[name] = r.body.document.id;
   }
-  const r = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: DOCS.bikes });
+  const r = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, {
+    key: world.bob.key,
+    json: DOCS.bikes,
+  });
   docIds.bikes = r.body.document.id;
 });
 afterAll(() => services.db.close());
@@ -27,15 +36,24 @@ const retrieve = (json: unknown, key = world.consumer.key, headers: Record<strin
   client.call('POST', '/v1/retrieve', { key, json, headers });
 
 const ledgerSums = async () =>
-  (await services.db.query<{ transaction_id: string; total: bigint }>(
-    `SELECT transaction_id, sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`)).rows;
+  (
+    await services.db.query<{ transaction_id: string; total: bigint }>(
+      `SELECT transaction_id, sum(amount)::bigint AS total FROM ledger_entries GROUP BY transaction_id`,
+    )
+  ).rows;
 
 describe('POST /v1/retrieve', () => {
   it('returns the right source with everything a citation needs, and bills it as one balanced transaction', async () => {
     const r = await retrieve({ query: 'how do I mend a punctured inner tube on my bike?', topK: 3 });
     expect(r.status).toBe(200);
     const top = r.body.sources[0];
-    expect(top).toMatchObject({ documentId: docIds.bikes, datanetId: world.bob.datanet, title: DOCS.bikes.title, metadata: DOCS.bikes.metadata, index: 1 });
+    expect(top).toMatchObject({
+      documentId: docIds.bikes,
+      datanetId: world.bob.datanet,
+      title: DOCS.bikes.title,
+      metadata: DOCS.bikes.metadata,
+      index: 1,
+    });
     expect(top.contributor.wallet).toBe('0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC');
     expect(DOCS.bikes.content.slice(top.span.start, top.span.end)).toBe(top.text);
     expect(top.score).toBeGreaterThan(0);
@@ -48,13 +66,22 @@ describe('POST /v1/retrieve', () => {
     // earning its owner 900 after the 10 % protocol fee, whatever its weight.
     const returned = BigInt(r.body.sources.length);
     for (const s of attribution.sources) expect([s.amount, s.signals.used]).toEqual(['900', true]);
-    expect(usage).toMatchObject({ charged: String(1000n * returned), protocolFee: String(100n * returned), dataFee: String(900n * returned), balance: String(100_000n - 1000n * returned) });
+    expect(usage).toMatchObject({
+      charged: String(1000n * returned),
+      protocolFee: String(100n * returned),
+      dataFee: String(900n * returned),
+      balance: String(100_000n - 1000n * returned),
+    });
     expect(attribution.formulaVersion).toBe('retrieval-v2');
     expect(attribution.receiptId).toMatch(/^rcpt_/);
     expect(attribution.sources.reduce((a: number, s: { weightPpm: number }) => a + s.weightPpm, 0)).toBe(1_000_000);
-    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(900n * returned);
+    expect(attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(
+      900n * returned,
+    );
 
-    const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [r.body.requestId]);
+    const txs = await services.db.query<{ id: string }>(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [
+      r.body.requestId,
+    ]);
     expect(txs.rows).toHaveLength(1);
     for (const row of await ledgerSums()) expect(row.total).toBe(0n);
   });
@@ -99,7 +126,9 @@ describe('POST /v1/retrieve', () => {
     expect(second.status).toBe(200);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
     expect(second.body).toEqual(first.body);
-    const charges = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [first.body.requestId]);
+    const charges = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [
+      first.body.requestId,
+    ]);
     expect(charges.rows).toHaveLength(1);
     const usage = (await client.call('GET', '/v1/usage', { key: world.consumer.key })).body;
     expect(usage.balance).toBe(first.body.usage.balance);
@@ -111,13 +140,17 @@ describe('POST /v1/retrieve', () => {
     const body = { query: 'spring tides sun and moon', topK: 1 };
     const search = vi.spyOn(services.vectorIndex, 'search');
     try {
-      const replies = await Promise.all([1, 2, 3, 4, 5, 6].map(() => retrieve(body, undefined, { 'idempotency-key': 'race-1' })));
+      const replies = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map(() => retrieve(body, undefined, { 'idempotency-key': 'race-1' })),
+      );
       expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
       expect(new Set(replies.map((r) => r.body.requestId)).size).toBe(1);
       expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(5);
       for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
       expect(search).toHaveBeenCalledTimes(1); // the losers did no retrieval
-      const tx = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [replies[0]!.body.requestId]);
+      const tx = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [
+        replies[0]!.body.requestId,
+      ]);
       expect(tx.rows).toHaveLength(1);
     } finally {
       search.mockRestore();
@@ -127,8 +160,11 @@ describe('POST /v1/retrieve', () => {
   it('stores the typed result under the key (money as tagged bigints, no rendered body) and renders it again on replay', async () => {
     const body = { query: 'neap tides', topK: 2 };
     const first = await retrieve(body, undefined, { 'idempotency-key': 'typed-1' });
-    const row = (await services.db.query<{ body: unknown; total: unknown; price: unknown }>(
-      `SELECT body, result->'charge'->'total' AS total, result->'sources'->0->'pricePerSource' AS price FROM idempotency_keys WHERE key = 'typed-1'`)).rows[0]!;
+    const row = (
+      await services.db.query<{ body: unknown; total: unknown; price: unknown }>(
+        `SELECT body, result->'charge'->'total' AS total, result->'sources'->0->'pricePerSource' AS price FROM idempotency_keys WHERE key = 'typed-1'`,
+      )
+    ).rows[0]!;
     expect(row.body).toBeNull();
     expect(row.total).toEqual({ $bigint: first.body.usage.charged });
     expect(row.price).toEqual({ $bigint: '1000' });
@@ -139,9 +175,17 @@ describe('POST /v1/retrieve', () => {
 
   it('replays a response stored before results were (migration 0009) exactly as it was rendered', async () => {
     const body = { query: 'tides', topK: 1 };
-    const stored = { requestId: 'req_before0009', object: 'retrieval', sources: [], usage: { charged: '0' }, attribution: { sources: [] } };
-    await services.db.query(`INSERT INTO idempotency_keys (account_id, key, request_hash, status, body) VALUES ($1, 'legacy-1', $2, 200, $3::jsonb)`,
-      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body), JSON.stringify(stored)]);
+    const stored = {
+      requestId: 'req_before0009',
+      object: 'retrieval',
+      sources: [],
+      usage: { charged: '0' },
+      attribution: { sources: [] },
+    };
+    await services.db.query(
+      `INSERT INTO idempotency_keys (account_id, key, request_hash, status, body) VALUES ($1, 'legacy-1', $2, 200, $3::jsonb)`,
+      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body), JSON.stringify(stored)],
+    );
     const r = await retrieve(body, undefined, { 'idempotency-key': 'legacy-1' });
     expect(r.status).toBe(200);
     expect(r.headers.get('idempotent-replayed')).toBe('true');
@@ -151,8 +195,10 @@ describe('POST /v1/retrieve', () => {
   it('answers 409 with Retry-After, doing no work, while another request holds the key past the bounded wait', async () => {
     const body = { query: 'moon and tides', topK: 1 };
     // A claim held by a request still running elsewhere (another process, say).
-    await services.db.query(`INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, 'held-1', $2)`,
-      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body)]);
+    await services.db.query(
+      `INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, 'held-1', $2)`,
+      [world.consumer.id, hashRequest('POST', '/v1/retrieve', body)],
+    );
     const search = vi.spyOn(services.vectorIndex, 'search');
     // Only Date is faked, so the wait's deadline passes without the test waiting for it in real time.
     vi.useFakeTimers({ toFake: ['Date'] });
@@ -191,7 +237,9 @@ describe('POST /v1/retrieve', () => {
       expect(Number(failed.headers.get('retry-after'))).toBeGreaterThan(0);
       const after = await client.call('GET', '/v1/usage', { key: world.consumer.key });
       expect(after.body.balance).toBe(before.body.balance);
-      const charged = await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [failed.body.error.requestId]);
+      const charged = await services.db.query(`SELECT id FROM ledger_transactions WHERE request_id = $1`, [
+        failed.body.error.requestId,
+      ]);
       expect(charged.rows).toEqual([]);
       const retried = await retrieve(body, undefined, { 'idempotency-key': 'fail-then-retry' });
       expect(retried.status).toBe(200);
@@ -202,14 +250,20 @@ describe('POST /v1/retrieve', () => {
   });
 
   it('pays a copy uploaded by another contributor nothing: the earliest upload takes the one source weight', async () => {
-    const copy = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, { key: world.bob.key, json: { ...DOCS.tides, title: 'Tides (copied)' } });
+    const copy = await client.call('POST', `/v1/datanets/${world.bob.datanet}/documents`, {
+      key: world.bob.key,
+      json: { ...DOCS.tides, title: 'Tides (copied)' },
+    });
     expect(copy.status).toBe(201);
     try {
       const r = await retrieve({ query: 'what causes spring and neap tides?', topK: 4 });
       type S = { id: string; documentId: string; span: { start: number } };
       const copies = r.body.sources.filter((s: S) => s.documentId === copy.body.document.id);
       const pairs = copies
-        .map((c: S) => ({ c, o: r.body.sources.find((s: S) => s.documentId === docIds.tides && s.span.start === c.span.start) }))
+        .map((c: S) => ({
+          c,
+          o: r.body.sources.find((s: S) => s.documentId === docIds.tides && s.span.start === c.span.start),
+        }))
         .filter((p: { o?: S }) => p.o);
       expect(pairs.length).toBeGreaterThan(0);
       const weightOf = (id: string) => r.body.attribution.sources.find((s: { sourceId: string }) => s.sourceId === id);
@@ -217,7 +271,9 @@ describe('POST /v1/retrieve', () => {
         expect(weightOf(c.id)).toMatchObject({ weightPpm: 0, amount: '0', signals: { duplicateOf: o.id } });
         expect(weightOf(o.id).weightPpm).toBeGreaterThan(0);
       }
-      expect(r.body.attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(BigInt(r.body.usage.dataFee));
+      expect(r.body.attribution.sources.reduce((a: bigint, s: { amount: string }) => a + BigInt(s.amount), 0n)).toBe(
+        BigInt(r.body.usage.dataFee),
+      );
     } finally {
       await client.call('DELETE', `/v1/documents/${copy.body.document.id}`, { key: world.bob.key });
     }
@@ -237,10 +293,12 @@ describe('POST /v1/retrieve', () => {
 
   it('returns the best passage of each document by default, and several per document when asked (perDocument)', async () => {
     const sections = ['Moon', 'Sun', 'Spring tides', 'Neap tides', 'Tide tables'].map(
-      (h, i) => `# ${h}\n\n${'The tide rises and falls twice a day as the ocean bulges toward the moon and the sun. '.repeat(12)}Section ${i}.`,
+      (h, i) =>
+        `# ${h}\n\n${'The tide rises and falls twice a day as the ocean bulges toward the moon and the sun. '.repeat(12)}Section ${i}.`,
     );
     const long = await client.call('POST', `/v1/datanets/${world.ada.datanet}/documents`, {
-      key: world.ada.key, json: { title: 'Tides, at length', content: sections.join('\n\n'), contentType: 'text/markdown', metadata: {} },
+      key: world.ada.key,
+      json: { title: 'Tides, at length', content: sections.join('\n\n'), contentType: 'text/markdown', metadata: {} },
     });
     expect(long.status).toBe(201);
     try {
@@ -248,7 +306,9 @@ describe('POST /v1/retrieve', () => {
       const docs = byDocument.body.sources.map((s: { documentId: string }) => s.documentId);
       expect(new Set(docs).size).toBe(docs.length);
       const several = await retrieve({ query: 'ocean tide rises and falls moon sun', topK: 5, perDocument: 3 });
-      const fromLong = several.body.sources.filter((s: { documentId: string }) => s.documentId === long.body.document.id);
+      const fromLong = several.body.sources.filter(
+        (s: { documentId: string }) => s.documentId === long.body.document.id,
+      );
       expect(fromLong).toHaveLength(3);
       expect(new Set(fromLong.map((s: { id: string }) => s.id)).size).toBe(3);
       const scores = several.body.sources.map((s: { score: number }) => s.score);
@@ -273,10 +333,18 @@ describe('POST /v1/retrieve', () => {
   });
 
   it('refuses a non-JSON body and malformed JSON', async () => {
-    const text = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, body: 'query=tides', headers: { 'content-type': 'text/plain' } });
+    const text = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      body: 'query=tides',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).toBe(415);
     expect(text.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    const bad = await client.call('POST', '/v1/retrieve', { key: world.consumer.key, body: '{"query":', headers: { 'content-type': 'application/json' } });
+    const bad = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      body: '{"query":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/JSON/);
   });
@@ -285,7 +353,10 @@ describe('POST /v1/retrieve', () => {
     expect((await retrieve({ query: 'tides' }, '')).status).toBe(401);
     expect((await retrieve({ query: 'tides' }, 'cp_live_thisisnotarealkeyatall0000')).status).toBe(401);
     expect((await retrieve({ query: 'tides' }, world.ada.key)).status).toBe(403);
-    const extra = await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/keys`, { key: world.admin, json: { name: 'ci' } });
+    const extra = await client.call('POST', `/v1/admin/accounts/${world.consumer.id}/keys`, {
+      key: world.admin,
+      json: { name: 'ci' },
+    });
     expect((await retrieve({ query: 'tides' }, extra.body.key)).status).toBe(200);
     expect((await client.call('DELETE', `/v1/keys/${extra.body.id}`, { key: world.consumer.key })).status).toBe(200);
     const revoked = await retrieve({ query: 'tides' }, extra.body.key);
@@ -296,17 +367,26 @@ describe('POST /v1/retrieve', () => {
 
 describe('prepaid credits', () => {
   it('answers 402 with the balance when credits cannot cover the call, and charges nothing', async () => {
-    const poor = await client.call('POST', '/v1/admin/accounts', { key: world.admin, json: { kind: 'consumer', name: 'Poor', credits: '1500' } });
+    const poor = await client.call('POST', '/v1/admin/accounts', {
+      key: world.admin,
+      json: { kind: 'consumer', name: 'Poor', credits: '1500' },
+    });
     const key = poor.body.apiKey.key;
     const ok = await retrieve({ query: 'tides moon', topK: 1 }, key);
     expect(ok.status).toBe(200);
     expect(ok.body.usage.balance).toBe('500');
     const refused = await retrieve({ query: 'tides moon', topK: 1 }, key);
     expect(refused.status).toBe(402);
-    expect(refused.body.error).toMatchObject({ code: 'PAYMENT_REQUIRED', details: { balance: '500', required: '1000' } });
+    expect(refused.body.error).toMatchObject({
+      code: 'PAYMENT_REQUIRED',
+      details: { balance: '500', required: '1000' },
+    });
     const usage = await client.call('GET', '/v1/usage', { key });
     expect(usage.body).toMatchObject({ balance: '500', calls: 1, spend: '1000' });
-    const topUp = await client.call('POST', `/v1/admin/accounts/${poor.body.account.id}/credits`, { key: world.admin, json: { amount: '500' } });
+    const topUp = await client.call('POST', `/v1/admin/accounts/${poor.body.account.id}/credits`, {
+      key: world.admin,
+      json: { amount: '500' },
+    });
     expect(topUp.body.balance).toBe('1000');
     expect((await retrieve({ query: 'tides moon', topK: 1 }, key)).status).toBe(200);
     const empty = await retrieve({ query: 'tides moon', topK: 1 }, key);

@@ -17,7 +17,9 @@ const ChainView = z
   .openapi({ description: 'the distributor contract to verify against (null: no chain configured)' });
 
 const chainView = (services: Services) =>
-  services.chain ? { distributor: services.chain.distributor, token: services.chain.token, settler: services.chain.settler } : null;
+  services.chain
+    ? { distributor: services.chain.distributor, token: services.chain.token, settler: services.chain.settler }
+    : null;
 
 // ---- receipts ---------------------------------------------------------------------------
 
@@ -29,7 +31,9 @@ export const ReceiptResponse = z
     receipt: z.record(z.string(), z.unknown()).openapi({ description: 'the canonical receipt (citepay-receipt-v1)' }),
     canonical: z.string().openapi({ description: 'RFC 8785 JSON of `receipt`: the exact bytes that were hashed' }),
     hash: Hex32.openapi({ description: 'keccak256(canonical): the leaf value in the epoch receipts tree' }),
-    livemode: z.boolean().openapi({ description: 'false: a cp_test_ call\'s receipt, which never settles (settlement stays null)' }),
+    livemode: z
+      .boolean()
+      .openapi({ description: "false: a cp_test_ call's receipt, which never settles (settlement stays null)" }),
     settlement: z
       .object({
         epoch: z.number().int(),
@@ -37,7 +41,9 @@ export const ReceiptResponse = z
         receiptsRoot: z.string().openapi({ description: 'published on chain: distributor.receiptsRootOf(epoch)' }),
         txHash: z.string().nullable(),
         leafIndex: z.number().int().nullable(),
-        proof: z.array(Hex32).nullable().openapi({ description: 'OpenZeppelin StandardMerkleTree proof of leaf ["bytes32"] = [hash]; once confirmed' }),
+        proof: z.array(Hex32).nullable().openapi({
+          description: 'OpenZeppelin StandardMerkleTree proof of leaf ["bytes32"] = [hash]; once confirmed',
+        }),
       })
       .nullable()
       .openapi({ description: 'null while the receipt is in the open epoch' }),
@@ -54,15 +60,26 @@ const receiptRoute = createRoute({
   middleware: [anyRole()] as const,
   request: {
     params: z.object({
-      id: z.string().regex(/^(rcpt|req)_[A-Za-z0-9]{1,64}$/, 'must be a rcpt_… or req_… id').openapi({ param: { name: 'id', in: 'path' }, example: 'rcpt_8f3kq0x2Lm' }),
+      id: z
+        .string()
+        .regex(/^(rcpt|req)_[A-Za-z0-9]{1,64}$/, 'must be a rcpt_… or req_… id')
+        .openapi({ param: { name: 'id', in: 'path' }, example: 'rcpt_8f3kq0x2Lm' }),
     }),
   },
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: ReceiptResponse } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: ReceiptResponse } } },
+    ...errorResponses,
+  },
 });
 
 // ---- payouts ----------------------------------------------------------------------------
 
-const WalletParam = z.object({ wallet: z.string().max(100).openapi({ param: { name: 'wallet', in: 'path' }, example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }) });
+const WalletParam = z.object({
+  wallet: z
+    .string()
+    .max(100)
+    .openapi({ param: { name: 'wallet', in: 'path' }, example: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' }),
+});
 
 const PayoutResponse = z
   .object({
@@ -96,23 +113,34 @@ const payoutRoute = createRoute({
   method: 'get',
   path: '/v1/payouts/{wallet}',
   tags: ['settlement'],
-  summary: "A wallet's settled cumulative amount, what it already claimed, and the Merkle proof to claim the rest (public)",
+  summary:
+    "A wallet's settled cumulative amount, what it already claimed, and the Merkle proof to claim the rest (public)",
   request: { params: WalletParam },
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: PayoutResponse } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: PayoutResponse } } },
+    ...errorResponses,
+  },
 });
 
 const claimRoute = createRoute({
   method: 'post',
   path: '/v1/payouts/{wallet}/claim',
   tags: ['settlement'],
-  summary: 'Relay the wallet’s claim on chain (citepay pays the gas; the tokens go to the wallet). Nothing due pays nothing. Live keys only.',
+  summary:
+    'Relay the wallet’s claim on chain (citepay pays the gas; the tokens go to the wallet). Nothing due pays nothing. Live keys only.',
   security,
   middleware: [anyRole(), requireLiveKey()] as const,
   request: { params: WalletParam },
   responses: {
     200: {
       description: 'Claimed (or nothing was due: paid "0", txHash null)',
-      content: { 'application/json': { schema: z.object({ paid: Micros, txHash: z.string().nullable(), payout: PayoutResponse }).openapi('ClaimResult') } },
+      content: {
+        'application/json': {
+          schema: z
+            .object({ paid: Micros, txHash: z.string().nullable(), payout: PayoutResponse })
+            .openapi('ClaimResult'),
+        },
+      },
     },
     ...errorResponses,
   },
@@ -122,21 +150,48 @@ const claimRoute = createRoute({
 
 const EpochView = z
   .object({
-    epoch: z.number().int(), status: z.enum(['built', 'submitted', 'confirmed']), payoutRoot: z.string(), receiptsRoot: z.string(),
-    totalCumulative: Micros, amount: Micros, payees: z.number().int(), receipts: z.number().int(), txHash: z.string().nullable(),
-    attempts: z.number().int(), lastError: z.string().nullable(), nextAttemptAt: z.string().nullable(),
-    builtAt: z.string(), submittedAt: z.string().nullable(), confirmedAt: z.string().nullable(),
+    epoch: z.number().int(),
+    status: z.enum(['built', 'submitted', 'confirmed']),
+    payoutRoot: z.string(),
+    receiptsRoot: z.string(),
+    totalCumulative: Micros,
+    amount: Micros,
+    payees: z.number().int(),
+    receipts: z.number().int(),
+    txHash: z.string().nullable(),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    nextAttemptAt: z.string().nullable(),
+    builtAt: z.string(),
+    submittedAt: z.string().nullable(),
+    confirmedAt: z.string().nullable(),
   })
   .openapi('SettlementEpoch');
 
 const epochView = (e: EpochRecord) => ({
-  epoch: e.epoch, status: e.status, payoutRoot: e.payoutRoot, receiptsRoot: e.receiptsRoot, totalCumulative: e.totalCumulative.toString(),
-  amount: e.amount.toString(), payees: e.payeeCount, receipts: e.receiptCount, txHash: e.txHash, attempts: e.attempts, lastError: e.lastError,
-  nextAttemptAt: iso(e.nextAttemptAt), builtAt: e.builtAt.toISOString(), submittedAt: iso(e.submittedAt), confirmedAt: iso(e.confirmedAt),
+  epoch: e.epoch,
+  status: e.status,
+  payoutRoot: e.payoutRoot,
+  receiptsRoot: e.receiptsRoot,
+  totalCumulative: e.totalCumulative.toString(),
+  amount: e.amount.toString(),
+  payees: e.payeeCount,
+  receipts: e.receiptCount,
+  txHash: e.txHash,
+  attempts: e.attempts,
+  lastError: e.lastError,
+  nextAttemptAt: iso(e.nextAttemptAt),
+  builtAt: e.builtAt.toISOString(),
+  submittedAt: iso(e.submittedAt),
+  confirmedAt: iso(e.confirmedAt),
 });
 
 const SettlementsResponse = z
-  .object({ openReceipts: z.number().int().openapi({ description: 'receipts in the open epoch' }), epochs: z.array(EpochView), chain: ChainView })
+  .object({
+    openReceipts: z.number().int().openapi({ description: 'receipts in the open epoch' }),
+    epochs: z.array(EpochView),
+    chain: ChainView,
+  })
   .openapi('Settlements');
 
 const listSettlementsRoute = createRoute({
@@ -146,14 +201,18 @@ const listSettlementsRoute = createRoute({
   summary: 'Settlement epochs, newest first, and the open epoch’s receipt count (admin)',
   security,
   middleware: [requireRole('admin')] as const,
-  responses: { 200: { description: 'OK', content: { 'application/json': { schema: SettlementsResponse } } }, ...errorResponses },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: SettlementsResponse } } },
+    ...errorResponses,
+  },
 });
 
 const runSettlementRoute = createRoute({
   method: 'post',
   path: '/v1/admin/settlements',
   tags: ['settlement'],
-  summary: 'Settle now: finish the epoch in flight or close the open one, publish it and wait for confirmation (admin, live key)',
+  summary:
+    'Settle now: finish the epoch in flight or close the open one, publish it and wait for confirmation (admin, live key)',
   security,
   middleware: [requireRole('admin'), requireLiveKey()] as const,
   responses: {
@@ -161,7 +220,13 @@ const runSettlementRoute = createRoute({
       description: 'What this run did',
       content: {
         'application/json': {
-          schema: z.object({ status: z.enum(['idle', 'busy', 'waiting', 'confirmed']), message: z.string(), epoch: EpochView.nullable() }).openapi('SettlementRun'),
+          schema: z
+            .object({
+              status: z.enum(['idle', 'busy', 'waiting', 'confirmed']),
+              message: z.string(),
+              epoch: EpochView.nullable(),
+            })
+            .openapi('SettlementRun'),
         },
       },
     },
@@ -170,17 +235,31 @@ const runSettlementRoute = createRoute({
 });
 
 async function settlementsBody(services: Services) {
-  return { openReceipts: await countOpenReceipts(services.db), epochs: (await listEpochs(services.db, 50)).map(epochView), chain: chainView(services) };
+  return {
+    openReceipts: await countOpenReceipts(services.db),
+    epochs: (await listEpochs(services.db, 50)).map(epochView),
+    chain: chainView(services),
+  };
 }
 
 export const settlementRoutes = new OpenAPIHono<AppEnv>()
   .openapi(receiptRoute, async (c) => {
     const services = c.get('services');
     const { stored, settlement } = await receiptFor(services, c.get('principal'), c.req.valid('param').id);
-    return c.json({
-      object: 'receipt' as const, id: stored.id, requestId: stored.requestId, receipt: stored.receipt as unknown as Record<string, unknown>,
-      canonical: stored.canonical, hash: stored.hash, livemode: stored.livemode, settlement, chain: chainView(services),
-    }, 200);
+    return c.json(
+      {
+        object: 'receipt' as const,
+        id: stored.id,
+        requestId: stored.requestId,
+        receipt: stored.receipt as unknown as Record<string, unknown>,
+        canonical: stored.canonical,
+        hash: stored.hash,
+        livemode: stored.livemode,
+        settlement,
+        chain: chainView(services),
+      },
+      200,
+    );
   })
   .openapi(payoutRoute, async (c) => {
     const services = c.get('services');
@@ -192,20 +271,29 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
       if (err instanceof DomainError) throw err;
       throw new Unavailable(`the claim could not be relayed: ${err.message.split('\n')[0]}`, 'chain', 5);
     });
-    return c.json({ paid: outcome.paid.toString(), txHash: outcome.txHash, payout: payoutView(services, outcome.view) }, 200);
+    return c.json(
+      { paid: outcome.paid.toString(), txHash: outcome.txHash, payout: payoutView(services, outcome.view) },
+      200,
+    );
   })
   .openapi(listSettlementsRoute, async (c) => c.json(await settlementsBody(c.get('services')), 200))
   .openapi(runSettlementRoute, async (c) => {
     const services = c.get('services');
     const outcome = await runSettlement(services, { force: true }).catch((err: Error) => {
       if (err instanceof DomainError) throw err;
-      throw new Unavailable(`settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`, 'chain', 5);
+      throw new Unavailable(
+        `settlement did not finish: ${err.message.split('\n')[0]}. Nothing was paid twice; it is retried with backoff.`,
+        'chain',
+        5,
+      );
     });
     const epochs = await listEpochs(services.db, 1);
     const latest = outcome.status === 'idle' || outcome.status === 'busy' ? null : (epochs[0] ?? null);
     const message =
-      outcome.status === 'idle' || outcome.status === 'busy' ? outcome.reason
-      : outcome.status === 'waiting' ? `epoch ${outcome.epoch} is waiting to retry at ${outcome.nextAttemptAt.toISOString()}`
-      : `epoch ${outcome.epoch} confirmed: ${outcome.amount} micro-USD to ${outcome.payees} wallet(s), ${outcome.receipts} receipt(s)`;
+      outcome.status === 'idle' || outcome.status === 'busy'
+        ? outcome.reason
+        : outcome.status === 'waiting'
+          ? `epoch ${outcome.epoch} is waiting to retry at ${outcome.nextAttemptAt.toISOString()}`
+          : `epoch ${outcome.epoch} confirmed: ${outcome.amount} micro-USD to ${outcome.payees} wallet(s), ${outcome.receipts} receipt(s)`;
     return c.json({ status: outcome.status, message, epoch: latest ? epochView(latest) : null }, 200);
   });

@@ -20,13 +20,20 @@ async function signIn(status, address, sign) {
   if (!res0.ok) return say(status, nonce.error?.message ?? `sign-in is unavailable (${res0.status})`, false);
   // Domain, URI and chain come from the server's configuration (PUBLIC_URL, CHAIN_ID), as it will check them.
   const message = createSiweMessage({
-    address, chainId: nonce.chainId, domain: nonce.domain, nonce: nonce.nonce, uri: nonce.uri, version: '1',
-    issuedAt: new Date(), statement: 'Sign in to the citepay dashboard.',
+    address,
+    chainId: nonce.chainId,
+    domain: nonce.domain,
+    nonce: nonce.nonce,
+    uri: nonce.uri,
+    version: '1',
+    issuedAt: new Date(),
+    statement: 'Sign in to the citepay dashboard.',
   });
   say(status, 'Signing…');
   const signature = await sign(message);
   const res = await fetch('/dashboard/sign-in/siwe', {
-    method: 'POST', credentials: 'same-origin',
+    method: 'POST',
+    credentials: 'same-origin',
     headers: { 'content-type': 'application/json', 'x-csrf-token': csrf() },
     body: JSON.stringify({ message, signature }),
   });
@@ -44,7 +51,9 @@ function wireSignIn() {
     ev.preventDefault();
     const option = $('#dev-wallet').selectedOptions[0];
     const account = privateKeyToAccount(option.dataset.key);
-    signIn(status, account.address, (message) => account.signMessage({ message })).catch((e) => say(status, String(e.message ?? e), false));
+    signIn(status, account.address, (message) => account.signMessage({ message })).catch((e) =>
+      say(status, String(e.message ?? e), false),
+    );
   });
   const ext = $('#browser-wallet');
   if (ext) {
@@ -52,7 +61,9 @@ function wireSignIn() {
     ext.addEventListener('click', async () => {
       try {
         const [address] = await window.ethereum.request({ method: 'eth_requestAccounts' });
-        await signIn(status, address, (message) => window.ethereum.request({ method: 'personal_sign', params: [message, address] }));
+        await signIn(status, address, (message) =>
+          window.ethereum.request({ method: 'personal_sign', params: [message, address] }),
+        );
       } catch (e) {
         say(status, String(e.message ?? e), false);
       }
@@ -61,7 +72,15 @@ function wireSignIn() {
 }
 
 // OpenZeppelin StandardMerkleTree: leaf = keccak256(keccak256(abi.encode(values))), pairs hashed sorted.
-const leafOf = (types, values) => keccak256(keccak256(encodeAbiParameters(types.map((type) => ({ type })), values)));
+const leafOf = (types, values) =>
+  keccak256(
+    keccak256(
+      encodeAbiParameters(
+        types.map((type) => ({ type })),
+        values,
+      ),
+    ),
+  );
 function rootFrom(leaf, proof) {
   return proof.reduce((node, sibling) => {
     const [a, b] = BigInt(node) < BigInt(sibling) ? [node, sibling] : [sibling, node];
@@ -72,12 +91,19 @@ function rootFrom(leaf, proof) {
 function verify(el) {
   const d = el.dataset;
   const proof = JSON.parse(d.proof);
-  const leaf = d.kind === 'payout'
-    ? leafOf(['address', 'uint256'], [d.wallet, BigInt(d.cumulative)])
-    : leafOf(['bytes32'], [keccak256(toBytes($(`#${d.canonical}`).textContent))]);
+  const leaf =
+    d.kind === 'payout'
+      ? leafOf(['address', 'uint256'], [d.wallet, BigInt(d.cumulative)])
+      : leafOf(['bytes32'], [keccak256(toBytes($(`#${d.canonical}`).textContent))]);
   const root = rootFrom(leaf, proof);
   const ok = root.toLowerCase() === d.chainRoot.toLowerCase();
-  say($(`#${d.result}`), ok ? `Valid: the proof leads to ${root}, the root on chain.` : `INVALID: the proof leads to ${root}, not the root on chain ${d.chainRoot}.`, ok);
+  say(
+    $(`#${d.result}`),
+    ok
+      ? `Valid: the proof leads to ${root}, the root on chain.`
+      : `INVALID: the proof leads to ${root}, not the root on chain ${d.chainRoot}.`,
+    ok,
+  );
 }
 
 function wireProofs() {
@@ -117,7 +143,9 @@ function uploadOne(form, file, item) {
     xhr.addEventListener('load', () => {
       bar.value = 100;
       let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch {}
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {}
       const ok = xhr.status === 200 || xhr.status === 201;
       item.dataset.state = ok ? (body.duplicate ? 'duplicate' : 'indexed') : 'refused';
       text.textContent = ok
@@ -151,7 +179,12 @@ function wireUploads() {
     const items = files.map(() => list.appendChild(document.createElement('li')));
     // Two at a time: progress stays visible per file without flooding the server.
     let next = 0;
-    const worker = async () => { while (next < files.length) { const i = next++; await uploadOne(form, files[i], items[i]); } };
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        await uploadOne(form, files[i], items[i]);
+      }
+    };
     await Promise.all([worker(), worker()]);
     button.disabled = false;
     input.value = '';
@@ -160,7 +193,10 @@ function wireUploads() {
     link.href = `${location.pathname}#documents`;
     link.textContent = 'Show the updated document list';
     link.id = 'uploads-done';
-    link.addEventListener('click', (e) => { e.preventDefault(); location.reload(); });
+    link.addEventListener('click', (e) => {
+      e.preventDefault();
+      location.reload();
+    });
     done.append(link);
     list.append(done);
   });

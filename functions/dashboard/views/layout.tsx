@@ -24,23 +24,36 @@ export const Layout = (p: LayoutProps) => (
       {p.script ? <script type="module" src="/dashboard/assets/dashboard.js" /> : null}
     </head>
     <body>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header class="top">
-        <a class="brand" href="/dashboard">citepay</a>
+        <a class="brand" href="/dashboard">
+          citepay
+        </a>
         {p.account ? (
           <nav aria-label="Account">
-            <span class="who">{p.account.name} <span class="muted">({p.account.kind})</span></span>
+            <span class="who">
+              {p.account.name} <span class="muted">({p.account.kind})</span>
+            </span>
             <a href="/dashboard/sessions">Sessions</a>
             <form method="post" action="/dashboard/sign-out" class="inline">
               <input type="hidden" name="_csrf" value={p.csrf} />
-              <button type="submit" class="link">Sign out</button>
+              <button type="submit" class="link">
+                Sign out
+              </button>
             </form>
           </nav>
         ) : null}
       </header>
       <main id="main">
         <h1>{p.title}</h1>
-        {p.testmode ? <p class="flash" role="note"><strong>Test mode:</strong> signed in with a cp_test_ key, these are test credits and test calls; no live money is shown.</p> : null}
+        {p.testmode ? (
+          <p class="flash" role="note">
+            <strong>Test mode:</strong> signed in with a cp_test_ key, these are test credits and test calls; no live
+            money is shown.
+          </p>
+        ) : null}
         {p.children}
       </main>
     </body>

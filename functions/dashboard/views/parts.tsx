@@ -13,7 +13,14 @@ export function usd(micros: bigint | null | undefined): string {
 
 /** Dollars on the page; the exact micro-amount on hover (title) and in data-micros (tests, scripts). */
 export const Money = (p: { micros: bigint | null | undefined; field?: string }) => (
-  <span class="money" data-field={p.field} data-micros={p.micros?.toString() ?? ''} title={p.micros === null || p.micros === undefined ? undefined : `${p.micros} micro-USD`}>{usd(p.micros)}</span>
+  <span
+    class="money"
+    data-field={p.field}
+    data-micros={p.micros?.toString() ?? ''}
+    title={p.micros === null || p.micros === undefined ? undefined : `${p.micros} micro-USD`}
+  >
+    {usd(p.micros)}
+  </span>
 );
 
 /** "1 hash", "3 hashes". */
@@ -24,7 +31,10 @@ export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n ==
  * boundary (never mid-word) with an ellipsis.
  */
 export function passageLabel(text: string, max = 90): string {
-  const flat = text.replace(/^[ \t]*#{1,6}[ \t]+/gm, '').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/^[ \t]*#{1,6}[ \t]+/gm, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (flat.length <= max) return flat;
   const cut = flat.slice(0, max + 1);
   const space = cut.lastIndexOf(' ');
@@ -33,7 +43,8 @@ export function passageLabel(text: string, max = 90): string {
 
 export const when = (d: Date | null | undefined) => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—');
 
-export const short = (hex: string | null | undefined, n = 10) => (hex ? (hex.length > n * 2 ? `${hex.slice(0, n)}…${hex.slice(-6)}` : hex) : '—');
+export const short = (hex: string | null | undefined, n = 10) =>
+  hex ? (hex.length > n * 2 ? `${hex.slice(0, n)}…${hex.slice(-6)}` : hex) : '—';
 
 export const Card = (p: { label: string; children: Child; note?: string }) => (
   <div class="card">
@@ -45,7 +56,10 @@ export const Card = (p: { label: string; children: Child; note?: string }) => (
 
 /** Bars per day, drawn on the server (no script), with the same numbers as a table for screen readers. */
 export function DayChart(p: { id: string; title: string; days: { day: string; amount: bigint; calls: number }[] }) {
-  const W = 720, H = 160, pad = 4, SLOTS = 30;
+  const W = 720,
+    H = 160,
+    pad = 4,
+    SLOTS = 30;
   const max = p.days.reduce((m, d) => (d.amount > m ? d.amount : m), 0n);
   const bw = (W - pad * 2) / SLOTS;
   // One slot per day of the last 30 (UTC), so a bar's place is its date.
@@ -60,10 +74,11 @@ export function DayChart(p: { id: string; title: string; days: { day: string; am
         <p class="empty">Nothing in the last 30 days.</p>
       ) : (
         <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${p.id}-title`} preserveAspectRatio="none">
+          <title>{p.title}</title>
           <line x1={pad} y1={H - pad} x2={W - pad} y2={H - pad} class="axis" />
           {p.days.map((d) => {
             const i = Math.min(Math.max(slot(d.day), 0), SLOTS - 1);
-            const h = max === 0n ? 0 : Number((d.amount * 1000n) / max) / 1000 * (H - pad * 2);
+            const h = max === 0n ? 0 : (Number((d.amount * 1000n) / max) / 1000) * (H - pad * 2);
             return (
               <rect x={pad + i * bw + 1} y={H - pad - h} width={Math.max(bw - 2, 1)} height={h} class="bar">
                 <title>{`${d.day}: ${usd(d.amount)} over ${d.calls} calls`}</title>
@@ -72,13 +87,39 @@ export function DayChart(p: { id: string; title: string; days: { day: string; am
           })}
         </svg>
       )}
-      {p.days.length ? <div class="ticks" aria-hidden="true"><span>{first}</span><span>tallest bar {usd(max)}</span><span>{last}</span></div> : null}
+      {p.days.length ? (
+        <div class="ticks" aria-hidden="true">
+          <span>{first}</span>
+          <span>tallest bar {usd(max)}</span>
+          <span>{last}</span>
+        </div>
+      ) : null}
       {p.days.length ? (
         <details>
           <summary>Data table</summary>
           <table>
-            <thead><tr><th scope="col">Day (UTC)</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Amount</th></tr></thead>
-            <tbody>{p.days.map((d) => <tr><td>{d.day}</td><td class="num">{d.calls}</td><td class="num"><Money micros={d.amount} /></td></tr>)}</tbody>
+            <thead>
+              <tr>
+                <th scope="col">Day (UTC)</th>
+                <th scope="col" class="num">
+                  Calls
+                </th>
+                <th scope="col" class="num">
+                  Amount
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.days.map((d) => (
+                <tr>
+                  <td>{d.day}</td>
+                  <td class="num">{d.calls}</td>
+                  <td class="num">
+                    <Money micros={d.amount} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
           </table>
         </details>
       ) : null}
@@ -90,18 +131,45 @@ export function Pager(p: { page: number; pages: number; href: (page: number) => 
   if (p.pages <= 1) return null;
   return (
     <nav class="pager" aria-label={p.label}>
-      {p.page > 1 ? <a href={p.href(p.page - 1)} rel="prev">← Previous</a> : <span aria-hidden="true">← Previous</span>}
-      <span>Page {p.page} of {p.pages}</span>
-      {p.page < p.pages ? <a href={p.href(p.page + 1)} rel="next">Next →</a> : <span aria-hidden="true">Next →</span>}
+      {p.page > 1 ? (
+        <a href={p.href(p.page - 1)} rel="prev">
+          ← Previous
+        </a>
+      ) : (
+        <span aria-hidden="true">← Previous</span>
+      )}
+      <span>
+        Page {p.page} of {p.pages}
+      </span>
+      {p.page < p.pages ? (
+        <a href={p.href(p.page + 1)} rel="next">
+          Next →
+        </a>
+      ) : (
+        <span aria-hidden="true">Next →</span>
+      )}
     </nav>
   );
 }
 
-export function SortHeader(p: { label: string; sort: string; current: string; href: (sort: string) => string; num?: boolean }) {
+export function SortHeader(p: {
+  label: string;
+  sort: string;
+  current: string;
+  href: (sort: string) => string;
+  num?: boolean;
+}) {
   const active = p.sort === p.current;
   return (
-    <th scope="col" class={p.num ? 'num' : undefined} aria-sort={active ? (p.sort === 'name' ? 'ascending' : 'descending') : undefined}>
-      <a href={p.href(p.sort)}>{p.label}{active ? (p.sort === 'name' ? ' ▲' : ' ▼') : ''}</a>
+    <th
+      scope="col"
+      class={p.num ? 'num' : undefined}
+      aria-sort={active ? (p.sort === 'name' ? 'ascending' : 'descending') : undefined}
+    >
+      <a href={p.href(p.sort)}>
+        {p.label}
+        {active ? (p.sort === 'name' ? ' ▲' : ' ▼') : ''}
+      </a>
     </th>
   );
 }
