@@ -7,7 +7,7 @@ import type { ObjectStore } from '../shared/object-store/index.ts';
 import { startFakeEngine, type FakeEngine } from '../test/fake-engine.ts';
 import { ADAPTER_FILE, AdapterIntegrityError, openAdapterCache, type AdapterRef } from './adapter-cache.ts';
 import { EngineBadRequestError } from './generators/index.ts';
-import { capturingLogger, s3Store, unique } from './test-kit.ts';
+import { capturingLogger, s3Store, unique } from '../test/worker-kit.ts';
 
 // Adapters in the real S3 client against fauxqs, loaded into the FAKE engine over HTTP.
 const engines: FakeEngine[] = [];

@@ -20,7 +20,7 @@ import {
   readResult,
   s3Store,
   testQueues,
-} from './test-kit.ts';
+} from '../test/worker-kit.ts';
 
 // The causal signal end to end: jobs through the consumer (SQS and S3 on fauxqs), answered
 // and then scored leave-one-out by the FAKE engine (test/fake-engine.ts) over HTTP. The fake

@@ -22,7 +22,7 @@ import {
   readResult,
   s3Store,
   testQueues,
-} from './test-kit.ts';
+} from '../test/worker-kit.ts';
 
 // The consumer against real local servers: SQS and S3 via fauxqs (real AWS SDK clients),
 // the real USE-lite embedder, and a FAKE OpenAI-compatible engine over HTTP.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { FAKE_BASE_MODEL, startFakeEngine, type FakeEngine } from '../test/fake-engine.ts';
 import { TEST_BUCKET } from '../test/global-setup.ts';
-import { collectEvents, count, drained, makeJob, readResult, s3Store, testQueues } from './test-kit.ts';
+import { collectEvents, count, drained, makeJob, readResult, s3Store, testQueues } from '../test/worker-kit.ts';
 
 // `tsx gpu-worker/main.ts` as it runs in its container: a real process configured by
 // env, reaching the queues and the store on fauxqs and a FAKE engine over HTTP.

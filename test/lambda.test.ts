@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parseJob, runJob, type RunnerContext } from '../gpu-worker/job-runner.ts';
 import { createExtractiveGenerator } from '../gpu-worker/generators/extractive.ts';
 import { createGeneratorRegistry } from '../gpu-worker/generators/index.ts';
-import { s3Store, unique } from '../gpu-worker/test-kit.ts';
+import { s3Store, unique } from './worker-kit.ts';
 import type { Db } from '../shared/db/index.ts';
 import { openPg } from '../shared/db/pg.ts';
 import { createSqsClient, createSqsQueue, ensureQueues } from '../shared/job-queue/sqs.ts';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseAnswer } from '../../shared/core/citations.ts';
 import { FAKE_BASE_MODEL, startFakeEngine, type FakeEngine, type FakeEngineOptions } from '../../test/fake-engine.ts';
 import { openAdapterCache } from '../adapter-cache.ts';
-import { capturingLogger, makeJob, s3Store, unique } from '../test-kit.ts';
+import { capturingLogger, makeJob, s3Store, unique } from '../../test/worker-kit.ts';
 import { createEngineGenerator } from './engine.ts';
 import { EngineBadRequestError, EngineUnavailableError } from './index.ts';
 

@@ -3,7 +3,7 @@ import { parseAnswer } from '../../shared/core/citations.ts';
 import { estimateTokens } from '../../shared/core/prompt.ts';
 import type { Embedder } from '../../shared/embedder/index.ts';
 import { sharedEmbedder } from '../../test/services.ts';
-import { SOURCES, makeJob } from '../test-kit.ts';
+import { SOURCES, makeJob } from '../../test/worker-kit.ts';
 import { NO_ANSWER, createExtractiveGenerator } from './extractive.ts';
 
 let embedder: Embedder;

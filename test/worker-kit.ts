@@ -14,7 +14,7 @@ import { createSqsClient, createSqsQueue, ensureQueues } from '../shared/job-que
 import type { Logger } from '../shared/logger.ts';
 import type { ObjectStore } from '../shared/object-store/index.ts';
 import { createS3ObjectStore } from '../shared/object-store/s3.ts';
-import { TEST_BUCKET } from '../test/global-setup.ts';
+import { TEST_BUCKET } from './global-setup.ts';
 
 // Helpers for the worker's tests: real SQS and S3 clients against the fauxqs server
 // that vitest's globalSetup starts, queues named per test, and a job as the API builds it.
