@@ -74,7 +74,8 @@ describe('first start', () => {
   }, 600_000);
 
   it('takes its gpu-worker down with it when killed with SIGKILL', async () => {
-    const api = await startApiProcess({});
+    const dataDir = mkdtempSync(join(tmpdir(), 'citepay-orphan-'));
+    const api = await startApiProcess({ CITEPAY_DATA_DIR: dataDir });
     started.push(api);
     const workerPid = () =>
       execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(api.child.pid)], { encoding: 'utf8' })
@@ -94,5 +95,8 @@ describe('first start', () => {
       }
     };
     await vi.waitFor(() => expect(alive()).toBe(false), { timeout: 60_000, interval: 200 });
+    // The local chain outlives a killed owner on purpose (a restart adopts it): stop it here.
+    const node = JSON.parse(readFileSync(join(dataDir, 'chain', 'node.json'), 'utf8')) as { pid: number };
+    process.kill(node.pid, 'SIGKILL');
   }, 300_000);
 });
