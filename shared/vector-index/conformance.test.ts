@@ -162,11 +162,18 @@ describe.each(ADAPTERS)('VectorIndex conformance: $name', ({ pinecone }) => {
     });
     expect(r.status).toBe(200);
     expect(r.body.sources[0].documentId).toBe(docs.bikes);
+    // The metadata filter holds end to end: the best match outside it is never returned (and a
+    // cooking document is no answer to a bicycle question: below the relevance floor, so nothing is).
     const filtered = await client.call('POST', '/v1/retrieve', {
       key: world.consumer.key,
       json: { query: 'mend a bicycle puncture', topK: 2, filter: { metadata: { topic: 'cooking' } } },
     });
-    expect(filtered.body.sources.map((s: { documentId: string }) => s.documentId)).toEqual([docs.bread]);
+    expect(filtered.body.sources.map((s: { documentId: string }) => s.documentId)).not.toContain(docs.bikes);
+    const cooking = await client.call('POST', '/v1/retrieve', {
+      key: world.consumer.key,
+      json: { query: 'what is a sourdough starter made of?', topK: 2, filter: { metadata: { topic: 'cooking' } } },
+    });
+    expect(cooking.body.sources.map((s: { documentId: string }) => s.documentId)).toEqual([docs.bread]);
   });
 
   it("deletes a document's chunk and document vectors", async () => {

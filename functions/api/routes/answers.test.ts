@@ -227,7 +227,7 @@ describe('POST /v1/answers', () => {
   it('answers 402 before queueing when credits cannot cover the most the answer may cost', async () => {
     const poor = await client.call('POST', '/v1/admin/accounts', {
       key: world.admin,
-      json: { kind: 'consumer', name: 'Poor', credits: '1500' },
+      json: { kind: 'consumer', name: 'Poor', credits: '500' }, // less than one use of a 1000 source
     });
     const r = await ask({ query: 'tides', topK: 3 }, poor.body.apiKey.key);
     expect(r.status).toBe(402);
