@@ -6,9 +6,10 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { createWalletClient, http, parseEther, type Address } from 'viem';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deployTestChain, type TestChain } from '../../test/chain.ts';
-import { openTestDb } from '../../test/services.ts';
+import { testDatabaseUrl } from '../../test/services.ts';
 import { buildPayoutTree, buildReceiptsTree, type PayoutTree } from '../core/merkle.ts';
 import type { Db } from '../db/index.ts';
+import { openPg } from '../db/pg.ts';
 import { createDbSignerLock } from '../services/signer-lock.ts';
 import { createSettlementChain, type SettlementChain } from './distributor.ts';
 import { createSerialSender, isNonceError } from './serial-sender.ts';
@@ -78,7 +79,10 @@ describe('one signer per key', () => {
     "serialises two processes' senders through the database lock: 20 claims, each paid once",
     async () => {
       const subset = wallets.slice(20, 40);
-      const dbs: Db[] = [await openTestDb('pg'), await openTestDb('pg')];
+      // One database, two pools: PostgreSQL's advisory locks are per database, as two processes of
+      // one deployment share theirs (two databases would never contend for the lock).
+      const url = await testDatabaseUrl();
+      const dbs: Db[] = [await openPg(url, { max: 5 }), await openPg(url, { max: 5 })];
       try {
         const settler = privateKeyToAccount(t.settlerKey).address;
         // Two ports as two processes build them: own pool, own sender, one lock named after the key.
