@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { databaseReachable } from '../../../shared/services/health.ts';
 import type { AppEnv } from '../env.ts';
 
 const route = createRoute({
@@ -34,12 +35,10 @@ export const healthRoutes = new OpenAPIHono<AppEnv>().openapi(route, async (c) =
     embedder: `${embedder.modelId} (${embedder.dimension}d)`,
     vectorIndex: vectorIndex.kind,
   };
-  try {
-    await db.query('SELECT 1');
-    checks.database = `ok (${db.kind})`;
-  } catch {
+  if (!(await databaseReachable(db))) {
     checks.database = 'unreachable';
     return c.json({ status: 'down' as const, checks }, 503);
   }
+  checks.database = `ok (${db.kind})`;
   return c.json({ status: 'ok' as const, checks }, 200);
 });
