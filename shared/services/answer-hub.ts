@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../logger.ts';
+import { notifyChannel } from '../store/answer-notifications.ts';
 
 // Wake-ups for requests following an answer (sync waits, SSE streams). The database is the
 // source of truth (the answer's status, its deltas in answer_deltas): a signal only says "read
@@ -46,11 +47,9 @@ export async function announce(
   services.answerHub.publish(answerId, signal);
   if (services.db.kind !== 'pg') return;
   // Best effort: the change is committed already and followers poll, so a failed NOTIFY only delays them.
-  await services.db
-    .query('SELECT pg_notify($1, $2)', [ANSWER_CHANNEL, `${signal} ${answerId}`])
-    .catch((err: unknown) =>
-      services.log.warn('answer notify failed; followers will poll', { answerId, error: String(err) }),
-    );
+  await notifyChannel(services.db, ANSWER_CHANNEL, `${signal} ${answerId}`).catch((err: unknown) =>
+    services.log.warn('answer notify failed; followers will poll', { answerId, error: String(err) }),
+  );
 }
 
 export interface Listener {

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../object-store/index.ts';
 import { createPgvectorIndex } from '../vector-index/pgvector.ts';
 import type { VectorIndex } from '../vector-index/index.ts';
 import type { JobQueue } from '../job-queue/index.ts';
+import { analyzeAll } from '../store/analyze.ts';
 import { AnswerHub } from './answer-hub.ts';
 import type { Services } from './container.ts';
 import { createEmbedderRegistry } from './embedders.ts';
@@ -127,7 +128,7 @@ export async function createServices(config: Config, overrides: Partial<Services
   ]);
   await migrate(db);
   // PGlite has no autovacuum: give the planner fresh statistics once per start.
-  if (db.kind === 'pglite') await db.exec('ANALYZE');
+  if (db.kind === 'pglite') await analyzeAll(db);
   const jobQueue = 'jobQueue' in overrides ? overrides.jobQueue : await openJobQueue(config);
   if (!overrides.metrics) registerDeploymentGauges(metrics, { db, jobQueue });
   return {

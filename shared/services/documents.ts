@@ -7,7 +7,7 @@ import { InvalidInput, NotFound, PayloadTooLarge, Unavailable, UnsupportedMediaT
 import { DOCX, PDF, type BinaryContentType } from '../document-readers/index.ts';
 import { pageAt } from '../core/pages.ts';
 import { newId } from '../ids.ts';
-import { findDatanet, type Datanet } from '../store/datanets.ts';
+import { embeddingModelForShare, findDatanet, type Datanet } from '../store/datanets.ts';
 import { deleteDocumentTerms, insertDocumentTerms, updateLexicalStats } from '../store/lexical.ts';
 import { noteRowsWritten } from '../store/analyze.ts';
 import {
@@ -187,11 +187,7 @@ export async function addDocument(
     ]);
     const document = await db.transaction(async (tx) => {
       // A re-embed switching the datanet's model holds this row; after it, embed with the new model.
-      const model = (
-        await tx.query<{ embedding_model: string }>(`SELECT embedding_model FROM datanets WHERE id = $1 FOR SHARE`, [
-          datanetId,
-        ])
-      ).rows[0]?.embedding_model;
+      const model = await embeddingModelForShare(tx, datanetId);
       if (model !== embedder.modelId) throw new ModelSwitchedError();
       const doc = await insertDocument(tx, {
         id: documentId,

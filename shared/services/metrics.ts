@@ -3,6 +3,15 @@ import type { Queryable } from '../db/index.ts';
 import type { Embedder } from '../embedder/index.ts';
 import type { JobQueue } from '../job-queue/index.ts';
 import { FUNDING_ACCOUNT_ID, PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
+import {
+  answerCountsByStatus,
+  chargedTotal,
+  creditedByRecipient,
+  epochCountsByStatus,
+  lastConfirmedEpochAge,
+  oldestQueuedAnswerAge,
+  recentGenerationSeconds,
+} from '../store/deployment-metrics.ts';
 import { chainRepairCounts } from '../store/settlement.ts';
 
 // Prometheus metrics for one services container (prom-client). Two kinds:
@@ -68,11 +77,7 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     help: 'Micro-USD ever charged to consumers (cumulative, from the ledger)',
     registers: [registry],
     async collect() {
-      const r = await db.query<{ total: bigint | null }>(
-        `SELECT sum(-e.amount)::bigint AS total FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-          WHERE a.kind = 'consumer' AND e.amount < 0 AND e.livemode`,
-      ); // live money only: test mode is not revenue
-      this.set(Number(r.rows[0]?.total ?? 0n));
+      this.set(Number(await chargedTotal(db))); // live money only: test mode is not revenue
     },
   });
   new Gauge({
@@ -81,14 +86,9 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     labelNames: ['to'],
     registers: [registry],
     async collect() {
-      const r = await db.query<{ kind: string; total: bigint | null }>(
-        `SELECT CASE WHEN a.id = $1 THEN 'protocol' ELSE a.kind END AS kind, sum(e.amount)::bigint AS total
-           FROM ledger_entries e JOIN accounts a ON a.id = e.account_id
-          WHERE e.amount > 0 AND e.livemode AND a.id <> $2 AND (a.kind = 'contributor' OR a.id = $1) GROUP BY 1`,
-        [PROTOCOL_ACCOUNT_ID, FUNDING_ACCOUNT_ID],
-      );
+      const rows = await creditedByRecipient(db, { protocol: PROTOCOL_ACCOUNT_ID, funding: FUNDING_ACCOUNT_ID });
       this.reset();
-      for (const row of r.rows) this.set({ to: row.kind }, Number(row.total ?? 0n));
+      for (const row of rows) this.set({ to: row.kind }, Number(row.total));
     },
   });
   new Gauge({
@@ -97,12 +97,10 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const r = await db.query<{ status: string; n: bigint }>(
-        `SELECT status, count(*)::bigint AS n FROM answers GROUP BY status`,
-      );
+      const rows = await answerCountsByStatus(db);
       this.reset();
       for (const s of ['queued', 'running', 'succeeded', 'failed', 'expired']) this.set({ status: s }, 0);
-      for (const row of r.rows) this.set({ status: row.status }, Number(row.n));
+      for (const row of rows) this.set({ status: row.status }, Number(row.n));
     },
   });
   new Gauge({
@@ -111,13 +109,9 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     labelNames: ['quantile'],
     registers: [registry],
     async collect() {
-      const r = await db.query<{ p50: number | null; p95: number | null }>(
-        `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))::float8 AS p50,
-                percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))::float8 AS p95
-           FROM answers WHERE finished_at > now() - interval '15 minutes' AND started_at IS NOT NULL`,
-      );
-      this.set({ quantile: '0.5' }, r.rows[0]?.p50 ?? 0);
-      this.set({ quantile: '0.95' }, r.rows[0]?.p95 ?? 0);
+      const { p50, p95 } = await recentGenerationSeconds(db);
+      this.set({ quantile: '0.5' }, p50 ?? 0);
+      this.set({ quantile: '0.95' }, p95 ?? 0);
     },
   });
   new Gauge({
@@ -125,10 +119,7 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     help: 'Age of the oldest generation job no worker has started (0: none waiting)',
     registers: [registry],
     async collect() {
-      const r = await db.query<{ age: number | null }>(
-        `SELECT extract(epoch FROM now() - min(created_at))::float8 AS age FROM answers WHERE status = 'queued'`,
-      );
-      this.set(r.rows[0]?.age ?? 0);
+      this.set((await oldestQueuedAnswerAge(db)) ?? 0);
     },
   });
   if (deps.jobQueue) {
@@ -151,12 +142,10 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const r = await db.query<{ status: string; n: bigint }>(
-        `SELECT status, count(*)::bigint AS n FROM settlement_epochs GROUP BY status`,
-      );
+      const rows = await epochCountsByStatus(db);
       this.reset();
       for (const s of ['built', 'submitted', 'confirmed']) this.set({ status: s }, 0);
-      for (const row of r.rows) this.set({ status: row.status }, Number(row.n));
+      for (const row of rows) this.set({ status: row.status }, Number(row.n));
     },
   });
   new Gauge({
@@ -164,10 +153,7 @@ export function registerDeploymentGauges(metrics: Metrics, deps: { db: Queryable
     help: 'Seconds since the last confirmed settlement epoch (-1: none yet)',
     registers: [registry],
     async collect() {
-      const r = await db.query<{ age: number | null }>(
-        `SELECT extract(epoch FROM now() - max(confirmed_at))::float8 AS age FROM settlement_epochs WHERE status = 'confirmed'`,
-      );
-      this.set(r.rows[0]?.age ?? -1);
+      this.set((await lastConfirmedEpochAge(db)) ?? -1);
     },
   });
   new Gauge({

@@ -16,7 +16,7 @@ import type { Embedder } from '../embedder/index.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 import { readContent, requireManagedDatanet, type ContentType } from './documents.ts';
-import { listDatanets, type Datanet } from '../store/datanets.ts';
+import { listDatanets, lockDatanet, switchEmbeddingModel, type Datanet } from '../store/datanets.ts';
 
 // Switching a datanet's embedding model without a gap: the job embeds every live chunk with
 // the new model beside the old vectors (in batches, progress recorded), then — when nothing
@@ -191,15 +191,11 @@ async function runReembedJob(services: Services, job: ReembedJob, hooks: Reembed
 
 async function switchModel(services: Services, job: ReembedJob): Promise<boolean> {
   const switched = await services.db.transaction(async (tx) => {
-    await tx.query(`SELECT id FROM datanets WHERE id = $1 FOR UPDATE`, [job.datanetId]);
+    await lockDatanet(tx, job.datanetId);
     if ((await chunksMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0) return false;
     if ((await documentsMissingVectors(tx, services.vectorIndex, job.datanetId, job.toModel, 1)).length > 0)
       return false;
-    await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [
-      job.datanetId,
-      job.toModel,
-      job.toDim,
-    ]);
+    await switchEmbeddingModel(tx, job.datanetId, job.toModel, job.toDim);
     const progress = await countProgress(tx, services.vectorIndex, job.datanetId, job.toModel);
     await updateReembedJob(tx, job.id, { ...progress, status: 'succeeded' });
     return true;

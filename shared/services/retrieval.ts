@@ -4,7 +4,6 @@ import {
   resolveIndexSettings,
   type Candidates,
   type ChunkHit,
-  type ChunkInfo,
   type IndexSettings,
   type RankedDocument,
 } from '../core/document-ranking.ts';
@@ -12,6 +11,7 @@ import { findNearDuplicates } from '../core/near-duplicates.ts';
 import { aboveFloor } from '../core/relevance-floor.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
+import { chunkInfo, chunkOrigins, firstChunks, hydrateChunks } from '../store/retrieval-chunks.ts';
 import type { Queryable } from '../db/index.ts';
 import { DomainError, NotFound, Unavailable } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
@@ -135,24 +135,6 @@ export async function gatherCandidates(
   };
 }
 
-/** Live chunks' documents, their documents' sizes, and how many documents hold the same text. */
-export async function chunkInfo(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, ChunkInfo>> {
-  if (chunkIds.length === 0) return new Map();
-  const r = await db.query<{ id: string; document_id: string; chunk_count: number; copies: number }>(
-    `SELECT c.id, c.document_id, d.chunk_count,
-            (SELECT count(DISTINCT o.document_id) FROM chunks o WHERE o.datanet_id = c.datanet_id AND o.text_hash = c.text_hash)::int AS copies
-       FROM chunks c JOIN documents d ON d.id = c.document_id
-      WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
-    [chunkIds],
-  );
-  return new Map(
-    r.rows.map((row) => [
-      row.id,
-      { documentId: row.document_id, copies: Math.max(1, row.copies), chunkCount: row.chunk_count },
-    ]),
-  );
-}
-
 /** The best `perDocument` passages of the best documents, `topK` in all, hydrated and checked for copies. */
 export async function selectSources(
   services: Services,
@@ -182,7 +164,7 @@ export async function selectSources(
   const missing = picks.filter((p) => p.chunkId === null).map((p) => p.documentId);
   const nearest = await nearestChunks(services, gathered, missing);
   const ids = picks.map((p) => p.chunkId ?? nearest.get(p.documentId)).filter((id): id is string => id !== undefined);
-  const hydrated = await hydrate(services.db, ids);
+  const hydrated = await hydrateChunks(services.db, ids);
   const out: RetrievedSource[] = [];
   for (const p of picks) {
     const id = p.chunkId ?? nearest.get(p.documentId);
@@ -216,11 +198,7 @@ async function nearestChunks(
   }
   const rest = documentIds.filter((d) => !out.has(d));
   if (rest.length > 0) {
-    const r = await db.query<{ document_id: string; id: string }>(
-      `SELECT DISTINCT ON (document_id) document_id, id FROM chunks WHERE document_id = ANY($1::text[]) ORDER BY document_id, ordinal`,
-      [rest],
-    );
-    for (const row of r.rows) out.set(row.document_id, row.id);
+    for (const [documentId, chunkId] of await firstChunks(db, rest)) out.set(documentId, chunkId);
   }
   return out;
 }
@@ -229,24 +207,15 @@ async function nearestChunks(
 async function markDuplicates(services: Services, sources: RetrievedSource[]): Promise<RetrievedSource[]> {
   const { db } = services;
   if (sources.length < 2) return sources;
-  const r = await db.query<{
-    chunk_id: string;
-    document_id: string;
-    datanet_id: string;
-    content_hash: string;
-    created_at: Date;
-    model: string;
-  }>(
-    `SELECT c.id AS chunk_id, c.document_id, c.datanet_id, d.content_hash, d.created_at, n.embedding_model AS model
-       FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
-      WHERE c.id = ANY($1::text[])`,
-    [sources.map((s) => s.chunkId)],
+  const origins = await chunkOrigins(
+    db,
+    sources.map((s) => s.chunkId),
   );
-  const byChunk = new Map(r.rows.map((row) => [row.chunk_id, row]));
+  const byChunk = new Map(origins.map((row) => [row.chunk_id, row]));
   // Each chunk's vector in its own datanet's model (copies are only compared within one model).
   const vectors = new Map<string, Float32Array>();
-  for (const model of new Set(r.rows.map((row) => row.model))) {
-    const refs = r.rows
+  for (const model of new Set(origins.map((row) => row.model))) {
+    const refs = origins
       .filter((row) => row.model === model)
       .map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, datanetId: row.datanet_id }));
     for (const [id, v] of await fromIndex(services, services.vectorIndex.vectorsOf(model, refs))) vectors.set(id, v);
@@ -281,51 +250,4 @@ export async function lexicalSearch(
   const stats = await termStats(db, query, datanetIds);
   const terms = selectQueryTerms(stats).map((t) => ({ lexeme: t.lexeme, weight: t.idf }));
   return chunkBm25(db, terms, stats.averageLength, k, datanetIds, filter.metadata);
-}
-
-type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'duplicateOf'>;
-
-async function hydrate(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, HydratedRow>> {
-  const r = await db.query<{
-    id: string;
-    document_id: string;
-    datanet_id: string;
-    title: string;
-    metadata: Record<string, unknown>;
-    owner_account_id: string;
-    wallet: string;
-    price_per_source: bigint;
-    text: string;
-    start_char: number;
-    end_char: number;
-    heading_path: string[];
-    page: number | null;
-  }>(
-    `SELECT c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet, n.price_per_source,
-            c.text, c.start_char, c.end_char, c.heading_path, c.page
-       FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
-       JOIN accounts a ON a.id = n.owner_account_id
-      WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
-    [chunkIds],
-  );
-  return new Map(
-    r.rows.map((row) => [
-      row.id,
-      {
-        chunkId: row.id,
-        documentId: row.document_id,
-        datanetId: row.datanet_id,
-        title: row.title,
-        metadata: row.metadata,
-        contributorAccountId: row.owner_account_id,
-        contributorWallet: row.wallet,
-        pricePerSource: row.price_per_source,
-        text: row.text,
-        start: row.start_char,
-        end: row.end_char,
-        headingPath: row.heading_path,
-        page: row.page,
-      },
-    ]),
-  );
 }

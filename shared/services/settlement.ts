@@ -19,6 +19,7 @@ import {
   markSubmitted,
   openReceipts,
   payableBalances,
+  readOneSnapshot,
   recordFailure,
   settledCumulatives,
   waitForFinality,
@@ -144,7 +145,7 @@ async function buildEpoch(deps: SettlementDeps): Promise<EpochRecord | null> {
   const { db } = deps;
   const built = await db.transaction(async (tx) => {
     // One snapshot for receipts and balances, so the epoch's amounts match its receipts exactly.
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    await readOneSnapshot(tx);
     if (await inFlightEpoch(tx)) return null; // another settler got here first
     const number = (await lastEpochNumber(tx)) + 1;
     const receipts = await openReceipts(tx);

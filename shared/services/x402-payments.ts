@@ -10,6 +10,7 @@ import {
   finishPayment,
   insertPayer,
   insertPayment,
+  lockPayerWallet,
   type X402Payer,
 } from '../store/x402.ts';
 import { issueKey, type Principal } from './api-keys.ts';
@@ -98,7 +99,7 @@ export async function acceptPayment(services: Services, facts: PaymentFacts): Pr
 
 /** The wallet's consumer account and its (never shown) key; concurrent first payments make one. */
 async function payerAccount(tx: Queryable, wallet: string): Promise<X402Payer> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`x402:${wallet}`]);
+  await lockPayerWallet(tx, wallet);
   const found = await findPayer(tx, wallet);
   if (found) return found;
   const account = await insertAccount(tx, { kind: 'consumer', name: `x402 ${wallet}`, wallet: null });

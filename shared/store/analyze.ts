@@ -21,3 +21,8 @@ export function noteRowsWritten(db: Db, rows: number): void {
     .catch(() => {})
     .finally(() => (s.running = false));
 }
+
+/** Fresh planner statistics for every table (PGlite at start: it has no autovacuum). */
+export async function analyzeAll(db: Db): Promise<void> {
+  await db.exec('ANALYZE');
+}

@@ -79,3 +79,22 @@ export async function listDatanets(db: Queryable, ownerAccountId?: string): Prom
 export async function updateIndexSettings(db: Queryable, id: string, settings: Record<string, unknown>): Promise<void> {
   await db.query(`UPDATE datanets SET index_settings = $2::jsonb WHERE id = $1`, [id, JSON.stringify(settings)]);
 }
+
+/**
+ * The datanet's embedding model, its row held FOR SHARE until the caller's transaction ends: a
+ * re-embed switching the model (switchEmbeddingModel) waits for the upload, or the upload sees the new model.
+ */
+export async function embeddingModelForShare(tx: Queryable, id: string): Promise<string | undefined> {
+  return (
+    await tx.query<{ embedding_model: string }>(`SELECT embedding_model FROM datanets WHERE id = $1 FOR SHARE`, [id])
+  ).rows[0]?.embedding_model;
+}
+
+/** Holds the datanet's row until the caller's transaction ends (uploads wait in embeddingModelForShare). */
+export async function lockDatanet(tx: Queryable, id: string): Promise<void> {
+  await tx.query(`SELECT id FROM datanets WHERE id = $1 FOR UPDATE`, [id]);
+}
+
+export async function switchEmbeddingModel(tx: Queryable, id: string, model: string, dimension: number): Promise<void> {
+  await tx.query(`UPDATE datanets SET embedding_model = $2, embedding_dim = $3 WHERE id = $1`, [id, model, dimension]);
+}

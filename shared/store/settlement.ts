@@ -335,3 +335,8 @@ export async function waitForFinality(db: Queryable, epoch: number, nextAttemptA
     nextAttemptAt,
   ]);
 }
+
+/** Makes the caller's transaction read one snapshot throughout (call it first in the transaction). */
+export async function readOneSnapshot(tx: Queryable): Promise<void> {
+  await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+}

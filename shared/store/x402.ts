@@ -109,3 +109,8 @@ export async function paymentsForRequest(db: Queryable, requestId: string): Prom
     requestId: x.request_id,
   }));
 }
+
+/** Serialises a wallet's first payments until the caller's transaction ends, so concurrent ones make one payer. */
+export async function lockPayerWallet(tx: Queryable, wallet: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`x402:${wallet}`]);
+}
