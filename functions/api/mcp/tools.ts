@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { AnswerView, CitationView } from '../answer-view.ts';
+import { AnswerView, CitationView } from '../views/answer.ts';
 import { DatanetView } from '../routes/datanets.ts';
 import { ReceiptResponse } from '../routes/settlement.ts';
 import { RetrieveResponse } from '../views/retrieval.ts';

@@ -9,7 +9,7 @@ import type { AnswerRecord } from '../../../shared/store/answers.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorPayload, errorResponses, paymentResponses } from '../errors.ts';
-import { AnswerView, answerFailure, answerView, shownSourceView } from '../answer-view.ts';
+import { AnswerView, answerFailure, answerView, shownSourceView } from '../views/answer.ts';
 import { IdempotencyHeader, idParam, security } from '../schemas.ts';
 
 const AnswerRequest = z

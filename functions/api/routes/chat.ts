@@ -12,7 +12,7 @@ import type { AnswerRecord } from '../../../shared/store/answers.ts';
 import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorPayload, errorResponses, paymentResponses } from '../errors.ts';
-import { answerFailure, answerView } from '../answer-view.ts';
+import { answerFailure, answerView } from '../views/answer.ts';
 import { IdempotencyHeader, security } from '../schemas.ts';
 
 /** past the deadline by this much, so the database's clock agrees that it has passed */

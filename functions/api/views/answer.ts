@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { GenerationFailed, Timeout, Unavailable } from '../../shared/errors.ts';
-import { RETRY_AFTER_SECONDS } from '../../shared/services/answers.ts';
-import type { AnswerRecord, ShownSource } from '../../shared/store/answers.ts';
-import { Metadata } from './schemas.ts';
+import { GenerationFailed, Timeout, Unavailable } from '../../../shared/errors.ts';
+import { RETRY_AFTER_SECONDS } from '../../../shared/services/answers.ts';
+import type { AnswerRecord, ShownSource } from '../../../shared/store/answers.ts';
+import { Metadata } from '../schemas.ts';
 
 // The answer as the API shows it, shared by /v1/answers and /v1/chat/completions.
 const Span = z
