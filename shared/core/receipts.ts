@@ -84,6 +84,8 @@ export function hashCanonical(canonical: string): Hex {
   return keccak256Utf8(canonical);
 }
 
+export type AttributionSummary = ReturnType<typeof attributionSummary>;
+
 /** The `attribution` block of an API response: the receipt's split, weights as fractions. */
 export function attributionSummary(receipt: Receipt) {
   return {

@@ -7,7 +7,15 @@ import { findAdapter } from '../store/adapters.ts';
 import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
 import { appendDelta, pruneDeltas, settleDeltas } from '../store/answer-deltas.ts';
 import { announce } from './answer-hub.ts';
-import { closeAnswer, expireIfOverdue, findAnswer, markRunning, type ShownSource } from '../store/answers.ts';
+import type { CitedSource } from '../store/answer-results.ts';
+import {
+  closeAnswer,
+  expireIfOverdue,
+  findAnswer,
+  markRunning,
+  type AnswerResult,
+  type ShownSource,
+} from '../store/answers.ts';
 import { chargeCall } from '../store/ledger.ts';
 import type { Services } from './container.ts';
 
@@ -171,59 +179,50 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     });
     // After the charge; this answer's own hold is released as it closes below. In the answer's mode.
     const balance = charged.balance - charged.held + answer.hold;
-    const response = {
+    const outcome: AnswerResult = {
       text: parsed.text,
       citations: parsed.citations.map((c, i) => ({
         sentence: c.sentence,
         sources: checks
           .filter((_, j) => pairs[j]!.sentence === i)
-          .map((check) => citedSourceView(sources[check.number - 1]!, check)),
+          .map((check) => citedSource(sources[check.number - 1]!, check)),
       })),
       invalidMarkers: parsed.invalid,
       model: result.model,
       finishReason: result.finishReason,
-      usage: {
-        promptTokens: result.usage.promptTokens,
-        completionTokens: result.usage.completionTokens,
-        attributionTokens,
-        charged: charge.total.toString(),
-        tokenCharge: charge.tokenCharge.toString(),
-        dataFee: charge.dataFee.toString(),
-        adapterFee: charge.adapterFee.toString(),
-        protocolFee: charge.protocolFee.toString(),
-        balance: balance.toString(),
-        currency: 'USD',
-        unit: 'micro',
+      tokens: {
+        prompt: result.usage.promptTokens,
+        completion: result.usage.completionTokens,
+        attribution: attributionTokens,
       },
-      attribution: {
-        ...attributionSummary(receipt),
-        supportThreshold: SUPPORT_THRESHOLD,
-        // What the causal pass cost (its tokens are in usage.attributionTokens and the token charge).
-        causal: result.causal
-          ? { method: result.causal.method, promptTokens: result.causal.promptTokens, ms: result.causal.ms }
-          : null,
+      charge: {
+        total: charge.total,
+        tokenCharge: charge.tokenCharge,
+        dataFee: charge.dataFee,
+        adapterFee: charge.adapterFee,
+        protocolFee: charge.protocolFee,
       },
+      balanceAfter: balance,
+      attribution: attributionSummary(receipt),
+      supportThreshold: SUPPORT_THRESHOLD,
+      // What the causal pass cost (its tokens are in tokens.attribution and the token charge).
+      causal: result.causal
+        ? { method: result.causal.method, promptTokens: result.causal.promptTokens, ms: result.causal.ms }
+        : null,
       timings: result.timings,
     };
-    return closeAnswer(tx, answer.id, 'succeeded', { response });
+    return closeAnswer(tx, answer.id, 'succeeded', { result: outcome });
   });
 }
 
-function citedSourceView(s: ShownSource, check: Cited) {
+/** A support check as the answer keeps it: the quote's offsets moved from the passage into the document, like the source span. */
+function citedSource(s: ShownSource, check: Cited): CitedSource {
   return {
     number: s.number,
-    sourceId: s.chunkId,
-    documentId: s.documentId,
-    title: s.title,
-    datanetId: s.datanetId,
-    contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet },
-    // Answers stored before PDF ingestion have no page.
-    span: { start: s.start, end: s.end, page: s.page ?? null },
-    // The quote's offsets are in the document, like the source span.
+    supported: check.supported,
+    similarity: check.similarity,
     quote: check.quote
       ? { text: check.quote.text, start: s.start + check.quote.start, end: s.start + check.quote.end }
       : null,
-    supported: check.supported,
-    similarity: check.similarity,
   };
 }

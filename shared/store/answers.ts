@@ -1,11 +1,13 @@
 import type { Queryable } from '../db/index.ts';
 import type { ShownSource } from '../core/sources.ts';
+import { decodeAnswerResult, encodeAnswerResult, type AnswerResult } from './answer-results.ts';
 import { encodeResult } from './idempotency.ts';
 
 export type AnswerStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'expired';
 export const OPEN_STATUSES: readonly AnswerStatus[] = ['queued', 'running'];
 
 export type { ShownSource };
+export type { AnswerResult };
 
 export interface AnswerRecord {
   id: string;
@@ -20,7 +22,8 @@ export interface AnswerRecord {
   hold: bigint;
   /** false: a cp_test_ key's answer, held against and charged to test credits */
   livemode: boolean;
-  response: unknown;
+  /** a succeeded answer's outcome; null otherwise */
+  result: AnswerResult | null;
   error: { code: string; message: string } | null;
   createdAt: Date;
   startedAt: Date | null;
@@ -59,7 +62,7 @@ const toAnswer = (r: Row): AnswerRecord => ({
   sources: r.sources,
   hold: r.hold,
   livemode: r.livemode,
-  response: r.response,
+  result: decodeAnswerResult(r.response),
   error: r.error,
   createdAt: r.created_at,
   startedAt: r.started_at,
@@ -111,7 +114,7 @@ export async function closeAnswer(
   db: Queryable,
   id: string,
   status: 'succeeded' | 'failed' | 'expired',
-  fields: { response?: unknown; error?: { code: string; message: string } },
+  fields: { result?: AnswerResult; error?: { code: string; message: string } },
 ): Promise<boolean> {
   const r = await db.query(
     `UPDATE answers SET status = $2, response = $3::jsonb, error = $4::jsonb, finished_at = now()
@@ -119,7 +122,7 @@ export async function closeAnswer(
     [
       id,
       status,
-      fields.response === undefined ? null : JSON.stringify(fields.response),
+      fields.result === undefined ? null : JSON.stringify(encodeAnswerResult(fields.result)),
       fields.error ? JSON.stringify(fields.error) : null,
     ],
   );
@@ -223,7 +226,7 @@ export async function holdAnswer(
       answer: {
         ...a,
         status: 'queued',
-        response: null,
+        result: null,
         error: null,
         createdAt: row.created_at!,
         startedAt: null,

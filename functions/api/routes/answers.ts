@@ -96,7 +96,7 @@ const getRouteDef = createRoute({
 /** The answer as the caller gets it once it has closed (or is still running after the wait). */
 export function finished(c: Context<AppEnv>, answer: AnswerRecord) {
   if (answer.status === 'succeeded') {
-    c.set('cost', String((answer.response as { usage: { charged: string } }).usage.charged));
+    c.set('cost', String(answer.result?.charge.total ?? 0n));
     return c.json(answerView(answer), 200);
   }
   if (answer.status === 'queued' || answer.status === 'running') return c.json(answerView(answer), 202);

@@ -123,8 +123,11 @@ const created = (a: AnswerRecord) => Math.floor(a.createdAt.getTime() / 1000);
 
 function completion(answer: AnswerRecord, model: string) {
   const view = answerView(answer);
-  const usage = view.usage as { promptTokens: number; completionTokens: number };
-  const finish = (answer.response as { finishReason?: string }).finishReason === 'length' ? 'length' : 'stop';
+  const usage = {
+    promptTokens: answer.result?.tokens.prompt ?? 0,
+    completionTokens: answer.result?.tokens.completion ?? 0,
+  };
+  const finish = answer.result?.finishReason === 'length' ? 'length' : 'stop';
   return {
     id: completionId(answer.id),
     object: 'chat.completion',
@@ -253,7 +256,7 @@ export const chatRoutes = new OpenAPIHono<AppEnv>()
       throw new Timeout('the answer did not finish in time; nothing was charged', answer.id);
     }
     if (closed.status !== 'succeeded') throw answerFailure(closed);
-    c.set('cost', String((closed.response as { usage: { charged: string } }).usage.charged));
+    c.set('cost', String(closed.result?.charge.total ?? 0n));
     return c.json(completion(closed, body.model), 200);
   })
   .openapi(modelsRoute, async (c) => {

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { GenerationFailed, Timeout, Unavailable } from '../../../shared/errors.ts';
 import { RETRY_AFTER_SECONDS } from '../../../shared/services/answers.ts';
-import type { AnswerRecord, ShownSource } from '../../../shared/store/answers.ts';
+import type { AnswerCitation } from '../../../shared/store/answer-results.ts';
+import type { AnswerRecord, AnswerResult, ShownSource } from '../../../shared/store/answers.ts';
 import { Metadata } from '../schemas.ts';
 
 // The answer as the API shows it, shared by /v1/answers and /v1/chat/completions.
@@ -79,15 +80,6 @@ export const AnswerView = z
   .openapi('Answer');
 export type AnswerViewType = z.infer<typeof AnswerView>;
 
-interface StoredResponse {
-  text: string;
-  citations: z.infer<typeof CitationView>[];
-  invalidMarkers: { marker: string; number: number; reason: string }[];
-  usage: Record<string, unknown>;
-  attribution: Record<string, unknown>;
-  timings: { queuedMs: number; generateMs: number };
-}
-
 export const shownSourceView = (s: ShownSource) => ({
   number: s.number,
   id: s.chunkId,
@@ -102,7 +94,7 @@ export const shownSourceView = (s: ShownSource) => ({
 });
 
 export function answerView(a: AnswerRecord): AnswerViewType {
-  const r = a.response as StoredResponse | null;
+  const r = a.result;
   return {
     id: a.id,
     object: 'answer',
@@ -113,15 +105,55 @@ export function answerView(a: AnswerRecord): AnswerViewType {
     adapter: a.adapterId,
     query: a.query,
     text: r?.text ?? null,
-    citations: r?.citations ?? [],
+    citations: r ? r.citations.map((c) => citationView(c, a.sources)) : [],
     invalidMarkers: r?.invalidMarkers ?? [],
     sources: a.sources.map(shownSourceView),
-    usage: r?.usage ?? null,
-    attribution: r?.attribution ?? null,
+    usage: r ? answerUsageView(r) : null,
+    attribution: r ? { ...r.attribution, supportThreshold: r.supportThreshold, causal: r.causal } : null,
     error: a.error,
     timings: r?.timings ?? null,
     createdAt: a.createdAt.toISOString(),
     finishedAt: a.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** A cited sentence, its sources joined with the answer's shown sources by number. */
+export function citationView(c: AnswerCitation, shown: readonly ShownSource[]): z.infer<typeof CitationView> {
+  return {
+    sentence: { start: c.sentence.start, end: c.sentence.end, text: c.sentence.text },
+    sources: c.sources.map((check) => {
+      const s = shown[check.number - 1]!;
+      return {
+        number: s.number,
+        sourceId: s.chunkId,
+        documentId: s.documentId,
+        title: s.title,
+        datanetId: s.datanetId,
+        contributor: { accountId: s.contributorAccountId, wallet: s.contributorWallet },
+        // Answers stored before PDF ingestion have no page.
+        span: { start: s.start, end: s.end, page: s.page ?? null },
+        quote: check.quote,
+        supported: check.supported,
+        similarity: check.similarity,
+      };
+    }),
+  };
+}
+
+/** Tokens and money (micro-USD as decimal strings, like every amount the API shows). */
+export function answerUsageView(r: AnswerResult) {
+  return {
+    promptTokens: r.tokens.prompt,
+    completionTokens: r.tokens.completion,
+    attributionTokens: r.tokens.attribution,
+    charged: r.charge.total.toString(),
+    tokenCharge: r.charge.tokenCharge.toString(),
+    dataFee: r.charge.dataFee.toString(),
+    adapterFee: r.charge.adapterFee.toString(),
+    protocolFee: r.charge.protocolFee.toString(),
+    balance: r.balanceAfter.toString(),
+    currency: 'USD' as const,
+    unit: 'micro' as const,
   };
 }
 
