@@ -58,7 +58,10 @@ function findImport(path: string): { contents: string } | { error: string } {
 export function compileContracts(): Record<string, { abi: unknown[]; bytecode: string }> {
   const viaIR = (c: (typeof CONTRACTS)[number]) => 'viaIR' in c && c.viaIR;
   return {
-    ...compileGroup(CONTRACTS.filter((c) => !viaIR(c)), false),
+    ...compileGroup(
+      CONTRACTS.filter((c) => !viaIR(c)),
+      false,
+    ),
     ...compileGroup(CONTRACTS.filter(viaIR), true),
   };
 }
