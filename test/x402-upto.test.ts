@@ -185,6 +185,25 @@ describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) agains
     expect(await count()).toBe(after.payments);
   });
 
+  it('concurrent upto payments each settle their own call’s cost; the chain and the ledger agree', async () => {
+    const before = { treasury: await treasury(), inflow: await inflow() };
+    const pay = uptoFetch(agentKey);
+    const results = await Promise.all(
+      [1, 2, 3].map((i) => post(pay, '/v1/retrieve', { query: `fix a puncture ${i}`, topK: 2 })),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    const charged = (await Promise.all(results.map((r) => r.json() as Promise<{ usage: { charged: string } }>))).reduce(
+      (sum, b) => sum + BigInt(b.usage.charged),
+      0n,
+    );
+    const settled = results.map((r) => BigInt(decodePaymentResponseHeader(r.headers.get('payment-response')!).amount!));
+    const moved = (await treasury()) - before.treasury;
+    expect(moved).toBe(charged);
+    expect(settled.reduce((a, b) => a + b, 0n)).toBe(moved);
+    expect((await inflow()) - before.inflow).toBe(moved);
+    expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
+  });
+
   it('a failed upto-paid call moves nothing and reverses its credit', async () => {
     const before = { treasury: await treasury(), inflow: await inflow() };
     const failed = await post(uptoFetch(agentKey), '/v1/retrieve', { query: '   ', topK: 1 });
