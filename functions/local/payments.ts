@@ -86,14 +86,22 @@ async function fundAgent(rpcUrl: string, token: `0x${string}`, log: Logger): Pro
   });
   if (allowance < AGENT_FUNDING) {
     const agent = createWalletClient({ account: privateKeyToAccount(privateKey), transport: http(rpcUrl) });
-    const hash = await agent.writeContract({
-      address: token,
-      abi: testUsdAbi,
-      functionName: 'approve',
-      args: [PERMIT2_ADDRESS, maxUint256],
-      chain: null,
-    });
-    await reader.waitForTransactionReceipt({ hash });
+    try {
+      const hash = await agent.writeContract({
+        address: token,
+        abi: testUsdAbi,
+        functionName: 'approve',
+        args: [PERMIT2_ADDRESS, maxUint256],
+        chain: null,
+      });
+      await reader.waitForTransactionReceipt({ hash });
+    } catch (err) {
+      // another process on this chain approving at the same moment (same key, same nonce): the
+      // demo still pays with `exact`; a later start approves again
+      log.warn('x402: the demo agent could not approve Permit2 (upto unavailable to it until then)', {
+        error: err instanceof Error ? err.message.split('\n')[0] : String(err),
+      });
+    }
   }
   return { address, privateKey };
 }
