@@ -3,7 +3,8 @@
 // facilitator, the funded demo agent wallet), in one run:
 //   1. the MCP `search` tool (official SDK client, Streamable HTTP) vs the same POST /v1/retrieve;
 //   2. an x402-paid retrieve (@x402/fetch + a viem wallet: 402, sign, retry, verify, call, settle
-//      on chain) vs the key-paid retrieve, with the gas of each payment's settlement.
+//      on chain) vs the key-paid retrieve, with the gas of each payment's settlement, for each
+//      scheme offered: `exact` (EIP-3009) and `upto` (Permit2 through x402's upto proxy).
 // Sequential calls (concurrency 1), so the figures are each path's own latency.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -11,6 +12,7 @@ import { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import { toClientEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
+import { UptoEvmScheme } from '@x402/evm/upto/client';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { parseArgs } from 'node:util';
 import { createPublicClient, http, type Hex } from 'viem';
@@ -91,31 +93,42 @@ try {
   });
   const { accepts } = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!);
   const network = `eip155:${ready.chainId}` as const;
-  const payer = x402Client.fromConfig({
-    schemes: [
-      { network, client: new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(agentKey), reader as never)) },
-    ],
-    spendControls: { allowedAssets: [{ network, asset: accepts[0]!.asset }] },
-  });
-  const paidFetch = wrapFetchWithPayment(fetch, payer);
-  const txs: Hex[] = [];
-  const paid = async () => {
-    const r = await paidFetch(`${api.url}/v1/retrieve`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(request),
-    });
-    expectOk(r);
-    await r.json();
-    txs.push(decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as Hex);
+  const signer = toClientEvmSigner(privateKeyToAccount(agentKey), reader as never);
+  const asset = accepts[0]!.asset;
+  /** a paying fetch with one scheme's client; each settlement's transaction is kept for its gas */
+  const payingWith = (client: ExactEvmScheme | UptoEvmScheme) => {
+    const payFetch = wrapFetchWithPayment(
+      fetch,
+      x402Client.fromConfig({
+        schemes: [{ network, client }],
+        spendControls: { allowedAssets: [{ network, asset }] },
+      }),
+    );
+    const txs: Hex[] = [];
+    const call = async () => {
+      const r = await payFetch(`${api.url}/v1/retrieve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      expectOk(r);
+      await r.json();
+      txs.push(decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as Hex);
+    };
+    return { call, txs };
   };
-  await paid();
+  const exact = payingWith(new ExactEvmScheme(signer));
+  const upto = payingWith(new UptoEvmScheme(signer));
+  await exact.call();
+  await upto.call();
   const m = Number(args.paid);
   const keyStats = await time(m, rest);
-  const paidStats = await time(m, paid);
-  const gas = (await Promise.all(txs.map((hash) => reader.getTransactionReceipt({ hash })))).map((r) =>
-    Number(r.gasUsed),
-  );
+  const paidStats = await time(m, exact.call);
+  const uptoStats = await time(m, upto.call);
+  const gasOf = async (txs: Hex[]) =>
+    (await Promise.all(txs.map((hash) => reader.getTransactionReceipt({ hash })))).map((r) => Number(r.gasUsed));
+  const gas = await gasOf(exact.txs);
+  const uptoGas = await gasOf(upto.txs);
 
   const rows = [
     {
@@ -146,14 +159,29 @@ try {
       p99: paidStats.p99,
       'vs REST p50': paidStats.p50 / keyStats.p50,
     },
+    {
+      path: 'REST retrieve, x402-paid (upto, settled per call)',
+      n: uptoStats.n,
+      p50: uptoStats.p50,
+      p99: uptoStats.p99,
+      'vs REST p50': uptoStats.p50 / keyStats.p50,
+    },
   ];
   printTable(
     `agents: ${args.docs} SOTU addresses, sequential calls; latency in ms (x402 ratio is against the key-paid baseline)`,
     rows,
   );
   const gasStats = summarize(gas);
-  printTable('gas per x402 payment (transferWithAuthorization settled by the facilitator)', [
+  const uptoGasStats = summarize(uptoGas);
+  printTable('gas per x402 payment (one settlement transaction per call, sent by the facilitator)', [
     { scheme: 'exact (EIP-3009)', payments: gas.length, p50: gasStats.p50, mean: gasStats.mean, max: Math.max(...gas) },
+    {
+      scheme: 'upto (Permit2 + upto proxy)',
+      payments: uptoGas.length,
+      p50: uptoGasStats.p50,
+      mean: uptoGasStats.mean,
+      max: Math.max(...uptoGas),
+    },
   ]);
   const file = saveResults('agents', {
     at: new Date().toISOString(),
@@ -164,7 +192,8 @@ try {
     mcp: mcpStats,
     keyPaid: keyStats,
     x402Paid: paidStats,
-    gasPerPayment: { exact: gasStats, samples: gas },
+    x402UptoPaid: uptoStats,
+    gasPerPayment: { exact: gasStats, samples: gas, upto: uptoGasStats, uptoSamples: uptoGas },
   });
   console.log(`\nsaved ${file}`);
 } finally {

@@ -19,7 +19,23 @@ export const CONTRACTS = [
   { source: 'src/TestUSD.sol', name: 'TestUSD', exportPrefix: 'testUsd' },
   { source: 'test/MockToken.sol', name: 'MockToken', exportPrefix: 'mockToken' },
   { source: 'bench/BatchTransfer.sol', name: 'BatchTransfer', exportPrefix: 'batchTransfer' },
+  // x402 `upto` on the local chain (shared/chain/x402-contracts.ts places them at their canonical
+  // addresses): Uniswap's Permit2 and x402's upto proxy, vendored unchanged (see contracts/vendor/).
+  // Permit2's canonical build uses the IR pipeline (without it: "stack too deep"), so they compile apart.
+  { source: 'vendor/permit2/src/Permit2.sol', name: 'Permit2', exportPrefix: 'permit2', viaIR: true },
+  {
+    source: 'vendor/x402/x402UptoPermit2Proxy.sol',
+    name: 'x402UptoPermit2Proxy',
+    exportPrefix: 'x402UptoPermit2Proxy',
+    viaIR: true,
+  },
 ] as const;
+
+// Permit2 pins `pragma solidity 0.8.17` (its canonical build); the installed solc-js is newer and
+// compiles it unchanged, so the pin is relaxed to `^0.8.17` as the sources are read (the files on
+// disk stay byte-identical to upstream). solmate is imported as Permit2's foundry remapping names it.
+const relaxPinnedPragma = (source: string) => source.replace(/^pragma solidity 0\.8\.17;/m, 'pragma solidity ^0.8.17;');
+const REMAPPINGS = ['solmate/=vendor/solmate/'];
 
 // cancun: transient storage for ReentrancyGuardTransient; anvil's default (OP-Stack) hardfork is later.
 export const COMPILER_SETTINGS = { optimizer: { enabled: true, runs: 10_000 }, evmVersion: 'cancun' } as const;
@@ -32,7 +48,7 @@ interface SolcOutput {
 function findImport(path: string): { contents: string } | { error: string } {
   try {
     const file = path.startsWith('@') ? require.resolve(path) : join(CONTRACTS_DIR, path);
-    return { contents: readFileSync(file, 'utf8') };
+    return { contents: relaxPinnedPragma(readFileSync(file, 'utf8')) };
   } catch (err) {
     return { error: `cannot resolve ${path}: ${(err as Error).message}` };
   }
@@ -40,23 +56,49 @@ function findImport(path: string): { contents: string } | { error: string } {
 
 /** Compiles every contract; returns `{ abi, bytecode }` by contract name. Throws on compiler errors. */
 export function compileContracts(): Record<string, { abi: unknown[]; bytecode: string }> {
+  const viaIR = (c: (typeof CONTRACTS)[number]) => 'viaIR' in c && c.viaIR;
+  return {
+    ...compileGroup(
+      CONTRACTS.filter((c) => !viaIR(c)),
+      false,
+    ),
+    ...compileGroup(CONTRACTS.filter(viaIR), true),
+  };
+}
+
+function compileGroup(
+  contracts: readonly (typeof CONTRACTS)[number][],
+  viaIR: boolean,
+): Record<string, { abi: unknown[]; bytecode: string }> {
   const input = {
     language: 'Solidity',
     sources: Object.fromEntries(
-      CONTRACTS.map((c) => [c.source, { content: readFileSync(join(CONTRACTS_DIR, c.source), 'utf8') }]),
+      contracts.map((c) => [
+        c.source,
+        { content: relaxPinnedPragma(readFileSync(join(CONTRACTS_DIR, c.source), 'utf8')) },
+      ]),
     ),
-    settings: { ...COMPILER_SETTINGS, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+    settings: {
+      ...COMPILER_SETTINGS,
+      ...(viaIR ? { viaIR: true, remappings: REMAPPINGS } : {}),
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+    },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput;
   const problems = output.errors ?? [];
   const errors = problems.filter((e) => e.severity === 'error');
   if (errors.length > 0) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
   // OpenZeppelin's own warnings (e.g. "transient storage can break composability", which its
-  // docs note is safe for a reentrancy guard) are known; ours are printed.
-  const ours = problems.filter((e) => e.severity === 'warning' && !e.formattedMessage.includes('--> @openzeppelin/'));
+  // docs note is safe for a reentrancy guard) and the vendored sources' are known; ours are printed.
+  const ours = problems.filter(
+    (e) =>
+      e.severity === 'warning' &&
+      !e.formattedMessage.includes('--> @openzeppelin/') &&
+      !e.formattedMessage.includes('--> vendor/'),
+  );
   for (const w of ours) console.warn(w.formattedMessage);
   return Object.fromEntries(
-    CONTRACTS.map((c) => {
+    contracts.map((c) => {
       const out = output.contracts[c.source]?.[c.name];
       if (!out) throw new Error(`solc produced no output for ${c.source}:${c.name}`);
       return [c.name, { abi: out.abi, bytecode: `0x${out.evm.bytecode.object}` }];

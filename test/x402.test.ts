@@ -128,7 +128,8 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
     expect(res.status).toBe(402);
     const required = decodePaymentRequiredHeader(res.headers.get('payment-required')!);
     expect(required.x402Version).toBe(2);
-    expect(required.accepts[0]).toMatchObject({
+    // `upto` is offered first (test/x402-upto.test.ts); this client pays with `exact`
+    expect(required.accepts.find((a) => a.scheme === 'exact')).toMatchObject({
       scheme: 'exact',
       network: `eip155:${chain.chainId}`,
       asset: chain.token,

@@ -9,6 +9,7 @@ import { createMiddleware } from 'hono/factory';
 import type { X402Gateway } from '../../shared/payments/x402.ts';
 import {
   acceptPayment,
+  amountToSettle,
   paymentSettled,
   paymentUnsettled,
   refundPayment,
@@ -25,10 +26,11 @@ const presentsApiKey = (c: Context<AppEnv>) => Boolean(c.req.header('authorizati
 
 /**
  * x402 v2 pay-per-call on a paid route, for a caller without an API key: no PAYMENT-SIGNATURE →
- * 402 with PAYMENT-REQUIRED (the most the call can cost, in the stablecoin, to the treasury);
- * with one → verified by the facilitator before any work, credited to the payer wallet's
- * account, the call runs as that account (requireRole takes the principal set here), then
- * settled on chain only if the call succeeded (PAYMENT-RESPONSE), else the credit is reversed.
+ * 402 with PAYMENT-REQUIRED (the most the call can cost, in the stablecoin, to the treasury;
+ * `upto` first, then `exact`); with one → verified by the facilitator before any work, credited
+ * to the payer wallet's account, the call runs as that account (requireRole takes the principal
+ * set here), then settled on chain only if the call succeeded (PAYMENT-RESPONSE; `upto` takes
+ * what the call cost), else the credit is reversed.
  */
 export const x402Payment = () =>
   createMiddleware<AppEnv>(async (c, next) => {
@@ -74,6 +76,7 @@ export const x402Payment = () =>
       asset: matched.asset,
       payTo: matched.payTo,
       amount: BigInt(matched.amount),
+      scheme: matched.scheme === 'upto' ? 'upto' : 'exact',
       route: c.req.path,
       requestId: c.get('requestId'),
     });
@@ -85,7 +88,13 @@ export const x402Payment = () =>
       await refundPayment(services, payment, `the call failed with ${c.res.status}`);
       return;
     }
-    const settled = await settle(gateway, payload, matched);
+    const toSettle = await amountToSettle(services, payment);
+    if (toSettle === 0n) {
+      // an `upto` call that cost nothing: nothing to take (the proxy refuses a zero settle)
+      await refundPayment(services, payment, 'the call cost nothing');
+      return;
+    }
+    const settled = await settle(gateway, payload, matched, toSettle);
     if (settled.ok) {
       await paymentSettled(services, payment, settled.response.transaction);
       c.res.headers.set('PAYMENT-RESPONSE', encodePaymentResponseHeader(settled.response));
@@ -99,9 +108,14 @@ export const x402Payment = () =>
     }
   });
 
-async function settle(gateway: X402Gateway, payload: PaymentPayload, requirements: PaymentRequirements) {
+async function settle(
+  gateway: X402Gateway,
+  payload: PaymentPayload,
+  requirements: PaymentRequirements,
+  amount: bigint,
+) {
   try {
-    const response = await gateway.settle(payload, requirements);
+    const response = await gateway.settle(payload, requirements, amount);
     if (response.success) return { ok: true as const, response };
     return { ok: false as const, error: response.errorReason ?? 'settle failed' };
   } catch (err) {
@@ -109,10 +123,20 @@ async function settle(gateway: X402Gateway, payload: PaymentPayload, requirement
   }
 }
 
-/** EIP-3009's random nonce; for other payloads, the signature itself names the payment. */
+/** EIP-3009's random nonce, or Permit2's (`upto`); for other payloads, the signature names the payment. */
 function nonceOf(payload: PaymentPayload): string {
-  const p = payload.payload as { authorization?: { nonce?: string }; signature?: string };
-  return p.authorization?.nonce ?? p.signature ?? JSON.stringify(payload.payload);
+  const p = payload.payload as {
+    authorization?: { nonce?: string };
+    permit2Authorization?: { nonce?: string };
+    signature?: string;
+  };
+  const permit2 = p.permit2Authorization?.nonce;
+  return (
+    p.authorization?.nonce ??
+    (permit2 ? `permit2:${permit2}` : undefined) ??
+    p.signature ??
+    JSON.stringify(payload.payload)
+  );
 }
 
 async function paymentRequired(

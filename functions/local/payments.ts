@@ -1,9 +1,11 @@
-import { createPublicClient, createWalletClient, getAddress, http, toHex, type Hex } from 'viem';
+import { PERMIT2_ADDRESS } from '@x402/evm';
+import { createPublicClient, createWalletClient, getAddress, http, maxUint256, toHex, type Hex } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { testUsdAbi } from '../../contracts/artifacts/TestUSD.ts';
 import { ANVIL_CHAIN_ID, ANVIL_DEPLOYER_KEY } from '../../shared/chain/anvil.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { installX402UptoContracts } from '../../shared/chain/x402-contracts.ts';
 import { createLocalFacilitator } from '../../shared/payments/local-facilitator.ts';
 import { startFacilitatorServer } from './facilitator-server.ts';
 
@@ -34,13 +36,16 @@ export async function startLocalPayments(config: Config, log: Logger): Promise<L
   let facilitatorUrl = config.x402.facilitatorUrl;
   let stop = async () => {};
   if (!facilitatorUrl && local) {
+    // `upto` needs Permit2 and x402's upto proxy, which a fresh anvil lacks
+    const { installed } = await installX402UptoContracts(rpcUrl);
+    if (installed) log.info('x402: Permit2 and the upto proxy placed at their canonical addresses', {});
     const server = await startFacilitatorServer(
       createLocalFacilitator({ rpcUrl, chainId, privateKey: devKey(FACILITATOR_INDEX) }),
       config.x402.facilitatorPort,
     );
     facilitatorUrl = server.url;
     stop = server.stop;
-    log.info('x402: local facilitator ready (exact scheme, EIP-3009)', {
+    log.info('x402: local facilitator ready (upto scheme with Permit2, exact with EIP-3009)', {
       url: facilitatorUrl,
       network: `eip155:${chainId}`,
     });
@@ -71,6 +76,32 @@ async function fundAgent(rpcUrl: string, token: `0x${string}`, log: Logger): Pro
     });
     await reader.waitForTransactionReceipt({ hash });
     log.info('x402: demo agent wallet funded', { address, balance: AGENT_FUNDING.toString() });
+  }
+  // `upto` pays through Permit2: a wallet approves it once (an on-chain transaction of its own)
+  const allowance = await reader.readContract({
+    address: token,
+    abi: testUsdAbi,
+    functionName: 'allowance',
+    args: [address, PERMIT2_ADDRESS],
+  });
+  if (allowance < AGENT_FUNDING) {
+    const agent = createWalletClient({ account: privateKeyToAccount(privateKey), transport: http(rpcUrl) });
+    try {
+      const hash = await agent.writeContract({
+        address: token,
+        abi: testUsdAbi,
+        functionName: 'approve',
+        args: [PERMIT2_ADDRESS, maxUint256],
+        chain: null,
+      });
+      await reader.waitForTransactionReceipt({ hash });
+    } catch (err) {
+      // another process on this chain approving at the same moment (same key, same nonce): the
+      // demo still pays with `exact`; a later start approves again
+      log.warn('x402: the demo agent could not approve Permit2 (upto unavailable to it until then)', {
+        error: err instanceof Error ? err.message.split('\n')[0] : String(err),
+      });
+    }
   }
   return { address, privateKey };
 }

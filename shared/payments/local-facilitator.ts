@@ -1,11 +1,13 @@
 import { x402Facilitator } from '@x402/core/facilitator';
 import { toFacilitatorEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
+import { UptoEvmScheme } from '@x402/evm/upto/facilitator';
 import { createPublicClient, createWalletClient, http, nonceManager, publicActions, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 
 // A facilitator for the local chain from the x402 packages' own code: @x402/core's
-// x402Facilitator with @x402/evm's `exact` scheme (EIP-3009 transferWithAuthorization), signing
+// x402Facilitator with @x402/evm's `exact` scheme (EIP-3009 transferWithAuthorization) and `upto`
+// (Permit2 through x402's upto proxy, which `npm start` places on the local chain), signing
 // with its own key (never the settler's: the two would race for nonces). `npm start` serves it
 // over HTTP (functions/local/facilitator-server.ts); a deployment uses a hosted one by URL.
 
@@ -29,12 +31,16 @@ export function createLocalFacilitator(params: LocalFacilitatorParameters): x402
   const reader = createPublicClient({ chain, transport: http(params.rpcUrl), pollingInterval: 100 });
   const signer = toFacilitatorEvmSigner({
     address: account.address,
-    readContract: (args) => reader.readContract(args as never),
+    // from the facilitator: `upto` simulates the proxy's settle, which only its facilitator may call
+    readContract: (args) => reader.readContract({ ...(args as object), account: account.address } as never),
     verifyTypedData: (args) => reader.verifyTypedData(args as never),
     writeContract: (args) => wallet.writeContract({ ...(args as object), account, chain } as never),
     sendTransaction: (args) => wallet.sendTransaction({ ...(args as object), account, chain } as never),
     waitForTransactionReceipt: (args) => reader.waitForTransactionReceipt(args as never),
     getCode: (args) => reader.getCode(args),
   } as Parameters<typeof toFacilitatorEvmSigner>[0]);
-  return new x402Facilitator().register(`eip155:${params.chainId}`, new ExactEvmScheme(signer));
+  const network = `eip155:${params.chainId}` as const;
+  return new x402Facilitator()
+    .register(network, new ExactEvmScheme(signer))
+    .register(network, new UptoEvmScheme(signer));
 }

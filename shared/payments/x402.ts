@@ -1,11 +1,17 @@
 import { HTTPFacilitatorClient, x402ResourceServer } from '@x402/core/server';
 import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types';
 import { ExactEvmScheme } from '@x402/evm/exact/server';
+import { UptoEvmScheme } from '@x402/evm/upto/server';
 import { Unavailable } from '../errors.ts';
 
 // The payments-in port: x402 v2 through a facilitator reached by URL (the local one `npm start`
 // runs, or a hosted one). @x402/core's resource server builds the requirements and talks to the
-// facilitator; @x402/evm's `exact` scheme (EIP-3009) is the one the local stablecoin takes.
+// facilitator; @x402/evm's schemes: `upto` (Permit2: the payer signs the most the call can cost
+// and is charged what it did cost), offered first where the facilitator supports it, and `exact`
+// (EIP-3009: the whole quote moves), which every stablecoin payer can use.
+
+/** The x402 schemes citepay takes, in the order a 402 offers them. */
+export type X402Scheme = 'upto' | 'exact';
 
 export interface X402Parameters {
   facilitatorUrl: string;
@@ -26,12 +32,13 @@ export interface X402Gateway {
   readonly network: `eip155:${number}`;
   readonly payTo: `0x${string}`;
   readonly asset: `0x${string}`;
-  /** What a call of at most `amount` micro-USD costs to pay for. */
+  /** What a call of at most `amount` micro-USD costs to pay for: one entry per scheme offered. */
   requirements(amount: bigint): Promise<PaymentRequirements[]>;
   paymentRequired(requirements: PaymentRequirements[], resourceUrl: string, error?: string): Promise<PaymentRequired>;
   match(requirements: PaymentRequirements[], payload: PaymentPayload): PaymentRequirements | undefined;
   verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyOutcome>;
-  settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse>;
+  /** `amount`: what to take, for `upto` (at most what was authorised); `exact` takes the whole. */
+  settle(payload: PaymentPayload, requirements: PaymentRequirements, amount?: bigint): Promise<SettleResponse>;
 }
 
 const unreachable = (what: string, _err: unknown) =>
@@ -43,9 +50,9 @@ const unreachable = (what: string, _err: unknown) =>
 
 export function createX402Gateway(p: X402Parameters): X402Gateway {
   const network = `eip155:${p.chainId}` as const;
-  const server = new x402ResourceServer(
-    new HTTPFacilitatorClient({ url: p.facilitatorUrl, timeoutMs: 10_000 }),
-  ).register(network, new ExactEvmScheme());
+  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: p.facilitatorUrl, timeoutMs: 10_000 }))
+    .register(network, new UptoEvmScheme())
+    .register(network, new ExactEvmScheme());
   let ready: Promise<void> | undefined;
   const initialized = () => {
     // a failed start (facilitator down) is retried by the next request, not cached
@@ -61,13 +68,17 @@ export function createX402Gateway(p: X402Parameters): X402Gateway {
     asset: p.asset,
     async requirements(amount) {
       await initialized();
-      return server.buildPaymentRequirements({
-        scheme: 'exact',
-        network,
-        payTo: p.payTo,
-        maxTimeoutSeconds: p.maxTimeoutSeconds ?? 300,
-        price: { amount: amount.toString(), asset: p.asset, extra: { name: p.assetName, version: p.assetVersion } },
-      });
+      const offer = (scheme: X402Scheme) =>
+        server.buildPaymentRequirements({
+          scheme,
+          network,
+          payTo: p.payTo,
+          maxTimeoutSeconds: p.maxTimeoutSeconds ?? 300,
+          price: { amount: amount.toString(), asset: p.asset, extra: { name: p.assetName, version: p.assetVersion } },
+        });
+      // a facilitator without `upto` (a hosted one, or a chain without Permit2): `exact` alone
+      const upto = supportsUpto(server, network) ? await offer('upto') : [];
+      return [...upto, ...(await offer('exact'))];
     },
     paymentRequired: (requirements, url, error) =>
       server.createPaymentRequiredResponse(
@@ -97,6 +108,16 @@ export function createX402Gateway(p: X402Parameters): X402Gateway {
         };
       return { ok: true, payer: result.payer as `0x${string}` };
     },
-    settle: (payload, requirements) => server.settlePayment(payload, requirements),
+    settle: (payload, requirements, amount) =>
+      server.settlePayment(
+        payload,
+        requirements,
+        undefined,
+        undefined,
+        requirements.scheme === 'upto' && amount !== undefined ? { amount: amount.toString() } : undefined,
+      ),
   };
 }
+
+const supportsUpto = (server: x402ResourceServer, network: `eip155:${number}`) =>
+  server.getSupportedKind(2, network, 'upto') !== undefined;

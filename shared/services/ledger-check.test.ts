@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from './container.ts';
 import { checkLedger } from './ledger-check.ts';
+import { acceptPayment, amountToSettle, paymentSettled } from './x402-payments.ts';
 import { postTransaction } from '../store/ledger.ts';
 import { newId } from '../ids.ts';
 import { SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
@@ -122,5 +123,26 @@ describe('the ledger checker (npm run check:ledger)', () => {
         );
       }),
     ).rejects.toThrow(/foreign key|ledger_entries_same_mode/);
+  });
+
+  it('names an upto payment settled for other than what its call was charged', async () => {
+    // credited as a verified upto payment, then recorded settled without its call ever charging it
+    const payment = await acceptPayment(services, {
+      payer: '0x00000000000000000000000000000000000000a1',
+      nonce: 'permit2:1',
+      network: 'eip155:31337',
+      asset: '0x00000000000000000000000000000000000000b2',
+      payTo: '0x00000000000000000000000000000000000000c3',
+      amount: 5000n,
+      scheme: 'upto',
+      route: '/v1/retrieve',
+      requestId: 'req_upto_never_charged',
+    });
+    expect(payment).not.toBeNull();
+    expect(await amountToSettle(services, payment!)).toBe(0n); // its call charged nothing: nothing to settle
+    await paymentSettled(services, payment!, '0xforged');
+    expect((await failed()).find((c) => c.name === 'x402 upto payments took what their call cost')?.offenders).toEqual([
+      expect.stringContaining(payment!.paymentId),
+    ]);
   });
 });

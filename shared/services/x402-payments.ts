@@ -6,11 +6,13 @@ import { insertAccount } from '../store/accounts.ts';
 import { postTransaction } from '../store/ledger.ts';
 import {
   X402_ACCOUNT_ID,
+  chargedForRequest,
   findPayer,
   finishPayment,
   insertPayer,
   insertPayment,
   lockPayerWallet,
+  lowerPaymentAmount,
   type X402Payer,
 } from '../store/x402.ts';
 import { issueKey, type Principal } from './api-keys.ts';
@@ -19,7 +21,9 @@ import type { Services } from './container.ts';
 // Pay per call with x402 (issue 20). A verified payment is credited to the paying wallet's own
 // consumer account before the call runs (the call then charges that account exactly as a key's
 // call is charged: the same services, receipts and contributor credits); it is settled on chain
-// only after the call succeeded, and a failed call's credit is reversed, so nothing moves.
+// only after the call succeeded, and a failed call's credit is reversed, so nothing moves. With
+// `upto` the credit is the signed maximum; once the call is done the unused part is reversed and
+// only the call's cost is settled, so the ledger's inflow is what moves on chain.
 
 const gateways = new WeakMap<Services, X402Gateway | null>();
 
@@ -45,7 +49,10 @@ export function x402GatewayOf(services: Services): X402Gateway | null {
 
 export interface AcceptedPayment {
   paymentId: string;
+  /** credited: for `upto`, the authorised maximum */
   amount: bigint;
+  scheme: 'exact' | 'upto';
+  requestId: string;
   /** the payer wallet's account, as the call's caller */
   principal: Principal;
 }
@@ -56,7 +63,9 @@ export interface PaymentFacts {
   network: string;
   asset: string;
   payTo: string;
+  /** the amount signed: `exact` moves all of it, `upto` at most this */
   amount: bigint;
+  scheme: 'exact' | 'upto';
   route: string;
   requestId: string;
 }
@@ -88,6 +97,8 @@ export async function acceptPayment(services: Services, facts: PaymentFacts): Pr
       return {
         paymentId,
         amount: facts.amount,
+        scheme: facts.scheme,
+        requestId: facts.requestId,
         principal: { accountId: payer.accountId, keyId: payer.keyId, role: 'consumer', livemode: true },
       };
     });
@@ -126,6 +137,34 @@ export async function refundPayment(services: Services, payment: AcceptedPayment
     });
     await finishPayment(tx, payment.paymentId, { status: 'refused', refundTransactionId, error });
   });
+}
+
+/**
+ * What to settle once the call succeeded: `exact`, the whole payment; `upto`, what the call was
+ * charged (at most the authorised maximum), after reversing the unused rest of the credit in the
+ * ledger. 0: the call cost nothing — the caller refunds the whole credit and settles nothing.
+ */
+export async function amountToSettle(services: Services, payment: AcceptedPayment): Promise<bigint> {
+  if (payment.scheme === 'exact') return payment.amount;
+  const charged = await chargedForRequest(services.db, payment.principal.accountId, payment.requestId);
+  const cost = charged < payment.amount ? charged : payment.amount;
+  if (cost <= 0n || cost === payment.amount) return cost;
+  await services.db.transaction(async (tx) => {
+    const releaseTransactionId = newId('transaction');
+    await postTransaction(tx, {
+      id: releaseTransactionId,
+      kind: 'x402_refund',
+      requestId: null,
+      keyId: payment.principal.keyId,
+      livemode: true,
+      entries: [
+        { accountId: payment.principal.accountId, amount: -(payment.amount - cost) },
+        { accountId: X402_ACCOUNT_ID, amount: payment.amount - cost },
+      ],
+    });
+    await lowerPaymentAmount(tx, payment.paymentId, { amount: cost, releaseTransactionId });
+  });
+  return cost;
 }
 
 export async function paymentSettled(services: Services, payment: AcceptedPayment, txHash: string): Promise<void> {

@@ -134,6 +134,19 @@ export async function ledgerInvariants(db: Queryable): Promise<LedgerCheck[]> {
       `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE status = 'settled'`)} settled on chain`,
     `SELECT id, payer, amount::text, error FROM x402_payments WHERE status = 'unsettled'`,
   );
+  // x402 `upto` (migration 0105): a settled payment took exactly what its call was charged, no more
+  // than the payer signed; the unused rest of its credit was reversed.
+  await add(
+    'x402 upto payments took what their call cost',
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE scheme = 'upto' AND status = 'settled'`)} settled upto payments`,
+    `SELECT p.id, p.amount::text, p.authorized::text, (-coalesce(sum(e.amount), 0))::text AS charged
+       FROM x402_payments p JOIN x402_payers w ON w.wallet = p.payer
+       LEFT JOIN ledger_transactions t ON t.request_id = p.request_id
+       LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = w.account_id
+      WHERE p.scheme = 'upto' AND p.status = 'settled'
+      GROUP BY p.id, p.amount, p.authorized HAVING p.amount <> -coalesce(sum(e.amount), 0) OR p.amount > p.authorized`,
+  );
   checks.push(await runningBalancesCheck(db));
   return checks;
 }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.ts';
 
-// x402 payers (a wallet's own consumer account) and payments (migration 0060).
+// x402 payers (a wallet's own consumer account) and payments (migrations 0060, 0105).
 
 /** The ledger account on-chain x402 inflows come from: like the funding account, the outside world. */
 export const X402_ACCOUNT_ID = 'acct_x402';
@@ -35,7 +35,9 @@ export interface NewX402Payment {
   network: string;
   asset: string;
   payTo: string;
+  /** what the ledger takes in: for `upto` the authorised maximum until the call's cost is known */
   amount: bigint;
+  scheme: 'exact' | 'upto';
   route: string;
   requestId: string;
   creditTransactionId: string;
@@ -44,8 +46,8 @@ export interface NewX402Payment {
 /** false: this (payer, nonce) was seen before — a replay. */
 export async function insertPayment(db: Queryable, p: NewX402Payment): Promise<boolean> {
   const r = await db.query(
-    `INSERT INTO x402_payments (id, payer, nonce, network, asset, pay_to, amount, route, request_id, status, credit_transaction_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) ON CONFLICT (payer, nonce) DO NOTHING`,
+    `INSERT INTO x402_payments (id, payer, nonce, network, asset, pay_to, amount, authorized, route, request_id, status, credit_transaction_id, scheme)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, 'pending', $10, $11) ON CONFLICT (payer, nonce) DO NOTHING`,
     [
       p.id,
       p.payer,
@@ -57,9 +59,33 @@ export async function insertPayment(db: Queryable, p: NewX402Payment): Promise<b
       p.route,
       p.requestId,
       p.creditTransactionId,
+      p.scheme,
     ],
   );
   return (r.affectedRows ?? 0) > 0;
+}
+
+/** What the request's call charged `accountId` (its one ledger transaction for `requestId`; 0 if none). */
+export async function chargedForRequest(db: Queryable, accountId: string, requestId: string): Promise<bigint> {
+  const r = await db.query<{ charged: string }>(
+    `SELECT (-coalesce(sum(e.amount), 0))::text AS charged FROM ledger_entries e
+       JOIN ledger_transactions t ON t.id = e.transaction_id
+      WHERE t.request_id = $2 AND e.account_id = $1`,
+    [accountId, requestId],
+  );
+  return BigInt(r.rows[0]!.charged);
+}
+
+/** An `upto` payment's amount becomes the call's cost; the rest of the credit was reversed by `releaseTransactionId`. */
+export async function lowerPaymentAmount(
+  db: Queryable,
+  id: string,
+  p: { amount: bigint; releaseTransactionId: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE x402_payments SET amount = $2, release_transaction_id = $3 WHERE id = $1 AND status = 'pending'`,
+    [id, p.amount.toString(), p.releaseTransactionId],
+  );
 }
 
 export async function finishPayment(

@@ -1,0 +1,228 @@
+import { x402Client } from '@x402/core/client';
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
+import { PERMIT2_ADDRESS, toClientEvmSigner, x402UptoPermit2ProxyAddress } from '@x402/evm';
+import { UptoEvmScheme } from '@x402/evm/upto/client';
+import { wrapFetchWithPayment } from '@x402/fetch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublicClient, http as viemHttp, type Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
+import { ANVIL_SETTLER_ADDRESS } from '../shared/chain/anvil.ts';
+import type { Db } from '../shared/db/index.ts';
+import { openPg } from '../shared/db/pg.ts';
+import { checkLedger } from '../shared/services/ledger-check.ts';
+import { http, startApiProcess, type ApiProcess } from './api-process.ts';
+import { DOCS } from './fixtures.ts';
+import { WALLETS } from './http.ts';
+import { postgresInstalled } from './postgres-server.ts';
+import { testDatabaseUrl } from './services.ts';
+
+// x402 `upto` against a real `npm start`: Permit2 and x402's upto proxy placed on its anvil, its
+// local facilitator, the demo agent wallet (approved for Permit2 by npm start), paid by the real
+// @x402/fetch client with @x402/evm's upto client and a viem wallet. The payer signs the most a
+// call can cost and is charged what it did cost: the chain, the ledger and the call agree.
+const ADMIN = 'cp_live_x402uptoadminkey00000000000001';
+const PRICE = 1500n;
+
+describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) against npm start', () => {
+  let api: ApiProcess;
+  let db: Db;
+  let chain: { rpcUrl: string; token: `0x${string}`; chainId: number };
+  let agentKey: Hex;
+  let reader: ReturnType<typeof createPublicClient>;
+
+  const treasury = () =>
+    reader.readContract({
+      address: chain.token,
+      abi: testUsdAbi,
+      functionName: 'balanceOf',
+      args: [ANVIL_SETTLER_ADDRESS],
+    }) as Promise<bigint>;
+  const inflow = async () =>
+    -BigInt(
+      (
+        await db.query<{ s: string | null }>(
+          `SELECT sum(amount)::text AS s FROM ledger_entries WHERE account_id = 'acct_x402'`,
+        )
+      ).rows[0]!.s ?? 0,
+    );
+  const paymentByTx = async (tx: string) =>
+    (
+      await db.query<{ scheme: string; amount: string; authorized: string; status: string; request_id: string }>(
+        `SELECT scheme, amount::text, authorized::text, status, request_id FROM x402_payments WHERE tx_hash = $1`,
+        [tx],
+      )
+    ).rows[0]!;
+  const chargeOf = async (requestId: string) =>
+    BigInt(
+      (
+        await db.query<{ s: string }>(
+          `SELECT coalesce(sum(e.amount), 0)::text AS s FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+            JOIN x402_payers p ON p.account_id = e.account_id WHERE t.request_id = $1`,
+          [requestId],
+        )
+      ).rows[0]!.s,
+    );
+
+  /** @x402/fetch paying with `upto` only; `sent` records each PAYMENT-SIGNATURE. */
+  function uptoFetch(privateKey: Hex, sent: string[] = []) {
+    const network = `eip155:${chain.chainId}` as const;
+    const client = x402Client.fromConfig({
+      schemes: [
+        { network, client: new UptoEvmScheme(toClientEvmSigner(privateKeyToAccount(privateKey), reader as never)) },
+      ],
+      spendControls: { allowedAssets: [{ network, asset: chain.token }] },
+    });
+    const recording: typeof fetch = async (input, init) => {
+      const req = new Request(input as string | URL | Request, init);
+      const sig = req.headers.get('payment-signature');
+      if (sig) sent.push(sig);
+      return fetch(req);
+    };
+    return wrapFetchWithPayment(recording, client);
+  }
+  const post = (f: typeof fetch, path: string, json: unknown) =>
+    f(`${api.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    });
+  const quote = async (path: string, json: unknown) =>
+    decodePaymentRequiredHeader((await post(fetch, path, json)).headers.get('payment-required')!).accepts;
+
+  beforeAll(async () => {
+    const url = await testDatabaseUrl();
+    db = openPg(url, { max: 2 });
+    api = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info' });
+    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
+      rpcUrl: string;
+      chainId: number;
+    };
+    const accepts = await quote('/v1/retrieve', { query: 'x' });
+    chain = { rpcUrl: ready.rpcUrl, token: accepts[0]!.asset as `0x${string}`, chainId: ready.chainId };
+    reader = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
+    const banner = await lineContaining(api, 'x402 demo agent wallet');
+    agentKey = banner.match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
+    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
+      key: ADMIN,
+      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
+    });
+    const dn = await http(api.url, 'POST', '/v1/datanets', {
+      key: ada.body.apiKey.key,
+      json: { name: 'Bikes', pricePerSource: PRICE.toString() },
+    });
+    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
+    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
+      key: ada.body.apiKey.key,
+      json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
+    });
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await db?.close();
+  });
+
+  it('npm start placed Permit2 and the upto proxy at their canonical addresses; a 402 offers upto first, then exact, for the same maximum', async () => {
+    expect(await reader.getCode({ address: PERMIT2_ADDRESS })).toMatch(/^0x[0-9a-f]{100,}/);
+    expect(await reader.getCode({ address: x402UptoPermit2ProxyAddress })).toMatch(/^0x[0-9a-f]{100,}/);
+    const accepts = await quote('/v1/retrieve', { query: 'flat tyre', topK: 2 });
+    expect(accepts.map((a) => a.scheme)).toEqual(['upto', 'exact']);
+    expect(accepts[0]).toMatchObject({
+      network: `eip155:${chain.chainId}`,
+      asset: chain.token,
+      payTo: ANVIL_SETTLER_ADDRESS,
+      amount: (2n * PRICE).toString(),
+      extra: { assetTransferMethod: 'permit2' },
+    });
+    expect(accepts[0]!.extra.facilitatorAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(accepts[1]!.amount).toBe(accepts[0]!.amount);
+  });
+
+  it('an answer paid with upto moves its actual cost, less than the maximum signed; the ledger inflow equals it', async () => {
+    const body = { query: 'how do I undo my last commit?' };
+    const max = BigInt((await quote('/v1/answers', body))[0]!.amount);
+    const before = { treasury: await treasury(), inflow: await inflow() };
+    const res = await post(uptoFetch(agentKey), '/v1/answers', body);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { text: string }).text).toContain('git reset --soft HEAD~1.[1]');
+    const settlement = decodePaymentResponseHeader(res.headers.get('payment-response')!);
+    expect(settlement.success).toBe(true);
+    expect((await reader.getTransactionReceipt({ hash: settlement.transaction as Hex })).status).toBe('success');
+    const moved = (await treasury()) - before.treasury;
+    const payment = await paymentByTx(settlement.transaction);
+    expect(payment).toMatchObject({ scheme: 'upto', status: 'settled', authorized: max.toString() });
+    expect(BigInt(payment.amount)).toBe(moved);
+    expect(moved).toBeGreaterThan(0n);
+    expect(moved).toBeLessThan(max);
+    // what moved is exactly what the call was charged, and what the ledger took in
+    expect(-(await chargeOf(payment.request_id))).toBe(moved);
+    expect((await inflow()) - before.inflow).toBe(moved);
+    expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('a retrieval paid with upto moves what it was charged; a replayed payment is refused with 402 and nothing changes', async () => {
+    const sent: string[] = [];
+    const before = { treasury: await treasury(), inflow: await inflow() };
+    const res = await post(uptoFetch(agentKey, sent), '/v1/retrieve', {
+      query: 'how do I fix a flat bicycle tyre?',
+      topK: 2,
+    });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { usage: { charged: string } };
+    const moved = (await treasury()) - before.treasury;
+    expect(moved).toBe(BigInt(out.usage.charged));
+    expect((await inflow()) - before.inflow).toBe(moved);
+
+    const after = { treasury: await treasury(), inflow: await inflow(), payments: await count() };
+    const replay = await fetch(`${api.url}/v1/retrieve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'payment-signature': sent.at(-1)! },
+      body: JSON.stringify({ query: 'how do I fix a flat bicycle tyre?', topK: 2 }),
+    });
+    expect(replay.status).toBe(402);
+    expect(await treasury()).toBe(after.treasury);
+    expect(await inflow()).toBe(after.inflow);
+    expect(await count()).toBe(after.payments);
+  });
+
+  it('concurrent upto payments each settle their own call’s cost; the chain and the ledger agree', async () => {
+    const before = { treasury: await treasury(), inflow: await inflow() };
+    const pay = uptoFetch(agentKey);
+    const results = await Promise.all(
+      [1, 2, 3].map((i) => post(pay, '/v1/retrieve', { query: `fix a puncture ${i}`, topK: 2 })),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    const charged = (await Promise.all(results.map((r) => r.json() as Promise<{ usage: { charged: string } }>))).reduce(
+      (sum, b) => sum + BigInt(b.usage.charged),
+      0n,
+    );
+    const settled = results.map((r) => BigInt(decodePaymentResponseHeader(r.headers.get('payment-response')!).amount!));
+    const moved = (await treasury()) - before.treasury;
+    expect(moved).toBe(charged);
+    expect(settled.reduce((a, b) => a + b, 0n)).toBe(moved);
+    expect((await inflow()) - before.inflow).toBe(moved);
+    expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it('a failed upto-paid call moves nothing and reverses its credit', async () => {
+    const before = { treasury: await treasury(), inflow: await inflow() };
+    const failed = await post(uptoFetch(agentKey), '/v1/retrieve', { query: '   ', topK: 1 });
+    expect(failed.status).toBe(400);
+    expect(await treasury()).toBe(before.treasury);
+    expect(await inflow()).toBe(before.inflow);
+    const refused = await db.query(`SELECT 1 FROM x402_payments WHERE scheme = 'upto' AND status = 'refused'`);
+    expect(refused.rows).toHaveLength(1);
+    expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
+  });
+
+  const count = async () => (await db.query(`SELECT 1 FROM x402_payments`)).rows.length;
+});
+
+/** The first log line containing `text`, once the process has written it. */
+async function lineContaining(api: ApiProcess, text: string): Promise<string> {
+  for (;;) {
+    const line = api.lines.find((l) => l.includes(text));
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
