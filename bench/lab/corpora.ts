@@ -5,6 +5,10 @@ import { loadSotu, loadSotuClassicQuestions } from '../corpora/sotu.ts';
 
 export const LAB_CORPORA: { name: string; documents: () => CorpusDocument[]; questions: () => GoldQuestion[] }[] = [
   { name: 'git', documents: loadGitManual, questions: loadGitQuestions },
-  { name: 'sotu-1961-2000', documents: () => loadSotu({ fromYear: 1961, toYear: 2000 }), questions: loadSotuClassicQuestions },
+  {
+    name: 'sotu-1961-2000',
+    documents: () => loadSotu({ fromYear: 1961, toYear: 2000 }),
+    questions: loadSotuClassicQuestions,
+  },
   { name: 'npm-docs', documents: loadNpmDocs, questions: loadNpmDocsQuestions },
 ];

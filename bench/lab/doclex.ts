@@ -11,7 +11,13 @@ import { termStats } from '../../shared/store/lexical.ts';
  * BM25 over whole documents: a document's term frequencies are its chunks' postings summed, its
  * length its text length in characters against the datanet's mean (measured here, not shipped).
  */
-async function documentBm25(db: Queryable, terms: { lexeme: string; weight: number }[], k: number, datanetIds: string[], p: { k1: number; b: number }) {
+async function documentBm25(
+  db: Queryable,
+  terms: { lexeme: string; weight: number }[],
+  k: number,
+  datanetIds: string[],
+  p: { k1: number; b: number },
+) {
   if (terms.length === 0) return [];
   const r = await db.query<{ document_id: string; score: number }>(
     `WITH n AS (SELECT avg(text_length)::float8 AS avglen FROM documents WHERE datanet_id = ANY($3::text[]) AND deleted_at IS NULL),
@@ -38,7 +44,10 @@ const ms: number[] = [];
 for (const x of dump.questions) {
   const stats = await termStats(db, x.q.question, [datanetId]);
   const selected = selectQueryTerms(stats).map((t) => ({ lexeme: t.lexeme, weight: t.idf }));
-  const all = selectQueryTerms(stats, { maxPostings: Number.MAX_SAFE_INTEGER }).map((t) => ({ lexeme: t.lexeme, weight: t.idf }));
+  const all = selectQueryTerms(stats, { maxPostings: Number.MAX_SAFE_INTEGER }).map((t) => ({
+    lexeme: t.lexeme,
+    weight: t.idf,
+  }));
   const t = performance.now();
   x.c.candidates.documentLexical = await documentBm25(db, selected, 50, [datanetId], { k1: BM25_K1, b: BM25_B });
   ms.push(performance.now() - t);

@@ -17,24 +17,51 @@ const [name, dir] = process.argv.slice(2);
 const corpus = LAB_CORPORA.find((c) => c.name === name)!;
 const { datanetId } = JSON.parse(readFileSync(join(dir!, `${name}.meta.json`), 'utf8'));
 const embedder = await openEmbedder();
-const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-lab-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false' });
+const config = loadConfig({
+  CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-lab-')),
+  LOG_LEVEL: 'error',
+  LOG_REQUESTS: 'false',
+});
 const db = await openPglite(join(dir!, name!));
 const services = await createServices(config, { db, embedder });
 const lex = async (texts: string[]) =>
-  (await db.query<{ a: string[] }>(`SELECT tsvector_to_array(to_tsvector('english', t)) AS a FROM unnest($1::text[]) WITH ORDINALITY x(t, i) ORDER BY i`, [texts])).rows.map((r) => r.a);
-const tokens = async (text: string) => (await db.query<{ t: string }>(`SELECT t FROM unnest(string_to_array(lower(regexp_replace($1, '[^A-Za-z]+', ' ', 'g')), ' ')) t`, [text])).rows.map((r) => r.t).filter((t) => t.length >= 3);
+  (
+    await db.query<{ a: string[] }>(
+      `SELECT tsvector_to_array(to_tsvector('english', t)) AS a FROM unnest($1::text[]) WITH ORDINALITY x(t, i) ORDER BY i`,
+      [texts],
+    )
+  ).rows.map((r) => r.a);
+const tokens = async (text: string) =>
+  (
+    await db.query<{ t: string }>(
+      `SELECT t FROM unnest(string_to_array(lower(regexp_replace($1, '[^A-Za-z]+', ' ', 'g')), ' ')) t`,
+      [text],
+    )
+  ).rows
+    .map((r) => r.t)
+    .filter((t) => t.length >= 3);
 const source = new Map(corpus.documents().map((d) => [d.id, d]));
-const docs = (await db.query<{ id: string; title: string; corpus_id: string }>(`SELECT id, title, metadata->>'corpusId' AS corpus_id FROM documents WHERE datanet_id = $1`, [datanetId])).rows;
+const docs = (
+  await db.query<{ id: string; title: string; corpus_id: string }>(
+    `SELECT id, title, metadata->>'corpusId' AS corpus_id FROM documents WHERE datanet_id = $1`,
+    [datanetId],
+  )
+).rows;
 const wn = openWordNet();
 const documents: Record<string, unknown> = {};
 for (const d of docs) {
-  const chunks = (await db.query<{ text: string; heading_path: string[] }>(`SELECT text, heading_path FROM chunks WHERE document_id = $1 ORDER BY ordinal`, [d.id])).rows.map((r) => ({ text: r.text, headingPath: r.heading_path }));
+  const chunks = (
+    await db.query<{ text: string; heading_path: string[] }>(
+      `SELECT text, heading_path FROM chunks WHERE document_id = $1 ORDER BY ordinal`,
+      [d.id],
+    )
+  ).rows.map((r) => ({ text: r.text, headingPath: r.heading_path }));
   const f = documentFields(d.title, source.get(d.corpus_id)!.text, chunks);
   const words = [...new Set([...(await tokens(f.title)), ...(await tokens(f.summary))])];
   const syn: Record<string, string[][]> = {};
   for (const senses of [1, 2, 3]) {
     const s = [...new Set(words.flatMap((w) => wn.synonyms(w, senses)))];
-    syn[senses] = (await lex(s));
+    syn[senses] = await lex(s);
   }
   const [title, summary, headings] = await lex([f.title, f.summary, f.headings.join('\n')]);
   documents[d.id] = { corpusId: d.corpus_id, title, summary, headings, syn, summaryText: f.summary };

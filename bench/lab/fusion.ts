@@ -20,9 +20,14 @@ export function rankVariant(c: Candidates, s: IndexSettings, v: Variant = {}): s
   const info = (id: string) => c.chunks.get(id);
   const boiler = (id: string) => Math.max(1, info(id)?.copies ?? 1) ** -s.boilerplate;
   const length = (id: string) => Math.max(1, info(id)?.chunkCount ?? 1) ** -s.lengthPenalty;
-  const chunkLists = [{ w: s.weights.lexical, hits: c.lexical }, ...c.dense.map((hits) => ({ w: s.weights.dense, hits }))];
+  const chunkLists = [
+    { w: s.weights.lexical, hits: c.lexical },
+    ...c.dense.map((hits) => ({ w: s.weights.dense, hits })),
+  ];
   const lists = chunkLists.map(({ w, hits }) => {
-    const items = sorted(hits.filter((h) => info(h.chunkId)).map((h) => ({ id: h.chunkId, score: h.score * boiler(h.chunkId) })));
+    const items = sorted(
+      hits.filter((h) => info(h.chunkId)).map((h) => ({ id: h.chunkId, score: h.score * boiler(h.chunkId) })),
+    );
     const acc = new Map<string, { score: number; n: number }>();
     for (const it of items) {
       const doc = info(it.id)!.documentId;
@@ -35,8 +40,10 @@ export function rankVariant(c: Candidates, s: IndexSettings, v: Variant = {}): s
     return { w, items: sorted([...acc].map(([id, a]) => ({ id, score: a.score }))) };
   });
   lists.push({ w: s.weights.fields, items: c.fields.map((h) => ({ id: h.documentId, score: h.score })) });
-  for (const l of c.docDense) lists.push({ w: s.weights.docDense, items: l.map((h) => ({ id: h.documentId, score: h.score })) });
-  if (v.extra) lists.push({ w: v.extra.weight, items: v.extra.hits.map((h) => ({ id: h.documentId, score: h.score })) });
+  for (const l of c.docDense)
+    lists.push({ w: s.weights.docDense, items: l.map((h) => ({ id: h.documentId, score: h.score })) });
+  if (v.extra)
+    lists.push({ w: v.extra.weight, items: v.extra.hits.map((h) => ({ id: h.documentId, score: h.score })) });
   const out = new Map<string, number>();
   const seen = new Map<string, number>();
   for (const { w, items } of lists) {
@@ -47,7 +54,14 @@ export function rankVariant(c: Candidates, s: IndexSettings, v: Variant = {}): s
     const sd = Math.sqrt(items.reduce((a, b) => a + (b.score - mean) ** 2, 0) / items.length) || 1;
     items.forEach((it, i) => {
       const norm = v.norm ?? 'minmax';
-      const x = norm === 'minmax' ? (top > bottom ? (it.score - bottom) / (top - bottom) : 1) : norm === 'top' ? it.score / top : Math.max(0, (it.score - mean) / sd);
+      const x =
+        norm === 'minmax'
+          ? top > bottom
+            ? (it.score - bottom) / (top - bottom)
+            : 1
+          : norm === 'top'
+            ? it.score / top
+            : Math.max(0, (it.score - mean) / sd);
       out.set(it.id, (out.get(it.id) ?? 0) + w * x);
       if (i < 20) seen.set(it.id, (seen.get(it.id) ?? 0) + 1);
     });

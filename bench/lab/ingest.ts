@@ -16,16 +16,33 @@ const corpus = LAB_CORPORA.find((c) => c.name === name);
 if (!corpus || !dir) throw new Error('usage: ingest.ts CORPUS DIR');
 mkdirSync(dir, { recursive: true });
 const embedder = await openEmbedder();
-const config = loadConfig({ CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-lab-')), LOG_LEVEL: 'error', LOG_REQUESTS: 'false' });
+const config = loadConfig({
+  CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-lab-')),
+  LOG_LEVEL: 'error',
+  LOG_REQUESTS: 'false',
+});
 const db = await openPglite(join(dir, name));
 const services = await createServices(config, { db, embedder });
-const owner = await createAccount(services.db, { kind: 'contributor', name, wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' });
+const owner = await createAccount(services.db, {
+  kind: 'contributor',
+  name,
+  wallet: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+});
 const datanet = await insertDatanet(services.db, {
-  ownerAccountId: owner.account.id, name, description: null, pricePerSource: 1n,
-  embeddingModel: embedder.modelId, embeddingDim: embedder.dimension,
+  ownerAccountId: owner.account.id,
+  name,
+  description: null,
+  pricePerSource: 1n,
+  embeddingModel: embedder.modelId,
+  embeddingDim: embedder.dimension,
 });
 const t = performance.now();
-await ingestCorpus(services, { accountId: owner.account.id, keyId: 'key_lab', role: 'contributor', livemode: true }, datanet.id, corpus.documents());
+await ingestCorpus(
+  services,
+  { accountId: owner.account.id, keyId: 'key_lab', role: 'contributor', livemode: true },
+  datanet.id,
+  corpus.documents(),
+);
 await services.db.exec('ANALYZE');
 writeFileSync(join(dir, `${name}.meta.json`), JSON.stringify({ datanetId: datanet.id }));
 console.log(`${name}: ingested in ${((performance.now() - t) / 1000).toFixed(0)} s`);

@@ -8,22 +8,39 @@ import { openWordNet } from './wordnet.ts';
 describe('lab fusion', () => {
   const docs = ['A', 'B', 'C', 'D', 'E'];
   const chunkIds = docs.flatMap((d) => [`${d}1`, `${d}2`, `${d}3`]);
-  const hits = fc.uniqueArray(fc.record({ chunkId: fc.constantFrom(...chunkIds), score: fc.double({ min: 0.01, max: 20, noNaN: true }) }), { selector: (h) => h.chunkId, maxLength: 12 });
-  const docHits = fc.uniqueArray(fc.record({ documentId: fc.constantFrom(...docs), score: fc.double({ min: 0.01, max: 1, noNaN: true }) }), { selector: (h) => h.documentId, maxLength: 5 });
+  const hits = fc.uniqueArray(
+    fc.record({ chunkId: fc.constantFrom(...chunkIds), score: fc.double({ min: 0.01, max: 20, noNaN: true }) }),
+    { selector: (h) => h.chunkId, maxLength: 12 },
+  );
+  const docHits = fc.uniqueArray(
+    fc.record({ documentId: fc.constantFrom(...docs), score: fc.double({ min: 0.01, max: 1, noNaN: true }) }),
+    { selector: (h) => h.documentId, maxLength: 5 },
+  );
   const sortDesc = <T extends { score: number }>(l: T[]) => [...l].sort((a, b) => b.score - a.score);
 
   it('with no variant, ranks exactly as rankDocuments (score fusion)', () => {
     fc.assert(
-      fc.property(hits, hits, docHits, docHits, fc.integer({ min: 1, max: 3 }), (lexical, dense, fields, docDense, copies) => {
-        const c: Candidates = {
-          lexical: sortDesc(lexical),
-          dense: [sortDesc(dense)],
-          fields: sortDesc(fields),
-          docDense: [sortDesc(docDense)],
-          chunks: new Map(chunkIds.map((id, i) => [id, { documentId: id[0]!, copies: i % 4 === 0 ? copies : 1, chunkCount: 3 }])),
-        };
-        expect(rankVariant(c, DEFAULT_INDEX_SETTINGS)).toEqual(rankDocuments(c, DEFAULT_INDEX_SETTINGS).map((d) => d.documentId));
-      }),
+      fc.property(
+        hits,
+        hits,
+        docHits,
+        docHits,
+        fc.integer({ min: 1, max: 3 }),
+        (lexical, dense, fields, docDense, copies) => {
+          const c: Candidates = {
+            lexical: sortDesc(lexical),
+            dense: [sortDesc(dense)],
+            fields: sortDesc(fields),
+            docDense: [sortDesc(docDense)],
+            chunks: new Map(
+              chunkIds.map((id, i) => [id, { documentId: id[0]!, copies: i % 4 === 0 ? copies : 1, chunkCount: 3 }]),
+            ),
+          };
+          expect(rankVariant(c, DEFAULT_INDEX_SETTINGS)).toEqual(
+            rankDocuments(c, DEFAULT_INDEX_SETTINGS).map((d) => d.documentId),
+          );
+        },
+      ),
     );
   });
 });

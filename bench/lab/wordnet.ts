@@ -3,7 +3,7 @@
 // title and summary words measured no better on the dev halves (see README, Retrieval quality).
 // The index files are loaded once (lemma → synset offsets); a synset's line is read from the data
 // file at its offset on demand and cached.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -12,9 +12,32 @@ type Pos = (typeof POS)[number];
 
 /** Inflectional endings WordNet's morphy strips, per part of speech (Princeton's detachment rules). */
 const DETACH: Record<Pos, [string, string][]> = {
-  noun: [['s', ''], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y']],
-  verb: [['s', ''], ['ies', 'y'], ['es', 'e'], ['es', ''], ['ed', 'e'], ['ed', ''], ['ing', 'e'], ['ing', '']],
-  adj: [['er', ''], ['est', ''], ['er', 'e'], ['est', 'e']],
+  noun: [
+    ['s', ''],
+    ['ses', 's'],
+    ['xes', 'x'],
+    ['zes', 'z'],
+    ['ches', 'ch'],
+    ['shes', 'sh'],
+    ['men', 'man'],
+    ['ies', 'y'],
+  ],
+  verb: [
+    ['s', ''],
+    ['ies', 'y'],
+    ['es', 'e'],
+    ['es', ''],
+    ['ed', 'e'],
+    ['ed', ''],
+    ['ing', 'e'],
+    ['ing', ''],
+  ],
+  adj: [
+    ['er', ''],
+    ['est', ''],
+    ['er', 'e'],
+    ['est', 'e'],
+  ],
   adv: [],
 };
 
@@ -51,7 +74,10 @@ export function openWordNet(dictDir = defaultDictDir()): SynonymSource {
     return words;
   };
   const baseForms = (word: string, pos: Pos): string[] => {
-    const forms = [word, ...DETACH[pos].filter(([end]) => word.endsWith(end)).map(([end, base]) => word.slice(0, -end.length) + base)];
+    const forms = [
+      word,
+      ...DETACH[pos].filter(([end]) => word.endsWith(end)).map(([end, base]) => word.slice(0, -end.length) + base),
+    ];
     return [...new Set(forms)].filter((f) => index.has(`${pos}:${f}`));
   };
   return {
@@ -65,8 +91,6 @@ export function openWordNet(dictDir = defaultDictDir()): SynonymSource {
       return [...out];
     },
   };
-  // The data files stay open for the life of the process (one per part of speech), like the index in memory.
-  void closeSync;
 }
 
 function defaultDictDir(): string {
