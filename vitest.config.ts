@@ -37,6 +37,7 @@ const ON_BOTH_DATABASES = [
   'test/dashboard/security.test.ts',
   'test/dashboard/datanets.test.ts',
   'test/webhooks.test.ts',
+  'functions/api/routes/rate-cards.test.ts',
 ];
 
 export default defineConfig({
