@@ -75,3 +75,13 @@ export async function priceUses<S extends { datanetId: string; pricePerSource: b
     return { ...s, pricePerSource: BigInt(rateCard.price), rateCard };
   });
 }
+
+/** The owner's view (dashboard): the datanet, checked as theirs, and every version newest first. */
+export async function ownerRateCard(
+  services: Services,
+  principal: Principal,
+  datanetId: string,
+): Promise<{ datanet: Datanet; history: RateCard[] }> {
+  const datanet = await requireManagedDatanet(services, principal, datanetId);
+  return { datanet, history: await rateCardHistory(services.db, datanetId) };
+}

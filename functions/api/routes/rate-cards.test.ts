@@ -176,10 +176,9 @@ describe('GET/PUT /v1/datanets/{id}/rate-card', () => {
 /** The elements RSL 1.0 requires (https://rslstandard.org/rsl; no XSD is published). */
 function assertRsl(xml: string) {
   const errors: string[] = [];
-  const doc = new DOMParser({ onError: (level, msg) => level !== 'warning' && errors.push(msg) }).parseFromString(
-    xml,
-    'application/xml',
-  );
+  const doc = new DOMParser({
+    errorHandler: { error: (msg) => errors.push(String(msg)), fatalError: (msg) => errors.push(String(msg)) },
+  }).parseFromString(xml, 'application/xml');
   expect(errors).toEqual([]);
   const ns = 'https://rslstandard.org/rsl';
   const root = doc.documentElement!;

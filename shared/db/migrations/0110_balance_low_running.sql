@@ -13,7 +13,7 @@ DECLARE d record;
 BEGIN
   FOR d IN
     SELECT n.account_id, n.livemode, n.net, n.transaction_id, b.balance AS after
-      FROM (SELECT account_id, livemode, sum(amount) AS net, max(transaction_id) AS transaction_id
+      FROM (SELECT account_id, livemode, sum(amount)::bigint AS net, max(transaction_id) AS transaction_id
               FROM new_entries GROUP BY account_id, livemode HAVING sum(amount) < 0) n
       JOIN account_balances b ON b.account_id = n.account_id AND b.livemode = n.livemode
      WHERE EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.account_id = n.account_id AND e.livemode = n.livemode
