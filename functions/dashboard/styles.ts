@@ -30,7 +30,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--card); p
 .nowrap { white-space: nowrap; overflow-wrap: normal; }
 .break { overflow-wrap: anywhere; }
 /* Rate-card prices side by side while they fit, one per line on a phone. */
-.price-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 0 16px; } .price-grid input.price { max-width: 12em; }
+.price-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 0 16px; } .price-grid input.price { max-width: 12em; } .panel-title { margin-top: 0; }
 .chart .bar { fill: var(--accent); } .chart .axis { stroke: var(--muted); } .chart .tick { font-size: 11px; fill: var(--muted); } .chart .end { text-anchor: end; }
 figcaption { font-weight: 600; margin-bottom: 4px; } figure { margin: 0; }
 .pager { display: flex; gap: 16px; align-items: center; margin: 8px 0; }

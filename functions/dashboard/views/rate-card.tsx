@@ -88,7 +88,7 @@ export function RateCardPage(p: {
         id="rate-card-form"
       >
         <input type="hidden" name="_csrf" value={p.csrf} />
-        <h2>
+        <h2 class="panel-title">
           Version {current.version + 1} (in force: version {current.version})
         </h2>
         <div class="price-grid">
