@@ -38,6 +38,7 @@ const ON_BOTH_DATABASES = [
   'test/dashboard/datanets.test.ts',
   'test/webhooks.test.ts',
   'functions/api/routes/rate-cards.test.ts',
+  'test/dashboard/rate-card.test.ts',
 ];
 
 export default defineConfig({
