@@ -37,6 +37,8 @@ const ON_BOTH_DATABASES = [
   'test/dashboard/security.test.ts',
   'test/dashboard/datanets.test.ts',
   'test/webhooks.test.ts',
+  'functions/api/routes/rate-cards.test.ts',
+  'test/dashboard/rate-card.test.ts',
 ];
 
 export default defineConfig({

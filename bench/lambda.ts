@@ -83,6 +83,7 @@ try {
     results: () => ({ Records: [] }),
     settlement: () => scheduledEvent('Settlement'),
     reembed: () => scheduledEvent('Reembed'),
+    webhooks: () => scheduledEvent('Webhooks'),
   };
 
   const rows: Record<string, string | number>[] = [];

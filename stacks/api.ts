@@ -113,5 +113,19 @@ export function api(store: Storage, q: Queues) {
     },
   });
 
+  // Webhooks: every minute, send each due delivery from the outbox (retries with backoff are
+  // rows with a later due time). Deliveries are leased in the database, so a tick that overlaps
+  // the previous one never sends a delivery twice at once; the handler drains a backlog until
+  // 20 s before its timeout.
+  new sst.aws.Cron('Webhooks', {
+    schedule: (process.env.WEBHOOKS_SCHEDULE ?? 'rate(1 minute)') as `rate(${string})` | `cron(${string})`,
+    function: {
+      ...shared,
+      ...build(LAMBDAS.webhooks),
+      link,
+      environment: env,
+    },
+  });
+
   return { fn, url: fn.url };
 }

@@ -101,6 +101,8 @@ export const LAMBDAS = {
   results: settings('functions/queue/results-lambda.handler', EMBEDDING, { memory: '1024 MB', timeout: '30 seconds' }),
   // waits for the publish receipt on the L2 (2 s blocks); never embeds, so no onnxruntime
   settlement: settings('functions/settle/cron.handler', NO_EMBEDDER, { memory: '1024 MB', timeout: '5 minutes' }),
+  // signed webhook deliveries from the outbox (shared/services/webhooks.ts); never embeds
+  webhooks: settings('functions/webhooks/deliver.handler', NO_EMBEDDER, { memory: '512 MB', timeout: '2 minutes' }),
   // the embedder, batch after batch
   reembed: settings('functions/reembed/cron.handler', EMBEDDING, { memory: '2048 MB', timeout: '5 minutes' }),
 } satisfies Record<string, LambdaSettings>;

@@ -138,6 +138,7 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
       ).toHaveLength(1);
     }
     expect(await onnxBindings(built.settlement.dir)).toEqual([]);
+    expect(await onnxBindings(built.webhooks.dir)).toEqual([]);
     // The only install script npm meets is protobufjs' (it checks its CLI's dependencies, offline):
     // onnxruntime-node's (downloads CUDA libraries) and @scarf/scarf's (reports the install) are
     // never run, since those packages are copied instead of installed.

@@ -115,6 +115,12 @@ describe('webhooks', () => {
       'balance.low',
     ]);
     const order = deliveries.map((d) => d.eventId).reverse();
+    // balance.low reads the running balance (account_balances, migration 0110), never a sum over the ledger
+    const trigger = await services.db.query<{ src: string }>(
+      `SELECT prosrc AS src FROM pg_proc WHERE proname = 'webhook_balance_low'`,
+    );
+    expect(trigger.rows[0]!.src).toMatch(/account_balances/);
+    expect(trigger.rows[0]!.src).not.toMatch(/FROM\s+ledger_entries/i);
 
     script.push('fail', 'hang', 'ok', 'fail', 'ok', 'ok', 'fail', 'fail', 'ok');
     await vi.waitFor(

@@ -14,6 +14,7 @@ import { transportSecurity } from './transport-security.ts';
 import { methodIndex } from './methods.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { datanetRoutes } from './routes/datanets.ts';
+import { rateCardRoutes } from './routes/rate-cards.ts';
 import { documentRoutes } from './routes/documents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { retrieveRoutes } from './routes/retrieve.ts';
@@ -37,6 +38,7 @@ const ALL_ROUTES = [
   healthRoutes,
   accountRoutes,
   datanetRoutes,
+  rateCardRoutes,
   documentRoutes,
   retrieveRoutes,
   usageRoutes,

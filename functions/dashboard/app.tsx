@@ -32,6 +32,7 @@ import { ConsumerPage, RevokeKeyPage } from './views/consumer.tsx';
 import { holdNewKey, takeNewKey } from './new-key-flash.ts';
 import { registerDatanetPages } from './datanets.tsx';
 import { registerWebhookPages } from './webhooks.tsx';
+import { registerRateCardPages } from './rate-card.tsx';
 import { FAVICON_SVG, usd } from './views/parts.tsx';
 import { Layout } from './views/layout.tsx';
 import { OwnerPage, ReceiptPage, type FunnelView } from './views/owner.tsx';
@@ -136,6 +137,7 @@ export function dashboardRoutes() {
   });
   registerDatanetPages(app);
   registerWebhookPages(app);
+  registerRateCardPages(app);
   app.get('/dashboard/owner/receipts/:id', async (c) => {
     const { account, livemode } = signedIn(c, 'contributor');
     const r = await ownerReceipt(c.get('services'), account, livemode, c.req.param('id'));

@@ -28,6 +28,9 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--card); p
 .chart .ticks { display: flex; justify-content: space-between; font-size: .8rem; color: var(--muted); }
 .sr-label { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .nowrap { white-space: nowrap; overflow-wrap: normal; }
+.break { overflow-wrap: anywhere; }
+/* Rate-card prices side by side while they fit, one per line on a phone. */
+.price-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 0 16px; } .price-grid input.price { max-width: 12em; } .panel-title { margin-top: 0; }
 .chart .bar { fill: var(--accent); } .chart .axis { stroke: var(--muted); } .chart .tick { font-size: 11px; fill: var(--muted); } .chart .end { text-anchor: end; }
 figcaption { font-weight: 600; margin-bottom: 4px; } figure { margin: 0; }
 .pager { display: flex; gap: 16px; align-items: center; margin: 8px 0; }

@@ -1,18 +1,18 @@
-import { createServices } from '../../shared/services/create.ts';
+import { openWebhookDelivery } from '../../shared/services/create.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { deliverDueWebhooks } from '../../shared/services/webhooks.ts';
-import type { Services } from '../../shared/services/container.ts';
 
 // Scheduled Lambda (e.g. every minute): sends every due webhook delivery, then passes again while
 // there is work and time, so a backlog drains in one invocation. Deliveries are leased in the
 // database, so overlapping invocations never send one twice at once.
-let services: Promise<Services> | undefined;
+// The database and a logger only: no embedder is opened, so the function ships without onnxruntime (stacks/lambda-settings.ts).
+let services: ReturnType<typeof openWebhookDelivery> | undefined;
 
 export async function handler(
   _event: unknown,
   context?: { getRemainingTimeInMillis?: () => number },
 ): Promise<{ attempted: number }> {
-  services ??= createServices(loadConfig());
+  services ??= openWebhookDelivery(loadConfig());
   const s = await services;
   let attempted = 0;
   for (;;) {

@@ -1,5 +1,6 @@
 import canonicalizeCjs from 'canonicalize';
 import type { Attribution, SourceSignals } from './attribution.ts';
+import type { PricedUse } from './rate-cards.ts';
 import { keccak256Utf8, type Hex } from './hex.ts';
 
 // A CommonJS module typed as an ES default export: under Node's ESM interop the import is the function.
@@ -18,6 +19,8 @@ export interface ReceiptSource {
   weightPpm: number;
   amount: string;
   signals: SourceSignals;
+  /** the datanet's rate-card version and the price of one use under it (receipts since issue 21) */
+  rateCard?: PricedUse;
 }
 
 export interface Receipt {
@@ -46,7 +49,13 @@ export interface ReceiptInput {
   charged: bigint;
   dataFee: bigint;
   protocolFee: bigint;
-  sources: readonly { chunkId: string; documentId: string; datanetId: string; contributorWallet: string }[];
+  sources: readonly {
+    chunkId: string;
+    documentId: string;
+    datanetId: string;
+    contributorWallet: string;
+    rateCard?: PricedUse | undefined;
+  }[];
   adapter?: { id: string; wallet: string; amount: bigint } | null;
 }
 
@@ -69,6 +78,7 @@ export function buildReceipt(input: ReceiptInput): Receipt {
       weightPpm: Number(input.weightsPpm[i]!),
       amount: input.credits[i]!.toString(),
       signals: input.attribution.signals[i]!,
+      ...(s.rateCard ? { rateCard: s.rateCard } : {}),
     })),
     adapter: input.adapter
       ? { id: input.adapter.id, wallet: input.adapter.wallet, amount: input.adapter.amount.toString() }
@@ -102,6 +112,7 @@ export function attributionSummary(receipt: Receipt) {
         ...s.signals,
         duplicateOf: s.signals.duplicateOf === null ? null : (receipt.sources[s.signals.duplicateOf]?.sourceId ?? null),
       },
+      ...(s.rateCard ? { rateCard: s.rateCard } : {}),
     })),
     adapter: receipt.adapter,
   };

@@ -1,3 +1,5 @@
+import type { PricedUse } from './rate-cards.ts';
+
 // The shape of a retrieved source, shared by retrieval (services) and stored answers (store).
 export interface RetrievedSource {
   chunkId: string;
@@ -20,6 +22,8 @@ export interface RetrievedSource {
   ranks: { dense?: number; lexical?: number };
   /** 0-based index of the earlier upload this source copies (it earns nothing; see core/near-duplicates.ts) */
   duplicateOf: number | null;
+  /** the rate-card version and the price of one use this source was charged under (set when priced) */
+  rateCard?: PricedUse;
 }
 
 /** A source as shown to the model, frozen on the answer (JSON, so the price is a string). */

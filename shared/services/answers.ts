@@ -16,6 +16,7 @@ import { openFeed, type Feed } from './answer-feed.ts';
 import { announce } from './answer-hub.ts';
 import type { Services } from './container.ts';
 import { retrieve } from './retrieval.ts';
+import { priceUses } from './rate-cards.ts';
 
 export interface AnswerInput {
   query: string;
@@ -104,8 +105,11 @@ export async function createAnswer(
       throw new PayloadTooLarge(`prompt too large for ${spec.id}: ${err.message}`);
     throw err;
   }
+  // Each source the answer uses is one `answer` use, at the card in force when the answer is
+  // accepted: the hold below and the charge at completion use the same frozen price.
+  const priced = await priceUses(services.db, retrieved.slice(0, prompt.sources.length), 'answer', principal.livemode);
   const sources: ShownSource[] = prompt.sources.map((p, i) => {
-    const s = retrieved[i]!;
+    const s = priced[i]!;
     return { ...s, number: p.number, text: p.text, pricePerSource: s.pricePerSource.toString() };
   });
   // The causal pass re-reads the prompt once per source plus once whole.

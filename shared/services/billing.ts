@@ -8,6 +8,7 @@ import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { canonicalReceipt, hashCanonical } from '../core/receipts.ts';
 import type { Services } from './container.ts';
 import type { Payer, Principal } from './api-keys.ts';
+import { priceUses } from './rate-cards.ts';
 import { scopedKey, type IdempotencyContext } from './idempotency.ts';
 import type { RetrievedSource } from './retrieval.ts';
 
@@ -64,7 +65,9 @@ export async function chargeRetrieval(
   principal: Principal,
   params: { requestId: string; sources: RetrievedSource[]; idempotency: IdempotencyContext | undefined },
 ): Promise<RetrievalResult> {
-  const { requestId, sources } = params;
+  const { requestId } = params;
+  // Each returned source is one `retrieval` use, at the price of its datanet's card in force now.
+  const sources = await priceUses(services.db, params.sources, 'retrieval', principal.livemode);
   const { attribution, weightsPpm, charge } = settleRetrieval({
     consumerAccountId: principal.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,

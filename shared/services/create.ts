@@ -116,6 +116,13 @@ export async function openSettlement(config: Config, receiptTimeoutMs: number): 
   return { db, chain, log: createLogger(config.logLevel), minPayout: config.settlement.minPayout, receiptTimeoutMs };
 }
 
+/** A webhook-delivery process (the `Webhooks` cron Lambda): the migrated database and a logger; no embedder. */
+export async function openWebhookDelivery(config: Config): Promise<Pick<Services, 'db' | 'log'>> {
+  const db = await openDatabase(config);
+  await migrate(db);
+  return { db, log: createLogger(config.logLevel) };
+}
+
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
   const store = Promise.resolve(overrides.objectStore ?? openObjectStore(config));
   const metrics = overrides.metrics ?? createMetrics();

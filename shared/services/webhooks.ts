@@ -120,7 +120,11 @@ export interface DeliveryOptions {
 }
 
 /** Sends every due delivery once (in order per endpoint); returns how many were attempted. */
-export async function deliverDueWebhooks(services: Services, opts: DeliveryOptions = {}): Promise<number> {
+/** Needs the database and a logger only, so the scheduled Lambda opens no embedder (stacks: NO_EMBEDDER). */
+export async function deliverDueWebhooks(
+  services: Pick<Services, 'db' | 'log'>,
+  opts: DeliveryOptions = {},
+): Promise<number> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const due = await leaseDueDeliveries(services.db, opts.leaseMs ?? timeoutMs + 30_000, opts.batch ?? 50);
   await Promise.all(due.map((d) => deliverOne(services, d, timeoutMs, opts.retryBaseMs, opts.fetch ?? fetch)));
@@ -128,7 +132,7 @@ export async function deliverDueWebhooks(services: Services, opts: DeliveryOptio
 }
 
 async function deliverOne(
-  services: Services,
+  services: Pick<Services, 'db' | 'log'>,
   d: DueDelivery,
   timeoutMs: number,
   retryBaseMs: number | undefined,

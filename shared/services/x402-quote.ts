@@ -1,6 +1,7 @@
 import { maxAnswerCost, maxRetrievalCost } from '../core/x402-quote.ts';
 import { InvalidInput } from '../errors.ts';
-import { listDatanets } from '../store/datanets.ts';
+import { effectivePrice, type UseType } from '../core/rate-cards.ts';
+import { allCurrentRateCards } from '../store/rate-cards.ts';
 import { DEFAULT_MODEL, resolveModel } from './answers.ts';
 import type { Services } from './container.ts';
 
@@ -11,12 +12,14 @@ import type { Services } from './container.ts';
 type Body = Record<string, unknown>;
 const int = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback);
 
-async function maxSourcePrice(services: Services, datanets: unknown): Promise<bigint> {
+/** The most one use of `type` costs among the wanted datanets, by the cards in force (x402 is live money). */
+async function maxSourcePrice(services: Services, datanets: unknown, type: UseType): Promise<bigint> {
   const wanted = Array.isArray(datanets) ? new Set(datanets.filter((d): d is string => typeof d === 'string')) : null;
-  const all = await listDatanets(services.db);
-  return all
-    .filter((d) => !wanted || wanted.has(d.id))
-    .reduce((max, d) => (d.pricePerSource > max ? d.pricePerSource : max), 0n);
+  const cards = await allCurrentRateCards(services.db);
+  return cards
+    .filter((c) => !wanted || wanted.has(c.datanetId))
+    .map((c) => effectivePrice(c, type, true))
+    .reduce((max, p) => (p > max ? p : max), 0n);
 }
 
 async function answerCost(
@@ -28,7 +31,7 @@ async function answerCost(
   const maxTokens = Math.min(int(b.maxTokens, spec.maxOutputTokens), spec.maxOutputTokens);
   return maxAnswerCost({
     topK: b.topK,
-    maxSourcePrice: await maxSourcePrice(services, b.datanets),
+    maxSourcePrice: await maxSourcePrice(services, b.datanets, 'answer'),
     contextTokens: spec.contextTokens,
     maxTokens,
     inputPricePerMillion: spec.inputPricePerMillion,
@@ -42,7 +45,7 @@ export async function quoteMaxCost(services: Services, path: string, body: Body)
   const causal = (body.attribution as { causal?: unknown } | undefined)?.causal === true;
   switch (path) {
     case '/v1/retrieve':
-      return maxRetrievalCost(int(body.topK, 5), await maxSourcePrice(services, body.datanets));
+      return maxRetrievalCost(int(body.topK, 5), await maxSourcePrice(services, body.datanets, 'retrieval'));
     case '/v1/answers':
       // settled once the response is sent: the answer must be finished by then
       if (body.mode !== undefined && body.mode !== 'wait')

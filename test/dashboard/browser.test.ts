@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/api/app.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { settleOnce } from '../../shared/services/settlement.ts';
+import { emitWebhookEvent } from '../../shared/store/webhooks.ts';
 import { deployTestChain, type TestChain } from '../chain.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../http.ts';
@@ -295,6 +296,77 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     expect(await page.textContent('.flash')).toContain('Deleted “greenhouse”');
     expect(await page.locator('tr[data-document]').count()).toBe(1);
     await checkPage(page, 'datanet-deleted');
+    expect(cspErrors).toEqual([]);
+  });
+
+  it('data owner: edits a rate card (a refused form, a saved one, the history), opens its license; replays a webhook', {
+    timeout: 300_000,
+  }, async () => {
+    const { page, cspErrors } = await newPage();
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.fill('#api-key', world.ada.key);
+    await page.click('form[action="/dashboard/sign-in/key"] button');
+    await page.waitForURL(`${base}/dashboard/owner`);
+    await page.goto(`${base}/dashboard/owner/datanets/${world.ada.datanet}`);
+    await page.click('a:text("Rate card and license")');
+    await page.waitForURL(`${base}/dashboard/owner/datanets/${world.ada.datanet}/rate-card`);
+    expect(await page.inputValue('#rc-retrieval')).toBe('0.01');
+    expect(await page.locator('tr[data-version]').count()).toBe(1);
+    await checkPage(page, 'rate-card');
+
+    // A price that is not dollars: shown again as typed, with the reason, and nothing saved.
+    await page.fill('#rc-retrieval', '0.0125');
+    await page.fill('#rc-answer', 'two cents');
+    await page.click('button:text("Save as version 2")');
+    expect(await page.textContent('.flash.error[role=alert]')).toMatch(/Not saved\. Answer use: dollars/);
+    expect(await page.inputValue('#rc-answer')).toBe('two cents');
+    expect(await page.inputValue('#rc-retrieval')).toBe('0.0125');
+    expect(
+      (await client.call('GET', `/v1/datanets/${world.ada.datanet}/rate-card`, { key: world.ada.key })).body.version,
+    ).toBe(1);
+    await checkPage(page, 'rate-card-refused');
+
+    // Saved: Post/Redirect/Get, version 2 in force, in the history and in the API.
+    await page.fill('#rc-answer', '0.02');
+    await page.fill('#rc-minimum', '0.001');
+    await page.check('input[name=test][value=price]');
+    await page.fill('#rc-test-retrieval', '0.000001');
+    await page.fill('#rc-test-answer', '0.000002');
+    await page.click('button:text("Save as version 2")');
+    await page.waitForURL(/rate-card\?saved=2$/);
+    expect(await page.textContent('.flash[role=status]')).toContain('version 2 is in force');
+    expect(await page.locator('tr[data-version]').count()).toBe(2);
+    const api = (await client.call('GET', `/v1/datanets/${world.ada.datanet}/rate-card`, { key: world.ada.key })).body;
+    expect(api).toMatchObject({
+      version: 2,
+      prices: { retrieval: '12500', answer: '20000' },
+      minimumPerUse: '1000',
+      test: { mode: 'price', prices: { retrieval: '1', answer: '2' } },
+    });
+    await checkPage(page, 'rate-card-saved');
+    // a reload of the result page saves nothing again
+    await page.reload();
+    expect(await page.locator('tr[data-version]').count()).toBe(2);
+
+    // The license link serves the card as RSL.
+    const href = (await page.getAttribute('#license-h + p a', 'href'))!;
+    const license = await page.request.get(href);
+    expect(license.headers()['content-type']).toBe('application/rsl+xml; charset=utf-8');
+    expect(await license.text()).toContain('<amount currency="USD">0.02</amount>');
+
+    // Webhooks as an owner: an endpoint, a delivery in its log, replayed from the page.
+    await page.goto(`${base}/dashboard/webhooks`);
+    await page.fill('#wh-url', 'https://owner.example/citepay-hooks');
+    await page.click('button:text("Add endpoint")');
+    await page.waitForURL(`${base}/dashboard/webhooks#new-secret`);
+    await emitWebhookEvent(services.db, world.ada.id, true, 'earnings.settled', { epoch: 1, amount: '9000' });
+    await page.goto(`${base}/dashboard/webhooks`);
+    expect(await page.locator('tr[data-event]').count()).toBe(1);
+    await checkPage(page, 'webhooks-owner');
+    await page.click('tr[data-event] button:text("Replay")');
+    await page.waitForURL(/webhooks\?replayed=1/);
+    expect(await page.textContent('.flash[role=status]')).toContain('Replay queued');
+    await checkPage(page, 'webhooks-replayed');
     expect(cspErrors).toEqual([]);
   });
 

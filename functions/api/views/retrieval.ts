@@ -78,6 +78,13 @@ export const AttributionView = z
               'v2: the call used this source — one use, charged its listed price and credited it less the protocol fee',
           }),
         }),
+        rateCard: z
+          .object({ version: z.number().int(), use: z.enum(['retrieval', 'answer']), price: Micros })
+          .optional()
+          .openapi({
+            description:
+              "the datanet's rate-card version this source was priced under and the price of one use (GET /v1/datanets/{id}/rate-card lists every version)",
+          }),
       }),
     ),
     adapter: z.object({ id: z.string(), wallet: z.string(), amount: Micros }).nullable(),

@@ -130,7 +130,8 @@ export function DatanetPage(p: {
       <FlashLine flash={p.flash} />
       <p class="note">
         Datanet <code>{datanet.id}</code>: {usd(datanet.pricePerSource)} per retrieved source; embeddings{' '}
-        <code class="nowrap">{datanet.embeddingModel}</code>.
+        <code class="nowrap">{datanet.embeddingModel}</code>.{' '}
+        <a href={`/dashboard/owner/datanets/${datanet.id}/rate-card`}>Rate card and license →</a>
       </p>
 
       <section aria-labelledby="up-h">
