@@ -1,9 +1,9 @@
-import { DOMParser } from '@xmldom/xmldom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Services } from '../../../shared/services/container.ts';
 import { createWorld, httpClient, type Client } from '../../../test/http.ts';
 import { DOCS } from '../../../test/fixtures.ts';
 import { createGenerationServices, startWorker, type WorkerHandle } from '../../../test/generation.ts';
+import { parseXml } from '../../../test/xml.ts';
 
 // Rate cards over HTTP: the owner sets prices per use type, every call priced after the change is
 // charged by it, receipts name the version, and the license document follows the card.
@@ -175,10 +175,7 @@ describe('GET/PUT /v1/datanets/{id}/rate-card', () => {
 
 /** The elements RSL 1.0 requires (https://rslstandard.org/rsl; no XSD is published). */
 function assertRsl(xml: string) {
-  const errors: string[] = [];
-  const doc = new DOMParser({
-    errorHandler: { error: (msg) => errors.push(String(msg)), fatalError: (msg) => errors.push(String(msg)) },
-  }).parseFromString(xml, 'application/xml');
+  const { doc, errors } = parseXml(xml);
   expect(errors).toEqual([]);
   const ns = 'https://rslstandard.org/rsl';
   const root = doc.documentElement!;
