@@ -220,11 +220,15 @@ try {
    * rollups are rebuilt over the whole history and the planner's statistics refreshed.
    */
   async function seedHistory(lo: number, hi: number) {
-    const BATCH = 25_000;
+    const BATCH = Number(process.env.SCALE_SEED_BATCH ?? '100000');
     for (let a = lo; a < hi; a += BATCH) {
       const b = Math.min(hi, a + BATCH) - 1;
       const range = [a, b, docs];
       await db.transaction(async (tx) => {
+        // The balance check fires at commit once per entry; a plan the session cached while the
+        // ledger was small (a sequential scan) would make those checks O(n²): plan each afresh,
+        // from statistics taken below, after the inserts.
+        await tx.exec(`SET LOCAL plan_cache_mode = force_custom_plan`);
         const calls = `SELECT i, CASE WHEN i % 4 = 0 THEN 'answer' ELSE 'retrieve' END AS kind, ($3::text[])[1 + i % cardinality($3::text[])] AS doc,
                  (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - interval '2 hours' - (i % 365) * interval '1 day' - (i % 3000) * interval '1 second' AS at
             FROM generate_series($1::int, $2::int) i`;
@@ -250,6 +254,7 @@ try {
                  'weightPpm', 1000000, 'amount', '900', 'signals', jsonb_build_object('retrieval', 1, 'citation', CASE WHEN c.kind = 'answer' THEN 1 END, 'unsupported', false))))) r(j)`,
           [...range, consumer.account.id, datanet.id, owner.account.wallet!.toLowerCase()],
         );
+        await tx.exec(`ANALYZE ledger_entries, ledger_transactions`);
       });
       if (hi - lo > BATCH)
         process.stderr.write(`\r  seeded ${(b + 1).toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
