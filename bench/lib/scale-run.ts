@@ -224,7 +224,8 @@ try {
     const timer = () => {
       let t = performance.now();
       return (step: string) => {
-        if (process.env.SCALE_SEED_TIMING) process.stderr.write(`    ${step} ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+        if (process.env.SCALE_SEED_TIMING)
+          process.stderr.write(`    ${step} ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
         t = performance.now();
       };
     };

@@ -399,7 +399,12 @@ async function markDuplicates(services: Services, sources: RetrievedSource[]): P
   return withDuplicates(sources, (chunkId) => {
     const row = byChunk.get(chunkId);
     return (
-      row && { contentHash: row.content_hash, createdAt: row.created_at, model: row.model, vector: vectors.get(chunkId) ?? null }
+      row && {
+        contentHash: row.content_hash,
+        createdAt: row.created_at,
+        model: row.model,
+        vector: vectors.get(chunkId) ?? null,
+      }
     );
   });
 }

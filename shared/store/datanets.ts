@@ -70,7 +70,9 @@ export async function findDatanets(db: Queryable, ids: readonly string[]): Promi
 
 export async function listDatanets(db: Queryable, ownerAccountId?: string): Promise<Datanet[]> {
   const r = ownerAccountId
-    ? await db.query<DatanetRow>(`SELECT * FROM datanets WHERE owner_account_id = $1 ORDER BY created_at`, [ownerAccountId])
+    ? await db.query<DatanetRow>(`SELECT * FROM datanets WHERE owner_account_id = $1 ORDER BY created_at`, [
+        ownerAccountId,
+      ])
     : await db.query<DatanetRow>(`SELECT * FROM datanets ORDER BY created_at`);
   return r.rows.map(toDatanet);
 }

@@ -20,9 +20,7 @@ export interface SearchScope {
 
 /** The datanets (all of them when `datanetIds` is empty) and the query's term statistics over them. */
 export async function searchScope(db: Queryable, query: string, datanetIds: readonly string[]): Promise<SearchScope> {
-  const r = await db.query<
-    Partial<DatanetRow> & { n: number; total: string; terms: { lexeme: string; df: number }[] }
-  >(
+  const r = await db.query<Partial<DatanetRow> & { n: number; total: string; terms: { lexeme: string; df: number }[] }>(
     `WITH dn AS (SELECT * FROM datanets WHERE cardinality($1::text[]) = 0 OR id = ANY($1::text[])),
           ids AS (SELECT coalesce(array_agg(id), '{}') AS ids FROM dn),
           n AS (SELECT coalesce(sum(chunk_count), 0)::int AS n, coalesce(sum(total_length), 0)::text AS total
@@ -108,7 +106,7 @@ export async function searchCandidates(db: Queryable, p: CandidateParameters): P
          FROM fs JOIN document_terms t ON t.lexeme = fs.lexeme AND t.datanet_id = ANY($2::text[]) CROSS JOIN fn
         ${filter ? 'WHERE EXISTS (SELECT 1 FROM documents d WHERE d.id = t.document_id AND d.metadata @> $3::jsonb)' : ''}
         GROUP BY t.document_id ORDER BY score DESC, t.document_id LIMIT $8),
-     models AS (
+     models AS MATERIALIZED (
        SELECT (o - 1)::int AS m, e ->> 'model' AS model, (e ->> 'dimension')::int AS dimension, e ->> 'vector' AS vector,
               ARRAY(SELECT jsonb_array_elements_text(e -> 'datanetIds')) AS datanets
          FROM jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, o)),
@@ -130,7 +128,8 @@ export async function searchCandidates(db: Queryable, p: CandidateParameters): P
          SELECT document_id FROM fields UNION SELECT document_id FROM doc_dense EXCEPT SELECT document_id FROM info) x),
      nearest AS (
        SELECT m.m, n.document_id, n.chunk_id
-         FROM models m CROSS JOIN LATERAL pgvector_nearest_chunks(m.model, m.dimension, m.vector, (SELECT ids FROM only_docs), m.datanets) n),
+         FROM models m CROSS JOIN LATERAL pgvector_nearest_chunks(m.model, m.dimension, m.vector, (SELECT ids FROM only_docs), m.datanets) n
+        WHERE (SELECT cardinality(ids) FROM only_docs) > 0),
      first AS (
        SELECT DISTINCT ON (document_id) document_id, id FROM chunks
         WHERE document_id = ANY((SELECT ids FROM only_docs)::text[]) ORDER BY document_id, ordinal)

@@ -9,7 +9,7 @@
 -- caller sorts the page). The partial index's predicate needs the model as a literal, and the
 -- expression index its dimension: hence dynamic SQL.
 CREATE FUNCTION pgvector_chunk_hits(model text, dimension int, query text, k int, datanet_ids text[], metadata jsonb, ef_search int)
-RETURNS TABLE (chunk_id text, distance float8) LANGUAGE plpgsql VOLATILE AS $$
+RETURNS TABLE (chunk_id text, distance float8) LANGUAGE plpgsql VOLATILE ROWS 100 AS $$
 BEGIN
   PERFORM set_config('hnsw.ef_search', ef_search::text, true);
   PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
@@ -27,11 +27,12 @@ BEGIN
   USING query, k, datanet_ids, metadata;
 END $$;
 
+-- ROWS: their real sizes (k), so a statement calling them is not costed high enough to be JIT-compiled.
 -- (The SQL functions below name their parameters by position: a column of the same name would win.)
 
 -- Documents' own vectors nearest `query`: exact (a datanet has far fewer documents than chunks).
 CREATE FUNCTION pgvector_document_hits(model text, dimension int, query text, k int, datanet_ids text[], metadata jsonb)
-RETURNS TABLE (document_id text, distance float8) LANGUAGE sql STABLE AS $$
+RETURNS TABLE (document_id text, distance float8) LANGUAGE sql STABLE ROWS 50 AS $$
   SELECT v.document_id, (v.embedding <=> $3::vector)::float8 AS distance
     FROM document_vectors v
    WHERE v.datanet_id = ANY($5) AND v.model = $1 AND vector_dims(v.embedding) = $2
@@ -41,7 +42,7 @@ $$;
 
 -- For each of `document_ids` (within `datanet_ids`), its chunk nearest `query`.
 CREATE FUNCTION pgvector_nearest_chunks(model text, dimension int, query text, document_ids text[], datanet_ids text[])
-RETURNS TABLE (document_id text, chunk_id text) LANGUAGE sql STABLE AS $$
+RETURNS TABLE (document_id text, chunk_id text) LANGUAGE sql STABLE ROWS 50 AS $$
   SELECT DISTINCT ON (c.document_id) c.document_id, c.id
     FROM chunks c JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $1
    WHERE c.document_id = ANY($4) AND c.datanet_id = ANY($5) AND vector_dims(v.embedding) = $2
