@@ -31,6 +31,7 @@ const ON_BOTH_DATABASES = [
   'test/fuzz/openapi-fuzz.test.ts',
   'functions/api/test-mode.test.ts',
   'test/retrieval-regression.test.ts',
+  'test/search-in-database.test.ts',
   'test/rate-limits.test.ts',
   'test/dashboard/dashboard.test.ts',
   'test/dashboard/rollups.test.ts',

@@ -6,7 +6,8 @@
 // GET /v1/payouts/{wallet} and the two dashboard overviews over HTTP, with statements per call.
 // Env: SCALE_SIZES (default 0,100000,1000000; e.g. 0,10000 for a quick run), SCALE_RUNS (40),
 // SCALE_DOCS (State of the Union addresses ingested, 20), SCALE_DATABASES (pglite,postgres),
-// SCALE_VERSIONS (baseline,change), BASELINE_COMMIT.
+// SCALE_VERSIONS (baseline,change), BASELINE_COMMIT, SCALE_SEED_BATCH (prior calls per seeding transaction,
+// 100000), SCALE_SEED_TIMING=1 (seeding's steps timed on stderr).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -21,14 +21,15 @@ const DB_PASSWORD = 'hunter2-database-password';
 beforeAll(async () => {
   const log = createLogger('debug', {}, (_level, line) => lines.push(line));
   services = await createTestServices({ LOG_REQUESTS: 'true' }, { log });
-  const search = services.vectorIndex.search.bind(services.vectorIndex);
-  // A dependency failing with secrets in its message (as drivers do: URLs, keys in request dumps).
-  services.vectorIndex.search = (...args) => {
+  // A dependency (the query's embedder) failing with secrets in its message (as drivers do: URLs, keys in request dumps).
+  const embedder = await services.embedders.get(services.embedders.defaultModel);
+  const embed = embedder.embed.bind(embedder);
+  embedder.embed = (texts) => {
     if (failSearch)
       throw new Error(
-        `index exploded for ${world.consumer.key} at postgres://citepay:${DB_PASSWORD}@db.internal:5432/citepay`,
+        `embedder exploded for ${world.consumer.key} at postgres://citepay:${DB_PASSWORD}@db.internal:5432/citepay`,
       );
-    return search(...args);
+    return embed(texts);
   };
   client = httpClient(services);
   world = await createWorld(services, { credits: '1000000' });

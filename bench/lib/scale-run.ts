@@ -220,25 +220,42 @@ try {
    * rollups are rebuilt over the whole history and the planner's statistics refreshed.
    */
   async function seedHistory(lo: number, hi: number) {
-    const BATCH = 25_000;
+    /** seeding's steps timed on stderr (SCALE_SEED_TIMING=1) */
+    const timer = () => {
+      let t = performance.now();
+      return (step: string) => {
+        if (process.env.SCALE_SEED_TIMING)
+          process.stderr.write(`    ${step} ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+        t = performance.now();
+      };
+    };
+    let commitLap: ((step: string) => void) | undefined;
+    const BATCH = Number(process.env.SCALE_SEED_BATCH ?? '100000');
     for (let a = lo; a < hi; a += BATCH) {
       const b = Math.min(hi, a + BATCH) - 1;
       const range = [a, b, docs];
       await db.transaction(async (tx) => {
+        // The balance check fires at commit once per entry; a plan the session cached while the
+        // ledger was small (a sequential scan) would make those checks O(n²): plan each afresh,
+        // from statistics taken below, after the inserts.
+        await tx.exec(`SET LOCAL plan_cache_mode = force_custom_plan`);
         const calls = `SELECT i, CASE WHEN i % 4 = 0 THEN 'answer' ELSE 'retrieve' END AS kind, ($3::text[])[1 + i % cardinality($3::text[])] AS doc,
                  (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - interval '2 hours' - (i % 365) * interval '1 day' - (i % 3000) * interval '1 second' AS at
             FROM generate_series($1::int, $2::int) i`;
+        const lap = timer();
         await tx.query(
           `INSERT INTO ledger_transactions (id, kind, request_id, key_id, created_at, livemode)
            SELECT 'txn_s' || i, kind, 'req_s' || i, $4, at, true FROM (${calls}) c`,
           [...range, consumer.apiKey!.id],
         );
+        lap('transactions');
         await tx.query(
           `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount, datanet_id, document_id)
            SELECT 'txn_s' || c.i, true, e.account, e.amount, e.dn, e.doc FROM (${calls}) c,
              LATERAL (VALUES ($4::text, -1000::bigint, NULL::text, NULL::text), ($5::text, 900::bigint, $7::text, c.doc), ($6::text, 100::bigint, NULL, NULL)) e(account, amount, dn, doc)`,
           [...range, consumer.account.id, owner.account.id, PROTOCOL_ACCOUNT_ID, datanet.id],
         );
+        lap('entries');
         await tx.query(
           `INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at, livemode)
            SELECT 'rcpt_s' || c.i, 'req_s' || c.i, c.kind, $4, j::text, '0x' || md5('a' || c.i) || md5('b' || c.i), c.at, true
@@ -250,7 +267,12 @@ try {
                  'weightPpm', 1000000, 'amount', '900', 'signals', jsonb_build_object('retrieval', 1, 'citation', CASE WHEN c.kind = 'answer' THEN 1 END, 'unsupported', false))))) r(j)`,
           [...range, consumer.account.id, datanet.id, owner.account.wallet!.toLowerCase()],
         );
+        lap('receipts');
+        await tx.exec(`ANALYZE ledger_entries, ledger_transactions`);
+        lap('analyze');
+        commitLap = lap;
       });
+      commitLap?.('commit');
       if (hi - lo > BATCH)
         process.stderr.write(`\r  seeded ${(b + 1).toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
     }

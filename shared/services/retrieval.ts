@@ -15,6 +15,7 @@ import { chunkInfo, chunkOrigins, firstChunks, hydrateChunks } from '../store/re
 import type { Queryable } from '../db/index.ts';
 import { DomainError, NotFound, Unavailable } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
+import { searchCandidates, searchScope, searchSources, type DuplicateFacts } from '../store/search.ts';
 import type { VectorFilter } from '../vector-index/index.ts';
 import type { Services } from './container.ts';
 
@@ -58,6 +59,7 @@ export function settingsFor(datanets: readonly Datanet[]): IndexSettings {
  * fields and a list of document vectors, weighted by the datanets' index settings.
  */
 export async function retrieve(services: Services, input: RetrieveInput): Promise<RetrievedSource[]> {
+  if (services.vectorIndex.inDatabase) return retrieveInDatabase(services, input, services.vectorIndex.inDatabase);
   const datanets = await resolveDatanets(services.db, input.datanetIds);
   if (datanets.length === 0) return [];
   const settings = settingsFor(datanets);
@@ -71,6 +73,100 @@ export interface Gathered {
   /** the query's vector per embedding model, and the datanets searched with it */
   queries: { model: string; vector: Float32Array; datanetIds: string[] }[];
   similarity: Map<string, number>;
+  /** fetched with the candidates (an index inside the database): the passages of documents only document lists found */
+  nearest?: { perModel: Map<string, string>[]; first: Map<string, string> } | undefined;
+}
+
+/**
+ * The same search as below in three statements (issue 18), when the vector index lives in the
+ * database: the datanets and term statistics, then every list at once, then the picked passages.
+ * The query is embedded while the first statement runs. The ranking is core's, as below.
+ */
+async function retrieveInDatabase(
+  services: Services,
+  input: RetrieveInput,
+  index: { efSearch: number },
+): Promise<RetrievedSource[]> {
+  const ids = input.datanetIds && input.datanetIds.length > 0 ? [...new Set(input.datanetIds)] : [];
+  // Start embedding with the default model now (most datanets use it), beside the first statement;
+  // other models once the datanets are known (loading one is costly: only when a datanet uses it).
+  const early = embedQuery(services, services.embedders.defaultModel, input.query);
+  early.catch(() => {}); // awaited below when a datanet uses the model
+  const scope = await searchScope(services.db, input.query, ids);
+  const missing = ids.filter((id) => !scope.datanets.some((d) => d.id === id));
+  if (missing.length > 0)
+    throw new NotFound(
+      `unknown datanet${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`,
+      'datanet',
+      missing.join(','),
+    );
+  const datanets = scope.datanets;
+  if (datanets.length === 0) return [];
+  const settings = settingsFor(datanets);
+  const datanetIds = datanets.map((d) => d.id);
+  const byModel = new Map<string, string[]>();
+  for (const d of datanets) byModel.set(d.embeddingModel, [...(byModel.get(d.embeddingModel) ?? []), d.id]);
+  const served = [...byModel].filter(([model]) => services.embedders.ids().includes(model)); // others: lexical still covers them
+  const queries = await Promise.all(
+    served.map(async ([model, group]) => ({
+      model,
+      ...(await (model === services.embedders.defaultModel ? early : embedQuery(services, model, input.query))),
+      datanetIds: group,
+    })),
+  );
+  const rows = await fromIndex(
+    services,
+    searchCandidates(services.db, {
+      query: input.query,
+      datanetIds,
+      metadata: input.metadata,
+      terms: selectQueryTerms(scope.stats).map((t) => ({ lexeme: t.lexeme, weight: t.idf })),
+      averageLength: scope.stats.averageLength,
+      chunkK: CANDIDATES,
+      documentK: DOCUMENT_CANDIDATES,
+      fields: { k1: BM25_K1, b: BM25_B },
+      dense: queries.map((q) => ({
+        model: q.model,
+        dimension: q.dimension,
+        vector: `[${Array.prototype.join.call(q.vector, ',')}]`,
+        datanetIds: q.datanetIds,
+      })),
+      efSearch: index.efSearch,
+    }),
+  );
+  // relaxed_order may return a page slightly out of order: sort it, as the adapter does.
+  const dense = rows.dense.map((list) =>
+    list.map((h) => ({ chunkId: h.chunkId, similarity: 1 - h.distance })).sort((a, b) => b.similarity - a.similarity),
+  );
+  const gathered: Gathered = {
+    candidates: {
+      lexical: rows.lexical,
+      dense: dense.map((list) => list.map((h) => ({ chunkId: h.chunkId, score: h.similarity }))),
+      fields: rows.fields,
+      docDense: rows.docDense.map((list) => list.map((h) => ({ documentId: h.documentId, score: 1 - h.distance }))),
+      chunks: new Map(
+        rows.chunks.map((c) => [
+          c.id,
+          { documentId: c.documentId, copies: Math.max(1, c.copies), chunkCount: c.chunkCount },
+        ]),
+      ),
+    },
+    queries: queries.map(({ model, vector, datanetIds: group }) => ({ model, vector, datanetIds: group })),
+    similarity: new Map(dense.flatMap((list) => list.map((h) => [h.chunkId, h.similarity] as const))),
+    nearest: { perModel: rows.nearest, first: rows.firstChunk },
+  };
+  const ranked = aboveFloor(rankDocuments(gathered.candidates, settings), settings.floor);
+  return selectSources(services, gathered, ranked, input.topK, input.perDocument ?? settings.perDocument);
+}
+
+async function embedQuery(
+  services: Services,
+  model: string,
+  query: string,
+): Promise<{ vector: Float32Array; dimension: number }> {
+  const embedder = await services.embedders.get(model);
+  const [vector] = await embedder.embed([query]);
+  return { vector: vector!, dimension: embedder.dimension };
 }
 
 /** Retry-After for a vector index that failed (Pinecone unreachable, pgvector erroring). */
@@ -162,8 +258,11 @@ export async function selectSources(
   }
   // Documents found only by the document lists: their passage nearest the query.
   const missing = picks.filter((p) => p.chunkId === null).map((p) => p.documentId);
-  const nearest = await nearestChunks(services, gathered, missing);
+  const nearest = gathered.nearest
+    ? await prefetchedNearest(services, gathered, missing)
+    : await nearestChunks(services, gathered, missing);
   const ids = picks.map((p) => p.chunkId ?? nearest.get(p.documentId)).filter((id): id is string => id !== undefined);
+  if (services.vectorIndex.inDatabase) return sourcesInDatabase(services, gathered, picks, nearest, ids);
   const hydrated = await hydrateChunks(services.db, ids);
   const out: RetrievedSource[] = [];
   for (const p of picks) {
@@ -179,6 +278,52 @@ export async function selectSources(
     });
   }
   return markDuplicates(services, out);
+}
+
+/** The prefetched nearest passages (later models win, then the first chunk), as nearestChunks finds them. */
+async function prefetchedNearest(
+  services: Services,
+  gathered: Gathered,
+  documentIds: readonly string[],
+): Promise<Map<string, string>> {
+  const { perModel, first } = gathered.nearest!;
+  const out = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const documentId of documentIds) {
+    let found: string | undefined;
+    for (const m of perModel) found = m.get(documentId) ?? found;
+    found ??= first.get(documentId);
+    if (found) out.set(documentId, found);
+    else unknown.push(documentId); // not prefetched (a document with a candidate chunk that ranking left out): ask
+  }
+  if (unknown.length > 0) for (const [d, c] of await nearestChunks(services, gathered, unknown)) out.set(d, c);
+  return out;
+}
+
+/** The picks hydrated and checked for copies with one statement (an index inside the database). */
+async function sourcesInDatabase(
+  services: Services,
+  gathered: Gathered,
+  picks: readonly { chunkId: string | null; documentId: string; score: number; ranks: Record<string, number> }[],
+  nearest: ReadonlyMap<string, string>,
+  ids: readonly string[],
+): Promise<RetrievedSource[]> {
+  const { sources, facts } = await searchSources(services.db, ids, ids.length > 1);
+  const out: RetrievedSource[] = [];
+  for (const p of picks) {
+    const id = p.chunkId ?? nearest.get(p.documentId);
+    const row = id ? sources.get(id) : undefined;
+    if (!row) continue; // deleted since it was indexed
+    out.push({
+      ...row,
+      score: p.score,
+      similarity: gathered.similarity.get(row.chunkId) ?? null,
+      ranks: p.ranks,
+      duplicateOf: null,
+    });
+  }
+  if (out.length < 2) return out;
+  return withDuplicates(out, (chunkId) => facts.get(chunkId));
 }
 
 async function nearestChunks(
@@ -220,15 +365,28 @@ async function markDuplicates(services: Services, sources: RetrievedSource[]): P
       .map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, datanetId: row.datanet_id }));
     for (const [id, v] of await fromIndex(services, services.vectorIndex.vectorsOf(model, refs))) vectors.set(id, v);
   }
+  return withDuplicates(sources, (chunkId) => {
+    const row = byChunk.get(chunkId);
+    return (
+      row && {
+        contentHash: row.content_hash,
+        createdAt: row.created_at,
+        model: row.model,
+        vector: vectors.get(chunkId) ?? null,
+      }
+    );
+  });
+}
+
+function withDuplicates(sources: RetrievedSource[], factsOf: (chunkId: string) => DuplicateFacts | undefined) {
   const duplicateOf = findNearDuplicates(
     sources.map((s) => {
-      const row = byChunk.get(s.chunkId);
-      const vector = vectors.get(s.chunkId);
+      const row = factsOf(s.chunkId);
       return {
         documentId: s.documentId,
-        contentKey: `${row?.content_hash ?? s.documentId}:${s.start}-${s.end}`,
-        uploadedAt: row?.created_at.getTime() ?? Number.MAX_SAFE_INTEGER,
-        vector: vector ? Array.from(vector) : null,
+        contentKey: `${row?.contentHash ?? s.documentId}:${s.start}-${s.end}`,
+        uploadedAt: row?.createdAt.getTime() ?? Number.MAX_SAFE_INTEGER,
+        vector: row?.vector ? Array.from(row.vector) : null,
         model: row?.model ?? '',
       };
     }),

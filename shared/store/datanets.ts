@@ -14,7 +14,7 @@ export interface Datanet {
   createdAt: Date;
 }
 
-type Row = {
+export type DatanetRow = {
   id: string;
   owner_account_id: string;
   name: string;
@@ -25,7 +25,7 @@ type Row = {
   index_settings: Record<string, unknown> | null;
   created_at: Date;
 };
-const toDatanet = (r: Row): Datanet => ({
+export const toDatanet = (r: DatanetRow): Datanet => ({
   id: r.id,
   ownerAccountId: r.owner_account_id,
   name: r.name,
@@ -41,7 +41,7 @@ export async function insertDatanet(
   db: Queryable,
   d: Omit<Datanet, 'id' | 'createdAt' | 'indexSettings'> & { indexSettings?: Record<string, unknown> },
 ): Promise<Datanet> {
-  const r = await db.query<Row>(
+  const r = await db.query<DatanetRow>(
     `INSERT INTO datanets (id, owner_account_id, name, description, price_per_source, embedding_model, embedding_dim, index_settings)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *`,
     [
@@ -59,19 +59,21 @@ export async function insertDatanet(
 }
 
 export async function findDatanet(db: Queryable, id: string): Promise<Datanet | null> {
-  const r = await db.query<Row>(`SELECT * FROM datanets WHERE id = $1`, [id]);
+  const r = await db.query<DatanetRow>(`SELECT * FROM datanets WHERE id = $1`, [id]);
   return r.rows[0] ? toDatanet(r.rows[0]) : null;
 }
 
 export async function findDatanets(db: Queryable, ids: readonly string[]): Promise<Datanet[]> {
-  const r = await db.query<Row>(`SELECT * FROM datanets WHERE id = ANY($1::text[])`, [ids]);
+  const r = await db.query<DatanetRow>(`SELECT * FROM datanets WHERE id = ANY($1::text[])`, [ids]);
   return r.rows.map(toDatanet);
 }
 
 export async function listDatanets(db: Queryable, ownerAccountId?: string): Promise<Datanet[]> {
   const r = ownerAccountId
-    ? await db.query<Row>(`SELECT * FROM datanets WHERE owner_account_id = $1 ORDER BY created_at`, [ownerAccountId])
-    : await db.query<Row>(`SELECT * FROM datanets ORDER BY created_at`);
+    ? await db.query<DatanetRow>(`SELECT * FROM datanets WHERE owner_account_id = $1 ORDER BY created_at`, [
+        ownerAccountId,
+      ])
+    : await db.query<DatanetRow>(`SELECT * FROM datanets ORDER BY created_at`);
   return r.rows.map(toDatanet);
 }
 

@@ -52,6 +52,12 @@ export interface VectorIndex {
   readonly kind: string;
   /** writes take part in the caller's database transaction (pgvector); otherwise deletes go after the commit */
   readonly sharesDatabase: boolean;
+  /**
+   * Set by an index whose searches are database functions (pgvector: migration 0095's
+   * pgvector_chunk_hits, pgvector_document_hits, pgvector_nearest_chunks), so a store may call
+   * them inside its own statement and a whole search is one round trip (shared/store/search.ts).
+   */
+  readonly inDatabase?: { efSearch: number } | undefined;
   /** Get ready to hold `model`'s vectors (e.g. build its ANN index) before the first upsert. */
   prepare(model: string, dimension: number): Promise<void>;
   upsert(model: string, records: readonly VectorRecord[], tx?: Queryable): Promise<void>;

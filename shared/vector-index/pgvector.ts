@@ -32,25 +32,19 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
         [records.map((r) => r.chunkId), records.map(() => model), records.map((r) => toVectorLiteral(r.vector))],
       );
     },
+    inDatabase: { efSearch },
+    // One statement (migration 0095's function sets ef_search and iterative scans for its own transaction).
     async search(model, dimension, vector, k, filter): Promise<VectorHit[]> {
       assertModelId(model);
       assertDimension(dimension);
-      const { where, params } = filterSql(filter, 3);
-      const distance = `(v.embedding::vector(${dimension})) <=> $1::vector(${dimension})`;
-      return db.transaction(async (tx) => {
-        await tx.exec(`SET LOCAL hnsw.ef_search = ${efSearch}; SET LOCAL hnsw.iterative_scan = relaxed_order`);
-        const r = await tx.query<{ chunk_id: string; distance: number }>(
-          `SELECT v.chunk_id, ${distance} AS distance
-             FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id ${where.joinDocuments ? 'JOIN documents d ON d.id = c.document_id' : ''}
-            WHERE v.model = '${model}' ${where.sql}
-            ORDER BY ${distance} LIMIT $2`,
-          [toVectorLiteral(vector), k, ...params],
-        );
-        // relaxed_order may return slightly out of order: sort the page we got.
-        return r.rows
-          .map((row) => ({ chunkId: row.chunk_id, similarity: 1 - Number(row.distance) }))
-          .sort((a, b) => b.similarity - a.similarity);
-      });
+      const r = await db.query<{ chunk_id: string; distance: number }>(
+        `SELECT chunk_id, distance FROM pgvector_chunk_hits($1, $2, $3, $4, $5::text[], $6::jsonb, $7)`,
+        [model, dimension, toVectorLiteral(vector), k, filter.datanetIds ?? null, metadataFilter(filter), efSearch],
+      );
+      // relaxed_order may return slightly out of order: sort the page we got.
+      return r.rows
+        .map((row) => ({ chunkId: row.chunk_id, similarity: 1 - Number(row.distance) }))
+        .sort((a, b) => b.similarity - a.similarity);
     },
     async prepare(model, dimension) {
       assertModelId(model);
@@ -72,11 +66,8 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       const out = new Map<string, string>();
       if (documentIds.length === 0) return out;
       const r = await db.query<{ document_id: string; id: string }>(
-        `SELECT DISTINCT ON (c.document_id) c.document_id, c.id
-           FROM chunks c JOIN chunk_vectors v ON v.chunk_id = c.id AND v.model = $3
-          WHERE c.document_id = ANY($1::text[]) AND c.datanet_id = ANY($4::text[])
-          ORDER BY c.document_id, v.embedding::vector(${dimension}) <=> $2::vector(${dimension})`,
-        [documentIds, toVectorLiteral(vector), model, datanetIds],
+        `SELECT document_id, chunk_id AS id FROM pgvector_nearest_chunks($1, $2, $3, $4::text[], $5::text[])`,
+        [model, dimension, toVectorLiteral(vector), documentIds, datanetIds],
       );
       for (const row of r.rows) out.set(row.document_id, row.id);
       return out;
@@ -126,14 +117,9 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
     async searchDocuments(model, dimension, vector, k, filter): Promise<DocumentHit[]> {
       assertModelId(model);
       assertDimension(dimension);
-      const metadata =
-        filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
       const r = await db.query<{ document_id: string; distance: number }>(
-        `SELECT v.document_id, (v.embedding::vector(${dimension})) <=> $1::vector(${dimension}) AS distance
-           FROM document_vectors v ${metadata ? 'JOIN documents d ON d.id = v.document_id AND d.metadata @> $5::jsonb' : ''}
-          WHERE v.datanet_id = ANY($2::text[]) AND v.model = $3
-          ORDER BY distance, v.document_id LIMIT $4`,
-        [toVectorLiteral(vector), filter.datanetIds ?? [], model, k, ...(metadata ? [metadata] : [])],
+        `SELECT document_id, distance FROM pgvector_document_hits($1, $2, $3, $4, $5::text[], $6::jsonb)`,
+        [model, dimension, toVectorLiteral(vector), k, filter.datanetIds ?? [], metadataFilter(filter)],
       );
       return r.rows.map((row) => ({ documentId: row.document_id, score: 1 - Number(row.distance) }));
     },
@@ -161,19 +147,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
   };
 }
 
-/** SQL for the shared filters; `c` is chunks and `d` documents. */
-function filterSql(filter: VectorFilter, firstParam: number) {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  let joinDocuments = false;
-  if (filter.datanetIds && filter.datanetIds.length > 0) {
-    params.push(filter.datanetIds);
-    clauses.push(`AND c.datanet_id = ANY($${firstParam + params.length - 1}::text[])`);
-  }
-  if (filter.metadata && Object.keys(filter.metadata).length > 0) {
-    params.push(JSON.stringify(filter.metadata));
-    clauses.push(`AND d.metadata @> $${firstParam + params.length - 1}::jsonb`);
-    joinDocuments = true;
-  }
-  return { where: { sql: clauses.join(' '), joinDocuments }, params };
+/** The metadata filter as jsonb text, or null for none. */
+function metadataFilter(filter: VectorFilter): string | null {
+  return filter.metadata && Object.keys(filter.metadata).length > 0 ? JSON.stringify(filter.metadata) : null;
 }

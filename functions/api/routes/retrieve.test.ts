@@ -4,6 +4,7 @@ import { hashRequest } from '../../../shared/services/idempotency.ts';
 import { createTestServices } from '../../../test/services.ts';
 import { createWorld, httpClient, type Client } from '../../../test/http.ts';
 import { DOCS } from '../../../test/fixtures.ts';
+import { vectorSearchFaults } from '../../../test/vector-faults.ts';
 
 let services: Services;
 let client: Client;
@@ -138,7 +139,7 @@ describe('POST /v1/retrieve', () => {
 
   it('charges once when the same Idempotency-Key arrives concurrently: one request does the work, the others are replays', async () => {
     const body = { query: 'spring tides sun and moon', topK: 1 };
-    const search = vi.spyOn(services.vectorIndex, 'search');
+    const search = vectorSearchFaults(services, () => new Error('unused'));
     try {
       const replies = await Promise.all(
         [1, 2, 3, 4, 5, 6].map(() => retrieve(body, undefined, { 'idempotency-key': 'race-1' })),
@@ -147,13 +148,13 @@ describe('POST /v1/retrieve', () => {
       expect(new Set(replies.map((r) => r.body.requestId)).size).toBe(1);
       expect(replies.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(5);
       for (const r of replies) expect(r.body).toEqual(replies[0]!.body);
-      expect(search).toHaveBeenCalledTimes(1); // the losers did no retrieval
+      expect(search.searches).toBe(1); // the losers did no retrieval
       const tx = await services.db.query(`SELECT 1 FROM ledger_transactions WHERE request_id = $1`, [
         replies[0]!.body.requestId,
       ]);
       expect(tx.rows).toHaveLength(1);
     } finally {
-      search.mockRestore();
+      search.restore();
     }
   });
 
@@ -199,7 +200,7 @@ describe('POST /v1/retrieve', () => {
       `INSERT INTO idempotency_claims (account_id, key, request_hash) VALUES ($1, 'held-1', $2)`,
       [world.consumer.id, hashRequest('POST', '/v1/retrieve', body)],
     );
-    const search = vi.spyOn(services.vectorIndex, 'search');
+    const search = vectorSearchFaults(services, () => new Error('unused'));
     // Only Date is faked, so the wait's deadline passes without the test waiting for it in real time.
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
@@ -216,17 +217,18 @@ describe('POST /v1/retrieve', () => {
       expect(reply!.status).toBe(409);
       expect(reply!.headers.get('retry-after')).toBe('1');
       expect(reply!.body.error.message).toMatch(/still in progress/);
-      expect(search).not.toHaveBeenCalled();
+      expect(search.searches).toBe(0);
     } finally {
       vi.useRealTimers();
-      search.mockRestore();
+      search.restore();
       await services.db.query(`DELETE FROM idempotency_claims WHERE key = 'held-1'`);
     }
   });
 
   it('answers 503 + Retry-After with nothing charged when the vector index is down, and releases the key so a retry does the work', async () => {
-    // A named fake failure: the index adapter's search throwing as Pinecone's client does when unreachable.
-    const search = vi.spyOn(services.vectorIndex, 'search').mockRejectedValueOnce(new Error('index down'));
+    // A named fake failure: the index's search throwing as Pinecone's client does when unreachable.
+    const search = vectorSearchFaults(services, () => new Error('index down'));
+    search.fail(1);
     try {
       const body = { query: 'feeding a sourdough starter', topK: 1 };
       const before = await client.call('GET', '/v1/usage', { key: world.consumer.key });
@@ -245,7 +247,7 @@ describe('POST /v1/retrieve', () => {
       expect(retried.status).toBe(200);
       expect(retried.headers.get('idempotent-replayed')).toBeNull();
     } finally {
-      search.mockRestore();
+      search.restore();
     }
   });
 
