@@ -76,6 +76,8 @@ export const x402Payment = () =>
       amount: BigInt(matched.amount),
       route: c.req.path,
       requestId: c.get('requestId'),
+      payload,
+      requirements: matched,
     });
     if (!payment) return paymentRequired(c, gateway, requirements, 'this payment was already used');
     c.set('principal', payment.principal);

@@ -5,6 +5,9 @@ import { ANVIL_CHAIN_ID, ANVIL_DEPLOYER_KEY } from '../../shared/chain/anvil.ts'
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createLocalFacilitator } from '../../shared/payments/local-facilitator.ts';
+import { createSerialSender } from '../../shared/chain/serial-sender.ts';
+import type { Db } from '../../shared/db/index.ts';
+import { createDbSignerLock } from '../../shared/services/signer-lock.ts';
 import { startFacilitatorServer } from './facilitator-server.ts';
 
 // `npm start`'s x402 side: without X402_FACILITATOR_URL, a local facilitator (the x402 packages'
@@ -26,7 +29,7 @@ export interface LocalPayments {
   stop(): Promise<void>;
 }
 
-export async function startLocalPayments(config: Config, log: Logger): Promise<LocalPayments> {
+export async function startLocalPayments(config: Config, db: Db, log: Logger): Promise<LocalPayments> {
   const rpcUrl = config.chain.rpcUrl;
   if (!rpcUrl || !config.chain.token) return { config, agent: null, stop: async () => {} };
   const chainId = config.x402.chainId ?? (await createPublicClient({ transport: http(rpcUrl) }).getChainId());
@@ -34,8 +37,11 @@ export async function startLocalPayments(config: Config, log: Logger): Promise<L
   let facilitatorUrl = config.x402.facilitatorUrl;
   let stop = async () => {};
   if (!facilitatorUrl && local) {
+    const privateKey = devKey(FACILITATOR_INDEX);
+    // every process on this database runs a facilitator with this key: one queue for its nonces
+    const sender = createSerialSender(createDbSignerLock(db, privateKeyToAccount(privateKey).address));
     const server = await startFacilitatorServer(
-      createLocalFacilitator({ rpcUrl, chainId, privateKey: devKey(FACILITATOR_INDEX) }),
+      createLocalFacilitator({ rpcUrl, chainId, privateKey, sender }),
       config.x402.facilitatorPort,
     );
     facilitatorUrl = server.url;

@@ -58,6 +58,9 @@ export interface PaymentFacts {
   amount: bigint;
   route: string;
   requestId: string;
+  /** the signed payload and the requirements it met, kept so a failed settle can be retried */
+  payload: unknown;
+  requirements: unknown;
 }
 
 class ReplayedPayment extends Error {}
