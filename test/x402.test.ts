@@ -13,6 +13,7 @@ import { ANVIL_SETTLER_ADDRESS } from '../shared/chain/anvil.ts';
 import type { Db } from '../shared/db/index.ts';
 import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
+import { createTokenInflows } from '../shared/chain/token-inflows.ts';
 import { http, startApiProcess, type ApiProcess } from './api-process.ts';
 import { DOCS } from './fixtures.ts';
 import { WALLETS } from './http.ts';
@@ -353,8 +354,21 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
         const shown = await http(api.url, 'GET', `/v1/receipts/${requestId}`, { key: ADMIN });
         expect(shown.body.payment).toMatchObject({ status: 'settled', txHash: settled.tx_hash });
       }
-      const checks = await checkLedger(db);
+      // check:ledger reads each settled payment's Transfer on chain
+      const inflows = createTokenInflows({ rpcUrl: chain.rpcUrl, token: chain.token });
+      const checks = await checkLedger(db, { inflows });
       expect(checks.filter((c) => !c.ok)).toEqual([]);
+      expect(checks.find((c) => c.name.includes('settled x402 payment'))!.checked).toMatch(/^\d+ settled payments/);
+      // ... and fails when the ledger claims a payment the chain does not show (rolled back)
+      const tampered = await db
+        .transaction(async (tx) => {
+          await tx.query(`UPDATE x402_payments SET amount = amount + 1 WHERE request_id = (SELECT request_id FROM x402_payments WHERE status = 'settled' LIMIT 1)`);
+          const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('settled x402 payment'))!;
+          throw Object.assign(new Error('rollback'), { found });
+        })
+        .catch((err: { found?: { ok: boolean; offenders: string[] } }) => err.found);
+      expect(tampered?.ok).toBe(false);
+      expect(tampered?.offenders[0]).toMatch(/no such Transfer on chain/);
       // the chain has exactly one transfer per settled payment (a second send would be a second log)
       const settledRows = await db.query<{ tx_hash: string }>(`SELECT tx_hash FROM x402_payments WHERE status = 'settled'`);
       expect(new Set(settledRows.rows.map((r) => r.tx_hash)).size).toBe(settledRows.rows.length);

@@ -56,6 +56,7 @@ describe.skipIf(!postgresInstalled())('local facilitators of two processes on on
         x402Client
           .fromConfig({
             schemes: [{ network, client: new ExactEvmScheme(toClientEvmSigner(payer, t.publicClient as never)) }],
+            spendControls: { allowedAssets: [{ network, asset: t.token }] },
           })
           .createPaymentPayload(required),
       ),

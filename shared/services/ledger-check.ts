@@ -1,6 +1,8 @@
 import type { Address } from 'viem';
 import type { SettlementChain } from '../chain/distributor.ts';
+import type { TokenInflows } from '../chain/token-inflows.ts';
 import type { Queryable } from '../db/index.ts';
+import { checkInflows } from './inflow-check.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { X402_ACCOUNT_ID } from '../store/x402.ts';
 import { balanceMismatches, balanceOf } from '../store/ledger.ts';
@@ -27,13 +29,18 @@ export interface LedgerCheck {
 
 const LIMIT = 5;
 
-/** With `chain`, the distributor is read too (checkChain): roots, funding and claims against the ledger. */
+/**
+ * With `chain`, the distributor is read too (checkChain): roots, funding and claims against the
+ * ledger; with `inflows`, the stablecoin paid in (x402 payments, top-ups) against its Transfers.
+ */
 export async function checkLedger(
   db: Queryable,
-  opts: { chain?: SettlementChain | undefined } = {},
+  opts: { chain?: SettlementChain | undefined; inflows?: TokenInflows | undefined } = {},
 ): Promise<LedgerCheck[]> {
   const checks = await checkDatabase(db);
-  return opts.chain ? [...checks, ...(await checkChain(db, opts.chain))] : checks;
+  if (opts.chain) checks.push(...(await checkChain(db, opts.chain)));
+  if (opts.inflows) checks.push(...(await checkInflows(db, opts.inflows)));
+  return checks;
 }
 
 async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
