@@ -18,6 +18,7 @@ import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/
 import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
 import { startLocalPayments, type LocalPayments } from './payments.ts';
 import { startSettleRetry } from '../../shared/services/x402-settle-retry.ts';
+import { startTopUpWatcher } from '../../shared/services/top-ups.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
@@ -60,6 +61,8 @@ async function main() {
     : null;
   // x402 payments whose settle failed after a successful call: settled later, exactly once.
   const settleRetry = startSettleRetry(services, config.x402.settleRetrySeconds);
+  // Self-serve top-ups: stablecoin sent to the treasury from a consumer's wallet, credited once confirmed.
+  const topUps = startTopUpWatcher(services, config.selfServe.topUpPollSeconds);
   // Signed webhooks from the outbox (on AWS: functions/webhooks/deliver.ts on a schedule).
   const webhooks = startWebhookWorker(services);
   const app = createApp(services);
@@ -99,6 +102,7 @@ async function main() {
       await payments.stop();
       await reconciler?.stop();
       await settleRetry.stop();
+      await topUps.stop();
       await webhooks.stop();
       await local.stop();
       await services.db.close();

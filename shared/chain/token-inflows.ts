@@ -22,6 +22,8 @@ export interface TokenInflows {
   transfersIn(txHash: Hex): Promise<TokenTransfer[]>;
   /** Transfers of the token into `to` in [fromBlock, toBlock] */
   transfersTo(to: Address, fromBlock: bigint, toBlock: bigint): Promise<TokenTransfer[]>;
+  /** Who sent a transaction (a wallet's own transfer, not one a facilitator relayed); null: unknown */
+  senderOf(txHash: Hex): Promise<Address | null>;
   /** The transaction that used an EIP-3009 authorization, or null while it is unused. */
   authorizationUsedBy(authorizer: Address, nonce: Hex): Promise<Hex | null>;
 }
@@ -72,6 +74,10 @@ export function createTokenInflows(p: CreateTokenInflowsParameters): TokenInflow
         toBlock,
       });
       return logs.map((l) => toTransfer(l));
+    },
+    async senderOf(txHash) {
+      const tx = await client.getTransaction({ hash: txHash }).catch(() => null);
+      return tx ? getAddress(tx.from) : null;
     },
     async authorizationUsedBy(authorizer, nonce) {
       const used = await client.readContract({

@@ -1,6 +1,7 @@
 import { getAddress, type Hex } from 'viem';
 import type { TokenInflows } from '../chain/token-inflows.ts';
 import type { Queryable } from '../db/index.ts';
+import { creditedTopUps } from '../store/top-ups.ts';
 import { settledPayments } from '../store/x402.ts';
 import type { LedgerCheck } from './ledger-check.ts';
 
@@ -44,7 +45,32 @@ export async function checkX402Inflows(db: Queryable, inflows: TokenInflows): Pr
   };
 }
 
+/** Every credited top-up is its Transfer (same log) from the account's wallet to the treasury. */
+export async function checkTopUpInflows(db: Queryable, inflows: TokenInflows): Promise<LedgerCheck> {
+  const topUps = await creditedTopUps(db);
+  const offenders: string[] = [];
+  let onChain = 0n;
+  let recorded = 0n;
+  for (let i = 0; i < topUps.length; i += READS_AT_ONCE)
+    await Promise.all(
+      topUps.slice(i, i + READS_AT_ONCE).map(async (t) => {
+        recorded += t.amount;
+        const match = (await inflows.transfersIn(t.txHash as Hex)).find(
+          (x) => x.logIndex === t.logIndex && x.from === getAddress(t.wallet) && x.to === getAddress(t.treasury) && x.value === t.amount,
+        );
+        if (match && getAddress(t.token) === inflows.token) onChain += match.value;
+        else offenders.push(`top-up=${t.id} tx=${t.txHash} log=${t.logIndex} amount=${t.amount}: no such Transfer on chain`);
+      }),
+    );
+  return {
+    name: 'chain: every credited top-up is its Transfer to the treasury',
+    ok: offenders.length === 0,
+    checked: `${topUps.length} credited top-ups, ${recorded} in the ledger, ${onChain} on chain`,
+    offenders: offenders.slice(0, LIMIT),
+  };
+}
+
 /** Every inflow check: x402 payments and self-serve top-ups. */
 export async function checkInflows(db: Queryable, inflows: TokenInflows): Promise<LedgerCheck[]> {
-  return [await checkX402Inflows(db, inflows)];
+  return [await checkX402Inflows(db, inflows), await checkTopUpInflows(db, inflows)];
 }

@@ -5,6 +5,7 @@ import type { Queryable } from '../db/index.ts';
 import { checkInflows } from './inflow-check.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { X402_ACCOUNT_ID } from '../store/x402.ts';
+import { TOP_UPS_ACCOUNT_ID } from '../store/top-ups.ts';
 import { balanceMismatches, balanceOf } from '../store/ledger.ts';
 import {
   confirmedEpochs,
@@ -81,7 +82,7 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
     async () => `${await count(`SELECT count(*)::bigint AS n FROM accounts`)} accounts`,
     `SELECT account_id, livemode, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> ALL($1::text[])
       GROUP BY account_id, livemode HAVING sum(amount) < 0`,
-    [[FUNDING_ACCOUNT_ID, X402_ACCOUNT_ID]],
+    [[FUNDING_ACCOUNT_ID, X402_ACCOUNT_ID, TOP_UPS_ACCOUNT_ID]],
   );
   await add(
     'test and live never in one transaction',
@@ -159,6 +160,16 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
     async () =>
       `${await count(`SELECT count(*)::bigint AS n FROM x402_payments WHERE status = 'settled'`)} settled on chain`,
     `SELECT id, payer, amount::text, error FROM x402_payments WHERE status = 'unsettled'`,
+  );
+  // Self-serve top-ups (migration 0101): what the ledger took in equals the top-ups credited.
+  await add(
+    'top-up inflows equal the credited top-ups',
+    async () => `${await count(`SELECT count(*)::bigint AS n FROM top_ups WHERE status = 'credited'`)} credited top-ups`,
+    `SELECT ledger::text, credited::text FROM (
+       SELECT (SELECT -coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1) AS ledger,
+              (SELECT coalesce(sum(amount), 0) FROM top_ups WHERE status = 'credited') AS credited) x
+      WHERE ledger <> credited`,
+    [TOP_UPS_ACCOUNT_ID],
   );
   checks.push(await runningBalancesCheck(db));
   return checks;
