@@ -185,13 +185,13 @@ describe('self-serve sign-up and top-ups', () => {
     const inflows = createTokenInflows({ rpcUrl: tc.rpcUrl, token: tc.token });
     const checks = await checkLedger(services.db, { inflows });
     expect(checks.filter((c) => !c.ok)).toEqual([]);
-    const topUps = checks.find((c) => c.name.includes('top-up'))!;
+    const topUps = checks.find((c) => c.name.includes('top-up is its Transfer'))!;
     expect(topUps.checked).toMatch(/^3 credited top-ups, 4000000 in the ledger, 4000000 on chain/);
     // a top-up the chain does not show fails it (rolled back)
     const tampered = await services.db
       .transaction(async (tx) => {
         await tx.query(`UPDATE top_ups SET tx_hash = $1 WHERE status = 'credited'`, [`0x${'ab'.repeat(32)}`]);
-        const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('top-up'))!;
+        const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('top-up is its Transfer'))!;
         throw Object.assign(new Error('rollback'), { found });
       })
       .catch((err: { found?: { ok: boolean } }) => err.found);

@@ -111,7 +111,9 @@ async function creditTopUp(services: Services, p: TopUp): Promise<boolean> {
       const id = newId('transaction');
       await postTransaction(tx, {
         id,
-        kind: 'top_up',
+        // a credit like an admin's grant (usage and the dashboard count it as credits bought),
+        // from the top-ups account rather than the funding account
+        kind: 'credit_grant',
         requestId: null,
         keyId: null,
         livemode: true,
