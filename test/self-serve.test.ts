@@ -190,7 +190,10 @@ describe('self-serve sign-up and top-ups', () => {
     // a top-up the chain does not show fails it (rolled back)
     const tampered = await services.db
       .transaction(async (tx) => {
-        await tx.query(`UPDATE top_ups SET tx_hash = $1 WHERE status = 'credited'`, [`0x${'ab'.repeat(32)}`]);
+        await tx.query(
+          `UPDATE top_ups SET tx_hash = $1 WHERE id = (SELECT id FROM top_ups WHERE status = 'credited' LIMIT 1)`,
+          [`0x${'ab'.repeat(32)}`],
+        );
         const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('top-up is its Transfer'))!;
         throw Object.assign(new Error('rollback'), { found });
       })
