@@ -228,7 +228,12 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
       const withBody = init?.body ? { ...event, body: String(init.body), isBase64Encoded: false } : event;
       const r = await api.invoke(withBody);
       apiTime(r.ms);
-      const raw = r.result as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+      const raw = r.result as {
+        statusCode: number;
+        headers?: Record<string, string>;
+        body?: string;
+        isBase64Encoded?: boolean;
+      };
       const text = raw.isBase64Encoded ? Buffer.from(raw.body ?? '', 'base64').toString('utf8') : (raw.body ?? '');
       return new Response(raw.statusCode === 204 || raw.statusCode === 202 ? null : text, {
         status: raw.statusCode,

@@ -362,7 +362,9 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
       // ... and fails when the ledger claims a payment the chain does not show (rolled back)
       const tampered = await db
         .transaction(async (tx) => {
-          await tx.query(`UPDATE x402_payments SET amount = amount + 1 WHERE request_id = (SELECT request_id FROM x402_payments WHERE status = 'settled' LIMIT 1)`);
+          await tx.query(
+            `UPDATE x402_payments SET amount = amount + 1 WHERE request_id = (SELECT request_id FROM x402_payments WHERE status = 'settled' LIMIT 1)`,
+          );
           const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('settled x402 payment'))!;
           throw Object.assign(new Error('rollback'), { found });
         })
@@ -370,7 +372,9 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
       expect(tampered?.ok).toBe(false);
       expect(tampered?.offenders[0]).toMatch(/no such Transfer on chain/);
       // the chain has exactly one transfer per settled payment (a second send would be a second log)
-      const settledRows = await db.query<{ tx_hash: string }>(`SELECT tx_hash FROM x402_payments WHERE status = 'settled'`);
+      const settledRows = await db.query<{ tx_hash: string }>(
+        `SELECT tx_hash FROM x402_payments WHERE status = 'settled'`,
+      );
       expect(new Set(settledRows.rows.map((r) => r.tx_hash)).size).toBe(settledRows.rows.length);
     } finally {
       mode = 'pass';

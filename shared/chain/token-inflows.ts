@@ -59,7 +59,7 @@ export function createTokenInflows(p: CreateTokenInflowsParameters): TokenInflow
     head: () => client.getBlockNumber({ cacheTime: 0 }),
     async transfersIn(txHash) {
       const receipt = await client.getTransactionReceipt({ hash: txHash }).catch(() => null);
-      if (!receipt || receipt.status !== 'success') return [];
+      if (receipt?.status !== 'success') return [];
       return parseEventLogs({ abi: [transferEvent], logs: receipt.logs, eventName: 'Transfer' })
         .filter((l) => getAddress(l.address) === token)
         .map(toTransfer);

@@ -50,7 +50,11 @@ describe.skipIf(!postgresInstalled())('local facilitators of two processes on on
       });
       await t.publicClient.waitForTransactionReceipt({ hash });
     }
-    const required: PaymentRequired = { x402Version: 2, resource: { url: 'http://citepay.test/v1/retrieve' }, accepts: [requirements] };
+    const required: PaymentRequired = {
+      x402Version: 2,
+      resource: { url: 'http://citepay.test/v1/retrieve' },
+      accepts: [requirements],
+    };
     const payloads = await Promise.all(
       payers.map((payer) =>
         x402Client

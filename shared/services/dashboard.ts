@@ -152,7 +152,14 @@ export async function consumerOverview(services: Services, account: Account, liv
     consumerByDatanet(services.db, upto, account.id, livemode),
     keysWithLastUse(services.db, account.id),
   ]);
-  return { usage, byDay, split, byDatanet, keys: reachableOnly({ livemode }, keys), selfServe: await selfServeOf(services, account) };
+  return {
+    usage,
+    byDay,
+    split,
+    byDatanet,
+    keys: reachableOnly({ livemode }, keys),
+    selfServe: await selfServeOf(services, account),
+  };
 }
 
 /** A wallet account's self-serve side (issue 20 §3): test credits, the treasury to pay, its top-ups. */

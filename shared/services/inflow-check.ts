@@ -56,10 +56,17 @@ export async function checkTopUpInflows(db: Queryable, inflows: TokenInflows): P
       topUps.slice(i, i + READS_AT_ONCE).map(async (t) => {
         recorded += t.amount;
         const match = (await inflows.transfersIn(t.txHash as Hex)).find(
-          (x) => x.logIndex === t.logIndex && x.from === getAddress(t.wallet) && x.to === getAddress(t.treasury) && x.value === t.amount,
+          (x) =>
+            x.logIndex === t.logIndex &&
+            x.from === getAddress(t.wallet) &&
+            x.to === getAddress(t.treasury) &&
+            x.value === t.amount,
         );
         if (match && getAddress(t.token) === inflows.token) onChain += match.value;
-        else offenders.push(`top-up=${t.id} tx=${t.txHash} log=${t.logIndex} amount=${t.amount}: no such Transfer on chain`);
+        else
+          offenders.push(
+            `top-up=${t.id} tx=${t.txHash} log=${t.logIndex} amount=${t.amount}: no such Transfer on chain`,
+          );
       }),
     );
   return {

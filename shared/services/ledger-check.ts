@@ -164,7 +164,8 @@ async function checkDatabase(db: Queryable): Promise<LedgerCheck[]> {
   // Self-serve top-ups (migration 0101): what the ledger took in equals the top-ups credited.
   await add(
     'top-up inflows equal the credited top-ups',
-    async () => `${await count(`SELECT count(*)::bigint AS n FROM top_ups WHERE status = 'credited'`)} credited top-ups`,
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM top_ups WHERE status = 'credited'`)} credited top-ups`,
     `SELECT ledger::text, credited::text FROM (
        SELECT (SELECT -coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1) AS ledger,
               (SELECT coalesce(sum(amount), 0) FROM top_ups WHERE status = 'credited') AS credited) x

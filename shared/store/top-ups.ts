@@ -53,7 +53,10 @@ const toTopUp = (r: Row): TopUp => ({
 });
 
 /** Consumer accounts by wallet, for the wallets given (the senders the watcher saw). */
-export async function consumerAccountsByWallet(db: Queryable, wallets: readonly string[]): Promise<Map<string, string>> {
+export async function consumerAccountsByWallet(
+  db: Queryable,
+  wallets: readonly string[],
+): Promise<Map<string, string>> {
   if (wallets.length === 0) return new Map();
   const r = await db.query<{ id: string; wallet: string }>(
     `SELECT id, wallet FROM accounts WHERE kind = 'consumer' AND disabled_at IS NULL AND wallet = ANY($1::text[])`,
@@ -70,15 +73,26 @@ export async function recordTopUp(
   const r = await db.query(
     `INSERT INTO top_ups (id, account_id, wallet, token, treasury, tx_hash, log_index, block_number, amount, status)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') ON CONFLICT (tx_hash, log_index) DO NOTHING`,
-    [t.id, t.accountId, t.wallet, t.token, t.treasury, t.txHash, t.logIndex, t.blockNumber.toString(), t.amount.toString()],
+    [
+      t.id,
+      t.accountId,
+      t.wallet,
+      t.token,
+      t.treasury,
+      t.txHash,
+      t.logIndex,
+      t.blockNumber.toString(),
+      t.amount.toString(),
+    ],
   );
   return (r.affectedRows ?? 0) > 0;
 }
 
 export async function pendingTopUps(db: Queryable, limit: number): Promise<TopUp[]> {
-  const r = await db.query<Row>(`SELECT * FROM top_ups WHERE status = 'pending' ORDER BY block_number, log_index LIMIT $1`, [
-    limit,
-  ]);
+  const r = await db.query<Row>(
+    `SELECT * FROM top_ups WHERE status = 'pending' ORDER BY block_number, log_index LIMIT $1`,
+    [limit],
+  );
   return r.rows.map(toTopUp);
 }
 
@@ -107,14 +121,4 @@ export async function topUpsOf(db: Queryable, accountId: string, limit = 20): Pr
 export async function creditedTopUps(db: Queryable): Promise<TopUp[]> {
   const r = await db.query<Row>(`SELECT * FROM top_ups WHERE status = 'credited' ORDER BY block_number, log_index`);
   return r.rows.map(toTopUp);
-}
-
-/** Σ credited top-ups, and what the ledger took in from the top-ups account. */
-export async function topUpTotals(db: Queryable): Promise<{ credited: bigint; ledger: bigint }> {
-  const r = await db.query<{ credited: bigint | null; ledger: bigint | null }>(
-    `SELECT (SELECT sum(amount) FROM top_ups WHERE status = 'credited')::bigint AS credited,
-            (SELECT -sum(amount) FROM ledger_entries WHERE account_id = $1)::bigint AS ledger`,
-    [TOP_UPS_ACCOUNT_ID],
-  );
-  return { credited: BigInt(r.rows[0]?.credited ?? 0n), ledger: BigInt(r.rows[0]?.ledger ?? 0n) };
 }

@@ -189,7 +189,14 @@ export interface SettledInflow {
 
 /** Every payment recorded as settled on chain (check:ledger reads each transaction's Transfer). */
 export async function settledPayments(db: Queryable): Promise<SettledInflow[]> {
-  const r = await db.query<{ id: string; payer: string; pay_to: string; asset: string; amount: bigint; tx_hash: string }>(
+  const r = await db.query<{
+    id: string;
+    payer: string;
+    pay_to: string;
+    asset: string;
+    amount: bigint;
+    tx_hash: string;
+  }>(
     `SELECT id, payer, pay_to, asset, amount, tx_hash FROM x402_payments WHERE status = 'settled' ORDER BY created_at`,
   );
   return r.rows.map((x) => ({
