@@ -21,7 +21,7 @@ export async function signUpWallet(services: Services, address: string): Promise
     const payer = await findPayer(tx, wallet);
     const account =
       (payer && (await attachWallet(tx, payer.accountId, wallet))) ??
-      (await insertAccount(tx, { kind: 'consumer', name: `wallet ${wallet}`, wallet }));
+      (await insertAccount(tx, { kind: 'consumer', name: `wallet ${wallet.slice(0, 6)}…${wallet.slice(-4)}`, wallet }));
     const credits = services.config.selfServe.signupTestCredits;
     if (credits > 0n) await grantCreditsIn(tx, account.id, credits, null, false);
     return account;
