@@ -13,6 +13,7 @@ const ALL = [
 // documents, settlement, re-embedding) run a second time on the real PostgreSQL server: the
 // production database, with a pool and real concurrency, through the same code (test/services.ts).
 const ON_BOTH_DATABASES = [
+  'test/self-serve.test.ts',
   'shared/db/db.test.ts',
   'shared/store/answer-deltas.test.ts',
   'shared/services/settlement.test.ts',

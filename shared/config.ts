@@ -109,6 +109,14 @@ const EnvSchema = z.object({
     .optional(),
   X402_ASSET_NAME: z.string().min(1).default('Citepay Test USD'),
   X402_ASSET_VERSION: z.string().min(1).default('1'),
+  // issue 20: settling x402 payments whose settle failed after the call; self-serve credits
+  X402_SETTLE_RETRY_SECONDS: z.coerce.number().int().min(0).default(30),
+  SIGNUP_TEST_CREDITS: z
+    .string()
+    .regex(/^\d{1,15}$/, 'micro-USD, a whole number')
+    .default('5000000'),
+  TOPUP_CONFIRMATIONS: z.coerce.number().int().min(1).max(10_000).default(1),
+  TOPUP_POLL_SECONDS: z.coerce.number().int().min(0).default(5),
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(0).default(60),
   SETTLEMENT_MIN_PAYOUT: z
     .string()
@@ -235,6 +243,17 @@ export type Config = {
     /** the stablecoin's EIP-712 domain (EIP-3009 signatures are made over it) */
     assetName: string;
     assetVersion: string;
+    /** how often payments left unsettled after their call are settled again (0 = only at start) */
+    settleRetrySeconds: number;
+  };
+  /** self-serve sign-up and top-ups (issue 20 §3) */
+  selfServe: {
+    /** test credits (micro-USD) a wallet's new consumer account gets at once */
+    signupTestCredits: bigint;
+    /** a top-up transfer is credited once its block has this many confirmations (1 = mined) */
+    topUpConfirmations: number;
+    /** how often the chain is read for top-ups (0 = only when asked) */
+    topUpPollSeconds: number;
   };
   /** defaults for every consumer and contributor account (0 = no limit); admins may override per account */
   rateLimits: { windowSeconds: number; defaults: Limits };
@@ -364,6 +383,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       payTo: e.X402_PAY_TO as `0x${string}` | undefined,
       assetName: e.X402_ASSET_NAME,
       assetVersion: e.X402_ASSET_VERSION,
+      settleRetrySeconds: e.X402_SETTLE_RETRY_SECONDS,
+    },
+    selfServe: {
+      signupTestCredits: BigInt(e.SIGNUP_TEST_CREDITS),
+      topUpConfirmations: e.TOPUP_CONFIRMATIONS,
+      topUpPollSeconds: e.TOPUP_POLL_SECONDS,
     },
     rateLimits: {
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,

@@ -50,6 +50,27 @@ function runtimeEnv(store: Storage, q: Queues) {
           SETTLER_PRIVATE_KEY: store.secrets.settlerPrivateKey.value,
         }
       : {}),
+    ...x402Env(),
+  };
+}
+
+/**
+ * x402 pay-per-call (issue 20): a hosted facilitator (/verify, /settle, /supported) and the chain
+ * payments are made on, given at deploy time. Both unset: the paid routes take API keys only.
+ * The treasury defaults to the settler's address; X402_PAY_TO names another. The edge Worker
+ * takes the same values (stacks/edge.ts).
+ */
+export function x402Env(): Record<string, string> {
+  const url = process.env.X402_FACILITATOR_URL;
+  const chainId = process.env.X402_CHAIN_ID ?? process.env.CHAIN_ID;
+  if (!url || !chainId) return {};
+  return {
+    X402_FACILITATOR_URL: url,
+    X402_CHAIN_ID: chainId,
+    ...(process.env.X402_PAY_TO ? { X402_PAY_TO: process.env.X402_PAY_TO } : {}),
+    ...(process.env.X402_ASSET_NAME ? { X402_ASSET_NAME: process.env.X402_ASSET_NAME } : {}),
+    ...(process.env.X402_ASSET_VERSION ? { X402_ASSET_VERSION: process.env.X402_ASSET_VERSION } : {}),
+    ...(process.env.TOPUP_CONFIRMATIONS ? { TOPUP_CONFIRMATIONS: process.env.TOPUP_CONFIRMATIONS } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
 // runtimes find the same sources and write the same ledger.
 import type { Storage } from './storage.ts';
 import { EDGE_WORKER } from './edge-settings.ts';
+import { x402Env } from './api.ts';
 
 export function edge(store: Storage, apiUrl: $util.Output<string>) {
   if (process.env.CITEPAY_EDGE !== '1') return undefined;
@@ -53,6 +54,12 @@ export function edge(store: Storage, apiUrl: $util.Output<string>) {
       VECTOR_INDEX: store.vectorIndex,
       ...(store.vectorIndex === 'pinecone' ? { PINECONE_INDEX_HOST: store.pineconeIndexHost } : {}),
       LOG_REQUESTS: 'true',
+      // x402 on the edge: the facilitator, the chain, and (the Worker has no chain of its own) the
+      // stablecoin and the treasury, which must then be given as TOKEN_ADDRESS and X402_PAY_TO.
+      ...x402Env(),
+      ...(process.env.X402_FACILITATOR_URL && process.env.TOKEN_ADDRESS
+        ? { TOKEN_ADDRESS: process.env.TOKEN_ADDRESS }
+        : {}),
     },
     transform: {
       // Keys as secret bindings, under the names the runtime config reads (not SST_RESOURCE_*).

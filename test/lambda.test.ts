@@ -1,3 +1,5 @@
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +219,56 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     const css = await call('GET', '/docs/assets/swagger-ui.css');
     expect(css.statusCode).toBe(200);
     expect(String(css.body)).toContain('.swagger-ui');
+  });
+
+  it('API: MCP over the Function URL (official SDK client): tools listed, search billed once, bad arguments a tool error', async () => {
+    // each MCP POST becomes one Function URL event, as a client's requests reach the Lambda
+    const lambdaFetch = async (url: string | URL, init?: RequestInit) => {
+      const headers = Object.fromEntries(new Headers(init?.headers).entries());
+      const event = functionUrlEvent(init?.method ?? 'GET', new URL(String(url)).pathname, { headers });
+      const withBody = init?.body ? { ...event, body: String(init.body), isBase64Encoded: false } : event;
+      const r = await api.invoke(withBody);
+      apiTime(r.ms);
+      const raw = r.result as {
+        statusCode: number;
+        headers?: Record<string, string>;
+        body?: string;
+        isBase64Encoded?: boolean;
+      };
+      const text = raw.isBase64Encoded ? Buffer.from(raw.body ?? '', 'base64').toString('utf8') : (raw.body ?? '');
+      return new Response(raw.statusCode === 204 || raw.statusCode === 202 ? null : text, {
+        status: raw.statusCode,
+        headers: raw.headers ?? {},
+      });
+    };
+    const mcp = new McpClient({ name: 'citepay-lambda-test', version: '1.0.0' });
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL('https://abcdefgh.lambda-url.us-east-1.on.aws/mcp'), {
+        fetch: lambdaFetch,
+        requestInit: { headers: { authorization: `Bearer ${world.consumer}` } },
+      }),
+    );
+    try {
+      expect((await mcp.listTools()).tools.map((t) => t.name).sort()).toEqual(
+        ['answer', 'get_receipt', 'list_datanets', 'search'].sort(),
+      );
+      const before = await call('GET', '/v1/usage', { key: world.consumer });
+      const r = await mcp.callTool({
+        name: 'search',
+        arguments: { query: 'how do I mend a punctured inner tube on my bike?', topK: 1 },
+      });
+      expect(r.isError).toBeFalsy();
+      const body = r.structuredContent as any;
+      expect(body.sources[0]).toMatchObject({ title: DOCS.bikes.title });
+      const after = await call('GET', '/v1/usage', { key: world.consumer });
+      expect(BigInt(before.body.balance) - BigInt(after.body.balance)).toBe(BigInt(body.usage.charged));
+      const receipt = await mcp.callTool({ name: 'get_receipt', arguments: { id: body.attribution.receiptId } });
+      expect(receipt.isError).toBeFalsy();
+      const bad = await mcp.callTool({ name: 'search', arguments: { query: '', topK: 0 } });
+      expect(bad.isError).toBe(true);
+    } finally {
+      await mcp.close();
+    }
   });
 
   it('API with VECTOR_INDEX=pinecone: the bundled Pinecone client upserts and queries (a fake data-plane server)', async () => {

@@ -3,7 +3,9 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/
 import { toClientEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
 import { wrapFetchWithPayment } from '@x402/fetch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPublicClient, http as viemHttp, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
@@ -11,6 +13,7 @@ import { ANVIL_SETTLER_ADDRESS } from '../shared/chain/anvil.ts';
 import type { Db } from '../shared/db/index.ts';
 import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
+import { createTokenInflows } from '../shared/chain/token-inflows.ts';
 import { http, startApiProcess, type ApiProcess } from './api-process.ts';
 import { DOCS } from './fixtures.ts';
 import { WALLETS } from './http.ts';
@@ -81,7 +84,13 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
   beforeAll(async () => {
     const url = (dbUrl = await testDatabaseUrl());
     db = openPg(url, { max: 2 });
-    api = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info' });
+    // the settle retry pass every second: the retry test waits for it
+    api = await startApiProcess({
+      DATABASE_URL: url,
+      CITEPAY_ADMIN_KEY: ADMIN,
+      LOG_LEVEL: 'info',
+      X402_SETTLE_RETRY_SECONDS: '1',
+    });
     const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
       rpcUrl: string;
       chainId: number;
@@ -173,6 +182,15 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
     );
     expect(charged.rows).toHaveLength(1);
     expect(body.attribution.receiptId).toMatch(/^rcpt_/);
+    // the receipt names the payment's transaction
+    const shown = await http(api.url, 'GET', `/v1/receipts/${body.attribution.receiptId}`, { key: ADMIN });
+    expect(shown.body.payment).toEqual({
+      scheme: 'x402',
+      payer: privateKeyToAccount(agentKey).address,
+      amount: moved.toString(),
+      status: 'settled',
+      txHash: settlement.transaction,
+    });
     expect(BigInt(body.usage.charged)).toBeLessThanOrEqual(moved);
     // what the call did not use stays as credit on the wallet's own account
     expect(BigInt(body.usage.balance)).toBe(moved - BigInt(body.usage.charged));
@@ -274,6 +292,95 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
       expect((await db.query(`SELECT 1 FROM x402_payments`)).rows.length).toBe(before.payments + 1);
     } finally {
       await down.stop();
+    }
+  });
+
+  it('a settle that fails after a successful call leaves the payment unsettled; the retry pass settles it once', async () => {
+    // a facilitator in front of the real one whose /settle fails: "fail" never reaches the chain,
+    // "lose" settles on chain and then loses the answer (the retry must find it, not send again)
+    const real = JSON.parse(api.lines.find((l) => l.includes('local facilitator ready'))!).url as string;
+    let mode: 'pass' | 'fail' | 'lose' = 'pass';
+    const proxy = serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: async (req) => {
+        const path = new URL(req.url).pathname;
+        if (path === '/settle' && mode === 'fail') return new Response('{"error":"down"}', { status: 500 });
+        const forwarded = await fetch(`${real}${path}`, {
+          method: req.method,
+          headers: { 'content-type': 'application/json' },
+          body: req.method === 'POST' ? await req.text() : undefined,
+        });
+        if (path === '/settle' && mode === 'lose') return new Response('{"error":"lost"}', { status: 500 });
+        return forwarded;
+      },
+    });
+    await new Promise((r) => proxy.once('listening', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const flaky = await startApiProcess({
+      DATABASE_URL: dbUrl,
+      CITEPAY_ADMIN_KEY: ADMIN,
+      START_WORKER: 'false',
+      X402_FACILITATOR_URL: proxyUrl,
+      X402_SETTLE_RETRY_SECONDS: '0',
+    });
+    try {
+      for (const m of ['fail', 'lose'] as const) {
+        mode = m;
+        const before = { treasury: await treasury(), inflow: await inflow() };
+        const res = await payingFetch(agentKey)(`${flaky.url}/v1/retrieve`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `flat tyre ${m}`, topK: 1 }),
+        });
+        expect(res.status).toBe(200); // the call was served
+        expect(res.headers.get('payment-response')).toBeNull();
+        const { requestId } = (await res.json()) as { requestId: string };
+        mode = 'pass';
+        const row = async () =>
+          (
+            await db.query<{ status: string; tx_hash: string | null; error: string | null }>(
+              `SELECT status, tx_hash, error FROM x402_payments WHERE request_id = $1`,
+              [requestId],
+            )
+          ).rows[0]!;
+        // the main process's retry pass (every second) settles it
+        await vi.waitFor(async () => expect((await row()).status).toBe('settled'), { timeout: 120_000, interval: 200 });
+        const settled = await row();
+        const receipt = await reader.getTransactionReceipt({ hash: settled.tx_hash as Hex });
+        expect(receipt.status).toBe('success');
+        // moved once on chain, equal to the ledger's inflow
+        expect((await treasury()) - before.treasury).toBe(PRICE);
+        expect((await inflow()) - before.inflow).toBe(PRICE);
+        const shown = await http(api.url, 'GET', `/v1/receipts/${requestId}`, { key: ADMIN });
+        expect(shown.body.payment).toMatchObject({ status: 'settled', txHash: settled.tx_hash });
+      }
+      // check:ledger reads each settled payment's Transfer on chain
+      const inflows = createTokenInflows({ rpcUrl: chain.rpcUrl, token: chain.token });
+      const checks = await checkLedger(db, { inflows });
+      expect(checks.filter((c) => !c.ok)).toEqual([]);
+      expect(checks.find((c) => c.name.includes('settled x402 payment'))!.checked).toMatch(/^\d+ settled payments/);
+      // ... and fails when the ledger claims a payment the chain does not show (rolled back)
+      const tampered = await db
+        .transaction(async (tx) => {
+          await tx.query(
+            `UPDATE x402_payments SET amount = amount + 1 WHERE request_id = (SELECT request_id FROM x402_payments WHERE status = 'settled' LIMIT 1)`,
+          );
+          const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('settled x402 payment'))!;
+          throw Object.assign(new Error('rollback'), { found });
+        })
+        .catch((err: { found?: { ok: boolean; offenders: string[] } }) => err.found);
+      expect(tampered?.ok).toBe(false);
+      expect(tampered?.offenders[0]).toMatch(/no such Transfer on chain/);
+      // the chain has exactly one transfer per settled payment (a second send would be a second log)
+      const settledRows = await db.query<{ tx_hash: string }>(
+        `SELECT tx_hash FROM x402_payments WHERE status = 'settled'`,
+      );
+      expect(new Set(settledRows.rows.map((r) => r.tx_hash)).size).toBe(settledRows.rows.length);
+    } finally {
+      mode = 'pass';
+      await flaky.stop();
+      await new Promise((r) => proxy.close(r));
     }
   });
 });

@@ -79,6 +79,8 @@ export const x402Payment = () =>
       scheme: matched.scheme === 'upto' ? 'upto' : 'exact',
       route: c.req.path,
       requestId: c.get('requestId'),
+      payload,
+      requirements: matched,
     });
     if (!payment) return paymentRequired(c, gateway, requirements, 'this payment was already used');
     c.set('principal', payment.principal);

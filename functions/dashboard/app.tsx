@@ -204,12 +204,13 @@ export function dashboardRoutes() {
     if (Date.now() - session.createdAt.getTime() > FRESH_SIGN_IN_MS)
       return c.redirect('/dashboard/sign-in?notice=fresh', 303);
     const name = await keyName(c);
-    // A key of the session's mode: a test session makes cp_test_ keys.
+    // A test session makes cp_test_ keys only; a live one either (a test key can do less, never more).
+    const asked = (await c.req.parseBody()).mode;
     const { key, record } = await issueKey(c.get('services').db, {
       accountId: account.id,
       role: 'consumer',
       name,
-      mode: livemode ? 'live' : 'test',
+      mode: livemode && asked !== 'test' ? 'live' : 'test',
     });
     // Shown once, by the GET this redirects to (never stored or put in a URL).
     holdNewKey(c, { id: record.id, key });

@@ -16,6 +16,7 @@ import {
   takeNotice,
 } from '../../shared/services/dashboard-auth.ts';
 import { chainIdOf } from '../../shared/services/dashboard.ts';
+import { signUpWallet } from '../../shared/services/self-serve.ts';
 import type { Account } from '../../shared/store/accounts.ts';
 import { SESSION_COOKIE, clearSessionCookie, loginToken, setSessionCookie, type DashEnv } from './security.ts';
 import { SessionsPage } from './views/sessions.tsx';
@@ -116,6 +117,7 @@ export function sessionRoutes() {
       message: body.message,
       signature: body.signature as Hex,
       expect,
+      signUp: (wallet) => signUpWallet(services, wallet),
     });
     await replaceSession(c, token);
     return c.json({ next: home(session.account) });

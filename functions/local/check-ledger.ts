@@ -5,12 +5,14 @@ import { createSettlementChain, type SettlementChain } from '../../shared/chain/
 import type { Db } from '../../shared/db/index.ts';
 import { openChain, openDatabase } from '../../shared/services/create.ts';
 import { checkLedger } from '../../shared/services/ledger-check.ts';
+import { createTokenInflows } from '../../shared/chain/token-inflows.ts';
 import { readSetting } from '../../shared/store/deployment.ts';
 import { openSavedChain } from './chain.ts';
 
 // `npm run check:ledger`: the money invariants over a whole database (shared/services/ledger-check.ts),
 // and the chain against it: every confirmed epoch's roots on chain, the distributor's funding and
-// claims equal to what the ledger settled and relayed. With DATABASE_URL it reads that server (safe
+// claims equal to what the ledger settled and relayed, and each stablecoin inflow (an x402 payment, a
+// top-up) a Transfer to the treasury on chain. With DATABASE_URL it reads that server (safe
 // while the API runs); without, the embedded PGlite in CITEPAY_DATA_DIR, which only one process may
 // open: stop `npm start` first. The chain: CHAIN_RPC_URL if set, else the local chain `npm start`
 // runs (its running node, or its saved state loaded into a temporary node). `-- --no-chain` skips it.
@@ -19,7 +21,8 @@ async function main() {
   const db = await openDatabase(config);
   const chain = process.argv.includes('--no-chain') ? null : await chainToCheck(config, db);
   try {
-    const checks = await checkLedger(db, { chain: chain?.chain });
+    const inflows = chain ? createTokenInflows({ rpcUrl: chain.rpcUrl, token: chain.chain.token }) : undefined;
+    const checks = await checkLedger(db, { chain: chain?.chain, inflows });
     console.table(checks.map((c) => ({ check: c.name, result: c.ok ? 'ok' : 'FAILED', checked: c.checked })));
     for (const c of checks.filter((x) => !x.ok))
       process.stderr.write(`FAILED: ${c.name}\n${c.offenders.map((o) => `  ${o}`).join('\n')}\n`);

@@ -7,6 +7,9 @@ import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { installX402UptoContracts } from '../../shared/chain/x402-contracts.ts';
 import { createLocalFacilitator } from '../../shared/payments/local-facilitator.ts';
+import { createSerialSender } from '../../shared/chain/serial-sender.ts';
+import type { Db } from '../../shared/db/index.ts';
+import { createDbSignerLock } from '../../shared/services/signer-lock.ts';
 import { startFacilitatorServer } from './facilitator-server.ts';
 
 // `npm start`'s x402 side: without X402_FACILITATOR_URL, a local facilitator (the x402 packages'
@@ -28,7 +31,7 @@ export interface LocalPayments {
   stop(): Promise<void>;
 }
 
-export async function startLocalPayments(config: Config, log: Logger): Promise<LocalPayments> {
+export async function startLocalPayments(config: Config, db: Db, log: Logger): Promise<LocalPayments> {
   const rpcUrl = config.chain.rpcUrl;
   if (!rpcUrl || !config.chain.token) return { config, agent: null, stop: async () => {} };
   const chainId = config.x402.chainId ?? (await createPublicClient({ transport: http(rpcUrl) }).getChainId());
@@ -39,8 +42,11 @@ export async function startLocalPayments(config: Config, log: Logger): Promise<L
     // `upto` needs Permit2 and x402's upto proxy, which a fresh anvil lacks
     const { installed } = await installX402UptoContracts(rpcUrl);
     if (installed) log.info('x402: Permit2 and the upto proxy placed at their canonical addresses', {});
+    const privateKey = devKey(FACILITATOR_INDEX);
+    // every process on this database runs a facilitator with this key: one queue for its nonces
+    const sender = createSerialSender(createDbSignerLock(db, privateKeyToAccount(privateKey).address));
     const server = await startFacilitatorServer(
-      createLocalFacilitator({ rpcUrl, chainId, privateKey: devKey(FACILITATOR_INDEX) }),
+      createLocalFacilitator({ rpcUrl, chainId, privateKey, sender }),
       config.x402.facilitatorPort,
     );
     facilitatorUrl = server.url;

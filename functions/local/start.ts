@@ -17,6 +17,8 @@ import { startWebhookWorker } from '../../shared/services/webhooks.ts';
 import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/reembed.ts';
 import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
 import { startLocalPayments, type LocalPayments } from './payments.ts';
+import { startSettleRetry } from '../../shared/services/x402-settle-retry.ts';
+import { startTopUpWatcher } from '../../shared/services/top-ups.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
 // Composition root for the local process.
@@ -31,7 +33,7 @@ async function main() {
   const local = await provideLocalServices(config, db, log);
   config = local.config;
   // x402: a facilitator (local, or X402_FACILITATOR_URL) and on the local chain a funded agent wallet
-  const payments = await startLocalPayments(config, log);
+  const payments = await startLocalPayments(config, db, log);
   config = payments.config;
   const services = await createServices(config, { db, log });
   const keys = await bootstrapOnce(services);
@@ -57,6 +59,10 @@ async function main() {
   const reconciler = services.chain
     ? startChainReconciler({ db: services.db, chain: services.chain, log: services.log }, config.chain.reconcileSeconds)
     : null;
+  // x402 payments whose settle failed after a successful call: settled later, exactly once.
+  const settleRetry = startSettleRetry(services, config.x402.settleRetrySeconds);
+  // Self-serve top-ups: stablecoin sent to the treasury from a consumer's wallet, credited once confirmed.
+  const topUps = startTopUpWatcher(services, config.selfServe.topUpPollSeconds);
   // Signed webhooks from the outbox (on AWS: functions/webhooks/deliver.ts on a schedule).
   const webhooks = startWebhookWorker(services);
   const app = createApp(services);
@@ -95,6 +101,8 @@ async function main() {
       await settlement?.stop();
       await payments.stop();
       await reconciler?.stop();
+      await settleRetry.stop();
+      await topUps.stop();
       await webhooks.stop();
       await local.stop();
       await services.db.close();

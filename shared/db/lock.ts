@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from './index.ts';
+import type { Db, Queryable } from './index.ts';
 
 /**
  * Runs `fn` while holding a database-wide advisory lock named `name`, or returns `busy` at once if
@@ -37,3 +37,8 @@ export async function whileLocked<T>(db: Db, name: string, fn: () => Promise<T>)
 }
 
 const lockKey = (name: string) => createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
+
+/** A lock held until the caller's transaction ends (e.g. one first sign-up per wallet at a time). */
+export async function lockInTransaction(tx: Queryable, name: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [lockKey(name)]);
+}

@@ -176,12 +176,19 @@ function parseMessage(message: string) {
 /**
  * Checks an EIP-4361 message and its EIP-191 signature: the configured domain and origin, the
  * configured chain, a nonce we issued (used once), issued recently and not in the future, not
- * expired, signed by the address it names, which must be an enabled contributor. Malformed → 400;
+ * expired, signed by the address it names, which must be an enabled contributor or consumer (or,
+ * with `signUp`, a wallet without an account, which gets a consumer account). Malformed → 400;
  * well-formed but refused → 401.
  */
 export async function signInWithEthereum(
   db: Queryable,
-  params: { message: string; signature: Hex; expect: SiweExpectation },
+  params: {
+    message: string;
+    signature: Hex;
+    expect: SiweExpectation;
+    /** makes an account for a wallet that has none (self-serve); without it, unknown wallets are refused */
+    signUp?: (wallet: string) => Promise<Account>;
+  },
 ) {
   const fail = (why: string) => new Unauthorized(`sign-in with Ethereum failed: ${why}`);
   const parsed = parseMessage(params.message);
@@ -201,8 +208,10 @@ export async function signInWithEthereum(
   if (!valid) throw fail('the signature does not match the address');
   if (!(await consumeNonce(db, parsed.nonce))) throw fail('unknown or already used nonce');
   const wallet = getAddress(parsed.address);
-  const account = await findAccountByWallet(db, wallet);
-  if (!account || account.kind !== 'contributor') throw fail(`no contributor account has the wallet ${wallet}`);
+  // No account yet: self-serve sign-up makes a consumer account for the wallet (services/self-serve.ts).
+  const account = (await findAccountByWallet(db, wallet)) ?? (params.signUp ? await params.signUp(wallet) : null);
+  if (!account || (account.kind !== 'contributor' && account.kind !== 'consumer'))
+    throw fail(`no contributor or consumer account has the wallet ${wallet}`);
   if (account.disabledAt) throw fail('this account is disabled');
   return openSession(db, account, { method: 'siwe', livemode: true, keyId: null, wallet });
 }

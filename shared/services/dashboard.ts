@@ -1,3 +1,5 @@
+import { balanceOf } from '../store/ledger.ts';
+import { topUpsOfAccount, treasuryOf } from './top-ups.ts';
 import type { Address, Hex } from 'viem';
 import { NotFound } from '../errors.ts';
 import {
@@ -150,7 +152,31 @@ export async function consumerOverview(services: Services, account: Account, liv
     consumerByDatanet(services.db, upto, account.id, livemode),
     keysWithLastUse(services.db, account.id),
   ]);
-  return { usage, byDay, split, byDatanet, keys: reachableOnly({ livemode }, keys) };
+  return {
+    usage,
+    byDay,
+    split,
+    byDatanet,
+    keys: reachableOnly({ livemode }, keys),
+    selfServe: await selfServeOf(services, account),
+  };
+}
+
+/** A wallet account's self-serve side (issue 20 §3): test credits, the treasury to pay, its top-ups. */
+async function selfServeOf(services: Services, account: Account) {
+  if (!account.wallet || account.kind !== 'consumer') return null;
+  const [testBalance, topUps] = await Promise.all([
+    balanceOf(services.db, account.id, false),
+    topUpsOfAccount(services, account.id),
+  ]);
+  return {
+    wallet: account.wallet,
+    testBalance,
+    treasury: services.config.chain.token ? treasuryOf(services) : null,
+    token: services.config.chain.token ?? null,
+    confirmations: services.config.selfServe.topUpConfirmations,
+    topUps,
+  };
 }
 
 /** One of the account's keys that the session's mode reaches (a test session: test keys only), or 404. */

@@ -137,6 +137,8 @@ describe('the ledger checker (npm run check:ledger)', () => {
       scheme: 'upto',
       route: '/v1/retrieve',
       requestId: 'req_upto_never_charged',
+      payload: null,
+      requirements: null,
     });
     expect(payment).not.toBeNull();
     expect(await amountToSettle(services, payment!)).toBe(0n); // its call charged nothing: nothing to settle

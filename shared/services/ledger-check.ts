@@ -1,9 +1,11 @@
 import type { Address } from 'viem';
 import type { SettlementChain } from '../chain/distributor.ts';
+import type { TokenInflows } from '../chain/token-inflows.ts';
 import type { Queryable } from '../db/index.ts';
 import { SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';
 import { LIMIT, ledgerInvariants, type LedgerCheck } from '../store/ledger-invariants.ts';
+import { checkInflows } from './inflow-check.ts';
 import {
   confirmedEpochs,
   epochPayouts,
@@ -18,13 +20,18 @@ import {
 // with a chain, the distributor's against the ledger. An empty list of offenders passes.
 export type { LedgerCheck };
 
-/** With `chain`, the distributor is read too (checkChain): roots, funding and claims against the ledger. */
+/**
+ * With `chain`, the distributor is read too (checkChain): roots, funding and claims against the
+ * ledger; with `inflows`, the stablecoin paid in (x402 payments, top-ups) against its Transfers.
+ */
 export async function checkLedger(
   db: Queryable,
-  opts: { chain?: SettlementChain | undefined } = {},
+  opts: { chain?: SettlementChain | undefined; inflows?: TokenInflows | undefined } = {},
 ): Promise<LedgerCheck[]> {
   const checks = await ledgerInvariants(db);
-  return opts.chain ? [...checks, ...(await checkChain(db, opts.chain))] : checks;
+  if (opts.chain) checks.push(...(await checkChain(db, opts.chain)));
+  if (opts.inflows) checks.push(...(await checkInflows(db, opts.inflows)));
+  return checks;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { paymentsForRequest } from '../store/x402.ts';
 import { emitForWallet } from '../store/webhooks.ts';
 import { getAddress, type Address, type Hex } from 'viem';
 import { loadPayoutTree, loadReceiptsTree, type PayoutTree, type ReceiptsTree } from '../core/merkle.ts';
@@ -155,6 +156,8 @@ export interface ReceiptView {
     proof: Hex[] | null;
     leafIndex: number | null;
   } | null;
+  /** an x402-paid call: the payment that bought it, and its on-chain transaction once settled */
+  payment: { payer: string; amount: bigint; status: string; txHash: string | null } | null;
 }
 
 /** The payer, any wallet the receipt pays, or an admin may read it; anyone else gets 404, not 403. */
@@ -169,7 +172,9 @@ export async function receiptFor(services: Services, principal: Principal, id: s
     if (!wallet || !paid.includes(wallet)) throw notFound;
   }
   requireReachable(principal, stored, 'receipt', id); // a test key or session never reads a live receipt
-  if (stored.epoch === null) return { stored, settlement: null };
+  const paid = (await paymentsForRequest(db, stored.requestId)).find((p) => p.status !== 'refused');
+  const payment = paid ? { payer: paid.payer, amount: paid.amount, status: paid.status, txHash: paid.txHash } : null;
+  if (stored.epoch === null) return { stored, settlement: null, payment };
   const epoch = (await findEpoch(db, stored.epoch))!;
   let proof: Hex[] | null = null;
   if (epoch.status === 'confirmed') {
@@ -189,5 +194,6 @@ export async function receiptFor(services: Services, principal: Principal, id: s
       proof,
       leafIndex: stored.leafIndex,
     },
+    payment,
   };
 }

@@ -68,6 +68,9 @@ export interface PaymentFacts {
   scheme: 'exact' | 'upto';
   route: string;
   requestId: string;
+  /** the signed payload and the requirements it met, kept so a failed settle can be retried */
+  payload: unknown;
+  requirements: unknown;
 }
 
 class ReplayedPayment extends Error {}

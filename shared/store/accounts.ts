@@ -164,3 +164,12 @@ export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKeyRec
   );
   return r.rows[0] ? toKey(r.rows[0]) : null;
 }
+
+/** Gives an account without a wallet this one (an x402 payer's account, when its wallet signs in). */
+export async function attachWallet(db: Queryable, accountId: string, wallet: string): Promise<Account | null> {
+  const r = await db.query<AccountRow>(`UPDATE accounts SET wallet = $2 WHERE id = $1 AND wallet IS NULL RETURNING *`, [
+    accountId,
+    wallet,
+  ]);
+  return r.rows[0] ? toAccount(r.rows[0]) : null;
+}

@@ -2,6 +2,7 @@ import type { Queryable } from '../db/index.ts';
 import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from './accounts.ts';
 import { balanceMismatches } from './ledger.ts';
 import { X402_ACCOUNT_ID } from './x402.ts';
+import { TOP_UPS_ACCOUNT_ID } from './top-ups.ts';
 
 // The database's money invariants (services/ledger-check.ts adds the chain's): each check is one
 // query that lists offenders (a few, for the report); an empty list passes.
@@ -55,7 +56,7 @@ export async function ledgerInvariants(db: Queryable): Promise<LedgerCheck[]> {
     async () => `${await count(`SELECT count(*)::bigint AS n FROM accounts`)} accounts`,
     `SELECT account_id, livemode, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> ALL($1::text[])
       GROUP BY account_id, livemode HAVING sum(amount) < 0`,
-    [[FUNDING_ACCOUNT_ID, X402_ACCOUNT_ID]],
+    [[FUNDING_ACCOUNT_ID, X402_ACCOUNT_ID, TOP_UPS_ACCOUNT_ID]],
   );
   await add(
     'test and live never in one transaction',
@@ -146,6 +147,17 @@ export async function ledgerInvariants(db: Queryable): Promise<LedgerCheck[]> {
        LEFT JOIN ledger_entries e ON e.transaction_id = t.id AND e.account_id = w.account_id
       WHERE p.scheme = 'upto' AND p.status = 'settled'
       GROUP BY p.id, p.amount, p.authorized HAVING p.amount <> -coalesce(sum(e.amount), 0) OR p.amount > p.authorized`,
+  );
+  // Self-serve top-ups (migration 0101): what the ledger took in equals the top-ups credited.
+  await add(
+    'top-up inflows equal the credited top-ups',
+    async () =>
+      `${await count(`SELECT count(*)::bigint AS n FROM top_ups WHERE status = 'credited'`)} credited top-ups`,
+    `SELECT ledger::text, credited::text FROM (
+       SELECT (SELECT -coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = $1) AS ledger,
+              (SELECT coalesce(sum(amount), 0) FROM top_ups WHERE status = 'credited') AS credited) x
+      WHERE ledger <> credited`,
+    [TOP_UPS_ACCOUNT_ID],
   );
   checks.push(await runningBalancesCheck(db));
   return checks;

@@ -41,13 +41,17 @@ export interface NewX402Payment {
   route: string;
   requestId: string;
   creditTransactionId: string;
+  /** the signed x402 payload and the requirements it met: what a later settle resubmits */
+  payload: unknown;
+  requirements: unknown;
 }
 
 /** false: this (payer, nonce) was seen before — a replay. */
 export async function insertPayment(db: Queryable, p: NewX402Payment): Promise<boolean> {
   const r = await db.query(
-    `INSERT INTO x402_payments (id, payer, nonce, network, asset, pay_to, amount, authorized, route, request_id, status, credit_transaction_id, scheme)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, 'pending', $10, $11) ON CONFLICT (payer, nonce) DO NOTHING`,
+    `INSERT INTO x402_payments (id, payer, nonce, network, asset, pay_to, amount, authorized, route, request_id, status,
+                                credit_transaction_id, scheme, payload, requirements)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, 'pending', $10, $11, $12, $13) ON CONFLICT (payer, nonce) DO NOTHING`,
     [
       p.id,
       p.payer,
@@ -60,6 +64,8 @@ export async function insertPayment(db: Queryable, p: NewX402Payment): Promise<b
       p.requestId,
       p.creditTransactionId,
       p.scheme,
+      JSON.stringify(p.payload ?? null),
+      JSON.stringify(p.requirements ?? null),
     ],
   );
   return (r.affectedRows ?? 0) > 0;
@@ -139,4 +145,98 @@ export async function paymentsForRequest(db: Queryable, requestId: string): Prom
 /** Serialises a wallet's first payments until the caller's transaction ends, so concurrent ones make one payer. */
 export async function lockPayerWallet(tx: Queryable, wallet: string): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`x402:${wallet}`]);
+}
+
+export interface UnsettledPayment {
+  id: string;
+  payer: string;
+  nonce: string;
+  asset: string;
+  payTo: string;
+  amount: bigint;
+  requestId: string;
+  payload: unknown;
+  requirements: unknown;
+  attempts: number;
+}
+
+/** Payments whose call succeeded but whose settle failed, oldest first (the retry pass's work). */
+export async function unsettledPayments(db: Queryable, limit: number): Promise<UnsettledPayment[]> {
+  const r = await db.query<{
+    id: string;
+    payer: string;
+    nonce: string;
+    asset: string;
+    pay_to: string;
+    amount: bigint;
+    request_id: string;
+    payload: unknown;
+    requirements: unknown;
+    settle_attempts: number;
+  }>(
+    `SELECT id, payer, nonce, asset, pay_to, amount, request_id, payload, requirements, settle_attempts
+       FROM x402_payments WHERE status = 'unsettled' ORDER BY created_at LIMIT $1`,
+    [limit],
+  );
+  const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+  return r.rows.map((x) => ({
+    id: x.id,
+    payer: x.payer,
+    nonce: x.nonce,
+    asset: x.asset,
+    payTo: x.pay_to,
+    amount: BigInt(x.amount),
+    requestId: x.request_id,
+    payload: json(x.payload),
+    requirements: json(x.requirements),
+    attempts: Number(x.settle_attempts),
+  }));
+}
+
+/** An unsettled payment found or made on chain: settled, once (false: another pass recorded it first). */
+export async function settleUnsettled(db: Queryable, id: string, txHash: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE x402_payments SET status = 'settled', tx_hash = $2, error = NULL, finished_at = now(),
+            settle_attempts = settle_attempts + 1 WHERE id = $1 AND status = 'unsettled'`,
+    [id, txHash],
+  );
+  return (r.affectedRows ?? 0) > 0;
+}
+
+export async function noteSettleAttempt(db: Queryable, id: string, error: string): Promise<void> {
+  await db.query(
+    `UPDATE x402_payments SET settle_attempts = settle_attempts + 1, error = $2 WHERE id = $1 AND status = 'unsettled'`,
+    [id, error.slice(0, 500)],
+  );
+}
+
+export interface SettledInflow {
+  id: string;
+  payer: string;
+  payTo: string;
+  asset: string;
+  amount: bigint;
+  txHash: string;
+}
+
+/** Every payment recorded as settled on chain (check:ledger reads each transaction's Transfer). */
+export async function settledPayments(db: Queryable): Promise<SettledInflow[]> {
+  const r = await db.query<{
+    id: string;
+    payer: string;
+    pay_to: string;
+    asset: string;
+    amount: bigint;
+    tx_hash: string;
+  }>(
+    `SELECT id, payer, pay_to, asset, amount, tx_hash FROM x402_payments WHERE status = 'settled' ORDER BY created_at`,
+  );
+  return r.rows.map((x) => ({
+    id: x.id,
+    payer: x.payer,
+    payTo: x.pay_to,
+    asset: x.asset,
+    amount: BigInt(x.amount),
+    txHash: x.tx_hash,
+  }));
 }

@@ -8,6 +8,7 @@ import { createApp } from '../../functions/api/app.ts';
 import type { Services } from '../../shared/services/container.ts';
 import { settleOnce } from '../../shared/services/settlement.ts';
 import { emitWebhookEvent } from '../../shared/store/webhooks.ts';
+import { ANVIL_DEV_ACCOUNTS } from '../../shared/chain/dev-accounts.ts';
 import { deployTestChain, type TestChain } from '../chain.ts';
 import { DOCS } from '../fixtures.ts';
 import { WALLETS, createWorld, httpClient, type Client } from '../http.ts';
@@ -134,7 +135,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     });
     base = `http://127.0.0.1:${port}`;
     // What npm start does: its public URL is its listen address, and its own anvil offers the dev wallets.
-    services.config = { ...services.config, publicUrl: base, chain: { ...services.config.chain, devAccounts: true } };
+    // The stablecoin too, so a self-serve account's page says where to send a top-up.
+    services.config = {
+      ...services.config,
+      publicUrl: base,
+      chain: { ...services.config.chain, devAccounts: true, token: tc.token },
+    };
     // A short TMPDIR for Chromium: its singleton socket lives there, and a unix socket path is capped
     // at 108 bytes (the test run's nested temporary folders exceed it).
     browser = await chromium.launch({
@@ -367,6 +373,32 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('dashboards in Chromiu
     await page.waitForURL(/webhooks\?replayed=1/);
     expect(await page.textContent('.flash[role=status]')).toContain('Replay queued');
     await checkPage(page, 'webhooks-replayed');
+    expect(cspErrors).toEqual([]);
+  });
+
+  it('self-serve: a wallet without an account signs up, gets test credits, sees where to top up, makes a test key', async () => {
+    const { page, cspErrors } = await newPage();
+    const newcomer = ANVIL_DEV_ACCOUNTS[3].address;
+    await page.goto(`${base}/dashboard/sign-in`);
+    await page.selectOption('#dev-wallet', newcomer);
+    await page.click('#dev-wallet-form button[type=submit]');
+    await page.waitForURL(`${base}/dashboard/consumer`);
+    expect(await micros(page, 'test-balance')).toBe(services.config.selfServe.signupTestCredits.toString());
+    expect(await micros(page, 'balance')).toBe('0');
+    const topUp = (await page.textContent('#top-up'))!;
+    expect(topUp).toContain(tc.settler);
+    expect(topUp).toContain(newcomer);
+    await checkPage(page, 'signup-consumer');
+
+    await page.fill('#new-key-name', 'my agent');
+    await page.selectOption('#new-key-mode', 'test');
+    await page.click('form[action="/dashboard/consumer/keys"] button[type=submit]');
+    await page.waitForURL(`${base}/dashboard/consumer#new-key`);
+    const key = (await page.textContent('#new-key'))!.trim();
+    expect(key).toMatch(/^cp_test_/);
+    const usage = await client.call('GET', '/v1/usage', { key });
+    expect(usage.body.balance).toBe(services.config.selfServe.signupTestCredits.toString());
+    await checkPage(page, 'signup-new-key');
     expect(cspErrors).toEqual([]);
   });
 

@@ -116,13 +116,15 @@ describe('dashboard sign-in and sessions', () => {
     expect(r.status).toBe(200);
     expect(JSON.parse(r.text).next).toBe('/dashboard/owner');
     expect((await s.get('/dashboard/owner')).status).toBe(200);
-    // Replayed nonce, wrong domain, a wallet with no contributor account: refused.
+    // Replayed nonce, wrong domain: refused. A wallet with no account signs up as a consumer (self-serve).
     const t = browserSession(client.app);
     const first = await siwe(t, ANVIL_DEV_ACCOUNTS[2].privateKey);
     expect(first.status).toBe(200);
     const message = await siwe(browserSession(client.app), ADA_KEY, { domain: 'evil.example' });
     expect(message.status).toBe(401);
-    expect((await siwe(browserSession(client.app), ANVIL_DEV_ACCOUNTS[3].privateKey)).status).toBe(401);
+    const newcomer = await siwe(browserSession(client.app), ANVIL_DEV_ACCOUNTS[3].privateKey);
+    expect(newcomer.status).toBe(200);
+    expect(JSON.parse(newcomer.text).next).toBe('/dashboard/consumer');
     expect((await siwe(browserSession(client.app), ADA_KEY, { nonce: 'abcdefgh12345678' })).status).toBe(401);
   });
 });

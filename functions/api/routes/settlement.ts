@@ -47,6 +47,18 @@ export const ReceiptResponse = z
       })
       .nullable()
       .openapi({ description: 'null while the receipt is in the open epoch' }),
+    payment: z
+      .object({
+        scheme: z.literal('x402'),
+        payer: z.string(),
+        amount: Micros.openapi({ description: 'what the payer authorised (the call charged its usage from it)' }),
+        status: z.enum(['pending', 'settled', 'unsettled']).openapi({
+          description: 'unsettled: the call was served, the on-chain transfer is retried until it lands',
+        }),
+        txHash: z.string().nullable().openapi({ description: 'the transaction that moved the stablecoin' }),
+      })
+      .nullable()
+      .openapi({ description: 'an x402-paid call: the payment that bought it; null for a call paid with credits' }),
     chain: ChainView,
   })
   .openapi('Receipt');
@@ -245,7 +257,7 @@ async function settlementsBody(services: Services) {
 export const settlementRoutes = new OpenAPIHono<AppEnv>()
   .openapi(receiptRoute, async (c) => {
     const services = c.get('services');
-    const { stored, settlement } = await receiptFor(services, c.get('principal'), c.req.valid('param').id);
+    const { stored, settlement, payment } = await receiptFor(services, c.get('principal'), c.req.valid('param').id);
     return c.json(
       {
         object: 'receipt' as const,
@@ -256,6 +268,13 @@ export const settlementRoutes = new OpenAPIHono<AppEnv>()
         hash: stored.hash,
         livemode: stored.livemode,
         settlement,
+        payment: payment && {
+          scheme: 'x402' as const,
+          payer: payment.payer,
+          amount: payment.amount.toString(),
+          status: payment.status as 'pending' | 'settled' | 'unsettled',
+          txHash: payment.txHash,
+        },
         chain: chainView(services),
       },
       200,

@@ -73,6 +73,8 @@ export function ConsumerPage(p: ConsumerPageProps) {
         </p>
       </section>
 
+      {p.o.selfServe ? <TopUpSection s={p.o.selfServe} /> : null}
+
       <section aria-labelledby="day-h">
         <h2 id="day-h">Spend by day</h2>
         <DayChart id="spend-days" title="Spend per day, last 30 days (UTC)" days={p.o.byDay} />
@@ -283,6 +285,15 @@ export function ConsumerPage(p: ConsumerPageProps) {
           <input type="hidden" name="_csrf" value={p.csrf} />
           <label for="new-key-name">New key name</label>
           <input type="text" id="new-key-name" name="name" maxlength={100} required placeholder="e.g. production" />
+          {p.testmode ? null : (
+            <>
+              <label for="new-key-mode">Mode</label>
+              <select id="new-key-mode" name="mode">
+                <option value="live">Live (cp_live_): spends the balance</option>
+                <option value="test">Test (cp_test_): spends test credits, moves no money</option>
+              </select>
+            </>
+          )}
           <button type="submit">Create key</button>
         </form>
       </section>
@@ -309,5 +320,64 @@ export function RevokeKeyPage(p: { csrf: string; account: Account; testmode?: bo
         <a href="/dashboard/consumer#keys">Cancel</a>
       </form>
     </Layout>
+  );
+}
+
+type SelfServe = NonNullable<Overview['selfServe']>;
+
+/** A wallet account's test credits, where to send stablecoin, and its top-ups as the watcher saw them. */
+function TopUpSection({ s }: { s: SelfServe }) {
+  return (
+    <section aria-labelledby="topup-h" id="top-up">
+      <h2 id="topup-h">Top up</h2>
+      <div class="cards">
+        <Card label="Test credits" note="Spent by cp_test_ keys only; they move no money.">
+          <Money micros={s.testBalance} field="test-balance" />
+        </Card>
+      </div>
+      {s.treasury ? (
+        <p>
+          Send the stablecoin (<code class="hash">{s.token}</code>) from your wallet{' '}
+          <code class="hash">{s.wallet}</code> to the treasury <code class="hash">{s.treasury}</code>: an ordinary
+          ERC-20 transfer. It is credited to your balance once after {plural(s.confirmations, 'confirmation')}, 1 token
+          unit = 1 micro-dollar.
+        </p>
+      ) : (
+        <p class="note">Top-ups need a chain: this deployment has none configured.</p>
+      )}
+      {s.topUps.length === 0 ? (
+        <p class="note">No top-ups yet.</p>
+      ) : (
+        <div class="table-wrap">
+          <table class="stack">
+            <caption class="sr-label">Top-ups, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Seen</th>
+                <th scope="col">Amount</th>
+                <th scope="col">Status</th>
+                <th scope="col">Transaction</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.topUps.map((t) => (
+                <tr data-top-up-status={t.status}>
+                  <td data-label="Seen">{when(t.seenAt)}</td>
+                  <td data-label="Amount">
+                    <Money micros={t.amount} />
+                  </td>
+                  <td data-label="Status">
+                    {t.status === 'credited' ? 'Credited' : `Pending (${plural(s.confirmations, 'confirmation')})`}
+                  </td>
+                  <td data-label="Transaction">
+                    <code class="hash">{t.txHash}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }
