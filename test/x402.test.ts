@@ -364,7 +364,7 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
       const tampered = await db
         .transaction(async (tx) => {
           await tx.query(
-            `UPDATE x402_payments SET amount = amount + 1 WHERE request_id = (SELECT request_id FROM x402_payments WHERE status = 'settled' LIMIT 1)`,
+            `UPDATE x402_payments SET amount = amount + 1, authorized = authorized + 1 WHERE request_id = (SELECT request_id FROM x402_payments WHERE status = 'settled' LIMIT 1)`,
           );
           const found = (await checkLedger(tx, { inflows })).find((c) => c.name.includes('settled x402 payment'))!;
           throw Object.assign(new Error('rollback'), { found });
