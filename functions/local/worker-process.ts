@@ -50,7 +50,7 @@ export function superviseWorker(config: Config, log: Logger) {
     pid: () => child?.pid,
     async stop() {
       stopping = true;
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return; // gone (killed by a signal too)
       const exited = new Promise((resolve) => child!.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
