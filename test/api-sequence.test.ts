@@ -148,8 +148,9 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
       expectStatus('usage', r.status, [200], r.body);
     },
   })),
-  fc.record({ owner: fc.constantFrom<'ada' | 'bob'>('ada', 'bob'), n: fc.integer({ min: 0, max: 1_000_000 }) }).map(
-    ({ owner, n }) => ({
+  fc
+    .record({ owner: fc.constantFrom<'ada' | 'bob'>('ada', 'bob'), n: fc.integer({ min: 0, max: 1_000_000 }) })
+    .map(({ owner, n }) => ({
       name: `upload by ${owner}`,
       run: async () => {
         const r = await client.call('POST', `/v1/datanets/${world[owner].datanet}/documents`, {
@@ -158,8 +159,7 @@ const calls: fc.Arbitrary<Call> = fc.oneof(
         });
         expectStatus('upload', r.status, [201], r.body);
       },
-    }),
-  ),
+    })),
   fc.constant<Call>({
     name: 'settle',
     run: async () => {

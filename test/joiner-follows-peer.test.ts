@@ -83,9 +83,9 @@ describe.skipIf(!postgresInstalled())('a joiner follows its peer when the peer c
       expect([200, 202]).toContain(asked.status);
       await vi.waitFor(
         async () =>
-          expect((await http(base, 'GET', `/v1/answers/${asked.body.id}?wait=5`, { key: consumerKey })).body.status).toBe(
-            'succeeded',
-          ),
+          expect(
+            (await http(base, 'GET', `/v1/answers/${asked.body.id}?wait=5`, { key: consumerKey })).body.status,
+          ).toBe('succeeded'),
         { timeout: 180_000, interval: 100 },
       );
     };

@@ -57,8 +57,12 @@ describe.skipIf(!postgresInstalled())('rate limits across two npm start processe
       json: { name: 'Tides', pricePerSource: '1000' },
     });
     expect(
-      (await http(a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.tides }))
-        .status,
+      (
+        await http(a.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
+          key: ada.body.apiKey.key,
+          json: DOCS.tides,
+        })
+      ).status,
     ).toBe(201);
     const consumer = await http(a.url, 'POST', '/v1/admin/accounts', {
       key: ADMIN,
@@ -128,7 +132,10 @@ describe.skipIf(!postgresInstalled())('rate limits across two npm start processe
       ),
     );
     const outcomes = asks.map((r) => (r.status === 429 ? `429 ${r.body.error.details?.policy}` : String(r.status)));
-    expect(outcomes.sort()).toEqual([...Array(KEY_ANSWERS).fill('202'), ...Array(6 - KEY_ANSWERS).fill('429 key_answers')]);
+    expect(outcomes.sort()).toEqual([
+      ...Array(KEY_ANSWERS).fill('202'),
+      ...Array(6 - KEY_ANSWERS).fill('429 key_answers'),
+    ]);
     const open = await db.query<{ n: number; held: string }>(
       `SELECT count(*)::int AS n, coalesce(sum(hold), 0)::text AS held FROM answers
         WHERE account_id = $1 AND status IN ('queued', 'running')`,

@@ -68,7 +68,9 @@ export function followPeer(p: FollowPeerParameters): PeerFollower {
   // One look at a time; a failed look (the database restarting) is retried at the next tick.
   const check = () =>
     (running ??= checkOnce()
-      .catch((err: Error) => p.log.warn('could not read the services recorded for this database', { error: err.message }))
+      .catch((err: Error) =>
+        p.log.warn('could not read the services recorded for this database', { error: err.message }),
+      )
       .finally(() => (running = null)));
 
   const timer = queues || chain ? setInterval(check, p.everyMs ?? FOLLOW_EVERY_MS) : null;

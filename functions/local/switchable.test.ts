@@ -3,7 +3,12 @@ import { switchable } from './switchable.ts';
 
 describe('switchable', () => {
   it('sends every read and call to the adapter in use at that moment', async () => {
-    const make = (name: string) => ({ url: `http://${name}`, async send(body: string) { return `${name}:${body}`; } });
+    const make = (name: string) => ({
+      url: `http://${name}`,
+      async send(body: string) {
+        return `${name}:${body}`;
+      },
+    });
     const s = switchable(make('a'));
     const { port } = s;
     const send = port.send; // a method taken before the switch still reaches the adapter it came from
