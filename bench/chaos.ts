@@ -146,10 +146,13 @@ async function call(op: Op, i: number): Promise<void> {
     else if (op === 'answer') record(await http(target, 'POST', '/v1/answers', { key: consumer, json: { query: q } }));
     else if (op === 'keyed-retry') {
       const headers = { 'idempotency-key': `chaos-${keyed++}` };
-      const replies = await Promise.all(
+      // Settled one by one: a process that refuses the connection must not hide the other's (charged) reply.
+      const replies = await Promise.allSettled(
         live().map((p) => http(p.url, 'POST', '/v1/retrieve', { key: consumer, json: { query: q, topK: 2 }, headers })),
       );
-      replies.forEach(record);
+      for (const r of replies)
+        if (r.status === 'fulfilled') record(r.value);
+        else count(op, `network:${((r.reason as Error).cause as { code?: string } | undefined)?.code ?? 'error'}`);
     } else if (op === 'claim')
       record(await http(target, 'POST', `/v1/payouts/${wallets[i % wallets.length]}/claim`, { key: consumer }));
     else if (op === 'settle') record(await http(target, 'POST', '/v1/admin/settlements', { key: ADMIN }));

@@ -239,16 +239,20 @@ describe('generation consumer', () => {
   });
 
   it('keeps a job invisible with heartbeats while it runs longer than the visibility timeout', async () => {
-    // 30 tokens × 200 ms ≈ 6 s of generation against a 3 s visibility timeout.
+    // 50 tokens × 200 ms ≥ 10 s of generation against an 8 s visibility timeout. A heartbeat every
+    // second leaves 7 s of margin: on a loaded machine an event-loop stall of 2 s (the margin a 3 s
+    // timeout left) let the message reappear and the test fail without a bug.
+    const visibilitySeconds = 8;
     const w = await world({
-      engine: { delayMsPerToken: 200, reply: () => 'tick '.repeat(30) },
-      queueVisibilitySeconds: 3,
-      settings: { visibilitySeconds: 3, heartbeatSeconds: 1 },
+      engine: { delayMsPerToken: 200, reply: () => 'tick '.repeat(50) },
+      queueVisibilitySeconds: visibilitySeconds,
+      settings: { visibilitySeconds, heartbeatSeconds: 1 },
     });
     const job = makeJob({ model: FAKE_BASE_MODEL });
     await w.jobs.send(JSON.stringify(job));
     w.consumer.start();
     const events = await collectEvents(w.results, (e) => count(e, 'started') === 1);
+    const startedAt = Date.now();
     // A second consumer polling all along must never be handed the job.
     const stolen: string[] = [];
     while (count(events, 'completed') === 0) {
@@ -259,6 +263,8 @@ describe('generation consumer', () => {
         await w.results.delete(m.receiptHandle);
       }
     }
+    // The premise: the job outlived its visibility timeout (so only heartbeats kept it hidden).
+    expect(Date.now() - startedAt).toBeGreaterThan(visibilitySeconds * 1000);
     expect(stolen).toEqual([]);
     expect(w.logger.lines.filter((l) => l.msg === 'visibility heartbeat failed')).toEqual([]);
     expect(await drained(w.jobs)).toBe(true);
@@ -266,6 +272,19 @@ describe('generation consumer', () => {
 
   it('stops gracefully: no new jobs, and stop() resolves only after the job in flight is stored and deleted', async () => {
     const w = await world({ engine: { delayMsPerToken: 100, reply: () => 'slow answer [1] '.repeat(8) } });
+    // Count the consumer's polls (it calls jobs.receive on this object): a stopped consumer has none
+    // pending and starts none, which the test checks from these counts instead of sleeping.
+    const receive = w.jobs.receive.bind(w.jobs);
+    const polls = { started: 0, pending: 0 };
+    w.jobs.receive = async (options) => {
+      polls.started++;
+      polls.pending++;
+      try {
+        return await receive(options);
+      } finally {
+        polls.pending--;
+      }
+    };
     const job = makeJob({ model: FAKE_BASE_MODEL });
     await w.jobs.send(JSON.stringify(job));
     w.consumer.start();
@@ -274,10 +293,14 @@ describe('generation consumer', () => {
     expect(await readResult(w.store, job.jobId)).not.toBeNull();
     expect(w.consumer.metrics().inFlight).toBe(0);
     expect(await w.jobs.depth()).toEqual({ visible: 0, inFlight: 0 });
+    expect(polls.pending).toBe(0); // no long poll left running that could take the next job
+    const pollsAtStop = polls.started;
     const later = makeJob({ model: FAKE_BASE_MODEL });
     await w.jobs.send(JSON.stringify(later));
-    await new Promise((r) => setTimeout(r, 1500)); // a poller still running would have taken it by now
-    expect(await w.jobs.depth()).toEqual({ visible: 1, inFlight: 0 });
+    const [left] = await receive({ maxMessages: 1, waitSeconds: 5 });
+    expect(left?.body).toBe(JSON.stringify(later));
+    expect(left!.receiveCount).toBe(1); // nobody took it before
+    expect(polls.started).toBe(pollsAtStop);
     expect(w.engine!.requests['/v1/chat/completions']).toHaveLength(1);
   });
 

@@ -58,7 +58,8 @@ export async function startApiProcess(env: Record<string, string>, timeoutMs = 1
     lines,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Already gone: exited (exitCode) or killed by a signal (signalCode; exitCode stays null then).
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

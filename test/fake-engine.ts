@@ -43,6 +43,12 @@ export interface FakeEngineOptions {
   failScoringWith?: number;
   /** Pause before answering a `prompt_logprobs` request, so requests sent together overlap. */
   scoringDelayMs?: number;
+  /**
+   * Holds a completion before its last part (a stream's finish chunk, or the whole non-streamed
+   * reply) until the returned promise settles: a test decides when a generation may end, instead of
+   * racing a timer. Return nothing to let the request finish as usual.
+   */
+  holdBeforeFinish?: (req: ChatRequest) => Promise<void> | undefined;
 }
 
 type Path = '/v1/chat/completions' | '/v1/load_lora_adapter' | '/v1/unload_lora_adapter' | '/v1/models';
@@ -131,7 +137,9 @@ export async function startFakeEngine(options: FakeEngineOptions = {}): Promise<
         );
       if (scoring && options.scoringDelayMs) await new Promise((r) => setTimeout(r, options.scoringDelayMs));
       const extra = scoring ? { prompt_logprobs: promptLogprobs(chat) } : {};
-      return complete(chat, res, options.reply?.(chat) ?? defaultReply(chat), options.delayMsPerToken ?? 0, extra);
+      return complete(chat, res, options.reply?.(chat) ?? defaultReply(chat), options.delayMsPerToken ?? 0, extra, () =>
+        options.holdBeforeFinish?.(chat),
+      );
     }
     return error(res, 404, 'NotFoundError', `no route ${path}`);
   });
@@ -157,6 +165,7 @@ async function complete(
   reply: string,
   delayMs: number,
   extra: Record<string, unknown> = {},
+  hold: () => Promise<void> | undefined = () => undefined,
 ): Promise<void> {
   const all = reply.match(/\s*\S+/g) ?? [];
   const tokens = chat.max_tokens !== undefined ? all.slice(0, chat.max_tokens) : all;
@@ -182,6 +191,7 @@ async function complete(
   const head = { id: `chatcmpl-fake-${Date.now()}`, created: Math.floor(Date.now() / 1000), model: chat.model };
 
   if (!chat.stream) {
+    await hold();
     return json(res, 200, {
       ...head,
       object: 'chat.completion',
@@ -209,6 +219,8 @@ async function complete(
     if (res.destroyed) return; // the client went away
     send([{ index: 0, delta: { content: token }, logprobs: logprobsOf([token], i), finish_reason: null }]);
   }
+  await hold();
+  if (res.destroyed) return;
   send([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]);
   if (withUsage) send([], { usage });
   res.end('data: [DONE]\n\n');
@@ -262,7 +274,7 @@ function tokenId(word: string): number {
 }
 
 /** The first sentence of source [1], and of [2] when there is one, each with its marker. */
-function defaultReply(chat: ChatRequest): string {
+export function defaultReply(chat: ChatRequest): string {
   const prompt = [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   const firstSentences = new Map<number, string>();
   for (const m of prompt.matchAll(/^\[(\d+)\][^\n]*\n([^\n]+)/gm))

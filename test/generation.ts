@@ -1,3 +1,4 @@
+import type { SettlementChain } from '../shared/chain/distributor.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
@@ -12,7 +13,7 @@ import { createTestServices } from './services.ts';
 // results consumer in this process, and the GPU worker as a separate process.
 export async function createGenerationServices(
   env: Record<string, string> = {},
-  opts: { visibilitySeconds?: number; maxReceives?: number; db?: Db } = {},
+  opts: { visibilitySeconds?: number; maxReceives?: number; db?: Db; chain?: SettlementChain } = {},
 ) {
   const endpoint = inject('awsEndpoint');
   const suffix = randomBytes(4).toString('hex');
@@ -28,7 +29,7 @@ export async function createGenerationServices(
   );
   const services = await createTestServices(
     { JOB_QUEUE_URL: urls.jobsUrl, RESULT_QUEUE_URL: urls.resultsUrl, SQS_ENDPOINT: endpoint, ...env },
-    opts.db ? { db: opts.db } : {},
+    { ...(opts.db ? { db: opts.db } : {}), ...(opts.chain ? { chain: opts.chain } : {}) },
   );
   const consumer = startResultsConsumer(services, createSqsQueue(client, urls.resultsUrl), { sweepMs: 500 });
   return { services, urls, client, consumer, deadLetters: createSqsQueue(client, urls.deadLetterUrl) };

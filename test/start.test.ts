@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 // `npm start` as a user runs it: a real process, a real port, a data folder on disk.
 interface Started {
@@ -31,13 +31,19 @@ function start(env: Record<string, string>): Promise<Started> {
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const match = out.match(/"msg":"citepay listening","url":"([^"]+)"/);
-      // The key banner is written right after the listening line, in the same tick.
-      if (match) setTimeout(() => resolve({ child, url: match[1]!, output: () => out }), 200);
+      // The key banner follows the listening line; a test that reads it waits for it (bannerOf).
+      if (match) resolve({ child, url: match[1]!, output: () => out });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
   });
+}
+
+/** The first start's key banner, once written (it may arrive in a later chunk than the listening line). */
+async function bannerOf(s: Started): Promise<string> {
+  await vi.waitFor(() => expect(s.output()).toMatch(/Try: curl/), { timeout: 60_000, interval: 20 });
+  return s.output();
 }
 
 async function stop(s: Started): Promise<number | null> {
@@ -54,8 +60,9 @@ describe('npm start', () => {
   it('initialises once, prints the keys once, and keeps data across restarts', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'citepay-start-'));
     const first = await start({ CITEPAY_DATA_DIR: dataDir });
-    const adminKey = first.output().match(/admin key\s+(cp_live_\w+)/)?.[1];
-    const demoKey = first.output().match(/demo consumer key\s+(cp_live_\w+)/)?.[1];
+    const banner = await bannerOf(first);
+    const adminKey = banner.match(/admin key\s+(cp_live_\w+)/)?.[1];
+    const demoKey = banner.match(/demo consumer key\s+(cp_live_\w+)/)?.[1];
     expect(adminKey).toBeDefined();
     expect(demoKey).toBeDefined();
     const health = await fetch(`${first.url}/healthz`);
@@ -115,15 +122,15 @@ describe('npm start', () => {
         body: JSON.stringify({ query: 'undo a commit' }),
       })
     ).json();
-    let epochs: { epoch: number; status: string }[] = [];
-    while (!epochs.some((e) => e.epoch === 2 && e.status === 'confirmed')) {
-      await new Promise((r) => setTimeout(r, 250));
-      epochs = (
-        (await (
+    await vi.waitFor(
+      async () => {
+        const { epochs } = (await (
           await fetch(`${second.url}/v1/admin/settlements`, { headers: { authorization: `Bearer ${adminKey}` } })
-        ).json()) as any
-      ).epochs;
-    }
+        ).json()) as { epochs: { epoch: number; status: string }[] };
+        expect(epochs).toContainEqual(expect.objectContaining({ epoch: 2, status: 'confirmed' }));
+      },
+      { timeout: 100_000, interval: 250 },
+    );
     const usage = await fetch(`${second.url}/v1/usage`, { headers: { authorization: `Bearer ${demoKey}` } });
     expect(usage.status).toBe(200);
     expect(BigInt(((await usage.json()) as { balance: string }).balance)).toBeLessThan(
@@ -133,18 +140,18 @@ describe('npm start', () => {
     expect(second.output()).not.toContain(adminKey!);
     expect(second.output()).not.toContain(demoKey!);
     await stop(second);
-  });
+  }, 600_000); // two first starts of a real npm start: minutes on a loaded machine
 
   it('uses an admin key supplied through the environment on first start', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'citepay-start-'));
     const adminKey = 'cp_live_SuppliedByAutomation0123456789';
     const s = await start({ CITEPAY_DATA_DIR: dataDir, CITEPAY_ADMIN_KEY: adminKey });
-    expect(s.output()).toContain('(from CITEPAY_ADMIN_KEY)');
+    expect(await bannerOf(s)).toContain('(from CITEPAY_ADMIN_KEY)');
     expect(s.output()).not.toContain(adminKey);
     const r = await fetch(`${s.url}/v1/keys`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(r.status).toBe(200);
     await stop(s);
-  });
+  }, 600_000);
 
   it('fails fast with a message naming a bad variable', async () => {
     await expect(

@@ -60,6 +60,10 @@ const words = (s: string) =>
     .replace(/\s+/g, ' ')
     .trim();
 
+const HELD_QUESTION = 'Why are there two high tides a day?';
+let openGate = () => {};
+const disconnectGate = new Promise<void>((resolve) => (openGate = resolve));
+
 describe.skipIf(!postgresInstalled())('streaming from one API process while another consumes the results', () => {
   let a: ApiProcess;
   let b: ApiProcess;
@@ -70,7 +74,12 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
   beforeAll(async () => {
     const url = await testDatabaseUrl();
     db = openPg(url, { max: 2 });
-    engine = await startFakeEngine({ delayMsPerToken: 15 });
+    engine = await startFakeEngine({
+      delayMsPerToken: 15,
+      // The disconnect test's generation ends only when the test lets it (after it has seen the state).
+      holdBeforeFinish: (chat) =>
+        chat.messages.some((m) => m.content.includes(HELD_QUESTION)) ? disconnectGate : undefined,
+    });
     const common = { DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, ENGINE_MODELS: MODELS };
     a = await startApiProcess({ ...common, START_WORKER: 'false', START_RESULTS_CONSUMER: 'false' });
     b = await startApiProcess({ ...common, GENERATOR_ENGINE_URL: engine.url });
@@ -94,6 +103,7 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
     key = consumer.body.apiKey.key;
   });
   afterAll(async () => {
+    openGate(); // a test that failed before opening it must not leave a generation held
     await b?.stop();
     await a?.stop();
     await engine?.stop();
@@ -189,7 +199,7 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
     const res = await fetch(`${a.url}/v1/answers`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'Why are there two high tides a day?', model: FAKE_BASE_MODEL, mode: 'stream' }),
+      body: JSON.stringify({ query: HELD_QUESTION, model: FAKE_BASE_MODEL, mode: 'stream' }),
       signal: abort.signal,
     });
     let id = '';
@@ -205,7 +215,9 @@ describe.skipIf(!postgresInstalled())('streaming from one API process while anot
       abort,
     );
     expect(sawDelta).toBe(true);
+    // Still generating when the client left: the engine holds the end until now, however slow the machine.
     expect((await http(a.url, 'GET', `/v1/answers/${id}`, { key })).body.status).toMatch(/^(queued|running)$/);
+    openGate();
     await vi.waitFor(
       async () => {
         expect((await http(a.url, 'GET', `/v1/answers/${id}?wait=5`, { key })).body.status).toBe('succeeded');

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { summarize } from './summary-reporter.ts';
 
@@ -37,5 +39,18 @@ describe('the summary line', () => {
       [fakeTest('passed')],
     );
     expect(summarize([unloadable, fine], 1)).toEqual({ passed: 2, failed: 3, skipped: 0 });
+  });
+
+  it('in a real vitest run, counts a failed file-level and a failed suite-level beforeAll as failures', () => {
+    // A child vitest over test/fixtures/summary (two files whose beforeAll throws, one passing test),
+    // with this reporter: what CI would read, not fakes of vitest's objects.
+    const dir = fileURLToPath(new URL('./fixtures/summary/', import.meta.url));
+    const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
+    const run = spawnSync(process.execPath, [vitest, 'run', '--config', 'vitest.config.ts'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(run.stdout).toContain('vitest: 1 passed, 2 failed, 3 skipped');
+    expect(run.status).not.toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import type { Services } from '../shared/services/container.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
 import { createWorld, httpClient, type Client } from './http.ts';
 import { DOCS } from './fixtures.ts';
-import { startFakeEngine, type FakeEngine } from './fake-engine.ts';
+import { defaultReply, startFakeEngine, type FakeEngine } from './fake-engine.ts';
 import { createGenerationServices, startWorker, type WorkerHandle } from './generation.ts';
 
 // Kill the worker process in the middle of a job: SQS redelivers the job after its
@@ -14,13 +14,23 @@ let world: Awaited<ReturnType<typeof createWorld>>;
 let engine: FakeEngine;
 let stopConsumer: () => Promise<void>;
 const workers: WorkerHandle[] = [];
-const WORKER_ENV = { VISIBILITY_TIMEOUT_SECONDS: '4', HEARTBEAT_SECONDS: '1' };
+// Heartbeats every second against a 10 s timeout: a loaded machine can stall the living worker for
+// seconds, and a 3 s margin (the 4 s timeout this test had) let the job reappear and run twice in the
+// first worker before the kill. The redelivery after the kill waits out those 10 s instead.
+const VISIBILITY_SECONDS = 10;
+const WORKER_ENV = { VISIBILITY_TIMEOUT_SECONDS: String(VISIBILITY_SECONDS), HEARTBEAT_SECONDS: '1' };
 
 beforeAll(async () => {
-  engine = await startFakeEngine({ delayMsPerToken: 120 }); // a job takes a few seconds
+  // The first generation (the one killed) streams for a minute, so the kill always lands mid-job
+  // however slow the machine; the redelivered one is the engine's usual cited reply.
+  let requests = 0;
+  engine = await startFakeEngine({
+    delayMsPerToken: 120,
+    reply: (chat) => (++requests === 1 ? 'stalling '.repeat(500) : defaultReply(chat)),
+  });
   const env = await createGenerationServices(
     { ENGINE_MODELS: JSON.stringify([{ id: 'fake-base' }]) },
-    { visibilitySeconds: 4 },
+    { visibilitySeconds: VISIBILITY_SECONDS },
   );
   services = env.services;
   stopConsumer = env.consumer.stop;

@@ -51,7 +51,7 @@ export function startApiAt(root: string, env: Record<string, string>, timeoutMs 
           stop: () =>
             new Promise<void>((r) => {
               stopping = true;
-              if (child.exitCode !== null) r();
+              if (child.exitCode !== null || child.signalCode !== null) r();
               else {
                 child.once('exit', () => r());
                 child.kill('SIGTERM');

@@ -17,12 +17,12 @@ import { startLocalQueues } from './queue-server.ts';
 // what it started in deployment_settings; the next joins what is recorded and still answers; one
 // whose recorded peer is gone takes over (the chain from the same state folder, so it is the same
 // chain). Decided under one database lock, so processes starting together do not both start one.
-interface RecordedQueues {
+export interface RecordedQueues {
   endpoint: string;
   jobsUrl: string;
   resultsUrl: string;
 }
-interface RecordedChain {
+export interface RecordedChain {
   rpcUrl: string;
   dir: string;
   distributor: `0x${string}`;
@@ -34,6 +34,8 @@ export interface LocalServices {
   /** what this process started (and must stop), and what it joined */
   started: string[];
   joined: string[];
+  /** The peer's services this process joined, as recorded: what it follows when the peer moves (follow-peer.ts). */
+  following: { queues?: RecordedQueues; chain?: RecordedChain };
   stop(): Promise<void>;
 }
 
@@ -43,22 +45,14 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
     const started: string[] = [];
     const joined: string[] = [];
     const stops: (() => Promise<void>)[] = [];
+    const following: LocalServices['following'] = {};
     try {
       if (!config.queue.jobsUrl) {
         const recorded = shared ? await readSetting<RecordedQueues>(db, 'local.queues') : null;
         if (recorded && (await answers(recorded.endpoint))) {
-          const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-          config = {
-            ...config,
-            queue: {
-              ...config.queue,
-              endpoint: recorded.endpoint,
-              credentials,
-              jobsUrl: recorded.jobsUrl,
-              resultsUrl: recorded.resultsUrl,
-            },
-          };
+          config = withRecordedQueues(config, recorded);
           joined.push(`queues at ${recorded.endpoint}`);
+          following.queues = recorded;
         } else {
           const queues = await startLocalQueues(config);
           config = queues.config;
@@ -75,20 +69,9 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
       if (!config.chain.rpcUrl) {
         const recorded = shared ? await readSetting<RecordedChain>(db, 'local.chain') : null;
         if (recorded && (await chainHasDistributor(recorded.rpcUrl, recorded.distributor))) {
-          const settlerKey = config.chain.settlerKey ?? ANVIL_SETTLER_KEY;
-          config = {
-            ...config,
-            chain: {
-              ...config.chain,
-              rpcUrl: recorded.rpcUrl,
-              settlerKey,
-              distributor: recorded.distributor,
-              token: recorded.token,
-              localStatePath: join(recorded.dir, 'state.json'),
-              ...localChainIdentity(config),
-            },
-          };
+          config = withRecordedChain(config, recorded);
           joined.push(`chain at ${recorded.rpcUrl}`);
+          following.chain = recorded;
           // Its owner was killed (the node outlives it): this process saves its state and stops it from now on.
           const adopted = await adoptOrphanedChain(recorded.dir, log);
           if (adopted) stops.push(adopted.stop);
@@ -126,6 +109,7 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
       config,
       started,
       joined,
+      following,
       async stop() {
         for (const stop of stops.reverse()) await stop();
       },
@@ -133,7 +117,38 @@ export async function provideLocalServices(config: Config, db: Db, log: Logger):
   });
 }
 
-async function answers(url: string): Promise<boolean> {
+/** The config of a process using another's queue server, as recorded. */
+export function withRecordedQueues(config: Config, recorded: RecordedQueues): Config {
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  return {
+    ...config,
+    queue: {
+      ...config.queue,
+      endpoint: recorded.endpoint,
+      credentials,
+      jobsUrl: recorded.jobsUrl,
+      resultsUrl: recorded.resultsUrl,
+    },
+  };
+}
+
+/** The config of a process using another's local chain, as recorded (anvil's settler key unless one is configured). */
+export function withRecordedChain(config: Config, recorded: RecordedChain): Config {
+  return {
+    ...config,
+    chain: {
+      ...config.chain,
+      rpcUrl: recorded.rpcUrl,
+      settlerKey: config.chain.settlerKey ?? ANVIL_SETTLER_KEY,
+      distributor: recorded.distributor,
+      token: recorded.token,
+      localStatePath: join(recorded.dir, 'state.json'),
+      ...localChainIdentity(config),
+    },
+  };
+}
+
+export async function answers(url: string): Promise<boolean> {
   try {
     await fetch(url, { signal: AbortSignal.timeout(1_000) });
     return true;
@@ -143,7 +158,7 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /** The recorded node answers and still has the distributor's code (not a fresh chain on the same port). */
-async function chainHasDistributor(url: string, distributor: string): Promise<boolean> {
+export async function chainHasDistributor(url: string, distributor: string): Promise<boolean> {
   try {
     const res = await fetch(url, {
       method: 'POST',

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../../shared/config.ts';
 import { bootstrapOnce, type BootstrapKeys } from '../../shared/services/bootstrap.ts';
-import { createServices, openDatabase } from '../../shared/services/create.ts';
+import { createServices, openChain, openDatabase, openJobQueue } from '../../shared/services/create.ts';
 import { migrate } from '../../shared/db/migrate.ts';
 import { createApp } from '../api/app.ts';
 import { serveApi } from './node-server.ts';
@@ -8,7 +8,9 @@ import { createSqsClient, createSqsQueue } from '../../shared/job-queue/sqs.ts';
 import { startResultsConsumer } from '../queue/results-consumer.ts';
 import { listenPg } from '../../shared/db/pg.ts';
 import { listenForAnswers } from '../../shared/services/answer-hub.ts';
-import { provideLocalServices } from './shared-services.ts';
+import { provideLocalServices, withRecordedQueues } from './shared-services.ts';
+import { followPeer, movedChainConfig } from './follow-peer.ts';
+import { switchable } from './switchable.ts';
 import { superviseWorker } from './worker-process.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { startSettlementSchedule } from '../../shared/services/settlement-runner.ts';
@@ -33,15 +35,26 @@ async function main() {
   const local = await provideLocalServices(config, db, log);
   config = local.config;
   // x402: a facilitator (local, or X402_FACILITATOR_URL) and on the local chain a funded agent wallet
-  const payments = await startLocalPayments(config, db, log);
+  const x402AsConfigured = config.x402;
+  let payments = await startLocalPayments(config, db, log);
   config = payments.config;
-  const services = await createServices(config, { db, log });
+  // A joiner's queue and chain clients are switchable: when its peer comes back elsewhere it moves to
+  // the services the database then records (follow-peer.ts) instead of staying stranded.
+  const jobs = local.following.queues ? switchable((await openJobQueue(config))!) : null;
+  const chain = local.following.chain ? switchable((await openChain(config, db))!) : null;
+  const services = await createServices(config, {
+    db,
+    log,
+    ...(jobs ? { jobQueue: jobs.port } : {}),
+    ...(chain ? { chain: chain.port } : {}),
+  });
   const keys = await bootstrapOnce(services);
   await resumeReembedJobs(services);
   await reembedToDefaultModel(services);
-  const results = config.startResultsConsumer
-    ? startResultsConsumer(services, createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!))
+  const resultsQueue = config.startResultsConsumer
+    ? switchable(createSqsQueue(createSqsClient(config.queue), config.queue.resultsUrl!))
     : null;
+  const results = resultsQueue ? startResultsConsumer(services, resultsQueue.port) : null;
   // On a shared PostgreSQL server another process may apply an answer's events: hear its NOTIFYs.
   const listener = config.databaseUrl
     ? listenForAnswers(services.answerHub, (channel, handlers) =>
@@ -53,6 +66,33 @@ async function main() {
       )
     : null;
   const worker = config.startWorker ? superviseWorker(config, services.log) : null;
+  const follower = followPeer({
+    db,
+    log: services.log,
+    following: local.following,
+    async moveQueues(recorded) {
+      services.config = { ...services.config, queue: withRecordedQueues(services.config, recorded).queue };
+      const { queue } = services.config;
+      jobs?.use((await openJobQueue(services.config))!);
+      resultsQueue?.use(createSqsQueue(createSqsClient(queue), queue.resultsUrl!));
+      await worker?.reconfigure(services.config);
+    },
+    async moveChain(recorded) {
+      services.config = { ...services.config, chain: movedChainConfig(services.config, recorded).chain };
+      chain?.use((await openChain(services.config, db))!);
+      // This process's own x402 facilitator talks to the chain: restarted on its port (its URL is in use).
+      const facilitatorUrl = payments.config.x402.facilitatorUrl;
+      if (!x402AsConfigured.facilitatorUrl && facilitatorUrl) {
+        await payments.stop();
+        const facilitatorPort = Number(new URL(facilitatorUrl).port);
+        payments = await startLocalPayments(
+          { ...services.config, x402: { ...x402AsConfigured, facilitatorPort } },
+          db,
+          services.log,
+        );
+      }
+    },
+  });
   const settlement =
     config.settlement.intervalSeconds > 0 ? startSettlementSchedule(services, config.settlement.intervalSeconds) : null;
   // At start and on a schedule: the chain still holds every confirmed epoch and relayed claim (re-sent if not).
@@ -95,6 +135,7 @@ async function main() {
     stopping = true;
     services.log.info('shutting down', { signal });
     server.close(async () => {
+      await follower.stop();
       await worker?.stop();
       await results?.stop();
       await listener?.close();

@@ -27,7 +27,10 @@ export function workerEnv(config: Config, base: NodeJS.ProcessEnv = process.env)
 export function superviseWorker(config: Config, log: Logger) {
   let child: ChildProcess | undefined;
   let stopping = false;
+  let replacing = false;
   let restarts = 0;
+  let relaunch: NodeJS.Timeout | undefined;
+  const gone = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
 
   const launch = () => {
     // The IPC channel carries no messages: it closes when this process dies however it dies (even
@@ -37,20 +40,38 @@ export function superviseWorker(config: Config, log: Logger) {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.on('exit', (code, signal) => {
-      if (stopping) return;
+      if (stopping || replacing) return;
       restarts++;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(restarts, 6));
       log.warn('gpu-worker exited; restarting', { code, signal, inMs: delay });
-      setTimeout(launch, delay).unref();
+      relaunch = setTimeout(launch, delay).unref();
     });
   };
   launch();
 
   return {
     pid: () => child?.pid,
+    /** Another queue server or store (a joiner following its peer): the worker is stopped and started on it. */
+    async reconfigure(next: Config) {
+      if (stopping) return;
+      config = next;
+      clearTimeout(relaunch); // a crashed worker waiting to restart restarts now, on the new services
+      replacing = true;
+      try {
+        if (child && !gone(child)) {
+          const exited = new Promise((resolve) => child!.once('exit', resolve));
+          child.kill('SIGTERM');
+          await exited;
+        }
+      } finally {
+        replacing = false;
+      }
+      if (!stopping) launch();
+    },
     async stop() {
       stopping = true;
-      if (!child || child.exitCode !== null) return;
+      clearTimeout(relaunch);
+      if (!child || gone(child)) return; // exited, or killed by a signal (exitCode stays null then)
       const exited = new Promise((resolve) => child!.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

@@ -65,6 +65,18 @@ export interface SettlementChain {
   /** relayer claim (settler key pays gas): simulate → write; returns hash */
   claim(p: ClaimParameters): Promise<Hex>;
   tokenBalance(account: Address): Promise<bigint>;
+  /** Every epoch the distributor published (its EpochPublished events): roots, total and what it pulled in. */
+  publishedEpochs(): Promise<PublishedEpoch[]>;
+}
+
+export interface PublishedEpoch {
+  epoch: bigint;
+  payoutRoot: Hex;
+  receiptsRoot: Hex;
+  totalCumulative: bigint;
+  /** tokens the publish pulled from the settler: the growth of the total */
+  funded: bigint;
+  blockNumber: bigint;
 }
 
 export interface CreateSettlementChainParameters {
@@ -190,6 +202,24 @@ export function createSettlementChain(params: CreateSettlementChainParameters): 
     },
 
     claimed: (who) => publicClient.readContract({ address: distributor, abi, functionName: 'claimed', args: [who] }),
+
+    async publishedEpochs() {
+      // From block 0: a local chain or a check run by an operator (a hosted RPC may cap the range).
+      const logs = await publicClient.getContractEvents({
+        address: distributor,
+        abi: citepayDistributorAbi,
+        eventName: 'EpochPublished',
+        fromBlock: 0n,
+      });
+      return logs.map((l) => ({
+        epoch: l.args.epoch!,
+        payoutRoot: l.args.payoutRoot!,
+        receiptsRoot: l.args.receiptsRoot!,
+        totalCumulative: l.args.totalCumulative!,
+        funded: l.args.funded!,
+        blockNumber: l.blockNumber,
+      }));
+    },
 
     async claim({ account: wallet, cumulative, proof }) {
       const { request } = await read('claim', () =>

@@ -147,4 +147,30 @@ describe('finality and the chain reconciler', () => {
     expect((await chain.readState()).totalCumulative).toBe(await balanceOf(services.db, SETTLED_ACCOUNT_ID, true));
     expect(await failed()).toEqual([]);
   });
+
+  it('names an epoch the chain skipped while the next one carried its total (the over-funding issue 17 found)', async () => {
+    await retrieve('bread crust and oven steam');
+    const snapshot = await testClient.snapshot();
+    await settleOnce(deps);
+    await testClient.mine({ blocks: CONFIRMATIONS });
+    const settled = await settleOnce(deps, { force: true });
+    expect(settled.status).toBe('confirmed');
+    const lost = (await findEpoch(services.db, (settled as { epoch: number }).epoch))!;
+    await testClient.revert({ id: snapshot });
+    // An old settler's repair: the lost epoch's roots and total published under the next number.
+    await chain.waitForReceipt(
+      await chain.publish({
+        epoch: BigInt(lost.epoch + 1),
+        payoutRoot: lost.payoutRoot,
+        receiptsRoot: lost.receiptsRoot,
+        totalCumulative: lost.totalCumulative,
+      }),
+    );
+    const checks = await checkLedger(services.db, { chain });
+    // The head and epoch counts alone cannot see it (the chain is past the lost epoch); the events do.
+    expect(checks.find((c) => c.name === 'chain: the distributor holds every confirmed epoch')?.ok).toBe(true);
+    const published = checks.find((c) => c.name.startsWith('chain: each confirmed epoch was published once'))!;
+    expect(published.ok).toBe(false);
+    expect(published.offenders).toContain(`epoch=${lost.epoch} published 0 times`);
+  });
 });

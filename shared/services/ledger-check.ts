@@ -1,5 +1,5 @@
 import type { Address } from 'viem';
-import type { SettlementChain } from '../chain/distributor.ts';
+import type { PublishedEpoch, SettlementChain } from '../chain/distributor.ts';
 import type { TokenInflows } from '../chain/token-inflows.ts';
 import type { Queryable } from '../db/index.ts';
 import { SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
@@ -64,6 +64,32 @@ export async function checkChain(db: Queryable, chain: SettlementChain): Promise
       roots.push(`epoch=${e.epoch} receiptsRoot=${e.receiptsRoot} chain=${onChain}`);
   }
   add("chain: each confirmed epoch's receipts root is on chain", `${confirmed.length} epochs`, roots);
+
+  // The publish events: each confirmed epoch once, with the ledger's payout root and total, having
+  // pulled in exactly that epoch's growth (a lost epoch re-published later must not be paid for twice,
+  // nor the next epoch fund what the chain forgot).
+  const events = new Map<bigint, PublishedEpoch[]>();
+  for (const p of await chain.publishedEpochs()) events.set(p.epoch, [...(events.get(p.epoch) ?? []), p]);
+  const published: string[] = [];
+  for (const e of confirmed.filter((x) => BigInt(x.epoch) <= state.epoch)) {
+    const found = events.get(BigInt(e.epoch)) ?? [];
+    if (found.length !== 1) {
+      published.push(`epoch=${e.epoch} published ${found.length} times`);
+      continue;
+    }
+    const p = found[0]!;
+    if (p.payoutRoot.toLowerCase() !== e.payoutRoot.toLowerCase())
+      published.push(`epoch=${e.epoch} payoutRoot=${e.payoutRoot} chain=${p.payoutRoot}`);
+    if (p.totalCumulative !== e.totalCumulative)
+      published.push(`epoch=${e.epoch} total=${e.totalCumulative} chain=${p.totalCumulative}`);
+    if (p.funded !== e.amount) published.push(`epoch=${e.epoch} amount=${e.amount} funded on chain=${p.funded}`);
+  }
+  const funded = [...events.values()].flat().reduce((sum, p) => sum + p.funded, 0n);
+  add(
+    'chain: each confirmed epoch was published once with its payout root and total, funded with its amount',
+    `${confirmed.length} epochs, ${funded} funded in all`,
+    published,
+  );
 
   // The epoch the chain is at: the last confirmed one, or the one in flight (published, awaiting finality).
   const current = state.epoch === 0n ? null : await findEpoch(db, Number(state.epoch));
