@@ -9,17 +9,14 @@ import {
   ownerPageData,
   ownerReceipt,
   ownerStatement,
+  cursorFromString,
+  cursorToString,
+  renameKey,
   requireOwnKey,
 } from '../../shared/services/dashboard.ts';
 import { requireLive } from '../../shared/services/test-mode.ts';
 import { relayClaim } from '../../shared/services/payouts.ts';
-import {
-  cursorFromString,
-  cursorToString,
-  renameKey,
-  type FunnelLevel,
-  type FunnelSort,
-} from '../../shared/store/dashboard.ts';
+import type { FunnelLevel, FunnelSort } from '../../shared/store/dashboard.ts';
 import { revokeKeyAs } from '../../shared/services/api-keys.ts';
 import type { Account } from '../../shared/store/accounts.ts';
 import { ERROR_STATUS, toHttpError } from '../api/errors.ts';

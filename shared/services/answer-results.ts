@@ -226,3 +226,6 @@ function citedSource(s: ShownSource, check: Cited): CitedSource {
       : null,
   };
 }
+
+// The stored form of a result (views' tests check a body renders the same before and after storage).
+export { decodeAnswerResult, encodeAnswerResult } from '../store/answer-results.ts';
