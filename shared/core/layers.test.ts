@@ -92,6 +92,7 @@ describe('the SQL detector', () => {
       "await tx.exec('SET LOCAL hnsw.ef_search = 40');",
       'const STALE = `\n  UPDATE answers a SET status = $1 WHERE id = $2`;',
       'await db.query<{ n: bigint }>(\n  "DELETE FROM receipts WHERE epoch IS NULL");',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: sample source text, not a template
       'const q = sql`INSERT INTO ledger_entries (id) VALUES (${id})`;',
       "await tx.query('LOCK TABLE receipts IN EXCLUSIVE MODE');",
       'await db.exec(`CREATE INDEX chunks_doc ON chunks (document_id)`);',
@@ -105,6 +106,7 @@ describe('the SQL detector', () => {
       'const m = /^(\\d+)$/.exec(item);',
       "const code = c.req.query('notice');",
       "throw new InvalidInput('Select a datanet from the list');",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: sample source text, not a template
       'log.info(`update settings for ${id}`);',
       "const label = 'Delete from this datanet';",
     ].join('\n');
