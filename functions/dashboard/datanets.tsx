@@ -10,6 +10,8 @@ import {
 } from '../../shared/services/documents.ts';
 import { ownerDatanetDocuments, ownerDatanetList, sessionPrincipal } from '../../shared/services/owner-datanets.ts';
 import { toHttpError } from '../api/errors.ts';
+import { z } from 'zod';
+import { validQuery } from './pages/common.ts';
 import type { DashEnv } from './security.ts';
 import { DatanetPage, DatanetsPage, DeleteDocumentPage } from './views/datanets.tsx';
 
@@ -30,6 +32,17 @@ function contributor(c: Context<DashEnv>) {
 }
 
 /** "0.001" → 1000n: dollars with up to 6 decimals, exactly. */
+/** The datanet page's query: the documents cursor and what the redirect that led here reports. */
+const count = z.coerce.number().int().min(0).max(999_999);
+const DatanetQuery = z.object({
+  after: z.string().max(200).optional(),
+  created: z.string().max(10).optional(),
+  indexed: count.optional(),
+  duplicates: count.optional(),
+  refused: count.optional(),
+  deleted: z.string().max(200).optional(),
+});
+
 export function parseUsd(text: string): bigint {
   const m = /^(\d{1,12})(?:\.(\d{1,6}))?$/.exec(text.trim());
   if (!m) throw new InvalidInput('price: dollars with up to 6 decimals, e.g. 0.001', 'price');
@@ -61,12 +74,12 @@ export function registerDatanetPages(app: Hono<DashEnv>) {
     });
     return c.redirect(`/dashboard/owner/datanets/${datanet.id}?created=1`, 303);
   });
-  app.get('/dashboard/owner/datanets/:id', async (c) => {
+  app.get('/dashboard/owner/datanets/:id', validQuery(DatanetQuery), async (c) => {
     const { account, livemode, csrf } = contributor(c);
     const services = c.get('services');
-    const d = await ownerDatanetDocuments(services, account, livemode, c.req.param('id'), c.req.query('after'));
-    const q = c.req.query();
-    const n = (v: string | undefined) => (v && /^\d{1,6}$/.test(v) ? Number(v) : 0);
+    const q = c.req.valid('query');
+    const d = await ownerDatanetDocuments(services, account, livemode, c.req.param('id'), q.after);
+    const n = (v: number | undefined) => v ?? 0;
     let flash: { text: string; error?: boolean } | undefined;
     if (q.created) flash = { text: `Datanet created: upload its first documents below.` };
     else if (q.indexed !== undefined) {

@@ -10,6 +10,8 @@ import {
 } from '../../shared/services/webhooks.ts';
 import { parseUsd } from './datanets.tsx';
 import { holdOnce, takeOnce } from './new-key-flash.ts';
+import { z } from 'zod';
+import { validQuery } from './pages/common.ts';
 import type { DashEnv } from './security.ts';
 import { WebhooksPage } from './views/webhooks.tsx';
 
@@ -25,8 +27,11 @@ function who(c: Context<DashEnv>) {
 const eventsFor = (kind: string): readonly string[] =>
   kind === 'contributor' ? WEBHOOK_EVENTS.contributor : WEBHOOK_EVENTS.consumer;
 
+/** What the redirect that led here reports. */
+const WebhooksQuery = z.object({ replayed: z.string().max(10).optional(), deleted: z.string().max(10).optional() });
+
 export function registerWebhookPages(app: Hono<DashEnv>) {
-  app.get('/dashboard/webhooks', async (c) => {
+  app.get('/dashboard/webhooks', validQuery(WebhooksQuery), async (c) => {
     const { account, livemode, csrf } = who(c);
     const services = c.get('services');
     const owner = { account, livemode };
@@ -38,7 +43,7 @@ export function registerWebhookPages(app: Hono<DashEnv>) {
       held && endpoints.some((e) => e.endpoint.id === held.id) && /^whsec_[A-Za-z0-9+/=]+$/.test(held.value)
         ? { id: held.id, secret: held.value }
         : undefined;
-    const q = c.req.query();
+    const q = c.req.valid('query');
     const flash = q.replayed
       ? { text: 'Replay queued: it is sent again with the same webhook-id.' }
       : q.deleted

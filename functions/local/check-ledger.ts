@@ -6,7 +6,7 @@ import type { Db } from '../../shared/db/index.ts';
 import { openChain, openDatabase } from '../../shared/services/create.ts';
 import { checkLedger } from '../../shared/services/ledger-check.ts';
 import { createTokenInflows } from '../../shared/chain/token-inflows.ts';
-import { readSetting } from '../../shared/store/deployment.ts';
+import { readSetting } from '../../shared/services/deployment-settings.ts';
 import { openSavedChain } from './chain.ts';
 
 // `npm run check:ledger`: the money invariants over a whole database (shared/services/ledger-check.ts),

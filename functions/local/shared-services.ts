@@ -5,7 +5,7 @@ import { whileLocked } from '../../shared/db/lock.ts';
 import { ANVIL_SETTLER_KEY } from '../../shared/chain/anvil.ts';
 import { ANVIL_CHAIN_ID } from '../../shared/chain/dev-accounts.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { readSetting, recordSettingOnce, writeSetting } from '../../shared/store/deployment.ts';
+import { readSetting, recordSettingOnce, writeSetting } from '../../shared/services/deployment-settings.ts';
 import { adoptOrphanedChain, startLocalChain } from './chain.ts';
 import { join } from 'node:path';
 import { startLocalQueues } from './queue-server.ts';

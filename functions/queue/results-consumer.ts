@@ -2,9 +2,7 @@ import { GenerationEventSchema } from '../../shared/generation/messages.ts';
 import type { JobQueue } from '../../shared/job-queue/index.ts';
 import { applyGenerationEvent } from '../../shared/services/answer-results.ts';
 import type { Services } from '../../shared/services/container.ts';
-import { announce } from '../../shared/services/answer-hub.ts';
-import { pruneDeltas } from '../../shared/store/answer-deltas.ts';
-import { expireOverdue } from '../../shared/store/answers.ts';
+import { sweepOverdueAnswers } from '../../shared/services/answers.ts';
 
 // Long-running consumer of the results queue (local and container deployments): applies
 // worker events in order, deleting each message only after its effect is committed.
@@ -32,10 +30,7 @@ export function startResultsConsumer(services: Services, results: JobQueue, opti
   };
 
   const sweep = setInterval(() => {
-    expireOverdue(services.db)
-      .then((ids) => Promise.all(ids.map((id) => announce(services, id, 'closed'))))
-      .then(() => pruneDeltas(services.db))
-      .catch((err) => log.warn('expiry sweep failed', { error: String(err) }));
+    sweepOverdueAnswers(services).catch((err) => log.warn('expiry sweep failed', { error: String(err) }));
   }, options.sweepMs ?? 5000);
 
   const running = poll();

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { settleAnswer, type AnswerSettlementInput } from './answer-settlement.ts';
+import { answerCharge, type AnswerChargeInput } from './answer-charge.ts';
 import { sumEntries } from './ledger.ts';
 import { bpsOf } from './money.ts';
-import { settleRetrieval } from './pricing.ts';
+import { retrievalCharge } from './retrieval-charge.ts';
 
 // The v2 rule (retrieval-v2, answer-v2): an owner's price is the price of one use. Every
 // expectation below is computed from the inputs alone (which checks passed, which sources are
-// copies of which), never from the flags or weights the settlement itself reports.
+// copies of which), never from the flags or weights the charge itself reports.
 
 const CONSUMER = 'acct_consumer';
 const PROTOCOL = 'acct_protocol';
@@ -58,17 +58,17 @@ const answerInput = fc.integer({ min: 0, max: 6 }).chain((n) =>
       { nil: null },
     ),
   }),
-) satisfies fc.Arbitrary<AnswerSettlementInput>;
+) satisfies fc.Arbitrary<AnswerChargeInput>;
 
 /** Index of the source that takes a use of source i in a retrieval: itself, or the original it copies. */
-const owner = (i: number, sources: AnswerSettlementInput['sources']) => sources[i]!.duplicateOf ?? i;
+const owner = (i: number, sources: AnswerChargeInput['sources']) => sources[i]!.duplicateOf ?? i;
 /** In an answer a document is used at most once: a copy's use goes to the original, a passage's to its document's first passage. */
-const answerOwner = (i: number, sources: AnswerSettlementInput['sources']) =>
+const answerOwner = (i: number, sources: AnswerChargeInput['sources']) =>
   sources[i]!.duplicateOf ??
   sources.findIndex((s) => s.documentId === sources[i]!.documentId && s.duplicateOf === null);
 
 /** The sources an answer used, from the support checks alone: supported in a sentence the answer has. */
-function usedFromChecks(i: AnswerSettlementInput): Set<number> {
+function usedFromChecks(i: AnswerChargeInput): Set<number> {
   const used = new Set<number>();
   for (const c of i.checks)
     if (c.supported && c.sentence < i.sentenceCount && c.number >= 1 && c.number <= i.sources.length)
@@ -80,7 +80,7 @@ describe('answer-v2: pay per use', () => {
   it('every ledger transaction sums to zero, and the consumer alone is debited', () => {
     fc.assert(
       fc.property(answerInput, (i) => {
-        const { charge } = settleAnswer(i);
+        const { charge } = answerCharge(i);
         expect(sumEntries(charge.entries)).toBe(0n);
         for (const e of charge.entries)
           expect(e.accountId === CONSUMER ? e.amount === -charge.total : e.amount > 0n).toBe(true);
@@ -92,7 +92,7 @@ describe('answer-v2: pay per use', () => {
   it('a source earns only from sentences it supports, and each use earns exactly price − fee', () => {
     fc.assert(
       fc.property(answerInput, (i) => {
-        const { charge } = settleAnswer(i);
+        const { charge } = answerCharge(i);
         const used = usedFromChecks(i);
         i.sources.forEach((s, k) => {
           const expected = used.has(k) ? earnsPerUse(s.pricePerSource, i.feeBps) : 0n;
@@ -106,7 +106,7 @@ describe('answer-v2: pay per use', () => {
   it('nothing is charged for a source that credits no one, and the data fee never exceeds the listed prices of the sources used', () => {
     fc.assert(
       fc.property(answerInput, (i) => {
-        const { charge } = settleAnswer(i);
+        const { charge } = answerCharge(i);
         const used = usedFromChecks(i);
         const listedUsed = [...used].reduce((a, k) => a + i.sources[k]!.pricePerSource, 0n);
         // What the consumer pays for data: the token charge aside, every micro-unit is a listed price of a source that credits its owner.
@@ -134,7 +134,7 @@ describe('answer-v2: pay per use', () => {
       contributorAccountId: 'acct_a',
       pricePerSource: 1_000n,
     });
-    const settled = settleAnswer({
+    const charged = answerCharge({
       sources: [passage('doc_1'), passage('doc_2'), passage('doc_1')],
       sentenceCount: 2,
       checks: [
@@ -149,8 +149,8 @@ describe('answer-v2: pay per use', () => {
       cap: 1_000_000n,
       adapter: null,
     });
-    expect(settled.charge.credits).toEqual([900n, 0n, 0n]);
-    expect(settled.charge.total).toBe(1_000n);
+    expect(charged.charge.credits).toEqual([900n, 0n, 0n]);
+    expect(charged.charge.total).toBe(1_000n);
   });
 
   it('a sentence several sources support is a use of each, at each one’s own price', () => {
@@ -162,7 +162,7 @@ describe('answer-v2: pay per use', () => {
       contributorAccountId,
       pricePerSource,
     });
-    const settled = settleAnswer({
+    const charged = answerCharge({
       sources: [source('acct_a', 1_000n), source('acct_b', 2_500n), source('acct_c', 1_500n)],
       sentenceCount: 2,
       checks: [
@@ -179,10 +179,10 @@ describe('answer-v2: pay per use', () => {
       cap: 1_000_000n,
       adapter: null,
     });
-    expect(settled.attribution.formulaVersion).toBe('answer-v2');
-    expect(settled.charge.credits).toEqual([900n, 2_250n, 0n]);
-    expect(settled.charge).toMatchObject({ total: 3_500n, dataFee: 3_150n, protocolFee: 350n });
-    expect(settled.attribution.signals.map((s) => s.used)).toEqual([true, true, false]);
+    expect(charged.attribution.formulaVersion).toBe('answer-v2');
+    expect(charged.charge.credits).toEqual([900n, 2_250n, 0n]);
+    expect(charged.charge).toMatchObject({ total: 3_500n, dataFee: 3_150n, protocolFee: 350n });
+    expect(charged.attribution.signals.map((s) => s.used)).toEqual([true, true, false]);
   });
 
   it('where the causal signal was measured, a cited source the answer does not depend on is not used', () => {
@@ -194,7 +194,7 @@ describe('answer-v2: pay per use', () => {
       contributorAccountId,
       pricePerSource: 1_000n,
     });
-    const settled = settleAnswer({
+    const charged = answerCharge({
       sources: [source('acct_a'), source('acct_b')],
       sentenceCount: 1,
       checks: [
@@ -210,7 +210,7 @@ describe('answer-v2: pay per use', () => {
       cap: 1_000_000n,
       adapter: null,
     });
-    expect(settled.charge.credits).toEqual([1_000n, 0n]);
+    expect(charged.charge.credits).toEqual([1_000n, 0n]);
   });
 });
 
@@ -222,7 +222,7 @@ describe('retrieval-v2: each returned source is one use', () => {
   it('charges each returned original its listed price and credits it price − fee; a copy’s use goes to the original; balanced', () => {
     fc.assert(
       fc.property(retrieval, ({ sources, feeBps }) => {
-        const { charge, attribution } = settleRetrieval({
+        const { charge, attribution } = retrievalCharge({
           consumerAccountId: CONSUMER,
           protocolAccountId: PROTOCOL,
           feeBps,

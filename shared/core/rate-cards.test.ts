@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { settleAnswer } from './answer-settlement.ts';
+import { answerCharge } from './answer-charge.ts';
 import { sumEntries } from './ledger.ts';
 import { bpsOf } from './money.ts';
-import { settleRetrieval } from './pricing.ts';
+import { retrievalCharge } from './retrieval-charge.ts';
 import {
   MAX_USE_PRICE,
   effectivePrice,
@@ -92,7 +92,7 @@ describe('calls priced by rate cards', () => {
     fc.assert(
       fc.property(call, (c) => {
         const sources = priced(c, 'retrieval');
-        const { charge, attribution } = settleRetrieval({
+        const { charge, attribution } = retrievalCharge({
           consumerAccountId: 'acct_consumer',
           protocolAccountId: 'acct_protocol',
           feeBps: c.feeBps,
@@ -122,7 +122,7 @@ describe('calls priced by rate cards', () => {
         fc.array(fc.record({ sentence: fc.nat(3), number: fc.nat(7), supported: fc.boolean() }), { maxLength: 8 }),
         (c, checks) => {
           const sources = priced(c, 'answer');
-          const { charge, attribution } = settleAnswer({
+          const { charge, attribution } = answerCharge({
             sources,
             sentenceCount: 3,
             checks,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tokenCost } from './pricing.ts';
+import { tokenCost } from './retrieval-charge.ts';
 import { maxAnswerCost, maxRetrievalCost } from './x402-quote.ts';
 
 // An x402 quote is paid before the call runs: it must never be less than what the call can be charged.

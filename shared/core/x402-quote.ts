@@ -1,4 +1,4 @@
-import { tokenCost } from './pricing.ts';
+import { tokenCost } from './retrieval-charge.ts';
 
 // The most a call can cost, for an x402 price quote before any work (pure). A payment must cover
 // the worst case, since the `exact` scheme fixes the amount before the call runs; what the call

@@ -49,4 +49,4 @@ export function buildCatalogue(engineModels: z.infer<typeof EngineModelsSchema>)
 }
 
 // The token charge is pricing maths; it lives in core with the rest of it.
-export { tokenCost } from '../core/pricing.ts';
+export { tokenCost } from '../core/retrieval-charge.ts';

@@ -110,3 +110,7 @@ export async function setAccountDisabledAs(db: Queryable, id: string, disabled: 
   if (account.kind === 'admin') throw new Forbidden('admin accounts cannot be disabled: revoke their keys instead');
   return (await setAccountDisabled(db, id, disabled))!;
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { findAccount, findAccountByWallet, listApiKeys, walletsOf } from '../store/accounts.ts';
+export { balanceOf } from '../store/ledger.ts';

@@ -1,11 +1,11 @@
-import { settleAnswer } from '../core/answer-settlement.ts';
+import { answerCharge } from '../core/answer-charge.ts';
 import { SUPPORT_THRESHOLD, bestSupportingSpan, parseAnswer, supports, wordCoverage } from '../core/citations.ts';
 import { attributionSummary, buildReceipt, canonicalReceipt, hashCanonical } from '../core/receipts.ts';
 import { GenerationResultSchema, type GenerationEvent, type GenerationResult } from '../generation/messages.ts';
 import { newId } from '../ids.ts';
 import { findAdapter } from '../store/adapters.ts';
 import { PROTOCOL_ACCOUNT_ID, walletsOf } from '../store/accounts.ts';
-import { appendDelta, pruneDeltas, settleDeltas } from '../store/answer-deltas.ts';
+import { appendDelta, pruneDeltas, reconcileDeltas } from '../store/answer-deltas.ts';
 import { announce } from './answer-hub.ts';
 import type { CitedSource } from '../store/answer-results.ts';
 import {
@@ -80,7 +80,7 @@ async function checkSupport(
 }
 
 /**
- * Parse citations, check support, settle (core/answer-settlement: weights, price, ledger lines) and post ONE ledger transaction
+ * Parse citations, check support, charge (core/answer-charge: weights, price, ledger lines) and post ONE ledger transaction
  * in the same database transaction that closes the answer. Returns false when the answer
  * was already closed (redelivered result, expired, failed): nothing is charged twice. A result that
  * arrives after the answer's deadline expires it instead (true: it closed) and charges nothing.
@@ -110,7 +110,7 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
   const adapterWallet = adapter
     ? ((await walletsOf(db, [adapter.ownerAccountId])).get(adapter.ownerAccountId) ?? '')
     : '';
-  const { attribution, weightsPpm, charge } = settleAnswer({
+  const { attribution, weightsPpm, charge } = answerCharge({
     sources: sources.map((s) => ({
       score: s.score,
       duplicateOf: s.duplicateOf ?? null, // answers queued before duplicates were marked have none
@@ -140,7 +140,7 @@ export async function finalizeAnswer(services: Services, result: GenerationResul
     if (!answer || (answer.status !== 'queued' && answer.status !== 'running')) return false;
     if (await expireIfOverdue(tx, answer.id)) return true;
     // Under this row lock no delta can be added: the stored deltas now spell the whole text.
-    await settleDeltas(tx, answer.id, result.text);
+    await reconcileDeltas(tx, answer.id, result.text);
     const receipt = buildReceipt({
       id: newId('receipt'),
       requestId: answer.requestId,
@@ -226,3 +226,6 @@ function citedSource(s: ShownSource, check: Cited): CitedSource {
       : null,
   };
 }
+
+// The stored form of a result (views' tests check a body renders the same before and after storage).
+export { decodeAnswerResult, encodeAnswerResult } from '../store/answer-results.ts';

@@ -6,7 +6,15 @@ import type { GenerationJob } from '../generation/messages.ts';
 import { newId } from '../ids.ts';
 import { QueueUnavailableError } from '../job-queue/index.ts';
 import { findAdapter, type Adapter } from '../store/adapters.ts';
-import { closeAnswer, findAnswer, holdAnswer, type AnswerRecord, type ShownSource } from '../store/answers.ts';
+import { pruneDeltas } from '../store/answer-deltas.ts';
+import {
+  closeAnswer,
+  expireOverdue,
+  findAnswer,
+  holdAnswer,
+  type AnswerRecord,
+  type ShownSource,
+} from '../store/answers.ts';
 import { requireReachable } from './test-mode.ts';
 import type { Principal } from './api-keys.ts';
 import { assertCanPay } from './billing.ts';
@@ -283,4 +291,11 @@ export async function acceptAnswer(
   const { answerId } = (outcome.value.result ?? outcome.value.legacyBody) as AcceptedAnswer;
   const answer = (await findAnswer(services.db, answerId))!;
   return { answer, feed: openFeed(services, answer.id), replayed: true };
+}
+
+/** Closes answers past their deadline (telling their streams) and drops deltas no stream needs any more. */
+export async function sweepOverdueAnswers(services: Services): Promise<void> {
+  const ids = await expireOverdue(services.db);
+  await Promise.all(ids.map((id) => announce(services, id, 'closed')));
+  await pruneDeltas(services.db);
 }

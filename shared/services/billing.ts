@@ -3,7 +3,7 @@ import { InsufficientCredits } from '../errors.ts';
 import { chargeCall, creditsOf as storedCredits } from '../store/ledger.ts';
 import { PROTOCOL_ACCOUNT_ID } from '../store/accounts.ts';
 import { newId } from '../ids.ts';
-import { settleRetrieval } from '../core/pricing.ts';
+import { retrievalCharge } from '../core/retrieval-charge.ts';
 import { attributionSummary, buildReceipt } from '../core/receipts.ts';
 import { canonicalReceipt, hashCanonical } from '../core/receipts.ts';
 import type { Services } from './container.ts';
@@ -68,7 +68,7 @@ export async function chargeRetrieval(
   const { requestId } = params;
   // Each returned source is one `retrieval` use, at the price of its datanet's card in force now.
   const sources = await priceUses(services.db, params.sources, 'retrieval', principal.livemode);
-  const { attribution, weightsPpm, charge } = settleRetrieval({
+  const { attribution, weightsPpm, charge } = retrievalCharge({
     consumerAccountId: principal.accountId,
     protocolAccountId: PROTOCOL_ACCOUNT_ID,
     feeBps: services.config.protocolFeeBps,

@@ -213,3 +213,6 @@ export async function ownerPageData(
   ]);
   return { overview, funnel: funnelPage, calls: recent };
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { cursorFromString, cursorToString, renameKey } from '../store/dashboard.ts';

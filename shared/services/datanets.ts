@@ -42,3 +42,6 @@ export async function createDatanet(
   });
   return { datanet, owner };
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { findDatanet, listDatanets } from '../store/datanets.ts';

@@ -277,3 +277,6 @@ export async function deleteDocument(services: Services, principal: Principal, i
   await services.objectStore.delete(doc.objectKey);
   return (await findDocument(services.db, id))!;
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { listDocuments } from '../store/documents.ts';

@@ -75,3 +75,6 @@ export function answerSlotRefusal(
         1,
       );
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { limitOverrides, setLimitOverrides } from '../store/rate-limits.ts';

@@ -279,3 +279,6 @@ async function confirm(deps: SettlementDeps, epoch: EpochRecord, blockNumber: bi
     txHash: epoch.txHash,
   };
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { countOpenReceipts, listEpochs } from '../store/settlement.ts';

@@ -21,3 +21,6 @@ export async function accountEarnings(
 ): Promise<EarningsSummary> {
   return earningsSummary(services.db, await refreshRollups(services.db), accountId, livemode);
 }
+
+// Plain reads and writes that routes need as they are: routes reach the store only through services.
+export { usageSplitOf } from '../store/usage-split.ts';

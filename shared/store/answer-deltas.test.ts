@@ -5,7 +5,7 @@ import { listenPg, openPg } from '../db/pg.ts';
 import { newId } from '../ids.ts';
 import { openTestDb, TEST_DB, testDatabaseUrl } from '../../test/services.ts';
 import { insertAccount } from './accounts.ts';
-import { appendDelta, pruneDeltas, readDeltas, settleDeltas } from './answer-deltas.ts';
+import { appendDelta, pruneDeltas, readDeltas, reconcileDeltas } from './answer-deltas.ts';
 import { closeAnswer, insertAnswer } from './answers.ts';
 
 // The deltas a stream tails (migration 0010), on PGlite and on the real PostgreSQL server.
@@ -61,15 +61,15 @@ describe(`answer deltas on ${TEST_DB}`, () => {
     const id = await open();
     await appendDelta(db, id, 0, 'The tide ');
     await appendDelta(db, id, 2, 'the Moon.'); // seq 1 never arrived before the close
-    await db.transaction((tx) => settleDeltas(tx, id, 'The tide follows the Moon.'));
+    await db.transaction((tx) => reconcileDeltas(tx, id, 'The tide follows the Moon.'));
     const { deltas } = (await readDeltas(db, id, 0))!;
     expect(deltas).toEqual([
       { seq: 0, text: 'The tide ' },
       { seq: 1, text: 'follows the Moon.' },
     ]);
     // complete already: nothing to add; a text that does not extend the run leaves the deltas alone
-    await db.transaction((tx) => settleDeltas(tx, id, 'The tide follows the Moon.'));
-    await db.transaction((tx) => settleDeltas(tx, id, 'Other words.'));
+    await db.transaction((tx) => reconcileDeltas(tx, id, 'The tide follows the Moon.'));
+    await db.transaction((tx) => reconcileDeltas(tx, id, 'Other words.'));
     expect((await readDeltas(db, id, 0))!.deltas).toEqual(deltas);
   });
 

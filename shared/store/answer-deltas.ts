@@ -9,7 +9,7 @@ export const DELTA_RETENTION_SECONDS = 300;
 /**
  * Stores one delta while its answer is open; false for a duplicate (redelivery) or a closed
  * answer. FOR SHARE waits for a close in progress (finalize holds the row FOR UPDATE), so no
- * delta slips in after the close has settled the answer's deltas (settleDeltas).
+ * delta slips in after the close has reconciled the answer's deltas (reconcileDeltas).
  */
 export async function appendDelta(db: Queryable, answerId: string, seq: number, text: string): Promise<boolean> {
   const r = await db.query(
@@ -51,7 +51,7 @@ export async function readDeltas(
  * text as one last delta. A text that does not extend the stored run (a job redone with other
  * words) leaves the deltas as they are: the closed answer's text is the truth either way.
  */
-export async function settleDeltas(tx: Queryable, answerId: string, text: string): Promise<void> {
+export async function reconcileDeltas(tx: Queryable, answerId: string, text: string): Promise<void> {
   const rows = (
     await tx.query<{ seq: number; text: string }>(
       `SELECT seq, text FROM answer_deltas WHERE answer_id = $1 ORDER BY seq`,

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.ts';
-import { byName, type EarningsSummary, type UsageSummary } from './ledger.ts';
+import { foldEarnings, foldUsage, type EarningsSummary, type UsageSummary } from '../core/ledger-summaries.ts';
+import { earningsRow } from './ledger.ts';
 
 // Queries behind the dashboards. Each sums a rollup (everything before the rollup bound, moved
 // forward by dashboard_rollup(): see migration 0014) and the live tail after the bound, so a page
@@ -172,30 +173,16 @@ export async function usageSummary(
        FROM (${ledgerRows(upto)}) x GROUP BY kind, key_id`,
     [accountId, livemode],
   );
-  const billable = r.rows.filter((x) => x.kind !== 'credit_grant');
-  const group = (key: (x: (typeof billable)[number]) => string) => {
-    const m = new Map<string, { calls: number; spend: bigint }>();
-    for (const x of billable) {
-      const cur = m.get(key(x)) ?? { calls: 0, spend: 0n };
-      cur.calls += Number(x.calls);
-      cur.spend += x.spend;
-      m.set(key(x), cur);
-    }
-    return m;
-  };
-  const credited = r.rows.filter((x) => x.kind === 'credit_grant').reduce((a, x) => a + x.credited, 0n);
-  const spend = billable.reduce((a, x) => a + x.spend, 0n);
-  return {
-    balance: credited - spend,
-    credited,
-    spend,
-    calls: billable.reduce((a, x) => a + Number(x.calls), 0),
-    // In a stable order (by name), whatever order the database grouped them in.
-    byKind: [...group((x) => x.kind)].map(([kind, v]) => ({ kind, ...v })).sort(byName((k) => k.kind)),
-    byKey: [...group((x) => x.key_id)]
-      .map(([keyId, v]) => ({ keyId: keyId || null, ...v }))
-      .sort(byName((k) => k.keyId ?? '')),
-  };
+  // The rollup stores "no key" as ''.
+  return foldUsage(
+    r.rows.map((x) => ({
+      kind: x.kind,
+      keyId: x.key_id || null,
+      calls: x.calls,
+      spend: x.spend,
+      credited: x.credited,
+    })),
+  );
 }
 
 /** Same figures and rules as earningsOf (store/ledger.ts), from the rollup and the tail. */
@@ -226,28 +213,7 @@ export async function earningsSummary(
       ORDER BY x.earned DESC, x.document_id`,
     [accountId, livemode],
   );
-  const byDatanet = new Map<string, { datanetId: string; name: string; earned: bigint; calls: number }>();
-  for (const x of docs.rows) {
-    const cur = byDatanet.get(x.datanet_id) ?? { datanetId: x.datanet_id, name: x.dn_name, earned: 0n, calls: 0 };
-    cur.earned += x.earned;
-    cur.calls += Number(x.calls);
-    byDatanet.set(x.datanet_id, cur);
-  }
-  const { balance, settled } = totals.rows[0]!;
-  return {
-    total: balance + settled,
-    settled,
-    unsettled: balance,
-    byDatanet: [...byDatanet.values()],
-    byDocument: docs.rows.map((x) => ({
-      documentId: x.document_id,
-      datanetId: x.datanet_id,
-      title: x.title,
-      deleted: x.deleted,
-      earned: x.earned,
-      calls: Number(x.calls),
-    })),
-  };
+  return foldEarnings(docs.rows.map(earningsRow), totals.rows[0]!);
 }
 
 // ---- data owner ------------------------------------------------------------------------------

@@ -1,6 +1,13 @@
 import type { Queryable } from '../db/index.ts';
 import { assertBalanced, compactEntries, type LedgerTransaction } from '../core/ledger.ts';
 import { encodeResult } from './idempotency.ts';
+import {
+  foldEarnings,
+  foldUsage,
+  type EarningsRow,
+  type EarningsSummary,
+  type UsageSummary,
+} from '../core/ledger-summaries.ts';
 
 export async function postTransaction(db: Queryable, tx: LedgerTransaction): Promise<void> {
   const entries = compactEntries(tx.entries);
@@ -132,19 +139,28 @@ export async function balanceMismatches(
 }
 
 /** A comparator by a string key (code-point order: the same in every locale). */
-export const byName =
-  <T>(key: (x: T) => string) =>
-  (a: T, b: T) =>
-    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+export type { EarningsSummary, UsageSummary } from '../core/ledger-summaries.ts';
 
-export interface UsageSummary {
-  balance: bigint;
-  credited: bigint;
-  calls: number;
-  spend: bigint;
-  byKind: { kind: string; calls: number; spend: bigint }[];
-  byKey: { keyId: string | null; calls: number; spend: bigint }[];
+/** One document's earnings as both readers select it (here and store/dashboard.ts). */
+export interface EarningsRowSql {
+  document_id: string;
+  datanet_id: string;
+  title: string;
+  deleted: boolean;
+  dn_name: string;
+  earned: bigint;
+  calls: bigint;
 }
+
+export const earningsRow = (r: EarningsRowSql): EarningsRow => ({
+  documentId: r.document_id,
+  datanetId: r.datanet_id,
+  datanetName: r.dn_name,
+  title: r.title,
+  deleted: r.deleted,
+  earned: r.earned,
+  calls: r.calls,
+});
 
 /**
  * A sum over the account's whole ledger: the reference the rollups are tested against
@@ -160,48 +176,9 @@ export async function usageOf(db: Queryable, accountId: string, livemode: boolea
       GROUP BY t.kind, t.key_id`,
     [accountId, livemode],
   );
-  const billable = rows.rows.filter((r) => r.kind !== 'credit_grant');
-  const byKind = new Map<string, { calls: number; spend: bigint }>();
-  const byKey = new Map<string | null, { calls: number; spend: bigint }>();
-  for (const r of billable) {
-    for (const [map, k] of [
-      [byKind, r.kind],
-      [byKey, r.key_id],
-    ] as const) {
-      const cur = (map as Map<string | null, { calls: number; spend: bigint }>).get(k) ?? { calls: 0, spend: 0n };
-      cur.calls += Number(r.calls);
-      cur.spend += r.spend;
-      (map as Map<string | null, { calls: number; spend: bigint }>).set(k, cur);
-    }
-  }
-  const credited = rows.rows.filter((r) => r.kind === 'credit_grant').reduce((a, r) => a + r.credited, 0n);
-  const spend = billable.reduce((a, r) => a + r.spend, 0n);
-  return {
-    balance: credited - spend,
-    credited,
-    calls: billable.reduce((a, r) => a + Number(r.calls), 0),
-    spend,
-    byKind: [...byKind].map(([kind, v]) => ({ kind, ...v })).sort(byName((k) => k.kind)),
-    byKey: [...byKey].map(([keyId, v]) => ({ keyId, ...v })).sort(byName((k) => k.keyId ?? '')),
-  };
-}
-
-export interface EarningsSummary {
-  /** everything ever credited */
-  total: bigint;
-  /** moved on chain by confirmed settlement epochs (claimable from the distributor) */
-  settled: bigint;
-  /** credited but not yet settled: the next epoch pays it once it reaches the minimum payout */
-  unsettled: bigint;
-  byDatanet: { datanetId: string; name: string; earned: bigint; calls: number }[];
-  byDocument: {
-    documentId: string;
-    datanetId: string;
-    title: string;
-    deleted: boolean;
-    earned: bigint;
-    calls: number;
-  }[];
+  return foldUsage(
+    rows.rows.map((r) => ({ kind: r.kind, keyId: r.key_id, calls: r.calls, spend: r.spend, credited: r.credited })),
+  );
 }
 
 /** The reference for store/dashboard.ts earningsSummary (a sum over the whole ledger; no API path reads it). */
@@ -223,30 +200,10 @@ export async function earningsOf(db: Queryable, accountId: string, livemode: boo
       ORDER BY earned DESC, e.document_id`,
     [accountId, livemode],
   );
-  const byDatanet = new Map<string, { datanetId: string; name: string; earned: bigint; calls: number }>();
-  for (const r of docs.rows) {
-    const cur = byDatanet.get(r.datanet_id) ?? { datanetId: r.datanet_id, name: r.dn_name, earned: 0n, calls: 0 };
-    cur.earned += r.earned;
-    cur.calls += Number(r.calls);
-    byDatanet.set(r.datanet_id, cur);
-  }
   const balance = await balanceOf(db, accountId, livemode);
   // Test earnings never settle: only live money goes on chain.
   const settled = livemode ? await settledOf(db, accountId) : 0n;
-  return {
-    total: balance + settled,
-    settled,
-    unsettled: balance,
-    byDatanet: [...byDatanet.values()],
-    byDocument: docs.rows.map((r) => ({
-      documentId: r.document_id,
-      datanetId: r.datanet_id,
-      title: r.title,
-      deleted: r.deleted,
-      earned: r.earned,
-      calls: Number(r.calls),
-    })),
-  };
+  return foldEarnings(docs.rows.map(earningsRow), { balance, settled });
 }
 
 /** What confirmed settlement epochs moved out of the account onto the chain. */

@@ -161,6 +161,24 @@ describe('dashboard figures', () => {
     expect(passages.text).toMatch(/chk_/);
   });
 
+  it("answers a malformed overview query with the dashboard's 400 page, naming the parameter", async () => {
+    const s = browserSession(client.app);
+    await s.signInWithKey(world.ada.key);
+    for (const [query, param] of [
+      ['level=chapter', 'level'],
+      ['sort=price', 'sort'],
+      ['page=0', 'page'],
+      ['page=two', 'page'],
+    ]) {
+      const bad = await s.get(`/dashboard/owner?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.text, query).toContain('Something went wrong');
+      expect(bad.text, query).toContain(`${param}:`);
+    }
+    expect((await s.get('/dashboard/owner?level=document')).status).toBe(400); // parent required below datanets
+    expect((await s.get('/dashboard/owner?level=datanet&sort=name&page=2')).status).toBe(200);
+  });
+
   it('exports a statement whose rows equal GET /v1/earnings', async () => {
     const s = browserSession(client.app);
     await s.signInWithKey(world.ada.key);

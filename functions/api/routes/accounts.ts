@@ -9,8 +9,8 @@ import {
 } from '../../../shared/services/accounts.ts';
 import { issueKey, ownKeys, revokeKeyAs, type Principal } from '../../../shared/services/api-keys.ts';
 import { reachableOnly } from '../../../shared/services/test-mode.ts';
-import { listApiKeys, type Account, type ApiKeyRecord } from '../../../shared/store/accounts.ts';
-import { balanceOf } from '../../../shared/store/ledger.ts';
+import type { Account, ApiKeyRecord } from '../../../shared/store/accounts.ts';
+import { balanceOf, listApiKeys } from '../../../shared/services/accounts.ts';
 import { requireRole, anyRole, requireLiveKey } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';

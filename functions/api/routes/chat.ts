@@ -7,7 +7,7 @@ import { followAnswer, type Feed } from '../../../shared/services/answer-feed.ts
 import { abandonAnswer, acceptAnswer, isDatabaseDown, waitForAnswer } from '../../../shared/services/answers.ts';
 
 import { hashRequest } from '../../../shared/services/idempotency.ts';
-import { listAdapters } from '../../../shared/store/adapters.ts';
+import { listAdapters } from '../../../shared/services/adapters.ts';
 import type { AnswerRecord } from '../../../shared/store/answers.ts';
 import { anyRole, requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';

@@ -11,7 +11,8 @@ import {
   type ContentType,
   type NewDocument,
 } from '../../../shared/services/documents.ts';
-import { listDocuments, type DocumentRecord } from '../../../shared/store/documents.ts';
+import type { DocumentRecord } from '../../../shared/store/documents.ts';
+import { listDocuments } from '../../../shared/services/documents.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';

@@ -1,7 +1,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { effectiveLimits } from '../../../shared/core/rate-limit.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
-import { limitOverrides, setLimitOverrides } from '../../../shared/store/rate-limits.ts';
+import { limitOverrides, setLimitOverrides } from '../../../shared/services/rate-limits.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';

@@ -1,7 +1,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { InvalidInput, Forbidden } from '../../../shared/errors.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
-import { usageSplitOf } from '../../../shared/store/usage-split.ts';
+import { usageSplitOf } from '../../../shared/services/usage.ts';
 import { accountEarnings, accountUsage } from '../../../shared/services/usage.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';

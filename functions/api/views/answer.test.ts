@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAnswerResult, encodeAnswerResult } from '../../../shared/store/answer-results.ts';
+import { decodeAnswerResult, encodeAnswerResult } from '../../../shared/services/answer-results.ts';
 import type { AnswerRecord, AnswerResult, ShownSource } from '../../../shared/store/answers.ts';
 import { answerView } from './answer.ts';
 

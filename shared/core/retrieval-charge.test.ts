@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { priceRetrieval, settleRetrieval } from './pricing.ts';
+import { priceRetrieval, retrievalCharge } from './retrieval-charge.ts';
 import { toPpmWeights } from './money.ts';
 import { assertBalanced, sumEntries } from './ledger.ts';
 
@@ -61,7 +61,7 @@ describe('priceRetrieval (retrieval-v1, kept to recompute old receipts)', () => 
   });
 });
 
-describe('settleRetrieval (retrieval-v1)', () => {
+describe('retrievalCharge (retrieval-v1)', () => {
   const sources = fc.array(
     fc.record({
       score: fc.double({ min: -1, max: 1, noNaN: true }),
@@ -84,7 +84,7 @@ describe('settleRetrieval (retrieval-v1)', () => {
           feeBps,
           sources: list,
         };
-        const { charge, weightsPpm } = settleRetrieval(params);
+        const { charge, weightsPpm } = retrievalCharge(params);
         expect(sumEntries(charge.entries)).toBe(0n);
         expect(charge.total).toBe(
           list.reduce((a, s, i) => (charge.sources[i]!.charged ? a + s.pricePerSource : a), 0n),
@@ -92,7 +92,7 @@ describe('settleRetrieval (retrieval-v1)', () => {
         for (const e of charge.entries)
           expect(e.accountId === 'acct_consumer' ? e.amount === -charge.total : e.amount > 0n).toBe(true);
         if (list.length > 0) expect(weightsPpm.reduce((a, b) => a + b, 0n)).toBe(1_000_000n);
-        expect(settleRetrieval(structuredClone(params))).toEqual(settleRetrieval(params));
+        expect(retrievalCharge(structuredClone(params))).toEqual(retrievalCharge(params));
       }),
       { numRuns: 300 },
     );
@@ -114,7 +114,7 @@ describe('settleRetrieval (retrieval-v1)', () => {
     );
     fc.assert(
       fc.property(withDuplicates, fc.integer({ min: 0, max: 10_000 }), (list, feeBps) => {
-        const { charge, weightsPpm } = settleRetrieval({
+        const { charge, weightsPpm } = retrievalCharge({
           formula: V1,
           consumerAccountId: 'acct_consumer',
           protocolAccountId: 'acct_protocol',

@@ -1,11 +1,11 @@
 import { priceAnswer, type AnswerCharge } from './answer-pricing.ts';
 import { attribute, type Attribution, type CausalScores, type FormulaVersion } from './attribution.ts';
-import { tokenCost, weightsInPpm } from './pricing.ts';
+import { tokenCost, weightsInPpm } from './retrieval-charge.ts';
 
 // An answer's money from its plain facts: support-check results → attribution weights → prices →
 // one balanced set of ledger lines. No I/O; finalizeAnswer reads the facts and writes the result.
 
-export interface SettledSource {
+export interface ChargedSource {
   score: number;
   /** index of the earlier upload this source duplicates, or null */
   duplicateOf: number | null;
@@ -22,8 +22,8 @@ export interface SupportResult {
   supported: boolean;
 }
 
-export interface AnswerSettlementInput {
-  sources: readonly SettledSource[];
+export interface AnswerChargeInput {
+  sources: readonly ChargedSource[];
   /** how many cited sentences the answer has; checks index them */
   sentenceCount: number;
   checks: readonly SupportResult[];
@@ -44,13 +44,13 @@ export interface AnswerSettlementInput {
   formula?: FormulaVersion;
 }
 
-export interface AnswerSettlement {
+export interface ChargedAnswer {
   attribution: Attribution;
   weightsPpm: bigint[];
   charge: AnswerCharge;
 }
 
-export function settleAnswer(input: AnswerSettlementInput): AnswerSettlement {
+export function answerCharge(input: AnswerChargeInput): ChargedAnswer {
   const { sources, checks } = input;
   const attribution = attribute({
     retrievalScores: sources.map((s) => s.score),

@@ -73,7 +73,7 @@ export function priceRetrieval(params: {
  * A retrieval's money from its plain facts: retrieval scores (and near-duplicate marks) →
  * attribution weights → the charge and its balanced ledger lines. No I/O; billing posts it.
  */
-export function settleRetrieval<
+export function retrievalCharge<
   S extends Omit<BillableSource, 'weightPpm' | 'used'> & { score: number; duplicateOf: number | null },
 >(params: {
   consumerAccountId: string;

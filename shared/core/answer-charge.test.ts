@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { settleAnswer, type AnswerSettlementInput } from './answer-settlement.ts';
+import { answerCharge, type AnswerChargeInput } from './answer-charge.ts';
 import { sumEntries } from './ledger.ts';
 
 const CONSUMER = 'acct_consumer';
@@ -49,16 +49,16 @@ const input = fc.integer({ min: 0, max: 6 }).chain((n) =>
       { nil: null },
     ),
   }),
-) satisfies fc.Arbitrary<AnswerSettlementInput>;
+) satisfies fc.Arbitrary<AnswerChargeInput>;
 
-const v1 = (i: AnswerSettlementInput): AnswerSettlementInput => ({ ...i, formula: 'answer-v1' });
+const v1 = (i: AnswerChargeInput): AnswerChargeInput => ({ ...i, formula: 'answer-v1' });
 
-describe('settleAnswer', () => {
+describe('answerCharge', () => {
   it('posts lines that sum to zero, with the consumer debited exactly the charge and nobody else negative', () => {
     fc.assert(
       fc.property(input, (i) => {
-        const { charge } = settleAnswer(i);
-        expect(settleAnswer(v1(i)).charge.entries.reduce((a, e) => a + e.amount, 0n)).toBe(0n);
+        const { charge } = answerCharge(i);
+        expect(answerCharge(v1(i)).charge.entries.reduce((a, e) => a + e.amount, 0n)).toBe(0n);
         expect(sumEntries(charge.entries)).toBe(0n);
         const debits = charge.entries.filter((e) => e.amount < 0n);
         if (charge.total === 0n) expect(charge.entries).toEqual([]);
@@ -81,7 +81,7 @@ describe('settleAnswer', () => {
   it('answer-v1: charges the sources’ prices plus tokens up to the hold, and pays contributors by weight', () => {
     fc.assert(
       fc.property(input.map(v1), (i) => {
-        const { charge, weightsPpm, attribution } = settleAnswer(i);
+        const { charge, weightsPpm, attribution } = answerCharge(i);
         // Only sources that credit someone are charged (core/data-fee.ts).
         const listed = i.sources.reduce((a, s, k) => (charge.credits[k]! > 0n ? a + s.pricePerSource : a), 0n);
         expect(charge.total).toBe(listed + charge.tokenCharge);
@@ -99,7 +99,7 @@ describe('settleAnswer', () => {
     fc.assert(
       fc.property(input, fc.boolean(), (generated, old) => {
         const i = old ? v1(generated) : generated;
-        const { charge, weightsPpm } = settleAnswer(i);
+        const { charge, weightsPpm } = answerCharge(i);
         const toContributors = charge.entries
           .filter((e) => e.documentId !== undefined)
           .reduce((a, e) => a + e.amount, 0n);
@@ -120,7 +120,7 @@ describe('settleAnswer', () => {
   it('is deterministic', () => {
     fc.assert(
       fc.property(input, (i) => {
-        expect(settleAnswer(i)).toEqual(settleAnswer(structuredClone(i)));
+        expect(answerCharge(i)).toEqual(answerCharge(structuredClone(i)));
       }),
       { numRuns: 200 },
     );
@@ -128,7 +128,7 @@ describe('settleAnswer', () => {
 
   it('answer-v1: gives a supported citation the weight and an unsupported one none of the citation share', () => {
     const source = { score: 0.5, duplicateOf: null, datanetId: 'dn', documentId: 'doc', pricePerSource: 1_000n };
-    const settled = settleAnswer({
+    const charged = answerCharge({
       formula: 'answer-v1',
       sources: [
         { ...source, contributorAccountId: 'acct_a' },
@@ -147,9 +147,9 @@ describe('settleAnswer', () => {
       cap: 1_000_000n,
       adapter: null,
     });
-    expect(settled.weightsPpm).toEqual([900_000n, 100_000n]); // 0.2 × retrieval (even) + 0.8 × citation (all to source 1)
-    expect(settled.charge.tokenCharge).toBe(1_200n);
-    expect(settled.charge.entries).toEqual([
+    expect(charged.weightsPpm).toEqual([900_000n, 100_000n]); // 0.2 × retrieval (even) + 0.8 × citation (all to source 1)
+    expect(charged.charge.tokenCharge).toBe(1_200n);
+    expect(charged.charge.entries).toEqual([
       { accountId: CONSUMER, amount: -3_200n },
       { accountId: PROTOCOL, amount: 1_400n },
       { accountId: 'acct_a', amount: 1_620n, datanetId: 'dn', documentId: 'doc' },
