@@ -22,7 +22,9 @@ export function spawnApiServer(
         child,
         stop: () =>
           new Promise<void>((done) =>
-            child.exitCode !== null || child.signalCode !== null ? done() : (child.once('exit', () => done()), child.kill('SIGTERM')),
+            child.exitCode !== null || child.signalCode !== null
+              ? done()
+              : (child.once('exit', () => done()), child.kill('SIGTERM')),
           ),
       });
     });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Db } from '../../shared/db/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Config } from '../../shared/config.ts';
-import { readSetting } from '../../shared/store/deployment.ts';
+import { readSetting } from '../../shared/services/deployment-settings.ts';
 import { answers, chainHasDistributor, type RecordedChain, type RecordedQueues } from './shared-services.ts';
 
 // A process that joined another's queue server and chain (shared-services.ts) follows them when that
