@@ -85,15 +85,23 @@ describe.skipIf(!postgresInstalled())('rate limits across two npm start processe
     await db?.close();
   }, 300_000);
 
-  /** Waits (polling with the probe key, alternating processes) until a window has just begun. */
+  /**
+   * Waits (polling with the probe key, alternating processes) until a window has just begun — a
+   * window other than the one the previous call found, however quickly the test got here.
+   */
+  let lastWindowEnd = 0;
   const atWindowStart = async () => {
     let i = 0;
     await vi.waitFor(
       async () => {
         const r = await http(i++ % 2 ? a.url : b.url, 'GET', '/v1/usage', { key: probeKey });
-        expect(resetOf(r.headers)).toBeGreaterThanOrEqual(WINDOW_SECONDS - 3);
+        const reset = resetOf(r.headers);
+        const windowEnd = Date.now() / 1000 + reset;
+        expect(reset).toBeGreaterThanOrEqual(WINDOW_SECONDS - 3);
+        expect(windowEnd - lastWindowEnd).toBeGreaterThan(WINDOW_SECONDS / 2);
+        lastWindowEnd = windowEnd;
       },
-      { timeout: (WINDOW_SECONDS + 30) * 1000, interval: 250 },
+      { timeout: (2 * WINDOW_SECONDS + 30) * 1000, interval: 250 },
     );
   };
 
