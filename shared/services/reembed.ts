@@ -16,7 +16,7 @@ import type { Embedder } from '../embedder/index.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 import { readContent, requireManagedDatanet, type ContentType } from './documents.ts';
-import { listDatanets, lockDatanet, switchEmbeddingModel, type Datanet } from '../store/datanets.ts';
+import { findDatanet, listDatanets, lockDatanet, switchEmbeddingModel, type Datanet } from '../store/datanets.ts';
 
 // Switching a datanet's embedding model without a gap: the job embeds every live chunk with
 // the new model beside the old vectors (in batches, progress recorded), then — when nothing
@@ -73,10 +73,14 @@ async function beginReembed(
 export async function reembedToDefaultModel(services: Services, hooks: ReembedHooks = {}): Promise<ReembedJob[]> {
   const target = services.embedders.defaultModel;
   const jobs: ReembedJob[] = [];
-  for (const datanet of await listDatanets(services.db)) {
-    if (datanet.embeddingModel === target) continue;
-    const latest = await latestReembedJob(services.db, datanet.id);
+  for (const listed of await listDatanets(services.db)) {
+    if (listed.embeddingModel === target) continue;
+    const latest = await latestReembedJob(services.db, listed.id);
     if (latest?.status === 'running') continue;
+    // Read again after the job: one that finished since the list switched the model in the same
+    // transaction that ended it, so a fresh read is never a stale "still on the old model".
+    const datanet = await findDatanet(services.db, listed.id);
+    if (!datanet || datanet.embeddingModel === target) continue;
     services.log.info('datanet is on another embedding model than the default: re-embedding it', {
       datanetId: datanet.id,
       from: datanet.embeddingModel,
