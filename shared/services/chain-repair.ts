@@ -1,3 +1,4 @@
+import { repeatEvery } from './repeat.ts';
 import { getAddress, type Address } from 'viem';
 import type { ChainEpochState, SettlementChain } from '../chain/distributor.ts';
 import { ChainBusy } from '../chain/serial-sender.ts';
@@ -146,11 +147,8 @@ export async function reconcileChain(deps: ChainRepairDeps): Promise<ReconcileOu
 
 /** At start, then every `intervalSeconds` (0: only at start); failures are logged and retried next time. */
 export function startChainReconciler(deps: ChainRepairDeps, intervalSeconds: number): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    current = reconcileChain(deps)
+  return repeatEvery(intervalSeconds, () =>
+    reconcileChain(deps)
       .then((r) => {
         if (r.status === 'done' && r.repairs.length > 0)
           deps.log.warn('chain reconciliation repaired the chain', { repairs: r.repairs.length });
@@ -160,17 +158,6 @@ export function startChainReconciler(deps: ChainRepairDeps, intervalSeconds: num
           error: err.message.split('\n')[0],
           busy: err instanceof ChainBusy,
         }),
-      )
-      .finally(() => {
-        if (!stopped && intervalSeconds > 0) timer = setTimeout(tick, intervalSeconds * 1000);
-      });
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current;
-    },
-  };
+      ),
+  );
 }

@@ -1,3 +1,4 @@
+import { repeatEvery } from './repeat.ts';
 import { getAddress, type Address, type Hex } from 'viem';
 import { withExclusiveLock } from '../db/lock.ts';
 import { newId } from '../ids.ts';
@@ -137,28 +138,14 @@ export function topUpsOfAccount(services: Services, accountId: string): Promise<
 
 /** At start, then every `intervalSeconds` (0: only at start); errors are logged and retried next time. */
 export function startTopUpWatcher(services: Services, intervalSeconds: number): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    current = scanTopUps(services)
+  return repeatEvery(intervalSeconds, () =>
+    scanTopUps(services)
       .then((r) => {
         if (r.seen > 0 || r.credited.length > 0)
           services.log.info('top-ups', { seen: r.seen, credited: r.credited.length });
       })
       .catch((err: Error) =>
         services.log.warn('top-up watcher failed; retrying later', { error: err.message.split('\n')[0] }),
-      )
-      .finally(() => {
-        if (!stopped && intervalSeconds > 0) timer = setTimeout(tick, intervalSeconds * 1000);
-      });
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current;
-    },
-  };
+      ),
+  );
 }

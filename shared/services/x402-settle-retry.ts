@@ -1,3 +1,4 @@
+import { repeatEvery } from './repeat.ts';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
 import { getAddress, type Hex } from 'viem';
 import { withExclusiveLock } from '../db/lock.ts';
@@ -67,11 +68,8 @@ export async function settleUnsettledPayments(services: Services): Promise<Settl
 
 /** At start, then every `intervalSeconds` (0: only at start); errors are logged and retried next time. */
 export function startSettleRetry(services: Services, intervalSeconds: number): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    current = settleUnsettledPayments(services)
+  return repeatEvery(intervalSeconds, () =>
+    settleUnsettledPayments(services)
       .then((r) => {
         if (r.settled.length + r.found.length + r.failed.length > 0)
           services.log.info('x402: unsettled payments retried', {
@@ -82,17 +80,6 @@ export function startSettleRetry(services: Services, intervalSeconds: number): {
       })
       .catch((err: Error) =>
         services.log.warn('x402: settle retry failed; retrying later', { error: err.message.split('\n')[0] }),
-      )
-      .finally(() => {
-        if (!stopped && intervalSeconds > 0) timer = setTimeout(tick, intervalSeconds * 1000);
-      });
-  };
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await current;
-    },
-  };
+      ),
+  );
 }
