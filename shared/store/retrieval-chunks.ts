@@ -55,47 +55,50 @@ export async function chunkOrigins(db: Queryable, chunkIds: readonly string[]): 
 
 export type HydratedRow = Omit<RetrievedSource, 'score' | 'similarity' | 'ranks' | 'duplicateOf'>;
 
+/** A chunk's columns as a source (aliases: c chunks, d documents, n datanets, a the owner's account). */
+export const SOURCE_COLUMNS = `c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet,
+            n.price_per_source, c.text, c.start_char, c.end_char, c.heading_path, c.page`;
+export const SOURCE_TABLES = `chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
+       JOIN accounts a ON a.id = n.owner_account_id`;
+
+export interface SourceColumnsRow {
+  id: string;
+  document_id: string;
+  datanet_id: string;
+  title: string;
+  metadata: Record<string, unknown>;
+  owner_account_id: string;
+  wallet: string;
+  price_per_source: bigint;
+  text: string;
+  start_char: number;
+  end_char: number;
+  heading_path: string[];
+  page: number | null;
+}
+
+export function sourceOf(row: SourceColumnsRow): HydratedRow {
+  return {
+    chunkId: row.id,
+    documentId: row.document_id,
+    datanetId: row.datanet_id,
+    title: row.title,
+    metadata: row.metadata,
+    contributorAccountId: row.owner_account_id,
+    contributorWallet: row.wallet,
+    pricePerSource: row.price_per_source,
+    text: row.text,
+    start: row.start_char,
+    end: row.end_char,
+    headingPath: row.heading_path,
+    page: row.page,
+  };
+}
+
 export async function hydrateChunks(db: Queryable, chunkIds: readonly string[]): Promise<Map<string, HydratedRow>> {
-  const r = await db.query<{
-    id: string;
-    document_id: string;
-    datanet_id: string;
-    title: string;
-    metadata: Record<string, unknown>;
-    owner_account_id: string;
-    wallet: string;
-    price_per_source: bigint;
-    text: string;
-    start_char: number;
-    end_char: number;
-    heading_path: string[];
-    page: number | null;
-  }>(
-    `SELECT c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet, n.price_per_source,
-            c.text, c.start_char, c.end_char, c.heading_path, c.page
-       FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
-       JOIN accounts a ON a.id = n.owner_account_id
-      WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
+  const r = await db.query<SourceColumnsRow>(
+    `SELECT ${SOURCE_COLUMNS} FROM ${SOURCE_TABLES} WHERE c.id = ANY($1::text[]) AND d.deleted_at IS NULL`,
     [chunkIds],
   );
-  return new Map(
-    r.rows.map((row) => [
-      row.id,
-      {
-        chunkId: row.id,
-        documentId: row.document_id,
-        datanetId: row.datanet_id,
-        title: row.title,
-        metadata: row.metadata,
-        contributorAccountId: row.owner_account_id,
-        contributorWallet: row.wallet,
-        pricePerSource: row.price_per_source,
-        text: row.text,
-        start: row.start_char,
-        end: row.end_char,
-        headingPath: row.heading_path,
-        page: row.page,
-      },
-    ]),
-  );
+  return new Map(r.rows.map((row) => [row.id, sourceOf(row)]));
 }

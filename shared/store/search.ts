@@ -2,6 +2,13 @@ import { BM25_B, BM25_K1 } from '../core/bm25.ts';
 import type { Queryable } from '../db/index.ts';
 import { toDatanet, type Datanet, type DatanetRow } from './datanets.ts';
 import type { TermStats } from './lexical.ts';
+import {
+  SOURCE_COLUMNS,
+  SOURCE_TABLES,
+  sourceOf,
+  type HydratedRow,
+  type SourceColumnsRow,
+} from './retrieval-chunks.ts';
 
 // A search's data in three statements (issue 18: each statement is a round trip, and the edge
 // Worker's database is a network hop away), for an index inside the database (pgvector):
@@ -167,21 +174,7 @@ export async function searchCandidates(db: Queryable, p: CandidateParameters): P
   };
 }
 
-export interface SourceRow {
-  chunkId: string;
-  documentId: string;
-  datanetId: string;
-  title: string;
-  metadata: Record<string, unknown>;
-  contributorAccountId: string;
-  contributorWallet: string;
-  pricePerSource: bigint;
-  text: string;
-  start: number;
-  end: number;
-  headingPath: string[];
-  page: number | null;
-}
+export type SourceRow = HydratedRow;
 
 export interface DuplicateFacts {
   contentHash: string;
@@ -200,32 +193,18 @@ export async function searchSources(
   chunkIds: readonly string[],
   withVectors: boolean,
 ): Promise<{ sources: Map<string, SourceRow>; facts: Map<string, DuplicateFacts> }> {
-  const r = await db.query<{
-    id: string;
-    document_id: string;
-    datanet_id: string;
-    title: string;
-    metadata: Record<string, unknown>;
-    owner_account_id: string;
-    wallet: string;
-    price_per_source: bigint;
-    text: string;
-    start_char: number;
-    end_char: number;
-    heading_path: string[];
-    page: number | null;
-    live: boolean;
-    content_hash: string;
-    created_at: Date;
-    model: string;
-    embedding: string | null;
-  }>(
-    `SELECT c.id, c.document_id, c.datanet_id, d.title, d.metadata, n.owner_account_id, a.wallet, n.price_per_source,
-            c.text, c.start_char, c.end_char, c.heading_path, c.page, d.deleted_at IS NULL AS live,
-            d.content_hash, d.created_at, n.embedding_model AS model,
+  const r = await db.query<
+    SourceColumnsRow & {
+      live: boolean;
+      content_hash: string;
+      created_at: Date;
+      model: string;
+      embedding: string | null;
+    }
+  >(
+    `SELECT ${SOURCE_COLUMNS}, d.deleted_at IS NULL AS live, d.content_hash, d.created_at, n.embedding_model AS model,
             ${withVectors ? '(SELECT v.embedding::text FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = n.embedding_model)' : 'NULL::text'} AS embedding
-       FROM chunks c JOIN documents d ON d.id = c.document_id JOIN datanets n ON n.id = c.datanet_id
-       JOIN accounts a ON a.id = n.owner_account_id
+       FROM ${SOURCE_TABLES}
       WHERE c.id = ANY($1::text[])`,
     [chunkIds],
   );
@@ -239,21 +218,7 @@ export async function searchSources(
       vector: row.embedding === null ? null : Float32Array.from(JSON.parse(row.embedding) as number[]),
     });
     if (!row.live) continue;
-    sources.set(row.id, {
-      chunkId: row.id,
-      documentId: row.document_id,
-      datanetId: row.datanet_id,
-      title: row.title,
-      metadata: row.metadata,
-      contributorAccountId: row.owner_account_id,
-      contributorWallet: row.wallet,
-      pricePerSource: row.price_per_source,
-      text: row.text,
-      start: row.start_char,
-      end: row.end_char,
-      headingPath: row.heading_path,
-      page: row.page,
-    });
+    sources.set(row.id, sourceOf(row));
   }
   return { sources, facts };
 }
