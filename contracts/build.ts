@@ -33,9 +33,13 @@ export const CONTRACTS = [
 
 // Permit2 pins `pragma solidity 0.8.17` (its canonical build); the installed solc-js is newer and
 // compiles it unchanged, so the pin is relaxed to `^0.8.17` as the sources are read (the files on
-// disk stay byte-identical to upstream). solmate is imported as Permit2's foundry remapping names it.
+// disk stay byte-identical to upstream). Permit2 imports solmate's ERC20 and SafeTransferLib
+// (AGPL-3.0); both paths are remapped to MIT stand-ins on OpenZeppelin in src/permit2-compat/.
 const relaxPinnedPragma = (source: string) => source.replace(/^pragma solidity 0\.8\.17;/m, 'pragma solidity ^0.8.17;');
-const REMAPPINGS = ['solmate/=vendor/solmate/'];
+const REMAPPINGS = [
+  'solmate/src/tokens/ERC20.sol=src/permit2-compat/ERC20.sol',
+  'solmate/src/utils/SafeTransferLib.sol=src/permit2-compat/SafeTransferLib.sol',
+];
 
 // cancun: transient storage for ReentrancyGuardTransient; anvil's default (OP-Stack) hardfork is later.
 export const COMPILER_SETTINGS = { optimizer: { enabled: true, runs: 10_000 }, evmVersion: 'cancun' } as const;
