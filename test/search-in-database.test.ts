@@ -5,23 +5,22 @@ import { ingestCorpus } from '../bench/lib/quality.ts';
 import type { Db } from '../shared/db/index.ts';
 import { createAccount } from '../shared/services/accounts.ts';
 import type { Services } from '../shared/services/container.ts';
-import { retrieve, type RetrieveInput } from '../shared/services/retrieval.ts';
+import { retrieve, searchPath, type RetrieveInput } from '../shared/services/retrieval.ts';
 import { insertDatanet } from '../shared/store/datanets.ts';
-import { createTestServices } from './services.ts';
+import { createTestServices, TEST_DB } from './services.ts';
 
-// Issue 18: with pgvector, retrieve() gathers its data in three statements (shared/store/search.ts)
+// Issue 18: with pgvector, retrieve() can gather its data in three statements (shared/store/search.ts)
 // instead of going through the VectorIndex port call by call. Both must return the same sources:
-// the port's path (what Pinecone takes) is the reference, run on the same database.
+// the port's path (what Pinecone takes) is the reference, run on the same database. Both paths run
+// on both databases here, whichever one retrieve() picks by default (searchPath).
 const NPM_PAGES = ['npm-ci', 'npm-install', 'npm-link', 'npm-audit', 'npm-version', 'npm-outdated'];
 
 let services: Services;
-let viaPort: Services;
 const datanet: Record<'npm' | 'sotu', string> = { npm: '', sotu: '' };
 
 beforeAll(async () => {
   services = await createTestServices();
   expect(services.vectorIndex.inDatabase).toBeDefined();
-  viaPort = { ...services, vectorIndex: { ...services.vectorIndex, inDatabase: undefined } };
   const owner = await createAccount(services.db, {
     kind: 'contributor',
     name: 'search',
@@ -80,8 +79,8 @@ describe('retrieve() with pgvector in the database', () => {
     let sources = 0;
     for (const input of inputs) {
       const counted = counting(services.db);
-      const fast = await retrieve({ ...services, db: counted.db }, input);
-      const reference = await retrieve(viaPort, input);
+      const fast = await retrieve({ ...services, db: counted.db }, input, 'in-database');
+      const reference = await retrieve(services, input, 'port');
       expect(fast, input.query).toEqual(reference);
       expect(counted.statements(), input.query).toBeLessThanOrEqual(3);
       sources += fast.length;
@@ -89,11 +88,37 @@ describe('retrieve() with pgvector in the database', () => {
     expect(sources).toBeGreaterThan(inputs.length); // the comparisons were not all of empty lists
   });
 
-  it('answers an unknown datanet 404 as before', async () => {
-    await expect(retrieve(services, { query: 'x', topK: 1, datanetIds: ['dn_nope'] })).rejects.toMatchObject({
-      kind: 'not_found',
-      resource: 'datanet',
-      id: 'dn_nope',
-    });
+  it('answers an unknown datanet 404 as before, on either path', async () => {
+    for (const path of ['in-database', 'port'] as const)
+      await expect(retrieve(services, { query: 'x', topK: 1, datanetIds: ['dn_nope'] }, path)).rejects.toMatchObject({
+        kind: 'not_found',
+        resource: 'datanet',
+        id: 'dn_nope',
+      });
+  });
+
+  it('is the default on PostgreSQL; PGlite (in process, no round trips) takes the port path', () => {
+    expect(searchPath(services)).toBe(TEST_DB === 'pg' ? 'in-database' : 'port');
+    const pinecone = { ...services, vectorIndex: { ...services.vectorIndex, inDatabase: undefined } };
+    expect(searchPath(pinecone)).toBe('port');
+  });
+
+  // The search statement calls the SQL functions with arguments from its other CTEs, so PostgreSQL
+  // does not inline them: their bodies run as generic plans, where a query vector passed as text
+  // and cast inside (`$3::vector`) is parsed again for every row compared. That made the folded
+  // search ~5× slower on PGlite (issue 16's retrieve p50 55 → 236 ms; migration 0120). The query
+  // arrives as `vector`, parsed once by the caller.
+  it('passes the query vector to the pgvector search functions as vector, never as text', async () => {
+    const r = await services.db.query<{ name: string; args: string }>(
+      `SELECT p.proname AS name, pg_get_function_identity_arguments(p.oid) AS args FROM pg_proc p
+        WHERE p.proname IN ('pgvector_chunk_hits', 'pgvector_document_hits', 'pgvector_nearest_chunks')
+        ORDER BY p.proname`,
+    );
+    expect(r.rows.map((x) => x.name)).toEqual([
+      'pgvector_chunk_hits',
+      'pgvector_document_hits',
+      'pgvector_nearest_chunks',
+    ]);
+    for (const { name, args } of r.rows) expect(args, name).toMatch(/(^|, )query vector(,|$)/);
   });
 });

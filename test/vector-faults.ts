@@ -2,8 +2,8 @@ import type { Services } from '../shared/services/container.ts';
 
 // A named fake failure of the vector index's search, wherever the search runs: the adapter's
 // search() (Pinecone; what its client throws when unreachable), or, for an index inside the
-// database (pgvector), the statement that calls migration 0095's pgvector_chunk_hits (one
-// statement gathers every list there, so the port's search() is not called). `fail(n)` makes the
+// database (pgvector), the statement that calls pgvector_chunk_hits (migrations 0095/0120): the
+// folded search's one statement on PostgreSQL, the adapter's search() statement on PGlite's port path. `fail(n)` makes the
 // next n searches throw `error()`; `searches` counts the searches tried. Call restore() after.
 export function vectorSearchFaults(services: Services, error: () => Error) {
   let failures = 0;

@@ -53,13 +53,37 @@ export function settingsFor(datanets: readonly Datanet[]): IndexSettings {
   return resolveIndexSettings(distinct.size === 1 ? datanets[0]!.indexSettings : {});
 }
 
+/** How retrieve() fetches its lists: folded into three statements, or port call by port call. */
+export type SearchPath = 'in-database' | 'port';
+
+/**
+ * The folded search (store/search.ts) needs the index inside the database (pgvector), and pays off
+ * where a statement is a round trip: PostgreSQL over a socket, the edge Worker's over the network
+ * (issue 18). PGlite runs in this process, so a statement costs no trip there, and the port path
+ * runs its lexical statements while the query is being embedded, which the folded statement cannot
+ * (it needs the vector). Measured on PGlite, npm docs in three datanets, 48 questions, alternating
+ * (bench/lab/retrieve-paths.ts): retrieve p50 112–202 ms folded vs 94–139 ms port by port.
+ */
+export function searchPath(services: Services): SearchPath {
+  return services.vectorIndex.inDatabase && services.db.kind === 'pg' ? 'in-database' : 'port';
+}
+
 /**
  * Retrieval ranks documents, then returns their best passages: BM25 and dense chunk lists
  * (boilerplate down-weighted, collapsed per document) fused with a BM25 list over document
  * fields and a list of document vectors, weighted by the datanets' index settings.
+ * `path` defaults to the database's (searchPath); both return the same sources.
  */
-export async function retrieve(services: Services, input: RetrieveInput): Promise<RetrievedSource[]> {
-  if (services.vectorIndex.inDatabase) return retrieveInDatabase(services, input, services.vectorIndex.inDatabase);
+export async function retrieve(
+  services: Services,
+  input: RetrieveInput,
+  path: SearchPath = searchPath(services),
+): Promise<RetrievedSource[]> {
+  const index = services.vectorIndex.inDatabase;
+  if (path === 'in-database') {
+    if (!index) throw new Error('the in-database search needs a vector index inside the database (pgvector)');
+    return retrieveInDatabase(services, input, index);
+  }
   const datanets = await resolveDatanets(services.db, input.datanetIds);
   if (datanets.length === 0) return [];
   const settings = settingsFor(datanets);
@@ -262,7 +286,8 @@ export async function selectSources(
     ? await prefetchedNearest(services, gathered, missing)
     : await nearestChunks(services, gathered, missing);
   const ids = picks.map((p) => p.chunkId ?? nearest.get(p.documentId)).filter((id): id is string => id !== undefined);
-  if (services.vectorIndex.inDatabase) return sourcesInDatabase(services, gathered, picks, nearest, ids);
+  // The in-database search (it prefetched `nearest`) hydrates with one statement.
+  if (gathered.nearest) return sourcesInDatabase(services, gathered, picks, nearest, ids);
   const hydrated = await hydrateChunks(services.db, ids);
   const out: RetrievedSource[] = [];
   for (const p of picks) {

@@ -114,7 +114,7 @@ export async function searchCandidates(db: Queryable, p: CandidateParameters): P
         ${filter ? 'WHERE EXISTS (SELECT 1 FROM documents d WHERE d.id = t.document_id AND d.metadata @> $3::jsonb)' : ''}
         GROUP BY t.document_id ORDER BY score DESC, t.document_id LIMIT $8),
      models AS MATERIALIZED (
-       SELECT (o - 1)::int AS m, e ->> 'model' AS model, (e ->> 'dimension')::int AS dimension, e ->> 'vector' AS vector,
+       SELECT (o - 1)::int AS m, e ->> 'model' AS model, (e ->> 'dimension')::int AS dimension, (e ->> 'vector')::vector AS vector,
               ARRAY(SELECT jsonb_array_elements_text(e -> 'datanetIds')) AS datanets
          FROM jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(e, o)),
      dense AS (

@@ -38,7 +38,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       assertModelId(model);
       assertDimension(dimension);
       const r = await db.query<{ chunk_id: string; distance: number }>(
-        `SELECT chunk_id, distance FROM pgvector_chunk_hits($1, $2, $3, $4, $5::text[], $6::jsonb, $7)`,
+        `SELECT chunk_id, distance FROM pgvector_chunk_hits($1, $2, $3::vector, $4, $5::text[], $6::jsonb, $7)`,
         [model, dimension, toVectorLiteral(vector), k, filter.datanetIds ?? null, metadataFilter(filter), efSearch],
       );
       // relaxed_order may return slightly out of order: sort the page we got.
@@ -66,7 +66,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       const out = new Map<string, string>();
       if (documentIds.length === 0) return out;
       const r = await db.query<{ document_id: string; id: string }>(
-        `SELECT document_id, chunk_id AS id FROM pgvector_nearest_chunks($1, $2, $3, $4::text[], $5::text[])`,
+        `SELECT document_id, chunk_id AS id FROM pgvector_nearest_chunks($1, $2, $3::vector, $4::text[], $5::text[])`,
         [model, dimension, toVectorLiteral(vector), documentIds, datanetIds],
       );
       for (const row of r.rows) out.set(row.document_id, row.id);
@@ -118,7 +118,7 @@ export function createPgvectorIndex(db: Db, options: { efSearch?: number } = {})
       assertModelId(model);
       assertDimension(dimension);
       const r = await db.query<{ document_id: string; distance: number }>(
-        `SELECT document_id, distance FROM pgvector_document_hits($1, $2, $3, $4, $5::text[], $6::jsonb)`,
+        `SELECT document_id, distance FROM pgvector_document_hits($1, $2, $3::vector, $4, $5::text[], $6::jsonb)`,
         [model, dimension, toVectorLiteral(vector), k, filter.datanetIds ?? [], metadataFilter(filter)],
       );
       return r.rows.map((row) => ({ documentId: row.document_id, score: 1 - Number(row.distance) }));
