@@ -29,6 +29,20 @@ export const CONTRACTS = [
     exportPrefix: 'x402UptoPermit2Proxy',
     viaIR: true,
   },
+  // x402 `batch-settlement` (one deposit, cumulative vouchers, one claim for many calls): x402's
+  // channel contract and its Permit2 / EIP-3009 deposit collectors, vendored unchanged (see
+  // contracts/vendor/x402/ORIGIN.md) and placed at @x402/evm's addresses by shared/chain/x402-batch-contracts.ts.
+  { source: 'vendor/x402/x402BatchSettlement.sol', name: 'x402BatchSettlement', exportPrefix: 'x402BatchSettlement' },
+  {
+    source: 'vendor/x402/periphery/Permit2DepositCollector.sol',
+    name: 'Permit2DepositCollector',
+    exportPrefix: 'permit2DepositCollector',
+  },
+  {
+    source: 'vendor/x402/periphery/ERC3009DepositCollector.sol',
+    name: 'ERC3009DepositCollector',
+    exportPrefix: 'erc3009DepositCollector',
+  },
 ] as const;
 
 // Permit2 pins `pragma solidity 0.8.17` (its canonical build); the installed solc-js is newer and
