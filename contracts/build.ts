@@ -38,6 +38,8 @@ export const CONTRACTS = [
     name: 'Permit2DepositCollector',
     exportPrefix: 'permit2DepositCollector',
   },
+  // the batch-settlement facilitator reads channel state through Multicall3 (contracts/vendor/multicall3/ORIGIN.md)
+  { source: 'vendor/multicall3/src/Multicall3.sol', name: 'Multicall3', exportPrefix: 'multicall3' },
   {
     source: 'vendor/x402/periphery/ERC3009DepositCollector.sol',
     name: 'ERC3009DepositCollector',
@@ -45,10 +47,12 @@ export const CONTRACTS = [
   },
 ] as const;
 
-// Permit2 pins `pragma solidity 0.8.17` (its canonical build); the installed solc-js is newer and
-// compiles it unchanged, so the pin is relaxed to `^0.8.17` as the sources are read (the files on
-// disk stay byte-identical to upstream). solmate is imported as Permit2's foundry remapping names it.
-const relaxPinnedPragma = (source: string) => source.replace(/^pragma solidity 0\.8\.17;/m, 'pragma solidity ^0.8.17;');
+// Permit2 pins `pragma solidity 0.8.17` (its canonical build), Multicall3 `0.8.12`; the installed
+// solc-js is newer and compiles them unchanged, so the pin is relaxed to `^0.8.x` as the sources
+// are read (the files on disk stay byte-identical to upstream). solmate is imported as Permit2's
+// foundry remapping names it.
+const relaxPinnedPragma = (source: string) =>
+  source.replace(/^pragma solidity 0\.8\.(12|17);/m, 'pragma solidity ^0.8.$1;');
 const REMAPPINGS = ['solmate/=vendor/solmate/'];
 
 // cancun: transient storage for ReentrancyGuardTransient; anvil's default (OP-Stack) hardfork is later.

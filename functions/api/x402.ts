@@ -17,6 +17,7 @@ import {
 } from '../../shared/services/x402-payments.ts';
 import { quoteMaxCost } from '../../shared/services/x402-quote.ts';
 import type { AppEnv } from './env.ts';
+import { batchSettlementCall } from './x402-batch.ts';
 import { errorJson } from './errors.ts';
 
 /** The paid routes that take an x402 payment in place of an API key. */
@@ -68,6 +69,10 @@ export const x402Payment = () =>
     const verdict = await gateway.verify(payload, matched); // facilitator unreachable: 503, nothing done
     if (!verdict.ok)
       return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
+    if (matched.scheme === 'batch-settlement')
+      return batchSettlementCall(c, next, gateway, payload, matched, verdict.payer, (message) =>
+        paymentRequired(c, gateway, requirements, message),
+      );
 
     const payment = await acceptPayment(services, {
       payer: verdict.payer,

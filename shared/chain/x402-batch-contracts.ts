@@ -6,6 +6,8 @@
 // EIP712 recomputes its domain separator when `address(this)` differs from the one it cached, and
 // the collectors' immutables are constructor arguments (the canonical addresses). The result is
 // checked by comparing the contract's getChannelId with @x402/evm's own computeChannelId.
+// The facilitator reads channel state through Multicall3 (`tryAggregate`), also placed at its
+// canonical address unless a chain already has it (every public one does).
 import { BATCH_SETTLEMENT_ADDRESS, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, PERMIT2_ADDRESS } from '@x402/evm';
 import { computeChannelId } from '@x402/evm/batch-settlement/client';
 import { createPublicClient, encodeDeployData, http, type Address, type Hex, type PublicClient } from 'viem';
@@ -17,28 +19,36 @@ import {
   permit2DepositCollectorAbi,
   permit2DepositCollectorBytecode,
 } from '../../contracts/artifacts/Permit2DepositCollector.ts';
+import { multicall3Bytecode } from '../../contracts/artifacts/Multicall3.ts';
 import { x402BatchSettlementAbi, x402BatchSettlementBytecode } from '../../contracts/artifacts/x402BatchSettlement.ts';
 
 /** @x402/evm's Permit2 deposit collector address (constants in its bundle; not exported by name). */
 export const PERMIT2_DEPOSIT_COLLECTOR_ADDRESS = '0x4020425FAf3B746C082C2f942b4E5159887B0005' as const;
 
+/** Multicall3's canonical address (@x402/evm reads through it; not exported by name). */
+export const MULTICALL3_ADDRESS = '0xcA11bde05977b3631167028862bE2a173976CA11' as const;
+
 export const X402_BATCH_CONTRACTS = {
+  multicall3: MULTICALL3_ADDRESS,
   batchSettlement: BATCH_SETTLEMENT_ADDRESS,
   erc3009Collector: ERC3009_DEPOSIT_COLLECTOR_ADDRESS,
   permit2Collector: PERMIT2_DEPOSIT_COLLECTOR_ADDRESS,
 } as const;
 
 export interface InstallX402BatchContractsReturnType {
-  /** false: all three were already there (another process on this chain, or an earlier start) */
+  /** false: all were already there (another process on this chain, or an earlier start) */
   installed: boolean;
 }
 
-/** Idempotent: places x402BatchSettlement and both deposit collectors on a dev chain (anvil). Needs Permit2 there. */
+/** Idempotent: places Multicall3, x402BatchSettlement and both deposit collectors on a dev chain (anvil). Needs Permit2 there. */
 export async function installX402BatchContracts(rpcUrl: string): Promise<InstallX402BatchContractsReturnType> {
   const client = createPublicClient({ transport: http(rpcUrl) });
   const codes = await Promise.all(Object.values(X402_BATCH_CONTRACTS).map((address) => client.getCode({ address })));
   if (codes.every((code) => code && code !== '0x')) return { installed: false };
 
+  const multicall = await client.getCode({ address: MULTICALL3_ADDRESS });
+  if (!multicall || multicall === '0x')
+    await setCode(client, MULTICALL3_ADDRESS, await runtimeOf(client, multicall3Bytecode));
   await setCode(client, BATCH_SETTLEMENT_ADDRESS, await runtimeOf(client, x402BatchSettlementBytecode));
   await setCode(
     client,
