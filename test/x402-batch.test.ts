@@ -252,6 +252,13 @@ describe.skipIf(!postgresInstalled())('x402 batch-settlement (one deposit, a vou
     expect(await treasury()).toBe(before.treasury);
     // the channel still takes the next voucher
     expect((await post(pay, api.url, '/v1/retrieve', { query: 'tyre three', topK: 1 })).status).toBe(200);
+    // an agent that restarted (no channel state) is told the channel's state by the 402 and pays on the same deposit
+    const payer = privateKeyToAccount(key).address;
+    const deposited = await balanceOf(payer);
+    const restarted = await post(batchFetch(key), api.url, '/v1/retrieve', { query: 'tyre four', topK: 1 });
+    expect(restarted.status).toBe(200);
+    expect(decodePaymentResponseHeader(restarted.headers.get('payment-response')!).transaction).toBe('');
+    expect(await balanceOf(payer)).toBe(deposited);
     expect((await checkLedger(db)).filter((c) => !c.ok)).toEqual([]);
   });
 

@@ -82,3 +82,21 @@ export async function batchSettlementCall(
   await voucherCharged(services, accepted);
   c.res.headers.set('PAYMENT-RESPONSE', encodePaymentResponseHeader(response));
 }
+
+/**
+ * A batch-settlement voucher not built on the channel's charged total (a client restarted, or
+ * out of step): the 402 names the reason code and carries the channel's state, so @x402/fetch's
+ * client resynchronises and pays again (a replayed voucher gets the same answer, and pays nothing).
+ */
+export function correctiveError(
+  reason: string,
+  payload: PaymentPayload,
+): { error: string; payload: PaymentPayload } | undefined {
+  const code = reason.split(':')[0]!;
+  return CORRECTABLE.has(code) ? { error: code, payload } : undefined;
+}
+
+const CORRECTABLE = new Set([
+  'invalid_batch_settlement_evm_cumulative_amount_mismatch',
+  'invalid_batch_settlement_evm_cumulative_below_claimed',
+]);

@@ -41,7 +41,13 @@ export interface X402Gateway {
   readonly asset: `0x${string}`;
   /** What a call of at most `amount` micro-USD costs to pay for: one entry per scheme offered. */
   requirements(amount: bigint): Promise<PaymentRequirements[]>;
-  paymentRequired(requirements: PaymentRequirements[], resourceUrl: string, error?: string): Promise<PaymentRequired>;
+  /** `payload`: the refused payment, so `batch-settlement` can tell a client out of step the channel's state */
+  paymentRequired(
+    requirements: PaymentRequirements[],
+    resourceUrl: string,
+    error?: string,
+    payload?: PaymentPayload,
+  ): Promise<PaymentRequired>;
   match(requirements: PaymentRequirements[], payload: PaymentPayload): PaymentRequirements | undefined;
   verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyOutcome>;
   /** `amount`: what to take, for `upto` (at most what was authorised); `exact` takes the whole. */
@@ -102,11 +108,14 @@ export function createX402Gateway(p: X402Parameters): X402Gateway {
           : [];
       return [...upto, ...batched, ...(await offer('exact'))];
     },
-    paymentRequired: (requirements, url, error) =>
+    paymentRequired: (requirements, url, error, payload) =>
       server.createPaymentRequiredResponse(
         requirements,
         { url, mimeType: 'application/json', serviceName: 'citepay' },
         error,
+        undefined,
+        undefined,
+        payload,
       ),
     match: (requirements, payload) => server.findMatchingRequirements(requirements, payload),
     async verify(payload, requirements) {
