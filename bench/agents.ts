@@ -4,19 +4,24 @@
 //   1. the MCP `search` tool (official SDK client, Streamable HTTP) vs the same POST /v1/retrieve;
 //   2. an x402-paid retrieve (@x402/fetch + a viem wallet: 402, sign, retry, verify, call, settle
 //      on chain) vs the key-paid retrieve, with the gas of each payment's settlement, for each
-//      scheme offered: `exact` (EIP-3009) and `upto` (Permit2 through x402's upto proxy).
+//      scheme offered: `exact` (EIP-3009), `upto` (Permit2 through x402's upto proxy) and
+//      `batch-settlement` (one deposit, a voucher per call, the periodic claim taking them all:
+//      its gas per call is the deposit's, the claims' and the sweeps' gas over the calls paid).
 // Sequential calls (concurrency 1), so the figures are each path's own latency.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
 import { toClientEvmSigner } from '@x402/evm';
+import { BATCH_SETTLEMENT_ADDRESS } from '@x402/evm';
+import { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/client';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
 import { UptoEvmScheme } from '@x402/evm/upto/client';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { parseArgs } from 'node:util';
 import { createPublicClient, http, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { x402BatchSettlementAbi } from '../contracts/artifacts/x402BatchSettlement.ts';
 import { startApiProcess } from '../test/api-process.ts';
 import { loadSotu, SOTU_TEST_YEARS } from './corpora/sotu.ts';
 import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
@@ -30,7 +35,11 @@ const { values: args } = parseArgs({
   },
 });
 const ADMIN = 'cp_live_benchagentsadminkey0000000000001';
-const api = await startApiProcess({ CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', ...BENCH_RATE_LIMITS }, 600_000);
+// batch-settlement's claim pass every 5 s: a periodic claim, as `npm start` runs it (default 300 s)
+const api = await startApiProcess(
+  { CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info', X402_CLAIM_SECONDS: '5', ...BENCH_RATE_LIMITS },
+  600_000,
+);
 try {
   const post = jsonPoster(api.url);
   const { contributorKey, datanetId, consumerKey } = await benchAccounts(post, ADMIN);
@@ -96,7 +105,7 @@ try {
   const signer = toClientEvmSigner(privateKeyToAccount(agentKey), reader as never);
   const asset = accepts[0]!.asset;
   /** a paying fetch with one scheme's client; each settlement's transaction is kept for its gas */
-  const payingWith = (client: ExactEvmScheme | UptoEvmScheme) => {
+  const payingWith = (client: ExactEvmScheme | UptoEvmScheme | BatchSettlementEvmScheme) => {
     const payFetch = wrapFetchWithPayment(
       fetch,
       x402Client.fromConfig({
@@ -105,6 +114,7 @@ try {
       }),
     );
     const txs: Hex[] = [];
+    const channels = new Set<Hex>();
     const call = async () => {
       const r = await payFetch(`${api.url}/v1/retrieve`, {
         method: 'POST',
@@ -113,22 +123,67 @@ try {
       });
       expectOk(r);
       await r.json();
-      txs.push(decodePaymentResponseHeader(r.headers.get('payment-response')!).transaction as Hex);
+      const settled = decodePaymentResponseHeader(r.headers.get('payment-response')!);
+      // batch-settlement: a voucher is no transaction (''); only a deposit is
+      if (settled.transaction) txs.push(settled.transaction as Hex);
+      const channelId = (settled.extra as { channelState?: { channelId?: Hex } } | undefined)?.channelState?.channelId;
+      if (channelId) channels.add(channelId);
     };
-    return { call, txs };
+    return { call, txs, channels };
   };
   const exact = payingWith(new ExactEvmScheme(signer));
   const upto = payingWith(new UptoEvmScheme(signer));
+  const m = Number(args.paid);
+  // one deposit covers every batch-settlement call of the run (the warm-up's and the m timed ones)
+  const batch = payingWith(new BatchSettlementEvmScheme(signer, { depositPolicy: { depositMultiplier: m + 1 } }));
   await exact.call();
   await upto.call();
-  const m = Number(args.paid);
   const keyStats = await time(m, rest);
   const paidStats = await time(m, exact.call);
   const uptoStats = await time(m, upto.call);
+  const batchFromBlock = await reader.getBlockNumber();
+  await batch.call();
+  const batchStats = await time(m, batch.call);
   const gasOf = async (txs: Hex[]) =>
     (await Promise.all(txs.map((hash) => reader.getTransactionReceipt({ hash })))).map((r) => Number(r.gasUsed));
   const gas = await gasOf(exact.txs);
   const uptoGas = await gasOf(upto.txs);
+  // batch-settlement: wait for the periodic claim to have taken every voucher (the channel's claimed
+  // total on chain reaches what was charged) and swept it to the treasury, then add up the gas of the
+  // deposit and of every transaction that claimed from the channel or swept to the treasury since
+  const batchCalls = m + 1;
+  const charged = BigInt(accepts.find((a) => a.scheme === 'batch-settlement')!.amount) * BigInt(batchCalls);
+  const [channelId] = [...batch.channels];
+  const payTo = accepts[0]!.payTo as Hex;
+  const onChain = { address: BATCH_SETTLEMENT_ADDRESS, abi: x402BatchSettlementAbi } as const;
+  for (;;) {
+    const [, claimed] = await reader.readContract({ ...onChain, functionName: 'channels', args: [channelId!] });
+    const [receiverClaimed, receiverSettled] = await reader.readContract({
+      ...onChain,
+      functionName: 'receivers',
+      args: [payTo, asset as Hex],
+    });
+    if (claimed >= charged && receiverSettled === receiverClaimed) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const events = [
+    ...(await reader.getContractEvents({
+      ...onChain,
+      eventName: 'Claimed',
+      args: { channelId },
+      fromBlock: batchFromBlock,
+    })),
+    ...(await reader.getContractEvents({
+      ...onChain,
+      eventName: 'Settled',
+      args: { receiver: payTo },
+      fromBlock: batchFromBlock,
+    })),
+  ];
+  const claimTxs = [...new Set(events.map((e) => e.transactionHash))];
+  const depositGas = await gasOf(batch.txs);
+  const claimGas = await gasOf(claimTxs);
+  const batchGasTotal = [...depositGas, ...claimGas].reduce((a, b) => a + b, 0);
 
   const rows = [
     {
@@ -166,6 +221,13 @@ try {
       p99: uptoStats.p99,
       'vs REST p50': uptoStats.p50 / keyStats.p50,
     },
+    {
+      path: 'REST retrieve, x402-paid (batch-settlement voucher)',
+      n: batchStats.n,
+      p50: batchStats.p50,
+      p99: batchStats.p99,
+      'vs REST p50': batchStats.p50 / keyStats.p50,
+    },
   ];
   printTable(
     `agents: ${args.docs} SOTU addresses, sequential calls; latency in ms (x402 ratio is against the key-paid baseline)`,
@@ -173,16 +235,33 @@ try {
   );
   const gasStats = summarize(gas);
   const uptoGasStats = summarize(uptoGas);
-  printTable('gas per x402 payment (one settlement transaction per call, sent by the facilitator)', [
-    { scheme: 'exact (EIP-3009)', payments: gas.length, p50: gasStats.p50, mean: gasStats.mean, max: Math.max(...gas) },
-    {
-      scheme: 'upto (Permit2 + upto proxy)',
-      payments: uptoGas.length,
-      p50: uptoGasStats.p50,
-      mean: uptoGasStats.mean,
-      max: Math.max(...uptoGas),
-    },
-  ]);
+  const batchGasPerCall = batchGasTotal / batchCalls;
+  printTable(
+    'gas per x402-paid call (exact, upto: one settlement per call; batch-settlement: deposit + claims + sweeps over the calls)',
+    [
+      {
+        scheme: 'exact (EIP-3009)',
+        calls: gas.length,
+        transactions: gas.length,
+        'gas per call': gasStats.mean,
+        'vs exact': 1,
+      },
+      {
+        scheme: 'upto (Permit2 + upto proxy)',
+        calls: uptoGas.length,
+        transactions: uptoGas.length,
+        'gas per call': uptoGasStats.mean,
+        'vs exact': uptoGasStats.mean / gasStats.mean,
+      },
+      {
+        scheme: 'batch-settlement (1 deposit, vouchers, periodic claim)',
+        calls: batchCalls,
+        transactions: depositGas.length + claimGas.length,
+        'gas per call': batchGasPerCall,
+        'vs exact': batchGasPerCall / gasStats.mean,
+      },
+    ],
+  );
   const file = saveResults('agents', {
     at: new Date().toISOString(),
     args,
@@ -193,7 +272,15 @@ try {
     keyPaid: keyStats,
     x402Paid: paidStats,
     x402UptoPaid: uptoStats,
+    x402BatchPaid: batchStats,
     gasPerPayment: { exact: gasStats, samples: gas, upto: uptoGasStats, uptoSamples: uptoGas },
+    batchSettlement: {
+      calls: batchCalls,
+      depositGas,
+      claimAndSweepGas: claimGas,
+      gasPerCall: batchGasPerCall,
+      gasPerCallVsExact: batchGasPerCall / gasStats.mean,
+    },
   });
   console.log(`\nsaved ${file}`);
 } finally {

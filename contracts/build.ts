@@ -29,13 +29,31 @@ export const CONTRACTS = [
     exportPrefix: 'x402UptoPermit2Proxy',
     viaIR: true,
   },
+  // x402 `batch-settlement` (one deposit, cumulative vouchers, one claim for many calls): x402's
+  // channel contract and its Permit2 / EIP-3009 deposit collectors, vendored unchanged (see
+  // contracts/vendor/x402/ORIGIN.md) and placed at @x402/evm's addresses by shared/chain/x402-batch-contracts.ts.
+  { source: 'vendor/x402/x402BatchSettlement.sol', name: 'x402BatchSettlement', exportPrefix: 'x402BatchSettlement' },
+  {
+    source: 'vendor/x402/periphery/Permit2DepositCollector.sol',
+    name: 'Permit2DepositCollector',
+    exportPrefix: 'permit2DepositCollector',
+  },
+  // the batch-settlement facilitator reads channel state through Multicall3 (contracts/vendor/multicall3/ORIGIN.md)
+  { source: 'vendor/multicall3/src/Multicall3.sol', name: 'Multicall3', exportPrefix: 'multicall3' },
+  {
+    source: 'vendor/x402/periphery/ERC3009DepositCollector.sol',
+    name: 'ERC3009DepositCollector',
+    exportPrefix: 'erc3009DepositCollector',
+  },
 ] as const;
 
-// Permit2 pins `pragma solidity 0.8.17` (its canonical build); the installed solc-js is newer and
-// compiles it unchanged, so the pin is relaxed to `^0.8.17` as the sources are read (the files on
-// disk stay byte-identical to upstream). Permit2 imports solmate's ERC20 and SafeTransferLib
-// (AGPL-3.0); both paths are remapped to MIT stand-ins on OpenZeppelin in src/permit2-compat/.
-const relaxPinnedPragma = (source: string) => source.replace(/^pragma solidity 0\.8\.17;/m, 'pragma solidity ^0.8.17;');
+// Permit2 pins `pragma solidity 0.8.17` (its canonical build), Multicall3 `0.8.12`; the installed
+// solc-js is newer and compiles them unchanged, so the pin is relaxed to `^0.8.x` as the sources
+// are read (the files on disk stay byte-identical to upstream). Permit2 imports solmate's ERC20 and
+// SafeTransferLib (AGPL-3.0); both paths are remapped to MIT stand-ins on OpenZeppelin in
+// src/permit2-compat/.
+const relaxPinnedPragma = (source: string) =>
+  source.replace(/^pragma solidity 0\.8\.(12|17);/m, 'pragma solidity ^0.8.$1;');
 const REMAPPINGS = [
   'solmate/src/tokens/ERC20.sol=src/permit2-compat/ERC20.sol',
   'solmate/src/utils/SafeTransferLib.sol=src/permit2-compat/SafeTransferLib.sol',

@@ -111,6 +111,8 @@ const EnvSchema = z.object({
   X402_ASSET_VERSION: z.string().min(1).default('1'),
   // issue 20: settling x402 payments whose settle failed after the call; self-serve credits
   X402_SETTLE_RETRY_SECONDS: z.coerce.number().int().min(0).default(30),
+  // x402 batch-settlement: how often the vouchers taken since the last claim are claimed on chain in one transaction
+  X402_CLAIM_SECONDS: z.coerce.number().int().min(0).default(300),
   SIGNUP_TEST_CREDITS: z
     .string()
     .regex(/^\d{1,15}$/, 'micro-USD, a whole number')
@@ -245,6 +247,8 @@ export type Config = {
     assetVersion: string;
     /** how often payments left unsettled after their call are settled again (0 = only at start) */
     settleRetrySeconds: number;
+    /** how often `batch-settlement` vouchers are claimed on chain, many in one transaction (0 = only at start) */
+    claimSeconds: number;
   };
   /** self-serve sign-up and top-ups (issue 20 §3) */
   selfServe: {
@@ -384,6 +388,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       assetName: e.X402_ASSET_NAME,
       assetVersion: e.X402_ASSET_VERSION,
       settleRetrySeconds: e.X402_SETTLE_RETRY_SECONDS,
+      claimSeconds: e.X402_CLAIM_SECONDS,
     },
     selfServe: {
       signupTestCredits: BigInt(e.SIGNUP_TEST_CREDITS),

@@ -16,6 +16,7 @@ export const ID_PREFIXES = {
   adapter: 'ad',
   session: 'ses',
   payment: 'pay',
+  channelClaim: 'clm',
   topUp: 'top',
   webhook: 'whe',
 } as const;

@@ -122,11 +122,11 @@ describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) agains
     await db?.close();
   });
 
-  it('npm start placed Permit2 and the upto proxy at their canonical addresses; a 402 offers upto first, then exact, for the same maximum', async () => {
+  it('npm start placed Permit2 and the upto proxy at their canonical addresses; a 402 offers upto first, then batch-settlement and exact, for the same maximum', async () => {
     expect(await reader.getCode({ address: PERMIT2_ADDRESS })).toMatch(/^0x[0-9a-f]{100,}/);
     expect(await reader.getCode({ address: x402UptoPermit2ProxyAddress })).toMatch(/^0x[0-9a-f]{100,}/);
     const accepts = await quote('/v1/retrieve', { query: 'flat tyre', topK: 2 });
-    expect(accepts.map((a) => a.scheme)).toEqual(['upto', 'exact']);
+    expect(accepts.map((a) => a.scheme)).toEqual(['upto', 'batch-settlement', 'exact']);
     expect(accepts[0]).toMatchObject({
       network: `eip155:${chain.chainId}`,
       asset: chain.token,

@@ -17,6 +17,7 @@ import {
 } from '../../shared/services/x402-payments.ts';
 import { quoteMaxCost } from '../../shared/services/x402-quote.ts';
 import type { AppEnv } from './env.ts';
+import { batchSettlementCall, correctiveError } from './x402-batch.ts';
 import { errorJson } from './errors.ts';
 
 /** The paid routes that take an x402 payment in place of an API key. */
@@ -67,7 +68,17 @@ export const x402Payment = () =>
       );
     const verdict = await gateway.verify(payload, matched); // facilitator unreachable: 503, nothing done
     if (!verdict.ok)
-      return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
+      return paymentRequired(
+        c,
+        gateway,
+        requirements,
+        `the facilitator refused the payment: ${verdict.reason}`,
+        correctiveError(verdict.reason, payload),
+      );
+    if (matched.scheme === 'batch-settlement')
+      return batchSettlementCall(c, next, gateway, payload, matched, verdict.payer, (message) =>
+        paymentRequired(c, gateway, requirements, message),
+      );
 
     const payment = await acceptPayment(services, {
       payer: verdict.payer,
@@ -146,8 +157,14 @@ async function paymentRequired(
   gateway: X402Gateway,
   requirements: PaymentRequirements[],
   message: string,
+  corrective?: { error: string; payload: PaymentPayload },
 ) {
-  const required = await gateway.paymentRequired(requirements, c.req.url, message);
+  const required = await gateway.paymentRequired(
+    requirements,
+    c.req.url,
+    corrective?.error ?? message,
+    corrective?.payload,
+  );
   c.header('PAYMENT-REQUIRED', encodePaymentRequiredHeader(required));
   return errorJson(c, 'PAYMENT_REQUIRED', message, { x402: required });
 }

@@ -6,6 +6,7 @@ import type { Db } from '../../shared/db/index.ts';
 import { openChain, openDatabase } from '../../shared/services/create.ts';
 import { checkLedger } from '../../shared/services/ledger-check.ts';
 import { createTokenInflows } from '../../shared/chain/token-inflows.ts';
+import { createChannelReader } from '../../shared/chain/x402-channel-reader.ts';
 import { readSetting } from '../../shared/services/deployment-settings.ts';
 import { openSavedChain } from './chain.ts';
 
@@ -22,7 +23,8 @@ async function main() {
   const chain = process.argv.includes('--no-chain') ? null : await chainToCheck(config, db);
   try {
     const inflows = chain ? createTokenInflows({ rpcUrl: chain.rpcUrl, token: chain.chain.token }) : undefined;
-    const checks = await checkLedger(db, { chain: chain?.chain, inflows });
+    const channels = chain ? createChannelReader(chain.rpcUrl) : undefined;
+    const checks = await checkLedger(db, { chain: chain?.chain, inflows, channels });
     console.table(checks.map((c) => ({ check: c.name, result: c.ok ? 'ok' : 'FAILED', checked: c.checked })));
     for (const c of checks.filter((x) => !x.ok))
       process.stderr.write(`FAILED: ${c.name}\n${c.offenders.map((o) => `  ${o}`).join('\n')}\n`);

@@ -6,6 +6,7 @@ import { ANVIL_CHAIN_ID, ANVIL_DEPLOYER_KEY } from '../../shared/chain/anvil.ts'
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { installX402UptoContracts } from '../../shared/chain/x402-contracts.ts';
+import { installX402BatchContracts } from '../../shared/chain/x402-batch-contracts.ts';
 import { createLocalFacilitator } from '../../shared/payments/local-facilitator.ts';
 import { createSerialSender } from '../../shared/chain/serial-sender.ts';
 import type { Db } from '../../shared/db/index.ts';
@@ -42,6 +43,9 @@ export async function startLocalPayments(config: Config, db: Db, log: Logger): P
     // `upto` needs Permit2 and x402's upto proxy, which a fresh anvil lacks
     const { installed } = await installX402UptoContracts(rpcUrl);
     if (installed) log.info('x402: Permit2 and the upto proxy placed at their canonical addresses', {});
+    // batch-settlement: x402's channel contract and its deposit collectors (after Permit2, which one of them calls)
+    if ((await installX402BatchContracts(rpcUrl)).installed)
+      log.info('x402: the batch-settlement channel contract and deposit collectors placed', {});
     const privateKey = devKey(FACILITATOR_INDEX);
     // every process on this database runs a facilitator with this key: one queue for its nonces
     const sender = createSerialSender(createDbSignerLock(db, privateKeyToAccount(privateKey).address));
@@ -51,7 +55,7 @@ export async function startLocalPayments(config: Config, db: Db, log: Logger): P
     );
     facilitatorUrl = server.url;
     stop = server.stop;
-    log.info('x402: local facilitator ready (upto scheme with Permit2, exact with EIP-3009)', {
+    log.info('x402: local facilitator ready (upto with Permit2, batch-settlement, exact with EIP-3009)', {
       url: facilitatorUrl,
       network: `eip155:${chainId}`,
     });

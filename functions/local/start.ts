@@ -20,6 +20,7 @@ import { reembedToDefaultModel, resumeReembedJobs } from '../../shared/services/
 import { assertPortFree, PortInUse, portMessage } from './port-check.ts';
 import { startLocalPayments, type LocalPayments } from './payments.ts';
 import { startSettleRetry } from '../../shared/services/x402-settle-retry.ts';
+import { startChannelClaims } from '../../shared/services/x402-channels.ts';
 import { startTopUpWatcher } from '../../shared/services/top-ups.ts';
 
 // `npm start`: the whole system on one machine with embedded defaults.
@@ -101,6 +102,8 @@ async function main() {
     : null;
   // x402 payments whose settle failed after a successful call: settled later, exactly once.
   const settleRetry = startSettleRetry(services, config.x402.settleRetrySeconds);
+  // x402 batch-settlement: the vouchers taken since the last pass, claimed on chain in one transaction
+  const channelClaims = startChannelClaims(services, config.x402.claimSeconds);
   // Self-serve top-ups: stablecoin sent to the treasury from a consumer's wallet, credited once confirmed.
   const topUps = startTopUpWatcher(services, config.selfServe.topUpPollSeconds);
   // Signed webhooks from the outbox (on AWS: functions/webhooks/deliver.ts on a schedule).
@@ -143,6 +146,7 @@ async function main() {
       await payments.stop();
       await reconciler?.stop();
       await settleRetry.stop();
+      await channelClaims.stop();
       await topUps.stop();
       await webhooks.stop();
       await local.stop();

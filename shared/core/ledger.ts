@@ -1,7 +1,14 @@
 // Double-entry rules, pure: a transaction is a list of entries whose amounts sum to zero.
 // Positive = the account's balance goes up. Balances are derived by summing entries.
 
-export type TransactionKind = 'credit_grant' | 'retrieve' | 'answer' | 'embedding' | 'payout' | 'x402_refund';
+export type TransactionKind =
+  | 'credit_grant'
+  | 'retrieve'
+  | 'answer'
+  | 'embedding'
+  | 'payout'
+  | 'x402_refund'
+  | 'x402_claim';
 
 export interface LedgerEntry {
   accountId: string;

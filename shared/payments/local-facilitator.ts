@@ -1,5 +1,6 @@
 import { x402Facilitator } from '@x402/core/facilitator';
 import { toFacilitatorEvmSigner } from '@x402/evm';
+import { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/facilitator';
 import { ExactEvmScheme } from '@x402/evm/exact/facilitator';
 import { UptoEvmScheme } from '@x402/evm/upto/facilitator';
 import { createPublicClient, createWalletClient, http, type Hex } from 'viem';
@@ -56,7 +57,10 @@ export function createLocalFacilitator(params: LocalFacilitatorParameters): x402
     getCode: (args) => reader.getCode(args),
   } as Parameters<typeof toFacilitatorEvmSigner>[0]);
   const network = `eip155:${params.chainId}` as const;
+  // batch-settlement: deposits, claims and sweeps through x402's channel contract; the facilitator's
+  // key is also the channels' receiverAuthorizer (it signs each claim batch it submits)
   return new x402Facilitator()
     .register(network, new ExactEvmScheme(signer))
-    .register(network, new UptoEvmScheme(signer));
+    .register(network, new UptoEvmScheme(signer))
+    .register(network, new BatchSettlementEvmScheme(signer, account));
 }

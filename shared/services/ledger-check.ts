@@ -6,6 +6,8 @@ import { SETTLED_ACCOUNT_ID } from '../store/accounts.ts';
 import { balanceOf } from '../store/ledger.ts';
 import { LIMIT, ledgerInvariants, type LedgerCheck } from '../store/ledger-invariants.ts';
 import { checkInflows } from './inflow-check.ts';
+import type { ChannelReader } from '../chain/x402-channel-reader.ts';
+import { checkChannelClaims, checkChannelLedger } from './channel-check.ts';
 import {
   confirmedEpochs,
   epochPayouts,
@@ -22,13 +24,20 @@ export type { LedgerCheck };
 
 /**
  * With `chain`, the distributor is read too (checkChain): roots, funding and claims against the
- * ledger; with `inflows`, the stablecoin paid in (x402 payments, top-ups) against its Transfers.
+ * ledger; with `inflows`, the stablecoin paid in (x402 payments, top-ups) against its Transfers;
+ * with `channels`, each x402 batch-settlement channel's claimed total against the channel contract.
  */
 export async function checkLedger(
   db: Queryable,
-  opts: { chain?: SettlementChain | undefined; inflows?: TokenInflows | undefined } = {},
+  opts: {
+    chain?: SettlementChain | undefined;
+    inflows?: TokenInflows | undefined;
+    channels?: ChannelReader | undefined;
+  } = {},
 ): Promise<LedgerCheck[]> {
   const checks = await ledgerInvariants(db);
+  checks.push(await checkChannelLedger(db));
+  if (opts.channels) checks.push(await checkChannelClaims(db, opts.channels));
   if (opts.chain) checks.push(...(await checkChain(db, opts.chain)));
   if (opts.inflows) checks.push(...(await checkInflows(db, opts.inflows)));
   return checks;

@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.ts';
 import { newId } from '../ids.ts';
 import { createX402Gateway, type X402Gateway } from '../payments/x402.ts';
 import { insertAccount } from '../store/accounts.ts';
+import { DbChannelStorage } from '../store/x402-channels.ts';
 import { postTransaction } from '../store/ledger.ts';
 import {
   X402_ACCOUNT_ID,
@@ -41,6 +42,7 @@ export function x402GatewayOf(services: Services): X402Gateway | null {
           assetName: x402.assetName,
           assetVersion: x402.assetVersion,
           payTo,
+          channelStorage: new DbChannelStorage(services.db),
         })
       : null;
   gateways.set(services, gateway);
@@ -112,7 +114,7 @@ export async function acceptPayment(services: Services, facts: PaymentFacts): Pr
 }
 
 /** The wallet's consumer account and its (never shown) key; concurrent first payments make one. */
-async function payerAccount(tx: Queryable, wallet: string): Promise<X402Payer> {
+export async function payerAccount(tx: Queryable, wallet: string): Promise<X402Payer> {
   await lockPayerWallet(tx, wallet);
   const found = await findPayer(tx, wallet);
   if (found) return found;

@@ -3,6 +3,7 @@ import { FUNDING_ACCOUNT_ID, SETTLED_ACCOUNT_ID } from './accounts.ts';
 import { balanceMismatches } from './ledger.ts';
 import { X402_ACCOUNT_ID } from './x402.ts';
 import { TOP_UPS_ACCOUNT_ID } from './top-ups.ts';
+import { X402_CHANNEL_CLAIMS_ACCOUNT_ID, X402_VOUCHERS_ACCOUNT_ID } from './x402-channels.ts';
 
 // The database's money invariants (services/ledger-check.ts adds the chain's): each check is one
 // query that lists offenders (a few, for the report); an empty list passes.
@@ -50,13 +51,21 @@ export async function ledgerInvariants(db: Queryable): Promise<LedgerCheck[]> {
   );
   // Balances are derived from entries (never stored), so "balance = entries" holds by construction;
   // what can go wrong is an account spent below zero. Only the outside world's accounts may be:
-  // admin funding, and stablecoin paid in with x402.
+  // admin funding, and stablecoin paid in with x402 (batch-settlement: vouchers owed, claims received).
   await add(
     'no account below zero but the funding account',
     async () => `${await count(`SELECT count(*)::bigint AS n FROM accounts`)} accounts`,
     `SELECT account_id, livemode, sum(amount)::text AS balance FROM ledger_entries WHERE account_id <> ALL($1::text[])
       GROUP BY account_id, livemode HAVING sum(amount) < 0`,
-    [[FUNDING_ACCOUNT_ID, X402_ACCOUNT_ID, TOP_UPS_ACCOUNT_ID]],
+    [
+      [
+        FUNDING_ACCOUNT_ID,
+        X402_ACCOUNT_ID,
+        TOP_UPS_ACCOUNT_ID,
+        X402_VOUCHERS_ACCOUNT_ID,
+        X402_CHANNEL_CLAIMS_ACCOUNT_ID,
+      ],
+    ],
   );
   await add(
     'test and live never in one transaction',
