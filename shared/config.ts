@@ -111,6 +111,8 @@ const EnvSchema = z.object({
   X402_ASSET_VERSION: z.string().min(1).default('1'),
   // issue 20: settling x402 payments whose settle failed after the call; self-serve credits
   X402_SETTLE_RETRY_SECONDS: z.coerce.number().int().min(0).default(30),
+  // a payment still pending after this long belongs to a process that ended mid-call: swept
+  X402_PENDING_STALE_SECONDS: z.coerce.number().int().min(1).default(180),
   SIGNUP_TEST_CREDITS: z
     .string()
     .regex(/^\d{1,15}$/, 'micro-USD, a whole number')
@@ -245,6 +247,8 @@ export type Config = {
     assetVersion: string;
     /** how often payments left unsettled after their call are settled again (0 = only at start) */
     settleRetrySeconds: number;
+    /** a payment pending this long was left by a process that ended mid-call (longer than any call runs) */
+    pendingStaleSeconds: number;
   };
   /** self-serve sign-up and top-ups (issue 20 §3) */
   selfServe: {
@@ -384,6 +388,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       assetName: e.X402_ASSET_NAME,
       assetVersion: e.X402_ASSET_VERSION,
       settleRetrySeconds: e.X402_SETTLE_RETRY_SECONDS,
+      pendingStaleSeconds: e.X402_PENDING_STALE_SECONDS,
     },
     selfServe: {
       signupTestCredits: BigInt(e.SIGNUP_TEST_CREDITS),

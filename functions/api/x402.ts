@@ -17,6 +17,7 @@ import {
 } from '../../shared/services/x402-payments.ts';
 import { quoteMaxCost } from '../../shared/services/x402-quote.ts';
 import type { AppEnv } from './env.ts';
+import { withReleasedBalance } from './views/x402-balance.ts';
 import { errorJson } from './errors.ts';
 
 /** The paid routes that take an x402 payment in place of an API key. */
@@ -91,11 +92,14 @@ export const x402Payment = () =>
       return;
     }
     const toSettle = await amountToSettle(services, payment);
+    if (toSettle === null) return; // swept meanwhile (a call longer than X402_PENDING_STALE_SECONDS): the retry pass settles it
     if (toSettle === 0n) {
       // an `upto` call that cost nothing: nothing to take (the proxy refuses a zero settle)
       await refundPayment(services, payment, 'the call cost nothing');
       return;
     }
+    // `upto`: the response showed the balance with the unused credit still in it; it was released
+    if (payment.scheme === 'upto' && toSettle < payment.amount) await showReleasedBalance(c, payment.amount - toSettle);
     const settled = await settle(gateway, payload, matched, toSettle);
     if (settled.ok) {
       await paymentSettled(services, payment, settled.response.transaction);
@@ -109,6 +113,16 @@ export const x402Payment = () =>
       await paymentUnsettled(services, payment, settled.error);
     }
   });
+
+/** Re-renders a JSON response with the balance after an `upto` release (views/x402-balance.ts). */
+async function showReleasedBalance(c: Context<AppEnv>, released: bigint) {
+  if (!c.res.headers.get('content-type')?.includes('application/json')) return;
+  const body = withReleasedBalance(await c.res.clone().json().catch(() => null), released);
+  if (body === null) return;
+  // Hono carries the old response's headers over (its setter); its length is the old body's
+  c.res.headers.delete('content-length');
+  c.res = new Response(JSON.stringify(body), { status: c.res.status });
+}
 
 async function settle(
   gateway: X402Gateway,
