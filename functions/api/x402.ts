@@ -140,7 +140,7 @@ async function settle(
 }
 
 /** EIP-3009's random nonce, or Permit2's (`upto`); for other payloads, the signature names the payment. */
-function nonceOf(payload: PaymentPayload): string {
+export function nonceOf(payload: PaymentPayload): string {
   const p = payload.payload as {
     authorization?: { nonce?: string };
     permit2Authorization?: { nonce?: string };
@@ -155,7 +155,7 @@ function nonceOf(payload: PaymentPayload): string {
   );
 }
 
-async function paymentRequired(
+export async function paymentRequired(
   c: Context<AppEnv>,
   gateway: X402Gateway,
   requirements: PaymentRequirements[],

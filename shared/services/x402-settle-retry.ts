@@ -7,6 +7,7 @@ import type { Services } from './container.ts';
 import { tokenInflowsOf } from './token-inflows.ts';
 import { sweepStalePayments, type PendingSweep } from './x402-pending-sweep.ts';
 import { x402GatewayOf } from './x402-payments.ts';
+import { sweepStaleTopUps, type TopUpSweep } from './x402-top-ups.ts';
 
 /** What a pass needs: no embedder, no queues (the cron Lambda opens just these: functions/x402/cron.ts). */
 export type PaymentPassDeps = Pick<Services, 'config' | 'db' | 'log' | 'chain'>;
@@ -27,6 +28,8 @@ export interface SettleRetryOutcome {
   failed: string[];
   /** payments a process left pending when it ended, finished first (x402-pending-sweep.ts) */
   swept: PendingSweep;
+  /** x402 top-ups a process left pending, credited or failed (x402-top-ups.ts) */
+  topUps: TopUpSweep;
 }
 
 const BATCH = 50;
@@ -40,11 +43,13 @@ export async function settleUnsettledPayments(services: PaymentPassDeps): Promis
     found: [],
     failed: [],
     swept: { refunded: [], owed: [], waiting: [] },
+    topUps: { credited: [], failed: [] },
   };
   if (!gateway || !inflows) return { ...outcome, status: 'off' };
   const run = await withExclusiveLock(services.db, 'citepay:x402:settle-retry', async () => {
     // first what a process that ended mid-call left pending: owed ones join this pass's work
     outcome.swept = await sweepStalePayments(services);
+    outcome.topUps = await sweepStaleTopUps(services, gateway);
     for (const p of await unsettledPayments(services.db, BATCH)) {
       const payload = p.payload as PaymentPayload | null;
       const requirements = p.requirements as PaymentRequirements | null;
@@ -85,10 +90,12 @@ export function startSettleRetry(services: PaymentPassDeps, intervalSeconds: num
   return repeatEvery(intervalSeconds, () =>
     settleUnsettledPayments(services)
       .then((r) => {
-        if (r.swept.refunded.length + r.swept.owed.length > 0)
+        if (r.swept.refunded.length + r.swept.owed.length + r.topUps.credited.length + r.topUps.failed.length > 0)
           services.log.info('x402: payments left pending by an ended process swept', {
             refunded: r.swept.refunded.length,
             owed: r.swept.owed.length,
+            topUpsCredited: r.topUps.credited.length,
+            topUpsFailed: r.topUps.failed.length,
           });
         if (r.settled.length + r.found.length + r.failed.length > 0)
           services.log.info('x402: unsettled payments retried', {
