@@ -6,6 +6,7 @@ import type { X402Gateway } from '../payments/x402.ts';
 import { creditsOf, postTransaction } from '../store/ledger.ts';
 import { TOP_UPS_ACCOUNT_ID } from '../store/top-ups.ts';
 import {
+  findAccountX402TopUp,
   findX402TopUp,
   finishX402TopUp,
   insertCreditedTopUp,
@@ -76,6 +77,15 @@ export async function topUpWithX402(
   }
   await creditLanded(services, (await x402TopUpById(services.db, id))!, settled.transaction as Hex);
   return outcomeOf(services, (await x402TopUpById(services.db, id))!, false);
+}
+
+/**
+ * The account's top-up of this payment, if it was presented before: its outcome again (checked
+ * before the facilitator, which refuses an authorization already used on chain). null: new.
+ */
+export async function earlierTopUp(services: TopUpDeps, accountId: string, nonce: string): Promise<X402TopUpOutcome | null> {
+  const seen = await findAccountX402TopUp(services.db, accountId, nonce);
+  return seen ? outcomeOf(services, seen, true) : null;
 }
 
 async function outcomeOf(services: TopUpDeps, t: X402TopUp, replayed: boolean): Promise<X402TopUpOutcome> {

@@ -70,6 +70,12 @@ export async function findX402TopUp(db: Queryable, payer: string, nonce: string)
   return r.rows[0] ? toTopUp(r.rows[0]) : null;
 }
 
+/** An account's top-up by its payment's nonce (the same signed payment presented again). */
+export async function findAccountX402TopUp(db: Queryable, accountId: string, nonce: string): Promise<X402TopUp | null> {
+  const r = await db.query<Row>(`${SELECT} WHERE x.account_id = $1 AND x.nonce = $2`, [accountId, nonce]);
+  return r.rows[0] ? toTopUp(r.rows[0]) : null;
+}
+
 export async function x402TopUpById(db: Queryable, id: string): Promise<X402TopUp | null> {
   const r = await db.query<Row>(`${SELECT} WHERE x.id = $1`, [id]);
   return r.rows[0] ? toTopUp(r.rows[0]) : null;

@@ -5,7 +5,7 @@ import type { Hex } from 'viem';
 import { Forbidden, Unavailable } from '../../../shared/errors.ts';
 import { topUpsOfAccount } from '../../../shared/services/top-ups.ts';
 import { x402GatewayOf } from '../../../shared/services/x402-payments.ts';
-import { topUpWithX402 } from '../../../shared/services/x402-top-ups.ts';
+import { earlierTopUp, topUpWithX402 } from '../../../shared/services/x402-top-ups.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
@@ -21,7 +21,7 @@ import { nonceOf, paymentRequired } from '../x402.ts';
 
 const TopUpRequest = z
   .object({
-    amount: Micros.refine((a) => BigInt(a) >= 1n && BigInt(a) <= 1_000_000_000_000n, {
+    amount: Micros.refine((a) => /^\d+$/.test(a) && BigInt(a) >= 1n && BigInt(a) <= 1_000_000_000_000n, {
       message: 'must be between 1 and 1000000000000 micro-USD (1 million USD)',
     }).openapi({ description: 'live credits to buy, micro-USD (1 token unit of the 6-decimal stablecoin each)' }),
   })
@@ -90,17 +90,22 @@ export const creditRoutes = new OpenAPIHono<AppEnv>()
     const matched = gateway.match(requirements, payload);
     if (!matched)
       return paymentRequired(c, gateway, requirements, 'the payment does not match this top-up (exact, amount, asset, payTo)');
-    const verdict = await gateway.verify(payload, matched);
-    if (!verdict.ok)
-      return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
-    const outcome = await topUpWithX402(services, gateway, {
-      accountId: principal.accountId,
-      payer: verdict.payer,
-      nonce: nonceOf(payload) as Hex,
-      amount,
-      payload,
-      requirements: matched,
-    });
+    // the same payment again (a retry after a lost response): the same top-up, looked up before
+    // the facilitator, which refuses an authorization already used on chain
+    let outcome = await earlierTopUp(services, principal.accountId, nonceOf(payload));
+    if (!outcome) {
+      const verdict = await gateway.verify(payload, matched);
+      if (!verdict.ok)
+        return paymentRequired(c, gateway, requirements, `the facilitator refused the payment: ${verdict.reason}`);
+      outcome = await topUpWithX402(services, gateway, {
+        accountId: principal.accountId,
+        payer: verdict.payer,
+        nonce: nonceOf(payload) as Hex,
+        amount,
+        payload,
+        requirements: matched,
+      });
+    }
     if (outcome.kind === 'refused') return paymentRequired(c, gateway, requirements, outcome.reason);
     if (outcome.kind === 'credited' && outcome.topUp.txHash)
       c.header(
