@@ -14,7 +14,9 @@ import { createTokenInflows } from '../shared/chain/token-inflows.ts';
 import type { Db } from '../shared/db/index.ts';
 import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
+import type { App } from '../functions/api/app.ts';
 import { http, startApiProcess, type ApiProcess } from './api-process.ts';
+import { browserSession } from './dashboard/session.ts';
 import { DOCS } from './fixtures.ts';
 import { WALLETS } from './http.ts';
 import { postgresInstalled } from './postgres-server.ts';
@@ -174,6 +176,12 @@ describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep agains
     expect((await topUp(fetch, other.body.apiKey.key, '250000', api.url, sent.at(-1)!)).status).toBe(402);
     expect(await balance(other.body.apiKey.key)).toBe(0n);
     expect((await treasury()) - before.treasury).toBe(250000n);
+    // the dashboard lists it beside the balance (an account without a wallet: shown once it has a top-up)
+    const browser = browserSession({ request: (url: string, init?: RequestInit) => fetch(url, init) } as unknown as App, api.url);
+    await browser.signInWithKey(consumer.key);
+    const page = (await browser.get('/dashboard/consumer')).text;
+    expect(page).toMatch(/data-top-up-status="credited" data-top-up-via="x402"/);
+    expect(page).toContain(body.txHash);
     // the top-up's credit is spendable: a key-paid retrieval
     const paid = await http(api.url, 'POST', '/v1/retrieve', { key: consumer.key, json: { query: 'flat tyre', topK: 1 } });
     expect(paid.status).toBe(200);
