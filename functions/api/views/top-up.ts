@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { X402TopUpOutcome } from '../../../shared/services/x402-top-ups.ts';
-import type { TopUp } from '../../../shared/store/top-ups.ts';
+import type { topUpsOfAccount } from '../../../shared/services/top-ups.ts';
 import { Micros } from '../schemas.ts';
 
 export const TopUpView = z
@@ -31,6 +31,7 @@ export const X402TopUpResponse = z
   })
   .openapi('X402TopUp');
 
+type TopUp = Awaited<ReturnType<typeof topUpsOfAccount>>[number];
 type Shown = Exclude<X402TopUpOutcome, { kind: 'refused' }>;
 
 export function x402TopUpView(o: Shown): z.infer<typeof X402TopUpResponse> {
