@@ -11,6 +11,7 @@ import {
   finishX402TopUp,
   insertCreditedTopUp,
   insertX402TopUp,
+  lockPendingX402TopUp,
   stalePendingX402TopUps,
   x402TopUpById,
   type X402TopUp,
@@ -111,6 +112,8 @@ async function creditLanded(services: TopUpDeps, t: X402TopUp, txHash: Hex): Pro
   if (!transfer) throw new Error(`x402 top-up ${t.id}: no Transfer of ${t.amount} from ${t.payer} in ${txHash}`);
   try {
     await services.db.transaction(async (tx) => {
+      // the live request and the sweep may both get here: the row lock lets one credit it
+      if (!(await lockPendingX402TopUp(tx, t.id))) throw new AlreadyFinished();
       const creditTransactionId = newId('transaction');
       await postTransaction(tx, {
         id: creditTransactionId,

@@ -90,6 +90,12 @@ export async function stalePendingX402TopUps(db: Queryable, olderThanSeconds: nu
   return r.rows.map(toTopUp);
 }
 
+/** Locks a still-pending top-up until the caller's transaction ends; false: another process finished it. */
+export async function lockPendingX402TopUp(tx: Queryable, id: string): Promise<boolean> {
+  const r = await tx.query(`SELECT 1 FROM x402_top_ups WHERE id = $1 AND status = 'pending' FOR UPDATE`, [id]);
+  return r.rows.length > 0;
+}
+
 /** pending → credited or failed, once: false when another process finished it first. */
 export async function finishX402TopUp(
   db: Queryable,
