@@ -95,11 +95,14 @@ describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep agains
       headers: { 'content-type': 'application/json' },
       body: '{"query":"x"}',
     });
-    const asset = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts[0]!.asset as `0x${string}`;
+    const asset = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts[0]!
+      .asset as `0x${string}`;
     chain = { rpcUrl: ready.rpcUrl, token: asset, chainId: ready.chainId };
     reader = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
     await vi.waitFor(() => expect(api.lines.some((l) => l.includes('x402 demo agent wallet'))).toBe(true));
-    agentKey = api.lines.find((l) => l.includes('x402 demo agent wallet'))!.match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
+    agentKey = api.lines
+      .find((l) => l.includes('x402 demo agent wallet'))!
+      .match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
     const made = await http(api.url, 'POST', '/v1/admin/accounts', {
       key: ADMIN,
       json: { kind: 'consumer', name: 'Topper', credits: '0' },
@@ -156,7 +159,12 @@ describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep agains
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
     const settlement = decodePaymentResponseHeader(res.headers.get('payment-response')!);
-    expect(body).toMatchObject({ object: 'top_up', status: 'credited', amount: '250000', txHash: settlement.transaction });
+    expect(body).toMatchObject({
+      object: 'top_up',
+      status: 'credited',
+      amount: '250000',
+      txHash: settlement.transaction,
+    });
     expect((await reader.getTransactionReceipt({ hash: body.txHash })).status).toBe('success');
     expect((await treasury()) - before.treasury).toBe(250000n);
     expect((await balance(consumer.key)) - before.balance).toBe(250000n);
@@ -177,13 +185,19 @@ describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep agains
     expect(await balance(other.body.apiKey.key)).toBe(0n);
     expect((await treasury()) - before.treasury).toBe(250000n);
     // the dashboard lists it beside the balance (an account without a wallet: shown once it has a top-up)
-    const browser = browserSession({ request: (url: string, init?: RequestInit) => fetch(url, init) } as unknown as App, api.url);
+    const browser = browserSession(
+      { request: (url: string, init?: RequestInit) => fetch(url, init) } as unknown as App,
+      api.url,
+    );
     await browser.signInWithKey(consumer.key);
     const page = (await browser.get('/dashboard/consumer')).text;
     expect(page).toMatch(/data-top-up-status="credited" data-top-up-via="x402"/);
     expect(page).toContain(body.txHash);
     // the top-up's credit is spendable: a key-paid retrieval
-    const paid = await http(api.url, 'POST', '/v1/retrieve', { key: consumer.key, json: { query: 'flat tyre', topK: 1 } });
+    const paid = await http(api.url, 'POST', '/v1/retrieve', {
+      key: consumer.key,
+      json: { query: 'flat tyre', topK: 1 },
+    });
     expect(paid.status).toBe(200);
     expect(await checks()).toEqual([]);
   });
@@ -247,7 +261,10 @@ describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep agains
             [pending.rows[0]!.id],
           )
         ).rows[0]!;
-      await vi.waitFor(async () => expect((await payment()).status).toBe('settled'), { timeout: 120_000, interval: 250 });
+      await vi.waitFor(async () => expect((await payment()).status).toBe('settled'), {
+        timeout: 120_000,
+        interval: 250,
+      });
       // ... and the top-up settled and credited once
       const credited = async () =>
         (await db.query<{ status: string }>(`SELECT status FROM x402_top_ups WHERE amount = 70000`)).rows;

@@ -117,7 +117,13 @@ export const x402Payment = () =>
 /** Re-renders a JSON response with the balance after an `upto` release (views/x402-balance.ts). */
 async function showReleasedBalance(c: Context<AppEnv>, released: bigint) {
   if (!c.res.headers.get('content-type')?.includes('application/json')) return;
-  const body = withReleasedBalance(await c.res.clone().json().catch(() => null), released);
+  const body = withReleasedBalance(
+    await c.res
+      .clone()
+      .json()
+      .catch(() => null),
+    released,
+  );
   if (body === null) return;
   // Hono carries the old response's headers over (its setter); its length is the old body's
   c.res.headers.delete('content-length');

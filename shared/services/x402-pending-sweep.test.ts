@@ -145,7 +145,12 @@ describe('sweeping x402 payments left pending by an ended process', () => {
     const before = await wallet(ps[0]!);
     const [a, b] = await Promise.all([sweepStalePayments(services), sweepStalePayments(services)]);
     const refunded = [...a.refunded, ...b.refunded].sort();
-    expect(refunded).toEqual(ps.slice(1).map((p) => p.paymentId).sort());
+    expect(refunded).toEqual(
+      ps
+        .slice(1)
+        .map((p) => p.paymentId)
+        .sort(),
+    );
     expect([...a.owed, ...b.owed]).toEqual([ps[0]!.paymentId]);
     expect(await wallet(ps[0]!)).toBe(before - 3000n);
   });

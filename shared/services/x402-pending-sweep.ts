@@ -1,5 +1,10 @@
 import { finishPayment, chargedForRequest, lowerPaymentAmount } from '../store/x402.ts';
-import { answerStillOpen, lockPendingPayment, markSweptUnsettled, stalePendingPayments } from '../store/x402-pending.ts';
+import {
+  answerStillOpen,
+  lockPendingPayment,
+  markSweptUnsettled,
+  stalePendingPayments,
+} from '../store/x402-pending.ts';
 import type { Services } from './container.ts';
 import { reverseCredit } from './x402-payments.ts';
 

@@ -84,7 +84,11 @@ export async function topUpWithX402(
  * The account's top-up of this payment, if it was presented before: its outcome again (checked
  * before the facilitator, which refuses an authorization already used on chain). null: new.
  */
-export async function earlierTopUp(services: TopUpDeps, accountId: string, nonce: string): Promise<X402TopUpOutcome | null> {
+export async function earlierTopUp(
+  services: TopUpDeps,
+  accountId: string,
+  nonce: string,
+): Promise<X402TopUpOutcome | null> {
   const seen = await findAccountX402TopUp(services.db, accountId, nonce);
   return seen ? outcomeOf(services, seen, true) : null;
 }
@@ -105,7 +109,8 @@ class AlreadyFinished extends Error {}
 async function creditLanded(services: TopUpDeps, t: X402TopUp, txHash: Hex): Promise<boolean> {
   const inflows = tokenInflowsOf(services);
   const treasury = treasuryOf(services);
-  if (!inflows || !treasury) throw new Unavailable('top-ups need the chain (CHAIN_RPC_URL and TOKEN_ADDRESS)', 'chain', 30);
+  if (!inflows || !treasury)
+    throw new Unavailable('top-ups need the chain (CHAIN_RPC_URL and TOKEN_ADDRESS)', 'chain', 30);
   const transfer = (await inflows.transfersIn(txHash)).find(
     (x) => x.from === getAddress(t.payer) && x.to === treasury && x.value === t.amount,
   );

@@ -25,7 +25,11 @@ type Row = {
 };
 
 /** Payments pending for longer than `olderThanSeconds` (longer than any call runs), oldest first. */
-export async function stalePendingPayments(db: Queryable, olderThanSeconds: number, limit: number): Promise<StalePayment[]> {
+export async function stalePendingPayments(
+  db: Queryable,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<StalePayment[]> {
   const r = await db.query<Row>(
     `SELECT p.id, p.payer, p.scheme, p.amount, p.request_id, x.account_id, x.key_id
        FROM x402_payments p JOIN x402_payers x ON x.wallet = p.payer

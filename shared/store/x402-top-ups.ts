@@ -60,7 +60,15 @@ export async function insertX402TopUp(
      SELECT $1, $2, $3, $4, $5, 'pending', $6, $7
       WHERE NOT EXISTS (SELECT 1 FROM x402_payments WHERE payer = $3 AND nonce = $4)
      ON CONFLICT (payer, nonce) DO NOTHING`,
-    [t.id, t.accountId, t.payer, t.nonce, t.amount.toString(), JSON.stringify(t.payload), JSON.stringify(t.requirements)],
+    [
+      t.id,
+      t.accountId,
+      t.payer,
+      t.nonce,
+      t.amount.toString(),
+      JSON.stringify(t.payload),
+      JSON.stringify(t.requirements),
+    ],
   );
   return (r.affectedRows ?? 0) > 0;
 }
@@ -82,7 +90,11 @@ export async function x402TopUpById(db: Queryable, id: string): Promise<X402TopU
 }
 
 /** Pending for longer than `olderThanSeconds`: left by a process that ended before its settle was recorded. */
-export async function stalePendingX402TopUps(db: Queryable, olderThanSeconds: number, limit: number): Promise<X402TopUp[]> {
+export async function stalePendingX402TopUps(
+  db: Queryable,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<X402TopUp[]> {
   const r = await db.query<Row>(
     `${SELECT} WHERE x.status = 'pending' AND x.created_at < now() - make_interval(secs => $1) ORDER BY x.created_at LIMIT $2`,
     [olderThanSeconds, limit],

@@ -72,7 +72,9 @@ export const creditRoutes = new OpenAPIHono<AppEnv>()
     const services = c.get('services');
     const principal = c.get('principal');
     if (!principal.livemode)
-      throw new Forbidden('test mode cannot buy live credits (a cp_test_ key spends free test credits): use a live key');
+      throw new Forbidden(
+        'test mode cannot buy live credits (a cp_test_ key spends free test credits): use a live key',
+      );
     const gateway = x402GatewayOf(services);
     if (!gateway) throw new Unavailable('x402 is not configured on this deployment (X402_FACILITATOR_URL)', 'x402', 60);
     const amount = BigInt(c.req.valid('json').amount);
@@ -89,7 +91,12 @@ export const creditRoutes = new OpenAPIHono<AppEnv>()
     }
     const matched = gateway.match(requirements, payload);
     if (!matched)
-      return paymentRequired(c, gateway, requirements, 'the payment does not match this top-up (exact, amount, asset, payTo)');
+      return paymentRequired(
+        c,
+        gateway,
+        requirements,
+        'the payment does not match this top-up (exact, amount, asset, payTo)',
+      );
     // the same payment again (a retry after a lost response): the same top-up, looked up before
     // the facilitator, which refuses an authorization already used on chain
     let outcome = await earlierTopUp(services, principal.accountId, nonceOf(payload));

@@ -22,7 +22,8 @@ export const X402TopUpResponse = z
     id: z.string().openapi({ description: 'the x402 top-up (one per signed payment)' }),
     amount: Micros,
     status: z.enum(['pending', 'credited']).openapi({
-      description: 'credited: on chain and in the balance; pending: the settle is not confirmed yet (credited by a later pass)',
+      description:
+        'credited: on chain and in the balance; pending: the settle is not confirmed yet (credited by a later pass)',
     }),
     payer: z.string(),
     txHash: z.string().nullable(),
