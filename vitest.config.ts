@@ -14,6 +14,7 @@ const ALL = [
 // production database, with a pool and real concurrency, through the same code (test/services.ts).
 const ON_BOTH_DATABASES = [
   'test/self-serve.test.ts',
+  'shared/services/x402-pending-sweep.test.ts',
   'shared/db/db.test.ts',
   'shared/store/answer-deltas.test.ts',
   'shared/services/settlement.test.ts',

@@ -84,6 +84,7 @@ try {
     settlement: () => scheduledEvent('Settlement'),
     reembed: () => scheduledEvent('Reembed'),
     webhooks: () => scheduledEvent('Webhooks'),
+    payments: () => scheduledEvent('Payments'),
   };
 
   const rows: Record<string, string | number>[] = [];

@@ -113,6 +113,8 @@ const EnvSchema = z.object({
   X402_SETTLE_RETRY_SECONDS: z.coerce.number().int().min(0).default(30),
   // x402 batch-settlement: how often the vouchers taken since the last claim are claimed on chain in one transaction
   X402_CLAIM_SECONDS: z.coerce.number().int().min(0).default(300),
+  // a payment still pending after this long belongs to a process that ended mid-call: swept
+  X402_PENDING_STALE_SECONDS: z.coerce.number().int().min(1).default(180),
   SIGNUP_TEST_CREDITS: z
     .string()
     .regex(/^\d{1,15}$/, 'micro-USD, a whole number')
@@ -249,6 +251,8 @@ export type Config = {
     settleRetrySeconds: number;
     /** how often `batch-settlement` vouchers are claimed on chain, many in one transaction (0 = only at start) */
     claimSeconds: number;
+    /** a payment pending this long was left by a process that ended mid-call (longer than any call runs) */
+    pendingStaleSeconds: number;
   };
   /** self-serve sign-up and top-ups (issue 20 §3) */
   selfServe: {
@@ -389,6 +393,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       assetVersion: e.X402_ASSET_VERSION,
       settleRetrySeconds: e.X402_SETTLE_RETRY_SECONDS,
       claimSeconds: e.X402_CLAIM_SECONDS,
+      pendingStaleSeconds: e.X402_PENDING_STALE_SECONDS,
     },
     selfServe: {
       signupTestCredits: BigInt(e.SIGNUP_TEST_CREDITS),

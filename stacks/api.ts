@@ -148,5 +148,20 @@ export function api(store: Storage, q: Queues) {
     },
   });
 
+  // Money coming in (issue 20): each tick sweeps x402 payments a process left pending when it
+  // ended, settles those left unsettled (reading the chain first: never twice), and credits
+  // confirmed stablecoin top-ups once. The passes hold advisory locks, so overlapping ticks are
+  // safe. Only where x402 or a chain is configured; the chain reconciler runs with Settlement.
+  if (process.env.CHAIN_RPC_URL || process.env.X402_FACILITATOR_URL)
+    new sst.aws.Cron('Payments', {
+      schedule: (process.env.PAYMENTS_SCHEDULE ?? 'rate(1 minute)') as `rate(${string})` | `cron(${string})`,
+      function: {
+        ...shared,
+        ...build(LAMBDAS.payments),
+        link: [...link, store.secrets.settlerPrivateKey],
+        environment: env,
+      },
+    });
+
   return { fn, url: fn.url };
 }

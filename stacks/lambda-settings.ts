@@ -103,6 +103,8 @@ export const LAMBDAS = {
   settlement: settings('functions/settle/cron.handler', NO_EMBEDDER, { memory: '1024 MB', timeout: '5 minutes' }),
   // signed webhook deliveries from the outbox (shared/services/webhooks.ts); never embeds
   webhooks: settings('functions/webhooks/deliver.handler', NO_EMBEDDER, { memory: '512 MB', timeout: '2 minutes' }),
+  // x402 settle retry + pending sweep and the top-up watcher (functions/payments/cron.ts); never embeds
+  payments: settings('functions/payments/cron.handler', NO_EMBEDDER, { memory: '512 MB', timeout: '2 minutes' }),
   // the embedder, batch after batch
   reembed: settings('functions/reembed/cron.handler', EMBEDDING, { memory: '2048 MB', timeout: '5 minutes' }),
 } satisfies Record<string, LambdaSettings>;

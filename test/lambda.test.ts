@@ -141,6 +141,7 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     }
     expect(await onnxBindings(built.settlement.dir)).toEqual([]);
     expect(await onnxBindings(built.webhooks.dir)).toEqual([]);
+    expect(await onnxBindings(built.payments.dir)).toEqual([]);
     // The only install script npm meets is protobufjs' (it checks its CLI's dependencies, offline):
     // onnxruntime-node's (downloads CUDA libraries) and @scarf/scarf's (reports the install) are
     // never run, since those packages are copied instead of installed.
@@ -484,6 +485,22 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     const idle = await cron.invoke<{ status: string }>(scheduledEvent('Settlement'));
     time(idle.ms);
     expect(idle.result.status).toBe('idle');
+  });
+
+  it('payments cron: a scheduled event runs the top-up watcher on the chain and the x402 passes (off without a facilitator)', async () => {
+    const cron = await start('payments');
+    const time = timed('payments');
+    for (let i = 0; i < 2; i++) {
+      const r = await cron.invoke<{ x402: { status: string }; topUps: { status: string; seen: number } }>(
+        scheduledEvent('Payments'),
+        300_000,
+      );
+      time(r.ms);
+      expect(r.result).toMatchObject({ x402: { status: 'off' }, topUps: { status: 'done', seen: 0 } });
+    }
+    // the watcher's cursor is in the database: a later tick (or npm start) carries on from it
+    const cursor = await db.query(`SELECT 1 FROM deployment_settings WHERE name = 'top-ups.cursor'`);
+    expect(cursor.rows).toHaveLength(1);
   });
 
   it('re-embed cron: a scheduled event starts with the embedder and reports no running job', async () => {

@@ -168,10 +168,18 @@ describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) agains
       topK: 2,
     });
     expect(res.status).toBe(200);
-    const out = (await res.json()) as { usage: { charged: string } };
+    const out = (await res.json()) as { usage: { charged: string; balance: string } };
     const moved = (await treasury()) - before.treasury;
     expect(moved).toBe(BigInt(out.usage.charged));
     expect((await inflow()) - before.inflow).toBe(moved);
+    // the balance shown is the account's after the call was paid for (the unused credit released),
+    // not the one read while the whole signed maximum was still credited
+    const held = await db.query<{ balance: string }>(
+      `SELECT b.balance::text AS balance FROM account_balances b JOIN x402_payers p ON p.account_id = b.account_id
+        WHERE p.wallet = $1 AND b.livemode`,
+      [privateKeyToAccount(agentKey).address],
+    );
+    expect(out.usage.balance).toBe(held.rows[0]!.balance);
 
     const after = { treasury: await treasury(), inflow: await inflow(), payments: await count() };
     const replay = await fetch(`${api.url}/v1/retrieve`, {

@@ -32,6 +32,7 @@ import { mcpRoutes } from './routes/mcp.ts';
 import { TOOL_NAMES } from './mcp/tools.ts';
 import { X402_PATHS, x402Payment } from './x402.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { creditRoutes } from './routes/credits.ts';
 
 // Every route group, in the order the docs list them.
 const ALL_ROUTES = [
@@ -42,6 +43,7 @@ const ALL_ROUTES = [
   documentRoutes,
   retrieveRoutes,
   usageRoutes,
+  creditRoutes,
   answerRoutes,
   chatRoutes,
   embeddingRoutes,

@@ -18,6 +18,7 @@ import {
 import { quoteMaxCost } from '../../shared/services/x402-quote.ts';
 import type { AppEnv } from './env.ts';
 import { batchSettlementCall, correctiveError } from './x402-batch.ts';
+import { withReleasedBalance } from './views/x402-balance.ts';
 import { errorJson } from './errors.ts';
 
 /** The paid routes that take an x402 payment in place of an API key. */
@@ -102,11 +103,14 @@ export const x402Payment = () =>
       return;
     }
     const toSettle = await amountToSettle(services, payment);
+    if (toSettle === null) return; // swept meanwhile (a call longer than X402_PENDING_STALE_SECONDS): the retry pass settles it
     if (toSettle === 0n) {
       // an `upto` call that cost nothing: nothing to take (the proxy refuses a zero settle)
       await refundPayment(services, payment, 'the call cost nothing');
       return;
     }
+    // `upto`: the response showed the balance with the unused credit still in it; it was released
+    if (payment.scheme === 'upto' && toSettle < payment.amount) await showReleasedBalance(c, payment.amount - toSettle);
     const settled = await settle(gateway, payload, matched, toSettle);
     if (settled.ok) {
       await paymentSettled(services, payment, settled.response.transaction);
@@ -120,6 +124,22 @@ export const x402Payment = () =>
       await paymentUnsettled(services, payment, settled.error);
     }
   });
+
+/** Re-renders a JSON response with the balance after an `upto` release (views/x402-balance.ts). */
+async function showReleasedBalance(c: Context<AppEnv>, released: bigint) {
+  if (!c.res.headers.get('content-type')?.includes('application/json')) return;
+  const body = withReleasedBalance(
+    await c.res
+      .clone()
+      .json()
+      .catch(() => null),
+    released,
+  );
+  if (body === null) return;
+  // Hono carries the old response's headers over (its setter); its length is the old body's
+  c.res.headers.delete('content-length');
+  c.res = new Response(JSON.stringify(body), { status: c.res.status });
+}
 
 async function settle(
   gateway: X402Gateway,
@@ -137,7 +157,7 @@ async function settle(
 }
 
 /** EIP-3009's random nonce, or Permit2's (`upto`); for other payloads, the signature names the payment. */
-function nonceOf(payload: PaymentPayload): string {
+export function nonceOf(payload: PaymentPayload): string {
   const p = payload.payload as {
     authorization?: { nonce?: string };
     permit2Authorization?: { nonce?: string };
@@ -152,7 +172,7 @@ function nonceOf(payload: PaymentPayload): string {
   );
 }
 
-async function paymentRequired(
+export async function paymentRequired(
   c: Context<AppEnv>,
   gateway: X402Gateway,
   requirements: PaymentRequirements[],

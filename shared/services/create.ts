@@ -123,6 +123,17 @@ export async function openWebhookDelivery(config: Config): Promise<Pick<Services
   return { db, log: createLogger(config.logLevel) };
 }
 
+/**
+ * The payment passes' process (the `Payments` cron Lambda: x402 settle retry and pending sweep,
+ * top-up watcher): the migrated database, the chain when configured (the treasury defaults to the
+ * settler's address), a logger; no embedder, no queues.
+ */
+export async function openPaymentPasses(config: Config): Promise<Pick<Services, 'config' | 'db' | 'log' | 'chain'>> {
+  const db = await openDatabase(config);
+  await migrate(db);
+  return { config, db, log: createLogger(config.logLevel), chain: await openChain(config, db) };
+}
+
 export async function createServices(config: Config, overrides: Partial<Services> = {}): Promise<Services> {
   const store = Promise.resolve(overrides.objectStore ?? openObjectStore(config));
   const metrics = overrides.metrics ?? createMetrics();

@@ -162,13 +162,17 @@ export async function consumerOverview(services: Services, account: Account, liv
   };
 }
 
-/** A wallet account's self-serve side (issue 20 §3): test credits, the treasury to pay, its top-ups. */
+/**
+ * A consumer's self-serve side (issue 20 §3): test credits, the treasury to pay, its top-ups. For a
+ * wallet account, and for any consumer that bought credits with x402 (POST /v1/credits/top-up).
+ */
 async function selfServeOf(services: Services, account: Account) {
-  if (!account.wallet || account.kind !== 'consumer') return null;
+  if (account.kind !== 'consumer') return null;
   const [testBalance, topUps] = await Promise.all([
     balanceOf(services.db, account.id, false),
     topUpsOfAccount(services, account.id),
   ]);
+  if (!account.wallet && topUps.length === 0) return null;
   return {
     wallet: account.wallet,
     testBalance,

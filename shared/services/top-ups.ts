@@ -25,6 +25,9 @@ import { tokenInflowsOf } from './token-inflows.ts';
 // the wallet sent itself count: an x402 payment is a Transfer from the same wallet, but sent by the
 // facilitator, and is already in the ledger as that payment.
 
+/** What a pass needs: no embedder, no queues (the cron Lambda opens just these: functions/x402/cron.ts). */
+export type TopUpDeps = Pick<Services, 'config' | 'db' | 'log' | 'chain'>;
+
 const CURSOR = 'top-ups.cursor';
 /** blocks per getLogs call: public RPCs refuse wide ranges */
 const RANGE = 5_000n;
@@ -40,13 +43,13 @@ export interface TopUpScan {
 }
 
 /** The treasury top-ups go to: the x402 payTo, else the settler. */
-export function treasuryOf(services: Services): Address | null {
+export function treasuryOf(services: Pick<Services, 'config' | 'chain'>): Address | null {
   const t = services.config.x402.payTo ?? services.chain?.settler;
   return t ? getAddress(t) : null;
 }
 
 /** One pass: record new Transfers to the treasury, then credit those with enough confirmations. */
-export async function scanTopUps(services: Services): Promise<TopUpScan> {
+export async function scanTopUps(services: TopUpDeps): Promise<TopUpScan> {
   const inflows = tokenInflowsOf(services);
   const treasury = treasuryOf(services);
   if (!inflows || !treasury) return { status: 'off', seen: 0, credited: [], head: null };
@@ -106,7 +109,7 @@ export async function scanTopUps(services: Services): Promise<TopUpScan> {
 class AlreadyCredited extends Error {}
 
 /** The ledger credit and the status change in one database transaction: credited once, or not at all. */
-async function creditTopUp(services: Services, p: TopUp): Promise<boolean> {
+async function creditTopUp(services: TopUpDeps, p: TopUp): Promise<boolean> {
   try {
     await services.db.transaction(async (tx) => {
       const id = newId('transaction');
@@ -137,7 +140,7 @@ export function topUpsOfAccount(services: Services, accountId: string): Promise<
 }
 
 /** At start, then every `intervalSeconds` (0: only at start); errors are logged and retried next time. */
-export function startTopUpWatcher(services: Services, intervalSeconds: number): { stop(): Promise<void> } {
+export function startTopUpWatcher(services: TopUpDeps, intervalSeconds: number): { stop(): Promise<void> } {
   return repeatEvery(intervalSeconds, () =>
     scanTopUps(services)
       .then((r) => {

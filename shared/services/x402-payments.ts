@@ -16,6 +16,7 @@ import {
   lowerPaymentAmount,
   type X402Payer,
 } from '../store/x402.ts';
+import { lockPendingPayment } from '../store/x402-pending.ts';
 import { issueKey, type Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 
@@ -26,10 +27,10 @@ import type { Services } from './container.ts';
 // `upto` the credit is the signed maximum; once the call is done the unused part is reversed and
 // only the call's cost is settled, so the ledger's inflow is what moves on chain.
 
-const gateways = new WeakMap<Services, X402Gateway | null>();
+const gateways = new WeakMap<object, X402Gateway | null>();
 
 /** The process's x402 gateway, or null where x402 is not configured (no facilitator, chain id or token). */
-export function x402GatewayOf(services: Services): X402Gateway | null {
+export function x402GatewayOf(services: Pick<Services, 'config' | 'chain'>): X402Gateway | null {
   if (gateways.has(services)) return gateways.get(services)!;
   const { x402, chain } = services.config;
   const payTo = x402.payTo ?? services.chain?.settler;
@@ -125,51 +126,68 @@ export async function payerAccount(tx: Queryable, wallet: string): Promise<X402P
   return payer;
 }
 
-/** The call failed: reverse the credit; the payment is never settled, so nothing moves on chain. */
-export async function refundPayment(services: Services, payment: AcceptedPayment, error: string): Promise<void> {
-  await services.db.transaction(async (tx) => {
-    const refundTransactionId = newId('transaction');
-    await postTransaction(tx, {
-      id: refundTransactionId,
-      kind: 'x402_refund',
-      requestId: null,
-      keyId: payment.principal.keyId,
-      livemode: true,
-      entries: [
-        { accountId: payment.principal.accountId, amount: -payment.amount },
-        { accountId: X402_ACCOUNT_ID, amount: payment.amount },
-      ],
-    });
-    await finishPayment(tx, payment.paymentId, { status: 'refused', refundTransactionId, error });
+/** Reverses `amount` of a payment's credit on the wallet's account (all of it, or an `upto` call's unused part). */
+export async function reverseCredit(
+  tx: Queryable,
+  payer: { accountId: string; keyId: string },
+  amount: bigint,
+): Promise<string> {
+  const id = newId('transaction');
+  await postTransaction(tx, {
+    id,
+    kind: 'x402_refund',
+    requestId: null,
+    keyId: payer.keyId,
+    livemode: true,
+    entries: [
+      { accountId: payer.accountId, amount: -amount },
+      { accountId: X402_ACCOUNT_ID, amount },
+    ],
   });
+  return id;
+}
+
+class NotPending extends Error {}
+
+/**
+ * The call failed: reverse the credit; the payment is never settled, so nothing moves on chain.
+ * Only while it is still pending (the sweep of a crashed process's payments may have finished it).
+ */
+export async function refundPayment(services: Services, payment: AcceptedPayment, error: string): Promise<void> {
+  await services.db
+    .transaction(async (tx) => {
+      if (!(await lockPendingPayment(tx, payment.paymentId))) throw new NotPending();
+      const refundTransactionId = await reverseCredit(tx, payment.principal, payment.amount);
+      await finishPayment(tx, payment.paymentId, { status: 'refused', refundTransactionId, error });
+    })
+    .catch((err) => {
+      if (!(err instanceof NotPending)) throw err;
+    });
 }
 
 /**
  * What to settle once the call succeeded: `exact`, the whole payment; `upto`, what the call was
  * charged (at most the authorised maximum), after reversing the unused rest of the credit in the
  * ledger. 0: the call cost nothing — the caller refunds the whole credit and settles nothing.
+ * null: the payment is no longer pending (the sweep took it: a call that outlived
+ * X402_PENDING_STALE_SECONDS) — the settle retry pass owns it now.
  */
-export async function amountToSettle(services: Services, payment: AcceptedPayment): Promise<bigint> {
-  if (payment.scheme === 'exact') return payment.amount;
-  const charged = await chargedForRequest(services.db, payment.principal.accountId, payment.requestId);
-  const cost = charged < payment.amount ? charged : payment.amount;
-  if (cost <= 0n || cost === payment.amount) return cost;
-  await services.db.transaction(async (tx) => {
-    const releaseTransactionId = newId('transaction');
-    await postTransaction(tx, {
-      id: releaseTransactionId,
-      kind: 'x402_refund',
-      requestId: null,
-      keyId: payment.principal.keyId,
-      livemode: true,
-      entries: [
-        { accountId: payment.principal.accountId, amount: -(payment.amount - cost) },
-        { accountId: X402_ACCOUNT_ID, amount: payment.amount - cost },
-      ],
+export async function amountToSettle(services: Services, payment: AcceptedPayment): Promise<bigint | null> {
+  return services.db
+    .transaction(async (tx) => {
+      if (!(await lockPendingPayment(tx, payment.paymentId))) throw new NotPending();
+      if (payment.scheme === 'exact') return payment.amount;
+      const charged = await chargedForRequest(tx, payment.principal.accountId, payment.requestId);
+      const cost = charged < payment.amount ? charged : payment.amount;
+      if (cost <= 0n || cost === payment.amount) return cost;
+      const releaseTransactionId = await reverseCredit(tx, payment.principal, payment.amount - cost);
+      await lowerPaymentAmount(tx, payment.paymentId, { amount: cost, releaseTransactionId });
+      return cost;
+    })
+    .catch((err) => {
+      if (err instanceof NotPending) return null;
+      throw err;
     });
-    await lowerPaymentAmount(tx, payment.paymentId, { amount: cost, releaseTransactionId });
-  });
-  return cost;
 }
 
 export async function paymentSettled(services: Services, payment: AcceptedPayment, txHash: string): Promise<void> {

@@ -5,7 +5,12 @@ import { withExclusiveLock } from '../db/lock.ts';
 import { noteSettleAttempt, settleUnsettled, unsettledPayments } from '../store/x402.ts';
 import type { Services } from './container.ts';
 import { tokenInflowsOf } from './token-inflows.ts';
+import { sweepStalePayments, type PendingSweep } from './x402-pending-sweep.ts';
 import { x402GatewayOf } from './x402-payments.ts';
+import { sweepStaleTopUps, type TopUpSweep } from './x402-top-ups.ts';
+
+/** What a pass needs: no embedder, no queues (the cron Lambda opens just these: functions/x402/cron.ts). */
+export type PaymentPassDeps = Pick<Services, 'config' | 'db' | 'log' | 'chain'>;
 
 // x402 payments whose call succeeded but whose settle failed (facilitator or chain down) stay
 // `unsettled`, with the signed payload. This pass settles each later, exactly once: one pass at a
@@ -21,16 +26,30 @@ export interface SettleRetryOutcome {
   found: string[];
   /** still unsettled (the error is kept on the row) */
   failed: string[];
+  /** payments a process left pending when it ended, finished first (x402-pending-sweep.ts) */
+  swept: PendingSweep;
+  /** x402 top-ups a process left pending, credited or failed (x402-top-ups.ts) */
+  topUps: TopUpSweep;
 }
 
 const BATCH = 50;
 
-export async function settleUnsettledPayments(services: Services): Promise<SettleRetryOutcome> {
+export async function settleUnsettledPayments(services: PaymentPassDeps): Promise<SettleRetryOutcome> {
   const gateway = x402GatewayOf(services);
   const inflows = tokenInflowsOf(services);
-  const outcome: SettleRetryOutcome = { status: 'done', settled: [], found: [], failed: [] };
+  const outcome: SettleRetryOutcome = {
+    status: 'done',
+    settled: [],
+    found: [],
+    failed: [],
+    swept: { refunded: [], owed: [], waiting: [] },
+    topUps: { credited: [], failed: [] },
+  };
   if (!gateway || !inflows) return { ...outcome, status: 'off' };
   const run = await withExclusiveLock(services.db, 'citepay:x402:settle-retry', async () => {
+    // first what a process that ended mid-call left pending: owed ones join this pass's work
+    outcome.swept = await sweepStalePayments(services);
+    outcome.topUps = await sweepStaleTopUps(services, gateway);
     for (const p of await unsettledPayments(services.db, BATCH)) {
       const payload = p.payload as PaymentPayload | null;
       const requirements = p.requirements as PaymentRequirements | null;
@@ -67,10 +86,17 @@ export async function settleUnsettledPayments(services: Services): Promise<Settl
 }
 
 /** At start, then every `intervalSeconds` (0: only at start); errors are logged and retried next time. */
-export function startSettleRetry(services: Services, intervalSeconds: number): { stop(): Promise<void> } {
+export function startSettleRetry(services: PaymentPassDeps, intervalSeconds: number): { stop(): Promise<void> } {
   return repeatEvery(intervalSeconds, () =>
     settleUnsettledPayments(services)
       .then((r) => {
+        if (r.swept.refunded.length + r.swept.owed.length + r.topUps.credited.length + r.topUps.failed.length > 0)
+          services.log.info('x402: payments left pending by an ended process swept', {
+            refunded: r.swept.refunded.length,
+            owed: r.swept.owed.length,
+            topUpsCredited: r.topUps.credited.length,
+            topUpsFailed: r.topUps.failed.length,
+          });
         if (r.settled.length + r.found.length + r.failed.length > 0)
           services.log.info('x402: unsettled payments retried', {
             settled: r.settled.length,

@@ -16,6 +16,8 @@ export interface TopUp {
   blockNumber: bigint;
   amount: bigint;
   status: 'pending' | 'credited';
+  /** a wallet's own ERC-20 transfer (the watcher) or an x402 payment (POST /v1/credits/top-up) */
+  via: 'transfer' | 'x402';
   creditTransactionId: string | null;
   seenAt: Date;
   creditedAt: Date | null;
@@ -32,6 +34,7 @@ type Row = {
   block_number: bigint;
   amount: bigint;
   status: 'pending' | 'credited';
+  via: 'transfer' | 'x402' | null;
   credit_transaction_id: string | null;
   seen_at: Date;
   credited_at: Date | null;
@@ -47,6 +50,7 @@ const toTopUp = (r: Row): TopUp => ({
   blockNumber: BigInt(r.block_number),
   amount: BigInt(r.amount),
   status: r.status,
+  via: r.via ?? 'transfer',
   creditTransactionId: r.credit_transaction_id,
   seenAt: new Date(r.seen_at),
   creditedAt: r.credited_at ? new Date(r.credited_at) : null,
@@ -68,7 +72,7 @@ export async function consumerAccountsByWallet(
 /** Records a Transfer once: false when (tx hash, log index) was recorded before (by any process). */
 export async function recordTopUp(
   db: Queryable,
-  t: Omit<TopUp, 'status' | 'creditTransactionId' | 'seenAt' | 'creditedAt'>,
+  t: Omit<TopUp, 'status' | 'via' | 'creditTransactionId' | 'seenAt' | 'creditedAt'>,
 ): Promise<boolean> {
   const r = await db.query(
     `INSERT INTO top_ups (id, account_id, wallet, token, treasury, tx_hash, log_index, block_number, amount, status)

@@ -87,11 +87,12 @@ export async function lowerPaymentAmount(
   db: Queryable,
   id: string,
   p: { amount: bigint; releaseTransactionId: string },
-): Promise<void> {
-  await db.query(
+): Promise<boolean> {
+  const r = await db.query(
     `UPDATE x402_payments SET amount = $2, release_transaction_id = $3 WHERE id = $1 AND status = 'pending'`,
     [id, p.amount.toString(), p.releaseTransactionId],
   );
+  return (r.affectedRows ?? 0) > 0;
 }
 
 export async function finishPayment(
@@ -101,9 +102,11 @@ export async function finishPayment(
     | { status: 'settled'; txHash: string }
     | { status: 'refused'; refundTransactionId: string; error: string }
     | { status: 'unsettled'; error: string },
-): Promise<void> {
-  await db.query(
-    `UPDATE x402_payments SET status = $2, tx_hash = $3, refund_transaction_id = $4, error = $5, finished_at = now() WHERE id = $1 AND status = 'pending'`,
+): Promise<boolean> {
+  // a settle also records over `unsettled`: the pending sweep may have handed a slow call's payment to the retry pass
+  const r = await db.query(
+    `UPDATE x402_payments SET status = $2, tx_hash = $3, refund_transaction_id = $4, error = $5, finished_at = now()
+      WHERE id = $1 AND (status = 'pending' OR ($2 = 'settled' AND status = 'unsettled'))`,
     [
       id,
       outcome.status,
@@ -112,6 +115,7 @@ export async function finishPayment(
       'error' in outcome ? outcome.error : null,
     ],
   );
+  return (r.affectedRows ?? 0) > 0;
 }
 
 export interface X402PaymentRow {

@@ -27,6 +27,7 @@ const UNAVAILABLE = new Set([
   'POST /v1/chat/completions',
   'POST /v1/payouts/{wallet}/claim',
   'POST /v1/admin/settlements',
+  'POST /v1/credits/top-up', // x402: no facilitator in this world
 ]);
 
 let services: Services;

@@ -335,16 +335,20 @@ function TopUpSection({ s }: { s: SelfServe }) {
           <Money micros={s.testBalance} field="test-balance" />
         </Card>
       </div>
-      {s.treasury ? (
+      {s.treasury && s.wallet ? (
         <p>
           Send the stablecoin (<code class="hash">{s.token}</code>) from your wallet{' '}
           <code class="hash">{s.wallet}</code> to the treasury <code class="hash">{s.treasury}</code>: an ordinary
           ERC-20 transfer. It is credited to your balance once after {plural(s.confirmations, 'confirmation')}, 1 token
           unit = 1 micro-dollar.
         </p>
-      ) : (
+      ) : s.treasury ? null : (
         <p class="note">Top-ups need a chain: this deployment has none configured.</p>
       )}
+      <p class="note">
+        Or pay with x402 from any wallet: <code>POST /v1/credits/top-up</code> with a live key and the amount (see the
+        README); it is credited once the transfer is on chain.
+      </p>
       {s.topUps.length === 0 ? (
         <p class="note">No top-ups yet.</p>
       ) : (
@@ -356,12 +360,13 @@ function TopUpSection({ s }: { s: SelfServe }) {
                 <th scope="col">Seen</th>
                 <th scope="col">Amount</th>
                 <th scope="col">Status</th>
+                <th scope="col">Paid by</th>
                 <th scope="col">Transaction</th>
               </tr>
             </thead>
             <tbody>
               {s.topUps.map((t) => (
-                <tr data-top-up-status={t.status}>
+                <tr data-top-up-status={t.status} data-top-up-via={t.via}>
                   <td data-label="Seen">{when(t.seenAt)}</td>
                   <td data-label="Amount">
                     <Money micros={t.amount} />
@@ -369,6 +374,7 @@ function TopUpSection({ s }: { s: SelfServe }) {
                   <td data-label="Status">
                     {t.status === 'credited' ? 'Credited' : `Pending (${plural(s.confirmations, 'confirmation')})`}
                   </td>
+                  <td data-label="Paid by">{t.via === 'x402' ? 'x402 payment' : 'ERC-20 transfer'}</td>
                   <td data-label="Transaction">
                     <code class="hash">{t.txHash}</code>
                   </td>
