@@ -28,6 +28,7 @@ import {
   type RunningLambda,
   type UrlResponse,
 } from './lambda/functions.ts';
+import type { PaymentPassesReport } from '../functions/payments/cron.ts';
 import { WALLETS } from './http.ts';
 import { sharedEmbedder, testDatabaseUrl } from './services.ts';
 
@@ -487,16 +488,17 @@ describe.skipIf(!inject('postgresUrl'))('Lambda bundles under lambda-local', () 
     expect(idle.result.status).toBe('idle');
   });
 
-  it('payments cron: a scheduled event runs the top-up watcher on the chain and the x402 passes (off without a facilitator)', async () => {
+  it('payments cron: a scheduled event runs the top-up watcher on the chain and the x402 passes and voucher claims (off without a facilitator)', async () => {
     const cron = await start('payments');
     const time = timed('payments');
     for (let i = 0; i < 2; i++) {
-      const r = await cron.invoke<{ x402: { status: string }; topUps: { status: string; seen: number } }>(
-        scheduledEvent('Payments'),
-        300_000,
-      );
+      const r = await cron.invoke<PaymentPassesReport>(scheduledEvent('Payments'), 300_000);
       time(r.ms);
-      expect(r.result).toMatchObject({ x402: { status: 'off' }, topUps: { status: 'done', seen: 0 } });
+      expect(r.result).toMatchObject({
+        x402: { status: 'off' },
+        topUps: { status: 'done', seen: 0 },
+        channels: { claimTransactions: 0, vouchers: 0 },
+      });
     }
     // the watcher's cursor is in the database: a later tick (or npm start) carries on from it
     const cursor = await db.query(`SELECT 1 FROM deployment_settings WHERE name = 'top-ups.cursor'`);

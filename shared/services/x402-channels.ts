@@ -117,7 +117,7 @@ export interface ClaimPassOutcome {
  * transaction for up to 100 channels), then the claimed money is moved to the treasury. The
  * channel storage records each claimed rise in the ledger as the manager updates it.
  */
-export async function claimVouchers(services: Services): Promise<ClaimPassOutcome> {
+export async function claimVouchers(services: Pick<Services, 'config' | 'chain' | 'db'>): Promise<ClaimPassOutcome> {
   const gateway = x402GatewayOf(services);
   const url = services.config.x402.facilitatorUrl;
   if (!gateway?.batchSettlement || !url) return { claims: [], settleTransaction: null };

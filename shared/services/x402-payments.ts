@@ -30,7 +30,7 @@ import type { Services } from './container.ts';
 const gateways = new WeakMap<object, X402Gateway | null>();
 
 /** The process's x402 gateway, or null where x402 is not configured (no facilitator, chain id or token). */
-export function x402GatewayOf(services: Pick<Services, 'config' | 'chain'>): X402Gateway | null {
+export function x402GatewayOf(services: Pick<Services, 'config' | 'chain' | 'db'>): X402Gateway | null {
   if (gateways.has(services)) return gateways.get(services)!;
   const { x402, chain } = services.config;
   const payTo = x402.payTo ?? services.chain?.settler;
