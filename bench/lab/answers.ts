@@ -1,5 +1,6 @@
-// npx tsx bench/lab/answers.ts SOURCES.json [--split dev|test|all] [--params '{"sourceCoverage":[0,0.1]}'] [--show]
-// Replays the answer path after retrieval on recorded sources (per question, what /v1/retrieve
+// npx tsx bench/lab/answers.ts [SOURCES.json] [--split dev|test|all] [--params '{"sourceCoverage":[0,0.1]}'] [--show]
+// Replays the answer path after retrieval on recorded sources (bench/lab/record-sources.ts; by default
+// the 05aac2b recording in bench/results/) (per question, what /v1/retrieve
 // with topK 5 returned over the corpus's three datanets: the job an answer queues): the extractive
 // composer with selection parameters, citation parsing, the support check exactly as
 // shared/services/answer-results.ts runs it, and answer pricing (core/answer-charge.ts), then
@@ -35,7 +36,7 @@ interface Recorded {
   split: 'dev' | 'test';
   sources: { documentId: string; doc: string; price: number; text: string; score: number }[];
 }
-const recorded = (positionals.length > 0 ? positionals : ['/tmp/h16b-sources.json'])
+const recorded = (positionals.length > 0 ? positionals : ['bench/results/answer-sources-05aac2b-2026-12-07T19-57.json'])
   .flatMap((f) => JSON.parse(readFileSync(f, 'utf8')) as Recorded[])
   .filter((r) => (args.split === 'all' || r.split === args.split) && (!args.corpus || args.corpus.includes(r.corpus)));
 const titleOf = new Map<string, string>();
