@@ -14,9 +14,9 @@ import {
 // The answer without an LLM, query-focused: the prose sentences of the sources (never front
 // matter, code, tables, headings, link lists or questions: see prose.ts) ranked by relevance to
 // the question — embedding similarity plus the share of the question's words they state, plus a
-// little for retrieval's order — chosen
-// greedily without repeating each other, each quoted verbatim with its source's marker, and no
-// more once the question's words are covered. Below a relevance floor the answer says that the
+// little for retrieval's order and for how much of the question their source states as a whole
+// (sentence-selection.ts) — chosen greedily without repeating each other, each quoted verbatim
+// with its source's marker, and no more once the question's words are covered. Below a relevance floor the answer says that the
 // datanets do not cover the question and cites nothing (so no data fee is charged).
 // Deterministic, CPU-only, and every claim is supported by construction.
 export const NO_ANSWER = 'The datanets searched do not cover this question, so there is no answer to cite.';
