@@ -20,6 +20,7 @@ const ON_BOTH_DATABASES = [
   'shared/services/chain-repair.test.ts',
   'shared/services/ledger-check.test.ts',
   'shared/store/running-balances.test.ts',
+  'bench/lib/seed-history.test.ts',
   'shared/services/reembed.test.ts',
   'shared/vector-index/conformance.test.ts',
   'functions/api/app.test.ts',
