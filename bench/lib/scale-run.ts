@@ -239,7 +239,8 @@ try {
       mode,
       batch: Number(process.env.SCALE_SEED_BATCH ?? '100000'),
       progress: (done) => {
-        if (hi - lo > 0) process.stderr.write(`\r  seeded ${done.toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
+        if (hi - lo > 0)
+          process.stderr.write(`\r  seeded ${done.toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
       },
     });
     if (hi > lo) process.stderr.write('\n');
@@ -253,7 +254,9 @@ try {
     const checks = await checkLedger(db);
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0)
-      throw new Error(`ledger check failed after seeding: ${failed.map((c) => `${c.name}: ${c.offenders.join('; ')}`).join(' | ')}`);
+      throw new Error(
+        `ledger check failed after seeding: ${failed.map((c) => `${c.name}: ${c.offenders.join('; ')}`).join(' | ')}`,
+      );
     seedSteps.push({
       size: hi,
       mode,

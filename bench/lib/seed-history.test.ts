@@ -80,6 +80,7 @@ describe(`bench:scale's bulk seed on ${TEST_DB}`, () => {
     };
     return {
       db,
+      parties,
       tables: {
         receipt_calls: await snapshot(`SELECT * FROM receipt_calls ORDER BY receipt_id`),
         receipt_sources: await snapshot(`SELECT * FROM receipt_sources ORDER BY receipt_id, ordinal`),
@@ -133,5 +134,17 @@ describe(`bench:scale's bulk seed on ${TEST_DB}`, () => {
     );
     const after = await db.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM receipt_calls`);
     expect(after.rows[0]!.n).toBe(receipts.rows[0]!.n + 1n);
+  });
+
+  it('refuses a batch that breaks a rule the switched-off checks enforce, and leaves nothing of it', async () => {
+    const { parties } = await seeded('bulk');
+    const again = open.at(-1)!;
+    await expect(
+      seedPriorCalls(again, { ...parties, documentIds: ['doc_missing'] }, 1000, 1010, { mode: 'bulk' }),
+    ).rejects.toThrow(/without their referenced row: ledger_entries_document_id_fkey/);
+    const after = await again.query<{ n: bigint }>(
+      `SELECT count(*)::bigint AS n FROM ledger_entries WHERE transaction_id = 'txn_s1000'`,
+    );
+    expect(after.rows[0]!.n).toBe(0n);
   });
 });

@@ -4,14 +4,15 @@
 //  - 'triggers': bulk INSERTs with every trigger on, so each row goes through the ledger's per-row
 //    rules (the deferred balance check, the key-mode check, the receipts index). ~1 ms per call on
 //    PostgreSQL at load 2, ~4.6 ms at load 30–45: 1M calls do not fit a run.
-//  - 'bulk': the same INSERTs with those three per-row triggers disabled for the seeding transaction
-//    only, their effects applied set-based in the same transaction (the receipts index by one
-//    INSERT … SELECT per table, written from receipt_index() of migration 0014), and their checks
-//    run once over the batch (each transaction sums to zero; a live key writes live money) before
-//    the triggers are enabled again and the transaction commits. Foreign keys, CHECKs and the
-//    statement-level triggers (the running balances of 0040, balance.low of 0110 where the tree has
-//    them) stay on. Works on any tree from 0014 on (the baseline 861568f included): it touches only
-//    the tables and triggers both have.
+//  - 'bulk': the same INSERTs with triggers and foreign-key checks off for the seeding transaction
+//    only (`SET LOCAL session_replication_role = replica`), and every rule they enforce applied or
+//    checked set-based in that transaction before it commits: the receipts index (one INSERT …
+//    SELECT per table, written from receipt_index() of migration 0014), the running balances (one
+//    upsert, as 0040's statement trigger does), each transaction summing to zero and a live key
+//    writing live money (0001's and 0012's per-row checks), and every foreign key of the seeded
+//    tables (an anti-join over the batch). A trigger it does not know makes it refuse rather than
+//    skip a rule. Works on any tree from 0014 on (the baseline 861568f included): it touches only
+//    the tables and triggers both have, and the running balances where the tree has them.
 import type { Db, Queryable } from '../../shared/db/index.ts';
 
 export interface SeedParties {
@@ -27,12 +28,25 @@ export interface SeedParties {
 
 export type SeedMode = 'triggers' | 'bulk';
 
-/** the per-row triggers the bulk seed replaces, as `table: trigger` (all in both trees) */
-const PER_ROW_TRIGGERS: [table: string, trigger: string][] = [
-  ['ledger_transactions', 'ledger_transactions_key_mode'],
-  ['ledger_entries', 'ledger_entries_balanced'],
-  ['receipts', 'receipts_index'],
-];
+/** the tables seeding writes, and how a batch's rows are found in each (by index) */
+const SEEDED: Record<string, { key: string; prefix: string }> = {
+  ledger_transactions: { key: 'id', prefix: 'txn_s' },
+  ledger_entries: { key: 'transaction_id', prefix: 'txn_s' },
+  receipts: { key: 'id', prefix: 'rcpt_s' },
+  receipt_calls: { key: 'receipt_id', prefix: 'rcpt_s' },
+  receipt_sources: { key: 'receipt_id', prefix: 'rcpt_s' },
+  account_balances: { key: '', prefix: '' },
+};
+
+/** the triggers on those tables that the bulk seed knows, and what it does in their place */
+const KNOWN_TRIGGERS: Record<string, string> = {
+  ledger_transactions_key_mode: 'checkBatch: a live key writes live money',
+  ledger_entries_balanced: 'checkBatch: each transaction sums to zero',
+  ledger_entries_append_only: 'fires on UPDATE and DELETE only: seeding only inserts',
+  ledger_entries_balance: 'runningBalances: one upsert per account and mode',
+  ledger_entries_webhook: 'checkBatch: no webhook endpoint wants balance.low (else refused)',
+  receipts_index: 'indexReceipts: receipt_calls and receipt_sources set-based',
+};
 
 /** calls i in [$1, $2]: a quarter answers, the rest retrieves, one a day back over 365 days */
 const CALLS = `SELECT i, CASE WHEN i % 4 = 0 THEN 'answer' ELSE 'retrieve' END AS kind, ($3::text[])[1 + i % cardinality($3::text[])] AS doc,
@@ -70,7 +84,8 @@ export async function seedPriorCalls(
     await db.transaction(async (tx) => {
       const lap = timer();
       if (opts.mode === 'bulk') {
-        for (const [table, trigger] of PER_ROW_TRIGGERS) await tx.exec(`ALTER TABLE ${table} DISABLE TRIGGER ${trigger}`);
+        await refuseUnknownTriggers(tx);
+        await tx.exec(`SET LOCAL session_replication_role = replica`);
       } else {
         // The balance check fires at commit once per entry; a plan the session cached while the
         // ledger was small (a sequential scan) would make those checks O(n²): plan each afresh,
@@ -82,9 +97,11 @@ export async function seedPriorCalls(
       if (opts.mode === 'bulk') {
         await indexReceipts(tx, a, b);
         lap('receipts index (set-based)');
+        await runningBalances(tx, a, b);
+        lap('running balances (set-based)');
         await checkBatch(tx, a, b);
-        lap('balance and key-mode checks (set-based)');
-        for (const [table, trigger] of PER_ROW_TRIGGERS) await tx.exec(`ALTER TABLE ${table} ENABLE TRIGGER ${trigger}`);
+        lap('balance, key-mode and foreign-key checks (set-based)');
+        await tx.exec(`SET LOCAL session_replication_role = origin`);
       } else {
         await tx.exec(`ANALYZE ledger_entries, ledger_transactions`);
         lap('analyze');
@@ -145,7 +162,53 @@ async function indexReceipts(tx: Queryable, a: number, b: number) {
   );
 }
 
-/** The checks the two disabled checking triggers make per row, over the batch at once; throws (rolling back) on any offender. */
+/** Refuses when a seeded table has a trigger this file does not replace (a rule it would skip). */
+async function refuseUnknownTriggers(tx: Queryable) {
+  const r = await tx.query<{ name: string; tbl: string }>(
+    `SELECT t.tgname AS name, c.relname AS tbl FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      WHERE NOT t.tgisinternal AND c.relname = ANY($1::text[]) AND c.relnamespace = 'public'::regnamespace`,
+    [Object.keys(SEEDED)],
+  );
+  const unknown = r.rows.filter((t) => !(t.name in KNOWN_TRIGGERS));
+  if (unknown.length > 0)
+    throw new Error(
+      `bulk seed refused: triggers it does not replace: ${unknown.map((t) => `${t.tbl}.${t.name}`).join(', ')} (seed with SCALE_SEED=triggers, or teach seed-history.ts their effect)`,
+    );
+}
+
+/** What 0040's statement trigger does for the batch's entries (where the tree keeps running balances). */
+async function runningBalances(tx: Queryable, a: number, b: number) {
+  const has = await tx.query<{ t: string | null }>(`SELECT to_regclass('account_balances')::text AS t`);
+  if (has.rows[0]?.t == null) return;
+  await tx.query(
+    `INSERT INTO account_balances AS b (account_id, livemode, balance)
+       SELECT e.account_id, e.livemode, sum(e.amount) FROM generate_series($1::int, $2::int) i
+         JOIN ledger_entries e ON e.transaction_id = 'txn_s' || i GROUP BY e.account_id, e.livemode ORDER BY 1, 2
+     ON CONFLICT (account_id, livemode) DO UPDATE SET balance = b.balance + excluded.balance`,
+    [a, b],
+  );
+}
+
+/** Every foreign key of the seeded tables, as an anti-join over the batch's rows (MATCH SIMPLE: a NULL column passes). */
+async function foreignKeyChecks(tx: Queryable): Promise<string[]> {
+  const r = await tx.query<{ tbl: string; ref: string; cols: string[]; refcols: string[]; name: string }>(
+    `SELECT c.conname AS name, t.relname AS tbl, rt.relname AS ref,
+            array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) AS cols,
+            array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o) AS refcols
+       FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class rt ON rt.oid = c.confrelid
+      WHERE c.contype = 'f' AND t.relname = ANY($1::text[]) AND t.relnamespace = 'public'::regnamespace ORDER BY 1`,
+    [Object.keys(SEEDED).filter((t) => SEEDED[t]!.key !== '')],
+  );
+  return r.rows.map((fk) => {
+    const { key, prefix } = SEEDED[fk.tbl]!;
+    const notNull = fk.cols.map((c) => `x.${c} IS NOT NULL`).join(' AND ');
+    const match = fk.cols.map((c, n) => `r.${fk.refcols[n]} = x.${c}`).join(' AND ');
+    return `SELECT '${fk.name}' AS fk, count(*) AS n FROM generate_series($1::int, $2::int) i JOIN ${fk.tbl} x ON x.${key} = '${prefix}' || i
+             WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.ref} r WHERE ${match})`;
+  });
+}
+
+/** The checks the per-row triggers and foreign keys make, over the batch at once; throws (rolling back) on any offender. */
 async function checkBatch(tx: Queryable, a: number, b: number) {
   const r = await tx.query<{ unbalanced: bigint; wrong_mode: bigint }>(
     `SELECT (SELECT count(*) FROM (SELECT e.transaction_id FROM generate_series($1::int, $2::int) i
@@ -157,5 +220,23 @@ async function checkBatch(tx: Queryable, a: number, b: number) {
   );
   const { unbalanced, wrong_mode } = r.rows[0]!;
   if (unbalanced !== 0n || wrong_mode !== 0n)
-    throw new Error(`bulk seed refused: ${unbalanced} unbalanced transactions, ${wrong_mode} in the wrong mode for their key`);
+    throw new Error(
+      `bulk seed refused: ${unbalanced} unbalanced transactions, ${wrong_mode} in the wrong mode for their key`,
+    );
+  const fks = await foreignKeyChecks(tx);
+  const broken = (await tx.query<{ fk: string; n: bigint }>(fks.join(' UNION ALL '), [a, b])).rows.filter(
+    (x) => x.n !== 0n,
+  );
+  if (broken.length > 0)
+    throw new Error(
+      `bulk seed refused: rows without their referenced row: ${broken.map((x) => `${x.fk} ${x.n}`).join(', ')}`,
+    );
+  const hooks = await tx.query<{ t: string | null }>(`SELECT to_regclass('webhook_endpoints')::text AS t`);
+  if (hooks.rows[0]?.t != null) {
+    const wanting = await tx.query<{ n: bigint }>(
+      `SELECT count(*)::bigint AS n FROM webhook_endpoints WHERE deleted_at IS NULL AND 'balance.low' = ANY (events)`,
+    );
+    if (wanting.rows[0]!.n !== 0n)
+      throw new Error('bulk seed refused: a webhook endpoint wants balance.low, which it does not emit');
+  }
 }
