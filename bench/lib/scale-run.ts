@@ -18,6 +18,8 @@ const root = process.env.SCALE_ROOT!;
 const sizes = process.env.SCALE_SIZES!.split(',').map(Number);
 const runs = Number(process.env.SCALE_RUNS ?? '40');
 const docCount = Number(process.env.SCALE_DOCS ?? '20');
+/** untimed calls per route and size first (plans, JIT); 1 where a route takes seconds (the baseline at 1M) */
+const warmups = Number(process.env.SCALE_WARMUP ?? '5');
 const from = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, path)).href) as Promise<T>;
 
 const { createApp } = await from<typeof import('../../functions/api/app.ts')>('functions/api/app.ts');
@@ -184,10 +186,10 @@ try {
       `  [${db.kind} ${process.env.SCALE_LABEL}] ${size} prior calls seeded (${seedSeconds.toFixed(1)} s so far)\n`,
     );
     for (const r of routes) {
-      for (let i = 0; i < 5; i++) await r.run(i); // warm-up: plans, JIT
+      for (let i = 0; i < warmups; i++) await r.run(i); // warm-up: plans, JIT
       if (size === sizes[0]) {
         counter.trace = [];
-        await r.run(5);
+        await r.run(warmups);
         traces[r.name] = counter.trace;
         counter.trace = null;
       }
