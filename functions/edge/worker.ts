@@ -24,7 +24,8 @@ export default {
     let prefetched: PrefetchedQuery | undefined;
     try {
       isolate ??= isolateServices(env);
-      prefetched = prefetchQueryVector(request, isolate.embedder);
+      // EDGE_QUERY_PREFETCH=off: the vector is fetched when the service asks (bench:edge's comparison)
+      if (env.EDGE_QUERY_PREFETCH !== 'off') prefetched = prefetchQueryVector(request, isolate.embedder);
     } catch {
       // a configuration error: the app's scope raises it again and answers in the API's error shape
     }
