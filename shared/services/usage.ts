@@ -1,4 +1,10 @@
-import { consumerSpendSplit, earningsSummary, refreshRollups, usageSummary, type SpendSplit } from '../store/dashboard.ts';
+import {
+  consumerSpendSplit,
+  earningsSummary,
+  refreshRollups,
+  usageSummary,
+  type SpendSplit,
+} from '../store/dashboard.ts';
 import type { EarningsSummary, UsageSummary } from '../store/ledger.ts';
 import type { Services } from './container.ts';
 
