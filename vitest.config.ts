@@ -22,6 +22,7 @@ const ON_BOTH_DATABASES = [
   'shared/services/ledger-check.test.ts',
   'shared/store/running-balances.test.ts',
   'shared/store/x402-channels.test.ts',
+  'bench/lib/seed-history.test.ts',
   'shared/services/reembed.test.ts',
   'shared/vector-index/conformance.test.ts',
   'functions/api/app.test.ts',

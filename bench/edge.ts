@@ -7,7 +7,7 @@
 // /v1/embeddings, so its extra cost is shown as its own rows. Prints tables, writes bench/results/edge.json.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildEdgeWorker } from '../test/edge/build.ts';
@@ -99,6 +99,12 @@ try {
   ]);
 
   const worker = await startEdgeWorker(edgeOptions);
+  // The same Worker with the query vector fetched only when the retrieve service asks for it (after
+  // admission), as before functions/edge/query-prefetch.ts: what starting it on arrival gains.
+  const lateVector = await startEdgeWorker({
+    ...edgeOptions,
+    vars: { ...edgeOptions.vars, EDGE_QUERY_PREFETCH: 'off' },
+  });
   const embeddings = jsonPoster(api.base);
   const embedOnly = async (i: number) =>
     void (await embeddings('/v1/embeddings', edgeOptions.embedder.apiKey, {
@@ -108,17 +114,27 @@ try {
   const targets = [
     { runtime: 'node (1 process)', call: retrieve(api.base) },
     { runtime: 'edge (workerd)', call: retrieve(worker.url) },
+    { runtime: 'edge, vector fetched after admission', call: retrieve(lateVector.url) },
   ];
   for (const t of targets) await drive(30, 1, t.call); // warm-up: query plans, JIT
-  const runs = [];
+  const runs: ({ runtime: string; concurrency: number } & Awaited<ReturnType<typeof drive>>)[] = [];
   for (const concurrency of concurrencies)
     for (const t of targets)
       runs.push({ runtime: t.runtime, concurrency, ...(await drive(requests, concurrency, t.call)) });
   const hop = await drive(requests, 1, embedOnly);
   await worker.dispose();
+  await lateVector.dispose();
 
   const node1 = runs.find((r) => r.runtime.startsWith('node') && r.concurrency === 1)!;
-  const edge1 = runs.find((r) => r.runtime.startsWith('edge') && r.concurrency === 1)!;
+  const ratios = concurrencies.map((concurrency) => {
+    const at = (runtime: string) => runs.find((r) => r.runtime === runtime && r.concurrency === concurrency)!.p50;
+    return {
+      concurrency,
+      edgeOverNode: at('edge (workerd)') / at('node (1 process)'),
+      lateVectorOverNode: at('edge, vector fetched after admission') / at('node (1 process)'),
+    };
+  });
+  const edge1 = runs.find((r) => r.runtime === 'edge (workerd)' && r.concurrency === 1)!;
   printTable(`POST /v1/retrieve over HTTP, PostgreSQL 15, ${chunks} chunks, topK 5`, [
     ...runs.map((r) => ({
       runtime: r.runtime,
@@ -137,7 +153,10 @@ try {
       'req/s': hop.rps,
     },
   ]);
-  console.log(`edge / node p50 at concurrency 1: ${(edge1.p50 / node1.p50).toFixed(2)}×`);
+  for (const r of ratios)
+    console.log(
+      `edge / node p50 at concurrency ${r.concurrency}: ${r.edgeOverNode.toFixed(2)}× (vector fetched after admission: ${r.lateVectorOverNode.toFixed(2)}×)`,
+    );
 
   const file = saveResults('edge', {
     date: new Date().toISOString(),
@@ -148,6 +167,8 @@ try {
     retrieval: runs,
     embeddingHop: hop,
     edgeOverNodeP50AtConcurrency1: edge1.p50 / node1.p50,
+    ratios,
+    loadAverage: loadavg(),
   });
   console.log(`\nsaved ${file}`);
 } finally {

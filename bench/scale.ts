@@ -5,9 +5,11 @@
 // one owner and times POST /v1/retrieve, POST /v1/answers (accept), GET /v1/usage, GET /v1/earnings,
 // GET /v1/payouts/{wallet} and the two dashboard overviews over HTTP, with statements per call.
 // Env: SCALE_SIZES (default 0,100000,1000000; e.g. 0,10000 for a quick run), SCALE_RUNS (40),
-// SCALE_DOCS (State of the Union addresses ingested, 20), SCALE_DATABASES (pglite,postgres),
-// SCALE_VERSIONS (baseline,change), BASELINE_COMMIT, SCALE_SEED_BATCH (prior calls per seeding transaction,
-// 100000), SCALE_SEED_TIMING=1 (seeding's steps timed on stderr).
+// SCALE_DOCS (State of the Union addresses ingested, 20), SCALE_WARMUP (untimed calls per route and size,
+// 5), SCALE_DATABASES (pglite,postgres),
+// SCALE_VERSIONS (baseline,change), BASELINE_COMMIT, SCALE_SEED (bulk: triggers off, their rules applied
+// set-based and checked, bench/lib/seed-history.ts; or triggers), SCALE_SEED_BATCH (prior calls per
+// seeding transaction, 100000), SCALE_SEED_TIMING=1 (seeding's steps timed on stderr).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Db, Queryable } from '../../shared/db/index.ts';
 import { loadSotu, loadSotuQuestions } from '../corpora/sotu.ts';
+import { seedPriorCalls, type SeedMode } from './seed-history.ts';
 import { summarize } from './stats.ts';
 
 const root = process.env.SCALE_ROOT!;
 const sizes = process.env.SCALE_SIZES!.split(',').map(Number);
 const runs = Number(process.env.SCALE_RUNS ?? '40');
 const docCount = Number(process.env.SCALE_DOCS ?? '20');
+/** untimed calls per route and size first (plans, JIT); 1 where a route takes seconds (the baseline at 1M) */
+const warmups = Number(process.env.SCALE_WARMUP ?? '5');
 const from = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, path)).href) as Promise<T>;
 
 const { createApp } = await from<typeof import('../../functions/api/app.ts')>('functions/api/app.ts');
@@ -28,6 +31,9 @@ const { signInWithKey } = await from<typeof import('../../shared/services/dashbo
   'shared/services/dashboard-auth.ts',
 );
 const { PROTOCOL_ACCOUNT_ID } = await from<typeof import('../../shared/store/accounts.ts')>('shared/store/accounts.ts');
+const { checkLedger } = await from<typeof import('../../shared/services/ledger-check.ts')>(
+  'shared/services/ledger-check.ts',
+);
 const { BENCH_RATE_LIMITS } = await from<typeof import('./http.ts')>('bench/lib/http.ts').catch(
   () => import('./http.ts'),
 );
@@ -167,6 +173,7 @@ try {
 
   let seeded = 0;
   let seedSeconds = 0;
+  const seedSteps: Record<string, unknown>[] = [];
   const results: Record<string, unknown>[] = [];
   /** the statements of one call per route (BEGIN and COMMIT where a transaction runs) */
   const traces: Record<string, string[]> = {};
@@ -179,10 +186,10 @@ try {
       `  [${db.kind} ${process.env.SCALE_LABEL}] ${size} prior calls seeded (${seedSeconds.toFixed(1)} s so far)\n`,
     );
     for (const r of routes) {
-      for (let i = 0; i < 5; i++) await r.run(i); // warm-up: plans, JIT
+      for (let i = 0; i < warmups; i++) await r.run(i); // warm-up: plans, JIT
       if (size === sizes[0]) {
         counter.trace = [];
-        await r.run(5);
+        await r.run(warmups);
         traces[r.name] = counter.trace;
         counter.trace = null;
       }
@@ -209,79 +216,61 @@ try {
     }
   }
   process.stdout.write(
-    `SCALE_RESULT ${JSON.stringify({ database: db.kind, chunks, documents: docs.length, ingestSeconds, seedSeconds, results, traces })}\n`,
+    `SCALE_RESULT ${JSON.stringify({ database: db.kind, chunks, documents: docs.length, ingestSeconds, seedSeconds, seedSteps, results, traces })}\n`,
   );
 
   /**
    * Prior calls `lo`..`hi` of the consumer, each paying the owner for one source (and the protocol
-   * its fee), spread over the year before today: bulk SQL in batches, every ledger transaction
-   * balanced (the deferred trigger checks each at commit; the running-balance trigger, where the
-   * tree has it, counts them), a receipt per call through the receipts index trigger. Then the
-   * rollups are rebuilt over the whole history and the planner's statistics refreshed.
+   * its fee), spread over the year before today (seed-history.ts; SCALE_SEED=bulk by default, or
+   * triggers). Then the rollups are rebuilt over the whole history, the planner's statistics
+   * refreshed, and the tree's own ledger check (check:ledger's invariants) must pass.
    */
   async function seedHistory(lo: number, hi: number) {
-    /** seeding's steps timed on stderr (SCALE_SEED_TIMING=1) */
-    const timer = () => {
-      let t = performance.now();
-      return (step: string) => {
-        if (process.env.SCALE_SEED_TIMING)
-          process.stderr.write(`    ${step} ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
-        t = performance.now();
-      };
+    const mode = (process.env.SCALE_SEED ?? 'bulk') as SeedMode;
+    const parties = {
+      consumerAccountId: consumer.account.id,
+      consumerKeyId: consumer.apiKey!.id,
+      ownerAccountId: owner.account.id,
+      ownerWallet: owner.account.wallet!,
+      protocolAccountId: PROTOCOL_ACCOUNT_ID,
+      datanetId: datanet.id,
+      documentIds: docs,
     };
-    let commitLap: ((step: string) => void) | undefined;
-    const BATCH = Number(process.env.SCALE_SEED_BATCH ?? '100000');
-    for (let a = lo; a < hi; a += BATCH) {
-      const b = Math.min(hi, a + BATCH) - 1;
-      const range = [a, b, docs];
-      await db.transaction(async (tx) => {
-        // The balance check fires at commit once per entry; a plan the session cached while the
-        // ledger was small (a sequential scan) would make those checks O(n²): plan each afresh,
-        // from statistics taken below, after the inserts.
-        await tx.exec(`SET LOCAL plan_cache_mode = force_custom_plan`);
-        const calls = `SELECT i, CASE WHEN i % 4 = 0 THEN 'answer' ELSE 'retrieve' END AS kind, ($3::text[])[1 + i % cardinality($3::text[])] AS doc,
-                 (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') - interval '2 hours' - (i % 365) * interval '1 day' - (i % 3000) * interval '1 second' AS at
-            FROM generate_series($1::int, $2::int) i`;
-        const lap = timer();
-        await tx.query(
-          `INSERT INTO ledger_transactions (id, kind, request_id, key_id, created_at, livemode)
-           SELECT 'txn_s' || i, kind, 'req_s' || i, $4, at, true FROM (${calls}) c`,
-          [...range, consumer.apiKey!.id],
-        );
-        lap('transactions');
-        await tx.query(
-          `INSERT INTO ledger_entries (transaction_id, livemode, account_id, amount, datanet_id, document_id)
-           SELECT 'txn_s' || c.i, true, e.account, e.amount, e.dn, e.doc FROM (${calls}) c,
-             LATERAL (VALUES ($4::text, -1000::bigint, NULL::text, NULL::text), ($5::text, 900::bigint, $7::text, c.doc), ($6::text, 100::bigint, NULL, NULL)) e(account, amount, dn, doc)`,
-          [...range, consumer.account.id, owner.account.id, PROTOCOL_ACCOUNT_ID, datanet.id],
-        );
-        lap('entries');
-        await tx.query(
-          `INSERT INTO receipts (id, request_id, kind, account_id, canonical, hash, created_at, livemode)
-           SELECT 'rcpt_s' || c.i, 'req_s' || c.i, c.kind, $4, j::text, '0x' || md5('a' || c.i) || md5('b' || c.i), c.at, true
-             FROM (${calls}) c, LATERAL (SELECT jsonb_build_object(
-               'version', 1, 'id', 'rcpt_s' || c.i, 'requestId', 'req_s' || c.i, 'kind', c.kind, 'createdAt', c.at,
-               'formulaVersion', CASE WHEN c.kind = 'answer' THEN 'answer-v1' ELSE 'retrieval-v1' END,
-               'charged', '1000', 'dataFee', '900', 'protocolFee', '100', 'adapter', NULL,
-               'sources', jsonb_build_array(jsonb_build_object('sourceId', c.doc || ':0', 'documentId', c.doc, 'datanetId', $5::text, 'wallet', $6::text,
-                 'weightPpm', 1000000, 'amount', '900', 'signals', jsonb_build_object('retrieval', 1, 'citation', CASE WHEN c.kind = 'answer' THEN 1 END, 'unsupported', false))))) r(j)`,
-          [...range, consumer.account.id, datanet.id, owner.account.wallet!.toLowerCase()],
-        );
-        lap('receipts');
-        await tx.exec(`ANALYZE ledger_entries, ledger_transactions`);
-        lap('analyze');
-        commitLap = lap;
-      });
-      commitLap?.('commit');
-      if (hi - lo > BATCH)
-        process.stderr.write(`\r  seeded ${(b + 1).toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
-    }
+    const started = performance.now();
+    await seedPriorCalls(db, parties, lo, hi, {
+      mode,
+      batch: Number(process.env.SCALE_SEED_BATCH ?? '100000'),
+      progress: (done) => {
+        if (hi - lo > 0)
+          process.stderr.write(`\r  seeded ${done.toLocaleString('en-US')} / ${hi.toLocaleString('en-US')}`);
+      },
+    });
     if (hi > lo) process.stderr.write('\n');
+    const inserted = performance.now();
     // Rebuild the rollups over the whole history (seeding wrote behind their bound), as a quiet year's first page view would.
     await db.exec(`TRUNCATE rollup_ledger, rollup_sources, rollup_owner_days, rollup_payer_days, rollup_payer_datanets;
                    UPDATE dashboard_rollup_state SET upto = '-infinity'`);
     await db.query(`SELECT dashboard_rollup()`);
     await db.exec('ANALYZE');
+    const rolled = performance.now();
+    const checks = await checkLedger(db);
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0)
+      throw new Error(
+        `ledger check failed after seeding: ${failed.map((c) => `${c.name}: ${c.offenders.join('; ')}`).join(' | ')}`,
+      );
+    seedSteps.push({
+      size: hi,
+      mode,
+      calls: hi - lo,
+      insertSeconds: (inserted - started) / 1000,
+      rollupSeconds: (rolled - inserted) / 1000,
+      checkSeconds: (performance.now() - rolled) / 1000,
+      checks: checks.map((c) => `${c.name}: ${c.checked}`),
+    });
+    process.stderr.write(
+      `  [${db.kind} ${process.env.SCALE_LABEL}] ${mode} seed of ${(hi - lo).toLocaleString('en-US')} calls: ${((inserted - started) / 1000).toFixed(1)} s, rollups ${((rolled - inserted) / 1000).toFixed(1)} s, check:ledger ${checks.length} checks passed in ${((performance.now() - rolled) / 1000).toFixed(1)} s\n`,
+    );
   }
 } finally {
   server.close();

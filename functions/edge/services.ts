@@ -10,6 +10,7 @@ import type { Services } from '../../shared/services/container.ts';
 import { createEmbedderRegistry, type EmbedderRegistry } from '../../shared/services/embedders.ts';
 import type { VectorIndex } from '../../shared/vector-index/index.ts';
 import { coalescingSocket } from './pg-socket.ts';
+import { withPrefetched, type PrefetchedQuery } from './query-prefetch.ts';
 import { createPgvectorIndex } from '../../shared/vector-index/pgvector.ts';
 import { createPineconeIndex } from '../../shared/vector-index/pinecone.ts';
 
@@ -26,7 +27,7 @@ export interface EdgeEnv {
 }
 
 /** What lives as long as the isolate: parsed config, the remote embedder, Pinecone's fetch client. */
-interface IsolateServices {
+export interface IsolateServices {
   config: Config;
   databaseUrl: string;
   embedder: Embedder;
@@ -68,6 +69,7 @@ export function isolateServices(env: EdgeEnv): IsolateServices {
 export function requestServices(
   isolate: IsolateServices,
   waitUntil: (p: Promise<unknown>) => void,
+  prefetched?: PrefetchedQuery | undefined,
 ): { services: Services; release: () => void } {
   const { config, log } = isolate;
   // Two connections at most: a transaction plus a read beside it (as DATABASE_POOL_MAX's floor on Node).
@@ -81,8 +83,12 @@ export function requestServices(
   const services: Services = {
     config,
     db,
-    embedder: isolate.embedder,
-    embedders: isolate.embedders,
+    ...(prefetched
+      ? (() => {
+          const embedder = withPrefetched(isolate.embedder, prefetched);
+          return { embedder, embedders: createEmbedderRegistry(embedder) };
+        })()
+      : { embedder: isolate.embedder, embedders: isolate.embedders }),
     vectorIndex: isolate.pinecone ?? createPgvectorIndex(db),
     objectStore: documentsNotAtTheEdge,
     log,

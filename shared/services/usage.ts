@@ -1,4 +1,10 @@
-import { earningsSummary, refreshRollups, usageSummary } from '../store/dashboard.ts';
+import {
+  consumerSpendSplit,
+  earningsSummary,
+  refreshRollups,
+  usageSummary,
+  type SpendSplit,
+} from '../store/dashboard.ts';
 import type { EarningsSummary, UsageSummary } from '../store/ledger.ts';
 import type { Services } from './container.ts';
 
@@ -22,5 +28,20 @@ export async function accountEarnings(
   return earningsSummary(services.db, await refreshRollups(services.db), accountId, livemode);
 }
 
-// Plain reads and writes that routes need as they are: routes reach the store only through services.
-export { usageSplitOf } from '../store/usage-split.ts';
+/**
+ * GET /v1/usage's summary and its `split` (where receipted spend went) against one rollup bound:
+ * the split from the payer's daily rollup plus the receipts since the bound, as the consumer
+ * dashboard reads it (issue 18: it summed every receipt of the account, 12x slower at 1M calls).
+ */
+export async function accountUsageWithSplit(
+  services: Pick<Services, 'db'>,
+  accountId: string,
+  livemode: boolean,
+): Promise<{ usage: UsageSummary; split: SpendSplit }> {
+  const upto = await refreshRollups(services.db);
+  const [usage, split] = await Promise.all([
+    usageSummary(services.db, upto, accountId, livemode),
+    consumerSpendSplit(services.db, upto, accountId, livemode),
+  ]);
+  return { usage, split };
+}

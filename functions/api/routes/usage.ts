@@ -1,8 +1,7 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { InvalidInput, Forbidden } from '../../../shared/errors.ts';
 import { requireAccount } from '../../../shared/services/accounts.ts';
-import { usageSplitOf } from '../../../shared/services/usage.ts';
-import { accountEarnings, accountUsage } from '../../../shared/services/usage.ts';
+import { accountEarnings, accountUsageWithSplit } from '../../../shared/services/usage.ts';
 import { requireRole } from '../auth.ts';
 import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
@@ -147,10 +146,7 @@ export const usageRoutes = new OpenAPIHono<AppEnv>()
       'consumer',
     );
     const { livemode } = c.get('principal');
-    const [u, split] = await Promise.all([
-      accountUsage(services, account.id, livemode),
-      usageSplitOf(services.db, account.id, livemode),
-    ]);
+    const { usage: u, split } = await accountUsageWithSplit(services, account.id, livemode);
     return c.json(
       {
         accountId: account.id,
