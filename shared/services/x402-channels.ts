@@ -2,12 +2,11 @@ import { HTTPFacilitatorClient } from '@x402/core/server';
 import type { BatchSettlementEvmScheme } from '@x402/evm/batch-settlement/server';
 import { getAddress } from 'viem';
 import { newId } from '../ids.ts';
-import { postTransaction } from '../store/ledger.ts';
 import { X402_VOUCHERS_ACCOUNT_ID, finishChannelCharge, insertChannelCharge } from '../store/x402-channels.ts';
 import type { Principal } from './api-keys.ts';
 import type { Services } from './container.ts';
 import { repeatEvery } from './repeat.ts';
-import { payerAccount, x402GatewayOf } from './x402-payments.ts';
+import { creditPayer, payerAccount, reverseCredit, x402GatewayOf } from './x402-payments.ts';
 
 // x402 `batch-settlement` (issue 20): an agent deposits once into x402's channel contract, then pays
 // each call with a voucher: a signature over the cumulative amount it owes the treasury. No gas per
@@ -45,18 +44,7 @@ export async function acceptVoucher(services: Services, facts: VoucherFacts): Pr
   try {
     return await services.db.transaction(async (tx) => {
       const payer = await payerAccount(tx, wallet);
-      const creditTransactionId = newId('transaction');
-      await postTransaction(tx, {
-        id: creditTransactionId,
-        kind: 'credit_grant',
-        requestId: null,
-        keyId: payer.keyId,
-        livemode: true,
-        entries: [
-          { accountId: X402_VOUCHERS_ACCOUNT_ID, amount: -facts.amount },
-          { accountId: payer.accountId, amount: facts.amount },
-        ],
-      });
+      const creditTransactionId = await creditPayer(tx, payer, facts.amount, X402_VOUCHERS_ACCOUNT_ID);
       const fresh = await insertChannelCharge(tx, {
         id: chargeId,
         channelId: facts.channelId,
@@ -84,18 +72,7 @@ export async function acceptVoucher(services: Services, facts: VoucherFacts): Pr
 /** The call failed (or the voucher could not be committed): the credit is reversed; the voucher is never claimed. */
 export async function refundVoucher(services: Services, v: AcceptedVoucher, error: string): Promise<void> {
   await services.db.transaction(async (tx) => {
-    const refundTransactionId = newId('transaction');
-    await postTransaction(tx, {
-      id: refundTransactionId,
-      kind: 'x402_refund',
-      requestId: null,
-      keyId: v.principal.keyId,
-      livemode: true,
-      entries: [
-        { accountId: v.principal.accountId, amount: -v.amount },
-        { accountId: X402_VOUCHERS_ACCOUNT_ID, amount: v.amount },
-      ],
-    });
+    const refundTransactionId = await reverseCredit(tx, v.principal, v.amount, X402_VOUCHERS_ACCOUNT_ID);
     await finishChannelCharge(tx, v.chargeId, { status: 'refused', refundTransactionId, error });
   });
 }

@@ -85,18 +85,7 @@ export async function acceptPayment(services: Services, facts: PaymentFacts): Pr
   try {
     return await services.db.transaction(async (tx) => {
       const payer = await payerAccount(tx, wallet);
-      const creditTransactionId = newId('transaction');
-      await postTransaction(tx, {
-        id: creditTransactionId,
-        kind: 'credit_grant',
-        requestId: null,
-        keyId: payer.keyId,
-        livemode: true,
-        entries: [
-          { accountId: X402_ACCOUNT_ID, amount: -facts.amount },
-          { accountId: payer.accountId, amount: facts.amount },
-        ],
-      });
+      const creditTransactionId = await creditPayer(tx, payer, facts.amount);
       // the database refuses a second (payer, nonce): the whole credit rolls back
       if (!(await insertPayment(tx, { ...facts, payer: wallet, id: paymentId, creditTransactionId })))
         throw new ReplayedPayment();
@@ -126,22 +115,47 @@ export async function payerAccount(tx: Queryable, wallet: string): Promise<X402P
   return payer;
 }
 
-/** Reverses `amount` of a payment's credit on the wallet's account (all of it, or an `upto` call's unused part). */
+/**
+ * Credits `amount` to the wallet's account from where the money comes: the chain (`acct_x402`, a
+ * payment) or the vouchers receivable (`batch-settlement`). Returns the ledger transaction's id.
+ */
+export async function creditPayer(
+  tx: Queryable,
+  payer: { accountId: string; keyId: string },
+  amount: bigint,
+  from = X402_ACCOUNT_ID,
+): Promise<string> {
+  return postPayerTransfer(tx, payer, 'credit_grant', amount, from);
+}
+
+/** Reverses `amount` of a credit on the wallet's account (all of it, or an `upto` call's unused part). */
 export async function reverseCredit(
   tx: Queryable,
   payer: { accountId: string; keyId: string },
   amount: bigint,
+  to = X402_ACCOUNT_ID,
+): Promise<string> {
+  return postPayerTransfer(tx, payer, 'x402_refund', -amount, to);
+}
+
+/** One balanced transaction: `amount` into the payer's account, its negative from `counterpart`. */
+async function postPayerTransfer(
+  tx: Queryable,
+  payer: { accountId: string; keyId: string },
+  kind: 'credit_grant' | 'x402_refund',
+  amount: bigint,
+  counterpart: string,
 ): Promise<string> {
   const id = newId('transaction');
   await postTransaction(tx, {
     id,
-    kind: 'x402_refund',
+    kind,
     requestId: null,
     keyId: payer.keyId,
     livemode: true,
     entries: [
-      { accountId: payer.accountId, amount: -amount },
-      { accountId: X402_ACCOUNT_ID, amount },
+      { accountId: counterpart, amount: -amount },
+      { accountId: payer.accountId, amount },
     ],
   });
   return id;
