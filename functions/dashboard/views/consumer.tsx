@@ -346,8 +346,8 @@ function TopUpSection({ s }: { s: SelfServe }) {
         <p class="note">Top-ups need a chain: this deployment has none configured.</p>
       )}
       <p class="note">
-        Or pay with x402 from any wallet: <code>POST /v1/credits/top-up</code> with a live key and the amount (see the
-        README); it is credited once the transfer is on chain.
+        Or pay with x402 from any wallet: <code class="nowrap">POST /v1/credits/top-up</code> with a live key and the
+        amount (see the README); it is credited once the transfer is on chain.
       </p>
       {s.topUps.length === 0 ? (
         <p class="note">No top-ups yet.</p>
