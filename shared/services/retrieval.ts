@@ -11,7 +11,7 @@ import { findNearDuplicates } from '../core/near-duplicates.ts';
 import { aboveFloor } from '../core/relevance-floor.ts';
 import type { RetrievedSource } from '../core/sources.ts';
 import { chunkBm25, fieldSearch, termStats } from '../store/lexical.ts';
-import { chunkInfo, chunkOrigins, firstChunks, hydrateChunks } from '../store/retrieval-chunks.ts';
+import { chunkInfo, chunkOrigins, firstChunks, hydrateChunks, type HydratedRow } from '../store/retrieval-chunks.ts';
 import type { Queryable } from '../db/index.ts';
 import { DomainError, NotFound, Unavailable } from '../errors.ts';
 import { findDatanets, listDatanets, type Datanet } from '../store/datanets.ts';
@@ -255,6 +255,9 @@ export async function gatherCandidates(
   };
 }
 
+/** A ranked document: its best chunk (null: found only by a document list) and its fused score. */
+type RankedPick = { chunkId: string | null; documentId: string; score: number; ranks: Record<string, number> };
+
 /** The best `perDocument` passages of the best documents, `topK` in all, hydrated and checked for copies. */
 export async function selectSources(
   services: Services,
@@ -263,7 +266,7 @@ export async function selectSources(
   topK: number,
   perDocument: number,
 ): Promise<RetrievedSource[]> {
-  const picks: { chunkId: string | null; documentId: string; score: number; ranks: Record<string, number> }[] = [];
+  const picks: RankedPick[] = [];
   for (const doc of ranked) {
     if (picks.length >= topK) break;
     if (doc.chunks.length === 0) {
@@ -289,11 +292,21 @@ export async function selectSources(
   // The in-database search (it prefetched `nearest`) hydrates with one statement.
   if (gathered.nearest) return sourcesInDatabase(services, gathered, picks, nearest, ids);
   const hydrated = await hydrateChunks(services.db, ids);
+  return markDuplicates(services, sourcesOfPicks(gathered, picks, nearest, hydrated));
+}
+
+/** Each pick as a source, in rank order, from its hydrated row (a pick whose row is gone was deleted since it was indexed). */
+function sourcesOfPicks(
+  gathered: Gathered,
+  picks: readonly RankedPick[],
+  nearest: ReadonlyMap<string, string>,
+  rows: ReadonlyMap<string, HydratedRow>,
+): RetrievedSource[] {
   const out: RetrievedSource[] = [];
   for (const p of picks) {
     const id = p.chunkId ?? nearest.get(p.documentId);
-    const row = id ? hydrated.get(id) : undefined;
-    if (!row) continue; // deleted since it was indexed
+    const row = id ? rows.get(id) : undefined;
+    if (!row) continue;
     out.push({
       ...row,
       score: p.score,
@@ -302,7 +315,7 @@ export async function selectSources(
       duplicateOf: null,
     });
   }
-  return markDuplicates(services, out);
+  return out;
 }
 
 /** The prefetched nearest passages (later models win, then the first chunk), as nearestChunks finds them. */
@@ -329,24 +342,12 @@ async function prefetchedNearest(
 async function sourcesInDatabase(
   services: Services,
   gathered: Gathered,
-  picks: readonly { chunkId: string | null; documentId: string; score: number; ranks: Record<string, number> }[],
+  picks: readonly RankedPick[],
   nearest: ReadonlyMap<string, string>,
   ids: readonly string[],
 ): Promise<RetrievedSource[]> {
   const { sources, facts } = await searchSources(services.db, ids, ids.length > 1);
-  const out: RetrievedSource[] = [];
-  for (const p of picks) {
-    const id = p.chunkId ?? nearest.get(p.documentId);
-    const row = id ? sources.get(id) : undefined;
-    if (!row) continue; // deleted since it was indexed
-    out.push({
-      ...row,
-      score: p.score,
-      similarity: gathered.similarity.get(row.chunkId) ?? null,
-      ranks: p.ranks,
-      duplicateOf: null,
-    });
-  }
+  const out = sourcesOfPicks(gathered, picks, nearest, sources);
   if (out.length < 2) return out;
   return withDuplicates(out, (chunkId) => facts.get(chunkId));
 }
