@@ -45,28 +45,12 @@ export const x402Payment = () =>
     const amount = await quoteMaxCost(services, c.req.path, body as Record<string, unknown>);
     const requirements = await gateway.requirements(amount > 0n ? amount : 1n);
 
-    const header = c.req.header('payment-signature');
-    if (!header)
-      return paymentRequired(
-        c,
-        gateway,
-        requirements,
-        `this call costs at most ${amount} micro-USD: pay it with x402 (PAYMENT-REQUIRED) or send an API key`,
-      );
-    let payload: PaymentPayload;
-    try {
-      payload = decodePaymentSignatureHeader(header);
-    } catch {
-      return paymentRequired(c, gateway, requirements, 'PAYMENT-SIGNATURE is not a base64 JSON x402 payment payload');
-    }
-    const matched = gateway.match(requirements, payload);
-    if (!matched)
-      return paymentRequired(
-        c,
-        gateway,
-        requirements,
-        "the payment does not match this call's requirements (scheme, network, asset, amount or payTo)",
-      );
+    const paid = await readPayment(c, gateway, requirements, {
+      unpaid: `this call costs at most ${amount} micro-USD: pay it with x402 (PAYMENT-REQUIRED) or send an API key`,
+      mismatch: "the payment does not match this call's requirements (scheme, network, asset, amount or payTo)",
+    });
+    if (paid instanceof Response) return paid;
+    const { payload, matched } = paid;
     const verdict = await gateway.verify(payload, matched); // facilitator unreachable: 503, nothing done
     if (!verdict.ok)
       return paymentRequired(
@@ -170,6 +154,28 @@ export function nonceOf(payload: PaymentPayload): string {
     p.signature ??
     JSON.stringify(payload.payload)
   );
+}
+
+/**
+ * The caller's PAYMENT-SIGNATURE, decoded and matched to one of `requirements`; otherwise the 402
+ * that says what to pay (`unpaid`: no header; `mismatch`: a payment for other terms).
+ */
+export async function readPayment(
+  c: Context<AppEnv>,
+  gateway: X402Gateway,
+  requirements: PaymentRequirements[],
+  messages: { unpaid: string; mismatch: string },
+): Promise<{ payload: PaymentPayload; matched: PaymentRequirements } | Response> {
+  const header = c.req.header('payment-signature');
+  if (!header) return paymentRequired(c, gateway, requirements, messages.unpaid);
+  let payload: PaymentPayload;
+  try {
+    payload = decodePaymentSignatureHeader(header);
+  } catch {
+    return paymentRequired(c, gateway, requirements, 'PAYMENT-SIGNATURE is not a base64 JSON x402 payment payload');
+  }
+  const matched = gateway.match(requirements, payload);
+  return matched ? { payload, matched } : paymentRequired(c, gateway, requirements, messages.mismatch);
 }
 
 export async function paymentRequired(

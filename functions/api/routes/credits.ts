@@ -1,6 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { decodePaymentSignatureHeader, encodePaymentResponseHeader } from '@x402/core/http';
-import type { PaymentPayload } from '@x402/core/types';
+import { encodePaymentResponseHeader } from '@x402/core/http';
 import type { Hex } from 'viem';
 import { Forbidden, Unavailable } from '../../../shared/errors.ts';
 import { topUpsOfAccount } from '../../../shared/services/top-ups.ts';
@@ -11,7 +10,7 @@ import type { AppEnv } from '../env.ts';
 import { errorResponses } from '../errors.ts';
 import { Micros, security } from '../schemas.ts';
 import { TopUpView, X402TopUpResponse, topUpView, x402TopUpView } from '../views/top-up.ts';
-import { nonceOf, paymentRequired } from '../x402.ts';
+import { nonceOf, paymentRequired, readPayment } from '../x402.ts';
 
 // Buying live credits with x402 (issue 20 §3): the account's live key (or the dashboard's) asks
 // for an amount; without PAYMENT-SIGNATURE the answer is 402 with an `exact` requirement of that
@@ -80,23 +79,12 @@ export const creditRoutes = new OpenAPIHono<AppEnv>()
     const amount = BigInt(c.req.valid('json').amount);
     // exact only: a top-up moves the whole amount (upto would let the payer's maximum be cut short)
     const requirements = (await gateway.requirements(amount)).filter((r) => r.scheme === 'exact');
-    const header = c.req.header('payment-signature');
-    if (!header)
-      return paymentRequired(c, gateway, requirements, `pay ${amount} micro-USD with x402 (exact) to top up`);
-    let payload: PaymentPayload;
-    try {
-      payload = decodePaymentSignatureHeader(header);
-    } catch {
-      return paymentRequired(c, gateway, requirements, 'PAYMENT-SIGNATURE is not a base64 JSON x402 payment payload');
-    }
-    const matched = gateway.match(requirements, payload);
-    if (!matched)
-      return paymentRequired(
-        c,
-        gateway,
-        requirements,
-        'the payment does not match this top-up (exact, amount, asset, payTo)',
-      );
+    const paid = await readPayment(c, gateway, requirements, {
+      unpaid: `pay ${amount} micro-USD with x402 (exact) to top up`,
+      mismatch: 'the payment does not match this top-up (exact, amount, asset, payTo)',
+    });
+    if (paid instanceof Response) return paid;
+    const { payload, matched } = paid;
     // the same payment again (a retry after a lost response): the same top-up, looked up before
     // the facilitator, which refuses an authorization already used on chain
     let outcome = await earlierTopUp(services, principal.accountId, nonceOf(payload));
