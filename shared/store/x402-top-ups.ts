@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.ts';
+import type { TopUp } from './top-ups.ts';
 
 // Top-ups paid with x402 (migration 0140): one row per payment, and the top_ups row it credits.
 
@@ -129,18 +130,7 @@ export async function finishX402TopUp(
 /** The credited top_ups row of an x402 top-up (unique by the Transfer's transaction and log). */
 export async function insertCreditedTopUp(
   db: Queryable,
-  t: {
-    id: string;
-    accountId: string;
-    wallet: string;
-    token: string;
-    treasury: string;
-    txHash: string;
-    logIndex: number;
-    blockNumber: bigint;
-    amount: bigint;
-    creditTransactionId: string;
-  },
+  t: Omit<TopUp, 'status' | 'via' | 'creditTransactionId' | 'seenAt' | 'creditedAt'> & { creditTransactionId: string },
 ): Promise<void> {
   await db.query(
     `INSERT INTO top_ups (id, account_id, wallet, token, treasury, tx_hash, log_index, block_number, amount, status,
