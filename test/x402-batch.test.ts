@@ -5,7 +5,7 @@ import { BatchSettlementEvmScheme as BatchClient } from '@x402/evm/batch-settlem
 import { BatchSettlementEvmScheme as BatchServer } from '@x402/evm/batch-settlement/server';
 import { wrapFetchWithPayment } from '@x402/fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, createWalletClient, http as viemHttp, maxUint256, type Hex } from 'viem';
+import { createWalletClient, http as viemHttp, maxUint256, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
 import { x402BatchSettlementAbi } from '../contracts/artifacts/x402BatchSettlement.ts';
@@ -14,15 +14,12 @@ import { X402_BATCH_CONTRACTS } from '../shared/chain/x402-batch-contracts.ts';
 import { createTokenInflows } from '../shared/chain/token-inflows.ts';
 import { createChannelReader } from '../shared/chain/x402-channel-reader.ts';
 import type { Db } from '../shared/db/index.ts';
-import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
 import { claimChannels } from '../shared/services/x402-channels.ts';
 import { DbChannelStorage } from '../shared/store/x402-channels.ts';
-import { http, startApiProcess, type ApiProcess } from './api-process.ts';
-import { DOCS } from './fixtures.ts';
-import { WALLETS } from './http.ts';
+import { startApiProcess } from './api-process.ts';
 import { postgresInstalled } from './postgres-server.ts';
-import { testDatabaseUrl } from './services.ts';
+import { bikesDatanet, type LocalChain, payingFetch, signerOf, startX402Api, type X402Api } from './x402-harness.ts';
 
 // x402 `batch-settlement` against a real `npm start`: x402's channel contract and deposit
 // collectors placed on its anvil, its local facilitator, a fresh agent wallet paying with the real
@@ -33,27 +30,19 @@ const ADMIN = 'cp_live_x402batchadminkey0000000000001';
 const PRICE = 1200n;
 
 describe.skipIf(!postgresInstalled())('x402 batch-settlement (one deposit, a voucher per call, one claim)', () => {
-  let api: ApiProcess;
+  let x: X402Api;
+  let api: X402Api['api'];
   let db: Db;
   let dbUrl: string;
-  let chain: { rpcUrl: string; token: `0x${string}`; chainId: number };
+  let chain: LocalChain;
   let facilitatorUrl: string;
-  let reader: ReturnType<typeof createPublicClient>;
+  let reader: X402Api['reader'];
 
   const balanceOf = (address: `0x${string}`) =>
     reader.readContract({ address: chain.token, abi: testUsdAbi, functionName: 'balanceOf', args: [address] });
-  const treasury = () => balanceOf(ANVIL_SETTLER_ADDRESS);
-  const sumOf = async (account: string) =>
-    BigInt(
-      (
-        await db.query<{ s: string }>(
-          `SELECT coalesce(sum(amount), 0)::text AS s FROM ledger_entries WHERE account_id = $1`,
-          [account],
-        )
-      ).rows[0]!.s,
-    );
-  const claimedInflow = async () => -(await sumOf('acct_x402_channel_claims'));
-  const receivable = async () => -(await sumOf('acct_x402_vouchers'));
+  const treasury = () => x.treasury();
+  const claimedInflow = async () => -(await x.ledgerSum('acct_x402_channel_claims'));
+  const receivable = async () => -(await x.ledgerSum('acct_x402_vouchers'));
   const charges = async () =>
     (await db.query(`SELECT 1 FROM x402_channel_charges WHERE status = 'charged'`)).rows.length;
   const post = (f: typeof fetch, url: string, path: string, json: unknown) =>
@@ -91,27 +80,12 @@ describe.skipIf(!postgresInstalled())('x402 batch-settlement (one deposit, a vou
   }
 
   /** @x402/fetch paying with batch-settlement only (deposit: 10 calls' worth); `sent` records each PAYMENT-SIGNATURE. */
-  function batchFetch(privateKey: Hex, sent: string[] = []) {
-    const network = `eip155:${chain.chainId}` as const;
-    const client = x402Client.fromConfig({
-      schemes: [
-        {
-          network,
-          client: new BatchClient(toClientEvmSigner(privateKeyToAccount(privateKey), reader as never), {
-            depositPolicy: { depositMultiplier: 10 },
-          }),
-        },
-      ],
-      spendControls: { allowedAssets: [{ network, asset: chain.token }] },
-    });
-    const recording: typeof fetch = async (input, init) => {
-      const req = new Request(input as string | URL | Request, init);
-      const sig = req.headers.get('payment-signature');
-      if (sig) sent.push(sig);
-      return fetch(req);
-    };
-    return wrapFetchWithPayment(recording, client);
-  }
+  const batchFetch = (privateKey: Hex, sent: string[] = []) =>
+    payingFetch(
+      chain,
+      new BatchClient(signerOf(privateKey, reader), { depositPolicy: { depositMultiplier: 10 } }),
+      sent,
+    );
 
   /** The claim pass npm start runs every X402_CLAIM_SECONDS, run now over the same database and facilitator. */
   const claimNow = () =>
@@ -122,36 +96,12 @@ describe.skipIf(!postgresInstalled())('x402 batch-settlement (one deposit, a vou
     });
 
   beforeAll(async () => {
-    dbUrl = await testDatabaseUrl();
-    db = openPg(dbUrl, { max: 2 });
-    api = await startApiProcess({
-      DATABASE_URL: dbUrl,
-      CITEPAY_ADMIN_KEY: ADMIN,
-      LOG_LEVEL: 'info',
-      X402_CLAIM_SECONDS: '0',
-    });
-    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
-      rpcUrl: string;
-      chainId: number;
-    };
-    facilitatorUrl = JSON.parse(api.lines.find((l) => l.includes('local facilitator ready'))!).url as string;
-    const unpaid = await post(fetch, api.url, '/v1/retrieve', { query: 'x' });
-    const accepts = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts;
-    chain = { rpcUrl: ready.rpcUrl, token: accepts[0]!.asset as `0x${string}`, chainId: ready.chainId };
-    reader = createPublicClient({ transport: viemHttp(chain.rpcUrl), pollingInterval: 100 });
-    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
-      key: ADMIN,
-      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
-    });
-    const dn = await http(api.url, 'POST', '/v1/datanets', {
-      key: ada.body.apiKey.key,
-      json: { name: 'Bikes', pricePerSource: PRICE.toString() },
-    });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
+    x = await startX402Api({ CITEPAY_ADMIN_KEY: ADMIN, X402_CLAIM_SECONDS: '0' });
+    ({ api, db, dbUrl, chain, facilitatorUrl, reader } = x);
+    await bikesDatanet(api.url, ADMIN, PRICE);
   });
   afterAll(async () => {
-    await api?.stop();
-    await db?.close();
+    await x?.stop();
   });
 
   it('npm start placed the channel contract and collectors; a 402 offers batch-settlement beside upto and exact', async () => {

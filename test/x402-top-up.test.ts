@@ -1,26 +1,25 @@
-import { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
-import { toClientEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
-import { wrapFetchWithPayment } from '@x402/fetch';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPublicClient, http as viemHttp, type Hex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
+import type { Hex } from 'viem';
 import { ANVIL_SETTLER_ADDRESS } from '../shared/chain/anvil.ts';
 import { createTokenInflows } from '../shared/chain/token-inflows.ts';
 import type { Db } from '../shared/db/index.ts';
-import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
 import type { App } from '../functions/api/app.ts';
-import { http, startApiProcess, type ApiProcess } from './api-process.ts';
+import { http, startApiProcess } from './api-process.ts';
 import { browserSession } from './dashboard/session.ts';
-import { DOCS } from './fixtures.ts';
-import { WALLETS } from './http.ts';
 import { postgresInstalled } from './postgres-server.ts';
-import { testDatabaseUrl } from './services.ts';
+import {
+  bikesDatanet,
+  type LocalChain,
+  payingFetch as paying,
+  signerOf,
+  startX402Api,
+  type X402Api,
+} from './x402-harness.ts';
 
 // Buying live credits with x402 (POST /v1/credits/top-up), and x402 payments a killed process left
 // pending (swept by another process's x402 pass), against real `npm start` processes on one
@@ -29,36 +28,19 @@ const ADMIN = 'cp_live_x402topupadminkey00000000000001';
 const PRICE = 1500n;
 
 describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep against npm start', () => {
-  let api: ApiProcess;
+  let x: X402Api;
+  let api: X402Api['api'];
   let db: Db;
   let dbUrl: string;
-  let chain: { rpcUrl: string; token: `0x${string}`; chainId: number };
+  let chain: LocalChain;
   let agentKey: Hex;
-  let reader: ReturnType<typeof createPublicClient>;
+  let reader: X402Api['reader'];
   let consumer: { id: string; key: string };
 
-  const treasury = () =>
-    reader.readContract({
-      address: chain.token,
-      abi: testUsdAbi,
-      functionName: 'balanceOf',
-      args: [ANVIL_SETTLER_ADDRESS],
-    }) as Promise<bigint>;
+  const treasury = () => x.treasury();
   const balance = async (key: string) => BigInt((await http(api.url, 'GET', '/v1/usage', { key })).body.balance);
-  function payingFetch(privateKey: Hex, sent: string[] = []) {
-    const network = `eip155:${chain.chainId}` as const;
-    const client = x402Client.fromConfig({
-      schemes: [{ network, client: new ExactEvmScheme(toClientEvmSigner(privateKeyToAccount(privateKey))) }],
-      spendControls: { allowedAssets: [{ network, asset: chain.token }] },
-    });
-    const recording: typeof fetch = async (input, init) => {
-      const req = new Request(input as string | URL | Request, init);
-      const sig = req.headers.get('payment-signature');
-      if (sig) sent.push(sig);
-      return fetch(req);
-    };
-    return wrapFetchWithPayment(recording, client);
-  }
+  const payingFetch = (privateKey: Hex, sent: string[] = []) =>
+    paying(chain, new ExactEvmScheme(signerOf(privateKey, reader)), sent);
   const topUp = (f: typeof fetch, key: string, amount: string, base = api.url, signature?: string) =>
     f(`${base}/v1/credits/top-up`, {
       method: 'POST',
@@ -75,52 +57,23 @@ describe.skipIf(!postgresInstalled())('x402 top-ups and the pending sweep agains
     );
 
   beforeAll(async () => {
-    const url = (dbUrl = await testDatabaseUrl());
-    db = openPg(url, { max: 2 });
     // this process sweeps what another (killed) process left pending: its x402 pass every second,
     // and a payment pending 20 s counts as left behind (its own calls here take far less)
-    api = await startApiProcess({
-      DATABASE_URL: url,
+    x = await startX402Api({
       CITEPAY_ADMIN_KEY: ADMIN,
-      LOG_LEVEL: 'info',
       X402_SETTLE_RETRY_SECONDS: '1',
       X402_PENDING_STALE_SECONDS: '20',
     });
-    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
-      rpcUrl: string;
-      chainId: number;
-    };
-    const unpaid = await fetch(`${api.url}/v1/retrieve`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"query":"x"}',
-    });
-    const asset = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts[0]!
-      .asset as `0x${string}`;
-    chain = { rpcUrl: ready.rpcUrl, token: asset, chainId: ready.chainId };
-    reader = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
-    await vi.waitFor(() => expect(api.lines.some((l) => l.includes('x402 demo agent wallet'))).toBe(true));
-    agentKey = api.lines
-      .find((l) => l.includes('x402 demo agent wallet'))!
-      .match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
+    ({ api, db, dbUrl, chain, agentKey, reader } = x);
     const made = await http(api.url, 'POST', '/v1/admin/accounts', {
       key: ADMIN,
       json: { kind: 'consumer', name: 'Topper', credits: '0' },
     });
     consumer = { id: made.body.account.id, key: made.body.apiKey.key };
-    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
-      key: ADMIN,
-      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
-    });
-    const dn = await http(api.url, 'POST', '/v1/datanets', {
-      key: ada.body.apiKey.key,
-      json: { name: 'Bikes', pricePerSource: PRICE.toString() },
-    });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
+    await bikesDatanet(api.url, ADMIN, PRICE);
   });
   afterAll(async () => {
-    await api?.stop();
-    await db?.close();
+    await x?.stop();
   });
 
   it('without a payment: 402 offering exact for the amount to the treasury; no key 401; a test key 403; a bad amount 400', async () => {

@@ -1,21 +1,14 @@
-import { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
-import { PERMIT2_ADDRESS, toClientEvmSigner, x402UptoPermit2ProxyAddress } from '@x402/evm';
+import { PERMIT2_ADDRESS, x402UptoPermit2ProxyAddress } from '@x402/evm';
 import { UptoEvmScheme } from '@x402/evm/upto/client';
-import { wrapFetchWithPayment } from '@x402/fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, http as viemHttp, type Hex } from 'viem';
+import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
 import { ANVIL_SETTLER_ADDRESS } from '../shared/chain/anvil.ts';
 import type { Db } from '../shared/db/index.ts';
-import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
-import { http, startApiProcess, type ApiProcess } from './api-process.ts';
-import { DOCS } from './fixtures.ts';
-import { WALLETS } from './http.ts';
 import { postgresInstalled } from './postgres-server.ts';
-import { testDatabaseUrl } from './services.ts';
+import { bikesDatanet, type LocalChain, payingFetch, signerOf, startX402Api, type X402Api } from './x402-harness.ts';
 
 // x402 `upto` against a real `npm start`: Permit2 and x402's upto proxy placed on its anvil, its
 // local facilitator, the demo agent wallet (approved for Permit2 by npm start), paid by the real
@@ -25,27 +18,15 @@ const ADMIN = 'cp_live_x402uptoadminkey00000000000001';
 const PRICE = 1500n;
 
 describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) against npm start', () => {
-  let api: ApiProcess;
+  let x: X402Api;
+  let api: X402Api['api'];
   let db: Db;
-  let chain: { rpcUrl: string; token: `0x${string}`; chainId: number };
+  let chain: LocalChain;
   let agentKey: Hex;
-  let reader: ReturnType<typeof createPublicClient>;
+  let reader: X402Api['reader'];
 
-  const treasury = () =>
-    reader.readContract({
-      address: chain.token,
-      abi: testUsdAbi,
-      functionName: 'balanceOf',
-      args: [ANVIL_SETTLER_ADDRESS],
-    }) as Promise<bigint>;
-  const inflow = async () =>
-    -BigInt(
-      (
-        await db.query<{ s: string | null }>(
-          `SELECT sum(amount)::text AS s FROM ledger_entries WHERE account_id = 'acct_x402'`,
-        )
-      ).rows[0]!.s ?? 0,
-    );
+  const treasury = () => x.treasury();
+  const inflow = async () => -(await x.ledgerSum('acct_x402'));
   const paymentByTx = async (tx: string) =>
     (
       await db.query<{ scheme: string; amount: string; authorized: string; status: string; request_id: string }>(
@@ -65,22 +46,8 @@ describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) agains
     );
 
   /** @x402/fetch paying with `upto` only; `sent` records each PAYMENT-SIGNATURE. */
-  function uptoFetch(privateKey: Hex, sent: string[] = []) {
-    const network = `eip155:${chain.chainId}` as const;
-    const client = x402Client.fromConfig({
-      schemes: [
-        { network, client: new UptoEvmScheme(toClientEvmSigner(privateKeyToAccount(privateKey), reader as never)) },
-      ],
-      spendControls: { allowedAssets: [{ network, asset: chain.token }] },
-    });
-    const recording: typeof fetch = async (input, init) => {
-      const req = new Request(input as string | URL | Request, init);
-      const sig = req.headers.get('payment-signature');
-      if (sig) sent.push(sig);
-      return fetch(req);
-    };
-    return wrapFetchWithPayment(recording, client);
-  }
+  const uptoFetch = (privateKey: Hex, sent: string[] = []) =>
+    payingFetch(chain, new UptoEvmScheme(signerOf(privateKey, reader)), sent);
   const post = (f: typeof fetch, path: string, json: unknown) =>
     f(`${api.url}${path}`, {
       method: 'POST',
@@ -91,35 +58,14 @@ describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) agains
     decodePaymentRequiredHeader((await post(fetch, path, json)).headers.get('payment-required')!).accepts;
 
   beforeAll(async () => {
-    const url = await testDatabaseUrl();
-    db = openPg(url, { max: 2 });
-    api = await startApiProcess({ DATABASE_URL: url, CITEPAY_ADMIN_KEY: ADMIN, LOG_LEVEL: 'info' });
-    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
-      rpcUrl: string;
-      chainId: number;
-    };
-    const accepts = await quote('/v1/retrieve', { query: 'x' });
-    chain = { rpcUrl: ready.rpcUrl, token: accepts[0]!.asset as `0x${string}`, chainId: ready.chainId };
-    reader = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
-    const banner = await lineContaining(api, 'x402 demo agent wallet');
-    agentKey = banner.match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
-    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
-      key: ADMIN,
-      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
-    });
-    const dn = await http(api.url, 'POST', '/v1/datanets', {
-      key: ada.body.apiKey.key,
-      json: { name: 'Bikes', pricePerSource: PRICE.toString() },
-    });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
-      key: ada.body.apiKey.key,
-      json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
-    });
+    x = await startX402Api({ CITEPAY_ADMIN_KEY: ADMIN });
+    ({ api, db, chain, agentKey, reader } = x);
+    await bikesDatanet(api.url, ADMIN, PRICE, [
+      { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
+    ]);
   });
   afterAll(async () => {
-    await api?.stop();
-    await db?.close();
+    await x?.stop();
   });
 
   it('npm start placed Permit2 and the upto proxy at their canonical addresses; a 402 offers upto first, then batch-settlement and exact, for the same maximum', async () => {
@@ -225,12 +171,3 @@ describe.skipIf(!postgresInstalled())('x402 upto (charge the actual cost) agains
 
   const count = async () => (await db.query(`SELECT 1 FROM x402_payments`)).rows.length;
 });
-
-/** The first log line containing `text`, once the process has written it. */
-async function lineContaining(api: ApiProcess, text: string): Promise<string> {
-  for (;;) {
-    const line = api.lines.find((l) => l.includes(text));
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,24 +1,25 @@
-import { x402Client } from '@x402/core/client';
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from '@x402/core/http';
-import { toClientEvmSigner } from '@x402/evm';
 import { ExactEvmScheme } from '@x402/evm/exact/client';
-import { wrapFetchWithPayment } from '@x402/fetch';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPublicClient, http as viemHttp, type Hex } from 'viem';
+import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { testUsdAbi } from '../contracts/artifacts/TestUSD.ts';
 import { ANVIL_SETTLER_ADDRESS } from '../shared/chain/anvil.ts';
 import type { Db } from '../shared/db/index.ts';
-import { openPg } from '../shared/db/pg.ts';
 import { checkLedger } from '../shared/services/ledger-check.ts';
 import { createTokenInflows } from '../shared/chain/token-inflows.ts';
-import { http, startApiProcess, type ApiProcess } from './api-process.ts';
+import { http, startApiProcess } from './api-process.ts';
 import { DOCS } from './fixtures.ts';
-import { WALLETS } from './http.ts';
 import { postgresInstalled } from './postgres-server.ts';
-import { testDatabaseUrl } from './services.ts';
+import {
+  bikesDatanet,
+  type LocalChain,
+  payingFetch as paying,
+  signerOf,
+  startX402Api,
+  type X402Api,
+} from './x402-harness.ts';
 
 // x402 v2 pay-per-call against a real `npm start` (local anvil, its local facilitator, the funded
 // demo agent wallet), paid by the real @x402/fetch client with a viem wallet. On PostgreSQL so the
@@ -27,28 +28,16 @@ const ADMIN = 'cp_live_x402startadminkey0000000000001';
 const PRICE = 1500n;
 
 describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () => {
-  let api: ApiProcess;
+  let x: X402Api;
+  let api: X402Api['api'];
   let db: Db;
   let dbUrl: string;
-  let chain: { rpcUrl: string; token: `0x${string}`; chainId: number };
+  let chain: LocalChain;
   let agentKey: Hex;
-  let reader: ReturnType<typeof createPublicClient>;
+  let reader: X402Api['reader'];
 
-  const treasury = () =>
-    reader.readContract({
-      address: chain.token,
-      abi: testUsdAbi,
-      functionName: 'balanceOf',
-      args: [ANVIL_SETTLER_ADDRESS],
-    }) as Promise<bigint>;
-  const inflow = async () =>
-    -(
-      (
-        await db.query<{ s: bigint | null }>(
-          `SELECT sum(amount)::bigint AS s FROM ledger_entries WHERE account_id = 'acct_x402'`,
-        )
-      ).rows[0]!.s ?? 0n
-    );
+  const treasury = () => x.treasury();
+  const inflow = async () => -(await x.ledgerSum('acct_x402'));
   const settledTotal = async () =>
     BigInt(
       (
@@ -57,23 +46,9 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
         )
       ).rows[0]!.s ?? 0n,
     );
-
-  /** @x402/fetch with a viem wallet; `sent` records each PAYMENT-SIGNATURE it sends. */
-  function payingFetch(privateKey: Hex, sent: string[] = []) {
-    const account = privateKeyToAccount(privateKey);
-    const network = `eip155:${chain.chainId}` as const;
-    const client = x402Client.fromConfig({
-      schemes: [{ network, client: new ExactEvmScheme(toClientEvmSigner(account, reader as never)) }],
-      spendControls: { allowedAssets: [{ network, asset: chain.token }] },
-    });
-    const recording: typeof fetch = async (input, init) => {
-      const req = new Request(input as string | URL | Request, init);
-      const sig = req.headers.get('payment-signature');
-      if (sig) sent.push(sig);
-      return fetch(req);
-    };
-    return wrapFetchWithPayment(recording, client);
-  }
+  /** @x402/fetch paying with `exact` from a viem wallet; `sent` records each PAYMENT-SIGNATURE it sends. */
+  const payingFetch = (privateKey: Hex, sent: string[] = []) =>
+    paying(chain, new ExactEvmScheme(signerOf(privateKey, reader)), sent);
   const post = (f: typeof fetch, path: string, json: unknown) =>
     f(`${api.url}${path}`, {
       method: 'POST',
@@ -82,54 +57,15 @@ describe.skipIf(!postgresInstalled())('x402 pay-per-call against npm start', () 
     });
 
   beforeAll(async () => {
-    const url = (dbUrl = await testDatabaseUrl());
-    db = openPg(url, { max: 2 });
     // the settle retry pass every second: the retry test waits for it
-    api = await startApiProcess({
-      DATABASE_URL: url,
-      CITEPAY_ADMIN_KEY: ADMIN,
-      LOG_LEVEL: 'info',
-      X402_SETTLE_RETRY_SECONDS: '1',
-    });
-    const ready = JSON.parse(api.lines.find((l) => l.includes('"local chain ready"'))!) as {
-      rpcUrl: string;
-      chainId: number;
-    };
-    // the log redacts a field named token: the stablecoin's address comes from a 402 instead
-    const unpaid = await fetch(`${api.url}/v1/retrieve`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"query":"x"}',
-    });
-    const asset = decodePaymentRequiredHeader(unpaid.headers.get('payment-required')!).accepts[0]!
-      .asset as `0x${string}`;
-    chain = { rpcUrl: ready.rpcUrl, token: asset, chainId: ready.chainId };
-    reader = createPublicClient({ transport: viemHttp(chain.rpcUrl) });
-    const banner = await (async () => {
-      for (;;) {
-        const line = api.lines.find((l) => l.includes('x402 demo agent wallet'));
-        if (line) return line;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    agentKey = banner.match(/PUBLIC dev key (0x[0-9a-f]{64})/)![1] as Hex;
-    const ada = await http(api.url, 'POST', '/v1/admin/accounts', {
-      key: ADMIN,
-      json: { kind: 'contributor', name: 'Ada', wallet: WALLETS.ada },
-    });
-    const dn = await http(api.url, 'POST', '/v1/datanets', {
-      key: ada.body.apiKey.key,
-      json: { name: 'Bikes', pricePerSource: PRICE.toString() },
-    });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, { key: ada.body.apiKey.key, json: DOCS.bikes });
-    await http(api.url, 'POST', `/v1/datanets/${dn.body.id}/documents`, {
-      key: ada.body.apiKey.key,
-      json: { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
-    });
+    x = await startX402Api({ CITEPAY_ADMIN_KEY: ADMIN, X402_SETTLE_RETRY_SECONDS: '1' });
+    ({ api, db, dbUrl, chain, agentKey, reader } = x);
+    await bikesDatanet(api.url, ADMIN, PRICE, [
+      { title: 'Undo', content: 'To undo the last commit but keep your changes, run git reset --soft HEAD~1.' },
+    ]);
   });
   afterAll(async () => {
-    await api?.stop();
-    await db?.close();
+    await x?.stop();
   });
 
   it('without a key: 402 with PAYMENT-REQUIRED naming the chain, the stablecoin, the treasury and the most the call can cost', async () => {
