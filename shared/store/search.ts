@@ -96,7 +96,7 @@ export async function searchCandidates(db: Queryable, p: CandidateParameters): P
   const r = await db.query<JsonRow>(
     `WITH
      lexical AS (
-       SELECT t.chunk_id, sum(q.w * t.tf * ${BM25_K1 + 1} / (t.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * t.chunk_len / $6::float8)))::float8 AS score
+       SELECT t.chunk_id, sum(q.w * t.tf * ${BM25_K1 + 1}::float8 / (t.tf + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * t.chunk_len / $6::float8)))::float8 AS score
          FROM unnest($4::text[], $5::float8[]) AS q(lexeme, w)
          JOIN chunk_terms t ON t.lexeme = q.lexeme AND t.datanet_id = ANY($2::text[])
         ${filter ? 'WHERE EXISTS (SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = t.chunk_id AND d.metadata @> $3::jsonb)' : ''}
@@ -128,8 +128,10 @@ export async function searchCandidates(db: Queryable, p: CandidateParameters): P
      info AS (
        SELECT c.id, c.document_id, d.chunk_count,
               (SELECT count(DISTINCT o.document_id) FROM chunks o WHERE o.datanet_id = c.datanet_id AND o.text_hash = c.text_hash)::int AS copies
-         FROM chunks c JOIN documents d ON d.id = c.document_id
-        WHERE c.id IN (SELECT chunk_id FROM lexical UNION SELECT chunk_id FROM dense) AND d.deleted_at IS NULL),
+         FROM (SELECT chunk_id FROM lexical UNION SELECT chunk_id FROM dense) hit
+              CROSS JOIN LATERAL (SELECT * FROM chunks c WHERE c.id = hit.chunk_id OFFSET 0) c
+              JOIN documents d ON d.id = c.document_id
+        WHERE d.deleted_at IS NULL),
      only_docs AS (
        SELECT coalesce(array_agg(document_id), '{}') AS ids FROM (
          SELECT document_id FROM fields UNION SELECT document_id FROM doc_dense EXCEPT SELECT document_id FROM info) x),
