@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { buildEdgeWorker } from '../test/edge/build.ts';
 import { startEdgeWorker } from '../test/edge/worker.ts';
 import { createDatabase, postgresInstalled, startPostgres } from '../test/postgres-server.ts';
+import { pgbouncerInstalled, startPgBouncer } from './lib/pgbouncer.ts';
 import { loadSotu, loadSotuQuestions } from './corpora/sotu.ts';
 import { spawnApiServer } from './lib/api-processes.ts';
 import { BENCH_RATE_LIMITS, benchAccounts, jsonPoster } from './lib/http.ts';
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
 if (!postgresInstalled()) throw new Error('bench:edge needs PostgreSQL 15 with pgvector: bash .ci/postgres.sh');
 const concurrencies = args.concurrency.split(',').map(Number);
 const requests = Number(args.requests);
+const POOLED = 'edge through a transaction pool (PgBouncer, as Hyperdrive)';
 
 const built = await buildEdgeWorker(join(mkdtempSync(join(tmpdir(), 'citepay-edge-')), 'worker'));
 printTable('Edge Worker bundle (one ESM file, as SST uploads it)', [
@@ -41,6 +43,9 @@ printTable('Edge Worker bundle (one ESM file, as SST uploads it)', [
 ]);
 
 const pg = await startPostgres();
+// Hyperdrive's stand-in with its pool (bench/lib/pgbouncer.ts); without PgBouncer, only miniflare's straight connection.
+const pool = pgbouncerInstalled() ? await startPgBouncer(pg) : undefined;
+if (!pool) console.log('PgBouncer not installed (apt-get install pgbouncer): the pooled edge row is skipped');
 const adminKey = `cp_live_${randomBytes(18).toString('hex')}`;
 const databaseUrl = await createDatabase(pg.url, 'citepay_bench_edge');
 const api = await spawnApiServer({
@@ -105,6 +110,10 @@ try {
     ...edgeOptions,
     vars: { ...edgeOptions.vars, EDGE_QUERY_PREFETCH: 'off' },
   });
+  // Through a transaction pool, as deployed: Hyperdrive keeps origin connections open across requests.
+  const pooled = pool
+    ? await startEdgeWorker({ ...edgeOptions, databaseUrl: pool.through(databaseUrl), database: 'direct' })
+    : undefined;
   const embeddings = jsonPoster(api.base);
   const embedOnly = async (i: number) =>
     void (await embeddings('/v1/embeddings', edgeOptions.embedder.apiKey, {
@@ -115,6 +124,7 @@ try {
     { runtime: 'node (1 process)', call: retrieve(api.base) },
     { runtime: 'edge (workerd)', call: retrieve(worker.url) },
     { runtime: 'edge, vector fetched after admission', call: retrieve(lateVector.url) },
+    ...(pooled ? [{ runtime: POOLED, call: retrieve(pooled.url) }] : []),
   ];
   for (const t of targets) await drive(30, 1, t.call); // warm-up: query plans, JIT
   const runs: ({ runtime: string; concurrency: number } & Awaited<ReturnType<typeof drive>>)[] = [];
@@ -124,14 +134,16 @@ try {
   const hop = await drive(requests, 1, embedOnly);
   await worker.dispose();
   await lateVector.dispose();
+  await pooled?.dispose();
 
   const node1 = runs.find((r) => r.runtime.startsWith('node') && r.concurrency === 1)!;
   const ratios = concurrencies.map((concurrency) => {
-    const at = (runtime: string) => runs.find((r) => r.runtime === runtime && r.concurrency === concurrency)!.p50;
+    const at = (runtime: string) => runs.find((r) => r.runtime === runtime && r.concurrency === concurrency)?.p50;
     return {
       concurrency,
-      edgeOverNode: at('edge (workerd)') / at('node (1 process)'),
-      lateVectorOverNode: at('edge, vector fetched after admission') / at('node (1 process)'),
+      edgeOverNode: at('edge (workerd)')! / at('node (1 process)')!,
+      lateVectorOverNode: at('edge, vector fetched after admission')! / at('node (1 process)')!,
+      pooledEdgeOverNode: pooled ? at(POOLED)! / at('node (1 process)')! : null,
     };
   });
   const edge1 = runs.find((r) => r.runtime === 'edge (workerd)' && r.concurrency === 1)!;
@@ -155,7 +167,7 @@ try {
   ]);
   for (const r of ratios)
     console.log(
-      `edge / node p50 at concurrency ${r.concurrency}: ${r.edgeOverNode.toFixed(2)}× (vector fetched after admission: ${r.lateVectorOverNode.toFixed(2)}×)`,
+      `edge / node p50 at concurrency ${r.concurrency}: ${r.edgeOverNode.toFixed(2)}× (vector fetched after admission: ${r.lateVectorOverNode.toFixed(2)}×${r.pooledEdgeOverNode ? `; through a pool as Hyperdrive: ${r.pooledEdgeOverNode.toFixed(2)}×` : ''})`,
     );
 
   const file = saveResults('edge', {
@@ -173,5 +185,6 @@ try {
   console.log(`\nsaved ${file}`);
 } finally {
   await api.stop();
+  await pool?.stop();
   await pg.stop();
 }

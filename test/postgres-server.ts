@@ -98,7 +98,7 @@ export async function createDatabase(serverUrl: string, prefix = 'citepay_t'): P
   return url.toString();
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

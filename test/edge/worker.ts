@@ -19,6 +19,13 @@ export interface EdgeWorkerOptions {
   /** citepay's own OpenAI-compatible embeddings endpoint (…/v1) and a key for it */
   embedder: { url: string; apiKey: string; model: string; dimension: number };
   vars?: Record<string, string>;
+  /**
+   * 'direct': no Hyperdrive binding; the Worker reads DATABASE_URL and its own socket reaches the
+   * database (bench:edge points it at PgBouncer, the pool Hyperdrive is when deployed). miniflare's
+   * Hyperdrive stand-in is a Node TCP proxy without TCP_NODELAY: a response of more than one
+   * segment waits for the Worker's delayed ACK (~40 ms), which deployed Hyperdrive does not do.
+   */
+  database?: 'hyperdrive' | 'direct';
 }
 
 export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeWorker> {
@@ -31,7 +38,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
 
     compatibilityDate: EDGE_WORKER.compatibility.date,
     compatibilityFlags: [...EDGE_WORKER.compatibility.flags],
-    hyperdrives: { [EDGE_WORKER.hyperdriveBinding]: origin.toString() },
+    ...(options.database === 'direct' ? {} : { hyperdrives: { [EDGE_WORKER.hyperdriveBinding]: origin.toString() } }),
     bindings: {
       EMBEDDER: 'remote',
       EMBEDDER_URL: options.embedder.url,
@@ -39,6 +46,7 @@ export async function startEdgeWorker(options: EdgeWorkerOptions): Promise<EdgeW
       EMBEDDER_MODEL: options.embedder.model,
       EMBEDDER_DIMENSION: String(options.embedder.dimension),
       LOG_LEVEL: 'warn',
+      ...(options.database === 'direct' ? { DATABASE_URL: options.databaseUrl } : {}),
       ...options.vars,
     },
   });
