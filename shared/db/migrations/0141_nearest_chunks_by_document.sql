@@ -7,7 +7,8 @@
 -- look cheap: each one read from TOAST and measured, then joined to the few chunks asked about
 -- (19 documents: 10,668 vectors read for the 1,652 needed; 154 ms as a prepared generic plan).
 -- The vectors are now looked up per chunk of the documents asked about (the LATERAL with
--- OFFSET 0 keeps the planner from turning the join round): 11–17 ms, the same rows.
+-- OFFSET 0 keeps the planner from turning the join round): 11–17 ms, the same rows (a tie in
+-- distance goes to the lower chunk id, where the old plan left it to the scan order).
 -- test/search-in-database.test.ts counts the vectors it reads.
 CREATE OR REPLACE FUNCTION pgvector_nearest_chunks(model text, dimension int, query vector, document_ids text[], datanet_ids text[])
 RETURNS TABLE (document_id text, chunk_id text) LANGUAGE sql STABLE ROWS 50 AS $$
@@ -15,7 +16,7 @@ RETURNS TABLE (document_id text, chunk_id text) LANGUAGE sql STABLE ROWS 50 AS $
     FROM chunks c
          CROSS JOIN LATERAL (SELECT v.embedding FROM chunk_vectors v WHERE v.chunk_id = c.id AND v.model = $1 OFFSET 0) v
    WHERE c.document_id = ANY($4) AND c.datanet_id = ANY($5) AND vector_dims(v.embedding) = $2
-   ORDER BY c.document_id, v.embedding <=> $3
+   ORDER BY c.document_id, v.embedding <=> $3, c.id
 $$;
 
 -- 2. A 512-dimension vector is 2,052 bytes, just over the 2,032 at which PostgreSQL moves a value
