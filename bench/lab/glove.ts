@@ -208,7 +208,7 @@ function neighbours(c: Corpus, w: string, k: number, min: number): [string, numb
 for (const k of [3, 5, 10])
   for (const min of [0.6, 0.7])
     for (const keepOriginal of [false, true])
-      for (const weight of [0.5, 1, 2]) {
+      for (const weight of [0.25, 0.5, 1, 2]) {
         const cache = new Map<string, DocumentHit[]>();
         measure(
           'GloVe expansion',
@@ -220,7 +220,8 @@ for (const k of [3, 5, 10])
               const qw = queryWords(x.q.question);
               if (keepOriginal) for (const w of qw) q.set(w, 1);
               for (const w of qw)
-                for (const [n, s] of neighbours(c, w, k, min)) if (!qw.includes(n)) q.set(n, Math.max(q.get(n) ?? 0, s));
+                for (const [n, s] of neighbours(c, w, k, min))
+                  if (!qw.includes(n)) q.set(n, Math.max(q.get(n) ?? 0, s));
               hits = c.bm25(q);
               cache.set(x.q.question, hits);
             }
@@ -230,7 +231,7 @@ for (const k of [3, 5, 10])
       }
 
 // (b) Soft-matching reranker of the top 20.
-function soft(c: Corpus, qRows: { r: number; idf: number }[], docRows: number[]) {
+function soft(qRows: { r: number; idf: number }[], docRows: number[]) {
   let s = 0,
     z = 0;
   for (const { r, idf } of qRows) {
@@ -249,9 +250,13 @@ const minmax = (xs: number[]) => {
     hi = Math.max(...xs);
   return xs.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
 };
-for (const part of ['fields', 'body', 'both'] as const)
-  for (const lambda of [0.1, 0.2, 0.3, 0.5]) {
-    const cache = new Map<string, number[]>();
+const softCache = new Map<string, number[]>(); // part + question → soft score of each top-20 document
+for (const part of ['fields', 'body'] as const)
+  for (const lambda of [0.05, 0.1, 0.2, 0.3, 0.5]) {
+    const cache = {
+      get: (q: string) => softCache.get(`${part} ${q}`),
+      set: (q: string, v: number[]) => softCache.set(`${part} ${q}`, v),
+    };
     measure('GloVe rerank top 20', `max-cosine on ${part}, λ ${lambda}`, (x, c) => {
       const ranked = prod(x.c);
       const top = ranked.slice(0, 20);
@@ -262,7 +267,7 @@ for (const part of ['fields', 'body', 'both'] as const)
           .map((w) => ({ r: row.get(w)!, idf: c.idf(w) }));
         s = top.map((d) => {
           const dr = c.docRows.get(d.documentId)!;
-          return soft(c, qRows, part === 'fields' ? dr.fields : part === 'body' ? dr.body : [...dr.fields, ...dr.body]);
+          return soft(qRows, part === 'fields' ? dr.fields : dr.body);
         });
         cache.set(x.q.question, s);
       }
@@ -281,7 +286,7 @@ for (const part of ['fields', 'body'] as const)
   for (const removePc of [false, true]) {
     const a = 1e-3;
     const docs = new Map(corpora.map((c) => [c.name, c.docSif(part, a, removePc)]));
-    for (const weight of [0.5, 1, 2])
+    for (const weight of [0.25, 0.5, 1, 2])
       measure('GloVe SIF list', `${part}${removePc ? ', first component removed' : ''}, ×${weight}`, (x, c) => {
         const { vecs, pc } = docs.get(c.name)!;
         const qv = c.sif(words(x.q.question), a);
