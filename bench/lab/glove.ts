@@ -15,6 +15,7 @@ import {
   type DocumentHit,
 } from '../../shared/core/document-ranking.ts';
 import { saveResults } from '../lib/stats.ts';
+import { variantTable } from './measure.ts';
 import { rankVariant } from './fusion.ts';
 
 const dir = process.argv[2] ?? '/tmp/hc-lab';
@@ -150,35 +151,7 @@ function principal(vs: Float32Array[]) {
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, x, d) => s + x * b[d]!, 0);
 
 type Corpus = (typeof corpora)[number];
-type Ranker = (x: Question, c: Corpus) => string[];
-const rows: Record<string, unknown>[] = [];
-function measure(family: string, variant: string, rank: Ranker) {
-  const out: Record<string, unknown> = { family, variant };
-  let dev = 0;
-  const cells: string[] = [];
-  for (const c of corpora)
-    for (const split of ['dev', 'test'] as const) {
-      const ranks = c.questions
-        .filter((x) => x.q.split === split)
-        .map((x) => {
-          const gold = x.q.gold;
-          return (
-            rank(x, c)
-              .map((d) => c.corpusIdOf(d))
-              .findIndex((d) => gold.includes(d)) + 1
-          );
-        });
-      const r1 = ranks.filter((r) => r === 1).length / ranks.length;
-      const r5 = ranks.filter((r) => r >= 1 && r <= 5).length / ranks.length;
-      out[`${c.name} ${split} R@1`] = r1;
-      out[`${c.name} ${split} R@5`] = r5;
-      if (split === 'dev') dev += r1 + r5;
-      cells.push(`${c.name.slice(0, 4)} ${split} ${r1.toFixed(2)}/${r5.toFixed(2)}`);
-    }
-  out['dev objective'] = dev / corpora.length;
-  rows.push(out);
-  console.log(`${family}: ${variant}`.padEnd(60), cells.join('  '), ` dev ${(dev / corpora.length).toFixed(3)}`);
-}
+const { rows, measure } = variantTable(corpora, (c, d) => c.corpusIdOf(d));
 
 const prod = (c: Candidates) => rankDocuments(c, D);
 measure('shipped', 'defaults (rankDocuments)', (x) => prod(x.c).map((d) => d.documentId));

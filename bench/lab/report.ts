@@ -12,6 +12,7 @@ import {
   type IndexSettings,
 } from '../../shared/core/document-ranking.ts';
 import { saveResults } from '../lib/stats.ts';
+import { variantTable } from './measure.ts';
 import { rankVariant } from './fusion.ts';
 
 const dir = process.argv[2] ?? '/tmp/h16a/lab';
@@ -104,33 +105,7 @@ const specificity = (x: Question, mean: boolean) => {
   return s.length === 0 ? 0 : (mean ? s.reduce((a, b) => a + b, 0) / s.length : Math.max(...s)) / max;
 };
 
-type Ranker = (x: Question, corpus: (typeof corpora)[number]) => string[];
-const rows: Record<string, unknown>[] = [];
-function measure(family: string, variant: string, rank: Ranker) {
-  const row: Record<string, unknown> = { family, variant };
-  let dev = 0;
-  const cells: string[] = [];
-  for (const c of corpora)
-    for (const split of ['dev', 'test'] as const) {
-      const ranks = c.questions
-        .filter((x) => x.q.split === split)
-        .map(
-          (x) =>
-            rank(x, c)
-              .map((d) => c.documents[d]!.corpusId)
-              .findIndex((d) => x.q.gold.includes(d)) + 1,
-        );
-      const r1 = ranks.filter((r) => r === 1).length / ranks.length,
-        r5 = ranks.filter((r) => r >= 1 && r <= 5).length / ranks.length;
-      row[`${c.name} ${split} R@1`] = r1;
-      row[`${c.name} ${split} R@5`] = r5;
-      if (split === 'dev') dev += r1 + r5;
-      cells.push(`${c.name.slice(0, 4)} ${split} ${r1.toFixed(3)}/${r5.toFixed(3)}`);
-    }
-  row['dev objective'] = dev / corpora.length;
-  rows.push(row);
-  console.log(`${family}: ${variant}`.padEnd(44), cells.join('  '), ` dev ${(dev / corpora.length).toFixed(3)}`);
-}
+const { rows, measure } = variantTable(corpora, (c, d) => c.documents[d]!.corpusId);
 const D = DEFAULT_INDEX_SETTINGS;
 const prod = (cand: Candidates, s: IndexSettings = D) => rankDocuments(cand, s).map((d) => d.documentId);
 measure('shipped', 'defaults (rankDocuments)', (x) => prod(x.c));
