@@ -1,29 +1,16 @@
 // npx tsx bench/lab/dump.ts CORPUS DIR — from the persisted lab database (bench/lab/ingest.ts): each
 // question's production candidate lists, each document's fields as lexemes, and WordNet synonyms
 // of its title and summary words as lexemes, to measure field variants in pure JS (bench/lab/fields.ts).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../shared/config.ts';
-import { documentFields } from '../../shared/core/document-fields.ts';
-import { openPglite } from '../../shared/db/pglite.ts';
 import { openWordNet } from './wordnet.ts';
-import { createServices, openEmbedder } from '../../shared/services/create.ts';
 import { gatherCandidates } from '../../shared/services/retrieval.ts';
 import { findDatanet } from '../../shared/store/datanets.ts';
-import { LAB_CORPORA } from './corpora.ts';
+import { labDocuments, openLab } from './open.ts';
 
-const [name, dir] = process.argv.slice(2);
-const corpus = LAB_CORPORA.find((c) => c.name === name)!;
-const { datanetId } = JSON.parse(readFileSync(join(dir!, `${name}.meta.json`), 'utf8'));
-const embedder = await openEmbedder();
-const config = loadConfig({
-  CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-lab-')),
-  LOG_LEVEL: 'error',
-  LOG_REQUESTS: 'false',
-});
-const db = await openPglite(join(dir!, name!));
-const services = await createServices(config, { db, embedder });
+const [name = '', dir = ''] = process.argv.slice(2);
+const { corpus, db, services } = await openLab(name, dir);
+const { datanetId } = JSON.parse(readFileSync(join(dir, `${name}.meta.json`), 'utf8'));
 const lex = async (texts: string[]) =>
   (
     await db.query<{ a: string[] }>(
@@ -40,23 +27,10 @@ const tokens = async (text: string) =>
   ).rows
     .map((r) => r.t)
     .filter((t) => t.length >= 3);
-const source = new Map(corpus.documents().map((d) => [d.id, d]));
-const docs = (
-  await db.query<{ id: string; title: string; corpus_id: string }>(
-    `SELECT id, title, metadata->>'corpusId' AS corpus_id FROM documents WHERE datanet_id = $1`,
-    [datanetId],
-  )
-).rows;
+const docs = await labDocuments(db, datanetId, corpus);
 const wn = openWordNet();
 const documents: Record<string, unknown> = {};
-for (const d of docs) {
-  const chunks = (
-    await db.query<{ text: string; heading_path: string[] }>(
-      `SELECT text, heading_path FROM chunks WHERE document_id = $1 ORDER BY ordinal`,
-      [d.id],
-    )
-  ).rows.map((r) => ({ text: r.text, headingPath: r.heading_path }));
-  const f = documentFields(d.title, source.get(d.corpus_id)!.text, chunks);
+for (const { id, corpusId, fields: f } of docs) {
   const words = [...new Set([...(await tokens(f.title)), ...(await tokens(f.summary))])];
   const syn: Record<string, string[][]> = {};
   for (const senses of [1, 2, 3]) {
@@ -64,7 +38,7 @@ for (const d of docs) {
     syn[senses] = await lex(s);
   }
   const [title, summary, headings] = await lex([f.title, f.summary, f.headings.join('\n')]);
-  documents[d.id] = { corpusId: d.corpus_id, title, summary, headings, syn, summaryText: f.summary };
+  documents[id] = { corpusId, title, summary, headings, syn, summaryText: f.summary };
 }
 const datanet = (await findDatanet(db, datanetId))!;
 const questions = [];
@@ -73,7 +47,7 @@ for (const q of corpus.questions()) {
   const [qlex] = await lex([q.question]);
   questions.push({ q, qlex, c: { candidates: { ...candidates, chunks: Object.fromEntries(candidates.chunks) } } });
 }
-writeFileSync(join(dir!, `${name}.dump.json`), JSON.stringify({ documents, questions }));
+writeFileSync(join(dir, `${name}.dump.json`), JSON.stringify({ documents, questions }));
 console.log(`${name}: dumped ${questions.length} questions, ${docs.length} documents`);
 await db.close();
 process.exit(0);

@@ -1,28 +1,15 @@
 // npx tsx bench/lab/ingest.ts CORPUS DIR — ingest one bench corpus into a persisted PGlite at DIR/CORPUS
 // (once), so ranking experiments (bench/lab/rank.ts) can rerun queries without re-ingesting.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../shared/config.ts';
-import { openPglite } from '../../shared/db/pglite.ts';
 import { createAccount } from '../../shared/services/accounts.ts';
-import { createServices, openEmbedder } from '../../shared/services/create.ts';
 import { insertDatanet } from '../../shared/store/datanets.ts';
-import { LAB_CORPORA } from './corpora.ts';
 import { ingestCorpus } from '../lib/quality.ts';
+import { openLab } from './open.ts';
 
 const [name = '', dir = ''] = process.argv.slice(2);
-const corpus = LAB_CORPORA.find((c) => c.name === name);
-if (!corpus || !dir) throw new Error('usage: ingest.ts CORPUS DIR');
-mkdirSync(dir, { recursive: true });
-const embedder = await openEmbedder();
-const config = loadConfig({
-  CITEPAY_DATA_DIR: mkdtempSync(join(tmpdir(), 'citepay-lab-')),
-  LOG_LEVEL: 'error',
-  LOG_REQUESTS: 'false',
-});
-const db = await openPglite(join(dir, name));
-const services = await createServices(config, { db, embedder });
+if (dir) mkdirSync(dir, { recursive: true });
+const { corpus, services } = await openLab(name, dir);
 const owner = await createAccount(services.db, {
   kind: 'contributor',
   name,
@@ -33,8 +20,8 @@ const datanet = await insertDatanet(services.db, {
   name,
   description: null,
   pricePerSource: 1n,
-  embeddingModel: embedder.modelId,
-  embeddingDim: embedder.dimension,
+  embeddingModel: services.embedder.modelId,
+  embeddingDim: services.embedder.dimension,
 });
 const t = performance.now();
 await ingestCorpus(
